@@ -1,0 +1,317 @@
+package log
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/tide-data/tide/internal/record"
+	"github.com/tide-data/tide/internal/vfs"
+)
+
+func (l *Log) runCleaner() {
+	ticker := time.NewTicker(l.opts.cleanerInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-ticker.C:
+			ctx, cancel := context.WithCancel(context.Background())
+			go func() {
+				select {
+				case <-l.stop:
+				case <-ctx.Done():
+				}
+				cancel()
+			}()
+			if err := l.Clean(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				l.logger.Error("log cleaner", "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// Clean runs one pass of retention and compaction over every partition.
+// The background cleaner calls it periodically; tests and tools may call it
+// directly. Passes are serialised. Appends and reads go on meanwhile: a
+// pass holds a partition's mutex only to swap segments.
+func (l *Log) Clean(ctx context.Context) error {
+	l.cleanMu.Lock()
+	defer l.cleanMu.Unlock()
+	var errs []error
+	for _, t := range l.Topics() {
+		for _, p := range t.partitions {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := p.enforceRetention(); err != nil {
+				errs = append(errs, fmt.Errorf("log: retention of %s: %w", p, err))
+			}
+			if err := p.compact(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("log: compaction of %s: %w", p, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// enforceRetention deletes the oldest sealed segments while they are older
+// than retention.ms (by their largest record timestamp, as Kafka does) or
+// while the partition without them still holds retention.bytes. The active
+// segment is never deleted.
+func (p *Partition) enforceRetention() error {
+	cfg := p.config()
+	if !cfg.Delete || (cfg.RetentionMs < 0 && cfg.RetentionBytes < 0) {
+		return nil
+	}
+	now := p.log.now().UnixMilli()
+	p.mu.Lock()
+	if p.mu.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	segs := p.mu.segments
+	var total int64
+	for _, s := range segs {
+		total += s.size
+	}
+	n := 0
+	for _, s := range segs[:len(segs)-1] {
+		expired := cfg.RetentionMs >= 0 && now-s.idx.maxTimestamp > cfg.RetentionMs
+		oversize := cfg.RetentionBytes >= 0 && total-s.size >= cfg.RetentionBytes
+		if !expired && !oversize {
+			break
+		}
+		total -= s.size
+		n++
+	}
+	if n == 0 {
+		p.mu.Unlock()
+		return nil
+	}
+	victims := segs[:n]
+	p.mu.segments = slices.Clone(segs[n:])
+	p.mu.logStart = max(p.mu.logStart, p.mu.segments[0].base)
+	for _, s := range victims {
+		s.retired.Store(true)
+	}
+	p.mu.Unlock()
+
+	// Readers holding a victim's file keep reading it: an unlinked file
+	// stays readable while open.
+	var errs []error
+	for _, s := range victims {
+		p.log.handles.forget(s)
+		for _, path := range []string{s.logPath, s.indexPath} {
+			if err := p.log.fs.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	errs = append(errs, p.log.fs.SyncDir(p.dir))
+	return errors.Join(errs...)
+}
+
+// compact keeps, in the sealed segments of a compacted topic, only the
+// latest record of each key; tombstones (null values) go too once older
+// than delete.retention.ms. Offsets are preserved: kept records keep their
+// offsets and readers skip the gaps. Records without a key are kept.
+func (p *Partition) compact(ctx context.Context) error {
+	cfg := p.config()
+	if !cfg.Compact {
+		return nil
+	}
+	p.mu.Lock()
+	if p.mu.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	sealed := slices.Clone(p.mu.segments[:len(p.mu.segments)-1])
+	p.mu.Unlock()
+	if len(sealed) == 0 || sealed[len(sealed)-1].nextOffset == p.cleanedThrough {
+		return nil // nothing sealed since the last pass
+	}
+
+	// Pass 1: the latest offset of every key in the sealed segments.
+	latest := make(map[string]int64)
+	for _, s := range sealed {
+		err := p.eachBatch(s, func(h record.BatchHeader, batch []byte) error {
+			if h.Control() {
+				return nil
+			}
+			_, recs, err := record.DecodeRecords(batch, decompressLimit)
+			if err != nil {
+				return err
+			}
+			for _, r := range recs {
+				if r.Key != nil {
+					latest[string(r.Key)] = r.Offset
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+
+	// Pass 2: rewrite each segment that holds something superseded.
+	horizon := p.log.now().UnixMilli() - cfg.DeleteRetentionMs
+	for _, s := range sealed {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := p.compactSegment(s, latest, horizon); err != nil {
+			return err
+		}
+	}
+	p.cleanedThrough = sealed[len(sealed)-1].nextOffset
+	return nil
+}
+
+// eachBatch calls fn with every batch of a sealed segment, in order.
+func (p *Partition) eachBatch(s *segment, fn func(h record.BatchHeader, batch []byte) error) error {
+	h, err := p.log.handles.acquire(s)
+	if err != nil {
+		return err
+	}
+	defer p.log.handles.release(h)
+	r := newBatchReader(h.file, s.size, recoveryChunk)
+	for pos := int64(0); pos < s.size; {
+		hb, err := r.bytes(pos, record.BatchHeaderSize)
+		if err != nil {
+			return err
+		}
+		bh, err := record.ParseHeader(hb)
+		if err != nil {
+			return err
+		}
+		batch, err := r.bytes(pos, bh.Size())
+		if err != nil {
+			return err
+		}
+		if err := fn(bh, batch); err != nil {
+			return err
+		}
+		pos += int64(bh.Size())
+	}
+	return nil
+}
+
+func (p *Partition) compactSegment(s *segment, latest map[string]int64, horizon int64) error {
+	var out []byte
+	cleaned := newSegment(p.dir, s.base)
+	changed := false
+	err := p.eachBatch(s, func(h record.BatchHeader, batch []byte) error {
+		keep := batch
+		if !h.Control() {
+			_, recs, err := record.DecodeRecords(batch, decompressLimit)
+			if err != nil {
+				return err
+			}
+			kept := recs[:0]
+			for _, r := range recs {
+				superseded := r.Key != nil && latest[string(r.Key)] != r.Offset
+				expiredTombstone := r.Key != nil && r.Value == nil && r.Timestamp < horizon
+				if !superseded && !expiredTombstone {
+					kept = append(kept, r)
+				}
+			}
+			switch {
+			case len(kept) == 0:
+				changed = true
+				return nil
+			case len(kept) < len(recs):
+				changed = true
+				opts := record.OptionsFromHeader(h)
+				opts.KeepOffsets = true
+				rebuilt, err := record.AppendBatch(nil, kept, opts)
+				if err != nil {
+					return err
+				}
+				if h.LogAppendTime() {
+					record.SetLogAppendTime(rebuilt, h.MaxTimestamp)
+				}
+				record.SetBaseOffset(rebuilt, kept[0].Offset)
+				record.SetPartitionLeaderEpoch(rebuilt, leaderEpoch)
+				keep = rebuilt
+			}
+		}
+		bh, err := record.ParseHeader(keep)
+		if err != nil {
+			return err
+		}
+		cleaned.idx.add(bh.BaseOffset, int64(len(out)), bh.Size(), bh.MaxTimestamp)
+		out = append(out, keep...)
+		return nil
+	})
+	if err != nil || !changed {
+		return err
+	}
+	cleaned.size = int64(len(out))
+	cleaned.nextOffset = s.nextOffset
+	cleaned.firstAppend = s.firstAppend
+	if cleaned.idx.maxTimestamp < 0 {
+		cleaned.idx.maxTimestamp = s.idx.maxTimestamp // keep retention's view of an emptied segment
+	}
+
+	tmp := s.logPath + cleanedSuffix
+	if err := writeAndSync(p.log.fs, tmp, out); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	i := slices.Index(p.mu.segments, s)
+	if p.mu.closed || i < 0 {
+		p.mu.Unlock()
+		return p.log.fs.Remove(tmp)
+	}
+	// Retire the old segment before the rename so no reader can open the
+	// path and take the new file's positions for the old one's.
+	s.retired.Store(true)
+	p.log.handles.forget(s)
+	err = p.swapFiles(s, tmp)
+	if err == nil {
+		segs := slices.Clone(p.mu.segments)
+		segs[i] = cleaned
+		p.mu.segments = segs
+	}
+	p.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return vfs.WriteFileAtomic(p.log.fs, cleaned.indexPath, encodeIndex(cleaned.base, cleaned.idx.entries))
+}
+
+// swapFiles replaces s's log file with the compacted one. The old index
+// goes first: a crash in between leaves a log without an index, which
+// recovery rebuilds, never an index describing the wrong log.
+func (p *Partition) swapFiles(s *segment, tmp string) error {
+	if err := p.log.fs.Remove(s.indexPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err := p.log.fs.Rename(tmp, s.logPath); err != nil {
+		return err
+	}
+	return p.log.fs.SyncDir(p.dir)
+}
+
+func writeAndSync(fsys vfs.FS, name string, data []byte) error {
+	f, err := fsys.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteAt(data, 0); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
+}

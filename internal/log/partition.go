@@ -1,0 +1,595 @@
+package log
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/tide-data/tide/internal/record"
+	"github.com/tide-data/tide/internal/vfs"
+)
+
+// leaderEpoch is the epoch stamped on every stored batch. The embedded log
+// is single-node, so leadership never moves; see docs/ARCHITECTURE.md.
+const leaderEpoch = 0
+
+// Partition is one ordered, append-only sequence of record batches.
+//
+// All methods are safe for concurrent use. Appends hold the partition's
+// mutex only for the write itself; the wait for fsync happens with the
+// mutex released, which is what lets concurrent appends share one fsync
+// (group commit). Readers take the mutex only to snapshot positions, never
+// across I/O, so readers never block writers.
+type Partition struct {
+	topic *Topic
+	id    int32
+	dir   string
+	log   *Log
+
+	mu struct {
+		sync.Mutex
+		// durable is broadcast whenever synced, syncing or err changes.
+		durable sync.Cond
+		// segments is copy-on-write: a reader may keep the slice it saw.
+		segments []*segment
+		logStart int64
+		// highWatermark is the end of what readers may see: the durable end
+		// with fsync=always, the written end otherwise.
+		highWatermark int64
+		// newData is closed and replaced whenever highWatermark moves or the
+		// partition closes.
+		newData chan struct{}
+		// written and synced count bytes appended since open; an fsync that
+		// starts when written is W makes synced >= W once it succeeds.
+		written, synced int64
+		syncing         bool
+		// err is sticky: after a failed write or fsync every append fails
+		// with it until the log is reopened and recovery cuts the tail.
+		err    error
+		closed bool
+		// dirty is set while the interval flusher owes this partition an
+		// fsync.
+		dirty bool
+	}
+	// cleanedThrough is the end offset of the sealed segments the last
+	// compaction pass covered; owned by the cleaner.
+	cleanedThrough int64
+}
+
+// AppendResult says where an append landed.
+type AppendResult struct {
+	BaseOffset int64 // offset of the first record
+	LastOffset int64 // offset of the last record
+	// LogStartOffset is the partition's first offset at the time of the append.
+	LogStartOffset int64
+}
+
+// ReadResult is what a read returns.
+type ReadResult struct {
+	// Batches holds whole RecordBatch v2 batches, back to back, as stored.
+	// The first one contains the requested offset or is the first one after
+	// it (compaction leaves gaps). The caller owns the slice.
+	Batches        []byte
+	HighWatermark  int64
+	LogStartOffset int64
+}
+
+// Offsets describes a partition's bounds.
+type Offsets struct {
+	LogStart      int64 // first readable offset
+	HighWatermark int64 // one past the last readable offset
+	Size          int64 // bytes on disk over every segment
+	Segments      int   // number of segment files
+}
+
+// ID returns the partition number.
+func (p *Partition) ID() int32 { return p.id }
+
+// Topic returns the topic the partition belongs to.
+func (p *Partition) Topic() *Topic { return p.topic }
+
+func (p *Partition) String() string { return fmt.Sprintf("%s-%d", p.topic.name, p.id) }
+
+func (p *Partition) config() *TopicConfig { return p.topic.config.Load() }
+
+func (p *Partition) active() *segment { return p.mu.segments[len(p.mu.segments)-1] }
+
+// batchSpan locates one batch inside an append's buffer.
+type batchSpan struct {
+	pos    int64
+	header record.BatchHeader
+}
+
+// splitBatches validates every batch in b (structure and CRC) and its size
+// against the topic's limit.
+func splitBatches(b []byte, maxBytes int32) ([]batchSpan, error) {
+	if len(b) == 0 {
+		return nil, fmt.Errorf("%w: empty append", record.ErrCorrupt)
+	}
+	var spans []batchSpan
+	for pos := 0; pos < len(b); {
+		h, err := record.ParseHeader(b[pos:])
+		if errors.Is(err, record.ErrShortBatch) {
+			return nil, fmt.Errorf("%w: %w", record.ErrCorrupt, err)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if pos+h.Size() > len(b) {
+			return nil, fmt.Errorf("%w: batch at byte %d claims %d bytes, %d remain", record.ErrCorrupt, pos, h.Size(), len(b)-pos)
+		}
+		if h.Size() > int(maxBytes) {
+			return nil, fmt.Errorf("%w: batch of %d bytes, limit %d", ErrMessageTooLarge, h.Size(), maxBytes)
+		}
+		if _, err := record.Validate(b[pos : pos+h.Size()]); err != nil {
+			return nil, err
+		}
+		spans = append(spans, batchSpan{pos: int64(pos), header: h})
+		pos += h.Size()
+	}
+	return spans, nil
+}
+
+// Append validates b, which holds one or more whole RecordBatch v2 batches,
+// gives them the next offsets and appends them. It returns once they are
+// durable as the topic's fsync mode defines. Append rewrites the batches'
+// base offsets and leader epochs inside b and does not retain b.
+//
+// Append takes no context: a write cannot be abandoned half-way without
+// leaving its outcome unknown, and it is bounded by the disk.
+func (p *Partition) Append(b []byte) (AppendResult, error) {
+	cfg := p.config()
+	spans, err := splitBatches(b, cfg.MaxMessageBytes)
+	if err != nil {
+		return AppendResult{}, err
+	}
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.writableLocked(); err != nil {
+		return AppendResult{}, err
+	}
+	seg := p.active()
+	if seg.size > 0 && (seg.size+int64(len(b)) > cfg.SegmentBytes ||
+		p.log.now().Sub(seg.firstAppend) >= time.Duration(cfg.SegmentMs)*time.Millisecond) {
+		if err := p.rollLocked(); err != nil {
+			return AppendResult{}, p.failLocked(err)
+		}
+		seg = p.active()
+	}
+
+	next := seg.nextOffset
+	for _, s := range spans {
+		batch := b[s.pos : s.pos+int64(s.header.Size())]
+		record.SetBaseOffset(batch, next)
+		record.SetPartitionLeaderEpoch(batch, leaderEpoch)
+		next += int64(s.header.LastOffsetDelta) + 1
+	}
+	if err := p.writeLocked(seg, b, seg.size); err != nil {
+		return AppendResult{}, err
+	}
+
+	res := AppendResult{BaseOffset: seg.nextOffset, LastOffset: next - 1, LogStartOffset: p.mu.logStart}
+	if seg.size == 0 {
+		seg.firstAppend = p.log.now()
+	}
+	offset := seg.nextOffset
+	for _, s := range spans {
+		seg.idx.add(offset, seg.size+s.pos, s.header.Size(), s.header.MaxTimestamp)
+		offset += int64(s.header.LastOffsetDelta) + 1
+	}
+	seg.size += int64(len(b))
+	seg.nextOffset = next
+	p.mu.written += int64(len(b))
+
+	switch cfg.Fsync {
+	case FsyncAlways:
+		return res, p.waitDurableLocked(p.mu.written)
+	case FsyncInterval:
+		if !p.mu.dirty {
+			p.mu.dirty = true
+			p.log.flusher.markDirty(p, time.Duration(cfg.FsyncIntervalMs)*time.Millisecond)
+		}
+	}
+	p.publishLocked(next)
+	return res, nil
+}
+
+func (p *Partition) writableLocked() error {
+	if p.mu.closed {
+		return ErrClosed
+	}
+	return p.mu.err
+}
+
+// failLocked makes err sticky and wakes everyone waiting on the partition.
+func (p *Partition) failLocked(err error) error {
+	if p.mu.err == nil {
+		p.mu.err = fmt.Errorf("log: partition %s failed; appends refused until the log is reopened: %w", p, err)
+		p.log.logger.Error("partition failed", "partition", p.String(), "err", err)
+	}
+	p.mu.durable.Broadcast()
+	return p.mu.err
+}
+
+func (p *Partition) writeLocked(seg *segment, b []byte, pos int64) error {
+	h, err := p.log.handles.acquire(seg)
+	if err != nil {
+		return p.failLocked(err)
+	}
+	_, err = h.file.WriteAt(b, pos)
+	p.log.handles.release(h)
+	if err != nil {
+		return p.failLocked(err)
+	}
+	return nil
+}
+
+// waitDurableLocked returns once the first target bytes written are synced.
+// The first waiter to find no fsync running starts one that covers every
+// byte written so far; the others wait for it (group commit).
+func (p *Partition) waitDurableLocked(target int64) error {
+	for p.mu.synced < target {
+		if p.mu.err != nil {
+			return p.mu.err
+		}
+		if p.mu.syncing {
+			p.mu.durable.Wait()
+			continue
+		}
+		if err := p.syncLocked(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// syncLocked fsyncs the active segment with the mutex released meanwhile.
+func (p *Partition) syncLocked() error {
+	p.mu.syncing = true
+	seg, covered, coveredOffset := p.active(), p.mu.written, p.active().nextOffset
+	p.mu.Unlock()
+	err := p.syncSegment(seg)
+	p.mu.Lock()
+	p.mu.syncing = false
+	p.mu.durable.Broadcast()
+	if err != nil {
+		return p.failLocked(err)
+	}
+	p.mu.synced = max(p.mu.synced, covered)
+	p.publishLocked(coveredOffset)
+	return nil
+}
+
+func (p *Partition) syncSegment(seg *segment) error {
+	h, err := p.log.handles.acquire(seg)
+	if err != nil {
+		return err
+	}
+	defer p.log.handles.release(h)
+	return h.file.Sync()
+}
+
+// publishLocked makes offsets below hw visible to readers and wakes waiters.
+func (p *Partition) publishLocked(hw int64) {
+	if hw <= p.mu.highWatermark {
+		return
+	}
+	p.mu.highWatermark = hw
+	close(p.mu.newData)
+	p.mu.newData = make(chan struct{})
+}
+
+// rollLocked seals the active segment (fsync of data and index) and starts
+// a new one at the next offset. Sealed segments never change again, which
+// is why recovery only has to distrust tails.
+func (p *Partition) rollLocked() error {
+	old := p.active()
+	if err := p.syncSegment(old); err != nil {
+		return err
+	}
+	if err := vfs.WriteFileAtomic(p.log.fs, old.indexPath, encodeIndex(old.base, old.idx.entries)); err != nil {
+		return err
+	}
+	seg := newSegment(p.dir, old.nextOffset)
+	if err := createSegmentFile(p.log.fs, seg, true); err != nil {
+		return err
+	}
+	p.mu.segments = append(slices.Clip(p.mu.segments), seg)
+	p.mu.synced = p.mu.written
+	p.mu.durable.Broadcast()
+	p.publishLocked(old.nextOffset)
+	return nil
+}
+
+// createSegmentFile creates seg's empty log file. syncDir makes its
+// directory entry durable; the first segment of a partition skips that,
+// because recovery recreates a missing first segment anyway.
+func createSegmentFile(fsys vfs.FS, seg *segment, syncDir bool) error {
+	f, err := fsys.OpenFile(seg.logPath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if !syncDir {
+		return nil
+	}
+	return fsys.SyncDir(dirOf(seg.logPath))
+}
+
+// flush fsyncs what the interval flusher owes.
+func (p *Partition) flush() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.mu.dirty = false
+	if p.mu.closed || p.mu.err != nil {
+		return
+	}
+	_ = p.waitDurableLocked(p.mu.written) // a failure is sticky and reported to the next append
+}
+
+// Offsets returns the partition's current bounds.
+func (p *Partition) Offsets() Offsets {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	o := Offsets{LogStart: p.mu.logStart, HighWatermark: p.mu.highWatermark, Segments: len(p.mu.segments)}
+	for _, s := range p.mu.segments {
+		o.Size += s.size
+	}
+	return o
+}
+
+// Wait blocks until offset is readable (the high watermark passes it), the
+// context ends, or the partition closes. It never polls.
+func (p *Partition) Wait(ctx context.Context, offset int64) error {
+	for {
+		p.mu.Lock()
+		hw, closed, ch := p.mu.highWatermark, p.mu.closed, p.mu.newData
+		p.mu.Unlock()
+		switch {
+		case hw > offset:
+			return nil
+		case closed:
+			return ErrClosed
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// segmentView is what a reader needs of one segment, snapshotted under the
+// partition mutex.
+type segmentView struct {
+	seg     *segment
+	size    int64
+	entries []indexEntry
+}
+
+// view snapshots the segments from the one holding offset onwards.
+func (p *Partition) view(offset int64) (views []segmentView, hw, logStart int64, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.mu.closed {
+		return nil, 0, 0, ErrClosed
+	}
+	hw, logStart = p.mu.highWatermark, p.mu.logStart
+	segs := p.mu.segments
+	i := sort.Search(len(segs), func(i int) bool { return segs[i].base > offset }) - 1
+	for i = max(i, 0); i < len(segs); i++ {
+		s := segs[i]
+		views = append(views, segmentView{seg: s, size: s.size, entries: s.idx.entries})
+	}
+	return views, hw, logStart, nil
+}
+
+// maxReadRetries bounds how often a read restarts because retention or
+// compaction replaced a segment under it.
+const maxReadRetries = 8
+
+// Read returns whole batches starting with the one that holds offset, up to
+// maxBytes, but always at least one whole batch when one is there (as Kafka
+// does since KIP-74, so a batch larger than the limit cannot stall a
+// reader). Reading at the high watermark returns no batches; below the log
+// start or past the high watermark returns ErrOffsetOutOfRange.
+func (p *Partition) Read(offset int64, maxBytes int) (ReadResult, error) {
+	for range maxReadRetries {
+		views, hw, logStart, err := p.view(offset)
+		if err != nil {
+			return ReadResult{}, err
+		}
+		res := ReadResult{HighWatermark: hw, LogStartOffset: logStart}
+		if offset < logStart || offset > hw {
+			return res, fmt.Errorf("%w: %d not in [%d, %d] of %s", ErrOffsetOutOfRange, offset, logStart, hw, p)
+		}
+		if offset == hw {
+			return res, nil
+		}
+		retry := false
+		for _, v := range views {
+			data, err := p.readSegment(v, offset, maxBytes, hw)
+			if errors.Is(err, errSegmentRetired) {
+				retry = true
+				break
+			}
+			if err != nil {
+				return res, err
+			}
+			if len(data) > 0 {
+				res.Batches = data
+				return res, nil
+			}
+		}
+		if !retry {
+			return res, nil
+		}
+	}
+	return ReadResult{}, fmt.Errorf("log: read of %s at %d kept racing with segment deletion", p, offset)
+}
+
+// readSegment reads from one segment the batches at or after offset that
+// lie below hw.
+func (p *Partition) readSegment(v segmentView, offset int64, maxBytes int, hw int64) ([]byte, error) {
+	h, err := p.log.handles.acquire(v.seg)
+	if err != nil {
+		return nil, err
+	}
+	defer p.log.handles.release(h)
+
+	start, first, err := findBatch(h.file, v, offset)
+	if err != nil || start < 0 || first.BaseOffset >= hw {
+		return nil, err
+	}
+	n := int64(max(maxBytes, first.Size()))
+	n = min(n, v.size-start)
+	buf := make([]byte, n)
+	if _, err := h.file.ReadAt(buf, start); err != nil {
+		return nil, fmt.Errorf("log: read %s: %w", v.seg.logPath, err)
+	}
+	// Keep whole batches below the high watermark.
+	end := 0
+	for end+record.BatchHeaderSize <= len(buf) {
+		bh, err := record.ParseHeader(buf[end:])
+		if err != nil {
+			return nil, fmt.Errorf("log: %s at position %d: %w", v.seg.logPath, start+int64(end), err)
+		}
+		if bh.BaseOffset >= hw || end+bh.Size() > len(buf) {
+			break
+		}
+		end += bh.Size()
+	}
+	return buf[:end:end], nil
+}
+
+// findBatch returns the position and header of the first batch in the
+// segment whose last offset reaches offset, or -1 if there is none.
+func findBatch(f vfs.File, v segmentView, offset int64) (int64, record.BatchHeader, error) {
+	pos := floorOffset(v.entries, offset)
+	r := newBatchReader(f, v.size, 2*indexIntervalBytes)
+	for pos < v.size {
+		hb, err := r.bytes(pos, record.BatchHeaderSize)
+		if err != nil {
+			return -1, record.BatchHeader{}, fmt.Errorf("log: %s at position %d: %w", v.seg.logPath, pos, err)
+		}
+		h, err := record.ParseHeader(hb)
+		if err != nil {
+			return -1, h, fmt.Errorf("log: %s at position %d: %w", v.seg.logPath, pos, err)
+		}
+		if h.LastOffset() >= offset {
+			return pos, h, nil
+		}
+		pos += int64(h.Size())
+	}
+	return -1, record.BatchHeader{}, nil
+}
+
+// OffsetForTime returns the offset and timestamp of the first record whose
+// timestamp is at least ts, as Kafka's ListOffsets does, or offset -1 when
+// every record is older.
+func (p *Partition) OffsetForTime(ts int64) (offset, timestamp int64, err error) {
+	p.mu.Lock()
+	hw := p.mu.highWatermark
+	var views []segmentView
+	for _, s := range p.mu.segments {
+		if s.idx.maxTimestamp >= ts {
+			views = append(views, segmentView{seg: s, size: s.size, entries: s.idx.entries})
+		}
+	}
+	p.mu.Unlock()
+
+	for _, v := range views {
+		off, t, err := p.offsetForTimeIn(v, ts, hw)
+		if errors.Is(err, errSegmentRetired) {
+			continue
+		}
+		if err != nil || off >= 0 {
+			return off, t, err
+		}
+	}
+	return -1, -1, nil
+}
+
+func (p *Partition) offsetForTimeIn(v segmentView, ts, hw int64) (int64, int64, error) {
+	h, err := p.log.handles.acquire(v.seg)
+	if err != nil {
+		return -1, -1, err
+	}
+	defer p.log.handles.release(h)
+	r := newBatchReader(h.file, v.size, 64<<10)
+	for pos := floorTimestamp(v.entries, ts); pos < v.size; {
+		hb, err := r.bytes(pos, record.BatchHeaderSize)
+		if err != nil {
+			return -1, -1, err
+		}
+		bh, err := record.ParseHeader(hb)
+		if err != nil {
+			return -1, -1, err
+		}
+		if bh.BaseOffset >= hw {
+			break
+		}
+		if bh.MaxTimestamp >= ts {
+			batch, err := r.bytes(pos, bh.Size())
+			if err != nil {
+				return -1, -1, err
+			}
+			_, recs, err := record.DecodeRecords(batch, decompressLimit)
+			if err != nil {
+				return -1, -1, err
+			}
+			for _, rec := range recs {
+				if rec.Timestamp >= ts {
+					return rec.Offset, rec.Timestamp, nil
+				}
+			}
+		}
+		pos += int64(bh.Size())
+	}
+	return -1, -1, nil
+}
+
+// decompressLimit caps how large a stored batch may grow when the log must
+// look inside it (timestamp search, compaction).
+const decompressLimit = 64 << 20
+
+// close seals the partition for a clean shutdown: it waits for a running
+// fsync, fsyncs the active segment and writes its index.
+func (p *Partition) close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.mu.closed {
+		return nil
+	}
+	for p.mu.syncing {
+		p.mu.durable.Wait()
+	}
+	err := p.mu.err
+	if err == nil {
+		seg := p.active()
+		err = p.syncSegment(seg)
+		if err == nil {
+			p.mu.synced = p.mu.written
+			p.publishLocked(seg.nextOffset)
+			if len(seg.idx.entries) != seg.idx.persisted {
+				err = vfs.WriteFileAtomic(p.log.fs, seg.indexPath, encodeIndex(seg.base, seg.idx.entries))
+			}
+		}
+	}
+	p.mu.closed = true
+	p.mu.durable.Broadcast()
+	close(p.mu.newData)
+	p.mu.newData = make(chan struct{})
+	for _, s := range p.mu.segments {
+		p.log.handles.forget(s)
+	}
+	return err
+}

@@ -1,0 +1,90 @@
+package log
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"sync/atomic"
+	"time"
+)
+
+// Topic is a named set of partitions sharing one configuration.
+type Topic struct {
+	name string
+	dir  string
+	meta topicMeta
+	// config is the effective configuration: the log's defaults overlaid
+	// with the topic's overrides.
+	config     atomic.Pointer[TopicConfig]
+	partitions []*Partition
+}
+
+// topicMeta is topic.json, the topic's only metadata file. Only overrides
+// are stored, so a changed default reaches every topic that did not set
+// its own, as in Kafka.
+type topicMeta struct {
+	Name       string            `json:"name"`
+	Partitions int32             `json:"partitions"`
+	Config     map[string]string `json:"config,omitempty"`
+	CreatedAt  time.Time         `json:"created_at"`
+}
+
+const topicMetaFile = "topic.json"
+
+// Kafka's rule for topic names: at most 249 of [a-zA-Z0-9._-], not "." or "..".
+var topicNameRE = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
+
+// ValidateTopicName returns an error wrapping ErrInvalidTopic if name is
+// not a legal Kafka topic name.
+func ValidateTopicName(name string) error {
+	if !topicNameRE.MatchString(name) || name == "." || name == ".." {
+		return fmt.Errorf("%w: %q: use 1 to 249 characters of a-z, A-Z, 0-9, '.', '_', '-'", ErrInvalidTopic, name)
+	}
+	return nil
+}
+
+// Name returns the topic's name.
+func (t *Topic) Name() string { return t.name }
+
+// Config returns the topic's effective configuration.
+func (t *Topic) Config() TopicConfig { return *t.config.Load() }
+
+// Overrides returns the settings given for this topic, as stored.
+func (t *Topic) Overrides() map[string]string {
+	out := make(map[string]string, len(t.meta.Config))
+	for k, v := range t.meta.Config {
+		out[k] = v
+	}
+	return out
+}
+
+// NumPartitions returns the number of partitions.
+func (t *Topic) NumPartitions() int32 { return int32(len(t.partitions)) }
+
+// Partitions returns the partitions in order. The slice must not be modified.
+func (t *Topic) Partitions() []*Partition { return t.partitions }
+
+// Partition returns partition id, or an error wrapping ErrUnknownPartition.
+func (t *Topic) Partition(id int32) (*Partition, error) {
+	if id < 0 || int(id) >= len(t.partitions) {
+		return nil, fmt.Errorf("%w: %s has partitions 0 to %d, not %d", ErrUnknownPartition, t.name, len(t.partitions)-1, id)
+	}
+	return t.partitions[id], nil
+}
+
+func encodeTopicMeta(m topicMeta) []byte {
+	b, _ := json.MarshalIndent(m, "", "  ") // cannot fail: plain types
+	return append(b, '\n')
+}
+
+func decodeTopicMeta(b []byte, dir string) (topicMeta, error) {
+	var m topicMeta
+	if err := json.Unmarshal(b, &m); err != nil {
+		return m, fmt.Errorf("log: %s: %w", filepath.Join(dir, topicMetaFile), err)
+	}
+	if m.Partitions < 1 {
+		return m, fmt.Errorf("log: %s: %d partitions", filepath.Join(dir, topicMetaFile), m.Partitions)
+	}
+	return m, nil
+}
