@@ -238,7 +238,7 @@ func (p *Partition) compactSegment(s *segment, latest map[string]int64, horizon 
 					record.SetLogAppendTime(rebuilt, h.MaxTimestamp)
 				}
 				record.SetBaseOffset(rebuilt, kept[0].Offset)
-				record.SetPartitionLeaderEpoch(rebuilt, leaderEpoch)
+				record.SetPartitionLeaderEpoch(rebuilt, h.PartitionLeaderEpoch)
 				keep = rebuilt
 			}
 		}

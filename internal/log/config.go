@@ -88,7 +88,7 @@ func ConfigKeys() []string {
 func (c TopicConfig) With(settings map[string]string) (TopicConfig, error) {
 	for _, key := range slices.Sorted(maps.Keys(settings)) {
 		if err := c.set(key, strings.TrimSpace(settings[key])); err != nil {
-			return c, fmt.Errorf("%w: %s: %v", ErrInvalidConfig, key, err)
+			return c, fmt.Errorf("%w: %s: %w", ErrInvalidConfig, key, err)
 		}
 	}
 	return c, nil

@@ -108,7 +108,7 @@ func Open(dir string, opts ...Option) (*Log, error) {
 	lock, err := l.fs.Lock(filepath.Join(dir, lockFile))
 	if err != nil {
 		if errors.Is(err, vfs.ErrLocked) {
-			return nil, fmt.Errorf("%w: %s: %v", ErrDataDirInUse, dir, err)
+			return nil, fmt.Errorf("%w: %s: %w", ErrDataDirInUse, dir, err)
 		}
 		return nil, fmt.Errorf("log: lock data directory: %w", err)
 	}

@@ -3,6 +3,7 @@ package log
 import (
 	"context"
 	"errors"
+	"github.com/tide-data/tide/internal/record"
 	"os"
 	"path/filepath"
 	"slices"
@@ -268,5 +269,60 @@ func TestFsyncModes(t *testing.T) {
 				t.Fatalf("after reopen: %d records", len(got))
 			}
 		})
+	}
+}
+
+func TestLeaderEpochsDetectTruncation(t *testing.T) {
+	dir := t.TempDir()
+	l := mustOpen(t, dir)
+	p, _ := mustTopic(t, l, "t", 1, map[string]string{ConfigFsync: "never"}).Partition(0)
+	for i := range 10 {
+		mustAppend(t, p, kv{value: seqValues(i, i+1)[0]})
+	}
+	if e := p.LeaderEpoch(); e != 0 {
+		t.Fatalf("epoch %d on a new partition", e)
+	}
+	_ = l.Close()
+
+	// A clean restart keeps the epoch.
+	l = mustOpen(t, dir)
+	p = partitionOf(t, l, "t", 0)
+	if e := p.LeaderEpoch(); e != 0 {
+		t.Fatalf("epoch %d after clean restart", e)
+	}
+	for i := 10; i < 20; i++ {
+		mustAppend(t, p, kv{value: seqValues(i, i+1)[0]})
+	}
+	seg := func() string { p.mu.Lock(); defer p.mu.Unlock(); return p.active().logPath }()
+	abandon(t, l)
+
+	// A reader saw offsets up to 20 in epoch 0; the crash cuts the tail.
+	info, _ := os.Stat(seg)
+	if err := os.Truncate(seg, info.Size()-5); err != nil {
+		t.Fatal(err)
+	}
+	l = mustOpen(t, dir)
+	defer l.Close()
+	p = partitionOf(t, l, "t", 0)
+	if e := p.LeaderEpoch(); e != 1 {
+		t.Fatalf("epoch %d after unclean restart, want 1", e)
+	}
+	epoch, end := p.EpochEndOffset(0)
+	if epoch != 0 || end != 19 {
+		t.Fatalf("EpochEndOffset(0) = %d, %d; want 0, 19: the reader at 20 must see the cut", epoch, end)
+	}
+	res, err := p.Append(batchOf(t, kv{value: "new"}))
+	if err != nil || res.BaseOffset != 19 {
+		t.Fatalf("append: %+v %v", res, err)
+	}
+	if epoch, end := p.EpochEndOffset(1); epoch != 1 || end != 20 {
+		t.Fatalf("EpochEndOffset(1) = %d, %d", epoch, end)
+	}
+	if epoch, _ := p.EpochEndOffset(-1); epoch != -1 {
+		t.Fatalf("EpochEndOffset(-1) = %d", epoch)
+	}
+	r, _ := p.Read(19, 1000)
+	if h, _ := record.ParseHeader(r.Batches); h.PartitionLeaderEpoch != 1 {
+		t.Fatalf("new batch stamped with epoch %d", h.PartitionLeaderEpoch)
 	}
 }

@@ -14,10 +14,6 @@ import (
 	"github.com/tide-data/tide/internal/vfs"
 )
 
-// leaderEpoch is the epoch stamped on every stored batch. The embedded log
-// is single-node, so leadership never moves; see docs/ARCHITECTURE.md.
-const leaderEpoch = 0
-
 // Partition is one ordered, append-only sequence of record batches.
 //
 // All methods are safe for concurrent use. Appends hold the partition's
@@ -55,6 +51,8 @@ type Partition struct {
 		// dirty is set while the interval flusher owes this partition an
 		// fsync.
 		dirty bool
+		// epochs lists the leader epochs and where each began; see epoch.go.
+		epochs []epochEntry
 	}
 	// cleanedThrough is the end offset of the sealed segments the last
 	// compaction pass covered; owned by the cleaner.
@@ -167,7 +165,7 @@ func (p *Partition) Append(b []byte) (AppendResult, error) {
 	for _, s := range spans {
 		batch := b[s.pos : s.pos+int64(s.header.Size())]
 		record.SetBaseOffset(batch, next)
-		record.SetPartitionLeaderEpoch(batch, leaderEpoch)
+		record.SetPartitionLeaderEpoch(batch, p.mu.epochs[len(p.mu.epochs)-1].Epoch)
 		next += int64(s.header.LastOffsetDelta) + 1
 	}
 	if err := p.writeLocked(seg, b, seg.size); err != nil {

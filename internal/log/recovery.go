@@ -45,6 +45,7 @@ func (l *Log) openPartition(t *Topic, id int32, clean bool) (*Partition, error) 
 			if err := l.fs.Remove(filepath.Join(p.dir, name)); err != nil {
 				return nil, err
 			}
+		case name == epochFile:
 		case strings.HasSuffix(name, indexSuffix):
 			if !names[strings.TrimSuffix(name, indexSuffix)+logSuffix] {
 				if err := l.fs.Remove(filepath.Join(p.dir, name)); err != nil {
@@ -64,7 +65,8 @@ func (l *Log) openPartition(t *Topic, id int32, clean bool) (*Partition, error) 
 			return nil, err
 		}
 		p.mu.segments = []*segment{seg}
-		return p, nil
+		// A partition without data cannot have been cut under a reader.
+		return p, p.loadEpochs(true)
 	}
 
 	expect := bases[0]
@@ -82,7 +84,7 @@ func (l *Log) openPartition(t *Topic, id int32, clean bool) (*Partition, error) 
 	}
 	p.mu.logStart = p.mu.segments[0].base
 	p.mu.highWatermark = p.active().nextOffset
-	return p, nil
+	return p, p.loadEpochs(clean)
 }
 
 // recoverSegment fills seg's size, next offset and index from its files,

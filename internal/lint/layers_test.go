@@ -1,0 +1,98 @@
+package lint
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/tide-data/tide/"
+
+// allowed lists, for every package under internal/ and cmd/, the Tide
+// packages it may import. Lower layers never import upper ones: the
+// storage engine knows nothing of the CLI, the Kafka listener or SQL. A new
+// package must be added here, which is the moment to decide its layer.
+var allowed = map[string][]string{
+	"internal/vfs":    {},
+	"internal/record": {},
+	"internal/lint":   {},
+	"internal/log":    {"internal/vfs", "internal/record"},
+	"internal/bench":  {"internal/log", "internal/record", "internal/vfs"},
+	"internal/cli":    {"internal/log", "internal/record", "internal/bench", "internal/vfs"},
+	"cmd/tide":        {"internal/cli"},
+}
+
+func TestLayering(t *testing.T) {
+	root := filepath.Join("..", "..")
+	imports := map[string]map[string]bool{} // package dir -> Tide imports
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name := d.Name(); path != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "node_modules") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(path))
+		rel = filepath.ToSlash(rel)
+		if imports[rel] == nil {
+			imports[rel] = map[string]bool{}
+		}
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			if dep, ok := strings.CutPrefix(p, module); ok {
+				imports[rel][dep] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for pkg, deps := range imports {
+		if !strings.HasPrefix(pkg, "internal/") && !strings.HasPrefix(pkg, "cmd/") {
+			continue
+		}
+		ok, known := allowed[pkg]
+		if !known {
+			t.Errorf("%s is not in internal/lint's layer table: add it with the packages it may import", pkg)
+			continue
+		}
+		for dep := range deps {
+			if dep != pkg && !slices.Contains(ok, dep) {
+				t.Errorf("%s imports %s, which its layer does not allow", pkg, dep)
+			}
+		}
+	}
+}
+
+// TestEveryPackageHasDoc: each package explains its job in a doc.go.
+func TestEveryPackageHasDoc(t *testing.T) {
+	root := filepath.Join("..", "..")
+	for pkg := range allowed {
+		if _, err := os.Stat(filepath.Join(root, pkg)); err != nil {
+			continue // listed ahead of being written
+		}
+		if pkg == "cmd/tide" {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(root, pkg, "doc.go")); err != nil {
+			t.Errorf("%s has no doc.go", pkg)
+		}
+	}
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Runs every test of Tide on a fresh machine: installs the tools the tests
+# need, then vet, lint, the race-enabled test suite, short fuzz runs and a
+# smoke test of the built binary. .ci/run calls exactly this.
+#
+# Locally, a test whose peer is missing skips with a loud reason; under
+# CI=true it fails instead. Set TIDE_TEST_QUICK=1 to skip lint and fuzzing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
+tools="$root/.tools"
+mkdir -p "$tools"
+start=$(date +%s)
+step() { printf '\n== %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
+
+step "go version"
+go version
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+step "go vet"
+go vet ./...
+
+if [ "${TIDE_TEST_QUICK:-}" != 1 ]; then
+	step "golangci-lint (config: .golangci.yml)"
+	lint_version=v2.15.0
+	if [ ! -x "$tools/golangci-lint-$lint_version" ]; then
+		GOBIN="$tools/bin" go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$lint_version"
+		mv "$tools/bin/golangci-lint" "$tools/golangci-lint-$lint_version"
+	fi
+	"$tools/golangci-lint-$lint_version" run ./...
+fi
+
+step "go test -race -shuffle=on"
+go test -race -shuffle=on -timeout 20m ./... 2>&1 | tee "$tools/go-test.log"
+
+if [ "${TIDE_TEST_QUICK:-}" != 1 ]; then
+	step "fuzz (short runs of every fuzz target)"
+	for pkg in $(go list ./...); do
+		dir=$(go list -f '{{.Dir}}' "$pkg")
+		for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //'); do
+			echo "-- $pkg $target"
+			go test -run '^$' -fuzz "^${target}\$" -fuzztime "${TIDE_FUZZTIME:-10s}" "$pkg"
+		done
+	done
+fi
+
+step "smoke test of the built binary"
+bin="$tools/tide"
+go build -o "$bin" ./cmd/tide
+data=$(mktemp -d)
+trap 'rm -rf "$data"' EXIT
+"$bin" topic create smoke --partitions 3 --data-dir "$data"
+seq 1 1000 | "$bin" produce smoke --data-dir "$data"
+n=$("$bin" consume smoke --data-dir "$data" --format raw | wc -l)
+if [ "$n" != 1000 ]; then echo "smoke: consumed $n records, want 1000"; exit 1; fi
+if "$bin" consume nosuch --data-dir "$data" 2>/dev/null; then echo "smoke: unknown topic exited 0"; exit 1; else
+	code=$?; [ "$code" = 2 ] || { echo "smoke: unknown topic exited $code, want 2"; exit 1; }
+fi
+echo "smoke: ok"
+
+step "done"
+grep -E '^(ok|FAIL)\s' "$tools/go-test.log" | awk '/^ok/{p++} /^FAIL/{f++} END{printf "packages: %d passed, %d failed\n", p, f}'
