@@ -45,7 +45,7 @@ func (l *Log) Clean(ctx context.Context) error {
 	defer l.cleanMu.Unlock()
 	var errs []error
 	for _, t := range l.Topics() {
-		for _, p := range t.partitions {
+		for _, p := range t.Partitions() {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -102,19 +102,7 @@ func (p *Partition) enforceRetention() error {
 	}
 	p.mu.Unlock()
 
-	// Readers holding a victim's file keep reading it: an unlinked file
-	// stays readable while open.
-	var errs []error
-	for _, s := range victims {
-		p.log.handles.forget(s)
-		for _, path := range []string{s.logPath, s.indexPath} {
-			if err := p.log.fs.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-				errs = append(errs, err)
-			}
-		}
-	}
-	errs = append(errs, p.log.fs.SyncDir(p.dir))
-	return errors.Join(errs...)
+	return p.removeSegments(victims)
 }
 
 // compact keeps, in the sealed segments of a compacted topic, only the

@@ -189,16 +189,19 @@ func (l *Log) openTopic(name string) (*Topic, error) {
 	if err != nil {
 		return nil, fmt.Errorf("log: topic %s: %w", name, err)
 	}
-	t := &Topic{name: name, dir: dir, meta: meta, partitions: make([]*Partition, meta.Partitions)}
+	t := &Topic{name: name, dir: dir}
+	t.mu.meta = meta
 	t.config.Store(&cfg)
-	err = forEachParallel(int(meta.Partitions), func(i int) error {
+	parts := make([]*Partition, meta.Partitions)
+	err = forEachParallel(len(parts), func(i int) error {
 		p, err := l.openPartition(t, int32(i), l.cleanStart)
-		t.partitions[i] = p
+		parts[i] = p
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	t.partitions.Store(&parts)
 	return t, nil
 }
 
@@ -298,7 +301,7 @@ func (l *Log) DeleteTopic(name string) error {
 		return fmt.Errorf("%w: %s", ErrUnknownTopic, name)
 	}
 	delete(l.mu.topics, name)
-	for _, p := range t.partitions {
+	for _, p := range t.Partitions() {
 		p.retire()
 	}
 	root := filepath.Join(l.dir, topicsDir)
@@ -329,7 +332,7 @@ func (l *Log) Close() error {
 	l.wg.Wait()
 	var parts []*Partition
 	for _, t := range topics {
-		parts = append(parts, t.partitions...)
+		parts = append(parts, t.Partitions()...)
 	}
 	var errs []error
 	if err := forEachParallel(len(parts), func(i int) error { return parts[i].close() }); err != nil {

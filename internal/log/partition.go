@@ -53,6 +53,8 @@ type Partition struct {
 		dirty bool
 		// epochs lists the leader epochs and where each began; see epoch.go.
 		epochs []epochEntry
+		// producers holds idempotent producers' recent batches; see producers.go.
+		producers map[int64]*producerState
 	}
 	// cleanedThrough is the end offset of the sealed segments the last
 	// compaction pass covered; owned by the cleaner.
@@ -65,6 +67,9 @@ type AppendResult struct {
 	LastOffset int64 // offset of the last record
 	// LogStartOffset is the partition's first offset at the time of the append.
 	LogStartOffset int64
+	// Duplicate says the batch was a retry of one already in the log, which
+	// was not appended again; the offsets are the original's.
+	Duplicate bool
 }
 
 // ReadResult is what a read returns.
@@ -138,48 +143,73 @@ func splitBatches(b []byte, maxBytes int32) ([]batchSpan, error) {
 // durable as the topic's fsync mode defines. Append rewrites the batches'
 // base offsets and leader epochs inside b and does not retain b.
 //
+// Batches from an idempotent producer (producer id >= 0) are checked
+// against the producer's last sequence numbers: a retry of one of its last
+// five batches is not appended again but answered with the offsets it got
+// the first time (Duplicate is set); a gap gives ErrOutOfOrderSequence and
+// an older epoch ErrProducerFenced.
+//
 // Append takes no context: a write cannot be abandoned half-way without
 // leaving its outcome unknown, and it is bounded by the disk.
 func (p *Partition) Append(b []byte) (AppendResult, error) {
+	res, wait, err := p.AppendDeferred(b)
+	if err != nil {
+		return res, err
+	}
+	return res, wait()
+}
+
+// AppendDeferred is Append in two steps: it writes b and returns at once
+// with the offsets and a wait function that blocks until the write is
+// durable (and must be called before the append is acknowledged). Writes
+// keep the order of AppendDeferred calls, so a caller serving pipelined
+// requests in order can write each and wait for them together, sharing
+// fsyncs.
+func (p *Partition) AppendDeferred(b []byte) (AppendResult, func() error, error) {
 	cfg := p.config()
 	spans, err := splitBatches(b, cfg.MaxMessageBytes)
 	if err != nil {
-		return AppendResult{}, err
+		return AppendResult{}, nil, err
 	}
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.writableLocked(); err != nil {
-		return AppendResult{}, err
+		return AppendResult{}, nil, err
+	}
+	if dup, ok, err := p.checkProducersLocked(spans); err != nil || ok {
+		return dup, p.waitFor(dup.LastOffset + 1), err
 	}
 	seg := p.active()
 	if seg.size > 0 && (seg.size+int64(len(b)) > cfg.SegmentBytes ||
 		p.log.now().Sub(seg.firstAppend) >= time.Duration(cfg.SegmentMs)*time.Millisecond) {
 		if err := p.rollLocked(); err != nil {
-			return AppendResult{}, p.failLocked(err)
+			return AppendResult{}, nil, p.failLocked(err)
 		}
 		seg = p.active()
 	}
 
 	next := seg.nextOffset
-	for _, s := range spans {
+	epoch := p.mu.epochs[len(p.mu.epochs)-1].Epoch
+	for i := range spans {
+		s := &spans[i]
 		batch := b[s.pos : s.pos+int64(s.header.Size())]
 		record.SetBaseOffset(batch, next)
-		record.SetPartitionLeaderEpoch(batch, p.mu.epochs[len(p.mu.epochs)-1].Epoch)
+		record.SetPartitionLeaderEpoch(batch, epoch)
+		s.header.BaseOffset = next
 		next += int64(s.header.LastOffsetDelta) + 1
 	}
 	if err := p.writeLocked(seg, b, seg.size); err != nil {
-		return AppendResult{}, err
+		return AppendResult{}, nil, err
 	}
 
 	res := AppendResult{BaseOffset: seg.nextOffset, LastOffset: next - 1, LogStartOffset: p.mu.logStart}
 	if seg.size == 0 {
 		seg.firstAppend = p.log.now()
 	}
-	offset := seg.nextOffset
 	for _, s := range spans {
-		seg.idx.add(offset, seg.size+s.pos, s.header.Size(), s.header.MaxTimestamp)
-		offset += int64(s.header.LastOffsetDelta) + 1
+		seg.idx.add(s.header.BaseOffset, seg.size+s.pos, s.header.Size(), s.header.MaxTimestamp)
+		p.trackProducerLocked(s.header)
 	}
 	seg.size += int64(len(b))
 	seg.nextOffset = next
@@ -187,7 +217,12 @@ func (p *Partition) Append(b []byte) (AppendResult, error) {
 
 	switch cfg.Fsync {
 	case FsyncAlways:
-		return res, p.waitDurableLocked(p.mu.written)
+		target := p.mu.written
+		return res, func() error {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			return p.waitDurableLocked(target)
+		}, nil
 	case FsyncInterval:
 		if !p.mu.dirty {
 			p.mu.dirty = true
@@ -195,7 +230,31 @@ func (p *Partition) Append(b []byte) (AppendResult, error) {
 		}
 	}
 	p.publishLocked(next)
-	return res, nil
+	return res, noWait, nil
+}
+
+func noWait() error { return nil }
+
+// waitFor returns a wait function for an offset already written: a
+// duplicate is acknowledged only once the original is visible (durable).
+func (p *Partition) waitFor(end int64) func() error {
+	return func() error {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for p.mu.highWatermark < end {
+			if err := p.writableLocked(); err != nil {
+				return err
+			}
+			if p.mu.syncing {
+				p.mu.durable.Wait()
+				continue
+			}
+			if err := p.syncLocked(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }
 
 func (p *Partition) writableLocked() error {
@@ -495,7 +554,7 @@ func findBatch(f vfs.File, v segmentView, offset int64) (int64, record.BatchHead
 // every record is older.
 func (p *Partition) OffsetForTime(ts int64) (offset, timestamp int64, err error) {
 	p.mu.Lock()
-	hw := p.mu.highWatermark
+	hw, start := p.mu.highWatermark, p.mu.logStart
 	var views []segmentView
 	for _, s := range p.mu.segments {
 		if s.idx.maxTimestamp >= ts {
@@ -505,7 +564,7 @@ func (p *Partition) OffsetForTime(ts int64) (offset, timestamp int64, err error)
 	p.mu.Unlock()
 
 	for _, v := range views {
-		off, t, err := p.offsetForTimeIn(v, ts, hw)
+		off, t, err := p.offsetForTimeIn(v, ts, start, hw)
 		if errors.Is(err, errSegmentRetired) {
 			continue
 		}
@@ -516,7 +575,7 @@ func (p *Partition) OffsetForTime(ts int64) (offset, timestamp int64, err error)
 	return -1, -1, nil
 }
 
-func (p *Partition) offsetForTimeIn(v segmentView, ts, hw int64) (int64, int64, error) {
+func (p *Partition) offsetForTimeIn(v segmentView, ts, start, hw int64) (int64, int64, error) {
 	h, err := p.log.handles.acquire(v.seg)
 	if err != nil {
 		return -1, -1, err
@@ -545,7 +604,7 @@ func (p *Partition) offsetForTimeIn(v segmentView, ts, hw int64) (int64, int64, 
 				return -1, -1, err
 			}
 			for _, rec := range recs {
-				if rec.Timestamp >= ts {
+				if rec.Timestamp >= ts && rec.Offset >= start {
 					return rec.Offset, rec.Timestamp, nil
 				}
 			}
@@ -579,6 +638,9 @@ func (p *Partition) close() error {
 			p.publishLocked(seg.nextOffset)
 			if len(seg.idx.entries) != seg.idx.persisted {
 				err = vfs.WriteFileAtomic(p.log.fs, seg.indexPath, encodeIndex(seg.base, seg.idx.entries))
+			}
+			if err == nil {
+				err = p.saveProducersLocked()
 			}
 		}
 	}

@@ -45,7 +45,7 @@ func (l *Log) openPartition(t *Topic, id int32, clean bool) (*Partition, error) 
 			if err := l.fs.Remove(filepath.Join(p.dir, name)); err != nil {
 				return nil, err
 			}
-		case name == epochFile:
+		case name == epochFile || name == producerSnapshotFile || name == logStartFile:
 		case strings.HasSuffix(name, indexSuffix):
 			if !names[strings.TrimSuffix(name, indexSuffix)+logSuffix] {
 				if err := l.fs.Remove(filepath.Join(p.dir, name)); err != nil {
@@ -84,7 +84,13 @@ func (l *Log) openPartition(t *Topic, id int32, clean bool) (*Partition, error) 
 	}
 	p.mu.logStart = p.mu.segments[0].base
 	p.mu.highWatermark = p.active().nextOffset
-	return p, p.loadEpochs(clean)
+	if err := p.loadLogStart(); err != nil {
+		return nil, err
+	}
+	if err := p.loadEpochs(clean); err != nil {
+		return nil, err
+	}
+	return p, p.loadProducers(clean)
 }
 
 // recoverSegment fills seg's size, next offset and index from its files,

@@ -3,8 +3,10 @@ package log
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"regexp"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -13,11 +15,16 @@ import (
 type Topic struct {
 	name string
 	dir  string
-	meta topicMeta
 	// config is the effective configuration: the log's defaults overlaid
 	// with the topic's overrides.
-	config     atomic.Pointer[TopicConfig]
-	partitions []*Partition
+	config atomic.Pointer[TopicConfig]
+	// partitions only grows (CreatePartitions); readers load a snapshot.
+	partitions atomic.Pointer[[]*Partition]
+	// mu serialises changes to the topic's metadata file.
+	mu struct {
+		sync.Mutex
+		meta topicMeta
+	}
 }
 
 // topicMeta is topic.json, the topic's only metadata file. Only overrides
@@ -52,25 +59,31 @@ func (t *Topic) Config() TopicConfig { return *t.config.Load() }
 
 // Overrides returns the settings given for this topic, as stored.
 func (t *Topic) Overrides() map[string]string {
-	out := make(map[string]string, len(t.meta.Config))
-	for k, v := range t.meta.Config {
-		out[k] = v
-	}
-	return out
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return maps.Clone(t.mu.meta.Config)
+}
+
+// CreatedAt returns when the topic was created.
+func (t *Topic) CreatedAt() time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.mu.meta.CreatedAt
 }
 
 // NumPartitions returns the number of partitions.
-func (t *Topic) NumPartitions() int32 { return int32(len(t.partitions)) }
+func (t *Topic) NumPartitions() int32 { return int32(len(*t.partitions.Load())) }
 
 // Partitions returns the partitions in order. The slice must not be modified.
-func (t *Topic) Partitions() []*Partition { return t.partitions }
+func (t *Topic) Partitions() []*Partition { return *t.partitions.Load() }
 
 // Partition returns partition id, or an error wrapping ErrUnknownPartition.
 func (t *Topic) Partition(id int32) (*Partition, error) {
-	if id < 0 || int(id) >= len(t.partitions) {
-		return nil, fmt.Errorf("%w: %s has partitions 0 to %d, not %d", ErrUnknownPartition, t.name, len(t.partitions)-1, id)
+	parts := *t.partitions.Load()
+	if id < 0 || int(id) >= len(parts) {
+		return nil, fmt.Errorf("%w: %s has partitions 0 to %d, not %d", ErrUnknownPartition, t.name, len(parts)-1, id)
 	}
-	return t.partitions[id], nil
+	return parts[id], nil
 }
 
 func encodeTopicMeta(m topicMeta) []byte {
