@@ -116,7 +116,12 @@ func Compress(codec Codec, dst, src []byte) ([]byte, error) {
 //
 // Snappy input may be a raw block or xerial framed (the Java client's
 // SnappyOutputStream, magic "\x82SNAPPY\x00"). Memory use stays within a
-// small multiple of maxSize whatever the input claims about its own size.
+// small multiple of maxSize whatever the input claims about its own size,
+// with one exception: a zstd frame that does not declare its size (the
+// Java client streams them) is decoded through a window buffer of the
+// size the frame declares, which is accepted up to max(maxSize, 8 MiB)
+// because producers declare windows of up to 8 MiB however small the
+// batch.
 //
 // It is safe for concurrent use.
 func Decompress(codec Codec, src []byte, maxSize int) ([]byte, error) {
@@ -154,7 +159,8 @@ func (w *appendWriter) Write(p []byte) (int, error) {
 
 // readBounded reads r to EOF into a new slice of at most maxSize bytes,
 // starting from a capacity of hint (which the caller has already bounded
-// by what the input could plausibly produce) and at worst doubling.
+// by what the input could plausibly produce) and at worst doubling. Its
+// errors are ErrTooLarge or r's own; see codecError.
 func readBounded(r io.Reader, codec Codec, maxSize, hint int) ([]byte, error) {
 	limit := maxSize + 1 // reading one byte more is how "too large" shows
 	// hint+1: with an exact hint the final Read finds room and reports EOF
@@ -176,14 +182,27 @@ func readBounded(r io.Reader, codec Codec, maxSize, hint int) ([]byte, error) {
 			return buf, nil
 		}
 		if err != nil {
-			return nil, &corruptError{msg: codec.String() + ": " + err.Error(), err: err}
+			return nil, err
 		}
 		if n > 0 {
 			stalls = 0
 		} else if stalls++; stalls > 100 {
-			return nil, &corruptError{msg: codec.String() + ": decoder makes no progress", err: io.ErrNoProgress}
+			return nil, io.ErrNoProgress
 		}
 	}
+}
+
+// codecError classifies an error from decoding codec's payload: too large
+// stays so, anything else means the payload is corrupt.
+func codecError(codec Codec, err error) error {
+	if errors.Is(err, ErrTooLarge) || IsCorrupt(err) {
+		return err
+	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, codec.String()+":") { // gzip and lz4 name themselves
+		msg = codec.String() + ": " + msg
+	}
+	return &corruptError{msg: msg, err: err}
 }
 
 // --- gzip ---
@@ -228,7 +247,7 @@ func decompressGzip(src []byte, maxSize int) ([]byte, error) {
 	defer r.src.Reset(nil)
 	r.src.Reset(src)
 	if err := r.zr.Reset(&r.src); err != nil {
-		return nil, &corruptError{msg: "gzip: " + err.Error(), err: err}
+		return nil, codecError(CodecGzip, err)
 	}
 	// A single-member stream ends with its size modulo 2^32, a good first
 	// guess; never trust it beyond what deflate can produce from src.
@@ -237,7 +256,11 @@ func decompressGzip(src []byte, maxSize int) ([]byte, error) {
 		hint = int(binary.LittleEndian.Uint32(src[len(src)-4:]))
 	}
 	hint = int(min(int64(hint), maxDeflateRatio*int64(len(src))))
-	return readBounded(&r.zr, CodecGzip, maxSize, hint)
+	out, err := readBounded(&r.zr, CodecGzip, maxSize, hint)
+	if err != nil {
+		return nil, codecError(CodecGzip, err)
+	}
+	return out, nil
 }
 
 // --- snappy ---
@@ -259,7 +282,7 @@ const maxSnappyRatio = 22
 func snappyBlockLen(block []byte, budget, maxSize int) (int, error) {
 	n, err := s2.DecodedLen(block)
 	if err != nil {
-		return 0, &corruptError{msg: "snappy: " + err.Error(), err: err}
+		return 0, codecError(CodecSnappy, err)
 	}
 	if n > budget {
 		return 0, tooLarge(CodecSnappy, maxSize)
@@ -280,7 +303,7 @@ func decompressSnappy(src []byte, maxSize int) ([]byte, error) {
 	}
 	out, err := s2.Decode(make([]byte, n), src)
 	if err != nil {
-		return nil, &corruptError{msg: "snappy: " + err.Error(), err: err}
+		return nil, codecError(CodecSnappy, err)
 	}
 	return out, nil
 }
@@ -311,7 +334,7 @@ func decompressXerial(src []byte, maxSize int) ([]byte, error) {
 		block := src[4 : 4+size]
 		n, _ := s2.DecodedLen(block) // checked above
 		if _, err := s2.Decode(out[pos:pos+n], block); err != nil {
-			return nil, &corruptError{msg: "snappy: " + err.Error(), err: err}
+			return nil, codecError(CodecSnappy, err)
 		}
 		pos += n
 		src = src[4+size:]
@@ -360,7 +383,11 @@ func decompressLZ4(src []byte, maxSize int) ([]byte, error) {
 	r.src.Reset(src)
 	r.zr.Reset(&r.src)
 	// LZ4 frames from Kafka clients do not declare their size: guess.
-	return readBounded(r.zr, CodecLZ4, maxSize, 4*len(src))
+	out, err := readBounded(r.zr, CodecLZ4, maxSize, 4*len(src))
+	if err != nil {
+		return nil, codecError(CodecLZ4, err)
+	}
+	return out, nil
 }
 
 // --- zstd ---
@@ -380,59 +407,76 @@ var zstdEncoder = sync.OnceValues(func() (*zstd.Encoder, error) {
 	return enc, nil
 })
 
-// zstdDecoder is shared: DecodeAll is safe for concurrent use, runs up to
-// GOMAXPROCS decodes at once and starts no goroutines. With the cap limit
-// on, DecodeAll never writes past cap(dst), so the capacity each call
-// passes is its memory bound; the decoder's own limits are set out of the
-// way (windows cost nothing in DecodeAll, which decodes into dst).
-var zstdDecoder = sync.OnceValues(func() (*zstd.Decoder, error) {
+// zstdMinLimit is the least a zstd decoder is allowed to decode: zstd
+// refuses frames whose window exceeds the decoder's memory limit, and
+// producers streaming at the usual levels declare windows of up to 8 MiB
+// however small the batch, so a lower limit would refuse valid batches.
+// The caller's smaller cap is enforced on the result instead.
+const zstdMinLimit = 8 << 20
+
+// zstdDecoder is a decoder with the memory limit it was last configured
+// with. The limit is a decoder option rather than a call argument, so
+// decoders are pooled, each used by one call at a time, rather than one
+// shared. With concurrency 1 a decoder starts no goroutines, streaming or
+// not, and needs no Close.
+type zstdDecoder struct {
+	dec   *zstd.Decoder
+	limit uint64
+	src   bytes.Reader
+}
+
+var zstdDecoders = sync.Pool{New: func() any {
 	dec, err := zstd.NewReader(nil,
-		zstd.WithDecoderConcurrency(0),
+		zstd.WithDecoderConcurrency(1),
 		zstd.WithDecoderLowmem(true),
-		zstd.WithDecodeAllCapLimit(true),
-		zstd.WithDecoderMaxMemory(math.MaxInt32),
+		zstd.WithDecoderMaxMemory(zstdMinLimit),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("record: zstd decoder: %w", err)
+		panic("record: zstd.NewReader refused constant options: " + err.Error())
 	}
-	return dec, nil
-})
-
-// zstdMinGuess is the least capacity tried for a frame that does not
-// declare its size.
-const zstdMinGuess = 4 << 10
+	return &zstdDecoder{dec: dec, limit: zstdMinLimit}
+}}
 
 func decompressZstd(src []byte, maxSize int) ([]byte, error) {
-	dec, err := zstdDecoder()
-	if err != nil {
-		return nil, err
-	}
 	// Frames written in one call (librdkafka, franz-go, AppendBatch)
-	// declare their size: refuse it over the cap, else allocate it
-	// exactly. Streamed ones (the Java client) do not: guess from the
-	// input and, if the guess was short, decode again with four times the
-	// room, up to the cap. That costs at most a third more decoding and
-	// never more memory than the cap (plus one block of slack).
-	size := min(maxSize, max(4*len(src), zstdMinGuess))
+	// declare their size: refuse it over the cap before any work, else
+	// DecodeAll allocates it exactly. Streamed frames (the Java client)
+	// do not, and DecodeAll would grow its output by append, allocating
+	// about five times the result in total: stream those into a buffer
+	// that doubles up to the cap instead.
 	var fh zstd.Header
-	if fh.Decode(src) == nil && fh.HasFCS {
-		if fh.FrameContentSize > uint64(maxSize) {
-			return nil, tooLarge(CodecZstd, maxSize)
-		}
-		size = int(fh.FrameContentSize)
+	declared := fh.Decode(src) == nil && fh.HasFCS
+	if declared && fh.FrameContentSize > uint64(maxSize) {
+		return nil, tooLarge(CodecZstd, maxSize)
 	}
-	for {
-		out, err := dec.DecodeAll(src, make([]byte, 0, size))
-		switch {
-		case err == nil && len(out) <= maxSize:
-			return out, nil
-		case err == nil: // cannot happen with the cap limit; never trust it
-			return nil, tooLarge(CodecZstd, maxSize)
-		case !errors.Is(err, zstd.ErrDecoderSizeExceeded):
-			return nil, &corruptError{msg: "zstd: " + err.Error(), err: err}
-		case size >= maxSize:
-			return nil, tooLarge(CodecZstd, maxSize)
+	d := zstdDecoders.Get().(*zstdDecoder)
+	defer zstdDecoders.Put(d)
+	// In memory the limit caps the output; streaming it caps the window.
+	if limit := uint64(max(maxSize, zstdMinLimit)); d.limit != limit {
+		if err := d.dec.ResetWithOptions(nil, zstd.WithDecoderMaxMemory(limit)); err != nil {
+			return nil, fmt.Errorf("record: zstd decoder: %w", err)
 		}
-		size = min(maxSize, max(4*size, zstdMinGuess))
+		d.limit = limit
 	}
+	var out []byte
+	var err error
+	if declared {
+		out, err = d.dec.DecodeAll(src, nil)
+	} else {
+		d.src.Reset(src)
+		if err = d.dec.Reset(&d.src); err == nil {
+			out, err = readBounded(d.dec, CodecZstd, maxSize, 4*len(src))
+		}
+		_ = d.dec.Reset(nil) // drop references to src; cannot fail
+		d.src.Reset(nil)
+	}
+	switch {
+	case errors.Is(err, zstd.ErrDecoderSizeExceeded), errors.Is(err, zstd.ErrWindowSizeExceeded):
+		return nil, fmt.Errorf("%w: zstd: %w", tooLarge(CodecZstd, maxSize), err)
+	case err != nil:
+		return nil, codecError(CodecZstd, err)
+	case len(out) > maxSize:
+		return nil, tooLarge(CodecZstd, maxSize)
+	}
+	return out, nil
 }

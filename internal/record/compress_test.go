@@ -69,7 +69,7 @@ func TestCompressRoundTrip(t *testing.T) {
 func TestDecompressGarbage(t *testing.T) {
 	garbage := [][]byte{
 		[]byte("definitely not compressed, not even a little bit"),
-		{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 1, 2, 3},                 // gzip header, bad deflate
+		{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 1, 2, 3},                   // gzip header, bad deflate
 		{0x04, 0x22, 0x4d, 0x18, 0x64, 0x40, 0xa7, 0xff, 0xff, 0xff, 0x7f}, // lz4 magic, bad block
 		{0x28, 0xb5, 0x2f, 0xfd, 0x20, 0x05, 0x29, 0x00},                   // zstd magic, bad block
 		{0xff, 0xff, 0xff, 0xff, 0xff},                                     // snappy: overlong length
@@ -114,27 +114,13 @@ func TestDecompressionBomb(t *testing.T) {
 
 	// zstd from a streaming encoder declares no content size, the case
 	// where only the decoder's running limit protects us.
-	var zs bytes.Buffer
-	zw, err := zstd.NewWriter(&zs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := zw.Write(section); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	var fh zstd.Header
-	if err := fh.Decode(zs.Bytes()); err != nil || fh.HasFCS {
-		t.Fatalf("streamed zstd frame declares its size (%v): not the case under test", err)
-	}
+	zs := streamedZstd(t, section, 8<<20)
 	h, err := Validate(plain)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.Attributes = int16(CodecZstd)
-	streamed := rawBatch(h, zs.Bytes())
+	streamed := rawBatch(h, zs)
 
 	batches := map[string][]byte{"zstd-streamed": streamed}
 	for _, codec := range allCodecs[1:] {
@@ -148,8 +134,15 @@ func TestDecompressionBomb(t *testing.T) {
 			if !errors.Is(err, ErrTooLarge) || IsCorrupt(err) {
 				t.Fatalf("want ErrTooLarge, got %v", err)
 			}
-			// Bounded by the cap, not the 16 MiB.
-			if alloc > 3*capBytes {
+			// Bounded by the cap, not the 16 MiB. (A zstd stream also
+			// allocates the decoder's ring, window plus two blocks, once
+			// per pooled decoder; the GC in allocated() empties the pool.)
+			limit := uint64(3 * capBytes)
+			if name == "zstd-streamed" {
+				limit += 8<<20 + 1<<20
+			}
+			t.Logf("allocated %d bytes refusing it", alloc)
+			if alloc > limit {
 				t.Fatalf("allocated %d bytes refusing a batch over %d", alloc, capBytes)
 			}
 			if _, _, err := DecodeRecords(b, len(section)-1); !errors.Is(err, ErrTooLarge) {
@@ -327,5 +320,74 @@ func TestConcurrentCodecs(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestLZ4FrameSettings pins what the Java client's reader requires or
+// expects of our LZ4 frames: version 01, independent blocks, 64 KiB
+// maximum block size.
+func TestLZ4FrameSettings(t *testing.T) {
+	c, err := Compress(CodecLZ4, nil, make([]byte, 200<<10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(c, []byte{0x04, 0x22, 0x4d, 0x18}) {
+		t.Fatalf("not an LZ4 frame: % x", c[:4])
+	}
+	flg, bd := c[4], c[5]
+	if flg>>6 != 1 || flg&0x20 == 0 {
+		t.Fatalf("FLG %#x: want version 01 and independent blocks", flg)
+	}
+	if bd != 0x40 {
+		t.Fatalf("BD %#x: want 64 KiB blocks (0x40)", bd)
+	}
+}
+
+// streamedZstd compresses in as the Java client does: a stream whose frame
+// declares a window but not its content size.
+func streamedZstd(t *testing.T, in []byte, window int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw, err := zstd.NewWriter(&buf, zstd.WithWindowSize(window))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := zw.Write(in); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Flush(); err != nil { // the size is not known yet
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var fh zstd.Header
+	if err := fh.Decode(buf.Bytes()); err != nil || fh.HasFCS || fh.WindowSize != uint64(window) {
+		t.Fatalf("frame header %+v (%v): not a streamed frame", fh, err)
+	}
+	return buf.Bytes()
+}
+
+// TestZstdWindowLargerThanCap: a streamed frame declares a window (8 MiB)
+// bigger than a small batch and a small cap; it must still decode. Over
+// the 8 MiB floor and the cap, the window is refused as too large, not
+// as corrupt.
+func TestZstdWindowLargerThanCap(t *testing.T) {
+	in := bytes.Repeat([]byte("small batch "), 40)
+	c := streamedZstd(t, in, 8<<20)
+	out, err := Decompress(CodecZstd, c, len(in))
+	if err != nil || !bytes.Equal(out, in) {
+		t.Fatalf("8 MiB window, cap %d: %v", len(in), err)
+	}
+	if _, err := Decompress(CodecZstd, c, len(in)-1); !errors.Is(err, ErrTooLarge) || IsCorrupt(err) {
+		t.Fatalf("cap one below: %v", err)
+	}
+
+	c = streamedZstd(t, in, 16<<20)
+	if _, err := Decompress(CodecZstd, c, 1<<20); !errors.Is(err, ErrTooLarge) || IsCorrupt(err) {
+		t.Fatalf("16 MiB window, 1 MiB cap: %v", err)
+	}
+	if out, err := Decompress(CodecZstd, c, 16<<20); err != nil || !bytes.Equal(out, in) {
+		t.Fatalf("16 MiB window, 16 MiB cap: %v", err)
 	}
 }
