@@ -3,6 +3,7 @@ package log
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -101,7 +102,14 @@ func (c *TopicConfig) set(key, value string) error {
 	case ConfigRetentionBytes:
 		return parseInt(value, -1, &c.RetentionBytes)
 	case ConfigSegmentBytes:
-		return parseInt(value, 1024, &c.SegmentBytes)
+		// Index positions are 32-bit; Kafka caps segment.bytes the same way.
+		if err := parseInt(value, 1024, &c.SegmentBytes); err != nil {
+			return err
+		}
+		if c.SegmentBytes > math.MaxInt32 {
+			return fmt.Errorf("%d is over the maximum %d", c.SegmentBytes, math.MaxInt32)
+		}
+		return nil
 	case ConfigSegmentMs:
 		return parseInt(value, 1, &c.SegmentMs)
 	case ConfigDeleteRetentionMs:

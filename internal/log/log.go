@@ -189,7 +189,11 @@ func (l *Log) openTopic(name string) (*Topic, error) {
 	if err != nil {
 		return nil, fmt.Errorf("log: topic %s: %w", name, err)
 	}
-	t := &Topic{name: name, dir: dir}
+	if meta.ID == (TopicID{}) {
+		// Topics never written without an id, but tolerate a hand-made file.
+		meta.ID = newTopicID()
+	}
+	t := &Topic{name: name, id: meta.ID, dir: dir}
 	t.mu.meta = meta
 	t.config.Store(&cfg)
 	parts := make([]*Partition, meta.Partitions)
@@ -245,7 +249,7 @@ func (l *Log) CreateTopic(name string, partitions int32, config map[string]strin
 	if err := l.fs.MkdirAll(staging, 0o755); err != nil {
 		return nil, err
 	}
-	meta := topicMeta{Name: name, Partitions: partitions, Config: maps.Clone(config), CreatedAt: l.now().UTC()}
+	meta := topicMeta{Name: name, ID: newTopicID(), Partitions: partitions, Config: maps.Clone(config), CreatedAt: l.now().UTC()}
 	if err := vfs.WriteFileAtomic(l.fs, filepath.Join(staging, topicMetaFile), encodeTopicMeta(meta)); err != nil {
 		return nil, fmt.Errorf("log: create topic %s: %w", name, err)
 	}
@@ -277,6 +281,18 @@ func (l *Log) Topic(name string) (*Topic, error) {
 		return nil, fmt.Errorf("%w: %s", ErrUnknownTopic, name)
 	}
 	return t, nil
+}
+
+// TopicByID returns the topic with the given id.
+func (l *Log) TopicByID(id TopicID) (*Topic, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	for _, t := range l.mu.topics {
+		if t.id == id {
+			return t, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: id %x", ErrUnknownTopic, id[:])
 }
 
 // Topics returns every topic, sorted by name.

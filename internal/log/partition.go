@@ -653,3 +653,19 @@ func (p *Partition) close() error {
 	}
 	return err
 }
+
+// MaxTimestamp returns the offset and timestamp of the record with the
+// largest timestamp (the first such record), or -1, -1 when the partition
+// is empty. Kafka's ListOffsets answers timestamp -3 with it.
+func (p *Partition) MaxTimestamp() (offset, timestamp int64, err error) {
+	p.mu.Lock()
+	maxTs := int64(-1)
+	for _, s := range p.mu.segments {
+		maxTs = max(maxTs, s.idx.maxTimestamp)
+	}
+	p.mu.Unlock()
+	if maxTs < 0 {
+		return -1, -1, nil
+	}
+	return p.OffsetForTime(maxTs)
+}

@@ -1,6 +1,8 @@
 package log
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -14,6 +16,7 @@ import (
 // Topic is a named set of partitions sharing one configuration.
 type Topic struct {
 	name string
+	id   TopicID
 	dir  string
 	// config is the effective configuration: the log's defaults overlaid
 	// with the topic's overrides.
@@ -31,7 +34,9 @@ type Topic struct {
 // are stored, so a changed default reaches every topic that did not set
 // its own, as in Kafka.
 type topicMeta struct {
-	Name       string            `json:"name"`
+	Name string `json:"name"`
+	// ID is a random 16-byte id, Kafka's topic id (hex in the file).
+	ID         TopicID           `json:"id"`
 	Partitions int32             `json:"partitions"`
 	Config     map[string]string `json:"config,omitempty"`
 	CreatedAt  time.Time         `json:"created_at"`
@@ -53,6 +58,31 @@ func ValidateTopicName(name string) error {
 
 // Name returns the topic's name.
 func (t *Topic) Name() string { return t.name }
+
+// ID returns the topic's id, stable for its life and different for a
+// topic of the same name created after a delete.
+func (t *Topic) ID() TopicID { return t.id }
+
+// TopicID is a topic's 16-byte id (a UUID, as Kafka's).
+type TopicID [16]byte
+
+func newTopicID() TopicID {
+	var id TopicID
+	_, _ = rand.Read(id[:]) // crypto/rand.Read never fails on Linux
+	return id
+}
+
+// MarshalText encodes the id as hex.
+func (id TopicID) MarshalText() ([]byte, error) { return []byte(hex.EncodeToString(id[:])), nil }
+
+// UnmarshalText decodes a hex id.
+func (id *TopicID) UnmarshalText(b []byte) error {
+	if len(b) != 32 {
+		return fmt.Errorf("log: topic id %q is not 32 hex digits", b)
+	}
+	_, err := hex.Decode(id[:], b)
+	return err
+}
 
 // Config returns the topic's effective configuration.
 func (t *Topic) Config() TopicConfig { return *t.config.Load() }

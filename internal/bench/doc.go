@@ -1,0 +1,8 @@
+// Package bench holds Tide's benchmarks as library code, so that the
+// "tide bench" command and "go test -bench" run the same scenarios.
+//
+// Every throughput number is reported next to a baseline measured in the
+// same run on the same disk, because the machines that run it are shared
+// and noisy: for the log (logbench.go) the baseline is raw sequential
+// write plus fsync of chunks the size of the log's batches.
+package bench

@@ -1,0 +1,167 @@
+package cli
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tide-data/tide/internal/log"
+)
+
+func newTopicCommand(g *globals, e *env) *cobra.Command {
+	cmd := groupCommand("topic", "Create, list, describe and delete topics")
+	g.addDataDirFlag(cmd, e)
+	cmd.AddCommand(newTopicCreateCommand(g), newTopicListCommand(g), newTopicDescribeCommand(g), newTopicDeleteCommand(g))
+	return cmd
+}
+
+func newTopicCreateCommand(g *globals) *cobra.Command {
+	var (
+		partitions int32
+		settings   []string
+	)
+	cmd := &cobra.Command{
+		Use:   "create NAME",
+		Short: "Create a topic",
+		Long: `Create a topic with the given number of partitions, creating the data
+directory if needed.
+
+Configuration keys (--config key=value, repeatable) are Kafka's names:
+` + "  " + strings.Join(log.ConfigKeys(), "\n  ") + `
+A value may contain commas (cleanup.policy=compact,delete).`,
+		Example: "  tide topic create orders --partitions 6 --config retention.ms=86400000",
+		Args:    cobra.ExactArgs(1),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			config, err := parseConfig(settings)
+			if err != nil {
+				return err
+			}
+			return withLog(g.dataDir, true, func(l *log.Log) error {
+				t, err := l.CreateTopic(args[0], partitions, config)
+				if err != nil {
+					return err
+				}
+				plural := "s"
+				if t.NumPartitions() == 1 {
+					plural = ""
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "created topic %s with %d partition%s\n", t.Name(), t.NumPartitions(), plural)
+				return nil
+			})
+		}),
+	}
+	cmd.Flags().Int32Var(&partitions, "partitions", 1, "number of `partitions`")
+	cmd.Flags().StringArrayVar(&settings, "config", nil, "topic configuration as `key=value` (repeatable)")
+	return cmd
+}
+
+// parseConfig turns key=value settings into a map; the log validates keys
+// and values.
+func parseConfig(settings []string) (map[string]string, error) {
+	config := make(map[string]string, len(settings))
+	for _, s := range settings {
+		key, value, ok := strings.Cut(s, "=")
+		key = strings.TrimSpace(key)
+		if !ok || key == "" {
+			return nil, usageErrorf("--config %q: want key=value", s)
+		}
+		if _, dup := config[key]; dup {
+			return nil, usageErrorf("--config %s given twice", key)
+		}
+		config[key] = value
+	}
+	return config, nil
+}
+
+func newTopicListCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List topics, one name per line",
+		Args:  cobra.NoArgs,
+		RunE: runE(func(cmd *cobra.Command, _ []string) error {
+			return withLog(g.dataDir, false, func(l *log.Log) error {
+				var b strings.Builder
+				for _, t := range l.Topics() {
+					b.WriteString(t.Name())
+					b.WriteByte('\n')
+				}
+				_, err := fmt.Fprint(cmd.OutOrStdout(), b.String())
+				return err
+			})
+		}),
+	}
+}
+
+func newTopicDescribeCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "describe NAME",
+		Short: "Show a topic's partitions (start and end offsets, bytes) and configuration",
+		Long: `Show a topic's partitions and configuration.
+
+For each partition: START is the first offset still stored, END one past the
+last (the next offset to be written), BYTES the size on disk. Configuration
+lists every setting with its source: "topic" if set for this topic, else
+"default".`,
+		Args: cobra.ExactArgs(1),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			return withLog(g.dataDir, false, func(l *log.Log) error {
+				t, err := l.Topic(args[0])
+				if err != nil {
+					return err
+				}
+				return describeTopic(cmd, t)
+			})
+		}),
+	}
+}
+
+func describeTopic(cmd *cobra.Command, t *log.Topic) error {
+	w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "Topic:\t%s\n", t.Name())
+	fmt.Fprintf(w, "Partitions:\t%d\n", t.NumPartitions())
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "PARTITION\tSTART\tEND\tBYTES\tSEGMENTS")
+	var total log.Offsets
+	for _, p := range t.Partitions() {
+		o := p.Offsets()
+		fmt.Fprintf(w, "%d\t%d\t%d\t%d\t%d\n", p.ID(), o.LogStart, o.HighWatermark, o.Size, o.Segments)
+		total.Size += o.Size
+		total.Segments += o.Segments
+	}
+	if t.NumPartitions() > 1 {
+		fmt.Fprintf(w, "total\t\t\t%d\t%d\n", total.Size, total.Segments)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "CONFIG\tVALUE\tSOURCE")
+	overrides := t.Overrides()
+	effective := t.Config().Map()
+	for _, key := range slices.Sorted(maps.Keys(effective)) {
+		source := "default"
+		if _, ok := overrides[key]; ok {
+			source = "topic"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\n", key, effective[key], source)
+	}
+	return w.Flush()
+}
+
+func newTopicDeleteCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete a topic and all its data",
+		Args:  cobra.ExactArgs(1),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			return withLog(g.dataDir, false, func(l *log.Log) error {
+				if err := l.DeleteTopic(args[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "deleted topic %s\n", args[0])
+				return nil
+			})
+		}),
+	}
+}
