@@ -135,7 +135,8 @@ type Result struct {
 	// RecordsPerSec and MBPerSec (MB = 10^6 bytes) are over Elapsed.
 	RecordsPerSec float64 `json:"records_per_sec"`
 	MBPerSec      float64 `json:"mb_per_sec"`
-	// RatioToCeiling is MBPerSec over the single-writer ceiling's.
+	// RatioToCeiling is MBPerSec over the reference ceiling (one file,
+	// all writers' batches written per fsync).
 	RatioToCeiling float64 `json:"ratio_to_ceiling,omitempty"`
 }
 
@@ -200,12 +201,22 @@ func RunLog(ctx context.Context, opts LogOptions) (_ *LogReport, err error) {
 	}
 	defer func() { err = errors.Join(err, os.RemoveAll(root)) }()
 
-	ceiling, err := Ceiling(ctx, root, 1, opts.BatchBytes, limit)
+	// The reference ceiling writes, per fsync, as many bytes as the
+	// writers' batches together: the best a perfect group commit of every
+	// concurrent batch into one fsync could do on this disk. The
+	// one-batch-per-fsync and parallel-files ceilings are shown for context.
+	ceiling, err := Ceiling(ctx, root, 1, opts.BatchBytes*opts.Writers, limit)
 	if err != nil {
 		return nil, err
 	}
 	ceiling.RatioToCeiling = 1
 	add(ceiling)
+	perBatch, err := Ceiling(ctx, root, 1, opts.BatchBytes, limit)
+	if err != nil {
+		return nil, err
+	}
+	perBatch.RatioToCeiling = ratio(perBatch.MBPerSec, ceiling.MBPerSec)
+	add(perBatch)
 	if opts.Writers > 1 {
 		parallel, err := Ceiling(ctx, root, opts.Writers, opts.BatchBytes, limit)
 		if err != nil {

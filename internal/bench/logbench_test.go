@@ -44,7 +44,7 @@ func TestRunLog(t *testing.T) {
 			t.Errorf("result %d has no ratio to the ceiling: %+v", i, r)
 		}
 	}
-	want := map[string]int{KindCeiling: 1, KindCeilingParallel: 1, KindAppendBatched: 4, KindAppendSingle: 1, KindRead: 1}
+	want := map[string]int{KindCeiling: 2, KindCeilingParallel: 1, KindAppendBatched: 4, KindAppendSingle: 1, KindRead: 1}
 	if fmt.Sprint(kinds) != fmt.Sprint(want) {
 		t.Errorf("scenarios %v, want %v", kinds, want)
 	}
