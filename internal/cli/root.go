@@ -89,20 +89,24 @@ func newRootCommand(e *env) *cobra.Command {
 		Short: "Tide: an event-driven data pipeline platform in one binary",
 		Long: `Tide: an event-driven data pipeline platform in one binary.
 
-The topic, produce and consume commands open a data directory directly.
-A data directory belongs to one process at a time: while "tide serve" (or
-another tide command) has it open, these commands fail with "data directory
-in use".
+The topic, produce and consume commands open a data directory directly,
+or with --server host:port[,host:port] (or $TIDE_SERVER) talk to a running
+server over the Kafka protocol instead; the group commands always talk to a
+server. A data directory belongs to one process at a time: while "tide
+serve" (or another tide command) has it open, opening it fails with "data
+directory in use", so use --server. Giving both --server and --data-dir is
+an error; --timeout (default 10s) bounds connecting and each answer.
 
-Exit codes: 0 success, 1 failure (I/O), 2 bad input (flags, arguments,
-unknown topic or partition, invalid configuration, offset out of range),
-130 interrupted before the input was fully processed.`,
+Exit codes: 0 success, 1 failure (I/O, server unreachable or not
+answering), 2 bad input (flags, arguments, unknown topic, partition or
+group, invalid configuration, offset out of range, group not empty), 130
+interrupted before the input was fully processed.`,
 		SilenceUsage:  true, // errors are one line; --help shows usage
 		SilenceErrors: true, // run prints them
 	}
 	root.CompletionOptions.HiddenDefaultCmd = true
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
-	root.AddCommand(newTopicCommand(g, e), newProduceCommand(g, e), newConsumeCommand(g, e), newBenchCommand(e))
+	root.AddCommand(newServeCommand(e), newTopicCommand(g, e), newProduceCommand(g, e), newConsumeCommand(g, e), newGroupCommand(e), newBenchCommand(e))
 	return root
 }
 

@@ -43,6 +43,9 @@ const (
 	ConfigDeleteRetentionMs = "delete.retention.ms"
 	ConfigFsync             = "fsync"
 	ConfigFsyncIntervalMs   = "fsync.interval.ms"
+	// ConfigCompressionType is accepted for Kafka tools' sake with its one
+	// supported value, "producer": batches are stored as they came.
+	ConfigCompressionType = "compression.type"
 )
 
 // TopicConfig is a topic's effective configuration. The zero value is not
@@ -79,7 +82,7 @@ func DefaultTopicConfig() TopicConfig {
 // ConfigKeys lists every key a topic accepts, sorted.
 func ConfigKeys() []string {
 	return []string{
-		ConfigCleanupPolicy, ConfigDeleteRetentionMs, ConfigFsync, ConfigFsyncIntervalMs,
+		ConfigCleanupPolicy, ConfigCompressionType, ConfigDeleteRetentionMs, ConfigFsync, ConfigFsyncIntervalMs,
 		ConfigMaxMessageBytes, ConfigRetentionBytes, ConfigRetentionMs, ConfigSegmentBytes, ConfigSegmentMs,
 	}
 }
@@ -139,6 +142,11 @@ func (c *TopicConfig) set(key, value string) error {
 			}
 		}
 		return nil
+	case ConfigCompressionType:
+		if value != "producer" {
+			return fmt.Errorf("%q: only \"producer\" is supported (batches are stored as the producer compressed them)", value)
+		}
+		return nil
 	case ConfigFsync:
 		switch m := FsyncMode(value); m {
 		case FsyncAlways, FsyncInterval, FsyncNever:
@@ -187,5 +195,6 @@ func (c TopicConfig) Map() map[string]string {
 		ConfigDeleteRetentionMs: i(c.DeleteRetentionMs),
 		ConfigFsync:             string(c.Fsync),
 		ConfigFsyncIntervalMs:   i(c.FsyncIntervalMs),
+		ConfigCompressionType:   "producer",
 	}
 }

@@ -1,0 +1,99 @@
+package kafka
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/tide-data/tide/internal/record"
+)
+
+// Produce v0-v2 carry message formats v0/v1, which are refused per
+// partition with UNSUPPORTED_FOR_MESSAGE_FORMAT; they are still advertised
+// from v0 because librdkafka before 2.11.1 turns compression off when a
+// broker's Produce minimum is above 0.
+func init() { register(produceKey, 0, 11, (*Server).handleProduce) }
+
+// handleProduce writes every partition's batches to the log on the reader
+// goroutine (so pipelined requests keep their order) and waits for
+// durability off it.
+func (s *Server) handleProduce(r *request) {
+	req := r.req.(*kmsg.ProduceRequest)
+	resp := kmsg.NewPtrProduceResponse()
+	var waits []func()
+	if req.TransactionID != nil {
+		// Transactions are not served yet; refuse rather than half-do them.
+		r.respond(produceError(req, kerr.TransactionalIDAuthorizationFailed.Code, "transactions are not supported yet"))
+		return
+	}
+	for _, rt := range req.Topics {
+		st := kmsg.NewProduceResponseTopic()
+		st.Topic = rt.Topic
+		// Capacity fixed up front: waits keep pointers into this slice.
+		st.Partitions = make([]kmsg.ProduceResponseTopicPartition, 0, len(rt.Partitions))
+		t, terr := s.topic(rt.Topic, s.cfg.AutoCreateTopics)
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewProduceResponseTopicPartition()
+			sp.Partition = rp.Partition
+			sp.BaseOffset, sp.LogStartOffset = -1, -1
+			st.Partitions = append(st.Partitions, sp)
+			res := &st.Partitions[len(st.Partitions)-1]
+			if terr != nil {
+				res.ErrorCode = errorCode(terr)
+				continue
+			}
+			p, err := t.Partition(rp.Partition)
+			if err != nil {
+				res.ErrorCode = errorCode(err)
+				continue
+			}
+			if len(rp.Records) > record.OffsetMagic && rp.Records[record.OffsetMagic] < record.MagicV2 {
+				res.ErrorCode = kerr.UnsupportedForMessageFormat.Code
+				continue
+			}
+			appended, wait, err := p.AppendDeferred(rp.Records)
+			if err != nil {
+				res.ErrorCode, res.ErrorMessage = errorCode(err), errMessage(err)
+				s.cfg.Logger.Debug("produce refused", "topic", rt.Topic, "partition", rp.Partition, "err", err)
+				continue
+			}
+			waits = append(waits, func() {
+				if err := wait(); err != nil {
+					res.ErrorCode, res.ErrorMessage = errorCode(err), errMessage(err)
+					return
+				}
+				res.BaseOffset, res.LogStartOffset = appended.BaseOffset, appended.LogStartOffset
+			})
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	if len(waits) == 0 {
+		r.respond(resp)
+		return
+	}
+	// Even acks=0 waits: with fsync=always nothing becomes readable until
+	// an fsync covers it.
+	r.async(func(context.Context) {
+		for _, w := range waits {
+			w()
+		}
+		r.respond(resp)
+	})
+}
+
+func produceError(req *kmsg.ProduceRequest, code int16, msg string) *kmsg.ProduceResponse {
+	resp := kmsg.NewPtrProduceResponse()
+	m := msg
+	for _, rt := range req.Topics {
+		st := kmsg.NewProduceResponseTopic()
+		st.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewProduceResponseTopicPartition()
+			sp.Partition, sp.ErrorCode, sp.ErrorMessage = rp.Partition, code, &m
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp
+}

@@ -1,0 +1,151 @@
+package kafka
+
+import (
+	"context"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/tide-data/tide/internal/log"
+)
+
+// Fetch v13+ names topics by id only; v4 is Kafka 4's minimum.
+func init() { register(1, 4, 12, (*Server).handleFetch) }
+
+// maxFetchWait caps a client's MaxWaitMillis.
+const maxFetchWait = 30 * time.Second
+
+func (s *Server) handleFetch(r *request) {
+	req := r.req.(*kmsg.FetchRequest)
+	r.async(func(ctx context.Context) {
+		wait := min(time.Duration(req.MaxWaitMillis)*time.Millisecond, maxFetchWait)
+		deadline := time.Now().Add(wait)
+		for {
+			resp, size, waitOn := s.fetchOnce(req)
+			if size >= int(max(req.MinBytes, 1)) || len(waitOn) == 0 || !time.Now().Before(deadline) || ctx.Err() != nil {
+				r.respond(resp)
+				return
+			}
+			// Long poll: sleep until any partition gets data or time is up.
+			waitCtx, cancel := context.WithDeadline(ctx, deadline)
+			woke := make(chan struct{}, len(waitOn))
+			for _, w := range waitOn {
+				go func() {
+					if w.p.Wait(waitCtx, w.offset) == nil {
+						woke <- struct{}{}
+					}
+				}()
+			}
+			select {
+			case <-woke:
+			case <-waitCtx.Done():
+			}
+			cancel()
+		}
+	})
+}
+
+type fetchWait struct {
+	p      *log.Partition
+	offset int64
+}
+
+// fetchOnce reads what is there now. waitOn lists the partitions a long
+// poll should wait on (those read at their end).
+func (s *Server) fetchOnce(req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, []fetchWait) {
+	resp := kmsg.NewPtrFetchResponse()
+	budget := int(req.MaxBytes)
+	if req.Version < 3 || budget <= 0 {
+		budget = 1 << 30
+	}
+	total := 0
+	var waitOn []fetchWait
+	for _, rt := range req.Topics {
+		st := kmsg.NewFetchResponseTopic()
+		st.Topic, st.TopicID = rt.Topic, rt.TopicID
+		t, terr := s.log.Topic(rt.Topic)
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewFetchResponseTopicPartition()
+			sp.Partition = rp.Partition
+			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
+			sp.RecordBatches = []byte{}
+			if terr != nil {
+				sp.ErrorCode = errorCode(terr)
+				st.Partitions = append(st.Partitions, sp)
+				continue
+			}
+			p, err := t.Partition(rp.Partition)
+			if err != nil {
+				sp.ErrorCode = errorCode(err)
+				st.Partitions = append(st.Partitions, sp)
+				continue
+			}
+			if code := checkLeaderEpoch(p, rp.CurrentLeaderEpoch); code != 0 {
+				sp.ErrorCode = code
+				st.Partitions = append(st.Partitions, sp)
+				continue
+			}
+			// KIP-320: a follower of an older epoch that ended before its
+			// fetch offset has diverged; tell it where the epoch ended.
+			if req.Version >= 12 && rp.LastFetchedEpoch >= 0 {
+				epoch, end := p.EpochEndOffset(rp.LastFetchedEpoch)
+				if epoch != rp.LastFetchedEpoch || end < rp.FetchOffset {
+					sp.DivergingEpoch.Epoch, sp.DivergingEpoch.EndOffset = epoch, end
+					o := p.Offsets()
+					sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = o.HighWatermark, o.HighWatermark, o.LogStart
+					st.Partitions = append(st.Partitions, sp)
+					continue
+				}
+			}
+			limit := int(rp.PartitionMaxBytes)
+			if total > 0 {
+				limit = min(limit, budget-total) // past the first batch the total limit applies
+			}
+			var res log.ReadResult
+			if limit > 0 || total == 0 {
+				res, err = p.Read(rp.FetchOffset, max(limit, 1))
+			} else {
+				o := p.Offsets()
+				res.HighWatermark, res.LogStartOffset = o.HighWatermark, o.LogStart
+			}
+			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = res.HighWatermark, res.HighWatermark, res.LogStartOffset
+			if err != nil {
+				sp.ErrorCode = errorCode(err)
+				if sp.HighWatermark < 0 {
+					o := p.Offsets()
+					sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = o.HighWatermark, o.HighWatermark, o.LogStart
+				}
+				st.Partitions = append(st.Partitions, sp)
+				continue
+			}
+			// Never null: librdkafka reads a null record set as a protocol error.
+			sp.RecordBatches = res.Batches
+			if sp.RecordBatches == nil {
+				sp.RecordBatches = []byte{}
+			}
+			total += len(res.Batches)
+			if len(res.Batches) == 0 && rp.FetchOffset == res.HighWatermark {
+				waitOn = append(waitOn, fetchWait{p: p, offset: rp.FetchOffset})
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp, total, waitOn
+}
+
+// checkLeaderEpoch answers a client's idea of the leader epoch (KIP-320):
+// newer than ours is unknown, older is fenced; -1 skips the check.
+func checkLeaderEpoch(p *log.Partition, clientEpoch int32) int16 {
+	if clientEpoch < 0 {
+		return 0
+	}
+	switch current := p.LeaderEpoch(); {
+	case clientEpoch > current:
+		return kerr.UnknownLeaderEpoch.Code
+	case clientEpoch < current:
+		return kerr.FencedLeaderEpoch.Code
+	}
+	return 0
+}

@@ -1,0 +1,34 @@
+package kafka
+
+import (
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func init() { register(23, 0, 4, (*Server).handleOffsetForLeaderEpoch) }
+
+func (s *Server) handleOffsetForLeaderEpoch(r *request) {
+	req := r.req.(*kmsg.OffsetForLeaderEpochRequest)
+	resp := kmsg.NewPtrOffsetForLeaderEpochResponse()
+	for _, rt := range req.Topics {
+		st := kmsg.NewOffsetForLeaderEpochResponseTopic()
+		st.Topic = rt.Topic
+		t, terr := s.log.Topic(rt.Topic)
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
+			sp.Partition = rp.Partition
+			sp.LeaderEpoch, sp.EndOffset = -1, -1
+			if terr != nil {
+				sp.ErrorCode = errorCode(terr)
+			} else if p, err := t.Partition(rp.Partition); err != nil {
+				sp.ErrorCode = errorCode(err)
+			} else if code := checkLeaderEpoch(p, rp.CurrentLeaderEpoch); code != 0 {
+				sp.ErrorCode = code
+			} else {
+				sp.LeaderEpoch, sp.EndOffset = p.EpochEndOffset(rp.LeaderEpoch)
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	r.respond(resp)
+}

@@ -1,0 +1,215 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/tide-data/tide/internal/log"
+)
+
+// Config is a node's configuration. Every field has a key, which is its
+// name in the YAML file, its flag (with '-' for '_'), and its environment
+// variable (TIDE_ and the key in upper case).
+type Config struct {
+	DataDir           string
+	KafkaAddr         string
+	AdvertisedAddr    string
+	HTTPAddr          string
+	AutoCreateTopics  bool
+	DefaultPartitions int32
+	MaxRequestBytes   int32
+	Fsync             log.FsyncMode
+	LogLevel          string
+	LogFormat         string
+	ShutdownTimeout   time.Duration
+}
+
+// DefaultConfig returns the defaults of the design: data in ./data, Kafka
+// on :9092, HTTP on :8080, fsync before every acknowledgement.
+func DefaultConfig() Config {
+	return Config{
+		DataDir:           "./data",
+		KafkaAddr:         ":9092",
+		HTTPAddr:          ":8080",
+		AutoCreateTopics:  true,
+		DefaultPartitions: 1,
+		MaxRequestBytes:   100 << 20,
+		Fsync:             log.FsyncAlways,
+		LogLevel:          "info",
+		LogFormat:         "text",
+		ShutdownTimeout:   30 * time.Second,
+	}
+}
+
+// Setting describes one configuration key.
+type Setting struct {
+	Key  string
+	Help string
+	set  func(c *Config, v string) error
+	get  func(c *Config) string
+}
+
+// Flag returns the setting's command-line flag name.
+func (s Setting) Flag() string { return strings.ReplaceAll(s.Key, "_", "-") }
+
+// Env returns the setting's environment variable.
+func (s Setting) Env() string { return "TIDE_" + strings.ToUpper(s.Key) }
+
+// Get returns the setting's value in c, as text.
+func (s Setting) Get(c *Config) string { return s.get(c) }
+
+// Set parses v into c.
+func (s Setting) Set(c *Config, v string) error {
+	if err := s.set(c, strings.TrimSpace(v)); err != nil {
+		return fmt.Errorf("%s: %w", s.Key, err)
+	}
+	return nil
+}
+
+func str(p func(*Config) *string) (func(*Config, string) error, func(*Config) string) {
+	return func(c *Config, v string) error { *p(c) = v; return nil }, func(c *Config) string { return *p(c) }
+}
+
+// Settings lists every key, in the order the help shows them.
+func Settings() []Setting {
+	var out []Setting
+	add := func(key, help string, set func(*Config, string) error, get func(*Config) string) {
+		out = append(out, Setting{Key: key, Help: help, set: set, get: get})
+	}
+	set, get := str(func(c *Config) *string { return &c.DataDir })
+	add("data_dir", "directory of the log", set, get)
+	set, get = str(func(c *Config) *string { return &c.KafkaAddr })
+	add("kafka_addr", "Kafka listener address", set, get)
+	set, get = str(func(c *Config) *string { return &c.AdvertisedAddr })
+	add("advertised_addr", "host:port clients are told to connect to (default: the Kafka address, 127.0.0.1 for an unspecified host)", set, get)
+	set, get = str(func(c *Config) *string { return &c.HTTPAddr })
+	add("http_addr", "HTTP address (health, readiness)", set, get)
+	add("auto_create_topics", "create unknown topics on Metadata and Produce",
+		func(c *Config, v string) (err error) { c.AutoCreateTopics, err = strconv.ParseBool(v); return err },
+		func(c *Config) string { return strconv.FormatBool(c.AutoCreateTopics) })
+	add("default_partitions", "partitions of auto-created topics",
+		func(c *Config, v string) error { return parseInt32(v, 1, &c.DefaultPartitions) },
+		func(c *Config) string { return strconv.Itoa(int(c.DefaultPartitions)) })
+	add("max_request_bytes", "largest Kafka request accepted",
+		func(c *Config, v string) error { return parseInt32(v, 1024, &c.MaxRequestBytes) },
+		func(c *Config) string { return strconv.Itoa(int(c.MaxRequestBytes)) })
+	add("fsync", "default fsync mode of topics: always, interval or never",
+		func(c *Config, v string) error {
+			switch m := log.FsyncMode(v); m {
+			case log.FsyncAlways, log.FsyncInterval, log.FsyncNever:
+				c.Fsync = m
+				return nil
+			}
+			return fmt.Errorf("%q is not always, interval or never", v)
+		},
+		func(c *Config) string { return string(c.Fsync) })
+	add("log_level", "debug, info, warn or error",
+		func(c *Config, v string) error { return oneOf(v, &c.LogLevel, "debug", "info", "warn", "error") },
+		func(c *Config) string { return c.LogLevel })
+	add("log_format", "text or json",
+		func(c *Config, v string) error { return oneOf(v, &c.LogFormat, "text", "json") },
+		func(c *Config) string { return c.LogFormat })
+	add("shutdown_timeout", "how long a graceful shutdown waits for in-flight requests",
+		func(c *Config, v string) (err error) { c.ShutdownTimeout, err = time.ParseDuration(v); return err },
+		func(c *Config) string { return c.ShutdownTimeout.String() })
+	return out
+}
+
+func parseInt32(v string, minimum int64, dst *int32) error {
+	n, err := strconv.ParseInt(v, 10, 32)
+	if err != nil || n < minimum {
+		return fmt.Errorf("%q is not an integer of at least %d", v, minimum)
+	}
+	*dst = int32(n)
+	return nil
+}
+
+func oneOf(v string, dst *string, allowed ...string) error {
+	if !slices.Contains(allowed, v) {
+		return fmt.Errorf("%q is not one of %s", v, strings.Join(allowed, ", "))
+	}
+	*dst = v
+	return nil
+}
+
+func setting(key string) (Setting, bool) {
+	for _, s := range Settings() {
+		if s.Key == key {
+			return s, true
+		}
+	}
+	return Setting{}, false
+}
+
+// LoadFile applies a YAML file's keys to c. Unknown keys are errors, so a
+// typo does not silently leave a default in place.
+func (c *Config) LoadFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	var raw map[string]any
+	if err := yaml.Unmarshal(b, &raw); err != nil {
+		return fmt.Errorf("config: %s: %w", path, err)
+	}
+	for key, value := range raw {
+		s, ok := setting(key)
+		if !ok {
+			return fmt.Errorf("config: %s: unknown key %q", path, key)
+		}
+		if err := s.Set(c, fmt.Sprint(value)); err != nil {
+			return fmt.Errorf("config: %s: %w", path, err)
+		}
+	}
+	return nil
+}
+
+// LoadEnv applies TIDE_… variables from environ (os.Environ's form).
+func (c *Config) LoadEnv(environ []string) error {
+	for _, s := range Settings() {
+		for _, kv := range environ {
+			if v, ok := strings.CutPrefix(kv, s.Env()+"="); ok {
+				if err := s.Set(c, v); err != nil {
+					return fmt.Errorf("config: %s: %w", s.Env(), err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// YAML renders c as a config file; LoadFile of it gives c back.
+func (c *Config) YAML() []byte {
+	var b strings.Builder
+	for _, s := range Settings() {
+		fmt.Fprintf(&b, "# %s\n%s: %q\n", s.Help, s.Key, s.Get(c))
+	}
+	return []byte(b.String())
+}
+
+// Validate checks the settings that depend on each other.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data_dir is empty"))
+	}
+	for key, addr := range map[string]string{"kafka_addr": c.KafkaAddr, "http_addr": c.HTTPAddr} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q: %w", key, addr, err))
+		}
+	}
+	if c.AdvertisedAddr != "" {
+		if _, port, err := net.SplitHostPort(c.AdvertisedAddr); err != nil || port == "" {
+			errs = append(errs, fmt.Errorf("advertised_addr %q is not host:port", c.AdvertisedAddr))
+		}
+	}
+	return errors.Join(errs...)
+}
