@@ -11,7 +11,7 @@ import (
 
 func newBenchCommand(e *env) *cobra.Command {
 	cmd := groupCommand("bench", "Measure Tide's performance on this machine")
-	cmd.AddCommand(newBenchLogCommand(e))
+	cmd.AddCommand(newBenchLogCommand(e), newBenchKafkaCommand(e))
 	return cmd
 }
 
@@ -23,10 +23,11 @@ func newBenchLogCommand(e *env) *cobra.Command {
 		Short: "Measure the storage engine's append and read throughput against the disk's",
 		Long: `Measure the storage engine against the raw disk, in one run.
 
-First the ceiling: one writer appending --batch-bytes chunks to a file with an
-fsync after each (what one fsync per batch costs on this disk), and the same
-with --writers files written at once (what concurrent fsyncs give, which
-explains multi-partition results). Then, each on a fresh topic with
+First the ceilings: the reference, one file written with --writers batches
+per fsync (what a perfect group commit of every concurrent batch could do);
+one batch per fsync; and --writers files written at once (what concurrent
+fsyncs give, which explains multi-partition results). Then, each on a fresh
+topic with
 fsync=always:
   - batched appends: --writers goroutines each appending one pre-built batch
     of --batch-bytes, for each record size and partition count (partitions

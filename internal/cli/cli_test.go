@@ -179,6 +179,8 @@ func TestHelp(t *testing.T) {
 		{"topic", "create", "--help"},
 		{"produce", "--help"},
 		{"consume", "--help"},
+		{"group"},
+		{"group", "reset-offsets", "--help"},
 		{"bench", "log", "--help"},
 	} {
 		r := tide(t, "", args...)

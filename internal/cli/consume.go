@@ -44,6 +44,8 @@ func newConsumeCommand(g *globals, e *env) *cobra.Command {
 		fromTime      string
 		format        string
 		keySep        string
+		group         string
+		s             = &serverFlags{}
 	)
 	cmd := &cobra.Command{
 		Use:   "consume TOPIC",
@@ -78,11 +80,24 @@ Formats:
          A record without a timestamp (-1) has "timestamp":null.
 
 A data directory is open by one process at a time, so --follow sees only
-what is appended in this process; to follow a running server use --server
-(coming with the Kafka listener).`,
+what is appended in this process; to follow a running server use --server.
+
+With --server the records come from a server over the Kafka protocol, in
+the same formats. Without --follow the command stops at the end offsets the
+server reported when it started. It fails (exit 1) when the server sends
+nothing for --timeout although records remain to be read.
+
+With --group G (needs --server) the command reads as a member of consumer
+group G: the group assigns the partitions (so --partition does not apply),
+and each partition starts at the group's committed offset; --from-beginning,
+--offset and --from-time apply only to partitions without one (Kafka's
+auto.offset.reset). The command commits the offsets of the records it
+printed: before it exits, and with --follow also every 5 seconds and when
+the group takes partitions away. Several members share the partitions.`,
 		Example: `  tide consume orders --max 10
   tide consume orders --partition 2 --offset 1500 --format json
-  tide consume orders --from-time 2024-05-01T00:00:00Z --format json`,
+  tide consume orders --from-time 2024-05-01T00:00:00Z --format json
+  tide consume orders --server 127.0.0.1:9092 --group billing --follow`,
 		Args: cobra.ExactArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			flags := cmd.Flags()
@@ -136,6 +151,19 @@ what is appended in this process; to follow a running server use --server
 				}
 				opts.keySep = []byte(keySep)
 			}
+			server, err := s.useServer(cmd)
+			switch {
+			case err != nil:
+				return err
+			case flags.Changed("group") && group == "":
+				return usageErrorf("--group must not be empty")
+			case group != "" && !server:
+				return usageErrorf("--group needs --server: consumer groups live on a server")
+			case group != "" && flags.Changed("partition"):
+				return usageErrorf("--partition does not apply with --group: the group assigns partitions")
+			case server:
+				return kafkaExit(consumeOverKafka(cmd.Context(), s, args[0], group, opts, e))
+			}
 			return withLog(g.dataDir, false, func(l *log.Log) error {
 				t, err := l.Topic(args[0])
 				if err != nil {
@@ -151,6 +179,7 @@ what is appended in this process; to follow a running server use --server
 		}),
 	}
 	g.addDataDirFlag(cmd, e)
+	s.addFlags(cmd, e)
 	f := cmd.Flags()
 	f.BoolVar(&fromBeginning, "from-beginning", true, "start at the first stored offset")
 	f.Int64Var(&opts.offset, "offset", 0, "start at offset `N` of every partition read")
@@ -160,6 +189,7 @@ what is appended in this process; to follow a running server use --server
 	f.StringVar(&format, "format", "raw", "output `format`: raw or json")
 	f.StringVar(&keySep, "key-sep", "", "raw format: print keyed records as key `SEP` value")
 	f.BoolVarP(&opts.follow, "follow", "f", false, "wait for new records instead of exiting at the end")
+	f.StringVar(&group, "group", "", "with --server: read as a member of consumer group `G`, committing what is printed")
 	return cmd
 }
 

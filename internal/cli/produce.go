@@ -51,6 +51,7 @@ func newProduceCommand(g *globals, e *env) *cobra.Command {
 		keySep     string
 		partition  int32
 		batchBytes int
+		s          = &serverFlags{}
 	)
 	cmd := &cobra.Command{
 		Use:   "produce TOPIC",
@@ -77,7 +78,15 @@ Record timestamps are the time each line was read.
 The command exits 0 only once every record is durably appended and then
 prints "produced N records" to stderr. On a failure it exits non-zero and
 says how many records were durably appended; on SIGINT or SIGTERM it stops
-reading, appends what it has read and exits 130.`,
+reading, appends what it has read and exits 130.
+
+With --server the records go to a server over the Kafka protocol, with an
+idempotent producer and acks=all: "produced N records" then means every
+record was acknowledged (durable on the server), and a failure says how many
+were. Placement is the same (--partition, else murmur2 of the key, else
+sticky batches); batching is the client's (--batch-bytes does not apply).
+When records wait and the server acknowledges none for --timeout, the
+command fails.`,
 		Example: `  seq 1000 | tide produce numbers
   printf 'user1:login\nuser2:logout\n' | tide produce events --key-sep :`,
 		Args: cobra.ExactArgs(1),
@@ -98,13 +107,20 @@ reading, appends what it has read and exits 130.`,
 			if batchBytes < 1 {
 				return usageErrorf("--batch-bytes %d: must be positive", batchBytes)
 			}
+			switch server, err := s.useServer(cmd); {
+			case err != nil:
+				return err
+			case server:
+				return kafkaExit(produceOverKafka(cmd.Context(), s, args[0], e, opts))
+			}
 			return runProduce(cmd.Context(), g.dataDir, args[0], e, opts)
 		}),
 	}
 	g.addDataDirFlag(cmd, e)
+	s.addFlags(cmd, e)
 	cmd.Flags().StringVar(&keySep, "key-sep", "", "take the key from before the first `SEP` of each line")
 	cmd.Flags().Int32Var(&partition, "partition", 0, "append every record to partition `P`")
-	cmd.Flags().IntVar(&batchBytes, "batch-bytes", defaultProduceBatchBytes, "largest batch to build, in `bytes`; capped by the topic's max.message.bytes")
+	cmd.Flags().IntVar(&batchBytes, "batch-bytes", defaultProduceBatchBytes, "largest batch to build, in `bytes`; capped by the topic's max.message.bytes (data directory only)")
 	return cmd
 }
 
@@ -252,7 +268,7 @@ func (p *producer) run(ctx context.Context, in io.Reader) error {
 			// already read, but not an unfinished last line, which the
 			// writer may not have finished.
 			var err error
-			partial, err = p.drain(chunks, partial)
+			partial, err = drain(p, chunks, partial)
 			p.sealAll()
 			p.finish()
 			if ferr := p.failure(); ferr != nil {
@@ -303,9 +319,20 @@ func (p *producer) run(ctx context.Context, in io.Reader) error {
 	}
 }
 
+// lineAdder takes the lines of produce's input.
+type lineAdder interface {
+	// addLines adds the complete lines of data, partial holding the start
+	// of the first one, and returns the start of an unfinished last line.
+	addLines(partial, data []byte) ([]byte, error)
+	// add adds one line without its '\n'.
+	add(line []byte) error
+}
+
+var _ lineAdder = (*producer)(nil)
+
 // drain adds the lines of the chunks already read, without waiting for
 // more.
-func (p *producer) drain(chunks <-chan chunk, partial []byte) ([]byte, error) {
+func drain(p lineAdder, chunks <-chan chunk, partial []byte) ([]byte, error) {
 	for {
 		select {
 		case c, ok := <-chunks:
@@ -357,12 +384,20 @@ func readInput(in io.Reader, out chan<- chunk, free chan []byte, done <-chan str
 // addLines adds the complete lines of data, partial holding the start of
 // the first one, and returns the start of an unfinished last line.
 func (p *producer) addLines(partial, data []byte) ([]byte, error) {
+	return splitLines(partial, data, p.maxBatch, p.add, func() error { return p.tooLarge(p.lines + 1) })
+}
+
+// splitLines calls add with each complete line of data (without its
+// '\n'), partial holding the start of the first one, and returns the start
+// of an unfinished last line. An unfinished line longer than maxLine
+// fails with tooLong before more of it is buffered.
+func splitLines(partial, data []byte, maxLine int, add func(line []byte) error, tooLong func() error) ([]byte, error) {
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
-			if len(partial)+len(data) > p.maxBatch {
+			if len(partial)+len(data) > maxLine {
 				// No record can hold it; stop before buffering more.
-				return partial, p.tooLarge(p.lines + 1)
+				return partial, tooLong()
 			}
 			return append(partial, data...), nil
 		}
@@ -371,7 +406,7 @@ func (p *producer) addLines(partial, data []byte) ([]byte, error) {
 			partial = append(partial, line...)
 			line = partial
 		}
-		if err := p.add(line); err != nil {
+		if err := add(line); err != nil {
 			return partial, err
 		}
 		partial = partial[:0]

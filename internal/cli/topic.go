@@ -15,11 +15,13 @@ import (
 func newTopicCommand(g *globals, e *env) *cobra.Command {
 	cmd := groupCommand("topic", "Create, list, describe and delete topics")
 	g.addDataDirFlag(cmd, e)
-	cmd.AddCommand(newTopicCreateCommand(g), newTopicListCommand(g), newTopicDescribeCommand(g), newTopicDeleteCommand(g))
+	s := &serverFlags{}
+	s.addFlags(cmd, e)
+	cmd.AddCommand(newTopicCreateCommand(g, s), newTopicListCommand(g, s), newTopicDescribeCommand(g, s), newTopicDeleteCommand(g, s))
 	return cmd
 }
 
-func newTopicCreateCommand(g *globals) *cobra.Command {
+func newTopicCreateCommand(g *globals, s *serverFlags) *cobra.Command {
 	var (
 		partitions int32
 		settings   []string
@@ -28,7 +30,8 @@ func newTopicCreateCommand(g *globals) *cobra.Command {
 		Use:   "create NAME",
 		Short: "Create a topic",
 		Long: `Create a topic with the given number of partitions, creating the data
-directory if needed.
+directory if needed. With --server the server creates it (replication
+factor: the server's default).
 
 Configuration keys (--config key=value, repeatable) are Kafka's names:
 ` + "  " + strings.Join(log.ConfigKeys(), "\n  ") + `
@@ -39,6 +42,12 @@ A value may contain commas (cleanup.policy=compact,delete).`,
 			config, err := parseConfig(settings)
 			if err != nil {
 				return err
+			}
+			switch server, err := s.useServer(cmd); {
+			case err != nil:
+				return err
+			case server:
+				return kafkaExit(createTopicOverKafka(cmd, s, args[0], partitions, config))
 			}
 			return withLog(g.dataDir, true, func(l *log.Log) error {
 				t, err := l.CreateTopic(args[0], partitions, config)
@@ -77,12 +86,20 @@ func parseConfig(settings []string) (map[string]string, error) {
 	return config, nil
 }
 
-func newTopicListCommand(g *globals) *cobra.Command {
+func newTopicListCommand(g *globals, s *serverFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List topics, one name per line",
-		Args:  cobra.NoArgs,
+		Long: `List topics, one name per line, in name order. With --server, internal
+topics (such as Kafka's __consumer_offsets) are left out.`,
+		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
+			switch server, err := s.useServer(cmd); {
+			case err != nil:
+				return err
+			case server:
+				return kafkaExit(listTopicsOverKafka(cmd, s))
+			}
 			return withLog(g.dataDir, false, func(l *log.Log) error {
 				var b strings.Builder
 				for _, t := range l.Topics() {
@@ -96,7 +113,7 @@ func newTopicListCommand(g *globals) *cobra.Command {
 	}
 }
 
-func newTopicDescribeCommand(g *globals) *cobra.Command {
+func newTopicDescribeCommand(g *globals, s *serverFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "describe NAME",
 		Short: "Show a topic's partitions (start and end offsets, bytes) and configuration",
@@ -105,9 +122,20 @@ func newTopicDescribeCommand(g *globals) *cobra.Command {
 For each partition: START is the first offset still stored, END one past the
 last (the next offset to be written), BYTES the size on disk. Configuration
 lists every setting with its source: "topic" if set for this topic, else
-"default".`,
+"default".
+
+With --server, START and END come from ListOffsets and the configuration
+from DescribeConfigs; the Kafka protocol has no cheap way to ask for a
+partition's size, so BYTES and SEGMENTS are left out, and a setting the
+broker's own configuration decides has the source "broker".`,
 		Args: cobra.ExactArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			switch server, err := s.useServer(cmd); {
+			case err != nil:
+				return err
+			case server:
+				return kafkaExit(describeTopicOverKafka(cmd, s, args[0]))
+			}
 			return withLog(g.dataDir, false, func(l *log.Log) error {
 				t, err := l.Topic(args[0])
 				if err != nil {
@@ -149,12 +177,18 @@ func describeTopic(cmd *cobra.Command, t *log.Topic) error {
 	return w.Flush()
 }
 
-func newTopicDeleteCommand(g *globals) *cobra.Command {
+func newTopicDeleteCommand(g *globals, s *serverFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "delete NAME",
 		Short: "Delete a topic and all its data",
 		Args:  cobra.ExactArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			switch server, err := s.useServer(cmd); {
+			case err != nil:
+				return err
+			case server:
+				return kafkaExit(deleteTopicOverKafka(cmd, s, args[0]))
+			}
 			return withLog(g.dataDir, false, func(l *log.Log) error {
 				if err := l.DeleteTopic(args[0]); err != nil {
 					return err
