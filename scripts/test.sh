@@ -36,8 +36,28 @@ if [ "${TIDE_TEST_QUICK:-}" != 1 ]; then
 	"$tools/golangci-lint-$lint_version" run ./...
 fi
 
+step "interop peers: kcat, kafkajs, Java client, Apache Kafka (scripts/peers/up.sh)"
+if peers=$(scripts/peers/up.sh); then
+	eval "$peers"
+	trap 'scripts/peers/down.sh >/dev/null 2>&1 || true' EXIT
+elif [ "${CI:-}" = true ]; then
+	echo "interop peers failed to start"; exit 1
+else
+	echo "WARNING: interop peers unavailable; tests that need them skip (they fail under CI=true)"
+fi
+# The interop suite runs every client against Tide too, as a child process.
+go build -o "$tools/tide" ./cmd/tide
+export TIDE_TEST_TIDE_BIN="$tools/tide"
+
 step "go test -race -shuffle=on"
+set +e
 go test -race -shuffle=on -timeout 20m ./... 2>&1 | tee "$tools/go-test.log"
+status=${PIPESTATUS[0]}
+set -e
+if [ "$status" != 0 ]; then
+	grep -E '^(--- FAIL|FAIL)' "$tools/go-test.log" || true
+	exit "$status"
+fi
 
 if [ "${TIDE_TEST_QUICK:-}" != 1 ]; then
 	step "fuzz (short runs of every fuzz target)"
@@ -52,9 +72,8 @@ fi
 
 step "smoke test of the built binary"
 bin="$tools/tide"
-go build -o "$bin" ./cmd/tide
 data=$(mktemp -d)
-trap 'rm -rf "$data"' EXIT
+trap 'rm -rf "$data"; scripts/peers/down.sh >/dev/null 2>&1 || true' EXIT
 "$bin" topic create smoke --partitions 3 --data-dir "$data"
 seq 1 1000 | "$bin" produce smoke --data-dir "$data"
 n=$("$bin" consume smoke --data-dir "$data" --format raw | wc -l)
