@@ -88,8 +88,10 @@ func runKafkaTarget(ctx context.Context, target KafkaTarget, size int, opts Kafk
 	}
 	defer func() { _, _ = adm.DeleteTopics(context.Background(), topic) }()
 
-	value := randomBytes(size)
-	produced, elapsed, _, err := produceFor(ctx, target.Bootstrap, topic, value, opts.Producers, opts.Duration, 0)
+	// Values are windows into a random pool, so no two neighbours repeat and
+	// nothing compresses: the bytes that reach the disk are the bytes sent.
+	pool := randomBytes(size + 64<<10)
+	produced, elapsed, _, err := produceFor(ctx, target.Bootstrap, topic, pool, size, opts.Producers, opts.Duration, 0)
 	if err != nil {
 		return res, err
 	}
@@ -104,7 +106,7 @@ func runKafkaTarget(ctx context.Context, target KafkaTarget, size int, opts Kafk
 	res.ConsumeMB = res.ConsumeRecords * float64(size) / 1e6
 
 	res.HalfLoadRate = res.ProduceRecords / 2
-	_, _, lat, err := produceFor(ctx, target.Bootstrap, topic, value, opts.Producers, opts.Duration, res.HalfLoadRate)
+	_, _, lat, err := produceFor(ctx, target.Bootstrap, topic, pool, size, opts.Producers, opts.Duration, res.HalfLoadRate)
 	if err != nil {
 		return res, err
 	}
@@ -113,10 +115,11 @@ func runKafkaTarget(ctx context.Context, target KafkaTarget, size int, opts Kafk
 }
 
 // produceFor runs producers for d, each with its own client (acks=-1,
-// idempotent, franz-go defaults otherwise). With rate > 0 the producers
+// idempotent, no compression, franz-go defaults otherwise), sending values
+// of size bytes cut from pool. With rate > 0 the producers
 // together send about rate records/s, paced every millisecond, and every
 // record's latency (Produce call to acknowledgement) is sampled.
-func produceFor(ctx context.Context, bootstrap, topic string, value []byte, producers int, d time.Duration, rate float64) (int64, time.Duration, *latencies, error) {
+func produceFor(ctx context.Context, bootstrap, topic string, pool []byte, size, producers int, d time.Duration, rate float64) (int64, time.Duration, *latencies, error) {
 	var (
 		acked   atomic.Int64
 		errMu   sync.Mutex
@@ -128,7 +131,8 @@ func produceFor(ctx context.Context, bootstrap, topic string, value []byte, prod
 	start := time.Now()
 	deadline := start.Add(d)
 	for w := range producers {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), kgo.DefaultProduceTopic(topic), kgo.RequiredAcks(kgo.AllISRAcks()))
+		cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), kgo.DefaultProduceTopic(topic),
+			kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerBatchCompression(kgo.NoCompression()))
 		if err != nil {
 			return 0, 0, nil, err
 		}
@@ -149,7 +153,8 @@ func produceFor(ctx context.Context, bootstrap, topic string, value []byte, prod
 				}
 				for range n {
 					sent := time.Now()
-					cl.Produce(ctx, &kgo.Record{Value: value}, func(_ *kgo.Record, err error) {
+					off := int(sent.UnixNano() % int64(len(pool)-size))
+					cl.Produce(ctx, &kgo.Record{Value: pool[off : off+size]}, func(_ *kgo.Record, err error) {
 						if err != nil {
 							errMu.Lock()
 							firstEr = cmpOr(firstEr, err)

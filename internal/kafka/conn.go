@@ -235,7 +235,7 @@ func skipTags(b []byte) ([]byte, error) {
 // it before it knows what the broker speaks.
 func (c *conn) reply(sl *slot, h requestHeader, resp kmsg.Response) {
 	resp.SetVersion(h.version)
-	frame := make([]byte, 8, 64)
+	frame := make([]byte, 8, 512+sizeHint(resp))
 	binary.BigEndian.PutUint32(frame[4:], uint32(h.correlationID))
 	if resp.IsFlexible() && h.key != apiVersionsKey {
 		frame = append(frame, 0)
@@ -244,6 +244,23 @@ func (c *conn) reply(sl *slot, h requestHeader, resp kmsg.Response) {
 	binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
 	sl.frame = frame
 	close(sl.done)
+}
+
+// sizeHint estimates the bytes of record data in a response, so its frame
+// is allocated once instead of growing (and copying) batch by batch.
+func sizeHint(resp kmsg.Response) int {
+	fetch, ok := resp.(*kmsg.FetchResponse)
+	if !ok {
+		return 0
+	}
+	n := 0
+	for _, t := range fetch.Topics {
+		n += 64 + len(t.Topic)
+		for _, p := range t.Partitions {
+			n += 64 + len(p.RecordBatches)
+		}
+	}
+	return n
 }
 
 // request is one request being served.
