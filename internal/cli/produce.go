@@ -340,7 +340,9 @@ func drain(p lineAdder, chunks <-chan chunk, partial []byte) ([]byte, error) {
 				return nil, p.add(partial)
 			}
 			if !ok || c.err != nil {
-				return partial, nil
+				// The reader's error is reported by its owner; here the
+				// input simply ends.
+				return partial, nil //nolint:nilerr // c.err is handled by the caller that owns the reader
 			}
 			var err error
 			if partial, err = p.addLines(partial, c.data); err != nil {

@@ -400,8 +400,8 @@ func clientFrom(ctx context.Context) ClientInfo {
 	return ci
 }
 
-// GroupSummary describes a group for metrics, the CLI and admin tools.
-type GroupSummary struct {
+// Summary describes a group for metrics, the CLI and admin tools.
+type Summary struct {
 	Group        string
 	State        string // Empty, PreparingRebalance, CompletingRebalance, Stable
 	ProtocolType string // "consumer" for consumer groups; "" for offsets-only groups
@@ -423,10 +423,10 @@ type MemberSummary struct {
 
 // Groups returns a summary of every group, sorted by name. The caller owns
 // the result.
-func (c *Coordinator) Groups() []GroupSummary {
-	var out []GroupSummary
+func (c *Coordinator) Groups() []Summary {
+	var out []Summary
 	for _, name := range c.names() {
-		var s GroupSummary
+		var s Summary
 		var ok bool
 		err := c.exec(context.Background(), name, false, func(g *group) {
 			s, ok = g.summary(), g.state != stateDead

@@ -695,8 +695,8 @@ func (m *member) sameProtocols(ps []kmsg.JoinGroupRequestProtocol) bool {
 }
 
 // summary describes the group for Coordinator.Groups.
-func (g *group) summary() GroupSummary {
-	s := GroupSummary{
+func (g *group) summary() Summary {
+	s := Summary{
 		Group:        g.name,
 		State:        g.state.String(),
 		ProtocolType: g.protocolType,

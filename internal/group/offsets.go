@@ -79,7 +79,7 @@ func (c *Coordinator) offsetCommit(ctx context.Context, req *kmsg.OffsetCommitRe
 			err = c.exec(ctx, req.Group, a.generation < 0, func(g *group) { results = g.commit(a) })
 		}
 		if err != nil {
-			code := kerr.UnknownServerError.Code
+			var code int16
 			switch {
 			case errors.Is(err, errGroupIDTooLong):
 				code = kerr.InvalidGroupID.Code

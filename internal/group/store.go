@@ -243,9 +243,9 @@ func decodeRecord(key, value []byte) (k offsetKey, v *committedOffset, ok bool, 
 	if len(key) < 2 {
 		return k, nil, false, nil
 	}
-	switch version := int16(binary.BigEndian.Uint16(key)); {
-	case version == keyVersionOffsetV0 || version == keyVersionOffset:
-	case version == keyVersionGroup:
+	switch int16(binary.BigEndian.Uint16(key)) {
+	case keyVersionOffsetV0, keyVersionOffset:
+	case keyVersionGroup:
 		return k, nil, false, nil // Kafka's group metadata: not Tide's
 	default:
 		return k, nil, false, nil // a kind of record from a newer version

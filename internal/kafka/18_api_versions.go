@@ -7,18 +7,18 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-func init() { register(apiVersionsKey, 0, 4, (*Server).handleApiVersions) }
+func init() { register(apiVersionsKey, 0, 4, (*Server).handleAPIVersions) }
 
-func (s *Server) handleApiVersions(r *request) {
+func (s *Server) handleAPIVersions(r *request) {
 	resp := kmsg.NewPtrApiVersionsResponse()
 	resp.ApiKeys = apiVersionKeys()
 	r.respond(resp)
 }
 
-// unsupportedApiVersions answers an ApiVersions request of a version this
+// unsupportedAPIVersions answers an ApiVersions request of a version this
 // server does not know: a v0 body with UNSUPPORTED_VERSION and the full key
 // list, so the client retries with a version both sides speak.
-func unsupportedApiVersions(int16) kmsg.Response {
+func unsupportedAPIVersions(int16) kmsg.Response {
 	resp := &versionPinned{ApiVersionsResponse: kmsg.NewPtrApiVersionsResponse()}
 	resp.ErrorCode = kerr.UnsupportedVersion.Code
 	resp.ApiKeys = apiVersionKeys()

@@ -130,12 +130,17 @@ func (s *Server) handleIncrementalAlterConfigs(r *request) {
 	for _, rr := range req.Resources {
 		res := kmsg.NewIncrementalAlterConfigsResponseResource()
 		res.ResourceType, res.ResourceName = rr.ResourceType, rr.ResourceName
-		overrides, err := s.incrementalOverrides(rr)
-		if err != nil {
-			res.ErrorCode, res.ErrorMessage = kerr.InvalidConfig.Code, errMessage(err)
-		} else {
-			res.ErrorCode, res.ErrorMessage = s.setTopicConfig(rr.ResourceType, rr.ResourceName, overrides, req.ValidateOnly)
+		var overrides map[string]string
+		t, err := s.log.Topic(rr.ResourceName)
+		if rr.ResourceType == kmsg.ConfigResourceTypeTopic && err == nil {
+			if overrides, err = incrementalOverrides(t, rr); err != nil {
+				res.ErrorCode, res.ErrorMessage = kerr.InvalidConfig.Code, errMessage(err)
+				resp.Resources = append(resp.Resources, res)
+				continue
+			}
 		}
+		// Other resource types and unknown topics are refused here.
+		res.ErrorCode, res.ErrorMessage = s.setTopicConfig(rr.ResourceType, rr.ResourceName, overrides, req.ValidateOnly)
 		resp.Resources = append(resp.Resources, res)
 	}
 	r.respond(resp)
@@ -144,14 +149,7 @@ func (s *Server) handleIncrementalAlterConfigs(r *request) {
 // incrementalOverrides applies SET, DELETE, APPEND and SUBTRACT to a
 // topic's current overrides. APPEND and SUBTRACT apply to list settings
 // (cleanup.policy) only, as in Kafka.
-func (s *Server) incrementalOverrides(rr kmsg.IncrementalAlterConfigsRequestResource) (map[string]string, error) {
-	if rr.ResourceType != kmsg.ConfigResourceTypeTopic {
-		return nil, nil // refused by setTopicConfig
-	}
-	t, err := s.log.Topic(rr.ResourceName)
-	if err != nil {
-		return nil, nil
-	}
+func incrementalOverrides(t *log.Topic, rr kmsg.IncrementalAlterConfigsRequestResource) (map[string]string, error) {
 	overrides := maps.Clone(t.Overrides())
 	if overrides == nil {
 		overrides = map[string]string{}

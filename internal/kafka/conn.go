@@ -50,8 +50,7 @@ func (c *conn) serve() {
 		defer close(writerDone)
 		c.writeLoop()
 	}()
-	err := c.readLoop()
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !isTimeout(err) {
+	if err := c.readLoop(); !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !isTimeout(err) {
 		c.s.cfg.Logger.Info("kafka connection closed", "remote", c.remote, "reason", err)
 	}
 	// Nothing more will be read: end the waits of long polls and group
@@ -110,6 +109,8 @@ type requestHeader struct {
 	clientID      *string
 }
 
+// readLoop reads and dispatches requests until the connection fails or
+// is told to stop; it always returns the reason.
 func (c *conn) readLoop() error {
 	// A small buffer: request bodies are read straight into their own
 	// slice, and idle connections should cost little.
@@ -133,12 +134,12 @@ func (c *conn) readLoop() error {
 	}
 }
 
-// errUnsupportedApiVersions marks an ApiVersions request of a version this
+// errUnsupportedAPIVersions marks an ApiVersions request of a version this
 // server does not serve, which is answered rather than refused.
-var errUnsupportedApiVersions = errors.New("unsupported ApiVersions version")
+var errUnsupportedAPIVersions = errors.New("unsupported ApiVersions version")
 
 // parseRequest decodes one request frame (without its size prefix). An
-// error means the connection must close, except errUnsupportedApiVersions.
+// error means the connection must close, except errUnsupportedAPIVersions.
 func parseRequest(buf []byte) (requestHeader, kmsg.Request, error) {
 	var h requestHeader
 	if len(buf) < 10 {
@@ -163,7 +164,7 @@ func parseRequest(buf []byte) (requestHeader, kmsg.Request, error) {
 	}
 	if h.version < api.min || h.version > api.max {
 		if h.key == apiVersionsKey {
-			return h, nil, errUnsupportedApiVersions
+			return h, nil, errUnsupportedAPIVersions
 		}
 		return h, nil, fmt.Errorf("%s v%d is not supported (v%d to v%d are)", kmsg.NameForKey(h.key), h.version, api.min, api.max)
 	}
@@ -185,15 +186,15 @@ func parseRequest(buf []byte) (requestHeader, kmsg.Request, error) {
 // connection.
 func (c *conn) dispatch(buf []byte) error {
 	h, req, err := parseRequest(buf)
-	if errors.Is(err, errUnsupportedApiVersions) {
-		c.reply(c.enqueue(), h, unsupportedApiVersions(h.version))
+	if errors.Is(err, errUnsupportedAPIVersions) {
+		c.reply(c.enqueue(), h, unsupportedAPIVersions(h.version))
 		return nil
 	}
 	if err != nil {
 		return err
 	}
 	rq := &request{conn: c, header: h, req: req}
-	if !(h.key == produceKey && req.(*kmsg.ProduceRequest).Acks == 0) {
+	if h.key != produceKey || req.(*kmsg.ProduceRequest).Acks != 0 {
 		rq.slot = c.enqueue()
 	}
 	apis[h.key].serve(c.s, rq)

@@ -307,10 +307,10 @@ func TestConcurrentCodecs(t *testing.T) {
 				out, err := Decompress(codec, c, limit)
 				switch {
 				case limit < len(in) && !errors.Is(err, ErrTooLarge):
-					errs <- fmt.Errorf("%s: cap %d < %d: %v", codec, limit, len(in), err)
+					errs <- fmt.Errorf("%s: cap %d < %d: %w", codec, limit, len(in), err)
 					return
 				case limit >= len(in) && (err != nil || !bytes.Equal(out, in)):
-					errs <- fmt.Errorf("%s: round trip: %v", codec, err)
+					errs <- fmt.Errorf("%s: round trip: %w", codec, err)
 					return
 				}
 			}

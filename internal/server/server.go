@@ -42,8 +42,7 @@ func Start(cfg Config, logger *slog.Logger) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, logger: logger, serveErr: make(chan error, 2)}
 	if err := s.open(); err != nil {
-		s.closeStores()
-		return nil, err
+		return nil, errors.Join(err, s.closeStores())
 	}
 	s.ready.Store(true)
 	logger.Info("tide serving", "kafka", s.kafkaLn.Addr().String(), "advertised", s.kafka.AdvertisedAddr(),
