@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -22,11 +23,13 @@ func (s *Server) handleFetch(r *request) {
 		wait := min(time.Duration(req.MaxWaitMillis)*time.Millisecond, maxFetchWait)
 		deadline := time.Now().Add(wait)
 		for {
-			resp, size, waitOn := s.fetchOnce(req)
+			resp, size, waitOn, bufs := s.fetchOnce(req)
 			if size >= int(max(req.MinBytes, 1)) || len(waitOn) == 0 || !time.Now().Before(deadline) || ctx.Err() != nil {
-				r.respond(resp)
+				// The response refers to the read buffers until written.
+				r.respondThen(resp, func() { bufs.release() })
 				return
 			}
+			bufs.release()
 			// Long poll: sleep until any partition gets data or time is up.
 			waitCtx, cancel := context.WithDeadline(ctx, deadline)
 			woke := make(chan struct{}, len(waitOn))
@@ -51,16 +54,15 @@ type fetchWait struct {
 	offset int64
 }
 
-// fetchOnce reads what is there now. waitOn lists the partitions a long
-// poll should wait on (those read at their end).
-func (s *Server) fetchOnce(req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, []fetchWait) {
+// fetchOnce reads what is there now, into pooled buffers the caller
+// releases once the response is written. waitOn lists the partitions a
+// long poll should wait on (those read at their end).
+func (s *Server) fetchOnce(req *kmsg.FetchRequest) (_ *kmsg.FetchResponse, total int, waitOn []fetchWait, bufs fetchBuffers) {
 	resp := kmsg.NewPtrFetchResponse()
 	budget := int(req.MaxBytes)
 	if req.Version < 3 || budget <= 0 {
 		budget = 1 << 30
 	}
-	total := 0
-	var waitOn []fetchWait
 	for _, rt := range req.Topics {
 		st := kmsg.NewFetchResponseTopic()
 		st.Topic, st.TopicID = rt.Topic, rt.TopicID
@@ -104,7 +106,7 @@ func (s *Server) fetchOnce(req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, []
 			}
 			var res log.ReadResult
 			if limit > 0 || total == 0 {
-				res, err = p.Read(rp.FetchOffset, max(limit, 1))
+				res, err = p.ReadInto(bufs.get(limit), rp.FetchOffset, max(limit, 1))
 			} else {
 				o := p.Offsets()
 				res.HighWatermark, res.LogStartOffset = o.HighWatermark, o.LogStart
@@ -132,7 +134,34 @@ func (s *Server) fetchOnce(req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, []
 		}
 		resp.Topics = append(resp.Topics, st)
 	}
-	return resp, total, waitOn
+	return resp, total, waitOn, bufs
+}
+
+// fetchBuffers are the read buffers of one fetch, taken from a pool.
+type fetchBuffers []*[]byte
+
+// maxPooledFetchBuffer keeps rare huge reads out of the pool.
+const maxPooledFetchBuffer = 8 << 20
+
+var fetchBufferPool = sync.Pool{New: func() any { b := make([]byte, 0, 1<<20); return &b }}
+
+// get returns a buffer of at least n bytes' capacity.
+func (b *fetchBuffers) get(n int) []byte {
+	if n > maxPooledFetchBuffer {
+		return nil // ReadInto allocates
+	}
+	buf := fetchBufferPool.Get().(*[]byte)
+	if cap(*buf) < n {
+		*buf = make([]byte, 0, n)
+	}
+	*b = append(*b, buf)
+	return (*buf)[:0]
+}
+
+func (b fetchBuffers) release() {
+	for _, buf := range b {
+		fetchBufferPool.Put(buf)
+	}
 }
 
 // checkLeaderEpoch answers a client's idea of the leader epoch (KIP-320):

@@ -30,8 +30,13 @@ type conn struct {
 
 // slot is a response place in the connection's queue.
 type slot struct {
-	done  chan struct{}
-	frame []byte // the whole response frame, size prefix included
+	done chan struct{}
+	// frame is the whole response, size prefix included, in pieces that
+	// go out with one writev (fetched record data is not copied into it).
+	frame net.Buffers
+	// release, if set, runs once the frame is written (or dropped), to
+	// return fetch buffers to their pool.
+	release func()
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -75,10 +80,11 @@ func isTimeout(err error) bool {
 func (c *conn) writeLoop() {
 	failed := false
 	var out net.Buffers
+	var done []*slot
 	for sl := range c.queue {
 		<-sl.done // handlers always complete their slot
-		out = append(out[:0], sl.frame)
-		for ready := true; ready && len(out) < 64; {
+		out, done = append(out[:0], sl.frame...), append(done[:0], sl)
+		for ready := true; ready && len(done) < 64; {
 			select {
 			case next, ok := <-c.queue:
 				if !ok {
@@ -86,17 +92,21 @@ func (c *conn) writeLoop() {
 					break
 				}
 				<-next.done
-				out = append(out, next.frame)
+				out, done = append(out, next.frame...), append(done, next)
 			default:
 				ready = false
 			}
 		}
-		if failed {
-			continue
+		if !failed {
+			if _, err := out.WriteTo(c.nc); err != nil {
+				failed = true
+				_ = c.nc.Close() // the reader sees the close and stops
+			}
 		}
-		if _, err := out.WriteTo(c.nc); err != nil {
-			failed = true
-			_ = c.nc.Close() // the reader sees the close and stops
+		for _, d := range done {
+			if d.release != nil {
+				d.release()
+			}
 		}
 	}
 }
@@ -236,32 +246,23 @@ func skipTags(b []byte) ([]byte, error) {
 // it before it knows what the broker speaks.
 func (c *conn) reply(sl *slot, h requestHeader, resp kmsg.Response) {
 	resp.SetVersion(h.version)
-	frame := make([]byte, 8, 512+sizeHint(resp))
+	if fetch, ok := resp.(*kmsg.FetchResponse); ok {
+		sl.frame = encodeFetch(h, fetch)
+	} else {
+		sl.frame = net.Buffers{encodeFrame(h, resp)}
+	}
+	close(sl.done)
+}
+
+func encodeFrame(h requestHeader, resp kmsg.Response) []byte {
+	frame := make([]byte, 8, 512)
 	binary.BigEndian.PutUint32(frame[4:], uint32(h.correlationID))
 	if resp.IsFlexible() && h.key != apiVersionsKey {
 		frame = append(frame, 0)
 	}
 	frame = resp.AppendTo(frame)
 	binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
-	sl.frame = frame
-	close(sl.done)
-}
-
-// sizeHint estimates the bytes of record data in a response, so its frame
-// is allocated once instead of growing (and copying) batch by batch.
-func sizeHint(resp kmsg.Response) int {
-	fetch, ok := resp.(*kmsg.FetchResponse)
-	if !ok {
-		return 0
-	}
-	n := 0
-	for _, t := range fetch.Topics {
-		n += 64 + len(t.Topic)
-		for _, p := range t.Partitions {
-			n += 64 + len(p.RecordBatches)
-		}
-	}
-	return n
+	return frame
 }
 
 // request is one request being served.
@@ -273,10 +274,19 @@ type request struct {
 }
 
 // respond sends resp (a no-op for requests that take no response).
-func (r *request) respond(resp kmsg.Response) {
-	if r.slot != nil {
-		r.conn.reply(r.slot, r.header, resp)
+func (r *request) respond(resp kmsg.Response) { r.respondThen(resp, nil) }
+
+// respondThen sends resp and runs release once it is written, or at once
+// when the request takes no response.
+func (r *request) respondThen(resp kmsg.Response, release func()) {
+	if r.slot == nil {
+		if release != nil {
+			release()
+		}
+		return
 	}
+	r.slot.release = release
+	r.conn.reply(r.slot, r.header, resp)
 }
 
 // async runs fn on its own goroutine, owned by the connection, which waits

@@ -459,6 +459,13 @@ const maxReadRetries = 8
 // reader). Reading at the high watermark returns no batches; below the log
 // start or past the high watermark returns ErrOffsetOutOfRange.
 func (p *Partition) Read(offset int64, maxBytes int) (ReadResult, error) {
+	return p.ReadInto(nil, offset, maxBytes)
+}
+
+// ReadInto is Read that reads into buf when its capacity is enough, so a
+// caller that serves many reads can reuse buffers; Batches then aliases
+// buf. A buffer too small is not used.
+func (p *Partition) ReadInto(buf []byte, offset int64, maxBytes int) (ReadResult, error) {
 	for range maxReadRetries {
 		views, hw, logStart, err := p.view(offset)
 		if err != nil {
@@ -473,7 +480,7 @@ func (p *Partition) Read(offset int64, maxBytes int) (ReadResult, error) {
 		}
 		retry := false
 		for _, v := range views {
-			data, err := p.readSegment(v, offset, maxBytes, hw)
+			data, err := p.readSegment(v, offset, maxBytes, hw, buf)
 			if errors.Is(err, errSegmentRetired) {
 				retry = true
 				break
@@ -495,7 +502,7 @@ func (p *Partition) Read(offset int64, maxBytes int) (ReadResult, error) {
 
 // readSegment reads from one segment the batches at or after offset that
 // lie below hw.
-func (p *Partition) readSegment(v segmentView, offset int64, maxBytes int, hw int64) ([]byte, error) {
+func (p *Partition) readSegment(v segmentView, offset int64, maxBytes int, hw int64, buf []byte) ([]byte, error) {
 	h, err := p.log.handles.acquire(v.seg)
 	if err != nil {
 		return nil, err
@@ -508,7 +515,11 @@ func (p *Partition) readSegment(v segmentView, offset int64, maxBytes int, hw in
 	}
 	n := int64(max(maxBytes, first.Size()))
 	n = min(n, v.size-start)
-	buf := make([]byte, n)
+	if int64(cap(buf)) >= n {
+		buf = buf[:n]
+	} else {
+		buf = make([]byte, n)
+	}
 	if _, err := h.file.ReadAt(buf, start); err != nil {
 		return nil, fmt.Errorf("log: read %s: %w", v.seg.logPath, err)
 	}
