@@ -451,19 +451,8 @@ func newGroupDeleteCommand(s *serverFlags) *cobra.Command {
 }
 
 func deleteGroup(cmd *cobra.Command, s *serverFlags, group string) error {
-	ctx := cmd.Context()
-	adm, err := s.connectAdmin(ctx)
-	if err != nil {
-		return err
-	}
-	defer adm.Close()
-	err = adm.do(ctx, "delete group "+group, func(ctx context.Context) error {
+	return adminAction(cmd, s, "delete group "+group, "deleted group "+group, func(ctx context.Context, adm *admin) error {
 		res, err := adm.DeleteGroup(ctx, group)
 		return answer(err, res.ErrMessage)
 	})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "deleted group %s\n", group)
-	return nil
 }

@@ -223,6 +223,22 @@ func (e *answerError) Error() string {
 func (e *answerError) Unwrap() error { return e.err }
 
 // answer pairs an error code with the server's message, if it sent one.
+// adminAction connects, runs one admin request bounded by --timeout, and
+// reports done on stderr.
+func adminAction(cmd *cobra.Command, s *serverFlags, what, done string, f func(ctx context.Context, adm *admin) error) error {
+	ctx := cmd.Context()
+	adm, err := s.connectAdmin(ctx)
+	if err != nil {
+		return err
+	}
+	defer adm.Close()
+	if err := adm.do(ctx, what, func(ctx context.Context) error { return f(ctx, adm) }); err != nil {
+		return err
+	}
+	fmt.Fprintln(cmd.ErrOrStderr(), done)
+	return nil
+}
+
 func answer(err error, message string) error {
 	if err == nil {
 		return nil

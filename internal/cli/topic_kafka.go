@@ -147,19 +147,8 @@ func configSource(source kmsg.ConfigSource) string {
 }
 
 func deleteTopicOverKafka(cmd *cobra.Command, s *serverFlags, topic string) error {
-	ctx := cmd.Context()
-	adm, err := s.connectAdmin(ctx)
-	if err != nil {
-		return err
-	}
-	defer adm.Close()
-	err = adm.do(ctx, "delete topic "+topic, func(ctx context.Context) error {
+	return adminAction(cmd, s, "delete topic "+topic, "deleted topic "+topic, func(ctx context.Context, adm *admin) error {
 		res, err := adm.DeleteTopic(ctx, topic)
 		return answer(err, res.ErrMessage)
 	})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "deleted topic %s\n", topic)
-	return nil
 }
