@@ -680,3 +680,81 @@ func (p *Partition) MaxTimestamp() (offset, timestamp int64, err error) {
 	}
 	return p.OffsetForTime(maxTs)
 }
+
+// FileRegion is a stretch of a segment file holding whole, durable
+// batches, for a caller that sends file bytes without reading them (Kafka
+// fetches with sendfile). The file stays open, and its bytes valid, until
+// Release: retention and compaction unlink or replace a segment but never
+// rewrite it in place.
+type FileRegion struct {
+	File    vfs.File
+	Offset  int64
+	Length  int64
+	release func()
+}
+
+// Release gives the region's file handle back. Call it exactly once.
+func (r *FileRegion) Release() {
+	if r.release != nil {
+		r.release()
+		r.release = nil
+	}
+}
+
+// ReadRegion is Read that returns the batches as a region of a segment
+// file. ok is false when a region would not serve well — the data is in
+// the active segment's last few kilobytes (past its last index entry),
+// the first batch alone is larger than maxBytes, or the offset is at the
+// end — and the caller should use Read instead. The region never extends
+// past the segment that holds offset and ends on a batch boundary taken
+// from the index, so it may hold up to one index interval less than
+// maxBytes allows.
+func (p *Partition) ReadRegion(offset int64, maxBytes int) (region FileRegion, res ReadResult, ok bool, err error) {
+	views, hw, logStart, err := p.view(offset)
+	if err != nil {
+		return region, res, false, err
+	}
+	res = ReadResult{HighWatermark: hw, LogStartOffset: logStart}
+	if offset < logStart || offset > hw {
+		return region, res, false, fmt.Errorf("%w: %d not in [%d, %d] of %s", ErrOffsetOutOfRange, offset, logStart, hw, p)
+	}
+	if offset == hw || len(views) == 0 {
+		return region, res, false, nil
+	}
+	v := views[0]
+	h, err := p.log.handles.acquire(v.seg)
+	if err != nil {
+		if errors.Is(err, errSegmentRetired) {
+			err = nil // let Read retry with a fresh view
+		}
+		return region, res, false, err
+	}
+	start, first, err := findBatch(h.file, v, offset)
+	if err != nil || start < 0 || first.BaseOffset >= hw {
+		p.log.handles.release(h)
+		return region, res, false, err
+	}
+	// The end: the furthest batch boundary within maxBytes that lies in
+	// durable data. Index entries are batch starts; one whose batch begins
+	// at or below the high watermark ends durable data before it. A sealed
+	// segment's end is durable too.
+	limit := start + int64(maxBytes)
+	end := int64(-1)
+	if len(views) > 1 && v.size <= limit { // sealed: a later segment exists
+		end = v.size
+	} else {
+		for i := len(v.entries) - 1; i >= 0; i-- {
+			e := v.entries[i]
+			if e.Position <= limit && e.Offset <= hw {
+				end = e.Position
+				break
+			}
+		}
+	}
+	if end <= start {
+		p.log.handles.release(h)
+		return region, res, false, nil
+	}
+	cache := p.log.handles
+	return FileRegion{File: h.file, Offset: start, Length: end - start, release: func() { cache.release(h) }}, res, true, nil
+}
