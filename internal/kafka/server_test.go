@@ -21,6 +21,7 @@ import (
 
 	"github.com/tide-data/tide/internal/group"
 	"github.com/tide-data/tide/internal/log"
+	"github.com/tide-data/tide/internal/record"
 )
 
 // testServer is a Server on a loopback port over a log in a temp dir.
@@ -430,4 +431,37 @@ func TestShutdownAcknowledgesOrRefuses(t *testing.T) {
 		}
 	}
 	t.Logf("%d acknowledged, %d stored", len(acked), len(stored))
+}
+
+// TestCorruptBatchRefused: a batch whose CRC does not match is refused
+// with CORRUPT_MESSAGE and nothing is appended.
+func TestCorruptBatchRefused(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	if _, err := ts.log.CreateTopic("crc", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	batch, err := record.AppendBatch(nil, []record.Record{{Value: []byte("payload")}}, record.BatchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch[len(batch)-1] ^= 0xff // breaks the CRC
+	req := kmsg.NewPtrProduceRequest()
+	req.Acks, req.TimeoutMillis = -1, 5000
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = "crc"
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Records = batch
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(context.Background(), ts.client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := resp.Topics[0].Partitions[0].ErrorCode; code != kerr.CorruptMessage.Code {
+		t.Fatalf("error code %d, want CORRUPT_MESSAGE", code)
+	}
+	topic, _ := ts.log.Topic("crc")
+	if hw := topic.Partitions()[0].Offsets().HighWatermark; hw != 0 {
+		t.Fatalf("corrupt batch appended: hw %d", hw)
+	}
 }
