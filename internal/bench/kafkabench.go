@@ -115,7 +115,8 @@ func runKafkaTarget(ctx context.Context, target KafkaTarget, size int, opts Kafk
 }
 
 // produceFor runs producers for d, each with its own client (acks=-1,
-// idempotent, no compression, franz-go defaults otherwise), sending values
+// idempotent, no compression, franz-go defaults otherwise; no linger when
+// paced, for latency), sending values
 // of size bytes cut from pool. With rate > 0 the producers
 // together send about rate records/s, paced every millisecond, and every
 // record's latency (Produce call to acknowledgement) is sampled.
@@ -131,8 +132,14 @@ func produceFor(ctx context.Context, bootstrap, topic string, pool []byte, size,
 	start := time.Now()
 	deadline := start.Add(d)
 	for w := range producers {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), kgo.DefaultProduceTopic(topic),
-			kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerBatchCompression(kgo.NoCompression()))
+		opts := []kgo.Opt{kgo.SeedBrokers(bootstrap), kgo.DefaultProduceTopic(topic),
+			kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerBatchCompression(kgo.NoCompression())}
+		if rate > 0 {
+			// franz-go lingers 10 ms by default to fill batches; for latency
+			// that would measure the client's wait, not the broker's.
+			opts = append(opts, kgo.ProducerLinger(0))
+		}
+		cl, err := kgo.NewClient(opts...)
 		if err != nil {
 			return 0, 0, nil, err
 		}
