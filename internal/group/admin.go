@@ -145,9 +145,10 @@ func (g *group) delete() int16 {
 	return 0
 }
 
-// errorResponse is req's response with code wherever the request kind
-// carries an error: for requests that arrive after Close.
-func errorResponse(req kmsg.Request, code int16) kmsg.Response {
+// ErrorResponse is req's response with code wherever the request kind
+// carries an error (top level, per group, per partition): for requests that
+// arrive after Close, and for the listener when Handle fails.
+func ErrorResponse(req kmsg.Request, code int16) kmsg.Response {
 	switch req := req.(type) {
 	case *kmsg.JoinGroupRequest:
 		resp := req.ResponseKind().(*kmsg.JoinGroupResponse)

@@ -371,7 +371,7 @@ func (c *Coordinator) Handle(ctx context.Context, req kmsg.Request) (kmsg.Respon
 		return nil, fmt.Errorf("%w: %T", ErrUnsupportedRequest, req)
 	}
 	if errors.Is(err, ErrClosed) {
-		resp, err = errorResponse(req, kerr.CoordinatorNotAvailable.Code), nil
+		resp, err = ErrorResponse(req, kerr.CoordinatorNotAvailable.Code), nil
 	}
 	if err != nil {
 		return nil, err

@@ -44,32 +44,8 @@ func (s *Server) handleGroupRequest(r *request) {
 			// The coordinator is shutting down or the connection went away:
 			// answer so the writer is not left waiting; clients retry.
 			s.cfg.Logger.Debug("group request failed", "api", kmsg.NameForKey(r.header.key), "err", err)
-			resp = coordinatorUnavailable(r.req)
+			resp = group.ErrorResponse(r.req, kerr.CoordinatorNotAvailable.Code)
 		}
 		r.respond(resp)
 	})
-}
-
-// coordinatorUnavailable builds a response of the request's kind whose
-// top-level error tells the client to find the coordinator again.
-func coordinatorUnavailable(req kmsg.Request) kmsg.Response {
-	resp := req.ResponseKind()
-	code := kerr.CoordinatorNotAvailable.Code
-	switch resp := resp.(type) {
-	case *kmsg.JoinGroupResponse:
-		resp.ErrorCode = code
-	case *kmsg.SyncGroupResponse:
-		resp.ErrorCode = code
-	case *kmsg.HeartbeatResponse:
-		resp.ErrorCode = code
-	case *kmsg.LeaveGroupResponse:
-		resp.ErrorCode = code
-	case *kmsg.OffsetFetchResponse:
-		resp.ErrorCode = code
-	case *kmsg.ListGroupsResponse:
-		resp.ErrorCode = code
-	case *kmsg.OffsetDeleteResponse:
-		resp.ErrorCode = code
-	}
-	return resp
 }

@@ -249,7 +249,7 @@ func (p *Partition) compactSegment(s *segment, latest map[string]int64, horizon 
 	}
 
 	tmp := s.logPath + cleanedSuffix
-	if err := writeAndSync(p.log.fs, tmp, out); err != nil {
+	if err := vfs.WriteFileSync(p.log.fs, tmp, out); err != nil {
 		return err
 	}
 	p.mu.Lock()
@@ -286,20 +286,4 @@ func (p *Partition) swapFiles(s *segment, tmp string) error {
 		return err
 	}
 	return p.log.fs.SyncDir(p.dir)
-}
-
-func writeAndSync(fsys vfs.FS, name string, data []byte) error {
-	f, err := fsys.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.WriteAt(data, 0); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return err
-	}
-	return f.Close()
 }
