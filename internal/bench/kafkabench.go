@@ -1,10 +1,14 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,6 +34,10 @@ type KafkaOptions struct {
 type KafkaTarget struct {
 	Name      string
 	Bootstrap string
+	// PID, when set, is the broker's process on this machine: its CPU time
+	// is read from /proc during each phase, so brokers can be compared by
+	// CPU spent per record even when the client saturates the machine.
+	PID int
 }
 
 // DefaultKafkaOptions are the issue's settings: 100 B and 1 KiB records,
@@ -40,15 +48,19 @@ func DefaultKafkaOptions() KafkaOptions {
 
 // KafkaResult is one target's figures for one record size.
 type KafkaResult struct {
-	Target         string        `json:"target"`
-	RecordBytes    int           `json:"record_bytes"`
-	ProduceRecords float64       `json:"produce_records_per_sec"`
-	ProduceMB      float64       `json:"produce_mb_per_sec"`
-	ConsumeRecords float64       `json:"consume_records_per_sec"`
-	ConsumeMB      float64       `json:"consume_mb_per_sec"`
-	HalfLoadRate   float64       `json:"half_load_records_per_sec"`
-	P50            time.Duration `json:"half_load_p50_ns"`
-	P99            time.Duration `json:"half_load_p99_ns"`
+	Target         string  `json:"target"`
+	RecordBytes    int     `json:"record_bytes"`
+	ProduceRecords float64 `json:"produce_records_per_sec"`
+	ProduceMB      float64 `json:"produce_mb_per_sec"`
+	ConsumeRecords float64 `json:"consume_records_per_sec"`
+	ConsumeMB      float64 `json:"consume_mb_per_sec"`
+	HalfLoadRate   float64 `json:"half_load_records_per_sec"`
+	// ProduceCPU and ConsumeCPU are the broker's CPU microseconds per
+	// record in each phase; zero without a PID.
+	ProduceCPU float64       `json:"produce_cpu_us_per_record,omitempty"`
+	ConsumeCPU float64       `json:"consume_cpu_us_per_record,omitempty"`
+	P50        time.Duration `json:"half_load_p50_ns"`
+	P99        time.Duration `json:"half_load_p99_ns"`
 }
 
 // RunKafka runs, for every record size and target in turn: producers at
@@ -91,17 +103,21 @@ func runKafkaTarget(ctx context.Context, target KafkaTarget, size int, opts Kafk
 	// Values are windows into a random pool, so no two neighbours repeat and
 	// nothing compresses: the bytes that reach the disk are the bytes sent.
 	pool := randomBytes(size + 64<<10)
+	cpu := cpuMeter(target.PID)
 	produced, elapsed, _, err := produceFor(ctx, target.Bootstrap, topic, pool, size, opts.Producers, opts.Duration, 0)
 	if err != nil {
 		return res, err
 	}
+	res.ProduceCPU = cpu() / float64(max(produced, 1))
 	res.ProduceRecords = float64(produced) / elapsed.Seconds()
 	res.ProduceMB = res.ProduceRecords * float64(size) / 1e6
 
+	cpu = cpuMeter(target.PID)
 	consumed, celapsed, err := consumeAll(ctx, target.Bootstrap, topic, produced)
 	if err != nil {
 		return res, err
 	}
+	res.ConsumeCPU = cpu() / float64(max(consumed, 1))
 	res.ConsumeRecords = float64(consumed) / celapsed.Seconds()
 	res.ConsumeMB = res.ConsumeRecords * float64(size) / 1e6
 
@@ -215,6 +231,38 @@ func consumeAll(ctx context.Context, bootstrap, topic string, n int64) (int64, t
 	return got, time.Since(start), nil
 }
 
+// cpuMeter starts measuring a process's CPU time (user and system, all
+// threads); the returned function gives the microseconds used since. It
+// measures nothing (returns 0) without a pid or a readable /proc.
+func cpuMeter(pid int) func() float64 {
+	if pid <= 0 {
+		return func() float64 { return 0 }
+	}
+	start := processCPU(pid)
+	return func() float64 { return (processCPU(pid) - start).Seconds() * 1e6 }
+}
+
+// processCPU reads utime+stime from /proc/<pid>/stat.
+func processCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	fields := strings.Fields(string(b[i+1:]))
+	if len(fields) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	const ticksPerSecond = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / ticksPerSecond
+}
+
 // WriteKafkaReport prints results as a table, then each target's ratio to
 // the first target of the same record size.
 func WriteKafkaReport(w io.Writer, results []KafkaResult) error {
@@ -228,6 +276,15 @@ func WriteKafkaReport(w io.Writer, results []KafkaResult) error {
 			return err
 		}
 	}
+	for _, r := range results {
+		if r.ProduceCPU == 0 && r.ConsumeCPU == 0 {
+			continue
+		}
+		if _, err := fmt.Fprintf(w, "%s broker CPU per record, %s: produce %.2f µs, consume %.2f µs\n",
+			r.Target, sizeName(r.RecordBytes), r.ProduceCPU, r.ConsumeCPU); err != nil {
+			return err
+		}
+	}
 	base := map[int]KafkaResult{}
 	for _, r := range results {
 		if b, ok := base[r.RecordBytes]; !ok {
@@ -236,6 +293,12 @@ func WriteKafkaReport(w io.Writer, results []KafkaResult) error {
 			if _, err := fmt.Fprintf(w, "%s vs %s, %s records: produce %.2fx, consume %.2fx\n", b.Target, r.Target,
 				sizeName(r.RecordBytes), b.ProduceRecords/r.ProduceRecords, b.ConsumeRecords/r.ConsumeRecords); err != nil {
 				return err
+			}
+			if b.ConsumeCPU > 0 && r.ConsumeCPU > 0 {
+				if _, err := fmt.Fprintf(w, "%s vs %s, %s records: broker CPU per record %.2fx less to produce, %.2fx less to consume\n",
+					b.Target, r.Target, sizeName(r.RecordBytes), r.ProduceCPU/b.ProduceCPU, r.ConsumeCPU/b.ConsumeCPU); err != nil {
+					return err
+				}
 			}
 		}
 	}
