@@ -57,13 +57,7 @@ func listGroups(cmd *cobra.Command, s *serverFlags) error {
 	if err != nil {
 		return err
 	}
-	var b strings.Builder
-	for _, g := range groups.Groups() { // sorted
-		b.WriteString(g)
-		b.WriteByte('\n')
-	}
-	_, err = fmt.Fprint(cmd.OutOrStdout(), b.String())
-	return err
+	return printLines(cmd.OutOrStdout(), groups.Groups()) // sorted
 }
 
 func newGroupDescribeCommand(s *serverFlags) *cobra.Command {

@@ -130,7 +130,10 @@ func TestTopicLifecycleOverKafka(t *testing.T) {
 	if r := ts.tide(t, "", "topic", "create", "audit").ok(t); r.stderr != "created topic audit with 1 partition\n" {
 		t.Errorf("create: stderr %q", r.stderr)
 	}
-	if r := ts.tide(t, "", "topic", "list").ok(t); r.stdout != "audit\norders\n" {
+	if r := ts.tide(t, "", "topic", "list").ok(t); !strings.Contains(r.stdout, "__consumer_offsets\n") || !strings.HasSuffix(r.stdout, "audit\norders\n") {
+		t.Fatalf("list with internal topics: %q", r.stdout)
+	}
+	if r := ts.tide(t, "", "topic", "list", "--exclude-internal").ok(t); r.stdout != "audit\norders\n" {
 		t.Errorf("list: %q", r.stdout)
 	}
 
@@ -159,7 +162,7 @@ func TestTopicLifecycleOverKafka(t *testing.T) {
 	if r.stderr != "deleted topic orders\n" {
 		t.Errorf("delete: %q", r.stderr)
 	}
-	if r := ts.tide(t, "", "topic", "list").ok(t); r.stdout != "audit\n" {
+	if r := ts.tide(t, "", "topic", "list", "--exclude-internal").ok(t); r.stdout != "audit\n" {
 		t.Errorf("list after delete: %q", r.stdout)
 	}
 }
@@ -180,7 +183,7 @@ func TestServerFromEnvironment(t *testing.T) {
 	if code := run(context.Background(), []string{"topic", "create", "t1"}, e); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	if r := ts.tide(t, "", "topic", "list").ok(t); r.stdout != "t1\n" {
+	if r := ts.tide(t, "", "topic", "list", "--exclude-internal").ok(t); r.stdout != "t1\n" {
 		t.Errorf("server's topics: %q", r.stdout)
 	}
 	// --data-dir wins over $TIDE_SERVER.
@@ -515,7 +518,7 @@ func TestBadInputOverKafka(t *testing.T) {
 	if got := endOffsets(t, ts, "tiny"); got[0] != 1 {
 		t.Errorf("tiny end offsets %v, want the line before the one too large", got)
 	}
-	if r := ts.tide(t, "", "topic", "list").ok(t); r.stdout != "orders\ntiny\n" {
+	if r := ts.tide(t, "", "topic", "list", "--exclude-internal").ok(t); r.stdout != "orders\ntiny\n" {
 		t.Errorf("topics %q after bad input", r.stdout)
 	}
 }

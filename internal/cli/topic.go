@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -87,30 +88,49 @@ func parseConfig(settings []string) (map[string]string, error) {
 }
 
 func newTopicListCommand(g *globals, s *serverFlags) *cobra.Command {
-	return &cobra.Command{
+	var excludeInternal bool
+	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List topics, one name per line",
-		Long: `List topics, one name per line, in name order. With --server, internal
-topics (such as Kafka's __consumer_offsets) are left out.`,
+		Long: `List topics, one name per line, in name order, internal topics (such as
+__consumer_offsets) included unless --exclude-internal is given, as Kafka's
+kafka-topics.sh --list does.`,
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
 			switch server, err := s.useServer(cmd); {
 			case err != nil:
 				return err
 			case server:
-				return kafkaExit(listTopicsOverKafka(cmd, s))
+				return kafkaExit(listTopicsOverKafka(cmd, s, excludeInternal))
 			}
 			return withLog(g.dataDir, false, func(l *log.Log) error {
-				var b strings.Builder
+				var names []string
 				for _, t := range l.Topics() {
-					b.WriteString(t.Name())
-					b.WriteByte('\n')
+					if !excludeInternal || !isInternalTopic(t.Name()) {
+						names = append(names, t.Name())
+					}
 				}
-				_, err := fmt.Fprint(cmd.OutOrStdout(), b.String())
-				return err
+				return printLines(cmd.OutOrStdout(), names)
 			})
 		}),
 	}
+	cmd.Flags().BoolVar(&excludeInternal, "exclude-internal", false, "leave out internal topics (names starting with __)")
+	return cmd
+}
+
+// isInternalTopic says whether a topic is one Tide or Kafka keeps for
+// itself (consumer offsets, producer ids).
+func isInternalTopic(name string) bool { return strings.HasPrefix(name, "__") }
+
+// printLines writes one line per item.
+func printLines(w io.Writer, lines []string) error {
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 func newTopicDescribeCommand(g *globals, s *serverFlags) *cobra.Command {

@@ -46,7 +46,7 @@ func createTopicOverKafka(cmd *cobra.Command, s *serverFlags, topic string, part
 	return nil
 }
 
-func listTopicsOverKafka(cmd *cobra.Command, s *serverFlags) error {
+func listTopicsOverKafka(cmd *cobra.Command, s *serverFlags, excludeInternal bool) error {
 	ctx := cmd.Context()
 	adm, err := s.connectAdmin(ctx)
 	if err != nil {
@@ -55,19 +55,17 @@ func listTopicsOverKafka(cmd *cobra.Command, s *serverFlags) error {
 	defer adm.Close()
 	var topics kadm.TopicDetails
 	err = adm.do(ctx, "list topics", func(ctx context.Context) (err error) {
-		topics, err = adm.ListTopics(ctx) // without internal topics
+		if excludeInternal {
+			topics, err = adm.ListTopics(ctx)
+		} else {
+			topics, err = adm.ListTopicsWithInternal(ctx)
+		}
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	var b strings.Builder
-	for _, name := range topics.Names() { // sorted
-		b.WriteString(name)
-		b.WriteByte('\n')
-	}
-	_, err = fmt.Fprint(cmd.OutOrStdout(), b.String())
-	return err
+	return printLines(cmd.OutOrStdout(), topics.Names()) // sorted
 }
 
 func describeTopicOverKafka(cmd *cobra.Command, s *serverFlags, topic string) error {
