@@ -23,13 +23,13 @@ func (s *Server) handleFetch(r *request) {
 		wait := min(time.Duration(req.MaxWaitMillis)*time.Millisecond, maxFetchWait)
 		deadline := time.Now().Add(wait)
 		for {
-			resp, size, waitOn, res := s.fetchOnce(req, r.conn.sendfile)
+			resp, size, waitOn, bufs := s.fetchOnce(req)
 			if size >= int(max(req.MinBytes, 1)) || len(waitOn) == 0 || !time.Now().Before(deadline) || ctx.Err() != nil {
-				// The response refers to the buffers and regions until written.
-				r.respondFetch(resp, res)
+				// The response refers to the read buffers until written.
+				r.respondThen(resp, func() { bufs.release() })
 				return
 			}
-			res.release()
+			bufs.release()
 			// Long poll: sleep until any partition gets data or time is up.
 			waitCtx, cancel := context.WithDeadline(ctx, deadline)
 			woke := make(chan struct{}, len(waitOn))
@@ -57,8 +57,7 @@ type fetchWait struct {
 // fetchOnce reads what is there now, into pooled buffers the caller
 // releases once the response is written. waitOn lists the partitions a
 // long poll should wait on (those read at their end).
-func (s *Server) fetchOnce(req *kmsg.FetchRequest, sendfile bool) (_ *kmsg.FetchResponse, total int, waitOn []fetchWait, res *fetchResources) {
-	res = &fetchResources{}
+func (s *Server) fetchOnce(req *kmsg.FetchRequest) (_ *kmsg.FetchResponse, total int, waitOn []fetchWait, bufs fetchBuffers) {
 	resp := kmsg.NewPtrFetchResponse()
 	budget := int(req.MaxBytes)
 	if req.Version < 3 || budget <= 0 {
@@ -105,28 +104,14 @@ func (s *Server) fetchOnce(req *kmsg.FetchRequest, sendfile bool) (_ *kmsg.Fetch
 			if total > 0 {
 				limit = min(limit, budget-total) // past the first batch the total limit applies
 			}
-			var read log.ReadResult
-			var region *log.FileRegion
-			switch {
-			case sendfile && limit >= minSendfileBytes:
-				var fr log.FileRegion
-				var ok bool
-				if fr, read, ok, err = p.ReadRegion(rp.FetchOffset, limit); ok && canSendfile(fr.File) {
-					region = &fr
-					break
-				} else if ok {
-					fr.Release()
-				}
-				if err == nil {
-					read, err = p.ReadInto(res.get(limit), rp.FetchOffset, limit)
-				}
-			case limit > 0 || total == 0:
-				read, err = p.ReadInto(res.get(limit), rp.FetchOffset, max(limit, 1))
-			default:
+			var res log.ReadResult
+			if limit > 0 || total == 0 {
+				res, err = p.ReadInto(bufs.get(limit), rp.FetchOffset, max(limit, 1))
+			} else {
 				o := p.Offsets()
-				read.HighWatermark, read.LogStartOffset = o.HighWatermark, o.LogStart
+				res.HighWatermark, res.LogStartOffset = o.HighWatermark, o.LogStart
 			}
-			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = read.HighWatermark, read.HighWatermark, read.LogStartOffset
+			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = res.HighWatermark, res.HighWatermark, res.LogStartOffset
 			if err != nil {
 				sp.ErrorCode = errorCode(err)
 				if sp.HighWatermark < 0 {
@@ -136,40 +121,24 @@ func (s *Server) fetchOnce(req *kmsg.FetchRequest, sendfile bool) (_ *kmsg.Fetch
 				st.Partitions = append(st.Partitions, sp)
 				continue
 			}
-			if region != nil {
-				sentinel := newSentinel()
-				res.regions = append(res.regions, regionSplice{sentinel: sentinel, region: region})
-				sp.RecordBatches = sentinel
-				total += int(region.Length)
-				st.Partitions = append(st.Partitions, sp)
-				continue
-			}
 			// Never null: librdkafka reads a null record set as a protocol error.
-			sp.RecordBatches = read.Batches
+			sp.RecordBatches = res.Batches
 			if sp.RecordBatches == nil {
 				sp.RecordBatches = []byte{}
 			}
-			total += len(read.Batches)
-			if len(read.Batches) == 0 && rp.FetchOffset == read.HighWatermark {
+			total += len(res.Batches)
+			if len(res.Batches) == 0 && rp.FetchOffset == res.HighWatermark {
 				waitOn = append(waitOn, fetchWait{p: p, offset: rp.FetchOffset})
 			}
 			st.Partitions = append(st.Partitions, sp)
 		}
 		resp.Topics = append(resp.Topics, st)
 	}
-	return resp, total, waitOn, res
+	return resp, total, waitOn, bufs
 }
 
-// minSendfileBytes is the smallest partition fetch limit for which a file
-// region is tried; below it a copy is as cheap as the extra system call.
-const minSendfileBytes = 64 << 10
-
-// fetchResources are what one fetch response refers to until it is
-// written: pooled read buffers and segment file regions.
-type fetchResources struct {
-	bufs    []*[]byte
-	regions []regionSplice
-}
+// fetchBuffers are the read buffers of one fetch, taken from a pool.
+type fetchBuffers []*[]byte
 
 // maxPooledFetchBuffer keeps rare huge reads out of the pool.
 const maxPooledFetchBuffer = 8 << 20
@@ -177,7 +146,7 @@ const maxPooledFetchBuffer = 8 << 20
 var fetchBufferPool = sync.Pool{New: func() any { b := make([]byte, 0, 1<<20); return &b }}
 
 // get returns a buffer of at least n bytes' capacity.
-func (r *fetchResources) get(n int) []byte {
+func (b *fetchBuffers) get(n int) []byte {
 	if n > maxPooledFetchBuffer {
 		return nil // ReadInto allocates
 	}
@@ -185,18 +154,14 @@ func (r *fetchResources) get(n int) []byte {
 	if cap(*buf) < n {
 		*buf = make([]byte, 0, n)
 	}
-	r.bufs = append(r.bufs, buf)
+	*b = append(*b, buf)
 	return (*buf)[:0]
 }
 
-func (r *fetchResources) release() {
-	for _, buf := range r.bufs {
+func (b fetchBuffers) release() {
+	for _, buf := range b {
 		fetchBufferPool.Put(buf)
 	}
-	for _, g := range r.regions {
-		g.region.Release()
-	}
-	r.bufs, r.regions = nil, nil
 }
 
 // checkLeaderEpoch answers a client's idea of the leader epoch (KIP-320):

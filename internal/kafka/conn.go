@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
-
-	"github.com/tide-data/tide/internal/log"
 )
 
 // conn is one client connection.
@@ -28,32 +26,21 @@ type conn struct {
 	handlers sync.WaitGroup
 	ctx      context.Context
 	cancel   context.CancelFunc
-	// sendfile says fetched file regions may go to this connection with
-	// sendfile (a TCP socket).
-	sendfile bool
 }
 
 // slot is a response place in the connection's queue.
 type slot struct {
 	done chan struct{}
-	// frame is the whole response, size prefix included, in pieces:
-	// memory goes out with writev, file regions with sendfile, so fetched
-	// record data is never copied into the frame.
-	frame []piece
+	// frame is the whole response, size prefix included, in pieces that
+	// go out with one writev (fetched record data is not copied into it).
+	frame net.Buffers
 	// release, if set, runs once the frame is written (or dropped), to
-	// return fetch buffers and file handles.
+	// return fetch buffers to their pool.
 	release func()
-}
-
-// piece is part of a response frame: bytes, or a region of a segment file.
-type piece struct {
-	mem    []byte
-	region *log.FileRegion
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
 	c := &conn{s: s, nc: nc, remote: nc.RemoteAddr().String(), queue: make(chan *slot, s.cfg.MaxInFlight)}
-	_, c.sendfile = nc.(*net.TCPConn)
 	c.ctx, c.cancel = context.WithCancel(s.ctx)
 	return c
 }
@@ -89,11 +76,10 @@ func isTimeout(err error) bool {
 }
 
 // writeLoop sends responses in request order. Responses that are ready
-// together go out in one writev (and a sendfile per file region), and an
-// idle connection holds no buffer.
+// together go out in one writev, and an idle connection holds no buffer.
 func (c *conn) writeLoop() {
 	failed := false
-	var out []piece
+	var out net.Buffers
 	var done []*slot
 	for sl := range c.queue {
 		<-sl.done // handlers always complete their slot
@@ -112,7 +98,7 @@ func (c *conn) writeLoop() {
 			}
 		}
 		if !failed {
-			if err := c.writePieces(out); err != nil {
+			if _, err := out.WriteTo(c.nc); err != nil {
 				failed = true
 				_ = c.nc.Close() // the reader sees the close and stops
 			}
@@ -123,25 +109,6 @@ func (c *conn) writeLoop() {
 			}
 		}
 	}
-}
-
-func (c *conn) writePieces(pieces []piece) error {
-	var bufs net.Buffers
-	for _, p := range pieces {
-		if p.region == nil {
-			bufs = append(bufs, p.mem)
-			continue
-		}
-		if _, err := bufs.WriteTo(c.nc); err != nil {
-			return err
-		}
-		bufs = bufs[:0]
-		if err := sendRegion(c.nc, p.region); err != nil {
-			return err
-		}
-	}
-	_, err := bufs.WriteTo(c.nc)
-	return err
 }
 
 // requestHeader is Kafka's request header v1/v2.
@@ -280,9 +247,9 @@ func skipTags(b []byte) ([]byte, error) {
 func (c *conn) reply(sl *slot, h requestHeader, resp kmsg.Response) {
 	resp.SetVersion(h.version)
 	if fetch, ok := resp.(*kmsg.FetchResponse); ok {
-		sl.frame = encodeFetch(h, fetch, nil)
+		sl.frame = encodeFetch(h, fetch)
 	} else {
-		sl.frame = []piece{{mem: encodeFrame(h, resp)}}
+		sl.frame = net.Buffers{encodeFrame(h, resp)}
 	}
 	close(sl.done)
 }
@@ -304,20 +271,6 @@ type request struct {
 	header requestHeader
 	req    kmsg.Request
 	slot   *slot // nil for acks=0 produce
-}
-
-// respondFetch sends a Fetch response whose record data may be file
-// regions (see encodeFetch), and releases the fetch's buffers and file
-// handles once it is written.
-func (r *request) respondFetch(resp *kmsg.FetchResponse, res *fetchResources) {
-	if r.slot == nil {
-		res.release()
-		return
-	}
-	resp.SetVersion(r.header.version)
-	r.slot.frame = encodeFetch(r.header, resp, res.regions)
-	r.slot.release = res.release
-	close(r.slot.done)
 }
 
 // respond sends resp (a no-op for requests that take no response).

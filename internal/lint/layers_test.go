@@ -25,7 +25,7 @@ var allowed = map[string][]string{
 	"internal/log":    {"internal/vfs", "internal/record"},
 	"internal/bench":  {"internal/log", "internal/record", "internal/vfs"},
 	"internal/group":  {"internal/log", "internal/record"},
-	"internal/kafka":  {"internal/log", "internal/record", "internal/group", "internal/vfs"},
+	"internal/kafka":  {"internal/log", "internal/record", "internal/group"},
 	"internal/server": {"internal/log", "internal/kafka", "internal/group"},
 	"test/interop":    {},
 	"internal/cli":    {"internal/log", "internal/record", "internal/bench", "internal/vfs", "internal/server", "internal/kafka"},
