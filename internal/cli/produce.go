@@ -189,9 +189,8 @@ type producer struct {
 	mu struct {
 		sync.Mutex
 		appended int64
-		err      error // first append failure
 	}
-	failed chan struct{} // closed with the first append failure
+	firstFailure
 }
 
 // pendingBatch holds the records of one partition's next batch: keys and
@@ -227,17 +226,17 @@ func newProducer(t *log.Topic, opts produceOptions) *producer {
 	maxBatch := int(cfg.MaxMessageBytes)
 	n := t.NumPartitions()
 	return &producer{
-		topic:      t,
-		partitions: t.Partitions(),
-		opts:       opts,
-		maxBatch:   maxBatch,
-		target:     min(opts.batchBytes, maxBatch),
-		maxAppend:  int(min(maxAppendBytes, cfg.SegmentBytes)),
-		sticky:     rand.Int32N(n),
-		pending:    make([]*pendingBatch, n),
-		appenders:  make([]chan *outBatch, n),
-		inFlight:   newByteBudget(maxInFlightBytes),
-		failed:     make(chan struct{}),
+		topic:        t,
+		partitions:   t.Partitions(),
+		opts:         opts,
+		maxBatch:     maxBatch,
+		target:       min(opts.batchBytes, maxBatch),
+		maxAppend:    int(min(maxAppendBytes, cfg.SegmentBytes)),
+		sticky:       rand.Int32N(n),
+		pending:      make([]*pendingBatch, n),
+		appenders:    make([]chan *outBatch, n),
+		inFlight:     newByteBudget(maxInFlightBytes),
+		firstFailure: newFirstFailure(),
 	}
 }
 
@@ -656,21 +655,6 @@ func tryReceive(ch <-chan *outBatch) (*outBatch, bool) {
 	default:
 		return nil, false
 	}
-}
-
-func (p *producer) fail(err error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.mu.err == nil {
-		p.mu.err = err
-		close(p.failed)
-	}
-}
-
-func (p *producer) failure() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.mu.err
 }
 
 func (p *producer) appended() int64 {

@@ -54,13 +54,13 @@ func produceOverKafka(ctx context.Context, s *serverFlags, topic string, e *env,
 	produceCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	p := &kafkaProducer{
-		cl:         cl,
-		topic:      topic,
-		opts:       opts,
-		maxBatch:   int(maxBatch),
-		timeout:    s.timeout,
-		produceCtx: produceCtx,
-		failed:     make(chan struct{}),
+		cl:           cl,
+		topic:        topic,
+		opts:         opts,
+		maxBatch:     int(maxBatch),
+		timeout:      s.timeout,
+		produceCtx:   produceCtx,
+		firstFailure: newFirstFailure(),
 	}
 	stop := make(chan struct{})
 	var watchdog sync.WaitGroup
@@ -141,11 +141,7 @@ type kafkaProducer struct {
 
 	acked    atomic.Int64
 	promised atomic.Int64 // acknowledged or failed
-	mu       struct {
-		sync.Mutex
-		err error // first failure
-	}
-	failed chan struct{} // closed with the first failure
+	firstFailure
 }
 
 // run reads in to its end (or a failure, or ctx's end) and hands every
@@ -274,19 +270,4 @@ func (p *kafkaProducer) watch(stop <-chan struct{}, cancel context.CancelFunc) {
 func (p *kafkaProducer) tooLarge(line int64) error {
 	return &answerError{err: kerr.MessageTooLarge, message: fmt.Sprintf(
 		"line %d does not fit in a batch of max.message.bytes=%d (topic %s)", line, p.maxBatch, p.topic)}
-}
-
-func (p *kafkaProducer) fail(err error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.mu.err == nil {
-		p.mu.err = err
-		close(p.failed)
-	}
-}
-
-func (p *kafkaProducer) failure() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.mu.err
 }
