@@ -351,16 +351,7 @@ func resetOffsets(cmd *cobra.Command, s *serverFlags, group, topic string, parti
 		if committed, err = adm.FetchOffsetsForTopics(ctx, group, topic); err != nil {
 			return err
 		}
-		if starts, err = adm.ListStartOffsets(ctx, topic); err != nil {
-			return err
-		}
-		if starts, err = listedOffsets("start offset", starts); err != nil {
-			return err
-		}
-		if ends, err = adm.ListEndOffsets(ctx, topic); err != nil {
-			return err
-		}
-		if ends, err = listedOffsets("end offset", ends); err != nil {
+		if starts, ends, err = adm.bounds(ctx, topic); err != nil {
 			return err
 		}
 		if !target.time.IsZero() {

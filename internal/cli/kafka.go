@@ -223,6 +223,24 @@ func (e *answerError) Error() string {
 func (e *answerError) Unwrap() error { return e.err }
 
 // answer pairs an error code with the server's message, if it sent one.
+// bounds lists topic's start and end offsets, refusing partitions whose
+// listing failed.
+func (a *admin) bounds(ctx context.Context, topic string) (starts, ends kadm.ListedOffsets, err error) {
+	if starts, err = a.ListStartOffsets(ctx, topic); err != nil {
+		return nil, nil, err
+	}
+	if starts, err = listedOffsets("start offset", starts); err != nil {
+		return nil, nil, err
+	}
+	if ends, err = a.ListEndOffsets(ctx, topic); err != nil {
+		return nil, nil, err
+	}
+	if ends, err = listedOffsets("end offset", ends); err != nil {
+		return nil, nil, err
+	}
+	return starts, ends, nil
+}
+
 // adminAction connects, runs one admin request bounded by --timeout, and
 // reports done on stderr.
 func adminAction(cmd *cobra.Command, s *serverFlags, what, done string, f func(ctx context.Context, adm *admin) error) error {

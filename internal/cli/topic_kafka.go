@@ -82,16 +82,7 @@ func describeTopicOverKafka(cmd *cobra.Command, s *serverFlags, topic string) er
 	var starts, ends kadm.ListedOffsets
 	var configs kadm.ResourceConfigs
 	err = adm.do(ctx, "describe topic "+topic, func(ctx context.Context) (err error) {
-		if starts, err = adm.ListStartOffsets(ctx, topic); err != nil {
-			return err
-		}
-		if starts, err = listedOffsets("start offset", starts); err != nil {
-			return err
-		}
-		if ends, err = adm.ListEndOffsets(ctx, topic); err != nil {
-			return err
-		}
-		if ends, err = listedOffsets("end offset", ends); err != nil {
+		if starts, ends, err = adm.bounds(ctx, topic); err != nil {
 			return err
 		}
 		configs, err = adm.DescribeTopicConfigs(ctx, topic)
