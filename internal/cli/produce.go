@@ -421,18 +421,25 @@ func (p *producer) tooLarge(line int64) error {
 		log.ErrMessageTooLarge, line, p.maxBatch, p.topic.Name())
 }
 
+// splitLine applies produce's input rules, the same with and without
+// --server: one trailing '\r' is dropped, and with a key separator the key
+// is what comes before its first occurrence; a line without it has a null
+// key and is all value.
+func splitLine(line, keySep []byte) (key, value []byte) {
+	line = bytes.TrimSuffix(line, []byte{'\r'})
+	if keySep != nil {
+		if k, v, ok := bytes.Cut(line, keySep); ok {
+			return k, v
+		}
+	}
+	return nil, line
+}
+
 // add turns one line (without its '\n') into a record of the right
 // partition's pending batch. It copies the line.
 func (p *producer) add(line []byte) error {
 	p.lines++
-	line = bytes.TrimSuffix(line, []byte{'\r'})
-	var key []byte // nil: null key
-	value := line
-	if p.opts.keySep != nil {
-		if k, v, ok := bytes.Cut(line, p.opts.keySep); ok {
-			key, value = k, v
-		}
-	}
+	key, value := splitLine(line, p.opts.keySep)
 	if singleRecordBatchSize(key, value) > p.maxBatch {
 		return p.tooLarge(p.lines)
 	}

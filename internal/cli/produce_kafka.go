@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -201,14 +200,7 @@ func (p *kafkaProducer) addLines(partial, data []byte) ([]byte, error) {
 // first --key-sep. It copies the line.
 func (p *kafkaProducer) add(line []byte) error {
 	p.lines++
-	line = bytes.TrimSuffix(line, []byte{'\r'})
-	var key []byte // nil: null key
-	value := line
-	if p.opts.keySep != nil {
-		if k, v, ok := bytes.Cut(line, p.opts.keySep); ok {
-			key, value = k, v
-		}
-	}
+	key, value := splitLine(line, p.opts.keySep)
 	if singleRecordBatchSize(key, value) > p.maxBatch {
 		return p.tooLarge(p.lines)
 	}

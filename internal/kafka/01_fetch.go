@@ -72,22 +72,13 @@ func (s *Server) fetchOnce(req *kmsg.FetchRequest) (_ *kmsg.FetchResponse, total
 			sp.Partition = rp.Partition
 			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
 			sp.RecordBatches = []byte{}
-			if terr != nil {
-				sp.ErrorCode = errorCode(terr)
-				st.Partitions = append(st.Partitions, sp)
-				continue
-			}
-			p, err := t.Partition(rp.Partition)
-			if err != nil {
-				sp.ErrorCode = errorCode(err)
-				st.Partitions = append(st.Partitions, sp)
-				continue
-			}
-			if code := checkLeaderEpoch(p, rp.CurrentLeaderEpoch); code != 0 {
+			p, code := partitionOf(t, terr, rp.Partition, rp.CurrentLeaderEpoch)
+			if code != 0 {
 				sp.ErrorCode = code
 				st.Partitions = append(st.Partitions, sp)
 				continue
 			}
+			var err error
 			// KIP-320: a follower of an older epoch that ended before its
 			// fetch offset has diverged; tell it where the epoch ended.
 			if req.Version >= 12 && rp.LastFetchedEpoch >= 0 {
@@ -162,6 +153,20 @@ func (b fetchBuffers) release() {
 	for _, buf := range b {
 		fetchBufferPool.Put(buf)
 	}
+}
+
+// partitionOf resolves one partition of a request: the topic lookup's
+// result, the partition id and the client's idea of the leader epoch (-1
+// skips the check). A zero code means p is ready to serve.
+func partitionOf(t *log.Topic, terr error, id, clientEpoch int32) (p *log.Partition, code int16) {
+	if terr != nil {
+		return nil, errorCode(terr)
+	}
+	p, err := t.Partition(id)
+	if err != nil {
+		return nil, errorCode(err)
+	}
+	return p, checkLeaderEpoch(p, clientEpoch)
 }
 
 // checkLeaderEpoch answers a client's idea of the leader epoch (KIP-320):

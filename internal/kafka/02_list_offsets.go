@@ -28,13 +28,10 @@ func (s *Server) handleListOffsets(r *request) {
 			sp := kmsg.NewListOffsetsResponseTopicPartition()
 			sp.Partition = rp.Partition
 			sp.Offset, sp.Timestamp = -1, -1
-			if terr != nil {
-				sp.ErrorCode = errorCode(terr)
-			} else if p, err := t.Partition(rp.Partition); err != nil {
-				sp.ErrorCode = errorCode(err)
-			} else if code := checkLeaderEpoch(p, rp.CurrentLeaderEpoch); code != 0 {
+			if p, code := partitionOf(t, terr, rp.Partition, rp.CurrentLeaderEpoch); code != 0 {
 				sp.ErrorCode = code
 			} else {
+				var err error
 				sp.LeaderEpoch = p.LeaderEpoch()
 				sp.Offset, sp.Timestamp, err = listOffset(p, rp.Timestamp)
 				sp.ErrorCode = errorCode(err)

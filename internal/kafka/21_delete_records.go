@@ -14,11 +14,10 @@ func (s *Server) handleDeleteRecords(r *request) {
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewDeleteRecordsResponseTopicPartition()
 			sp.Partition, sp.LowWatermark = rp.Partition, -1
-			if terr != nil {
-				sp.ErrorCode = errorCode(terr)
-			} else if p, err := t.Partition(rp.Partition); err != nil {
-				sp.ErrorCode = errorCode(err)
+			if p, code := partitionOf(t, terr, rp.Partition, -1); code != 0 {
+				sp.ErrorCode = code
 			} else {
+				var err error
 				sp.LowWatermark, err = p.DeleteRecordsBefore(rp.Offset)
 				sp.ErrorCode = errorCode(err)
 			}

@@ -17,11 +17,7 @@ func (s *Server) handleOffsetForLeaderEpoch(r *request) {
 			sp := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
 			sp.Partition = rp.Partition
 			sp.LeaderEpoch, sp.EndOffset = -1, -1
-			if terr != nil {
-				sp.ErrorCode = errorCode(terr)
-			} else if p, err := t.Partition(rp.Partition); err != nil {
-				sp.ErrorCode = errorCode(err)
-			} else if code := checkLeaderEpoch(p, rp.CurrentLeaderEpoch); code != 0 {
+			if p, code := partitionOf(t, terr, rp.Partition, rp.CurrentLeaderEpoch); code != 0 {
 				sp.ErrorCode = code
 			} else {
 				sp.LeaderEpoch, sp.EndOffset = p.EpochEndOffset(rp.LeaderEpoch)
