@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Brings up the interop peers: installs the client peers (install.sh) and
-# starts a real Apache Kafka broker in .tools/run/kafka (kafka.sh), reusing
-# one that is already running there. Prints, on stdout and nothing else,
-# the line that points the interop tests at it:
+# Brings up the test peers: installs the client peers (install.sh), starts a
+# real Apache Kafka broker in .tools/run/kafka (kafka.sh) and a throw-away
+# PostgreSQL in .tools/run/postgres (postgres.sh), reusing ones already
+# running there. Prints, on stdout and nothing else, the lines that point
+# the tests at them:
 #
 #   eval "$(scripts/peers/up.sh)"      # then: go test ./test/interop/
 #
-# scripts/peers/down.sh stops the broker.
+# scripts/peers/down.sh stops them.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 "$here/install.sh" >&2
 bootstrap=$("$here/kafka.sh" start "$root/.tools/run/kafka")
+pgurl=$("$here/postgres.sh" start "$root/.tools/run/postgres")
 echo "export TIDE_TEST_KAFKA_BOOTSTRAP=$bootstrap"
+echo "export TIDE_TEST_POSTGRES_URL='$pgurl'"

@@ -1,0 +1,146 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors every implementation returns (wrapped) for the same conditions.
+var (
+	// ErrTopicNotFound means the topic does not exist.
+	ErrTopicNotFound = errors.New("transport: topic not found")
+	// ErrTopicExists means CreateTopic found the topic already there.
+	ErrTopicExists = errors.New("transport: topic already exists")
+	// ErrClosed means the transport or consumer was closed.
+	ErrClosed = errors.New("transport: closed")
+)
+
+// Header is one record header. Keys may repeat.
+type Header struct {
+	Key   string
+	Value []byte
+}
+
+// Record is a Kafka record. On records a Consumer returns, Topic,
+// Partition, Offset and Timestamp are set and the caller owns every slice.
+// On records given to Produce, Partition < 0 asks for the default
+// partitioner, and a zero Timestamp means "now".
+type Record struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	Key       []byte
+	Value     []byte
+	Headers   []Header
+	Timestamp time.Time
+}
+
+// TopicPartition names one partition.
+type TopicPartition struct {
+	Topic     string
+	Partition int32
+}
+
+// PartitionOffset is an offset in one partition: for Commit, the next
+// offset to read.
+type PartitionOffset struct {
+	TopicPartition
+	Offset int64
+}
+
+// TopicInfo describes a topic.
+type TopicInfo struct {
+	Name       string
+	Partitions int32
+	// Configs holds the topic's non-default configs, by Kafka name.
+	Configs map[string]string
+}
+
+// TopicSpec asks for a new topic.
+type TopicSpec struct {
+	Name       string
+	Partitions int32 // <= 0: the transport's default
+	Configs    map[string]string
+}
+
+// StartOffset says where a consumer starts in a partition that its group
+// has no committed offset for.
+type StartOffset int8
+
+const (
+	// StartEarliest starts at the log start (Kafka auto.offset.reset=earliest).
+	StartEarliest StartOffset = iota
+	// StartLatest starts at the end (auto.offset.reset=latest).
+	StartLatest
+)
+
+// ConsumerOptions configures NewConsumer.
+type ConsumerOptions struct {
+	// Group is the consumer group whose committed offsets the consumer
+	// starts from and commits to. Required.
+	Group string
+	// Topics to read; every partition of each is shared among the group's
+	// consumers. Required.
+	Topics []string
+	// Start applies to partitions without a committed offset.
+	Start StartOffset
+	// OnAssigned, if set, is called with partitions newly assigned to
+	// this consumer, before any of their records are returned by Poll. It
+	// runs on the goroutine that calls Poll.
+	OnAssigned func(ctx context.Context, partitions []TopicPartition)
+	// OnRevoked, if set, is called with partitions about to be taken
+	// away, and the consumer waits for it to return: commit what is done
+	// before returning. It runs on the goroutine that calls Poll (or
+	// Close). Records of these partitions already returned by Poll may
+	// be committed in OnRevoked; later records are not returned.
+	OnRevoked func(ctx context.Context, partitions []TopicPartition)
+}
+
+// Transport reads, writes and commits records. Implementations are safe
+// for concurrent use.
+type Transport interface {
+	// Name says which implementation this is ("embedded", "kafka").
+	Name() string
+	// CreateTopic creates a topic; ErrTopicExists if it is there.
+	CreateTopic(ctx context.Context, spec TopicSpec) error
+	// DeleteTopic deletes a topic; ErrTopicNotFound if it is not there.
+	DeleteTopic(ctx context.Context, name string) error
+	// Topic describes one topic; ErrTopicNotFound if it is not there.
+	Topic(ctx context.Context, name string) (TopicInfo, error)
+	// Topics lists the topics, internal ones (starting "__") excluded,
+	// sorted by name.
+	Topics(ctx context.Context) ([]TopicInfo, error)
+	// Produce writes records and returns when all are durable. Records
+	// to one partition keep their order. On error some records may have
+	// been written (the caller retries, at-least-once). Produce sets the
+	// Partition and Offset of each record it wrote.
+	Produce(ctx context.Context, records []*Record) error
+	// EndOffsets returns, per partition of topic, the offset the next
+	// record will get (the high watermark).
+	EndOffsets(ctx context.Context, topic string) (map[int32]int64, error)
+	// NewConsumer starts a consumer in a group.
+	NewConsumer(ctx context.Context, opts ConsumerOptions) (Consumer, error)
+	// Close releases the transport's resources; it does not close the
+	// log or the cluster it talks to.
+	Close() error
+}
+
+// Consumer reads the partitions assigned to it. A Consumer is used by one
+// goroutine at a time.
+type Consumer interface {
+	// Poll waits until records are available or ctx is done, and returns
+	// a batch of records (possibly from several partitions, each in
+	// offset order). It returns ctx.Err() when ctx is done, ErrClosed
+	// after Close.
+	Poll(ctx context.Context) ([]*Record, error)
+	// Commit stores, for the consumer's group, the next offset to read of
+	// each given partition. It returns when the commit is durable.
+	Commit(ctx context.Context, offsets []PartitionOffset) error
+	// Committed returns the group's committed offsets for the consumer's
+	// topics; partitions without a commit are absent.
+	Committed(ctx context.Context) (map[TopicPartition]int64, error)
+	// Close leaves the group (calling OnRevoked for what it holds) and
+	// releases the consumer. It does not commit on its own.
+	Close(ctx context.Context) error
+}
