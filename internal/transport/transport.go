@@ -86,14 +86,16 @@ type ConsumerOptions struct {
 	// Start applies to partitions without a committed offset.
 	Start StartOffset
 	// OnAssigned, if set, is called with partitions newly assigned to
-	// this consumer, before any of their records are returned by Poll. It
-	// runs on the goroutine that calls Poll.
+	// this consumer, before any of their records are returned by Poll.
+	// It is never called concurrently with Poll or OnRevoked.
 	OnAssigned func(ctx context.Context, partitions []TopicPartition)
 	// OnRevoked, if set, is called with partitions about to be taken
-	// away, and the consumer waits for it to return: commit what is done
-	// before returning. It runs on the goroutine that calls Poll (or
-	// Close). Records of these partitions already returned by Poll may
-	// be committed in OnRevoked; later records are not returned.
+	// away (or lost), and the rebalance waits for it to return: commit
+	// what is done before returning. It is never called concurrently
+	// with Poll, but other goroutines (the owner's workers) keep running
+	// and may call Commit meanwhile. Records of these partitions already
+	// returned by Poll may be committed in OnRevoked; later ones are not
+	// returned. Close calls it for everything the consumer holds.
 	OnRevoked func(ctx context.Context, partitions []TopicPartition)
 }
 
@@ -126,8 +128,9 @@ type Transport interface {
 	Close() error
 }
 
-// Consumer reads the partitions assigned to it. A Consumer is used by one
-// goroutine at a time.
+// Consumer reads the partitions assigned to it. Poll and Close are called
+// by one goroutine at a time; Commit and Committed are safe to call from
+// any goroutine, concurrently with Poll.
 type Consumer interface {
 	// Poll waits until records are available or ctx is done, and returns
 	// a batch of records (possibly from several partitions, each in
