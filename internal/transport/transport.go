@@ -87,15 +87,23 @@ type ConsumerOptions struct {
 	Start StartOffset
 	// OnAssigned, if set, is called with partitions newly assigned to
 	// this consumer, before any of their records are returned by Poll.
-	// It is never called concurrently with Poll or OnRevoked.
+	// It is never called concurrently with OnRevoked, nor while the
+	// owner processes what Poll returned: callbacks run only while the
+	// owner is inside Poll or Close (embedded: on the owner's goroutine,
+	// as the Java consumer runs them inside poll(); kafka: on franz-go's
+	// group goroutine while the owner waits in Poll), so a rebalance
+	// waits for the owner's next Poll.
 	OnAssigned func(ctx context.Context, partitions []TopicPartition)
 	// OnRevoked, if set, is called with partitions about to be taken
 	// away (or lost), and the rebalance waits for it to return: commit
-	// what is done before returning. It is never called concurrently
-	// with Poll, but other goroutines (the owner's workers) keep running
-	// and may call Commit meanwhile. Records of these partitions already
-	// returned by Poll may be committed in OnRevoked; later ones are not
-	// returned. Close calls it for everything the consumer holds.
+	// what is done before returning. It runs under the same rule as
+	// OnAssigned (inside Poll or Close, never during the owner's
+	// processing), but other goroutines (the owner's workers) keep
+	// running and may call Commit meanwhile. Records of these partitions
+	// already returned by Poll may be committed in OnRevoked; later ones
+	// are not returned. Close calls it for everything the consumer holds.
+	// The rebalance timeout bounds how long a rebalance waits for the
+	// owner to poll and for OnRevoked to return.
 	OnRevoked func(ctx context.Context, partitions []TopicPartition)
 }
 

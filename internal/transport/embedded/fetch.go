@@ -1,0 +1,282 @@
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/tide-data/tide/internal/log"
+	"github.com/tide-data/tide/internal/record"
+	"github.com/tide-data/tide/internal/transport"
+)
+
+// maxDecompressed caps one compressed batch's records, decompressed.
+const maxDecompressed = 256 << 20
+
+// fetchResult is one read of one partition, decoded.
+type fetchResult struct {
+	tp      transport.TopicPartition
+	records []*transport.Record
+	bytes   int   // taken from the budget until Poll returns the records
+	epoch   int32 // leader epoch of the last batch
+}
+
+// fetcherSet is the fetchers of one assignment.
+type fetcherSet struct {
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// stop cancels the fetchers and waits for them. A nil set is stopped.
+func (s *fetcherSet) stop() {
+	if s == nil {
+		return
+	}
+	s.cancel()
+	s.wg.Wait()
+}
+
+// startFetchers starts one fetcher per partition, at the group's committed
+// offset or, without one, where opts.Start says.
+func (c *Consumer) startFetchers(parts []transport.TopicPartition) error {
+	if len(parts) == 0 {
+		c.unstarted = false
+		return nil
+	}
+	topics := make([]string, 0, len(parts))
+	for _, tp := range parts {
+		if len(topics) == 0 || topics[len(topics)-1] != tp.Topic {
+			topics = append(topics, tp.Topic)
+		}
+	}
+	committed, err := c.fetchCommitted(c.ctx, topics)
+	if err != nil {
+		if c.ctx.Err() != nil {
+			return transport.ErrClosed
+		}
+		return err
+	}
+	ctx, cancel := context.WithCancel(c.ctx)
+	set := &fetcherSet{cancel: cancel}
+	c.fetchers, c.unstarted = set, false
+	for _, tp := range parts {
+		topic, err := c.t.log.Topic(tp.Topic)
+		if err != nil {
+			c.t.opts.logger.Warn("assigned partition of a missing topic", "group", c.group, "topic", tp.Topic, "err", err)
+			continue
+		}
+		p, err := topic.Partition(tp.Partition)
+		if err != nil {
+			c.t.opts.logger.Warn("assigned a missing partition", "group", c.group, "topic", tp.Topic, "partition", tp.Partition, "err", err)
+			continue
+		}
+		offset := int64(-1)
+		if o, ok := committed[tp]; ok {
+			offset = o.offset
+		}
+		set.wg.Add(1)
+		if !c.workers.spawn(func() {
+			defer set.wg.Done()
+			c.fetch(ctx, tp, p, offset)
+		}) {
+			set.wg.Done()
+		}
+	}
+	return nil
+}
+
+// fetch reads p from offset (-1: where opts.Start says) and sends what it
+// reads to Poll until ctx ends. It holds at most one read at a time, and
+// only within the consumer's byte budget.
+func (c *Consumer) fetch(ctx context.Context, tp transport.TopicPartition, p *log.Partition, offset int64) {
+	if offset < 0 {
+		offset = c.resetOffset(p)
+	}
+	limit := c.t.opts.fetchBytes
+	for {
+		if err := c.budget.acquire(ctx, limit); err != nil {
+			return
+		}
+		res, err := p.Read(offset, limit)
+		if errors.Is(err, log.ErrOffsetOutOfRange) {
+			c.budget.release(limit)
+			// auto.offset.reset: the committed offset is gone (retention)
+			// or beyond the end (a recreated topic).
+			reset := c.resetOffset(p)
+			c.t.opts.logger.Warn("offset out of range, resetting", "group", c.group, "partition", p.String(), "offset", offset, "reset", reset)
+			if reset == offset {
+				if !sleep(ctx, 100*time.Millisecond) {
+					return
+				}
+			}
+			offset = reset
+			continue
+		}
+		if err != nil {
+			c.budget.release(limit)
+			// The partition closed (topic deleted, log closing): nothing
+			// more will come from it.
+			c.t.opts.logger.Warn("fetch stopped", "group", c.group, "partition", p.String(), "err", err)
+			return
+		}
+		n := len(res.Batches)
+		if n > limit {
+			c.budget.add(n - limit) // one batch larger than the limit is read whole
+		} else {
+			c.budget.release(limit - n)
+		}
+		if n == 0 {
+			if err := p.Wait(ctx, offset); err != nil {
+				return
+			}
+			continue
+		}
+		recs, next, epoch, err := decode(res.Batches, offset, tp)
+		if err != nil {
+			c.budget.release(n)
+			c.t.opts.logger.Error("fetch stopped: undecodable batch", "group", c.group, "partition", p.String(), "offset", offset, "err", err)
+			return
+		}
+		offset = next
+		if len(recs) == 0 { // control batches only
+			c.budget.release(n)
+			continue
+		}
+		select {
+		case c.results <- fetchResult{tp: tp, records: recs, bytes: n, epoch: epoch}:
+		case <-ctx.Done():
+			c.budget.release(n)
+			return
+		}
+	}
+}
+
+// resetOffset is where a partition without a usable committed offset starts.
+func (c *Consumer) resetOffset(p *log.Partition) int64 {
+	o := p.Offsets()
+	if c.opts.Start == transport.StartLatest {
+		return o.HighWatermark
+	}
+	return o.LogStart
+}
+
+// decode turns the batches of one read into records at or after from,
+// skipping control batches (transaction markers). The records' keys and
+// values alias b, which the caller gives up: they own it now. It returns
+// the offset to read next and the leader epoch of the last batch.
+func decode(b []byte, from int64, tp transport.TopicPartition) (recs []*transport.Record, next int64, epoch int32, err error) {
+	next, epoch = from, -1
+	// One slab of records and one of headers per read, not one per record.
+	count, headers := 0, 0
+	var decoded [][]record.Record
+	for rest := b; len(rest) > 0; {
+		h, err := record.ParseHeader(rest)
+		if err != nil {
+			return nil, 0, 0, fmt.Errorf("embedded: %s[%d] at %d: %w", tp.Topic, tp.Partition, next, err)
+		}
+		batch := rest[:h.Size()]
+		rest = rest[h.Size():]
+		next, epoch = h.LastOffset()+1, h.PartitionLeaderEpoch
+		if h.Control() {
+			continue
+		}
+		_, rs, err := record.DecodeRecords(batch, maxDecompressed)
+		if err != nil {
+			return nil, 0, 0, fmt.Errorf("embedded: %s[%d] at %d: %w", tp.Topic, tp.Partition, h.BaseOffset, err)
+		}
+		decoded = append(decoded, rs)
+		count += len(rs)
+		for _, r := range rs {
+			headers += len(r.Headers)
+		}
+	}
+	slab := make([]transport.Record, 0, count)
+	hslab := make([]transport.Header, 0, headers)
+	recs = make([]*transport.Record, 0, count)
+	for _, rs := range decoded {
+		for _, r := range rs {
+			if r.Offset < from {
+				continue
+			}
+			out := transport.Record{
+				Topic: tp.Topic, Partition: tp.Partition, Offset: r.Offset,
+				Key: r.Key, Value: r.Value, Timestamp: time.UnixMilli(r.Timestamp),
+			}
+			if len(r.Headers) > 0 {
+				start := len(hslab)
+				for _, h := range r.Headers {
+					hslab = append(hslab, transport.Header{Key: h.Key, Value: h.Value})
+				}
+				out.Headers = hslab[start:len(hslab):len(hslab)]
+			}
+			slab = append(slab, out)
+			recs = append(recs, &slab[len(slab)-1])
+		}
+	}
+	return recs, next, epoch, nil
+}
+
+// budget bounds the bytes a consumer holds read but not yet returned.
+type budget struct {
+	mu    sync.Mutex
+	used  int
+	limit int
+	freed chan struct{} // closed and replaced whenever bytes are released
+}
+
+func newBudget(limit int) *budget {
+	return &budget{limit: limit, freed: make(chan struct{})}
+}
+
+// acquire takes n bytes, waiting while that would pass the limit (unless
+// nothing is taken, so one read larger than the limit still proceeds).
+func (b *budget) acquire(ctx context.Context, n int) error {
+	for {
+		b.mu.Lock()
+		if b.used == 0 || b.used+n <= b.limit {
+			b.used += n
+			b.mu.Unlock()
+			return nil
+		}
+		freed := b.freed
+		b.mu.Unlock()
+		select {
+		case <-freed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// add takes n bytes without waiting.
+func (b *budget) add(n int) {
+	b.mu.Lock()
+	b.used += n
+	b.mu.Unlock()
+}
+
+// release gives n bytes back.
+func (b *budget) release(n int) {
+	if n == 0 {
+		return
+	}
+	b.mu.Lock()
+	b.used -= n
+	close(b.freed)
+	b.freed = make(chan struct{})
+	b.mu.Unlock()
+}
+
+// sleep waits d or until ctx ends; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

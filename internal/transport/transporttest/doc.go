@@ -1,0 +1,38 @@
+// Package transporttest is the conformance suite every transport.Transport
+// passes: Run(t, newTransport) runs it as parallel subtests, each on a
+// transport of its own from newTransport, so that the embedded transport,
+// the Kafka transport over Tide's listener and the Kafka transport over
+// Apache Kafka are held to the same behaviour (franz-go runs its client
+// suite against kfake, Kafka and Redpanda alike).
+//
+// # What it checks
+//
+//   - Topics: CreateTopic (with configs, and with the default partition
+//     count), ErrTopicExists, Topic, ErrTopicNotFound, Topics sorted and
+//     without internal "__" topics, DeleteTopic, deleting a missing topic.
+//   - Produce: to an explicit partition (and refusing one out of range or a
+//     missing topic); keyed records on Kafka's default partition
+//     (record.PartitionForKey, murmur2); unkeyed records on some partition;
+//     Partition and Offset set on every record, offsets in order within a
+//     partition; headers (repeated keys, in order) and timestamps (given,
+//     and zero meaning now) round-trip; EndOffsets; a 10,000-record call;
+//     concurrent calls from several goroutines.
+//   - Consumers: a new group reads everything from StartEarliest in offset
+//     order per partition, and only new records from StartLatest; Commit
+//     then Committed report exactly what was committed, and a new member of
+//     the group resumes there; two members split the partitions with no
+//     record read twice, and when one closes (OnRevoked for what it held)
+//     the other gets its partitions (OnAssigned) and reads on from the
+//     commits made in OnRevoked; Poll returns ctx.Err() on a deadline or a
+//     cancelled context, wakes when a record arrives, and returns ErrClosed
+//     after Close, which calls OnRevoked once.
+//   - Throughout, every member checks the ordering contracts as it polls:
+//     no record of a partition before OnAssigned for it or after OnRevoked,
+//     offsets rising within an assignment, OnAssigned and OnRevoked only
+//     for partitions not held and held.
+//
+// Names are unique per run (the test name and random hex) and topics are
+// deleted when their test ends, so a shared broker serves many runs.
+// Waits are bounded (30s); the suite takes about a second on the embedded
+// transport and a few on a local Kafka broker.
+package transporttest
