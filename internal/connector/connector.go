@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"time"
 
@@ -76,6 +77,16 @@ type Env struct {
 	// Group is the consumer group a topic source commits to (the
 	// pipeline's name, prefixed).
 	Group string
-	// Now is the clock (tests inject one).
+	// Now is the clock (tests inject one); nil means time.Now. It stamps
+	// generated data (datagen); rate limits use the real clock.
 	Now func() time.Time
+	// Stdout is where the stdout sink writes; nil means os.Stdout.
+	Stdout io.Writer
+}
+
+func (e Env) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
 }

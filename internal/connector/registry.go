@@ -1,0 +1,52 @@
+package connector
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/tide-data/tide/internal/format"
+)
+
+// The registry is fixed at compile time: a connector is added by adding
+// its constructor here.
+var (
+	sourceKinds = map[string]func(cols []format.Column, opts map[string]string, env Env) (Source, error){
+		"topic":   newTopicSourceFromOptions,
+		"datagen": NewDatagen,
+	}
+	sinkKinds = map[string]func(opts map[string]string, env Env) (Sink, error){
+		"topic":     newTopicSinkFromOptions,
+		"stdout":    NewStdout,
+		"blackhole": NewBlackhole,
+	}
+)
+
+// NewSource returns a source of the given kind (WITH (connector='...'))
+// for cols, the source's declared columns (datagen generates them; other
+// kinds ignore them). opts holds the connector's WITH options, keys in
+// lower case, without 'connector' and the format's options; an unknown or
+// missing option is an error listing the valid ones. Constructors that
+// talk to the transport (topic) bound their calls by setupTimeout.
+func NewSource(kind string, cols []format.Column, opts map[string]string, env Env) (Source, error) {
+	newSource, ok := sourceKinds[kind]
+	if !ok {
+		return nil, fmt.Errorf("connector: unknown source connector '%s' (known: %s)", kind, quoteKeys(SourceKinds()))
+	}
+	return newSource(cols, opts, env)
+}
+
+// NewSink returns a sink of the given kind; opts as for NewSource.
+func NewSink(kind string, opts map[string]string, env Env) (Sink, error) {
+	newSink, ok := sinkKinds[kind]
+	if !ok {
+		return nil, fmt.Errorf("connector: unknown sink connector '%s' (known: %s)", kind, quoteKeys(SinkKinds()))
+	}
+	return newSink(opts, env)
+}
+
+// SourceKinds returns the source connector names, sorted.
+func SourceKinds() []string { return slices.Sorted(maps.Keys(sourceKinds)) }
+
+// SinkKinds returns the sink connector names, sorted.
+func SinkKinds() []string { return slices.Sorted(maps.Keys(sinkKinds)) }

@@ -1,0 +1,403 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tide-data/tide/internal/format"
+	"github.com/tide-data/tide/internal/transport"
+)
+
+// TopicSource reads a topic through a transport consumer in the
+// pipeline's group (Env.Group), and commits offsets only as batches are
+// acknowledged.
+//
+// # Offsets
+//
+// Read returns one batch per partition chunk of a Poll: the Poll's
+// records are split by partition, each batch keeps its partition's
+// order, and the rest waits for the next Read. A batch's Ack marks its
+// last offset + 1 as committable for its partition (a partition's acks
+// arrive in order). A commit loop, the source's one goroutine, commits
+// the marked offsets every commit interval; Close stops it and commits
+// what was acknowledged.
+//
+// Before a partition is taken away (a rebalance, or Close), OnRevoked
+// drops the partition's records not yet returned, waits until every batch
+// returned for it is acknowledged (or its context ends; the unacknowledged
+// records are then read again by the next owner: at-least-once), commits,
+// and forgets the partition: a late Ack of a revoked partition is ignored,
+// so an old owner never moves a new owner's offsets back.
+//
+// # Start
+//
+// Committed offsets always win, as Flink's 'group-offsets' mode: a
+// restarted pipeline resumes where it stopped. The startup mode applies to
+// partitions the group has never committed: 'earliest' (default) reads
+// them from the start, 'latest' from the end; 'group-offsets' is the
+// default behaviour spelled out ('earliest' for partitions without a
+// commit). Unlike Flink, 'earliest' does not ignore committed offsets; to
+// read a topic again, reset the group's offsets.
+type TopicSource struct {
+	env            Env
+	logger         *slog.Logger
+	topic          string
+	start          transport.StartOffset
+	partitions     int32
+	commitInterval time.Duration
+
+	consumer transport.Consumer // opened by the first Read
+	closed   bool
+
+	// commitMu serializes commits, so offsets never go back because two
+	// commits crossed, and makes a revoke's last commit final.
+	commitMu sync.Mutex
+
+	mu struct {
+		sync.Mutex
+		// pending holds records polled but not returned yet, in poll
+		// order. Only Read and the rebalance callbacks use it, which never
+		// run at once, but the lock costs nothing here.
+		pending []*transport.Record
+		parts   map[int32]*partitionState
+	}
+	// acked is signalled (with mu held) when an Ack arrives.
+	acked *sync.Cond
+
+	stopLoop chan struct{}
+	loopDone chan struct{}
+}
+
+// partitionState is one partition's offsets, guarded by TopicSource.mu.
+type partitionState struct {
+	owned bool
+	// generation counts revocations: an Ack from a batch of an earlier
+	// generation is ignored.
+	generation  uint64
+	outstanding int   // batches returned, not yet acknowledged
+	ackedNext   int64 // offset after the last acknowledged record; -1: none
+	committed   int64 // the last offset committed; -1: none
+}
+
+var _ PartitionedSource = (*TopicSource)(nil)
+
+// TopicSourceOptions configures NewTopicSource.
+type TopicSourceOptions struct {
+	Topic string
+	// Start applies to partitions without a committed offset.
+	Start transport.StartOffset
+	// CommitInterval is how often acknowledged offsets are committed;
+	// <= 0 means 1s.
+	CommitInterval time.Duration
+}
+
+// newTopicSourceFromOptions reads the WITH options:
+//
+//	topic              required
+//	scan.startup.mode  'earliest' (default) | 'latest' | 'group-offsets'
+//	commit.interval    how often acknowledged offsets are committed ('1s')
+func newTopicSourceFromOptions(_ []format.Column, opts map[string]string, env Env) (Source, error) {
+	o := newOptions("topic", opts, "topic", "scan.startup.mode", "commit.interval")
+	so := TopicSourceOptions{Topic: o.required("topic")}
+	if o.oneOf("scan.startup.mode", "earliest", "earliest", "latest", "group-offsets") == "latest" {
+		so.Start = transport.StartLatest
+	}
+	so.CommitInterval = o.duration("commit.interval", time.Second)
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
+	defer cancel()
+	return NewTopicSource(ctx, env, so)
+}
+
+// NewTopicSource looks the topic up (it must exist) and returns a source
+// that joins env.Group on its first Read.
+func NewTopicSource(ctx context.Context, env Env, o TopicSourceOptions) (*TopicSource, error) {
+	if env.Transport == nil {
+		return nil, errors.New("connector topic: no transport")
+	}
+	if env.Group == "" {
+		return nil, errors.New("connector topic: no consumer group")
+	}
+	info, err := env.Transport.Topic(ctx, o.Topic)
+	if err != nil {
+		return nil, fmt.Errorf("connector topic: source topic %q: %w", o.Topic, err)
+	}
+	if o.CommitInterval <= 0 {
+		o.CommitInterval = time.Second
+	}
+	s := &TopicSource{
+		env:            env,
+		logger:         env.Logger,
+		topic:          o.Topic,
+		start:          o.Start,
+		partitions:     info.Partitions,
+		commitInterval: o.CommitInterval,
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	s.mu.parts = make(map[int32]*partitionState)
+	s.acked = sync.NewCond(&s.mu)
+	return s, nil
+}
+
+// Partitions returns the topic's partition count when the source was made.
+func (s *TopicSource) Partitions() int32 { return s.partitions }
+
+func (s *TopicSource) open(ctx context.Context) error {
+	c, err := s.env.Transport.NewConsumer(ctx, transport.ConsumerOptions{
+		Group:      s.env.Group,
+		Topics:     []string{s.topic},
+		Start:      s.start,
+		OnAssigned: s.onAssigned,
+		OnRevoked:  s.onRevoked,
+	})
+	if err != nil {
+		return fmt.Errorf("connector topic: consuming %q: %w", s.topic, err)
+	}
+	s.consumer = c
+	s.stopLoop, s.loopDone = make(chan struct{}), make(chan struct{})
+	go s.commitLoop()
+	return nil
+}
+
+// Read returns the next partition chunk; see the type's doc.
+func (s *TopicSource) Read(ctx context.Context) (Batch, error) {
+	if s.consumer == nil {
+		if err := s.open(ctx); err != nil {
+			return Batch{}, err
+		}
+	}
+	for {
+		if b, ok := s.nextBatch(); ok {
+			return b, nil
+		}
+		recs, err := s.consumer.Poll(ctx)
+		if err != nil {
+			return Batch{}, err
+		}
+		s.mu.Lock()
+		s.mu.pending = append(s.mu.pending, recs...)
+		s.mu.Unlock()
+	}
+}
+
+// nextBatch takes the records of the first pending record's partition.
+func (s *TopicSource) nextBatch() (Batch, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pending := s.mu.pending
+	if len(pending) == 0 {
+		return Batch{}, false
+	}
+	p := pending[0].Partition
+	n := 0
+	for _, r := range pending {
+		if r.Partition == p {
+			n++
+		}
+	}
+	msgs := make([]Message, 0, n)
+	rest := pending[:0]
+	for _, r := range pending {
+		if r.Partition != p {
+			rest = append(rest, r)
+			continue
+		}
+		msgs = append(msgs, Message{
+			Key: r.Key, Value: r.Value, Headers: r.Headers, Timestamp: r.Timestamp,
+			Origin: Origin{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset},
+		})
+	}
+	clear(pending[len(rest):])
+	s.mu.pending = rest
+
+	st := s.stateLocked(p)
+	st.outstanding++
+	generation, next := st.generation, msgs[len(msgs)-1].Origin.Offset+1
+	var once atomic.Bool
+	return Batch{Partition: p, Messages: msgs, Ack: func() {
+		if !once.Swap(true) {
+			s.ack(p, generation, next)
+		}
+	}}, true
+}
+
+// stateLocked returns p's state, making it owned if the transport
+// returned its records without OnAssigned first.
+func (s *TopicSource) stateLocked(p int32) *partitionState {
+	st := s.mu.parts[p]
+	if st == nil {
+		st = &partitionState{ackedNext: -1, committed: -1}
+		s.mu.parts[p] = st
+	}
+	if !st.owned {
+		st.owned, st.outstanding, st.ackedNext, st.committed = true, 0, -1, -1
+	}
+	return st
+}
+
+func (s *TopicSource) ack(p int32, generation uint64, next int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.mu.parts[p]
+	if st == nil || !st.owned || st.generation != generation {
+		return // revoked meanwhile: the next owner reads these again
+	}
+	st.outstanding--
+	st.ackedNext = max(st.ackedNext, next)
+	s.acked.Broadcast()
+}
+
+func (s *TopicSource) onAssigned(_ context.Context, tps []transport.TopicPartition) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, tp := range tps {
+		if tp.Topic == s.topic {
+			s.stateLocked(tp.Partition)
+		}
+	}
+}
+
+// onRevoked waits for the revoked partitions' outstanding batches, commits
+// them and forgets the partitions.
+func (s *TopicSource) onRevoked(ctx context.Context, tps []transport.TopicPartition) {
+	revoked := make(map[int32]bool, len(tps))
+	for _, tp := range tps {
+		if tp.Topic == s.topic {
+			revoked[tp.Partition] = true
+		}
+	}
+	if len(revoked) == 0 {
+		return
+	}
+	s.mu.Lock()
+	rest := s.mu.pending[:0]
+	for _, r := range s.mu.pending {
+		if !revoked[r.Partition] {
+			rest = append(rest, r)
+		}
+	}
+	clear(s.mu.pending[len(rest):])
+	s.mu.pending = rest
+	stop := context.AfterFunc(ctx, func() {
+		s.mu.Lock()
+		s.acked.Broadcast()
+		s.mu.Unlock()
+	})
+	for s.outstandingLocked(revoked) > 0 && ctx.Err() == nil {
+		s.acked.Wait()
+	}
+	stop()
+	if n := s.outstandingLocked(revoked); n > 0 {
+		s.logger.Warn("partitions revoked with batches unacknowledged; their records will be read again",
+			"topic", s.topic, "batches", n, "err", ctx.Err())
+	}
+	s.mu.Unlock()
+
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	if err := s.commitLocked(ctx, revoked); err != nil {
+		s.logger.Warn("commit on revoke failed; records after the last commit will be read again",
+			"topic", s.topic, "err", err)
+	}
+	s.mu.Lock()
+	for p := range revoked {
+		if st := s.mu.parts[p]; st != nil {
+			st.owned = false
+			st.generation++
+		}
+	}
+	s.mu.Unlock()
+}
+
+func (s *TopicSource) outstandingLocked(parts map[int32]bool) int {
+	n := 0
+	for p := range parts {
+		if st := s.mu.parts[p]; st != nil && st.owned {
+			n += st.outstanding
+		}
+	}
+	return n
+}
+
+// commit commits the acknowledged offsets of owned partitions.
+func (s *TopicSource) commit(ctx context.Context) error {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	return s.commitLocked(ctx, nil)
+}
+
+// commitLocked commits the acknowledged, uncommitted offsets of the owned
+// partitions in only (all if nil). commitMu is held.
+func (s *TopicSource) commitLocked(ctx context.Context, only map[int32]bool) error {
+	s.mu.Lock()
+	var offsets []transport.PartitionOffset
+	for p, st := range s.mu.parts {
+		if st.owned && st.ackedNext > st.committed && (only == nil || only[p]) {
+			offsets = append(offsets, transport.PartitionOffset{
+				TopicPartition: transport.TopicPartition{Topic: s.topic, Partition: p},
+				Offset:         st.ackedNext,
+			})
+		}
+	}
+	s.mu.Unlock()
+	if len(offsets) == 0 {
+		return nil
+	}
+	if err := s.consumer.Commit(ctx, offsets); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	for _, po := range offsets {
+		if st := s.mu.parts[po.Partition]; st != nil {
+			st.committed = max(st.committed, po.Offset)
+		}
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// commitLoop is the source's goroutine, started by open and stopped by
+// Close.
+func (s *TopicSource) commitLoop() {
+	defer close(s.loopDone)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	t := time.NewTicker(s.commitInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopLoop:
+			return
+		case <-t.C:
+			if err := s.commit(ctx); err != nil {
+				s.logger.Warn("offset commit failed; retrying", "topic", s.topic, "err", err)
+			}
+		}
+	}
+}
+
+// Close stops the commit loop, commits what was acknowledged and leaves
+// the group (whose revocation waits for outstanding batches until ctx
+// ends, then commits them too).
+func (s *TopicSource) Close(ctx context.Context) error {
+	if s.consumer == nil || s.closed {
+		return nil
+	}
+	s.closed = true
+	close(s.stopLoop)
+	<-s.loopDone
+	err := s.commit(ctx)
+	if err != nil {
+		err = fmt.Errorf("connector topic: final commit of %q: %w", s.topic, err)
+	}
+	return errors.Join(err, s.consumer.Close(ctx))
+}

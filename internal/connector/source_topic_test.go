@@ -1,0 +1,293 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tide-data/tide/internal/transport"
+)
+
+// produce writes n outputs with keys k0..k{n-1} through a topic sink.
+func produce(t *testing.T, env Env, topic string, from, n int) {
+	t.Helper()
+	sink, err := NewSink("topic", map[string]string{"topic": topic}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs := make([]Output, n)
+	for i := range outs {
+		outs[i] = Output{Key: fmt.Appendf(nil, "k%d", from+i), Value: fmt.Appendf(nil, `{"i":%d}`, from+i)}
+	}
+	if err := sink.Write(testContext(t), outs); err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.Close(testContext(t)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// committed returns the group's commits, through the live source's
+// consumer (a consumer of its own would join the group and rebalance it)
+// or, with src nil, a short-lived consumer.
+func committed(t *testing.T, tr transport.Transport, groupName, topic string, src Source) map[int32]int64 {
+	t.Helper()
+	ctx := testContext(t)
+	var c transport.Consumer
+	if src != nil {
+		c = src.(*TopicSource).consumer
+	} else {
+		var err error
+		if c, err = tr.NewConsumer(ctx, transport.ConsumerOptions{Group: groupName, Topics: []string{topic}}); err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close(ctx)
+	}
+	m, err := c.Committed(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int32]int64{}
+	for tp, off := range m {
+		out[tp.Partition] = off
+	}
+	return out
+}
+
+func TestTopicSinkAndSourceEmbedded(t *testing.T) {
+	tr := newEmbedded(t)
+	ctx := testContext(t)
+	env := Env{Transport: tr, Group: "pipeline-a"}
+
+	// The sink creates its topic with the partitions asked for.
+	if _, err := NewSink("topic", map[string]string{"topic": "events", "topic.partitions": "3"}, env); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewSink("topic", map[string]string{"topic": "absent", "topic.create": "false"}, env); !errors.Is(err, transport.ErrTopicNotFound) {
+		t.Errorf("topic.create=false on a missing topic: %v", err)
+	}
+	produce(t, env, "events", 0, 300)
+	ends, err := tr.EndOffsets(ctx, "events")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	src, err := NewSource("topic", nil, map[string]string{"topic": "events", "commit.interval": "20ms"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := src.(PartitionedSource).Partitions(); n != 3 {
+		t.Fatalf("Partitions() = %d", n)
+	}
+	seen := map[string]bool{}
+	lastOffset := map[int32]int64{}
+	var batches []Batch
+	for len(seen) < 300 {
+		b, err := src.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b.Messages) == 0 {
+			t.Fatal("empty batch")
+		}
+		for _, m := range b.Messages {
+			if m.Origin.Partition != b.Partition || m.Origin.Topic != "events" {
+				t.Fatalf("message of %s/%d in a batch of partition %d", m.Origin.Topic, m.Origin.Partition, b.Partition)
+			}
+			if last, ok := lastOffset[b.Partition]; ok && m.Origin.Offset != last+1 {
+				t.Fatalf("partition %d: offset %d after %d", b.Partition, m.Origin.Offset, last)
+			}
+			lastOffset[b.Partition] = m.Origin.Offset
+			seen[string(m.Key)] = true
+		}
+		batches = append(batches, b)
+	}
+
+	// Nothing is committed before the acks; everything after them.
+	time.Sleep(100 * time.Millisecond)
+	if got := committed(t, tr, "pipeline-a", "events", src); len(got) != 0 {
+		t.Fatalf("committed %v before any Ack", got)
+	}
+	for _, b := range batches {
+		b.Ack()
+		b.Ack() // a second Ack is harmless
+	}
+	eventually(t, "commits after Ack", func() bool {
+		got := committed(t, tr, "pipeline-a", "events", src)
+		for p, end := range ends {
+			if got[p] != end {
+				return false
+			}
+		}
+		return true
+	})
+	if err := src.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// A new source of the same group resumes after the commits.
+	produce(t, env, "events", 300, 1)
+	src2, err := NewSource("topic", nil, map[string]string{"topic": "events"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := src2.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Messages) != 1 || string(b.Messages[0].Key) != "k300" {
+		t.Fatalf("resumed with %d messages, first %q", len(b.Messages), b.Messages[0].Key)
+	}
+	b.Ack()
+	if err := src2.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTopicSourceCloseCommitsAcked(t *testing.T) {
+	tr := newEmbedded(t)
+	ctx := testContext(t)
+	env := Env{Transport: tr, Group: "g-close"}
+	produce(t, env, "t", 0, 10)
+	// A commit interval long enough that only Close commits.
+	src, err := NewSource("topic", nil, map[string]string{"topic": "t", "commit.interval": "1h"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for n < 10 {
+		b, err := src.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(b.Messages)
+		b.Ack()
+	}
+	if got := committed(t, tr, "g-close", "t", src); len(got) != 0 {
+		t.Fatalf("committed %v before Close", got)
+	}
+	if err := src.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := committed(t, tr, "g-close", "t", nil); got[0] != 10 {
+		t.Fatalf("after Close committed %v, want partition 0 at 10", got)
+	}
+}
+
+// TestTopicSourceRevokeWaitsForAcks: OnRevoked returns only once the
+// revoked partition's batches are acknowledged, and commits them.
+func TestTopicSourceRevokeWaitsForAcks(t *testing.T) {
+	tr := newEmbedded(t)
+	ctx := testContext(t)
+	env := Env{Transport: tr, Group: "g-revoke"}
+	produce(t, env, "t", 0, 5)
+	source, err := NewSource("topic", nil, map[string]string{"topic": "t", "commit.interval": "1h"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := source.(*TopicSource)
+	var batches []Batch
+	for n := 0; n < 5; {
+		b, err := src.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(b.Messages)
+		batches = append(batches, b)
+	}
+
+	revoked := make(chan struct{})
+	go func() {
+		defer close(revoked)
+		src.onRevoked(ctx, []transport.TopicPartition{{Topic: "t", Partition: 0}})
+	}()
+	select {
+	case <-revoked:
+		t.Fatal("OnRevoked returned with a batch outstanding")
+	case <-time.After(100 * time.Millisecond):
+	}
+	for _, b := range batches {
+		b.Ack() // from another goroutine than the revoke, as the runtime's tasks do
+	}
+	select {
+	case <-revoked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("OnRevoked still waiting after the acks")
+	}
+	if got := committed(t, tr, "g-revoke", "t", src); got[0] != 5 {
+		t.Fatalf("after revoke committed %v, want 5", got)
+	}
+
+	// A revoke whose context ends gives up waiting; the late Ack of a
+	// revoked partition commits nothing.
+	produce(t, env, "t", 5, 1)
+	src.onAssigned(ctx, []transport.TopicPartition{{Topic: "t", Partition: 0}})
+	b, err := src.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	src.onRevoked(short, []transport.TopicPartition{{Topic: "t", Partition: 0}})
+	b.Ack()
+	if err := src.commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := committed(t, tr, "g-revoke", "t", src); got[0] != 5 {
+		t.Fatalf("a late Ack moved the offset: %v", got)
+	}
+	if err := src.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTopicSourceOptions(t *testing.T) {
+	tr := newEmbedded(t)
+	env := Env{Transport: tr, Group: "g"}
+	if _, err := NewSource("topic", nil, map[string]string{}, env); err == nil || !strings.Contains(err.Error(), "'topic' is required") {
+		t.Errorf("missing topic: %v", err)
+	}
+	if _, err := NewSource("topic", nil, map[string]string{"topic": "nope"}, env); !errors.Is(err, transport.ErrTopicNotFound) {
+		t.Errorf("missing topic: %v", err)
+	}
+	produce(t, env, "t", 0, 3)
+	_, err := NewSource("topic", nil, map[string]string{"topic": "t", "scan.startup.mode": "earliest-offset"}, env)
+	if err == nil || !strings.Contains(err.Error(), "'earliest', 'latest', 'group-offsets'") {
+		t.Errorf("bad mode: %v", err)
+	}
+	_, err = NewSource("topic", nil, map[string]string{"topic": "t", "startup.mode": "latest"}, env)
+	if err == nil || !strings.Contains(err.Error(), "unknown option 'startup.mode'") || !strings.Contains(err.Error(), "'scan.startup.mode'") {
+		t.Errorf("unknown option: %v", err)
+	}
+
+	// 'latest' skips what is there for a group without commits.
+	ctx := testContext(t)
+	src, err := NewSource("topic", nil, map[string]string{"topic": "t", "scan.startup.mode": "latest"}, Env{Transport: tr, Group: "g-latest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan Batch, 1)
+	go func() {
+		b, err := src.Read(ctx)
+		if err == nil {
+			got <- b
+		}
+	}()
+	time.Sleep(300 * time.Millisecond) // let the consumer join and start at the end
+	produce(t, env, "t", 3, 1)
+	select {
+	case b := <-got:
+		if string(b.Messages[0].Key) != "k3" {
+			t.Errorf("latest read %q first", b.Messages[0].Key)
+		}
+		b.Ack()
+	case <-time.After(15 * time.Second):
+		t.Fatal("no record read")
+	}
+	if err := src.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

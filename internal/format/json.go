@@ -1,0 +1,12 @@
+package format
+
+// jsonFormat is format='json'; see the package doc for its rules.
+var jsonFormat = Format{
+	Name: "json",
+	Options: map[string]string{
+		"json.fail-on-missing-field": "'true' makes a declared column missing from a record an error; default 'false': NULL",
+		"json.ignore-parse-errors":   "'true' decodes a field that does not convert as NULL and skips records that are not JSON objects; default 'false': an error",
+	},
+	NewDecoder: newJSONDecoder,
+	NewEncoder: newJSONEncoder,
+}
