@@ -1,0 +1,281 @@
+package expr
+
+import (
+	"math"
+
+	"github.com/cockroachdb/apd/v3"
+	"github.com/tide-data/tide/internal/sql/types"
+)
+
+func f1(f func(float64) (float64, error)) overload {
+	return overload{args: k(tFloat), ret: tFloat, fn: func(a []types.Value) (types.Value, error) {
+		r, err := f(a[0].Float())
+		if err != nil {
+			return types.Value{}, err
+		}
+		return types.NewFloat8(r), nil
+	}}
+}
+
+func pure(f func(float64) float64) func(float64) (float64, error) {
+	return func(x float64) (float64, error) { return f(x), nil }
+}
+
+func n1(f func(d *apd.Decimal) (*apd.Decimal, error)) overload {
+	return overload{args: k(tNum), ret: tNum, fn: func(a []types.Value) (types.Value, error) { return numVal(f(a[0].Decimal())) }}
+}
+
+func errLog(x float64) error {
+	if x == 0 {
+		return &types.Error{Code: types.CodeInvalidArgumentForLog, Message: "cannot take logarithm of zero"}
+	}
+	return &types.Error{Code: types.CodeInvalidArgumentForLog, Message: "cannot take logarithm of a negative number"}
+}
+
+func numericRound(d *apd.Decimal, scale int64, mode apd.Rounder) (*apd.Decimal, error) {
+	if d.Form != apd.Finite {
+		return d, nil
+	}
+	scale = min(max(scale, -1000), 1000)
+	r := new(apd.Decimal)
+	ctx := types.NumericContext
+	ctx.Rounding = mode
+	ctx.Precision = uint32(max(int64(d.NumDigits())+int64(d.Exponent)+scale+2, 1))
+	if _, err := ctx.Quantize(r, d, -int32(scale)); err != nil {
+		return nil, types.ErrNumericRange
+	}
+	if scale < 0 {
+		// Postgres keeps scale 0 for negative rounding positions.
+		if _, err := types.NumericContext.Quantize(r, r, 0); err != nil {
+			return nil, types.ErrNumericRange
+		}
+	}
+	return r, nil
+}
+
+// numericTranscendental computes f in float precision-independent apd
+// arithmetic, rounded to 16 significant digits at least, as Postgres'
+// ln/log/exp pick their result scale.
+func numericTranscendental(d *apd.Decimal, resultMag float64, f func(ctx *apd.Context, r, x *apd.Decimal) error) (*apd.Decimal, error) {
+	dweight := 0
+	if resultMag != 0 && !math.IsInf(resultMag, 0) && !math.IsNaN(resultMag) {
+		dweight = int(math.Log10(math.Abs(resultMag))) // truncation, as Postgres' (int) cast
+	}
+	rscale := numericMinSigDigits - dweight
+	rscale = min(max(rscale, int(types.NumericScale(d)), 0), types.NumericMaxScale)
+	ctx := types.NumericContext
+	ctx.Precision = uint32(max(dweight, 0) + rscale + 10)
+	r := new(apd.Decimal)
+	if err := f(&ctx, r, d); err != nil {
+		return nil, types.ErrNumericRange
+	}
+	return roundScale(r, int32(rscale))
+}
+
+func init() {
+	register("abs",
+		overload{args: k(tInt2), ret: tInt2, fn: absInt(tInt2)},
+		overload{args: k(tInt4), ret: tInt4, fn: absInt(tInt4)},
+		overload{args: k(tInt8), ret: tInt8, fn: absInt(tInt8)},
+		f1(pure(math.Abs)),
+		n1(func(d *apd.Decimal) (*apd.Decimal, error) { r := new(apd.Decimal); r.Abs(d); return r, nil }))
+	ceil := []overload{f1(pure(math.Ceil)), n1(func(d *apd.Decimal) (*apd.Decimal, error) { return numericRound(d, 0, apd.RoundCeiling) })}
+	register("ceil", ceil...)
+	register("ceiling", ceil...)
+	register("floor", f1(pure(math.Floor)), n1(func(d *apd.Decimal) (*apd.Decimal, error) { return numericRound(d, 0, apd.RoundFloor) }))
+	register("round",
+		f1(pure(math.RoundToEven)),
+		n1(func(d *apd.Decimal) (*apd.Decimal, error) { return numericRound(d, 0, apd.RoundHalfUp) }),
+		overload{args: k(tNum, tInt4), ret: tNum, fn: func(a []types.Value) (types.Value, error) {
+			return numVal(numericRound(a[0].Decimal(), a[1].Int(), apd.RoundHalfUp))
+		}})
+	register("trunc",
+		f1(pure(math.Trunc)),
+		n1(func(d *apd.Decimal) (*apd.Decimal, error) { return numericRound(d, 0, apd.RoundDown) }),
+		overload{args: k(tNum, tInt4), ret: tNum, fn: func(a []types.Value) (types.Value, error) {
+			return numVal(numericRound(a[0].Decimal(), a[1].Int(), apd.RoundDown))
+		}})
+	register("sqrt", f1(func(x float64) (float64, error) {
+		if x < 0 {
+			return 0, &types.Error{Code: types.CodeInvalidArgumentForPower, Message: "cannot take square root of a negative number"}
+		}
+		return math.Sqrt(x), nil
+	}), n1(numericSqrt))
+	register("cbrt", f1(pure(math.Cbrt)))
+	pow := []overload{
+		{args: k(tFloat, tFloat), ret: tFloat, fn: func(a []types.Value) (types.Value, error) { return floatPower(a[0].Float(), a[1].Float()) }},
+		{args: k(tNum, tNum), ret: tNum, fn: func(a []types.Value) (types.Value, error) {
+			return numVal(numericPower(a[0].Decimal(), a[1].Decimal()))
+		}},
+	}
+	register("power", pow...)
+	register("pow", pow...)
+	register("exp", f1(func(x float64) (float64, error) {
+		r := math.Exp(x)
+		if math.IsInf(r, 0) && !math.IsInf(x, 0) {
+			return 0, types.ErrFloatRange
+		}
+		if r == 0 && !math.IsInf(x, 0) {
+			return 0, types.ErrFloatUnderflow
+		}
+		return r, nil
+	}), n1(func(d *apd.Decimal) (*apd.Decimal, error) {
+		if d.Form != apd.Finite {
+			return d, nil
+		}
+		x, _ := types.DecimalToFloat(d)
+		return numericTranscendental(d, math.Exp(x), func(ctx *apd.Context, r, x *apd.Decimal) error { _, err := ctx.Exp(r, x); return err })
+	}))
+	lnF := func(x float64) (float64, error) {
+		if x <= 0 {
+			return 0, errLog(x)
+		}
+		return math.Log(x), nil
+	}
+	register("ln", f1(lnF), n1(func(d *apd.Decimal) (*apd.Decimal, error) {
+		x, _ := types.DecimalToFloat(d)
+		if x <= 0 || d.Negative || d.IsZero() {
+			return nil, errLog(x)
+		}
+		if d.Form != apd.Finite {
+			return d, nil
+		}
+		return numericTranscendental(d, math.Log(x), func(ctx *apd.Context, r, x *apd.Decimal) error { _, err := ctx.Ln(r, x); return err })
+	}))
+	register("log",
+		f1(func(x float64) (float64, error) {
+			if x <= 0 {
+				return 0, errLog(x)
+			}
+			return math.Log10(x), nil
+		}),
+		n1(func(d *apd.Decimal) (*apd.Decimal, error) {
+			x, _ := types.DecimalToFloat(d)
+			if x <= 0 || d.Negative || d.IsZero() {
+				return nil, errLog(x)
+			}
+			if d.Form != apd.Finite {
+				return d, nil
+			}
+			return numericTranscendental(d, math.Log10(x), func(ctx *apd.Context, r, x *apd.Decimal) error { _, err := ctx.Log10(r, x); return err })
+		}),
+		overload{args: k(tNum, tNum), ret: tNum, fn: func(a []types.Value) (types.Value, error) {
+			b, x := a[0].Decimal(), a[1].Decimal()
+			bf, _ := types.DecimalToFloat(b)
+			xf, _ := types.DecimalToFloat(x)
+			if bf <= 0 || xf <= 0 {
+				return types.Value{}, errLog(math.Min(bf, xf))
+			}
+			if bf == 1 {
+				return types.Value{}, types.ErrDivisionByZero
+			}
+			res := math.Log(xf) / math.Log(bf)
+			dw := 0
+			if res != 0 {
+				dw = int(math.Log10(math.Abs(math.Log(xf)))) - int(math.Log10(math.Abs(math.Log(bf))))
+			}
+			rscale := min(max(numericMinSigDigits-dw, int(types.NumericScale(b)), int(types.NumericScale(x)), 0), types.NumericMaxScale)
+			ctx := types.NumericContext
+			ctx.Precision = uint32(rscale + 30)
+			lx, lb, q := new(apd.Decimal), new(apd.Decimal), new(apd.Decimal)
+			if _, err := ctx.Ln(lx, x); err != nil {
+				return types.Value{}, types.ErrNumericRange
+			}
+			if _, err := ctx.Ln(lb, b); err != nil {
+				return types.Value{}, types.ErrNumericRange
+			}
+			if _, err := ctx.Quo(q, lx, lb); err != nil {
+				return types.Value{}, types.ErrNumericRange
+			}
+			return numVal(roundScale(q, int32(rscale)))
+		}})
+	register("log10", f1(func(x float64) (float64, error) {
+		if x <= 0 {
+			return 0, errLog(x)
+		}
+		return math.Log10(x), nil
+	}))
+	register("mod",
+		overload{args: k(tInt2, tInt2), ret: tInt2, fn: func(a []types.Value) (types.Value, error) { return intArithFunc("%", tInt2)(a[0], a[1]) }},
+		overload{args: k(tInt4, tInt4), ret: tInt4, fn: func(a []types.Value) (types.Value, error) { return intArithFunc("%", tInt4)(a[0], a[1]) }},
+		overload{args: k(tInt8, tInt8), ret: tInt8, fn: func(a []types.Value) (types.Value, error) { return intArithFunc("%", tInt8)(a[0], a[1]) }},
+		overload{args: k(tNum, tNum), ret: tNum, fn: func(a []types.Value) (types.Value, error) { return numericArithFunc("%")(a[0], a[1]) }})
+	register("sign",
+		f1(func(x float64) (float64, error) {
+			switch {
+			case x > 0:
+				return 1, nil
+			case x < 0:
+				return -1, nil
+			}
+			return x, nil
+		}),
+		n1(func(d *apd.Decimal) (*apd.Decimal, error) {
+			if isNaN(d) {
+				return d, nil
+			}
+			if d.IsZero() {
+				return apd.New(0, 0), nil
+			}
+			if d.Negative {
+				return apd.New(-1, 0), nil
+			}
+			return apd.New(1, 0), nil
+		}))
+	register("pi", overload{ret: tFloat, fn: func([]types.Value) (types.Value, error) { return types.NewFloat8(math.Pi), nil }})
+	register("degrees", f1(pure(func(x float64) float64 { return x * (180 / math.Pi) })))
+	register("radians", f1(pure(func(x float64) float64 { return x * (math.Pi / 180) })))
+	trig := func(f func(float64) float64, domain func(float64) bool) overload {
+		return f1(func(x float64) (float64, error) {
+			if domain != nil && !domain(x) || math.IsInf(x, 0) {
+				return 0, &types.Error{Code: types.CodeNumericValueOutOfRange, Message: "input is out of range"}
+			}
+			return f(x), nil
+		})
+	}
+	unit := func(x float64) bool { return x >= -1 && x <= 1 || math.IsNaN(x) }
+	register("sin", trig(math.Sin, nil))
+	register("cos", trig(math.Cos, nil))
+	register("tan", trig(math.Tan, nil))
+	register("asin", trig(math.Asin, unit))
+	register("acos", trig(math.Acos, unit))
+	register("atan", f1(pure(math.Atan)))
+	register("atan2", overload{args: k(tFloat, tFloat), ret: tFloat, fn: func(a []types.Value) (types.Value, error) {
+		return types.NewFloat8(math.Atan2(a[0].Float(), a[1].Float())), nil
+	}})
+}
+
+func absInt(kind types.Kind) func(a []types.Value) (types.Value, error) {
+	return func(a []types.Value) (types.Value, error) {
+		n := a[0].Int()
+		if n < 0 {
+			n = -n
+		}
+		if n < 0 || types.CheckIntRange(kind, n) != nil {
+			return types.Value{}, types.RangeError(kind)
+		}
+		return types.NewInt(kind, n), nil
+	}
+}
+
+// numericSqrt uses Postgres' result scale: 16 significant digits, no less
+// than the input's scale.
+func numericSqrt(d *apd.Decimal) (*apd.Decimal, error) {
+	if d.Negative && !d.IsZero() {
+		return nil, &types.Error{Code: types.CodeInvalidArgumentForPower, Message: "cannot take square root of a negative number"}
+	}
+	if d.Form != apd.Finite {
+		return d, nil
+	}
+	w, _ := weightAndFirst(d)
+	sweight := (w+1)*4/2 - 1
+	rscale := min(max(numericMinSigDigits-sweight, int(types.NumericScale(d)), 0), types.NumericMaxScale)
+	ctx := types.NumericContext
+	ctx.Precision = uint32(max(sweight, 0) + rscale + 10)
+	ctx.Rounding = apd.RoundDown
+	r := new(apd.Decimal)
+	if _, err := ctx.Sqrt(r, d); err != nil {
+		return nil, types.ErrNumericRange
+	}
+	return roundScale(r, int32(rscale))
+}

@@ -1,0 +1,361 @@
+package expr
+
+import (
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/tide-data/tide/internal/sql/ast"
+	"github.com/tide-data/tide/internal/sql/types"
+)
+
+func text(s string) (types.Value, error) { return types.NewText(s), nil }
+
+func errSubstrLength() error {
+	return &types.Error{Code: "22011", Message: "negative substring length not allowed"}
+}
+
+// substrRunes is Postgres' substring(s from start for n) on characters.
+func substrRunes(s string, start int64, n int64, hasLen bool) (types.Value, error) {
+	if hasLen && n < 0 {
+		return types.Value{}, errSubstrLength()
+	}
+	end := int64(1) << 62
+	if hasLen {
+		end = start + n
+		if n > 0 && end < start {
+			end = int64(1) << 62
+		}
+	}
+	if start < 1 {
+		start = 1
+	}
+	if end <= start {
+		return text("")
+	}
+	var b strings.Builder
+	pos := int64(1)
+	for _, r := range s {
+		if pos >= end {
+			break
+		}
+		if pos >= start {
+			b.WriteRune(r)
+		}
+		pos++
+	}
+	return text(b.String())
+}
+
+func trimFunc(left, right bool) func(a []types.Value) (types.Value, error) {
+	return func(a []types.Value) (types.Value, error) {
+		s := a[0].Text()
+		set := " "
+		if len(a) > 1 {
+			set = a[1].Text()
+		}
+		in := func(r rune) bool { return strings.ContainsRune(set, r) }
+		if left {
+			s = strings.TrimLeftFunc(s, in)
+		}
+		if right {
+			s = strings.TrimRightFunc(s, in)
+		}
+		return text(s)
+	}
+}
+
+func pad(left bool) func(a []types.Value) (types.Value, error) {
+	return func(a []types.Value) (types.Value, error) {
+		s, n := a[0].Text(), a[1].Int()
+		fill := " "
+		if len(a) > 2 {
+			fill = a[2].Text()
+		}
+		if n <= 0 {
+			return text("")
+		}
+		if n > 10_000_000 {
+			return types.Value{}, &types.Error{Code: "54000", Message: "requested length too large"}
+		}
+		rs := []rune(s)
+		if int64(len(rs)) >= n {
+			return text(string(rs[:n]))
+		}
+		fr := []rune(fill)
+		if len(fr) == 0 {
+			return text(s)
+		}
+		padding := make([]rune, 0, n-int64(len(rs)))
+		for i := 0; int64(len(padding)) < n-int64(len(rs)); i++ {
+			padding = append(padding, fr[i%len(fr)])
+		}
+		if left {
+			return text(string(padding) + s)
+		}
+		return text(s + string(padding))
+	}
+}
+
+func initcap(s string) string {
+	var b strings.Builder
+	inWord := false
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			if inWord {
+				b.WriteRune(unicode.ToLower(r))
+			} else {
+				b.WriteRune(unicode.ToUpper(r))
+			}
+			inWord = true
+		} else {
+			b.WriteRune(r)
+			inWord = false
+		}
+	}
+	return b.String()
+}
+
+func toHex(bits uint) func(a []types.Value) (types.Value, error) {
+	return func(a []types.Value) (types.Value, error) {
+		n := uint64(a[0].Int())
+		if bits == 32 {
+			n &= 0xffffffff
+		}
+		return text(strconv.FormatUint(n, 16))
+	}
+}
+
+func init() {
+	length := func(a []types.Value) (types.Value, error) {
+		return types.NewInt4(int32(utf8.RuneCountInString(a[0].Text()))), nil
+	}
+	register("length", overload{args: k(tText), ret: tInt4, fn: length},
+		overload{args: k(tBytea), ret: tInt4, fn: func(a []types.Value) (types.Value, error) { return types.NewInt4(int32(len(a[0].Bytes()))), nil }})
+	register("char_length", overload{args: k(tText), ret: tInt4, fn: length})
+	register("character_length", overload{args: k(tText), ret: tInt4, fn: length})
+	octet := func(a []types.Value) (types.Value, error) { return types.NewInt4(int32(len(a[0].Text()))), nil }
+	register("octet_length", overload{args: k(tText), ret: tInt4, fn: octet}, overload{args: k(tBytea), ret: tInt4, fn: octet})
+	register("lower", overload{args: k(tText), ret: tText, fn: func(a []types.Value) (types.Value, error) { return text(strings.ToLower(a[0].Text())) }})
+	register("upper", overload{args: k(tText), ret: tText, fn: func(a []types.Value) (types.Value, error) { return text(strings.ToUpper(a[0].Text())) }})
+	register("initcap", overload{args: k(tText), ret: tText, fn: func(a []types.Value) (types.Value, error) { return text(initcap(a[0].Text())) }})
+	substr := []overload{
+		{args: k(tText, tInt4), ret: tText, fn: func(a []types.Value) (types.Value, error) { return substrRunes(a[0].Text(), a[1].Int(), 0, false) }},
+		{args: k(tText, tInt4, tInt4), ret: tText, fn: func(a []types.Value) (types.Value, error) {
+			return substrRunes(a[0].Text(), a[1].Int(), a[2].Int(), true)
+		}},
+	}
+	register("substring", substr...)
+	register("substr", substr...)
+	strpos := func(s, sub string) (types.Value, error) {
+		i := strings.Index(s, sub)
+		if i < 0 {
+			return types.NewInt4(0), nil
+		}
+		return types.NewInt4(int32(utf8.RuneCountInString(s[:i]) + 1)), nil
+	}
+	register("strpos", overload{args: k(tText, tText), ret: tInt4, fn: func(a []types.Value) (types.Value, error) { return strpos(a[0].Text(), a[1].Text()) }})
+	// POSITION(sub IN s) arrives as position(sub, s).
+	register("position", overload{args: k(tText, tText), ret: tInt4, fn: func(a []types.Value) (types.Value, error) { return strpos(a[1].Text(), a[0].Text()) }})
+	register("btrim", overload{args: k(tText), ret: tText, fn: trimFunc(true, true)}, overload{args: k(tText, tText), ret: tText, fn: trimFunc(true, true)})
+	register("trim", overload{args: k(tText), ret: tText, fn: trimFunc(true, true)}, overload{args: k(tText, tText), ret: tText, fn: trimFunc(true, true)})
+	register("ltrim", overload{args: k(tText), ret: tText, fn: trimFunc(true, false)}, overload{args: k(tText, tText), ret: tText, fn: trimFunc(true, false)})
+	register("rtrim", overload{args: k(tText), ret: tText, fn: trimFunc(false, true)}, overload{args: k(tText, tText), ret: tText, fn: trimFunc(false, true)})
+	register("replace", overload{args: k(tText, tText, tText), ret: tText, fn: func(a []types.Value) (types.Value, error) {
+		if a[1].Text() == "" {
+			return a[0], nil
+		}
+		return text(strings.ReplaceAll(a[0].Text(), a[1].Text(), a[2].Text()))
+	}})
+	register("left", overload{args: k(tText, tInt4), ret: tText, fn: func(a []types.Value) (types.Value, error) {
+		rs := []rune(a[0].Text())
+		n := a[1].Int()
+		if n < 0 {
+			n = max(int64(len(rs))+n, 0)
+		}
+		return text(string(rs[:min(n, int64(len(rs)))]))
+	}})
+	register("right", overload{args: k(tText, tInt4), ret: tText, fn: func(a []types.Value) (types.Value, error) {
+		rs := []rune(a[0].Text())
+		n := a[1].Int()
+		if n < 0 {
+			n = max(int64(len(rs))+n, 0)
+		}
+		n = min(n, int64(len(rs)))
+		return text(string(rs[int64(len(rs))-n:]))
+	}})
+	register("lpad", overload{args: k(tText, tInt4), ret: tText, fn: pad(true)}, overload{args: k(tText, tInt4, tText), ret: tText, fn: pad(true)})
+	register("rpad", overload{args: k(tText, tInt4), ret: tText, fn: pad(false)}, overload{args: k(tText, tInt4, tText), ret: tText, fn: pad(false)})
+	register("repeat", overload{args: k(tText, tInt4), ret: tText, fn: func(a []types.Value) (types.Value, error) {
+		n := a[1].Int()
+		if n <= 0 {
+			return text("")
+		}
+		if int64(len(a[0].Text()))*n > 1<<28 {
+			return types.Value{}, &types.Error{Code: "54000", Message: "requested length too large"}
+		}
+		return text(strings.Repeat(a[0].Text(), int(n)))
+	}})
+	register("reverse", overload{args: k(tText), ret: tText, fn: func(a []types.Value) (types.Value, error) {
+		rs := []rune(a[0].Text())
+		for i, j := 0, len(rs)-1; i < j; i, j = i+1, j-1 {
+			rs[i], rs[j] = rs[j], rs[i]
+		}
+		return text(string(rs))
+	}})
+	register("split_part", overload{args: k(tText, tText, tInt4), ret: tText, fn: func(a []types.Value) (types.Value, error) {
+		s, d, n := a[0].Text(), a[1].Text(), a[2].Int()
+		if n == 0 {
+			return types.Value{}, &types.Error{Code: types.CodeInvalidParameterValue, Message: "field position must not be zero"}
+		}
+		var parts []string
+		if d == "" {
+			parts = []string{s}
+		} else {
+			parts = strings.Split(s, d)
+		}
+		if n < 0 {
+			n = int64(len(parts)) + n + 1
+		}
+		if n < 1 || n > int64(len(parts)) {
+			return text("")
+		}
+		return text(parts[n-1])
+	}})
+	register("starts_with", overload{args: k(tText, tText), ret: tBool, fn: func(a []types.Value) (types.Value, error) {
+		return types.NewBool(strings.HasPrefix(a[0].Text(), a[1].Text())), nil
+	}})
+	register("to_hex", overload{args: k(tInt4), ret: tText, fn: toHex(32)}, overload{args: k(tInt8), ret: tText, fn: toHex(64)})
+	md5fn := func(a []types.Value) (types.Value, error) {
+		sum := md5.Sum([]byte(a[0].Text()))
+		return text(hex.EncodeToString(sum[:]))
+	}
+	register("md5", overload{args: k(tText), ret: tText, fn: md5fn}, overload{args: k(tBytea), ret: tText, fn: md5fn})
+	register("sha256", overload{args: k(tBytea), ret: tBytea, fn: func(a []types.Value) (types.Value, error) {
+		sum := sha256.Sum256([]byte(a[0].Bytes()))
+		return types.NewBytea(sum[:]), nil
+	}})
+	register("ascii", overload{args: k(tText), ret: tInt4, fn: func(a []types.Value) (types.Value, error) {
+		r, _ := utf8.DecodeRuneInString(a[0].Text())
+		if a[0].Text() == "" {
+			r = 0
+		}
+		return types.NewInt4(r), nil
+	}})
+	register("chr", overload{args: k(tInt4), ret: tText, fn: func(a []types.Value) (types.Value, error) {
+		n := a[0].Int()
+		if n == 0 {
+			return types.Value{}, &types.Error{Code: "54000", Message: "null character not permitted"}
+		}
+		if n < 0 || n > unicode.MaxRune || (n >= 0xD800 && n <= 0xDFFF) {
+			return types.Value{}, &types.Error{Code: "54000", Message: "requested character too large for encoding: " + strconv.FormatInt(n, 10)}
+		}
+		return text(string(rune(n)))
+	}})
+	specials["concat"] = func(c *compiler, f *ast.Func, args []*node) (*node, error) { return c.concatFunc(f, args, false) }
+	specials["concat_ws"] = func(c *compiler, f *ast.Func, args []*node) (*node, error) { return c.concatFunc(f, args, true) }
+	specials["regexp_replace"] = (*compiler).regexpReplaceFunc
+}
+
+// concatFunc is concat(any...) and concat_ws(sep, any...): NULL
+// arguments are skipped; concat_ws with a NULL separator is NULL.
+func (c *compiler) concatFunc(f *ast.Func, args []*node, ws bool) (*node, error) {
+	if len(args) == 0 || (ws && len(args) < 1) {
+		return nil, c.noFunction(f, string(f.Name), args)
+	}
+	for i, a := range args {
+		if a.unknown || a.typ == types.KindNull {
+			args[i], _ = c.coerce(a, tText)
+		}
+	}
+	fns := fnsOf(args)
+	return c.newNode(tText, f.Pos, func(row types.Row) (types.Value, error) {
+		var b strings.Builder
+		sep := ""
+		start := 0
+		if ws {
+			v, err := fns[0](row)
+			if err != nil || v.IsNull() {
+				return types.Null(tText), err
+			}
+			sep, start = v.Text(), 1
+		}
+		first := true
+		for _, g := range fns[start:] {
+			v, err := g(row)
+			if err != nil {
+				return v, err
+			}
+			if v.IsNull() {
+				continue
+			}
+			if ws && !first {
+				b.WriteString(sep)
+			}
+			first = false
+			// concat uses each type's output function (true is 't').
+			if v.Kind() == tText {
+				b.WriteString(v.Text())
+			} else {
+				b.WriteString(v.String())
+			}
+		}
+		return types.NewText(b.String()), nil
+	}, args...), nil
+}
+
+// regexpReplaceFunc is regexp_replace(s, pattern, replacement [, flags])
+// with flags g (all matches) and i (case-insensitive).
+func (c *compiler) regexpReplaceFunc(f *ast.Func, args []*node) (*node, error) {
+	if len(args) < 3 || len(args) > 4 {
+		return nil, c.noFunction(f, "regexp_replace", args)
+	}
+	for i, a := range args {
+		n, err := c.coerceText(a, "regexp_replace")
+		if err != nil {
+			return nil, c.noFunction(f, "regexp_replace", args)
+		}
+		args[i] = n
+	}
+	global, fold := false, false
+	if len(args) == 4 {
+		if !args[3].folded {
+			return nil, errorf(args[3].pos, codeFeature, "regexp_replace flags must be a constant")
+		}
+		if args[3].val.IsNull() {
+			return nullNode(tText, f.Pos), nil
+		}
+		for _, ch := range args[3].val.Text() {
+			switch ch {
+			case 'g':
+				global = true
+			case 'i':
+				fold = true
+			case 'c':
+				fold = false
+			default:
+				return nil, errorf(args[3].pos, types.CodeInvalidParameterValue, "invalid regular expression option: %q", string(ch))
+			}
+		}
+	}
+	src, err := c.regexSource(args[1], fold)
+	if err != nil {
+		return nil, err
+	}
+	sf, rf := args[0].fn, args[2].fn
+	return c.newNode(tText, f.Pos, func(row types.Row) (types.Value, error) {
+		s, rep, null, err := eval2(sf, rf, row)
+		if null || err != nil {
+			return types.Null(tText), err
+		}
+		re, null, err := src(row)
+		if null || err != nil {
+			return types.Null(tText), err
+		}
+		return types.NewText(regexpReplace(re, s.Text(), rep.Text(), global)), nil
+	}, args...), nil
+}

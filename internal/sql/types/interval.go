@@ -1,0 +1,426 @@
+package types
+
+import (
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Interval arithmetic constants, as Postgres has them: a month is 30 days
+// when an interval must be collapsed to one number (comparison,
+// extract(epoch)), a day is 24 hours.
+const (
+	DaysPerMonth   = 30
+	MonthsPerYear  = 12
+	secondsPerYear = 365.25 * 86400
+)
+
+// intervalAcc accumulates an interval while it is parsed.
+type intervalAcc struct {
+	months, days int64
+	micros       float64 // kept in float for fractional units, rounded at the end
+	microsInt    int64
+}
+
+func (a *intervalAcc) addMonths(v float64) {
+	whole := math.Trunc(v)
+	a.months += int64(whole)
+	a.addDays((v - whole) * DaysPerMonth)
+}
+
+func (a *intervalAcc) addDays(v float64) {
+	whole := math.Trunc(v)
+	a.days += int64(whole)
+	a.micros += (v - whole) * MicrosPerDay
+}
+
+func (a *intervalAcc) addMicros(v float64) {
+	whole := math.Trunc(v)
+	a.microsInt += int64(whole)
+	a.micros += v - whole
+}
+
+// unitScale maps a unit word to how it adds to an interval.
+func (a *intervalAcc) add(unit string, v float64) bool {
+	switch unit {
+	case "microsecond", "microseconds", "us", "usec", "usecs", "useconds":
+		a.addMicros(v)
+	case "millisecond", "milliseconds", "ms", "msec", "msecs", "mseconds":
+		a.addMicros(v * 1000)
+	case "second", "seconds", "s", "sec", "secs":
+		a.addMicros(v * MicrosPerSecond)
+	case "minute", "minutes", "m", "min", "mins":
+		a.addMicros(v * MicrosPerMinute)
+	case "hour", "hours", "h", "hr", "hrs":
+		a.addMicros(v * MicrosPerHour)
+	case "day", "days", "d":
+		a.addDays(v)
+	case "week", "weeks", "w":
+		a.addDays(v * 7)
+	case "month", "months", "mon", "mons":
+		a.addMonths(v)
+	case "year", "years", "y", "yr", "yrs":
+		a.addYears(v)
+	case "decade", "decades":
+		a.addYears(v * 10)
+	case "century", "centuries":
+		a.addYears(v * 100)
+	case "millennium", "millennia", "millenniums":
+		a.addYears(v * 1000)
+	default:
+		return false
+	}
+	return true
+}
+
+func (a *intervalAcc) addYears(v float64) {
+	whole := math.Trunc(v)
+	a.months += int64(whole) * MonthsPerYear
+	a.months += int64((v - whole) * MonthsPerYear)
+}
+
+func (a *intervalAcc) value(s string) (Value, error) {
+	us := float64(a.microsInt) + math.RoundToEven(a.micros)
+	if a.months > math.MaxInt32 || a.months < math.MinInt32 || a.days > math.MaxInt32 || a.days < math.MinInt32 ||
+		math.Abs(us) > 9.2e18 {
+		return Value{}, Errorf(CodeDatetimeFieldOverflow, "interval field value out of range: %q", s)
+	}
+	return NewInterval(int32(a.months), int32(a.days), int64(us)), nil
+}
+
+// ParseInterval reads an interval in Postgres' forms: '1 year 2 mons 3
+// days 04:05:06.5', '@ 1 hour ago', '-1 day +02:00', '1.5 hours', ISO 8601
+// 'P1Y2M3DT4H5M6S' and 'PT0.5S'. qualifier is the field qualifier of
+// INTERVAL '5' MINUTE ("minute", "day to second", ...; "" for none): a
+// bare number is read in the qualifier's last unit (seconds without one),
+// and fields below that unit are dropped.
+func ParseInterval(s, qualifier string) (Value, error) {
+	t := strings.ToLower(trimSpace(s))
+	var acc intervalAcc
+	var ok bool
+	if strings.HasPrefix(t, "p") {
+		ok = parseISOInterval(t[1:], &acc)
+	} else {
+		ok = parsePGInterval(t, lastQualifierUnit(qualifier), &acc)
+	}
+	if !ok {
+		return Value{}, datetimeSyntaxError("interval", s)
+	}
+	v, err := acc.value(s)
+	if err != nil {
+		return v, err
+	}
+	if qualifier != "" {
+		v = truncateInterval(v, lastQualifierUnit(qualifier))
+	}
+	return v, nil
+}
+
+func lastQualifierUnit(q string) string {
+	q = strings.TrimSpace(strings.ToLower(q))
+	if i := strings.LastIndexByte(q, ' '); i >= 0 {
+		q = q[i+1:]
+	}
+	if i := strings.IndexByte(q, '('); i >= 0 {
+		q = q[:i]
+	}
+	if q == "" {
+		return "second"
+	}
+	return q
+}
+
+func truncateInterval(v Value, unit string) Value {
+	months, days, us := v.Interval()
+	switch unit {
+	case "year":
+		return NewInterval(months/12*12, 0, 0)
+	case "month":
+		return NewInterval(months, 0, 0)
+	case "day":
+		return NewInterval(months, days, 0)
+	case "hour":
+		return NewInterval(months, days, us/MicrosPerHour*MicrosPerHour)
+	case "minute":
+		return NewInterval(months, days, us/MicrosPerMinute*MicrosPerMinute)
+	}
+	return v
+}
+
+type intervalToken struct {
+	text string
+}
+
+func splitIntervalTokens(t string) []string {
+	var toks []string
+	i := 0
+	for i < len(t) {
+		c := t[i]
+		switch {
+		case isSpace(c) || c == ',':
+			i++
+		case c == '@' && len(toks) == 0:
+			i++
+		case (c >= '0' && c <= '9') || c == '.' || c == '+' || c == '-' || c == ':':
+			j := i + 1
+			for j < len(t) && ((t[j] >= '0' && t[j] <= '9') || t[j] == '.' || t[j] == ':' || ((t[j] == 'e') && j+1 < len(t) && t[j+1] >= '0' && t[j+1] <= '9')) {
+				j++
+			}
+			toks = append(toks, t[i:j])
+			i = j
+		case c >= 'a' && c <= 'z':
+			j := i + 1
+			for j < len(t) && t[j] >= 'a' && t[j] <= 'z' {
+				j++
+			}
+			toks = append(toks, t[i:j])
+			i = j
+		default:
+			return nil
+		}
+	}
+	return toks
+}
+
+func parsePGInterval(t, bareUnit string, acc *intervalAcc) bool {
+	toks := splitIntervalTokens(t)
+	if len(toks) == 0 {
+		return false
+	}
+	ago := false
+	for i := 0; i < len(toks); i++ {
+		tok := toks[i]
+		if tok == "ago" {
+			if i != len(toks)-1 {
+				return false
+			}
+			ago = true
+			continue
+		}
+		if c := tok[0]; c >= 'a' && c <= 'z' {
+			return false
+		}
+		if strings.IndexByte(tok, ':') >= 0 {
+			if !parseIntervalTime(tok, acc) {
+				return false
+			}
+			continue
+		}
+		v, err := strconv.ParseFloat(tok, 64)
+		if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
+			return false
+		}
+		if i+1 < len(toks) && toks[i+1][0] >= 'a' && toks[i+1][0] <= 'z' && toks[i+1] != "ago" {
+			if !acc.add(toks[i+1], v) {
+				return false
+			}
+			i++
+			continue
+		}
+		if !acc.add(bareUnit, v) {
+			return false
+		}
+	}
+	if ago {
+		acc.months, acc.days, acc.microsInt, acc.micros = -acc.months, -acc.days, -acc.microsInt, -acc.micros
+	}
+	return true
+}
+
+// parseIntervalTime reads [+-]h:mm[:ss[.frac]].
+func parseIntervalTime(tok string, acc *intervalAcc) bool {
+	neg := false
+	if tok[0] == '+' || tok[0] == '-' {
+		neg = tok[0] == '-'
+		tok = tok[1:]
+	}
+	parts := strings.Split(tok, ":")
+	if len(parts) < 2 || len(parts) > 3 {
+		return false
+	}
+	h, err1 := strconv.ParseInt(parts[0], 10, 64)
+	m, err2 := strconv.ParseInt(parts[1], 10, 64)
+	if err1 != nil || err2 != nil || m > 59 || m < 0 || h < 0 {
+		return false
+	}
+	var sec float64
+	if len(parts) == 3 {
+		var err error
+		if strings.ContainsAny(parts[2], "+-e") || parts[2] == "" {
+			return false
+		}
+		sec, err = strconv.ParseFloat(parts[2], 64)
+		if err != nil || sec >= 60 {
+			return false
+		}
+	}
+	us := float64(h*MicrosPerHour+m*MicrosPerMinute) + math.RoundToEven(sec*MicrosPerSecond)
+	if neg {
+		us = -us
+	}
+	acc.addMicros(us)
+	return true
+}
+
+func parseISOInterval(t string, acc *intervalAcc) bool {
+	if t == "" {
+		return false
+	}
+	inTime := false
+	for len(t) > 0 {
+		if t[0] == 't' {
+			if inTime {
+				return false
+			}
+			inTime = true
+			t = t[1:]
+			if t == "" {
+				return false
+			}
+			continue
+		}
+		j := 0
+		for j < len(t) && (t[j] == '-' || t[j] == '+' || t[j] == '.' || (t[j] >= '0' && t[j] <= '9')) {
+			j++
+		}
+		if j == 0 || j == len(t) {
+			return false
+		}
+		v, err := strconv.ParseFloat(t[:j], 64)
+		if err != nil {
+			return false
+		}
+		unit := t[j]
+		t = t[j+1:]
+		switch {
+		case !inTime && unit == 'y':
+			acc.addYears(v)
+		case !inTime && unit == 'm':
+			acc.addMonths(v)
+		case !inTime && unit == 'w':
+			acc.addDays(v * 7)
+		case !inTime && unit == 'd':
+			acc.addDays(v)
+		case inTime && unit == 'h':
+			acc.addMicros(v * MicrosPerHour)
+		case inTime && unit == 'm':
+			acc.addMicros(v * MicrosPerMinute)
+		case inTime && unit == 's':
+			acc.addMicros(v * MicrosPerSecond)
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func appendIntervalPart(dst []byte, v int64, unit string, isZero, isBefore *bool) []byte {
+	if v == 0 {
+		return dst
+	}
+	if !*isZero {
+		dst = append(dst, ' ')
+	}
+	if *isBefore && v > 0 {
+		dst = append(dst, '+')
+	}
+	dst = strconv.AppendInt(dst, v, 10)
+	dst = append(dst, ' ')
+	dst = append(dst, unit...)
+	if v != 1 {
+		dst = append(dst, 's')
+	}
+	*isBefore = v < 0
+	*isZero = false
+	return dst
+}
+
+// appendInterval writes Postgres' IntervalStyle=postgres output.
+func appendInterval(dst []byte, months, days int32, us int64) []byte {
+	isZero, isBefore := true, false
+	years := int64(months) / 12
+	mons := int64(months) % 12
+	dst = appendIntervalPart(dst, years, "year", &isZero, &isBefore)
+	dst = appendIntervalPart(dst, mons, "mon", &isZero, &isBefore)
+	dst = appendIntervalPart(dst, int64(days), "day", &isZero, &isBefore)
+	if isZero || us != 0 {
+		if !isZero {
+			dst = append(dst, ' ')
+		}
+		var abs uint64
+		if us < 0 {
+			dst = append(dst, '-')
+			abs = uint64(-us)
+		} else {
+			if isBefore {
+				dst = append(dst, '+')
+			}
+			abs = uint64(us)
+		}
+		h := abs / MicrosPerHour
+		dst = appendPad(dst, int64(h), 2)
+		dst = append(dst, ':')
+		dst = appendPad(dst, int64(abs/MicrosPerMinute%60), 2)
+		dst = append(dst, ':')
+		dst = appendPad(dst, int64(abs/MicrosPerSecond%60), 2)
+		dst = appendFraction(dst, int64(abs%MicrosPerSecond))
+	}
+	return dst
+}
+
+// IntervalSpan collapses an interval to one comparable number of
+// microseconds as 128 bits (hi, lo), counting a month as 30 days, as
+// Postgres' interval_cmp does.
+func IntervalSpan(months, days int32, us int64) (hi int64, lo uint64) {
+	// days total fits in int64 comfortably; days*MicrosPerDay may not.
+	totalDays := int64(months)*DaysPerMonth + int64(days)
+	// 128-bit: totalDays * MicrosPerDay + us
+	h, l := mul64x64(totalDays, MicrosPerDay)
+	return add128(h, l, us)
+}
+
+func mul64x64(a, b int64) (int64, uint64) {
+	neg := (a < 0) != (b < 0)
+	ua, ub := uint64(a), uint64(b)
+	if a < 0 {
+		ua = uint64(-a)
+	}
+	if b < 0 {
+		ub = uint64(-b)
+	}
+	hi, lo := mulU(ua, ub)
+	if neg {
+		lo = ^lo + 1
+		hi = ^hi
+		if lo == 0 {
+			hi++
+		}
+	}
+	return int64(hi), lo
+}
+
+func mulU(a, b uint64) (uint64, uint64) {
+	const mask32 = 1<<32 - 1
+	a0, a1 := a&mask32, a>>32
+	b0, b1 := b&mask32, b>>32
+	w0 := a0 * b0
+	t := a1*b0 + w0>>32
+	w1 := t & mask32
+	w2 := t >> 32
+	w1 += a0 * b1
+	hi := a1*b1 + w2 + w1>>32
+	return hi, a * b
+}
+
+func add128(hi int64, lo uint64, v int64) (int64, uint64) {
+	nlo := lo + uint64(v)
+	carry := int64(0)
+	if nlo < lo {
+		carry = 1
+	}
+	ext := int64(0)
+	if v < 0 {
+		ext = -1
+	}
+	return hi + ext + carry, nlo
+}
