@@ -352,62 +352,90 @@ type Extract struct {
 
 // Position returns where the CreateSource starts.
 func (n *CreateSource) Position() Pos { return n.Pos }
+
 // Position returns where the CreateSink starts.
-func (n *CreateSink) Position() Pos   { return n.Pos }
+func (n *CreateSink) Position() Pos { return n.Pos }
+
 // Position returns where the Drop starts.
-func (n *Drop) Position() Pos         { return n.Pos }
+func (n *Drop) Position() Pos { return n.Pos }
+
 // Position returns where the Show starts.
-func (n *Show) Position() Pos         { return n.Pos }
+func (n *Show) Position() Pos { return n.Pos }
+
 // Position returns where the Describe starts.
-func (n *Describe) Position() Pos     { return n.Pos }
+func (n *Describe) Position() Pos { return n.Pos }
+
 // Position returns where the Explain starts.
-func (n *Explain) Position() Pos      { return n.Pos }
+func (n *Explain) Position() Pos { return n.Pos }
+
 // Position returns where the Select starts.
-func (n *Select) Position() Pos       { return n.Pos }
+func (n *Select) Position() Pos { return n.Pos }
+
 // Position returns where the TableName starts.
-func (n *TableName) Position() Pos    { return n.Pos }
+func (n *TableName) Position() Pos { return n.Pos }
+
 // Position returns where the TableFunc starts.
-func (n *TableFunc) Position() Pos    { return n.Pos }
+func (n *TableFunc) Position() Pos { return n.Pos }
+
 // Position returns where the Join starts.
-func (n *Join) Position() Pos         { return n.Pos }
+func (n *Join) Position() Pos { return n.Pos }
+
 // Position returns where the Subquery starts.
-func (n *Subquery) Position() Pos     { return n.Pos }
+func (n *Subquery) Position() Pos { return n.Pos }
+
 // Position returns where the NumberLit starts.
-func (n *NumberLit) Position() Pos    { return n.Pos }
+func (n *NumberLit) Position() Pos { return n.Pos }
+
 // Position returns where the StringLit starts.
-func (n *StringLit) Position() Pos    { return n.Pos }
+func (n *StringLit) Position() Pos { return n.Pos }
+
 // Position returns where the BoolLit starts.
-func (n *BoolLit) Position() Pos      { return n.Pos }
+func (n *BoolLit) Position() Pos { return n.Pos }
+
 // Position returns where the NullLit starts.
-func (n *NullLit) Position() Pos      { return n.Pos }
+func (n *NullLit) Position() Pos { return n.Pos }
+
 // Position returns where the TypedLit starts.
-func (n *TypedLit) Position() Pos     { return n.Pos }
+func (n *TypedLit) Position() Pos { return n.Pos }
+
 // Position returns where the ColumnRef starts.
-func (n *ColumnRef) Position() Pos    { return n.Pos }
+func (n *ColumnRef) Position() Pos { return n.Pos }
+
 // Position returns where the Unary starts.
-func (n *Unary) Position() Pos        { return n.Pos }
+func (n *Unary) Position() Pos { return n.Pos }
+
 // Position returns where the Binary starts.
-func (n *Binary) Position() Pos       { return n.Pos }
+func (n *Binary) Position() Pos { return n.Pos }
+
 // Position returns where the Like starts.
-func (n *Like) Position() Pos         { return n.Pos }
+func (n *Like) Position() Pos { return n.Pos }
+
 // Position returns where the Between starts.
-func (n *Between) Position() Pos      { return n.Pos }
+func (n *Between) Position() Pos { return n.Pos }
+
 // Position returns where the In starts.
-func (n *In) Position() Pos           { return n.Pos }
+func (n *In) Position() Pos { return n.Pos }
+
 // Position returns where the IsNull starts.
-func (n *IsNull) Position() Pos       { return n.Pos }
+func (n *IsNull) Position() Pos { return n.Pos }
+
 // Position returns where the IsBool starts.
-func (n *IsBool) Position() Pos       { return n.Pos }
+func (n *IsBool) Position() Pos { return n.Pos }
+
 // Position returns where the IsDistinct starts.
-func (n *IsDistinct) Position() Pos   { return n.Pos }
+func (n *IsDistinct) Position() Pos { return n.Pos }
+
 // Position returns where the Case starts.
-func (n *Case) Position() Pos         { return n.Pos }
+func (n *Case) Position() Pos { return n.Pos }
+
 // Position returns where the Cast starts.
-func (n *Cast) Position() Pos         { return n.Pos }
+func (n *Cast) Position() Pos { return n.Pos }
+
 // Position returns where the Func starts.
-func (n *Func) Position() Pos         { return n.Pos }
+func (n *Func) Position() Pos { return n.Pos }
+
 // Position returns where the Extract starts.
-func (n *Extract) Position() Pos      { return n.Pos }
+func (n *Extract) Position() Pos { return n.Pos }
 
 func (*CreateSource) statement() {}
 func (*CreateSink) statement()   {}
