@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -50,3 +51,33 @@ func SourceKinds() []string { return slices.Sorted(maps.Keys(sourceKinds)) }
 
 // SinkKinds returns the sink connector names, sorted.
 func SinkKinds() []string { return slices.Sorted(maps.Keys(sinkKinds)) }
+
+// CheckSource checks a source's options without connecting to anything,
+// so a CREATE SOURCE with a typo fails at once rather than when a
+// pipeline first reads it.
+func CheckSource(kind string, cols []format.Column, opts map[string]string) error {
+	switch kind {
+	case "topic":
+		_, err := parseTopicSourceOptions(opts)
+		return err
+	}
+	src, err := NewSource(kind, cols, opts, Env{})
+	if err != nil {
+		return err
+	}
+	return src.Close(context.Background())
+}
+
+// CheckSink checks a sink's options without connecting to anything.
+func CheckSink(kind string, opts map[string]string) error {
+	switch kind {
+	case "topic":
+		_, err := parseTopicSinkOptions(opts)
+		return err
+	}
+	sink, err := NewSink(kind, opts, Env{})
+	if err != nil {
+		return err
+	}
+	return sink.Close(context.Background())
+}

@@ -38,18 +38,23 @@ type TopicSinkOptions struct {
 //	topic.create      'true' (default) creates the topic if missing
 //	topic.partitions  partitions of a created topic; default: the transport's
 func newTopicSinkFromOptions(opts map[string]string, env Env) (Sink, error) {
+	so, err := parseTopicSinkOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
+	defer cancel()
+	return NewTopicSink(ctx, env, so)
+}
+
+func parseTopicSinkOptions(opts map[string]string) (TopicSinkOptions, error) {
 	o := newOptions("topic", opts, "topic", "topic.create", "topic.partitions")
 	so := TopicSinkOptions{
 		Topic:      o.required("topic"),
 		Create:     o.bool("topic.create", true),
 		Partitions: int32(o.int("topic.partitions", 0, 1, math.MaxInt32)),
 	}
-	if err := o.check(); err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
-	defer cancel()
-	return NewTopicSink(ctx, env, so)
+	return so, o.check()
 }
 
 // NewTopicSink checks the topic exists, creating it if asked to.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -94,26 +95,39 @@ type TopicSourceOptions struct {
 	// CommitInterval is how often acknowledged offsets are committed;
 	// <= 0 means 1s.
 	CommitInterval time.Duration
+	// Create creates the topic if it does not exist, with Partitions
+	// partitions (<= 0: the transport's default).
+	Create     bool
+	Partitions int32
 }
 
 // newTopicSourceFromOptions reads the WITH options:
 //
 //	topic              required
 //	scan.startup.mode  'earliest' (default) | 'latest' | 'group-offsets'
+//	topic.create       'true' (default): create the topic if it is missing
+//	topic.partitions   its partitions then (default: the transport's)
 //	commit.interval    how often acknowledged offsets are committed ('1s')
 func newTopicSourceFromOptions(_ []format.Column, opts map[string]string, env Env) (Source, error) {
-	o := newOptions("topic", opts, "topic", "scan.startup.mode", "commit.interval")
-	so := TopicSourceOptions{Topic: o.required("topic")}
-	if o.oneOf("scan.startup.mode", "earliest", "earliest", "latest", "group-offsets") == "latest" {
-		so.Start = transport.StartLatest
-	}
-	so.CommitInterval = o.duration("commit.interval", time.Second)
-	if err := o.check(); err != nil {
+	so, err := parseTopicSourceOptions(opts)
+	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
 	return NewTopicSource(ctx, env, so)
+}
+
+func parseTopicSourceOptions(opts map[string]string) (TopicSourceOptions, error) {
+	o := newOptions("topic", opts, "topic", "scan.startup.mode", "commit.interval", "topic.create", "topic.partitions")
+	so := TopicSourceOptions{Topic: o.required("topic")}
+	if o.oneOf("scan.startup.mode", "earliest", "earliest", "latest", "group-offsets") == "latest" {
+		so.Start = transport.StartLatest
+	}
+	so.CommitInterval = o.duration("commit.interval", time.Second)
+	so.Create = o.bool("topic.create", true)
+	so.Partitions = int32(o.int("topic.partitions", 0, 1, math.MaxInt32))
+	return so, o.check()
 }
 
 // NewTopicSource looks the topic up (it must exist) and returns a source
@@ -126,6 +140,14 @@ func NewTopicSource(ctx context.Context, env Env, o TopicSourceOptions) (*TopicS
 		return nil, errors.New("connector topic: no consumer group")
 	}
 	info, err := env.Transport.Topic(ctx, o.Topic)
+	if errors.Is(err, transport.ErrTopicNotFound) && o.Create {
+		// A source declared before its first producer: create the topic,
+		// as Kafka's auto-creation would on the first write.
+		err = env.Transport.CreateTopic(ctx, transport.TopicSpec{Name: o.Topic, Partitions: o.Partitions})
+		if err == nil || errors.Is(err, transport.ErrTopicExists) {
+			info, err = env.Transport.Topic(ctx, o.Topic)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("connector topic: source topic %q: %w", o.Topic, err)
 	}

@@ -250,11 +250,22 @@ func TestTopicSourceOptions(t *testing.T) {
 	if _, err := NewSource("topic", nil, map[string]string{}, env); err == nil || !strings.Contains(err.Error(), "'topic' is required") {
 		t.Errorf("missing topic: %v", err)
 	}
-	if _, err := NewSource("topic", nil, map[string]string{"topic": "nope"}, env); !errors.Is(err, transport.ErrTopicNotFound) {
-		t.Errorf("missing topic: %v", err)
+	if _, err := NewSource("topic", nil, map[string]string{"topic": "nope", "topic.create": "false"}, env); !errors.Is(err, transport.ErrTopicNotFound) {
+		t.Errorf("missing topic without topic.create: %v", err)
+	}
+	// By default a missing topic is created, as Kafka's auto-creation does.
+	src, err := NewSource("topic", nil, map[string]string{"topic": "created", "topic.partitions": "3"}, env)
+	if err != nil {
+		t.Fatalf("missing topic with topic.create: %v", err)
+	}
+	if info, err := tr.Topic(context.Background(), "created"); err != nil || info.Partitions != 3 {
+		t.Errorf("created topic: %+v, %v", info, err)
+	}
+	if err := src.Close(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 	produce(t, env, "t", 0, 3)
-	_, err := NewSource("topic", nil, map[string]string{"topic": "t", "scan.startup.mode": "earliest-offset"}, env)
+	_, err = NewSource("topic", nil, map[string]string{"topic": "t", "scan.startup.mode": "earliest-offset"}, env)
 	if err == nil || !strings.Contains(err.Error(), "'earliest', 'latest', 'group-offsets'") {
 		t.Errorf("bad mode: %v", err)
 	}
@@ -265,7 +276,7 @@ func TestTopicSourceOptions(t *testing.T) {
 
 	// 'latest' skips what is there for a group without commits.
 	ctx := testContext(t)
-	src, err := NewSource("topic", nil, map[string]string{"topic": "t", "scan.startup.mode": "latest"}, Env{Transport: tr, Group: "g-latest"})
+	src, err = NewSource("topic", nil, map[string]string{"topic": "t", "scan.startup.mode": "latest"}, Env{Transport: tr, Group: "g-latest"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,14 @@ type Config struct {
 	LogLevel          string
 	LogFormat         string
 	ShutdownTimeout   time.Duration
+	// KafkaBrokers, when set, runs pipelines, the catalog and internal
+	// topics on that Kafka cluster instead of the embedded log (which is
+	// then not opened, and the Kafka listener not started).
+	KafkaBrokers []string
+	// SQLDir, when set, holds .sql files applied at start, idempotently.
+	SQLDir string
+	// WorkerID names this worker among several sharing a Kafka cluster.
+	WorkerID string
 }
 
 // DefaultConfig returns the defaults of the design: data in ./data, Kafka
@@ -117,6 +125,24 @@ func Settings() []Setting {
 	add("log_format", "text or json",
 		func(c *Config, v string) error { return oneOf(v, &c.LogFormat, "text", "json") },
 		func(c *Config) string { return c.LogFormat })
+	add("kafka_brokers", "run pipelines on this Kafka cluster (host:port,...) instead of the embedded log",
+		func(c *Config, v string) error {
+			c.KafkaBrokers = nil
+			for _, b := range strings.Split(v, ",") {
+				if b = strings.TrimSpace(b); b != "" {
+					if _, _, err := net.SplitHostPort(b); err != nil {
+						return fmt.Errorf("broker %q is not host:port", b)
+					}
+					c.KafkaBrokers = append(c.KafkaBrokers, b)
+				}
+			}
+			return nil
+		},
+		func(c *Config) string { return strings.Join(c.KafkaBrokers, ",") })
+	set, get = str(func(c *Config) *string { return &c.SQLDir })
+	add("sql_dir", "directory of .sql files applied at start, in name order, idempotently", set, get)
+	set, get = str(func(c *Config) *string { return &c.WorkerID })
+	add("worker_id", "this worker's name among several on one Kafka cluster (default: the host name)", set, get)
 	add("shutdown_timeout", "how long a graceful shutdown waits for in-flight requests",
 		func(c *Config, v string) (err error) { c.ShutdownTimeout, err = time.ParseDuration(v); return err },
 		func(c *Config) string { return c.ShutdownTimeout.String() })
@@ -165,7 +191,15 @@ func (c *Config) LoadFile(path string) error {
 		if !ok {
 			return fmt.Errorf("config: %s: unknown key %q", path, key)
 		}
-		if err := s.Set(c, fmt.Sprint(value)); err != nil {
+		text := fmt.Sprint(value)
+		if list, ok := value.([]any); ok { // kafka_brokers: [a:9092, b:9092]
+			parts := make([]string, len(list))
+			for i, v := range list {
+				parts[i] = fmt.Sprint(v)
+			}
+			text = strings.Join(parts, ",")
+		}
+		if err := s.Set(c, text); err != nil {
 			return fmt.Errorf("config: %s: %w", path, err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -34,7 +35,7 @@ func TestConfigSourcesAndRoundTrip(t *testing.T) {
 	if err := back.LoadFile(out); err != nil {
 		t.Fatal(err)
 	}
-	if back != cfg {
+	if !reflect.DeepEqual(back, cfg) {
 		t.Fatalf("round trip: %+v, want %+v", back, cfg)
 	}
 }

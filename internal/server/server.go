@@ -8,14 +8,20 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/tide-data/tide/internal/engine"
 	"github.com/tide-data/tide/internal/group"
 	"github.com/tide-data/tide/internal/kafka"
 	"github.com/tide-data/tide/internal/log"
+	"github.com/tide-data/tide/internal/transport"
+	"github.com/tide-data/tide/internal/transport/embedded"
+	"github.com/tide-data/tide/internal/transport/kafkatransport"
 )
 
 // Server is one running Tide node.
@@ -25,6 +31,9 @@ type Server struct {
 	log    *log.Log
 	groups *group.Coordinator
 	kafka  *kafka.Server
+
+	transport transport.Transport
+	engine    *engine.Engine
 
 	kafkaLn, httpLn net.Listener
 	http            *http.Server
@@ -45,12 +54,42 @@ func Start(cfg Config, logger *slog.Logger) (*Server, error) {
 		return nil, errors.Join(err, s.closeStores())
 	}
 	s.ready.Store(true)
-	logger.Info("tide serving", "kafka", s.kafkaLn.Addr().String(), "advertised", s.kafka.AdvertisedAddr(),
-		"http", s.httpLn.Addr().String(), "data_dir", cfg.DataDir, "clean_start", s.log.CleanStart())
+	if s.kafka != nil {
+		logger.Info("tide serving", "kafka", s.kafkaLn.Addr().String(), "advertised", s.kafka.AdvertisedAddr(),
+			"http", s.httpLn.Addr().String(), "data_dir", cfg.DataDir, "clean_start", s.log.CleanStart())
+	} else {
+		logger.Info("tide serving on a Kafka cluster", "brokers", strings.Join(cfg.KafkaBrokers, ","), "http", s.httpLn.Addr().String())
+	}
 	return s, nil
 }
 
 func (s *Server) open() error {
+	if len(s.cfg.KafkaBrokers) > 0 {
+		if err := s.openKafkaTransport(); err != nil {
+			return err
+		}
+	} else if err := s.openEmbedded(); err != nil {
+		return err
+	}
+	if err := s.openEngine(); err != nil {
+		return err
+	}
+	var err error
+	s.httpLn, err = net.Listen("tcp", s.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("http listener: %w", err)
+	}
+	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+	if s.kafka != nil {
+		s.serve(func() error { return s.kafka.Serve(s.kafkaLn) }, kafka.ErrServerClosed)
+	}
+	s.serve(func() error { return s.http.Serve(s.httpLn) }, http.ErrServerClosed)
+	return nil
+}
+
+// openEmbedded opens the log, the group coordinator, the Kafka listener
+// over them, and the in-process transport the engine uses.
+func (s *Server) openEmbedded() error {
 	defaults, err := log.DefaultTopicConfig().With(map[string]string{log.ConfigFsync: string(s.cfg.Fsync)})
 	if err != nil {
 		return err
@@ -81,14 +120,32 @@ func (s *Server) open() error {
 	if err != nil {
 		return err
 	}
-	s.httpLn, err = net.Listen("tcp", s.cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("http listener: %w", err)
-	}
-	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
-	s.serve(func() error { return s.kafka.Serve(s.kafkaLn) }, kafka.ErrServerClosed)
-	s.serve(func() error { return s.http.Serve(s.httpLn) }, http.ErrServerClosed)
+	s.transport = embedded.New(s.log, s.groups)
 	return nil
+}
+
+// openKafkaTransport connects to an external Kafka cluster; nothing is
+// stored locally.
+func (s *Server) openKafkaTransport() error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	t, err := kafkatransport.New(ctx, kafkatransport.Config{Brokers: s.cfg.KafkaBrokers, ClientID: "tide-" + s.workerID(), Logger: s.logger})
+	if err != nil {
+		return fmt.Errorf("kafka cluster %v: %w", s.cfg.KafkaBrokers, err)
+	}
+	s.transport = t
+	return nil
+}
+
+func (s *Server) workerID() string {
+	if s.cfg.WorkerID != "" {
+		return s.cfg.WorkerID
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		return "tide"
+	}
+	return host
 }
 
 func (s *Server) serve(fn func() error, closed error) {
@@ -122,8 +179,17 @@ func advertised(configured string, bound net.Addr) (string, int32, error) {
 	return host, int32(port), nil
 }
 
-// KafkaAddr returns the Kafka listener's bound address.
-func (s *Server) KafkaAddr() net.Addr { return s.kafkaLn.Addr() }
+// KafkaAddr returns the Kafka listener's bound address; nil when the
+// server runs on an external Kafka cluster.
+func (s *Server) KafkaAddr() net.Addr {
+	if s.kafkaLn == nil {
+		return nil
+	}
+	return s.kafkaLn.Addr()
+}
+
+// Engine returns the SQL engine.
+func (s *Server) Engine() *engine.Engine { return s.engine }
 
 // HTTPAddr returns the HTTP listener's bound address.
 func (s *Server) HTTPAddr() net.Addr { return s.httpLn.Addr() }
@@ -151,11 +217,19 @@ func (s *Server) Shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	var errs []error
-	if err := s.kafka.Shutdown(ctx); err != nil {
-		errs = append(errs, fmt.Errorf("kafka shutdown: %w", err))
-	}
 	if err := s.http.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+	}
+	// Pipelines drain and commit while the log is still open.
+	if s.engine != nil {
+		if err := s.engine.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("engine shutdown: %w", err))
+		}
+	}
+	if s.kafka != nil {
+		if err := s.kafka.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("kafka shutdown: %w", err))
+		}
 	}
 	s.wg.Wait()
 	errs = append(errs, s.closeStores())
@@ -165,6 +239,14 @@ func (s *Server) Shutdown() error {
 
 func (s *Server) closeStores() error {
 	var errs []error
+	if s.engine != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		errs = append(errs, s.engine.Close(ctx))
+		cancel()
+	}
+	if s.transport != nil {
+		errs = append(errs, s.transport.Close())
+	}
 	if s.kafkaLn != nil && s.kafka == nil {
 		_ = s.kafkaLn.Close()
 	}
@@ -179,6 +261,7 @@ func (s *Server) closeStores() error {
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/sql", s.handleSQL)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -132,6 +133,7 @@ type tideProc struct {
 	kafkaAddr string
 	httpAddr  string
 	logPath   string
+	extra     []string // more serve flags
 	starts    int
 
 	cmd    *exec.Cmd
@@ -139,10 +141,10 @@ type tideProc struct {
 }
 
 // startTide starts $TIDE_TEST_TIDE_BIN serve on free loopback ports with a
-// fresh data directory and waits until its Kafka port accepts connections.
-// The process is SIGKILLed when the test ends, and its log is printed if the
-// test failed.
-func startTide(t *testing.T) *tideProc {
+// fresh data directory and more flags from extra, and waits until it is
+// ready (GET /readyz answers 200). The process is SIGKILLed when the test
+// ends, and its log is printed if the test failed.
+func startTide(t *testing.T, extra ...string) *tideProc {
 	t.Helper()
 	bin := os.Getenv(envTideBin)
 	if bin == "" {
@@ -166,6 +168,7 @@ func startTide(t *testing.T) *tideProc {
 		kafkaAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t))),
 		httpAddr:  net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t))),
 		logPath:   filepath.Join(dir, "tide.log"),
+		extra:     extra,
 	}
 	t.Cleanup(func() {
 		p.Kill()
@@ -203,10 +206,11 @@ func (p *tideProc) start() {
 		p.t.Fatal(err)
 	}
 	fmt.Fprintf(logFile, "=== interop: start %d of %s at %s\n", p.starts, p.bin, time.Now().Format(time.RFC3339Nano))
-	cmd := exec.Command(p.bin, "serve",
+	args := append([]string{"serve",
 		"--data-dir", p.dataDir,
 		"--kafka-addr", p.kafkaAddr,
-		"--http-addr", p.httpAddr)
+		"--http-addr", p.httpAddr}, p.extra...)
+	cmd := exec.Command(p.bin, args...)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	if err := cmd.Start(); err != nil {
@@ -222,21 +226,24 @@ func (p *tideProc) start() {
 	}()
 	p.cmd, p.exited = cmd, exited
 
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
+	client := &http.Client{Timeout: time.Second}
 	for {
-		conn, err := net.DialTimeout("tcp", p.kafkaAddr, time.Second)
+		resp, err := client.Get("http://" + p.httpAddr + "/readyz")
 		if err == nil {
-			conn.Close()
-			return
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
 		}
 		select {
 		case <-exited:
-			p.t.Fatalf("tide exited before its Kafka port %s accepted connections:\n%s", p.kafkaAddr, p.logTail())
+			p.t.Fatalf("tide exited before it was ready:\n%s", p.logTail())
 		default:
 		}
 		if time.Now().After(deadline) {
 			p.Kill()
-			p.t.Fatalf("tide's Kafka port %s did not accept connections within 30s:\n%s", p.kafkaAddr, p.logTail())
+			p.t.Fatalf("tide was not ready (GET %s/readyz) within 60s:\n%s", p.httpAddr, p.logTail())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

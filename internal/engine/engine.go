@@ -1,0 +1,372 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tide-data/tide/internal/catalog"
+	"github.com/tide-data/tide/internal/connector"
+	"github.com/tide-data/tide/internal/sql/ast"
+	"github.com/tide-data/tide/internal/sql/expr"
+	"github.com/tide-data/tide/internal/sql/parser"
+	"github.com/tide-data/tide/internal/sql/plan"
+	"github.com/tide-data/tide/internal/transport"
+)
+
+// Config configures an Engine.
+type Config struct {
+	Transport transport.Transport
+	Logger    *slog.Logger
+	// WorkerID names this worker among several sharing a Kafka cluster.
+	WorkerID string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Stdout receives the stdout sink's lines; nil means os.Stdout.
+	Stdout io.Writer
+	// CommitInterval is how often sources commit acknowledged offsets;
+	// 0 means the connector's default (1 s).
+	CommitInterval time.Duration
+}
+
+// Engine executes statements and runs pipelines. Safe for concurrent use.
+type Engine struct {
+	cfg     Config
+	logger  *slog.Logger
+	catalog *catalog.Catalog
+
+	// ddl serialises statements that change objects, so that checking a
+	// name and writing the catalog are one step.
+	ddl sync.Mutex
+	mu  struct {
+		sync.Mutex
+		sources   map[string]*sourceObject
+		pipelines map[string]*pipeline
+		closed    bool
+	}
+	watchCancel context.CancelFunc
+	watchDone   chan struct{}
+}
+
+type sourceObject struct {
+	entry catalog.Entry
+	def   *plan.Source
+}
+
+// Open loads the catalog from the transport and starts every persisted
+// pipeline from its committed offsets.
+func Open(ctx context.Context, cfg Config) (*Engine, error) {
+	if cfg.Transport == nil {
+		return nil, errors.New("engine: no transport")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.WorkerID == "" {
+		cfg.WorkerID = catalog.NewID()
+	}
+	e := &Engine{cfg: cfg, logger: cfg.Logger}
+	e.mu.sources = map[string]*sourceObject{}
+	e.mu.pipelines = map[string]*pipeline{}
+	cat, err := catalog.Open(ctx, cfg.Transport, catalog.Options{WorkerID: cfg.WorkerID, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	e.catalog = cat
+	for _, entry := range cat.Entries() {
+		if err := e.restore(ctx, entry); err != nil {
+			e.logger.Error("engine: cannot restore catalog object; it stays in the catalog but does not run",
+				"name", entry.Name, "kind", entry.Kind, "err", err)
+		}
+	}
+	watchCtx, cancel := context.WithCancel(context.Background())
+	e.watchCancel, e.watchDone = cancel, make(chan struct{})
+	go func() {
+		defer close(e.watchDone)
+		if err := cat.Watch(watchCtx, e.applyRemote); err != nil {
+			e.logger.Error("engine: catalog watch stopped", "err", err)
+		}
+	}()
+	return e, nil
+}
+
+// restore re-creates one object from its catalog entry.
+func (e *Engine) restore(ctx context.Context, entry catalog.Entry) error {
+	stmt, err := parser.ParseOne(entry.SQL)
+	if err != nil {
+		return err
+	}
+	switch s := stmt.(type) {
+	case *ast.CreateSource:
+		def, err := plan.AnalyzeSource(s, connector.SourceKinds(), e.planOptions())
+		if err != nil {
+			return err
+		}
+		e.mu.Lock()
+		e.mu.sources[entry.Name] = &sourceObject{entry: entry, def: def}
+		e.mu.Unlock()
+	case *ast.CreateSink:
+		p, err := plan.AnalyzeSink(s, e.lookupSource, connector.SinkKinds(), e.planOptions())
+		if err != nil {
+			return err
+		}
+		return e.startPipeline(ctx, entry, p)
+	default:
+		return fmt.Errorf("engine: catalog entry %s holds a %T", entry.Name, stmt)
+	}
+	return nil
+}
+
+// applyRemote follows a change another worker made to the catalog.
+func (e *Engine) applyRemote(ch catalog.Change) {
+	e.ddl.Lock()
+	defer e.ddl.Unlock()
+	ctx := context.Background()
+	e.removeObject(ctx, ch.Name)
+	if ch.Deleted {
+		return
+	}
+	if err := e.restore(ctx, ch.Entry); err != nil {
+		e.logger.Error("engine: cannot apply a catalog change from another worker", "name", ch.Name, "err", err)
+	}
+}
+
+// removeObject stops and forgets name locally (not in the catalog).
+func (e *Engine) removeObject(ctx context.Context, name string) {
+	e.mu.Lock()
+	p := e.mu.pipelines[name]
+	delete(e.mu.pipelines, name)
+	delete(e.mu.sources, name)
+	e.mu.Unlock()
+	if p != nil {
+		p.stop(ctx)
+	}
+}
+
+func (e *Engine) planOptions() plan.Options {
+	return plan.Options{Compile: expr.CompileOptions{Now: e.cfg.Now}}
+}
+
+func (e *Engine) lookupSource(name string) (*plan.Source, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s, ok := e.mu.sources[name]
+	if !ok {
+		return nil, false
+	}
+	return s.def, true
+}
+
+// Close stops every pipeline (each drains, acknowledges and commits what
+// it holds) and the catalog reader. ctx bounds the drain.
+func (e *Engine) Close(ctx context.Context) error {
+	e.mu.Lock()
+	if e.mu.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.mu.closed = true
+	pipes := make([]*pipeline, 0, len(e.mu.pipelines))
+	for _, p := range e.mu.pipelines {
+		pipes = append(pipes, p)
+	}
+	e.mu.Unlock()
+	e.watchCancel()
+	<-e.watchDone
+	var wg sync.WaitGroup
+	for _, p := range pipes {
+		wg.Go(func() { p.stop(ctx) })
+	}
+	wg.Wait()
+	return e.catalog.Close(ctx)
+}
+
+// ExecOptions change how Execute treats statements.
+type ExecOptions struct {
+	// Idempotent makes CREATE of an object that exists with the same
+	// definition a no-op (for applying a directory of SQL files at every
+	// start); a different definition is still an error.
+	Idempotent bool
+}
+
+// Result is one statement's outcome.
+type Result struct {
+	Statement string     `json:"statement"`
+	Message   string     `json:"message,omitempty"`
+	Columns   []string   `json:"columns,omitempty"`
+	Rows      [][]string `json:"rows,omitempty"`
+}
+
+// Execute runs the statements in text in order and returns one Result per
+// statement. It stops at the first failing statement: the results of the
+// ones before it are returned with the error (an *Error).
+func (e *Engine) Execute(ctx context.Context, text string, opts ExecOptions) ([]Result, error) {
+	var results []Result
+	for i, frag := range parser.Split(text) {
+		stmt, err := parser.ParseOne(frag.Text)
+		if err != nil {
+			return results, classify(err, i, frag.Pos)
+		}
+		if stmt == nil {
+			continue
+		}
+		res, err := e.execute(ctx, stmt, strings.TrimSpace(frag.Text), opts)
+		if err != nil {
+			return results, classify(err, i, frag.Pos)
+		}
+		results = append(results, res)
+	}
+	return results, nil
+}
+
+func (e *Engine) execute(ctx context.Context, stmt ast.Statement, text string, opts ExecOptions) (Result, error) {
+	switch s := stmt.(type) {
+	case *ast.CreateSource:
+		return e.createSource(ctx, s, text, opts)
+	case *ast.CreateSink:
+		return e.createSink(ctx, s, text, opts)
+	case *ast.Drop:
+		return e.drop(ctx, s)
+	case *ast.Show:
+		return e.show(ctx, s)
+	case *ast.Describe:
+		return e.describe(s)
+	case *ast.Explain:
+		return e.explain(s)
+	case *ast.Select:
+		return Result{}, &Error{Code: CodeNotSupported, Pos: s.Pos, Message: fmt.Sprintf("line %s: ad-hoc SELECT is not supported yet", s.Pos),
+			Hint: "run a query continuously with CREATE SINK name WITH (connector = 'stdout') AS SELECT ..., or see its plan with EXPLAIN SELECT ..."}
+	}
+	return Result{}, newError(CodeNotSupported, "statement %T is not supported", stmt)
+}
+
+func (e *Engine) checkFree(name string, kind ast.ObjectKind, sql string, ifNotExists bool, opts ExecOptions) (exists bool, err error) {
+	entry, ok := e.catalog.Get(name)
+	if !ok {
+		return false, nil
+	}
+	if ifNotExists {
+		return true, nil
+	}
+	if opts.Idempotent && entry.Kind == kind && sameStatement(entry.SQL, sql) {
+		return true, nil
+	}
+	return true, &Error{Code: CodeExists, Message: fmt.Sprintf("%s %q already exists", strings.ToLower(string(entry.Kind)), name),
+		Hint: "DROP it first, or use CREATE ... IF NOT EXISTS"}
+}
+
+// sameStatement compares two statements by their canonical form.
+func sameStatement(a, b string) bool {
+	sa, errA := parser.ParseOne(a)
+	sb, errB := parser.ParseOne(b)
+	return errA == nil && errB == nil && ast.Format(sa) == ast.Format(sb)
+}
+
+func (e *Engine) createSource(ctx context.Context, s *ast.CreateSource, text string, opts ExecOptions) (Result, error) {
+	e.ddl.Lock()
+	defer e.ddl.Unlock()
+	res := Result{Statement: "CREATE SOURCE"}
+	name := string(s.Name)
+	if exists, err := e.checkFree(name, ast.KindSource, text, s.IfNotExists, opts); exists || err != nil {
+		res.Message = fmt.Sprintf("source %s already exists, skipping", name)
+		return res, err
+	}
+	def, err := plan.AnalyzeSource(s, connector.SourceKinds(), e.planOptions())
+	if err != nil {
+		return res, err
+	}
+	if err := checkSource(def); err != nil {
+		return res, &Error{Code: CodeInvalid, Pos: s.Pos, Message: fmt.Sprintf("line %s: source %s: %v", s.Pos, name, err), err: err}
+	}
+	entry := catalog.Entry{Kind: ast.KindSource, Name: name, SQL: text, Created: e.cfg.Now().UTC(), ID: catalog.NewID()}
+	if err := e.catalog.Put(ctx, entry); err != nil {
+		return res, &Error{Code: CodeUnavailable, Message: err.Error(), err: err}
+	}
+	e.mu.Lock()
+	e.mu.sources[name] = &sourceObject{entry: entry, def: def}
+	e.mu.Unlock()
+	res.Message = "created source " + name
+	return res, nil
+}
+
+func (e *Engine) createSink(ctx context.Context, s *ast.CreateSink, text string, opts ExecOptions) (Result, error) {
+	e.ddl.Lock()
+	defer e.ddl.Unlock()
+	res := Result{Statement: "CREATE SINK"}
+	name := string(s.Name)
+	if exists, err := e.checkFree(name, ast.KindSink, text, s.IfNotExists, opts); exists || err != nil {
+		res.Message = fmt.Sprintf("sink %s already exists, skipping", name)
+		return res, err
+	}
+	p, err := plan.AnalyzeSink(s, e.lookupSource, connector.SinkKinds(), e.planOptions())
+	if err != nil {
+		return res, err
+	}
+	if err := checkSink(p); err != nil {
+		return res, &Error{Code: CodeInvalid, Pos: s.Pos, Message: fmt.Sprintf("line %s: sink %s: %v", s.Pos, name, err), err: err}
+	}
+	entry := catalog.Entry{Kind: ast.KindSink, Name: name, SQL: text, Created: e.cfg.Now().UTC(), ID: catalog.NewID()}
+	if err := e.catalog.Put(ctx, entry); err != nil {
+		return res, &Error{Code: CodeUnavailable, Message: err.Error(), err: err}
+	}
+	if err := e.startPipeline(ctx, entry, p); err != nil {
+		// The pipeline could not start (its source topic is missing, the
+		// cluster refused): undo the catalog entry so the user can retry.
+		return res, errors.Join(&Error{Code: CodeInvalid, Message: fmt.Sprintf("sink %s: %v", name, err), err: err}, e.catalog.Delete(ctx, name))
+	}
+	res.Message = "created sink " + name + "; its pipeline is running"
+	return res, nil
+}
+
+func (e *Engine) drop(ctx context.Context, s *ast.Drop) (Result, error) {
+	e.ddl.Lock()
+	defer e.ddl.Unlock()
+	res := Result{Statement: "DROP " + string(s.Kind)}
+	name := string(s.Name)
+	entry, ok := e.catalog.Get(name)
+	if !ok || entry.Kind != s.Kind {
+		if s.IfExists {
+			res.Message = fmt.Sprintf("%s %s does not exist, skipping", strings.ToLower(string(s.Kind)), name)
+			return res, nil
+		}
+		hint := ""
+		if ok {
+			hint = fmt.Sprintf("%s is a %s: DROP %s %s", name, strings.ToLower(string(entry.Kind)), entry.Kind, name)
+		}
+		return res, &Error{Code: CodeNotFound, Pos: s.Pos, Message: fmt.Sprintf("%s %q does not exist", strings.ToLower(string(s.Kind)), name), Hint: hint}
+	}
+	if s.Kind == ast.KindSource {
+		if users := e.sinksReading(name); len(users) > 0 {
+			return res, &Error{Code: CodeDependent, Pos: s.Pos, Message: fmt.Sprintf("cannot drop source %s because sink %s reads it", name, strings.Join(users, ", ")),
+				Hint: "drop the sinks first"}
+		}
+	}
+	if err := e.catalog.Delete(ctx, name); err != nil {
+		return res, &Error{Code: CodeUnavailable, Message: err.Error(), err: err}
+	}
+	e.removeObject(ctx, name)
+	res.Message = fmt.Sprintf("dropped %s %s", strings.ToLower(string(s.Kind)), name)
+	return res, nil
+}
+
+func (e *Engine) sinksReading(source string) []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var names []string
+	for name, p := range e.mu.pipelines {
+		if p.plan.Source.Name == source {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}

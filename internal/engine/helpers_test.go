@@ -1,0 +1,120 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/tide-data/tide/internal/group"
+	"github.com/tide-data/tide/internal/log"
+	"github.com/tide-data/tide/internal/transport"
+	"github.com/tide-data/tide/internal/transport/embedded"
+)
+
+// fixedNow is the clock of golden tests: now() is deterministic.
+var fixedNow = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+// node is an embedded log, coordinator and transport in a directory that
+// outlives it, so a test can reopen the same data.
+type node struct {
+	dir    string
+	log    *log.Log
+	groups *group.Coordinator
+	tr     transport.Transport
+}
+
+func openNode(t *testing.T, dir string) *node {
+	t.Helper()
+	l, err := log.Open(dir, log.WithCleanerInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := group.NewCoordinator(l, group.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &node{dir: dir, log: l, groups: g, tr: embedded.New(l, g)}
+	return n
+}
+
+func (n *node) close(t *testing.T) {
+	t.Helper()
+	if err := errors.Join(n.tr.Close(), n.groups.Close(), n.log.Close()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func testLogger() *slog.Logger {
+	if os.Getenv("TIDE_TEST_VERBOSE") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func openEngine(t *testing.T, n *node) *Engine {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	e, err := Open(ctx, Config{Transport: n.tr, Logger: testLogger(), Now: func() time.Time { return fixedNow }, CommitInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func closeEngine(t *testing.T, e *Engine) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustExec(t *testing.T, e *Engine, sql string) []Result {
+	t.Helper()
+	res, err := e.Execute(context.Background(), sql, ExecOptions{})
+	if err != nil {
+		t.Fatalf("%s\n-> %v", sql, err)
+	}
+	return res
+}
+
+// readAll reads topic from the start until it holds at least want
+// records or the deadline passes, and returns them ordered by partition
+// and offset.
+func readAll(t *testing.T, tr transport.Transport, topic string, want int) []*transport.Record {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := tr.NewConsumer(ctx, transport.ConsumerOptions{Group: "reader-" + topic + "-" + time.Now().Format("150405.000000000"), Topics: []string{topic}, Start: transport.StartEarliest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close(context.Background()) }()
+	var out []*transport.Record
+	for len(out) < want {
+		recs, err := c.Poll(ctx)
+		if err != nil {
+			t.Fatalf("reading %s: got %d of %d records: %v", topic, len(out), want, err)
+		}
+		out = append(out, recs...)
+	}
+	sortRecords(out)
+	return out
+}
+
+// waitFor polls cond until it holds or 30 s pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

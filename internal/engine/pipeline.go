@@ -1,0 +1,290 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tide-data/tide/internal/catalog"
+	"github.com/tide-data/tide/internal/connector"
+	"github.com/tide-data/tide/internal/format"
+	"github.com/tide-data/tide/internal/sql/plan"
+)
+
+// taskQueue is how many batches may wait for one partition's task: the
+// bound that turns a slow sink into a slow source (backpressure).
+const taskQueue = 4
+
+// Pipeline states, as SHOW SINKS prints them.
+const (
+	stateRunning  = "running"
+	stateRetrying = "retrying" // the sink or the source is failing; retried with backoff
+	stateFinished = "finished" // a bounded source reached its end
+	stateStopped  = "stopped"
+)
+
+// pipeline runs one sink's query.
+type pipeline struct {
+	engine   *Engine
+	entry    catalog.Entry
+	plan     *plan.Pipeline
+	group    string
+	dlqTopic string
+	logger   *slog.Logger
+
+	source connector.Source
+	sink   connector.Sink
+	dlq    connector.Sink
+
+	// Formats, split from the WITH options.
+	inFormat, outFormat      string
+	inFormatOpts, outFmtOpts map[string]string
+	inColumns, outColumns    []format.Column
+
+	stopReading context.CancelFunc // step one of stopping: read no more
+	abortTasks  context.CancelFunc // step two: abandon unwritten batches
+	done        chan struct{}      // closed when every goroutine has returned
+
+	stats struct {
+		in, out, filtered, dead atomic.Int64
+	}
+	mu struct {
+		sync.Mutex
+		state   string
+		lastErr string
+	}
+}
+
+// pipelineStatus is a snapshot for SHOW and DESCRIBE.
+type pipelineStatus struct {
+	State                           string
+	In, Out, Filtered, DeadLettered int64
+	LastError                       string
+}
+
+func (p *pipeline) status() pipelineStatus {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return pipelineStatus{State: p.mu.state, LastError: p.mu.lastErr,
+		In: p.stats.in.Load(), Out: p.stats.out.Load(), Filtered: p.stats.filtered.Load(), DeadLettered: p.stats.dead.Load()}
+}
+
+func (p *pipeline) setState(state string, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.mu.state = state
+	if err != nil {
+		p.mu.lastErr = err.Error()
+	}
+}
+
+// startPipeline builds a pipeline's connectors and starts it.
+func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *plan.Pipeline) error {
+	e.mu.Lock()
+	if e.mu.closed {
+		e.mu.Unlock()
+		return errors.New("engine: closed")
+	}
+	e.mu.Unlock()
+	p := &pipeline{
+		engine: e, entry: entry, plan: pl,
+		group:  "tide-sink-" + entry.Name + "-" + entry.ID,
+		logger: e.logger.With("pipeline", entry.Name),
+		done:   make(chan struct{}),
+	}
+	var err error
+	src := pl.Source
+	p.inColumns = sourceColumns(src)
+	p.outColumns = outputColumns(pl)
+	var srcOpts, sinkOpts map[string]string
+	p.inFormat, p.inFormatOpts, srcOpts = splitFormatOptions(src.Options)
+	p.outFormat, p.outFmtOpts, sinkOpts = splitFormatOptions(pl.Options)
+	p.dlqTopic = pl.Name + ".dlq"
+	if t, ok := sinkOpts["dlq.topic"]; ok {
+		p.dlqTopic = t
+		delete(sinkOpts, "dlq.topic")
+	}
+	// Check the formats before starting anything.
+	if _, err := format.NewDecoder(p.inFormat, p.inColumns, p.inFormatOpts); err != nil {
+		return fmt.Errorf("source %s: %w", src.Name, err)
+	}
+	if _, err := format.NewEncoder(p.outFormat, p.outColumns, p.outFmtOpts); err != nil {
+		return err
+	}
+	env := connector.Env{Transport: e.cfg.Transport, Logger: p.logger, Group: p.group, Now: e.cfg.Now, Stdout: e.cfg.Stdout}
+	if p.sink, err = connector.NewSink(pl.Connector, sinkOpts, env); err != nil {
+		return err
+	}
+	if p.dlq, err = connector.NewSink("topic", map[string]string{"topic": p.dlqTopic}, env); err != nil {
+		return errors.Join(err, p.sink.Close(ctx))
+	}
+	if _, ok := srcOpts["commit.interval"]; !ok && src.Connector == "topic" && e.cfg.CommitInterval > 0 {
+		srcOpts["commit.interval"] = e.cfg.CommitInterval.String()
+	}
+	if p.source, err = connector.NewSource(src.Connector, p.inColumns, srcOpts, env); err != nil {
+		return errors.Join(fmt.Errorf("source %s: %w", src.Name, err), p.sink.Close(ctx), p.dlq.Close(ctx))
+	}
+	readCtx, stopReading := context.WithCancel(context.Background())
+	taskCtx, abortTasks := context.WithCancel(context.Background())
+	p.stopReading, p.abortTasks = stopReading, abortTasks
+	p.setState(stateRunning, nil)
+	e.mu.Lock()
+	e.mu.pipelines[entry.Name] = p
+	e.mu.Unlock()
+	go p.run(readCtx, taskCtx)
+	p.logger.Info("pipeline started", "source", src.Name, "connector", pl.Connector, "group", p.group)
+	return nil
+}
+
+// run reads batches and hands each to its partition's task, until the
+// source ends or stop cancels ctx; then it lets the tasks drain (they run
+// under taskCtx) and closes the connectors.
+func (p *pipeline) run(ctx, taskCtx context.Context) {
+	defer close(p.done)
+	tasks := map[int32]*task{}
+	var wg sync.WaitGroup
+	backoff := newBackoff()
+	for {
+		b, err := p.source.Read(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			if errors.Is(err, io.EOF) {
+				p.setState(stateFinished, nil)
+				break
+			}
+			p.setState(stateRetrying, err)
+			p.logger.Warn("source read failed; retrying", "err", err)
+			if !backoff.wait(ctx) {
+				break
+			}
+			continue
+		}
+		backoff.reset()
+		t := tasks[b.Partition]
+		if t == nil {
+			t = p.newTask(b.Partition)
+			tasks[b.Partition] = t
+			wg.Go(func() { t.run(taskCtx) })
+		}
+		select {
+		case t.in <- b:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	for _, t := range tasks {
+		close(t.in)
+	}
+	wg.Wait()
+	closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := errors.Join(p.source.Close(closeCtx), p.sink.Close(closeCtx), p.dlq.Close(closeCtx)); err != nil {
+		p.logger.Warn("closing the pipeline's connectors", "err", err)
+	}
+	p.mu.Lock()
+	if p.mu.state != stateFinished {
+		p.mu.state = stateStopped
+	}
+	p.mu.Unlock()
+}
+
+// stop stops reading, lets the tasks finish the batches they hold (they
+// are written and acknowledged unless ctx ends first) and waits.
+func (p *pipeline) stop(ctx context.Context) {
+	p.stopReading()
+	select {
+	case <-p.done:
+		p.abortTasks()
+		return
+	case <-ctx.Done():
+	}
+	p.logger.Warn("pipeline did not drain in time; abandoning unwritten batches (they are read again after a restart)")
+	p.abortTasks()
+	<-p.done
+}
+
+// backoff is an exponential retry delay from 100 ms to 10 s.
+type backoff struct{ d time.Duration }
+
+func newBackoff() *backoff { return &backoff{d: 100 * time.Millisecond} }
+
+func (b *backoff) reset() { b.d = 100 * time.Millisecond }
+
+// wait sleeps for the current delay and doubles it; false if ctx ended.
+func (b *backoff) wait(ctx context.Context) bool {
+	t := time.NewTimer(b.d)
+	defer t.Stop()
+	b.d = min(2*b.d, 10*time.Second)
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func sourceColumns(s *plan.Source) []format.Column {
+	cols := make([]format.Column, len(s.Columns))
+	for i, c := range s.Columns {
+		cols[i] = format.Column{Name: c.Name, Type: c.Type}
+	}
+	return cols
+}
+
+func outputColumns(p *plan.Pipeline) []format.Column {
+	cols := make([]format.Column, len(p.Outputs))
+	for i, o := range p.Outputs {
+		cols[i] = format.Column{Name: o.Name, Type: o.Type}
+	}
+	return cols
+}
+
+// checkSource checks a source's format and connector options without
+// connecting to anything.
+func checkSource(def *plan.Source) error {
+	name, formatOpts, rest := splitFormatOptions(def.Options)
+	if _, err := format.NewDecoder(name, sourceColumns(def), formatOpts); err != nil {
+		return err
+	}
+	return connector.CheckSource(def.Connector, sourceColumns(def), rest)
+}
+
+// checkSink checks a sink's format and connector options.
+func checkSink(p *plan.Pipeline) error {
+	name, formatOpts, rest := splitFormatOptions(p.Options)
+	if _, err := format.NewEncoder(name, outputColumns(p), formatOpts); err != nil {
+		return err
+	}
+	delete(rest, "dlq.topic")
+	return connector.CheckSink(p.Connector, rest)
+}
+
+// splitFormatOptions separates the format options ('format' and keys
+// prefixed with "format." or "<format>.") from the connector's.
+func splitFormatOptions(opts map[string]string) (name string, formatOpts, rest map[string]string) {
+	name = "json"
+	if f, ok := opts["format"]; ok {
+		name = f
+	}
+	formatOpts, rest = map[string]string{}, map[string]string{}
+	for k, v := range opts {
+		switch {
+		case k == "format":
+		case strings.HasPrefix(k, "format.") || strings.HasPrefix(k, name+"."):
+			formatOpts[k] = v
+		default:
+			rest[k] = v
+		}
+	}
+	return name, formatOpts, rest
+}

@@ -1,0 +1,222 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/tide-data/tide/internal/connector"
+	"github.com/tide-data/tide/internal/format"
+	"github.com/tide-data/tide/internal/sql/plan"
+	"github.com/tide-data/tide/internal/sql/types"
+	"github.com/tide-data/tide/internal/transport"
+)
+
+// Dead-letter headers. Values are UTF-8 text.
+const (
+	HeaderError     = "tide.error"            // the error message
+	HeaderErrorCode = "tide.error.code"       // SQLSTATE-style code, when known
+	HeaderStage     = "tide.stage"            // decode, filter, project, key, encode
+	HeaderPipeline  = "tide.pipeline"         // the sink's name
+	HeaderTopic     = "tide.origin.topic"     // where the record came from
+	HeaderPartition = "tide.origin.partition" //
+	HeaderOffset    = "tide.origin.offset"    //
+)
+
+// Processing stages, for dead-letter headers.
+const (
+	stageDecode  = "decode"
+	stageFilter  = "filter"
+	stageProject = "project"
+	stageKey     = "key"
+	stageEncode  = "encode"
+)
+
+// task processes one input partition's batches in order. It owns its
+// decoder, encoder and buffers: nothing in it is shared.
+type task struct {
+	p         *pipeline
+	partition int32
+	in        chan connector.Batch
+
+	dec format.Decoder
+	enc format.Encoder
+	row types.Row // input row: declared columns, then metadata
+	out types.Row // projected row
+
+	buf     []byte // encoded values of the current batch
+	keyBuf  []byte
+	outputs []connector.Output
+	dead    []connector.Output
+}
+
+func (p *pipeline) newTask(partition int32) *task {
+	// The formats were checked when the pipeline started.
+	dec, _ := format.NewDecoder(p.inFormat, p.inColumns, p.inFormatOpts)
+	enc, _ := format.NewEncoder(p.outFormat, p.outColumns, p.outFmtOpts)
+	return &task{
+		p: p, partition: partition, in: make(chan connector.Batch, taskQueue),
+		dec: dec, enc: enc,
+		row: make(types.Row, len(p.inColumns)+plan.NumMetadata),
+		out: make(types.Row, len(p.plan.Outputs)),
+	}
+}
+
+// run processes batches until its queue is closed and drained, or ctx
+// ends (then the batch in hand is abandoned unacknowledged).
+func (t *task) run(ctx context.Context) {
+	for b := range t.in {
+		if ctx.Err() != nil {
+			continue // drain the queue without acknowledging
+		}
+		t.process(b)
+		if !t.write(ctx, t.p.sink, t.outputs) || !t.write(ctx, t.p.dlq, t.dead) {
+			continue
+		}
+		t.p.stats.out.Add(int64(len(t.outputs)))
+		t.p.stats.dead.Add(int64(len(t.dead)))
+		b.Ack()
+	}
+}
+
+// write writes outputs to sink, retrying with backoff until it succeeds
+// or ctx ends.
+func (t *task) write(ctx context.Context, sink connector.Sink, outputs []connector.Output) bool {
+	if len(outputs) == 0 {
+		return true
+	}
+	backoff := newBackoff()
+	for {
+		err := sink.Write(ctx, outputs)
+		if err == nil {
+			if t.p.status().State == stateRetrying {
+				t.p.setState(stateRunning, nil)
+			}
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		t.p.setState(stateRetrying, err)
+		t.p.logger.Warn("sink write failed; retrying", "partition", t.partition, "records", len(outputs), "err", err)
+		if !backoff.wait(ctx) {
+			return false
+		}
+	}
+}
+
+// process evaluates a batch into t.outputs and t.dead.
+func (t *task) process(b connector.Batch) {
+	t.buf, t.outputs, t.dead = t.buf[:0], t.outputs[:0], t.dead[:0]
+	t.p.stats.in.Add(int64(len(b.Messages)))
+	for i := range b.Messages {
+		m := &b.Messages[i]
+		stage, err := t.evaluate(m)
+		if err != nil {
+			t.dead = append(t.dead, t.deadLetter(m, stage, err))
+		}
+	}
+}
+
+// evaluate runs one message through the pipeline, appending its output
+// (if it passes the filter) to t.outputs.
+func (t *task) evaluate(m *connector.Message) (stage string, err error) {
+	pl := t.p.plan
+	n := len(t.p.inColumns)
+	if err := t.dec.Decode(m.Value, t.row[:n]); err != nil {
+		if errors.Is(err, format.ErrSkip) { // the format was told to drop what it cannot read
+			t.p.stats.filtered.Add(1)
+			return "", nil
+		}
+		return stageDecode, err
+	}
+	for i, c := range pl.Source.Columns {
+		if c.NotNull && t.row[i].IsNull() {
+			return stageDecode, &types.Error{Code: "23502", Message: "null value in column \"" + c.Name + "\" violates not-null constraint"}
+		}
+	}
+	meta := t.row[n:]
+	if m.Key == nil {
+		meta[0] = types.Null(types.KindBytea)
+	} else {
+		meta[0] = types.NewBytea(m.Key)
+	}
+	meta[1] = types.NewText(m.Origin.Topic)
+	meta[2] = types.NewInt4(m.Origin.Partition)
+	meta[3] = types.NewInt8(m.Origin.Offset)
+	meta[4] = types.NewTimestampTZ(m.Timestamp.UnixMicro())
+	if pl.Filter != nil {
+		v, err := pl.Filter.Eval(t.row)
+		if err != nil {
+			return stageFilter, err
+		}
+		if v.IsNull() || !v.Bool() {
+			t.p.stats.filtered.Add(1)
+			return "", nil
+		}
+	}
+	for i, o := range pl.Outputs {
+		v, err := o.Expr.Eval(t.row)
+		if err != nil {
+			return stageProject, err
+		}
+		t.out[i] = v
+	}
+	key := m.Key
+	if pl.Key != nil {
+		v, err := pl.Key.Eval(t.row)
+		if err != nil {
+			return stageKey, err
+		}
+		key = t.encodeKey(v)
+	}
+	start := len(t.buf)
+	t.buf, err = t.enc.Encode(t.buf, t.out)
+	if err != nil {
+		t.buf = t.buf[:start]
+		return stageEncode, err
+	}
+	t.outputs = append(t.outputs, connector.Output{
+		Key: key, Value: t.buf[start:len(t.buf):len(t.buf)], Headers: m.Headers, Timestamp: m.Timestamp,
+	})
+	return "", nil
+}
+
+// encodeKey renders a KEY BY value as the record key: bytea as its bytes,
+// anything else as its text form, NULL as no key.
+func (t *task) encodeKey(v types.Value) []byte {
+	if v.IsNull() {
+		return nil
+	}
+	if v.Kind() == types.KindBytea {
+		return []byte(v.Bytes())
+	}
+	start := len(t.buf)
+	t.buf = v.AppendText(t.buf)
+	return t.buf[start:len(t.buf):len(t.buf)]
+}
+
+// deadLetter wraps a failed message for the dead-letter topic: the input
+// as it came, with headers saying what failed where.
+func (t *task) deadLetter(m *connector.Message, stage string, err error) connector.Output {
+	headers := make([]transport.Header, 0, len(m.Headers)+7)
+	headers = append(headers, m.Headers...)
+	headers = append(headers,
+		transport.Header{Key: HeaderError, Value: []byte(err.Error())},
+		transport.Header{Key: HeaderStage, Value: []byte(stage)},
+		transport.Header{Key: HeaderPipeline, Value: []byte(t.p.plan.Name)},
+		transport.Header{Key: HeaderTopic, Value: []byte(m.Origin.Topic)},
+		transport.Header{Key: HeaderPartition, Value: strconv.AppendInt(nil, int64(m.Origin.Partition), 10)},
+		transport.Header{Key: HeaderOffset, Value: strconv.AppendInt(nil, m.Origin.Offset, 10)},
+	)
+	var te *types.Error
+	if errors.As(err, &te) && te.Code != "" {
+		headers = append(headers, transport.Header{Key: HeaderErrorCode, Value: []byte(te.Code)})
+	}
+	ts := m.Timestamp
+	if ts.IsZero() {
+		ts = time.Now()
+	}
+	return connector.Output{Key: m.Key, Value: m.Value, Headers: headers, Timestamp: ts}
+}

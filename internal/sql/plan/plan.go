@@ -1,0 +1,377 @@
+package plan
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/tide-data/tide/internal/sql/ast"
+	"github.com/tide-data/tide/internal/sql/expr"
+	"github.com/tide-data/tide/internal/sql/types"
+)
+
+// Metadata column names, in row order after the declared columns.
+const (
+	ColKey       = "_key"
+	ColTopic     = "_topic"
+	ColPartition = "_partition"
+	ColOffset    = "_offset"
+	ColTimestamp = "_timestamp"
+)
+
+// metadataColumns are appended to every source's declared columns.
+var metadataColumns = []Column{
+	{Name: ColKey, Type: types.KindBytea},
+	{Name: ColTopic, Type: types.KindText},
+	{Name: ColPartition, Type: types.KindInt4},
+	{Name: ColOffset, Type: types.KindInt8},
+	{Name: ColTimestamp, Type: types.KindTimestampTZ},
+}
+
+// NumMetadata is how many metadata columns follow the declared ones.
+var NumMetadata = len(metadataColumns)
+
+// Column is one column of a source or an output.
+type Column struct {
+	Name    string
+	Type    types.Kind
+	NotNull bool
+}
+
+// Watermark is a source's declared event-time column and its watermark
+// expression (the event time minus the allowed lateness, typically).
+type Watermark struct {
+	Column int // index into Source.Columns
+	Expr   *expr.Expr
+	Text   string // the expression as written, for DESCRIBE
+}
+
+// Source is an analyzed CREATE SOURCE.
+type Source struct {
+	Name      string
+	Columns   []Column // declared columns only
+	Watermark *Watermark
+	Connector string
+	Options   map[string]string // WITH options without "connector"
+}
+
+// RowColumns returns the full row layout a pipeline over s evaluates
+// against: the declared columns, then the metadata columns.
+func (s *Source) RowColumns() []Column {
+	return append(slices.Clip(s.Columns), metadataColumns...)
+}
+
+// Output is one projected column of a pipeline.
+type Output struct {
+	Name string
+	Type types.Kind
+	Expr *expr.Expr
+	Text string // as written, for EXPLAIN
+}
+
+// Pipeline is an analyzed CREATE SINK ... AS SELECT: stateless, one
+// source, evaluated record by record.
+type Pipeline struct {
+	Name       string
+	Source     *Source
+	Filter     *expr.Expr // nil: every record passes
+	FilterText string
+	Outputs    []Output
+	Key        *expr.Expr // nil: the input record's key
+	KeyText    string
+	Connector  string
+	Options    map[string]string // sink WITH options without "connector"
+}
+
+// Error is a semantic error at a position in the statement.
+type Error struct {
+	Pos  ast.Pos
+	Msg  string
+	Hint string
+}
+
+func (e *Error) Error() string {
+	s := fmt.Sprintf("line %s: %s", e.Pos, e.Msg)
+	if e.Hint != "" {
+		s += "\nHINT: " + e.Hint
+	}
+	return s
+}
+
+func errorf(pos ast.Pos, format string, args ...any) *Error {
+	return &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Options for analysis.
+type Options struct {
+	// CompileOptions are passed to the expression compiler (its clock).
+	Compile expr.CompileOptions
+}
+
+// AnalyzeSource checks a CREATE SOURCE and returns its definition.
+// knownConnectors lists the source connectors that exist.
+func AnalyzeSource(stmt *ast.CreateSource, knownConnectors []string, opts Options) (*Source, error) {
+	src := &Source{Name: string(stmt.Name)}
+	if strings.HasPrefix(src.Name, "_") {
+		return nil, &Error{Pos: stmt.Pos, Msg: fmt.Sprintf("invalid source name %q", src.Name), Hint: "names starting with _ are reserved"}
+	}
+	if len(stmt.Columns) == 0 {
+		return nil, &Error{Pos: stmt.Pos, Msg: "a source needs at least one column", Hint: "declare the fields of its records: CREATE SOURCE s (id bigint, ...) WITH (...)"}
+	}
+	seen := map[string]bool{}
+	for _, c := range stmt.Columns {
+		name := string(c.Name)
+		if seen[name] {
+			return nil, errorf(c.Pos, "column %q specified more than once", name)
+		}
+		if strings.HasPrefix(name, "_") && slices.ContainsFunc(metadataColumns, func(m Column) bool { return m.Name == name }) {
+			return nil, &Error{Pos: c.Pos, Msg: fmt.Sprintf("column name %q is reserved", name), Hint: "metadata columns _key, _topic, _partition, _offset and _timestamp exist on every source"}
+		}
+		seen[name] = true
+		kind, err := kindOf(c.Type)
+		if err != nil {
+			return nil, err
+		}
+		src.Columns = append(src.Columns, Column{Name: name, Type: kind, NotNull: c.NotNull})
+	}
+	if wm := stmt.Watermark; wm != nil {
+		idx := slices.IndexFunc(src.Columns, func(c Column) bool { return c.Name == string(wm.Column) })
+		if idx < 0 {
+			return nil, errorf(wm.Pos, "watermark column %q is not a column of %s", wm.Column, src.Name)
+		}
+		if k := src.Columns[idx].Type; k != types.KindTimestamp && k != types.KindTimestampTZ {
+			return nil, &Error{Pos: wm.Pos, Msg: fmt.Sprintf("watermark column %q must be a timestamp, not %s", wm.Column, k), Hint: "declare it as timestamp or timestamptz"}
+		}
+		e, err := expr.CompileWith(wm.Expr, exprColumns(src.Name, src.RowColumns()), opts.Compile)
+		if err != nil {
+			return nil, err
+		}
+		if k := e.Type(); k != types.KindTimestamp && k != types.KindTimestampTZ {
+			return nil, errorf(wm.Expr.Position(), "watermark expression must be a timestamp, not %s", k)
+		}
+		src.Watermark = &Watermark{Column: idx, Expr: e, Text: ast.Format(wm.Expr)}
+	}
+	var err error
+	src.Connector, src.Options, err = connectorOptions(stmt.Pos, stmt.With, knownConnectors, "source")
+	if err != nil {
+		return nil, err
+	}
+	return src, nil
+}
+
+// AnalyzeSink checks a CREATE SINK ... AS SELECT against the sources it
+// reads (found by lookup) and compiles its expressions.
+func AnalyzeSink(stmt *ast.CreateSink, lookup func(name string) (*Source, bool), knownConnectors []string, opts Options) (*Pipeline, error) {
+	q := stmt.Query
+	p := &Pipeline{Name: string(stmt.Name)}
+	if strings.HasPrefix(p.Name, "_") {
+		return nil, &Error{Pos: stmt.Pos, Msg: fmt.Sprintf("invalid sink name %q", p.Name), Hint: "names starting with _ are reserved"}
+	}
+	if err := checkStateless(q); err != nil {
+		return nil, err
+	}
+	from, ok := q.From.(*ast.TableName)
+	if !ok {
+		return nil, errorf(q.Pos, "a sink's query reads from exactly one source: SELECT ... FROM source")
+	}
+	src, ok := lookup(string(from.Name))
+	if !ok {
+		return nil, &Error{Pos: from.Pos, Msg: fmt.Sprintf("source %q does not exist", from.Name), Hint: "SHOW SOURCES lists them; create it with CREATE SOURCE"}
+	}
+	p.Source = src
+	alias := string(from.Name)
+	if from.Alias != "" {
+		alias = string(from.Alias)
+	}
+	cols := exprColumns(alias, src.RowColumns())
+	if q.Where != nil {
+		f, err := expr.CompilePredicateWith(q.Where, cols, opts.Compile)
+		if err != nil {
+			return nil, err
+		}
+		p.Filter, p.FilterText = f, ast.Format(q.Where)
+	}
+	names := map[string]bool{}
+	for _, item := range q.Items {
+		if item.Star {
+			if item.StarTable != "" && string(item.StarTable) != alias {
+				return nil, errorf(item.Pos, "missing FROM-clause entry for table %q", item.StarTable)
+			}
+			for i, c := range src.Columns {
+				ref := &ast.ColumnRef{Pos: item.Pos, Table: ast.Ident(alias), Name: ast.Ident(c.Name)}
+				e, err := expr.CompileWith(ref, cols, opts.Compile)
+				if err != nil {
+					return nil, err
+				}
+				p.Outputs = append(p.Outputs, Output{Name: src.Columns[i].Name, Type: c.Type, Expr: e, Text: c.Name})
+			}
+			continue
+		}
+		e, err := expr.CompileWith(item.Expr, cols, opts.Compile)
+		if err != nil {
+			return nil, err
+		}
+		name := string(item.Alias)
+		if name == "" {
+			name = outputName(item.Expr)
+		}
+		p.Outputs = append(p.Outputs, Output{Name: name, Type: e.Type(), Expr: e, Text: ast.Format(item.Expr)})
+	}
+	if len(stmt.Columns) > 0 {
+		if len(stmt.Columns) != len(p.Outputs) {
+			return nil, errorf(stmt.Pos, "sink %s names %d columns but its query has %d", p.Name, len(stmt.Columns), len(p.Outputs))
+		}
+		for i, c := range stmt.Columns {
+			p.Outputs[i].Name = string(c)
+		}
+	}
+	for _, o := range p.Outputs {
+		if names[o.Name] {
+			return nil, &Error{Pos: q.Pos, Msg: fmt.Sprintf("output column %q appears more than once", o.Name), Hint: "give one of them an alias: expr AS other_name"}
+		}
+		names[o.Name] = true
+	}
+	if q.Key != nil {
+		k, err := expr.CompileWith(q.Key, cols, opts.Compile)
+		if err != nil {
+			return nil, err
+		}
+		p.Key, p.KeyText = k, ast.Format(q.Key)
+	}
+	var err error
+	p.Connector, p.Options, err = connectorOptions(stmt.Pos, stmt.With, knownConnectors, "sink")
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// checkStateless rejects what needs state, naming what is missing.
+func checkStateless(q *ast.Select) error {
+	switch {
+	case q.From == nil:
+		return errorf(q.Pos, "a sink's query needs FROM source")
+	case q.Distinct:
+		return &Error{Pos: q.Pos, Msg: "SELECT DISTINCT is not supported yet", Hint: "stateful operators (DISTINCT, GROUP BY, windows, joins) arrive with Tide's state layer; pipelines are stateless for now"}
+	case len(q.GroupBy) > 0 || q.Having != nil:
+		return &Error{Pos: q.Pos, Msg: "GROUP BY and HAVING are not supported yet", Hint: "aggregations arrive with Tide's state layer; pipelines are stateless for now"}
+	}
+	switch f := q.From.(type) {
+	case *ast.Join:
+		return &Error{Pos: f.Pos, Msg: "joins are not supported yet", Hint: "pipelines read one source for now"}
+	case *ast.TableFunc:
+		return &Error{Pos: f.Pos, Msg: fmt.Sprintf("window table function %s is not supported yet", strings.ToUpper(string(f.Name))), Hint: "event-time windows arrive with Tide's state layer"}
+	case *ast.Subquery:
+		return errorf(f.Pos, "subqueries in FROM are not supported yet")
+	}
+	var agg *ast.Func
+	visit := func(e ast.Expr) {
+		walkExpr(e, func(x ast.Expr) {
+			if f, ok := x.(*ast.Func); ok && agg == nil && isAggregate(string(f.Name)) {
+				agg = f
+			}
+		})
+	}
+	for _, it := range q.Items {
+		if it.Expr != nil {
+			visit(it.Expr)
+		}
+	}
+	if q.Where != nil {
+		visit(q.Where)
+	}
+	if agg != nil {
+		return &Error{Pos: agg.Pos, Msg: fmt.Sprintf("aggregate function %s is not supported yet", agg.Name), Hint: "aggregations arrive with Tide's state layer; pipelines are stateless for now"}
+	}
+	return nil
+}
+
+func isAggregate(name string) bool {
+	switch name {
+	case "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "string_agg", "array_agg", "json_agg", "jsonb_agg", "stddev", "variance":
+		return true
+	}
+	return false
+}
+
+// outputName is the column name Postgres gives an unaliased expression.
+func outputName(e ast.Expr) string {
+	switch x := e.(type) {
+	case *ast.ColumnRef:
+		return string(x.Name)
+	case *ast.Func:
+		return string(x.Name)
+	case *ast.Cast:
+		return outputName(x.X)
+	case *ast.Binary:
+		if x.Op == "->" || x.Op == "->>" {
+			if s, ok := x.R.(*ast.StringLit); ok {
+				return s.Value
+			}
+		}
+	case *ast.Extract:
+		return "extract"
+	case *ast.Case:
+		return "case"
+	}
+	return "?column?"
+}
+
+func kindOf(t ast.TypeName) (types.Kind, error) {
+	if t.Array {
+		return 0, &Error{Pos: t.Pos, Msg: fmt.Sprintf("array types are not supported yet: %s[]", t.Name), Hint: "declare the column as json and read its elements with -> and ->>"}
+	}
+	k, err := types.KindFromName(t.Name)
+	if err != nil {
+		return 0, &Error{Pos: t.Pos, Msg: err.Error()}
+	}
+	return k, nil
+}
+
+func exprColumns(table string, cols []Column) []expr.Column {
+	out := make([]expr.Column, len(cols))
+	for i, c := range cols {
+		out[i] = expr.Column{Table: table, Name: c.Name, Type: c.Type}
+	}
+	return out
+}
+
+// connectorOptions splits the WITH options into the connector kind and
+// the rest, checking the connector exists.
+func connectorOptions(pos ast.Pos, with []ast.Option, known []string, what string) (string, map[string]string, error) {
+	opts := map[string]string{}
+	var connector string
+	for _, o := range with {
+		key := strings.ToLower(o.Key)
+		if _, dup := opts[key]; dup || (key == "connector" && connector != "") {
+			return "", nil, errorf(o.Pos, "option %q given twice", key)
+		}
+		if key == "connector" {
+			connector = o.Value
+			if !slices.Contains(known, connector) {
+				return "", nil, &Error{Pos: o.ValuePos, Msg: fmt.Sprintf("unknown %s connector %q", what, connector), Hint: "available: " + strings.Join(known, ", ")}
+			}
+			continue
+		}
+		opts[key] = o.Value
+	}
+	if connector == "" {
+		return "", nil, &Error{Pos: pos, Msg: fmt.Sprintf("the %s has no connector", what), Hint: fmt.Sprintf("add WITH (connector = '...'); available: %s", strings.Join(known, ", "))}
+	}
+	return connector, opts, nil
+}
+
+// SortedOptions returns options as "key = 'value'" lines in key order.
+func SortedOptions(opts map[string]string) []string {
+	keys := slices.Sorted(maps.Keys(opts))
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = fmt.Sprintf("%s = '%s'", k, strings.ReplaceAll(opts[k], "'", "''"))
+	}
+	return out
+}
+
+// ErrNotSupported marks statements the engine parses but does not run.
+var ErrNotSupported = errors.New("plan: not supported")
