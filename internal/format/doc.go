@@ -8,7 +8,7 @@
 // # Ownership and concurrency
 //
 //   - A Decoder is used by one goroutine (each runtime task makes its own):
-//     it reuses a parser and scratch buffers between calls. The Values it
+//     it reuses scratch buffers between calls. The Values it
 //     stores in a row own their memory (nothing points into the input), so
 //     the caller may reuse the input buffer after Decode returns. The text
 //     values of one decoded row may share one backing string.
@@ -73,6 +73,50 @@
 // the output is always valid JSON.
 //
 // The decoder checks what it uses: a number in a field no column reads is
-// not validated, since doing so would cost a second pass over every
-// record.
+// not validated against JSON's grammar (only its bytes are), as before.
+//
+// # The JSON decoder's scanner
+//
+// Decoding is the bulk of the format's share of a pipeline's work, so it
+// is measured against a ceiling: fastjson parsing the same record and
+// writing it back, with no types and no checks (BenchmarkCeilingFastjson200B
+// against BenchmarkDecodeEncode200B). Decoding by building fastjson's tree
+// of the record, then walking it and converting fields, ran at about a
+// third of that ceiling (the target is 70%; the one-pass decoder and the
+// encoder's fast paths brought it to about 60% when this was written).
+// The decoder is one pass over the record's bytes (json_scan.go,
+// json_decode.go):
+//
+//	{ "event_id" : 918273645 , "page" : "/p/x" , "extra" : {...} }
+//	  '--------'   '-------'   '----'   '----'   '-----'   '---'
+//	  key: matched  converted   key      copied    key       skipped:
+//	  against the   in place    (slow    into the  (no       checked,
+//	  next column   (no string  path:    row's     column)   nothing built
+//	  expected      made)       hash)    arena
+//
+// In detail:
+//
+//   - a key is first compared, with one or two 8-byte loads, with the name
+//     of the column after the last one matched (fields usually come in the
+//     same order record after record); else it is scanned, unescaped if
+//     it must be, and looked up in a perfect hash of the names (a map only
+//     when no perfect hash was found);
+//   - a column's value is converted where it lies: integers and short
+//     decimals parsed without strconv, other floats by strconv.ParseFloat
+//     over the bytes, timestamps by the ISO fast path, numeric by apd,
+//     text copied (unescaped only if it has escapes, checked only if not
+//     printable ASCII) into the arena that becomes the row's one string;
+//   - json values, and text columns given non-strings, are the slow path:
+//     fastjson reads that value alone for types.AppendJSONB, as before;
+//   - any other value is skipped by a checking skipper that builds nothing.
+//
+// The scanner accepts exactly what fastjson accepted (its lenient numbers
+// and strings included, see json_scan.go), so no record that decoded
+// before fails now or the other way round; a record that does not parse
+// is re-parsed by fastjson for its error message, which is therefore the
+// one it always had. Errors keep their order too: a syntax error anywhere
+// in the record wins over a bad field, and of bad fields the first
+// column's. The fastjson-based decoder is kept, in json_decode_ref_test.go,
+// as the oracle of a differential test and of FuzzDecodeDifferential,
+// which require both to give the same values and the same errors.
 package format

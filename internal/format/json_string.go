@@ -15,6 +15,33 @@ var jsonSafe, htmlSafe = func() (safe, html [utf8.RuneSelf]bool) {
 	return safe, html
 }()
 
+// needsEscape reports whether appendString (escaping HTML) would change
+// any byte of s: whether it holds a control character, a byte of 0x80 or
+// more, or one of " \\ < > &. Eight bytes at a time, with the SWAR tests
+// of nextStop: '<' (0x3c) and '>' (0x3e) differ in one bit, as do '"'
+// (0x22) and '&' (0x26), so masking that bit out tests both at once.
+func needsEscape(s string) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		angle := (x ^ (lowBits * '<')) &^ (lowBits * 0x02)
+		quote := (x ^ (lowBits * '"')) &^ (lowBits * 0x04)
+		slash := x ^ (lowBits * '\\')
+		zero := (angle-lowBits)&^angle | (quote-lowBits)&^quote | (slash-lowBits)&^slash
+		control := (x - lowBits*0x20) &^ x
+		if (zero|control|x)&highBits != 0 {
+			return true
+		}
+	}
+	for ; i < len(s); i++ {
+		if b := s[i]; b >= utf8.RuneSelf || !htmlSafe[b] {
+			return true
+		}
+	}
+	return false
+}
+
 // appendString appends s as a JSON string, escaped exactly as
 // encoding/json escapes it (escapeHTML as with Encoder.SetEscapeHTML):
 // control characters as \b \f \n \r \t or \u00XX, each invalid UTF-8 byte

@@ -1,6 +1,7 @@
 package types
 
 import (
+	"encoding/json"
 	"sort"
 	"sync"
 	"unicode/utf8"
@@ -43,7 +44,15 @@ func AppendJSONB(dst []byte, v *fastjson.Value) ([]byte, error) {
 	case fastjson.TypeFalse:
 		return append(dst, "false"...), nil
 	case fastjson.TypeNumber:
-		d, err := ParseNumeric(string(v.MarshalTo(nil)))
+		// fastjson takes NaN, inf, +1, .5 and 01 as numbers and
+		// ParseNumeric reads them; JSON (and Postgres' jsonb) does not.
+		// The text holds only number bytes, so json.Valid checks it
+		// against JSON's number grammar.
+		num := v.MarshalTo(nil)
+		if !json.Valid(num) {
+			return dst, &Error{Code: CodeInvalidTextRepresentation, Message: "invalid input syntax for type json"}
+		}
+		d, err := ParseNumeric(string(num))
 		if err != nil {
 			return dst, &Error{Code: CodeInvalidTextRepresentation, Message: "invalid input syntax for type json"}
 		}
