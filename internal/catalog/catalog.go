@@ -192,7 +192,7 @@ func (c *Catalog) Watch(ctx context.Context, fn func(Change)) error {
 		recs, err := c.consumer.Poll(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil
+				return nil //nolint:nilerr // the caller ended the watch: not a failure
 			}
 			return fmt.Errorf("catalog: watch: %w", err)
 		}

@@ -56,8 +56,7 @@ func SinkKinds() []string { return slices.Sorted(maps.Keys(sinkKinds)) }
 // so a CREATE SOURCE with a typo fails at once rather than when a
 // pipeline first reads it.
 func CheckSource(kind string, cols []format.Column, opts map[string]string) error {
-	switch kind {
-	case "topic":
+	if kind == "topic" {
 		_, err := parseTopicSourceOptions(opts)
 		return err
 	}
@@ -70,8 +69,7 @@ func CheckSource(kind string, cols []format.Column, opts map[string]string) erro
 
 // CheckSink checks a sink's options without connecting to anything.
 func CheckSink(kind string, opts map[string]string) error {
-	switch kind {
-	case "topic":
+	if kind == "topic" {
 		_, err := parseTopicSinkOptions(opts)
 		return err
 	}

@@ -177,7 +177,7 @@ func newFieldGen(o *options, c format.Column) (fieldGen, error) {
 	numeric := c.Type.IsNumeric() || c.Type == types.KindInterval || c.Type == types.KindJSON
 	_, hasMin := o.m[prefix+"min"]
 	_, f.hasMax = o.m[prefix+"max"]
-	if (hasMin || f.hasMax) && !numeric && !(f.sequence && c.Type == types.KindText) {
+	if (hasMin || f.hasMax) && !numeric && (!f.sequence || c.Type != types.KindText) {
 		return f, fmt.Errorf("connector datagen: column %q of type %s takes no min or max", c.Name, c.Type)
 	}
 	if f.sequence && !c.Type.IsNumeric() && c.Type != types.KindText && f.values == nil {
@@ -202,7 +202,7 @@ func newFieldGen(o *options, c format.Column) (fieldGen, error) {
 		if err := types.CheckIntRange(c.Type, f.minI); err != nil {
 			return f, fmt.Errorf("connector datagen: column %q: min: %w", c.Name, err)
 		}
-		if err := types.CheckIntRange(c.Type, f.maxI); err != nil && !(f.sequence && !f.hasMax) {
+		if err := types.CheckIntRange(c.Type, f.maxI); err != nil && (!f.sequence || f.hasMax) {
 			return f, fmt.Errorf("connector datagen: column %q: max: %w", c.Name, err)
 		}
 	}

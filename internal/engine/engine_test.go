@@ -115,7 +115,7 @@ func TestStatementErrors(t *testing.T) {
 	mustExec(t, e, ordersSource+`CREATE SINK copy WITH (connector = 'blackhole') AS SELECT id FROM orders;`)
 	cases := []struct {
 		sql, code, contains string
-		statement          int
+		statement           int
 	}{
 		{"SELEC 1", CodeSyntax, "line 1:1", 0},
 		{"SHOW SINKS;\nCREATE SOURCE x (a int) WITH (connector = 'topic', topic = 'x';", CodeSyntax, "line 2:", 1},

@@ -45,8 +45,7 @@ type task struct {
 	row types.Row // input row: declared columns, then metadata
 	out types.Row // projected row
 
-	buf     []byte // encoded values of the current batch
-	keyBuf  []byte
+	buf     []byte // encoded values (and keys) of the current batch
 	outputs []connector.Output
 	dead    []connector.Output
 }

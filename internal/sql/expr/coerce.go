@@ -95,7 +95,7 @@ func (c *compiler) coerce(n *node, k types.Kind) (*node, error) {
 // literals adopt the others' type, numbers and date/times take the
 // widest, text if all are unknown.
 func commonType(what string, pos ast.Pos, ns ...*node) (types.Kind, error) {
-	var k types.Kind = types.KindNull
+	k := types.KindNull
 	allUnknown := true
 	for _, n := range ns {
 		if n.unknown || n.typ == types.KindNull {

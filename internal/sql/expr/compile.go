@@ -267,7 +267,7 @@ func (c *compiler) closestColumn(name string) string {
 	for _, col := range c.cols {
 		d := levenshtein(name, col.Name)
 		if d < bestDist {
-			best, bestDist = col.Name, d
+			bestDist = d
 			if col.Table != "" {
 				best = `"` + col.Table + "." + col.Name + `"`
 			} else {

@@ -245,10 +245,10 @@ func jsonScalarCast(to types.Kind) castFunc {
 		if err != nil {
 			return types.Value{}, err
 		}
-		switch {
-		case to == tNum:
+		switch to {
+		case tNum:
 			return types.NewNumeric(d), nil
-		case to == tFloat:
+		case tFloat:
 			f, _ := types.DecimalToFloat(d)
 			return types.NewFloat8(f), nil
 		}

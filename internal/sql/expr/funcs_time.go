@@ -10,13 +10,6 @@ import (
 	"github.com/tide-data/tide/internal/sql/types"
 )
 
-func (c *compiler) now() time.Time {
-	if c.opts.Now != nil {
-		return c.opts.Now()
-	}
-	return time.Now()
-}
-
 func init() {
 	clock := func(k types.Kind) special {
 		return func(c *compiler, f *ast.Func, args []*node) (*node, error) {
@@ -237,7 +230,6 @@ func (c *compiler) extract(pos ast.Pos, field, arg *node, numeric bool) (*node, 
 		if arg, err = c.castNode(arg, tTS, typmod{}, false); err != nil {
 			return nil, err
 		}
-		k = tTS
 	}
 	ret := tNum
 	if !numeric {

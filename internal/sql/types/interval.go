@@ -147,10 +147,6 @@ func truncateInterval(v Value, unit string) Value {
 	return v
 }
 
-type intervalToken struct {
-	text string
-}
-
 func splitIntervalTokens(t string) []string {
 	var toks []string
 	i := 0

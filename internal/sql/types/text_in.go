@@ -1,6 +1,7 @@
 package types
 
 import (
+	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -75,21 +76,24 @@ func trimSpace(s string) string {
 
 // parseBool follows Postgres' parse_bool: unique prefixes of true, false,
 // yes, no; on and off (at least two letters); 1 and 0.
+// parseBool follows Postgres' boolin: any prefix of true/false/yes/no
+// (and of off from two letters), on, 1 and 0. The prefix tests are
+// deliberately word-first: isPrefixOf(input, word).
 func parseBool(s string) (Value, error) {
 	t := strings.ToLower(trimSpace(s))
 	if t != "" {
 		switch {
-		case strings.HasPrefix("true", t):
+		case isPrefixOf(t, "true"):
 			return NewBool(true), nil
-		case strings.HasPrefix("false", t):
+		case isPrefixOf(t, "false"):
 			return NewBool(false), nil
-		case strings.HasPrefix("yes", t):
+		case isPrefixOf(t, "yes"):
 			return NewBool(true), nil
-		case strings.HasPrefix("no", t):
+		case isPrefixOf(t, "no"):
 			return NewBool(false), nil
 		case t == "on":
 			return NewBool(true), nil
-		case len(t) >= 2 && strings.HasPrefix("off", t):
+		case len(t) >= 2 && isPrefixOf(t, "off"):
 			return NewBool(false), nil
 		case t == "1":
 			return NewBool(true), nil
@@ -157,7 +161,7 @@ func parseFloat(s string) (float64, error) {
 	f, err := strconv.ParseFloat(t, 64)
 	if err != nil {
 		var ne *strconv.NumError
-		if asNumError(err, &ne) && ne.Err == strconv.ErrRange {
+		if asNumError(err, &ne) && errors.Is(ne.Err, strconv.ErrRange) {
 			return 0, Errorf(CodeNumericValueOutOfRange, "%q is out of range for type double precision", t)
 		}
 		return 0, syntaxError("double precision", s)
@@ -308,3 +312,6 @@ func unhex(c byte) (byte, bool) {
 	}
 	return 0, false
 }
+
+// isPrefixOf reports whether prefix begins word.
+func isPrefixOf(prefix, word string) bool { return strings.HasPrefix(word, prefix) }

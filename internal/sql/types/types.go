@@ -82,7 +82,7 @@ type Value struct {
 // Null returns the NULL of kind k.
 func Null(k Kind) Value { return Value{kind: k, null: true} }
 
-// Constructors.
+// NewBool returns a boolean.
 func NewBool(b bool) Value {
 	v := Value{kind: KindBool}
 	if b {
