@@ -81,6 +81,25 @@ if [ "$n" != 1000 ]; then echo "smoke: consumed $n records, want 1000"; exit 1; 
 if "$bin" consume nosuch --data-dir "$data" 2>/dev/null; then echo "smoke: unknown topic exited 0"; exit 1; else
 	code=$?; [ "$code" = 2 ] || { echo "smoke: unknown topic exited $code, want 2"; exit 1; }
 fi
+
+# The README's first command: serve the quickstart pipeline, feed it, watch it.
+kport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+hport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$bin" serve --data-dir "$data/serve" --kafka-addr "127.0.0.1:$kport" --http-addr "127.0.0.1:$hport" \
+	--sql-dir examples/quickstart >"$data/serve.log" 2>&1 &
+serve_pid=$!
+for _ in $(seq 100); do curl -sf "127.0.0.1:$hport/readyz" >/dev/null && break; sleep 0.1; done
+printf '%s\n' '{"id":1,"customer":"ann","amount":250,"placed_at":"2026-11-26T10:11:12Z"}' \
+	'{"id":2,"customer":"bo","amount":20}' 'not json' | "$bin" produce orders --server "127.0.0.1:$kport"
+got=""
+for _ in $(seq 50); do
+	got=$("$bin" consume big_orders --server "127.0.0.1:$kport" --format raw 2>/dev/null || true)
+	[ -n "$got" ] && break; sleep 0.2
+done
+dlq=$("$bin" consume big_orders.dlq --server "127.0.0.1:$kport" --format raw 2>/dev/null || true)
+kill -TERM "$serve_pid"; wait "$serve_pid" || { echo "smoke: tide serve exited non-zero"; cat "$data/serve.log"; exit 1; }
+case "$got" in *'"customer":"ANN"'*) ;; *) echo "smoke: quickstart pipeline output: '$got'"; cat "$data/serve.log"; exit 1 ;; esac
+[ "$dlq" = "not json" ] || { echo "smoke: quickstart dead letters: '$dlq'"; exit 1; }
 echo "smoke: ok"
 
 step "done"
