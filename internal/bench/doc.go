@@ -4,5 +4,8 @@
 // Every throughput number is reported next to a baseline measured in the
 // same run on the same disk, because the machines that run it are shared
 // and noisy: for the log (logbench.go) the baseline is raw sequential
-// write plus fsync of chunks the size of the log's batches.
+// write plus fsync of chunks the size of the log's batches; for SQL
+// pipelines (pipelinebench.go) it is a plain fastjson parse and re-encode
+// of the same generated events, and rates are per CPU-second of the
+// whole process.
 package bench

@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -11,7 +12,7 @@ import (
 
 func newBenchCommand(e *env) *cobra.Command {
 	cmd := groupCommand("bench", "Measure Tide's performance on this machine")
-	cmd.AddCommand(newBenchLogCommand(e), newBenchKafkaCommand(e))
+	cmd.AddCommand(newBenchLogCommand(e), newBenchKafkaCommand(e), newBenchPipelineCommand(e))
 	return cmd
 }
 
@@ -86,6 +87,79 @@ afterwards.`,
 	f.IntSliceVar(&opts.RecordSizes, "record-sizes", opts.RecordSizes, "value sizes of batched appends")
 	f.IntSliceVar(&opts.Partitions, "partitions", opts.Partitions, "partition counts of batched appends")
 	f.IntVar(&opts.SingleWriters, "single-writers", opts.SingleWriters, "writers of single-record appends")
+	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	f.BoolVar(&check, "check", false, "exit 1 if a target is missed")
+	return cmd
+}
+
+func newBenchPipelineCommand(e *env) *cobra.Command {
+	opts := bench.DefaultPipelineOptions()
+	var asJSON, check bool
+	var cases string
+	cmd := &cobra.Command{
+		Use:   "pipeline",
+		Short: "Measure SQL pipelines in process against a plain fastjson decode+encode loop",
+		Long: `Measure stateless SQL pipelines over ~200-byte JSON events, per core, and
+in the same run the ceiling they are compared with.
+
+First the ceiling: a plain loop that parses the generator's events with
+fastjson and writes them back (MarshalTo), over --events events generated
+beforehand; then the generator alone (datagen), for context. Then, for each
+--case, the whole engine runs in this process on an embedded log in a
+scratch directory under --dir: CREATE SOURCE with connector 'datagen'
+(unlimited rate, --events rows) and CREATE SINK with connector 'blackhole'
+running the case's query, timed from CREATE SINK until the pipeline has
+finished the source:
+
+  passthrough     SELECT * FROM bench_events
+  filter_project  SELECT id, user_id, upper(status) AS status,
+                  amount * 1.1 AS amount_eur, currency, country, ts
+                  FROM bench_events WHERE amount > 150 KEY BY user_id
+
+The table shows events/s (wall clock) and events per CPU-second: the
+process's user+system CPU time over the run, generator, garbage collector
+and log included ("per core"). The ceiling column is events per CPU-second
+over the ceiling's. The summary checks the targets: every case at >= 70% of
+the ceiling; filter_project at >= 500,000 events per CPU-second with the
+generator in process. A missed target exits 0 unless --check is given.`,
+		Args: cobra.NoArgs,
+		RunE: runE(func(cmd *cobra.Command, _ []string) error {
+			if cases != "all" {
+				opts.Cases = strings.Split(cases, ",")
+			}
+			if err := opts.Validate(); err != nil {
+				return usageError(err)
+			}
+			if !asJSON {
+				opts.Progress = func(r bench.PipelineResult) { _ = bench.WritePipelineRow(e.stdout, r) }
+				if err := bench.WritePipelineHeader(e.stdout, opts); err != nil {
+					return err
+				}
+			}
+			report, err := bench.RunPipeline(cmd.Context(), opts)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(e.stdout)
+				enc.SetIndent("", "  ")
+				err = enc.Encode(report)
+			} else {
+				err = bench.WritePipelineSummary(e.stdout, report)
+			}
+			if err != nil {
+				return err
+			}
+			if check && !report.Passed() {
+				return errors.New("bench: targets missed")
+			}
+			return nil
+		}),
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Dir, "dir", opts.Dir, "parent `directory` of the embedded log's scratch data")
+	f.Int64Var(&opts.Events, "events", opts.Events, "events per case (and for the ceiling)")
+	f.StringVar(&cases, "case", "all", "passthrough, filter_project, a comma-separated list, or all")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.BoolVar(&check, "check", false, "exit 1 if a target is missed")
 	return cmd

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tide-data/tide/internal/connector"
 	"github.com/tide-data/tide/internal/format"
+	"github.com/tide-data/tide/internal/sql/expr"
 	"github.com/tide-data/tide/internal/sql/plan"
 	"github.com/tide-data/tide/internal/sql/types"
 	"github.com/tide-data/tide/internal/transport"
@@ -45,21 +46,56 @@ type task struct {
 	row types.Row // input row: declared columns, then metadata
 	out types.Row // projected row
 
-	buf     []byte // encoded values (and keys) of the current batch
-	outputs []connector.Output
-	dead    []connector.Output
+	buf      []byte // encoded values (and keys) of the current batch
+	outputs  []connector.Output
+	dead     []connector.Output
+	filtered int64 // records of the current batch filtered out
+
+	// What the plan needs, worked out once. Outputs that are plain column
+	// references are copied, not evaluated; when every output is the
+	// input column of the same position (SELECT *), the input row is
+	// encoded as it is. Metadata columns no expression references are
+	// not filled in (_key would copy the key for every record).
+	notNull  []int  // declared columns that are NOT NULL
+	outCols  []int  // per output, the row index it copies, or -1
+	identity bool   // outputs are the declared columns, in order
+	meta     []bool // per metadata column, whether an expression reads it
 }
 
 func (p *pipeline) newTask(partition int32) *task {
 	// The formats were checked when the pipeline started.
 	dec, _ := format.NewDecoder(p.inFormat, p.inColumns, p.inFormatOpts)
 	enc, _ := format.NewEncoder(p.outFormat, p.outColumns, p.outFmtOpts)
-	return &task{
+	t := &task{
 		p: p, partition: partition, in: make(chan connector.Batch, taskQueue),
 		dec: dec, enc: enc,
-		row: make(types.Row, len(p.inColumns)+plan.NumMetadata),
-		out: make(types.Row, len(p.plan.Outputs)),
+		row:  make(types.Row, len(p.inColumns)+plan.NumMetadata),
+		out:  make(types.Row, len(p.plan.Outputs)),
+		meta: make([]bool, plan.NumMetadata),
 	}
+	pl, n := p.plan, len(p.inColumns)
+	for i, c := range pl.Source.Columns {
+		if c.NotNull {
+			t.notNull = append(t.notNull, i)
+		}
+	}
+	exprs := []*expr.Expr{pl.Filter, pl.Key}
+	t.identity = len(pl.Outputs) == n
+	for i, o := range pl.Outputs {
+		exprs = append(exprs, o.Expr)
+		col, ok := o.Expr.Column()
+		if !ok {
+			col = -1
+		}
+		t.outCols = append(t.outCols, col)
+		t.identity = t.identity && col == i && o.Type == p.inColumns[i].Type
+	}
+	for _, e := range exprs {
+		for j := range t.meta {
+			t.meta[j] = t.meta[j] || (e != nil && e.References(n+j))
+		}
+	}
+	return t
 }
 
 // run processes batches until its queue is closed and drained, or ctx
@@ -107,7 +143,7 @@ func (t *task) write(ctx context.Context, sink connector.Sink, outputs []connect
 
 // process evaluates a batch into t.outputs and t.dead.
 func (t *task) process(b connector.Batch) {
-	t.buf, t.outputs, t.dead = t.buf[:0], t.outputs[:0], t.dead[:0]
+	t.buf, t.outputs, t.dead, t.filtered = t.buf[:0], t.outputs[:0], t.dead[:0], 0
 	t.p.stats.in.Add(int64(len(b.Messages)))
 	for i := range b.Messages {
 		m := &b.Messages[i]
@@ -115,6 +151,9 @@ func (t *task) process(b connector.Batch) {
 		if err != nil {
 			t.dead = append(t.dead, t.deadLetter(m, stage, err))
 		}
+	}
+	if t.filtered > 0 {
+		t.p.stats.filtered.Add(t.filtered)
 	}
 }
 
@@ -125,42 +164,41 @@ func (t *task) evaluate(m *connector.Message) (stage string, err error) {
 	n := len(t.p.inColumns)
 	if err := t.dec.Decode(m.Value, t.row[:n]); err != nil {
 		if errors.Is(err, format.ErrSkip) { // the format was told to drop what it cannot read
-			t.p.stats.filtered.Add(1)
+			t.filtered++
 			return "", nil
 		}
 		return stageDecode, err
 	}
-	for i, c := range pl.Source.Columns {
-		if c.NotNull && t.row[i].IsNull() {
-			return stageDecode, &types.Error{Code: "23502", Message: "null value in column \"" + c.Name + "\" violates not-null constraint"}
+	for _, i := range t.notNull {
+		if t.row[i].IsNull() {
+			return stageDecode, &types.Error{Code: "23502", Message: "null value in column \"" + pl.Source.Columns[i].Name + "\" violates not-null constraint"}
 		}
 	}
-	meta := t.row[n:]
-	if m.Key == nil {
-		meta[0] = types.Null(types.KindBytea)
-	} else {
-		meta[0] = types.NewBytea(m.Key)
-	}
-	meta[1] = types.NewText(m.Origin.Topic)
-	meta[2] = types.NewInt4(m.Origin.Partition)
-	meta[3] = types.NewInt8(m.Origin.Offset)
-	meta[4] = types.NewTimestampTZ(m.Timestamp.UnixMicro())
+	t.setMetadata(m, t.row[n:])
 	if pl.Filter != nil {
 		v, err := pl.Filter.Eval(t.row)
 		if err != nil {
 			return stageFilter, err
 		}
 		if v.IsNull() || !v.Bool() {
-			t.p.stats.filtered.Add(1)
+			t.filtered++
 			return "", nil
 		}
 	}
-	for i, o := range pl.Outputs {
-		v, err := o.Expr.Eval(t.row)
-		if err != nil {
-			return stageProject, err
+	out := t.row[:n]
+	if !t.identity {
+		out = t.out
+		for i, o := range pl.Outputs {
+			if col := t.outCols[i]; col >= 0 {
+				out[i] = t.row[col]
+				continue
+			}
+			v, err := o.Expr.Eval(t.row)
+			if err != nil {
+				return stageProject, err
+			}
+			out[i] = v
 		}
-		t.out[i] = v
 	}
 	key := m.Key
 	if pl.Key != nil {
@@ -171,7 +209,7 @@ func (t *task) evaluate(m *connector.Message) (stage string, err error) {
 		key = t.encodeKey(v)
 	}
 	start := len(t.buf)
-	t.buf, err = t.enc.Encode(t.buf, t.out)
+	t.buf, err = t.enc.Encode(t.buf, out)
 	if err != nil {
 		t.buf = t.buf[:start]
 		return stageEncode, err
@@ -180,6 +218,29 @@ func (t *task) evaluate(m *connector.Message) (stage string, err error) {
 		Key: key, Value: t.buf[start:len(t.buf):len(t.buf)], Headers: m.Headers, Timestamp: m.Timestamp,
 	})
 	return "", nil
+}
+
+// setMetadata fills in the metadata columns an expression reads.
+func (t *task) setMetadata(m *connector.Message, meta types.Row) {
+	if t.meta[0] {
+		if m.Key == nil {
+			meta[0] = types.Null(types.KindBytea)
+		} else {
+			meta[0] = types.NewBytea(m.Key)
+		}
+	}
+	if t.meta[1] {
+		meta[1] = types.NewText(m.Origin.Topic)
+	}
+	if t.meta[2] {
+		meta[2] = types.NewInt4(m.Origin.Partition)
+	}
+	if t.meta[3] {
+		meta[3] = types.NewInt8(m.Origin.Offset)
+	}
+	if t.meta[4] {
+		meta[4] = types.NewTimestampTZ(m.Timestamp.UnixMicro())
+	}
 }
 
 // encodeKey renders a KEY BY value as the record key: bytea as its bytes,

@@ -19,6 +19,8 @@ type Column struct {
 type Expr struct {
 	typ  types.Kind
 	eval evalFn
+	col  int    // the row index if the expression is a plain column reference, else -1
+	refs []bool // refs[i]: evaluation may read row[i]
 }
 
 // Type returns the type of the expression's values.
@@ -28,6 +30,15 @@ func (e *Expr) Type() types.Kind { return e.typ }
 // compiled with. Errors are *types.Error with a SQLSTATE. The returned
 // Value may share memory with row (Values are immutable).
 func (e *Expr) Eval(row types.Row) (types.Value, error) { return e.eval(row) }
+
+// Column returns the row index a plain column reference reads: then
+// Eval(row) is row[i], of the expression's type, and a caller may copy
+// it without calling Eval.
+func (e *Expr) Column() (i int, ok bool) { return e.col, e.col >= 0 }
+
+// References reports whether evaluating the expression may read row[i].
+// A caller may leave the columns no expression references unset.
+func (e *Expr) References(i int) bool { return i >= 0 && i < len(e.refs) && e.refs[i] }
 
 // CompileOptions tune compilation.
 type CompileOptions struct {
@@ -62,7 +73,7 @@ func CompilePredicateWith(x ast.Expr, cols []Column, opts CompileOptions) (*Expr
 	if n.typ != types.KindBool {
 		return nil, errorf(x.Position(), codeDatatypeMismatch, "argument of WHERE must be type boolean, not type %s", n.typ)
 	}
-	return &Expr{typ: n.typ, eval: n.fn}, nil
+	return c.expr(n), nil
 }
 
 // CompileWith is Compile with options.
@@ -76,7 +87,7 @@ func CompileWith(x ast.Expr, cols []Column, opts CompileOptions) (*Expr, error) 
 		// An untyped literal standing alone is text, as in Postgres.
 		n = constNode(types.NewText(n.val.Text()), n.pos)
 	}
-	return &Expr{typ: n.typ, eval: n.fn}, nil
+	return c.expr(n), nil
 }
 
 // evalFn evaluates one compiled node over a row.
@@ -110,6 +121,11 @@ func nullNode(k types.Kind, pos ast.Pos) *node { return constNode(types.Null(k),
 type compiler struct {
 	cols []Column
 	opts CompileOptions
+	refs []bool // the columns column references resolved to
+}
+
+func (c *compiler) expr(n *node) *Expr {
+	return &Expr{typ: n.typ, eval: n.fn, col: n.col, refs: c.refs}
 }
 
 // newNode makes a node of type k computing fn from args; it is constant
@@ -259,6 +275,10 @@ func (c *compiler) columnRef(x *ast.ColumnRef) (*node, error) {
 		return nil, e
 	}
 	i := found
+	if c.refs == nil {
+		c.refs = make([]bool, len(c.cols))
+	}
+	c.refs[i] = true
 	return &node{typ: c.cols[i].Type, fn: func(row types.Row) (types.Value, error) { return row[i], nil }, pos: x.Pos, col: i}, nil
 }
 

@@ -1,0 +1,478 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/tide-data/tide/internal/connector"
+	"github.com/tide-data/tide/internal/engine"
+	"github.com/tide-data/tide/internal/format"
+	"github.com/tide-data/tide/internal/group"
+	"github.com/tide-data/tide/internal/log"
+	"github.com/tide-data/tide/internal/sql/ast"
+	"github.com/tide-data/tide/internal/sql/parser"
+	"github.com/tide-data/tide/internal/sql/plan"
+	"github.com/tide-data/tide/internal/transport/embedded"
+)
+
+// Targets of the pipeline benchmark (issue 4: stateless pipelines over
+// 200-byte JSON events at >= 70% of a plain fastjson decode+encode loop
+// over the same events, per core; and decode + filter + project + encode
+// at >= 500,000 events per CPU-second with the generator in process).
+const (
+	TargetPipelineRatio   = 0.70
+	TargetFilterProject   = 500_000
+	PipelineFilterProject = "filter_project"
+	PipelinePassthrough   = "passthrough"
+)
+
+// PipelineSource declares the benchmark's event: ids, text, a double
+// amount, a currency, a status and a country from value lists, a
+// timestamp; about 200 bytes of JSON each. internal/engine's
+// BenchmarkTask uses the same declaration; keep the two in step.
+const PipelineSource = `CREATE SOURCE bench_events (
+    id bigint NOT NULL,
+    user_id bigint,
+    session text,
+    page text,
+    amount double precision,
+    currency text,
+    status text,
+    country text,
+    ts timestamptz
+) WITH (connector = 'datagen', format = 'json', 'rows-per-second' = '0', seed = '4',
+    'number-of-rows' = '%d',
+    'fields.id.kind' = 'sequence', 'fields.id.min' = '1000000000',
+    'fields.user_id.min' = '1', 'fields.user_id.max' = '9999999',
+    'fields.session.length' = '12', 'fields.page.length' = '14',
+    'fields.amount.min' = '0', 'fields.amount.max' = '1000',
+    'fields.currency.values' = 'EUR,USD,GBP,CHF',
+    'fields.status.values' = 'created,paid,packed,shipped,delivered,returned',
+    'fields.country.values' = 'DE,FR,GB,US,NL,ES,IT,PL')`
+
+// PipelineQueries are the measured pipelines, by case name, as the
+// SELECT of a CREATE SINK ... WITH (connector = 'blackhole').
+var PipelineQueries = map[string]string{
+	PipelinePassthrough: `SELECT * FROM bench_events`,
+	// WHERE keeps 85% of the events (amount is uniform in [0, 1000]).
+	PipelineFilterProject: `SELECT id, user_id, upper(status) AS status, amount * 1.1 AS amount_eur, currency, country, ts
+FROM bench_events WHERE amount > 150 KEY BY user_id`,
+}
+
+// PipelineCases lists the cases in the order they run.
+var PipelineCases = []string{PipelinePassthrough, PipelineFilterProject}
+
+// PipelineOptions configures RunPipeline.
+type PipelineOptions struct {
+	// Dir is where the embedded log's scratch directory is made.
+	Dir string `json:"dir"`
+	// Events is how many events each case (and the ceiling) processes.
+	Events int64 `json:"events"`
+	// Cases are the pipelines to run, from PipelineCases.
+	Cases []string `json:"cases"`
+	// Progress, if set, is called with each result as it is measured.
+	Progress func(PipelineResult) `json:"-"`
+}
+
+// DefaultPipelineOptions runs both cases over 2,000,000 events.
+func DefaultPipelineOptions() PipelineOptions {
+	return PipelineOptions{Dir: ".", Events: 2_000_000, Cases: slices.Clone(PipelineCases)}
+}
+
+// Validate reports options RunPipeline cannot run with.
+func (o *PipelineOptions) Validate() error {
+	if o.Events < 1 {
+		return errors.New("bench: events must be positive")
+	}
+	if len(o.Cases) == 0 {
+		return errors.New("bench: no pipeline cases")
+	}
+	for _, c := range o.Cases {
+		if _, ok := PipelineQueries[c]; !ok {
+			return fmt.Errorf("bench: unknown pipeline case %q (known: %s)", c, strings.Join(PipelineCases, ", "))
+		}
+	}
+	return nil
+}
+
+// Kinds of PipelineResult.
+const (
+	KindPipeline          = "pipeline"
+	KindPipelineCeiling   = "ceiling"
+	KindPipelineGenerator = "generator"
+)
+
+// PipelineResult is one measurement. CPU is the whole process's user and
+// system time over the measurement (every goroutine: generator, task,
+// sink, garbage collector, the log's housekeeping).
+type PipelineResult struct {
+	Name   string `json:"name"`
+	Kind   string `json:"kind"`
+	Events int64  `json:"events"`
+	// Out is what reached the sink (pipelines only).
+	Out     int64         `json:"out,omitempty"`
+	Wall    time.Duration `json:"wall_ns"`
+	CPU     time.Duration `json:"cpu_ns"`
+	PerSec  float64       `json:"events_per_sec"`
+	PerCPU  float64       `json:"events_per_cpu_sec"`
+	Ceiling float64       `json:"ratio_to_ceiling,omitempty"`
+}
+
+func (r *PipelineResult) finish() {
+	if s := r.Wall.Seconds(); s > 0 {
+		r.PerSec = float64(r.Events) / s
+	}
+	if s := r.CPU.Seconds(); s > 0 {
+		r.PerCPU = float64(r.Events) / s
+	}
+}
+
+// PipelineReport is what RunPipeline measured.
+type PipelineReport struct {
+	Options PipelineOptions `json:"options"`
+	// EventBytes is the average JSON size of the generated events.
+	EventBytes float64          `json:"event_bytes"`
+	Ceiling    PipelineResult   `json:"ceiling"`
+	Generator  PipelineResult   `json:"generator"`
+	Results    []PipelineResult `json:"results"`
+	Targets    []Target         `json:"targets"`
+}
+
+// Passed reports whether every target was met.
+func (r *PipelineReport) Passed() bool {
+	for _, t := range r.Targets {
+		if !t.Pass {
+			return false
+		}
+	}
+	return true
+}
+
+// RunPipeline measures, in one process and one run:
+//
+//   - the ceiling: a plain loop that parses the events with fastjson (one
+//     reused Parser) and writes them back with MarshalTo, over
+//     opts.Events events of the benchmark's generator, generated
+//     beforehand (a pool of at most 100,000, cycled);
+//   - the generator alone: the datagen connector producing opts.Events
+//     events, for context (its cost is part of every pipeline below);
+//   - each case: the whole engine on an embedded log in a scratch
+//     directory, a datagen source of opts.Events events (unlimited rate)
+//     and a blackhole sink running the case's query, from CREATE SINK
+//     until the pipeline reports the source finished.
+//
+// Rates per CPU-second divide by the process's CPU time; on a machine
+// whose cores are shared they are steadier than wall-clock rates, and the
+// ratio to the ceiling, measured minutes apart in the same process, is
+// the figure to compare.
+func RunPipeline(ctx context.Context, opts PipelineOptions) (_ *PipelineReport, err error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	report := &PipelineReport{Options: opts}
+	add := func(r PipelineResult) {
+		if opts.Progress != nil {
+			opts.Progress(r)
+		}
+	}
+	sourceSQL := fmt.Sprintf(PipelineSource, opts.Events)
+
+	report.Ceiling, report.EventBytes, err = pipelineCeiling(sourceSQL, opts.Events)
+	if err != nil {
+		return nil, err
+	}
+	report.Ceiling.Ceiling = 1
+	add(report.Ceiling)
+	report.Generator, err = pipelineGenerator(ctx, sourceSQL)
+	if err != nil {
+		return nil, err
+	}
+	report.Generator.Ceiling = ratio(report.Generator.PerCPU, report.Ceiling.PerCPU)
+	add(report.Generator)
+
+	root, err := os.MkdirTemp(opts.Dir, ".tide-bench-")
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	defer func() { err = errors.Join(err, os.RemoveAll(root)) }()
+	l, err := log.Open(filepath.Join(root, "data"))
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	defer func() { err = errors.Join(err, l.Close()) }()
+	groups, err := group.NewCoordinator(l, group.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	defer func() { err = errors.Join(err, groups.Close()) }()
+	tr := embedded.New(l, groups)
+	defer func() { err = errors.Join(err, tr.Close()) }()
+	eng, err := engine.Open(ctx, engine.Config{Transport: tr, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	defer func() { err = errors.Join(err, eng.Close(context.Background())) }()
+	if _, err := eng.Execute(ctx, sourceSQL, engine.ExecOptions{}); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	for _, c := range opts.Cases {
+		r, err := runPipelineCase(ctx, eng, c, opts.Events)
+		if err != nil {
+			return nil, err
+		}
+		r.Ceiling = ratio(r.PerCPU, report.Ceiling.PerCPU)
+		report.Results = append(report.Results, r)
+		add(r)
+	}
+	report.Targets = checkPipelineTargets(report)
+	return report, nil
+}
+
+// runPipelineCase creates the case's sink, waits until its pipeline has
+// read every event of the bounded source, and drops it.
+func runPipelineCase(ctx context.Context, eng *engine.Engine, name string, events int64) (PipelineResult, error) {
+	res := PipelineResult{Name: "pipeline " + name, Kind: KindPipeline}
+	sink := "bench_" + name
+	create := fmt.Sprintf("CREATE SINK %s WITH (connector = 'blackhole') AS %s", sink, PipelineQueries[name])
+	runtime.GC() // start each case from a clean heap
+	wall0, cpu0 := time.Now(), selfCPU()
+	if _, err := eng.Execute(ctx, create, engine.ExecOptions{}); err != nil {
+		return res, fmt.Errorf("bench: %s: %w", name, err)
+	}
+	var st sinkStatus
+	var err error
+	for {
+		if st, err = showSink(ctx, eng, sink); err != nil {
+			return res, fmt.Errorf("bench: %s: %w", name, err)
+		}
+		// The source finishes first; the task's counters show when the
+		// last event has been written or filtered out.
+		if st.state == "finished" && st.in == events && st.out+st.filtered+st.dead == events {
+			break
+		}
+		if st.state != "running" && st.state != "retrying" && st.state != "finished" {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	res.Wall, res.CPU = time.Since(wall0), selfCPU()-cpu0
+	res.Events, res.Out = st.in, st.out
+	res.finish()
+	if _, err := eng.Execute(ctx, "DROP SINK "+sink, engine.ExecOptions{}); err != nil {
+		return res, fmt.Errorf("bench: %s: %w", name, err)
+	}
+	switch {
+	case st.state != "finished":
+		return res, fmt.Errorf("bench: %s: pipeline %s (DESCRIBE %s says why)", name, st.state, sink)
+	case st.in != events || st.dead != 0:
+		return res, fmt.Errorf("bench: %s: read %d of %d events, %d dead-lettered", name, st.in, events, st.dead)
+	}
+	return res, nil
+}
+
+type sinkStatus struct {
+	state                   string
+	in, out, filtered, dead int64
+}
+
+// showSink reads one sink's row of SHOW SINKS.
+func showSink(ctx context.Context, eng *engine.Engine, name string) (sinkStatus, error) {
+	results, err := eng.Execute(ctx, "SHOW SINKS", engine.ExecOptions{})
+	if err != nil {
+		return sinkStatus{}, err
+	}
+	res := results[0]
+	col := func(row []string, name string) string {
+		if i := slices.Index(res.Columns, name); i >= 0 {
+			return row[i]
+		}
+		return ""
+	}
+	num := func(row []string, name string) int64 {
+		n, _ := strconv.ParseInt(col(row, name), 10, 64)
+		return n
+	}
+	for _, row := range res.Rows {
+		if col(row, "name") == name {
+			return sinkStatus{state: col(row, "state"), in: num(row, "records_in"), out: num(row, "records_out"), filtered: num(row, "filtered"), dead: num(row, "dead_lettered")}, nil
+		}
+	}
+	return sinkStatus{}, fmt.Errorf("sink %s is not in SHOW SINKS", name)
+}
+
+// benchGenerator returns a datagen connector as the source declaration
+// sourceSQL describes it, and its columns, planned as the engine plans it.
+func benchGenerator(sourceSQL string) (connector.Source, error) {
+	stmt, err := parser.ParseOne(sourceSQL)
+	if err != nil {
+		return nil, err
+	}
+	create, ok := stmt.(*ast.CreateSource)
+	if !ok {
+		return nil, fmt.Errorf("bench: %T is not CREATE SOURCE", stmt)
+	}
+	def, err := plan.AnalyzeSource(create, connector.SourceKinds(), plan.Options{})
+	if err != nil {
+		return nil, err
+	}
+	cols := make([]format.Column, len(def.Columns))
+	for i, c := range def.Columns {
+		cols[i] = format.Column{Name: c.Name, Type: c.Type}
+	}
+	opts := map[string]string{}
+	for k, v := range def.Options {
+		if k != "format" && !format.IsOption(k) {
+			opts[k] = v
+		}
+	}
+	return connector.NewSource(def.Connector, cols, opts, connector.Env{Group: "bench"})
+}
+
+// pipelineGenerator measures the datagen connector alone.
+func pipelineGenerator(ctx context.Context, sourceSQL string) (PipelineResult, error) {
+	res := PipelineResult{Name: "generator alone (datagen)", Kind: KindPipelineGenerator}
+	gen, err := benchGenerator(sourceSQL)
+	if err != nil {
+		return res, fmt.Errorf("bench: generator: %w", err)
+	}
+	runtime.GC()
+	wall0, cpu0 := time.Now(), selfCPU()
+	for {
+		b, err := gen.Read(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return res, fmt.Errorf("bench: generator: %w", err)
+		}
+		res.Events += int64(len(b.Messages))
+		b.Ack()
+	}
+	res.Wall, res.CPU = time.Since(wall0), selfCPU()-cpu0
+	res.finish()
+	return res, gen.Close(ctx)
+}
+
+// ceilingPool bounds the events generated beforehand for the ceiling.
+const ceilingPool = 100_000
+
+// pipelineCeiling measures the fastjson loop over events events of the
+// generator, and returns the events' average size.
+func pipelineCeiling(sourceSQL string, events int64) (PipelineResult, float64, error) {
+	res := PipelineResult{Name: "ceiling: fastjson parse + MarshalTo", Kind: KindPipelineCeiling, Events: events}
+	gen, err := benchGenerator(sourceSQL)
+	if err != nil {
+		return res, 0, fmt.Errorf("bench: ceiling: %w", err)
+	}
+	var pool [][]byte
+	var bytes int64
+	for int64(len(pool)) < min(events, ceilingPool) {
+		b, err := gen.Read(context.Background())
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return res, 0, fmt.Errorf("bench: ceiling: %w", err)
+		}
+		for _, m := range b.Messages {
+			pool = append(pool, m.Value)
+			bytes += int64(len(m.Value))
+		}
+	}
+	if len(pool) == 0 {
+		return res, 0, errors.New("bench: ceiling: the generator gave no events")
+	}
+	var p fastjson.Parser
+	out := make([]byte, 0, 1024)
+	runtime.GC()
+	wall0, cpu0 := time.Now(), selfCPU()
+	for i := range events {
+		v, err := p.ParseBytes(pool[i%int64(len(pool))])
+		if err != nil {
+			return res, 0, fmt.Errorf("bench: ceiling: %w", err)
+		}
+		out = v.MarshalTo(out[:0])
+	}
+	res.Wall, res.CPU = time.Since(wall0), selfCPU()-cpu0
+	res.finish()
+	return res, float64(bytes) / float64(len(pool)), nil
+}
+
+// selfCPU returns this process's user plus system CPU time so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func checkPipelineTargets(r *PipelineReport) []Target {
+	var targets []Target
+	for _, res := range r.Results {
+		targets = append(targets, Target{
+			Name:   res.Name + " vs fastjson ceiling, per CPU-second",
+			Value:  res.Ceiling,
+			Want:   TargetPipelineRatio,
+			Detail: fmt.Sprintf("%.1f%% of ceiling (target >= %.0f%%)", 100*res.Ceiling, 100*TargetPipelineRatio),
+		})
+		if res.Name == "pipeline "+PipelineFilterProject {
+			targets = append(targets, Target{
+				Name:   res.Name + ", generator in process",
+				Value:  res.PerCPU,
+				Want:   TargetFilterProject,
+				Detail: fmt.Sprintf("%.0f events per CPU-second (target >= %d)", res.PerCPU, TargetFilterProject),
+			})
+		}
+	}
+	for i := range targets {
+		targets[i].Pass = targets[i].Value >= targets[i].Want
+	}
+	return targets
+}
+
+// WritePipelineHeader writes the heading of the text report.
+func WritePipelineHeader(w io.Writer, opts PipelineOptions) error {
+	_, err := fmt.Fprintf(w, "tide bench pipeline: %d events per case, datagen -> blackhole on an embedded log in %s; CPU = process user+sys\n\n%-42s %11s %11s %9s %9s %13s %8s\n",
+		opts.Events, opts.Dir, "measurement", "events", "events/s", "wall", "cpu", "events/cpu-s", "ceiling")
+	return err
+}
+
+// WritePipelineRow writes one result as a table row.
+func WritePipelineRow(w io.Writer, r PipelineResult) error {
+	_, err := fmt.Fprintf(w, "%-42s %11d %11.0f %9s %9s %13.0f %8.3f\n",
+		r.Name, r.Events, r.PerSec, r.Wall.Round(time.Millisecond), r.CPU.Round(time.Millisecond), r.PerCPU, r.Ceiling)
+	return err
+}
+
+// WritePipelineSummary writes the event size and the target checks.
+func WritePipelineSummary(w io.Writer, r *PipelineReport) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nevents: %.1f bytes of JSON on average\n", r.EventBytes)
+	for _, t := range r.Targets {
+		verdict := "PASS"
+		if !t.Pass {
+			verdict = "FAIL"
+		}
+		fmt.Fprintf(&b, "%s  %s: %s\n", verdict, t.Name, t.Detail)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,71 @@
+package bench
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+func TestRunPipeline(t *testing.T) {
+	opts := DefaultPipelineOptions()
+	opts.Dir, opts.Events = t.TempDir(), 20_000
+	var rows strings.Builder
+	opts.Progress = func(r PipelineResult) { _ = WritePipelineRow(&rows, r) }
+	report, err := RunPipeline(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(report.Results) != len(PipelineCases) || len(report.Targets) != len(PipelineCases)+1 {
+		t.Fatalf("results %d, targets %d", len(report.Results), len(report.Targets))
+	}
+	if report.EventBytes < 190 || report.EventBytes > 215 {
+		t.Errorf("events average %.1f bytes; tune PipelineSource's field lengths back to about 200", report.EventBytes)
+	}
+	for _, r := range report.Results {
+		if r.Events != opts.Events || r.PerCPU <= 0 || r.Ceiling <= 0 {
+			t.Errorf("%s: %+v", r.Name, r)
+		}
+	}
+	if pt, fp := report.Results[0], report.Results[1]; pt.Out != opts.Events || fp.Out <= opts.Events/2 || fp.Out >= opts.Events {
+		t.Errorf("outputs: passthrough %d, filter_project %d of %d", pt.Out, fp.Out, opts.Events)
+	}
+	var summary strings.Builder
+	if err := WritePipelineSummary(&summary, report); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s%s", rows.String(), summary.String())
+}
+
+func TestPipelineOptionsValidate(t *testing.T) {
+	opts := DefaultPipelineOptions()
+	opts.Cases = []string{"nope"}
+	if err := opts.Validate(); err == nil || !strings.Contains(err.Error(), "passthrough") {
+		t.Errorf("unknown case: %v", err)
+	}
+	opts = DefaultPipelineOptions()
+	opts.Events = 0
+	if err := opts.Validate(); err == nil {
+		t.Error("zero events accepted")
+	}
+}
+
+// BenchmarkPipeline runs each case through the whole engine (for
+// profiling: go test -run '^$' -bench Pipeline/filter_project -cpuprofile).
+// b.N is the events per case; the ceiling and the generator are measured
+// over as many events, as tide bench pipeline does.
+func BenchmarkPipeline(b *testing.B) {
+	for _, c := range PipelineCases {
+		b.Run(c, func(b *testing.B) {
+			opts := DefaultPipelineOptions()
+			opts.Dir, opts.Events, opts.Cases = b.TempDir(), int64(max(b.N, 1000)), []string{c}
+			report, err := RunPipeline(context.Background(), opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			r := report.Results[0]
+			b.ReportMetric(r.PerSec, "events/s")
+			b.ReportMetric(r.PerCPU, "events/cpu-s")
+			b.ReportMetric(r.Ceiling, "x-ceiling")
+		})
+	}
+}
