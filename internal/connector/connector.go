@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"time"
@@ -53,21 +54,49 @@ type PartitionedSource interface {
 	Partitions() int32
 }
 
-// Output is one encoded result record.
+// Output is one encoded result record. Origin is the input record it was
+// derived from: a sink that stores offsets with its writes (postgres) uses
+// it to skip what it applied before a crash.
 type Output struct {
 	Key       []byte
 	Value     []byte
 	Headers   []transport.Header
 	Timestamp time.Time
+	Origin    Origin
 }
 
 // Sink writes outputs. Write returns when every output is durable (or
 // delivered, for a stdout sink), or with an error; on error none of the
 // batch is considered written and the runtime retries it (at-least-once).
-// Write may be called from several goroutines (one per task).
+// The exception is a *RejectedError: the outputs it names can never be
+// written (the database refused the row, the webhook answered 400, the
+// attempts ran out) and every other output of the batch is written; the
+// runtime dead-letters the rejected ones and moves on. Write may be called
+// from several goroutines (one per task); it must not keep references to
+// outputs after it returns.
 type Sink interface {
 	Write(ctx context.Context, outputs []Output) error
 	Close(ctx context.Context) error
+}
+
+// Rejection is one output a sink gave up on.
+type Rejection struct {
+	Index    int    // into the outputs given to Write
+	Err      error  // why: the database's or the receiver's error
+	Code     string // a machine code for the dead-letter header, e.g. a SQLSTATE or "http_400"
+	Attempts int    // how many times the sink tried
+}
+
+// RejectedError reports outputs a sink will never write; see Sink.
+type RejectedError struct {
+	Rejected []Rejection
+}
+
+func (e *RejectedError) Error() string {
+	if len(e.Rejected) == 0 {
+		return "connector: no outputs rejected"
+	}
+	return fmt.Sprintf("connector: %d outputs rejected, the first: %v", len(e.Rejected), e.Rejected[0].Err)
 }
 
 // Env is what connectors get from the runtime.
@@ -77,6 +106,9 @@ type Env struct {
 	// Group is the consumer group a topic source commits to (the
 	// pipeline's name, prefixed).
 	Group string
+	// Pipeline is the sink's name (sinks that keep their own progress,
+	// like postgres, key it by this).
+	Pipeline string
 	// Now is the clock (tests inject one); nil means time.Now. It stamps
 	// generated data (datagen); rate limits use the real clock.
 	Now func() time.Time

@@ -23,6 +23,7 @@ const (
 	HeaderTopic     = "tide.origin.topic"     // where the record came from
 	HeaderPartition = "tide.origin.partition" //
 	HeaderOffset    = "tide.origin.offset"    //
+	HeaderAttempts  = "tide.attempts"         // how often a sink tried, for stage "sink"
 )
 
 // Processing stages, for dead-letter headers.
@@ -32,6 +33,7 @@ const (
 	stageProject = "project"
 	stageKey     = "key"
 	stageEncode  = "encode"
+	stageSink    = "sink" // the sink rejected the output (connector.RejectedError)
 )
 
 // task processes one input partition's batches in order. It owns its
@@ -48,6 +50,8 @@ type task struct {
 
 	buf      []byte // encoded values (and keys) of the current batch
 	outputs  []connector.Output
+	sources  []int // per output, the index of its message in the batch
+	rejected int   // outputs of the current batch the sink rejected
 	dead     []connector.Output
 	filtered int64 // records of the current batch filtered out
 
@@ -106,24 +110,69 @@ func (t *task) run(ctx context.Context) {
 			continue // drain the queue without acknowledging
 		}
 		t.process(b)
-		if !t.write(ctx, t.p.sink, t.outputs) || !t.write(ctx, t.p.dlq, t.dead) {
+		if !t.writeOutputs(ctx, b) || !t.write(ctx, t.p.dlq, t.dead) {
 			continue
 		}
-		t.p.stats.out.Add(int64(len(t.outputs)))
+		t.p.stats.out.Add(int64(len(t.outputs) - t.rejected))
 		t.p.stats.dead.Add(int64(len(t.dead)))
 		b.Ack()
 	}
 }
 
+// writeOutputs writes the batch's outputs to the sink; outputs the sink
+// rejects for good become dead letters (of the input they came from).
+func (t *task) writeOutputs(ctx context.Context, b connector.Batch) bool {
+	var rejected *connector.RejectedError
+	if !t.writeRejecting(ctx, t.p.sink, t.outputs, &rejected) {
+		return false
+	}
+	if rejected != nil {
+		for _, r := range rejected.Rejected {
+			if r.Index < 0 || r.Index >= len(t.sources) {
+				continue
+			}
+			m := &b.Messages[t.sources[r.Index]]
+			dl := t.deadLetter(m, stageSink, r.Err)
+			if r.Code != "" {
+				dl.Headers = setHeader(dl.Headers, HeaderErrorCode, r.Code)
+			}
+			dl.Headers = append(dl.Headers, transport.Header{Key: HeaderAttempts, Value: strconv.AppendInt(nil, int64(r.Attempts), 10)})
+			t.dead = append(t.dead, dl)
+		}
+		t.rejected = len(rejected.Rejected)
+	}
+	return true
+}
+
+// setHeader replaces the value of key in headers, or appends it.
+func setHeader(headers []transport.Header, key, value string) []transport.Header {
+	for i := range headers {
+		if headers[i].Key == key {
+			headers[i].Value = []byte(value)
+			return headers
+		}
+	}
+	return append(headers, transport.Header{Key: key, Value: []byte(value)})
+}
+
 // write writes outputs to sink, retrying with backoff until it succeeds
 // or ctx ends.
 func (t *task) write(ctx context.Context, sink connector.Sink, outputs []connector.Output) bool {
+	return t.writeRejecting(ctx, sink, outputs, nil)
+}
+
+// writeRejecting is write that, given rejected, accepts a
+// *connector.RejectedError as success and hands it back.
+func (t *task) writeRejecting(ctx context.Context, sink connector.Sink, outputs []connector.Output, rejected **connector.RejectedError) bool {
 	if len(outputs) == 0 {
 		return true
 	}
 	backoff := newBackoff()
 	for {
 		err := sink.Write(ctx, outputs)
+		if rejected != nil && errors.As(err, rejected) {
+			err = nil
+		}
 		if err == nil {
 			if t.p.status().State == stateRetrying {
 				t.p.setState(stateRunning, nil)
@@ -143,13 +192,16 @@ func (t *task) write(ctx context.Context, sink connector.Sink, outputs []connect
 
 // process evaluates a batch into t.outputs and t.dead.
 func (t *task) process(b connector.Batch) {
-	t.buf, t.outputs, t.dead, t.filtered = t.buf[:0], t.outputs[:0], t.dead[:0], 0
+	t.buf, t.outputs, t.sources, t.dead, t.filtered, t.rejected = t.buf[:0], t.outputs[:0], t.sources[:0], t.dead[:0], 0, 0
 	t.p.stats.in.Add(int64(len(b.Messages)))
 	for i := range b.Messages {
 		m := &b.Messages[i]
 		stage, err := t.evaluate(m)
 		if err != nil {
 			t.dead = append(t.dead, t.deadLetter(m, stage, err))
+		}
+		for len(t.sources) < len(t.outputs) {
+			t.sources = append(t.sources, i)
 		}
 	}
 	if t.filtered > 0 {
@@ -215,7 +267,7 @@ func (t *task) evaluate(m *connector.Message) (stage string, err error) {
 		return stageEncode, err
 	}
 	t.outputs = append(t.outputs, connector.Output{
-		Key: key, Value: t.buf[start:len(t.buf):len(t.buf)], Headers: m.Headers, Timestamp: m.Timestamp,
+		Key: key, Value: t.buf[start:len(t.buf):len(t.buf)], Headers: m.Headers, Timestamp: m.Timestamp, Origin: m.Origin,
 	})
 	return "", nil
 }
