@@ -29,20 +29,26 @@ Kafka protocol. Every group command needs --server (or $` + EnvServer + `).`
 }
 
 func newGroupListCommand(s *serverFlags) *cobra.Command {
-	return &cobra.Command{
+	var all bool
+	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List consumer groups, one name per line",
-		Args:  cobra.NoArgs,
+		Long: `List consumer groups, one name per line, sorted. Tide's internal groups
+(names starting with "__", such as each worker's catalog reader) are left
+out unless --all is given, as internal topics are.`,
+		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
 			if err := s.requireServer(); err != nil {
 				return err
 			}
-			return kafkaExit(listGroups(cmd, s))
+			return kafkaExit(listGroups(cmd, s, all))
 		}),
 	}
+	cmd.Flags().BoolVar(&all, "all", false, "include internal groups")
+	return cmd
 }
 
-func listGroups(cmd *cobra.Command, s *serverFlags) error {
+func listGroups(cmd *cobra.Command, s *serverFlags, all bool) error {
 	ctx := cmd.Context()
 	adm, err := s.connectAdmin(ctx)
 	if err != nil {
@@ -57,7 +63,11 @@ func listGroups(cmd *cobra.Command, s *serverFlags) error {
 	if err != nil {
 		return err
 	}
-	return printLines(cmd.OutOrStdout(), groups.Groups()) // sorted
+	names := groups.Groups() // sorted
+	if !all {
+		names = slices.DeleteFunc(names, func(name string) bool { return strings.HasPrefix(name, "__") })
+	}
+	return printLines(cmd.OutOrStdout(), names)
 }
 
 func newGroupDescribeCommand(s *serverFlags) *cobra.Command {
