@@ -19,7 +19,9 @@ import (
 // Datagen is the datagen source: a seeded generator of JSON objects with
 // the source's declared columns, for demos, tests and benchmarks. The
 // same options and seed give byte-identical records (with Env.Now
-// injected: timestamps are the generation time).
+// injected: timestamps are the generation time, read from the clock once
+// per batch, so the rows of a batch have equal timestamps and message
+// timestamps).
 //
 // Rows are spread round-robin over 'partitions' partitions; row n (0, 1,
 // 2, ... over all partitions) is record n / partitions of partition
@@ -250,13 +252,16 @@ func (g *Datagen) Read(ctx context.Context) (Batch, error) {
 	msgs := make([]Message, 0, batch)
 	buf := make([]byte, 0, g.bufHint+g.bufHint/8)
 	starts := make([]int, 0, batch+1)
+	// One clock reading per batch: its rows share a generation time (the
+	// clock is a fair share of a row's cost otherwise).
+	now := g.now()
+	nowMicros := now.UnixMicro()
 	for len(msgs) < batch && g.remaining(p) {
 		n := pg.next*int64(g.partitions) + int64(p)
-		now := g.now()
 		g.arena, g.spans = g.arena[:0], g.spans[:0]
 		for i := range g.fields {
 			start := len(g.arena)
-			if g.fields[i].generate(&g.row[i], pg.rng, n, now, &g.arena) {
+			if g.fields[i].generate(&g.row[i], pg.rng, n, nowMicros, &g.arena) {
 				g.spans = append(g.spans, textSpan{col: i, start: start, end: len(g.arena)})
 			}
 		}
@@ -307,13 +312,13 @@ func (g *Datagen) Close(context.Context) error { return nil }
 
 const alphanumeric = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
-// generate sets *v to row n's value. It draws from rng the same way for
+// generate sets *v to row n's value; nowMicros is the generation time. It draws from rng the same way for
 // the same options, whatever the values drawn. Random text is appended to
 // arena instead (inArena: the caller makes the value of what was
 // appended), so that a row's text costs one allocation. (Writing through
 // v rather than returning the 56-byte Value saves a stalled copy per
 // field.)
-func (f *fieldGen) generate(v *types.Value, rng *rand.Rand, n int64, now time.Time, arena *[]byte) (inArena bool) {
+func (f *fieldGen) generate(v *types.Value, rng *rand.Rand, n, nowMicros int64, arena *[]byte) (inArena bool) {
 	if f.nullRate > 0 && rng.Float64() < f.nullRate {
 		*v = types.Null(f.kind)
 		return false
@@ -372,13 +377,13 @@ func (f *fieldGen) generate(v *types.Value, rng *rand.Rand, n int64, now time.Ti
 		*v = types.NewBytea(b)
 		return false
 	case types.KindTimestamp:
-		*v = types.NewTimestamp(now.UnixMicro())
+		*v = types.NewTimestamp(nowMicros)
 		return false
 	case types.KindTimestampTZ:
-		*v = types.NewTimestampTZ(now.UnixMicro())
+		*v = types.NewTimestampTZ(nowMicros)
 		return false
 	case types.KindDate:
-		*v = types.NewDate(int32(types.FloorDiv(now.Unix(), 86400)))
+		*v = types.NewDate(int32(types.FloorDiv(nowMicros, types.MicrosPerDay)))
 		return false
 	case types.KindInterval:
 		*v = types.NewInterval(0, 0, f.randomInt(rng)*types.MicrosPerSecond)

@@ -18,57 +18,89 @@ func floorDiv(a, b int64) int64 { return types.FloorDiv(a, b) }
 
 func daysIn(year int64, month int) int { return int(types.DaysInMonth(year, int64(month))) }
 
-func append2(dst []byte, n int) []byte {
-	return append(dst, byte('0'+n/10), byte('0'+n%10))
+// put2 writes n (0..99) as two digits at b[0:2].
+func put2(b []byte, n uint32) {
+	_ = b[1]
+	b[0], b[1] = byte('0'+n/10), byte('0'+n%10)
+}
+
+// The days since 1970-01-01 of 0001-01-01 and 9999-12-31: the dates the
+// fast paths write.
+const (
+	minISODays = -719162
+	maxISODays = 2932896
+)
+
+// putISODate writes YYYY-MM-DD at b[0:10] for days in [minISODays,
+// maxISODays]. It is types.CivilFromDays (Hinnant's days_from_civil
+// inverse) in unsigned 32-bit arithmetic, which that range allows: the
+// shifted day number is positive, so the divisions by constants need no
+// sign corrections (tested against time.Time over the whole range).
+func putISODate(b []byte, days int64) {
+	_ = b[9]
+	z := uint32(days + 719468) // days since 0000-03-01
+	era := z / 146097
+	doe := z - era*146097                                  // [0, 146096]
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365 // [0, 399]
+	y := yoe + era*400
+	doy := doe - (365*yoe + yoe/4 - yoe/100) // [0, 365], from March 1
+	mp := (5*doy + 2) / 153                  // [0, 11], March = 0
+	d := doy - (153*mp+2)/5 + 1
+	m := mp + 3
+	if mp >= 10 {
+		m = mp - 9
+		y++
+	}
+	put2(b[0:], y/100)
+	put2(b[2:], y%100)
+	b[4] = '-'
+	put2(b[5:], m)
+	b[7] = '-'
+	put2(b[8:], d)
 }
 
 // appendISODate appends YYYY-MM-DD for years 1..9999; ok is false
 // (and dst unchanged) outside them.
 func appendISODate(dst []byte, days int64) ([]byte, bool) {
-	y, m64, d64 := types.CivilFromDays(days)
-	if y < 1 || y > 9999 {
+	if days < minISODays || days > maxISODays {
 		return dst, false
 	}
-	yy, m, d := int(y), int(m64), int(d64)
-	dst = append2(dst, yy/100)
-	dst = append2(dst, yy%100)
-	dst = append(dst, '-')
-	dst = append2(dst, m)
-	dst = append(dst, '-')
-	return append2(dst, d), true
+	var b [10]byte
+	putISODate(b[:], days)
+	return append(dst, b[:]...), true
 }
 
 // appendISOTimestamp appends YYYY-MM-DDTHH:MM:SS[.ffffff] with the
-// fraction's trailing zeros dropped, as Postgres' XSD style does.
+// fraction's trailing zeros dropped, as Postgres' XSD style does; ok is
+// false (and dst unchanged) outside years 1..9999.
 func appendISOTimestamp(dst []byte, micros int64) ([]byte, bool) {
 	days := floorDiv(micros, microsPerDay)
-	dst, ok := appendISODate(dst, days)
-	if !ok {
+	if days < minISODays || days > maxISODays {
 		return dst, false
 	}
-	rem := micros - days*microsPerDay
-	secs := int(rem / microsPerSecond)
-	frac := int(rem % microsPerSecond)
-	dst = append(dst, 'T')
-	dst = append2(dst, secs/3600)
-	dst = append(dst, ':')
-	dst = append2(dst, secs/60%60)
-	dst = append(dst, ':')
-	dst = append2(dst, secs%60)
+	var b [26]byte
+	putISODate(b[:], days)
+	rem := uint64(micros - days*microsPerDay) // [0, microsPerDay)
+	secs, frac := uint32(rem/microsPerSecond), uint32(rem%microsPerSecond)
+	b[10] = 'T'
+	put2(b[11:], secs/3600)
+	b[13] = ':'
+	put2(b[14:], secs/60%60)
+	b[16] = ':'
+	put2(b[17:], secs%60)
+	n := 19
 	if frac != 0 {
-		var digits [7]byte
-		digits[0] = '.'
-		for i := 6; i >= 1; i-- {
-			digits[i] = byte('0' + frac%10)
+		b[19] = '.'
+		for i := 25; i >= 20; i-- {
+			b[i] = byte('0' + frac%10)
 			frac /= 10
 		}
-		n := 7
-		for digits[n-1] == '0' {
+		n = 26
+		for b[n-1] == '0' {
 			n--
 		}
-		dst = append(dst, digits[:n]...)
 	}
-	return dst, true
+	return append(dst, b[:n]...), true
 }
 
 func digits2(b []byte, i int) (int, bool) {

@@ -8,14 +8,45 @@ import (
 )
 
 // overload is one signature of a strict function: NULL in any argument
-// gives NULL without calling fn.
+// gives NULL without calling the implementation.
+//
+// Exactly one implementation is set. fn1, fn2 and fn3 take a fixed number
+// of arguments by value, so calling them allocates nothing; fn takes a
+// slice, which escapes to the heap on every call (the compiler cannot see
+// through a function value), and is for the rest: no arguments, more than
+// three, or a variadic tail. register checks that the implementation fits
+// the signature.
 type overload struct {
-	args      []types.Kind
-	variadic  types.Kind // 0: none; else extra args of this kind
-	ret       types.Kind
-	fn        func(args []types.Value) (types.Value, error)
-	volatile  bool // depends on more than its arguments (the clock)
-	nonStrict bool
+	args     []types.Kind
+	variadic types.Kind // 0: none; else extra args of this kind
+	ret      types.Kind
+	fn1      func(a types.Value) (types.Value, error)
+	fn2      func(a, b types.Value) (types.Value, error)
+	fn3      func(a, b, c types.Value) (types.Value, error)
+	fn       func(args []types.Value) (types.Value, error)
+	volatile bool // depends on more than its arguments (the clock)
+}
+
+// arity is the number of arguments of a fixed-arity implementation, or -1
+// for fn.
+func (ov *overload) arity() int {
+	n, set := -1, 0
+	if ov.fn1 != nil {
+		n, set = 1, set+1
+	}
+	if ov.fn2 != nil {
+		n, set = 2, set+1
+	}
+	if ov.fn3 != nil {
+		n, set = 3, set+1
+	}
+	if ov.fn != nil {
+		set++
+	}
+	if set != 1 {
+		return -2
+	}
+	return n
 }
 
 // special builds a function that is not a plain strict overload
@@ -28,6 +59,14 @@ var (
 )
 
 func register(name string, ovs ...overload) {
+	for _, ov := range ovs {
+		switch n := ov.arity(); {
+		case n == -2:
+			panic("expr: overload of " + name + " needs exactly one implementation")
+		case n > 0 && (ov.variadic != 0 || len(ov.args) != n):
+			panic("expr: overload of " + name + " has an implementation of the wrong arity")
+		}
+	}
 	overloads[name] = append(overloads[name], ovs...)
 }
 
@@ -141,34 +180,80 @@ func (c *compiler) noFunction(f *ast.Func, name string, args []*node) *Error {
 	return e
 }
 
-// strictCall evaluates args into a fixed array (no allocation for up to
-// four arguments) and calls the overload.
+// strictCall compiles a call of a strict overload. Calls of fn1–fn3 keep
+// their arguments in registers and on the stack; fn gets a slice that
+// escapes, one allocation per call.
 func (c *compiler) strictCall(pos ast.Pos, ov overload, args []*node) *node {
-	fns := make([]evalFn, len(args))
-	for i, a := range args {
-		fns[i] = a.fn
-	}
 	null := types.Null(ov.ret)
-	impl, strict := ov.fn, !ov.nonStrict
-	fn := func(row types.Row) (types.Value, error) {
-		var buf [4]types.Value
-		vals := buf[:0]
-		for _, f := range fns {
-			v, err := f(row)
-			if err != nil {
-				return v, err
+	var fn evalFn
+	switch ov.arity() {
+	case 1:
+		impl, af := ov.fn1, args[0].fn
+		fn = func(row types.Row) (types.Value, error) {
+			a, err := af(row)
+			if err != nil || a.IsNull() {
+				return nullOr(a, null, err)
 			}
-			if strict && v.IsNull() {
-				return null, nil
-			}
-			vals = append(vals, v)
+			return impl(a)
 		}
-		return impl(vals)
+	case 2:
+		impl, af, bf := ov.fn2, args[0].fn, args[1].fn
+		fn = func(row types.Row) (types.Value, error) {
+			a, err := af(row)
+			if err != nil || a.IsNull() {
+				return nullOr(a, null, err)
+			}
+			b, err := bf(row)
+			if err != nil || b.IsNull() {
+				return nullOr(b, null, err)
+			}
+			return impl(a, b)
+		}
+	case 3:
+		impl, af, bf, cf := ov.fn3, args[0].fn, args[1].fn, args[2].fn
+		fn = func(row types.Row) (types.Value, error) {
+			a, err := af(row)
+			if err != nil || a.IsNull() {
+				return nullOr(a, null, err)
+			}
+			b, err := bf(row)
+			if err != nil || b.IsNull() {
+				return nullOr(b, null, err)
+			}
+			cv, err := cf(row)
+			if err != nil || cv.IsNull() {
+				return nullOr(cv, null, err)
+			}
+			return impl(a, b, cv)
+		}
+	default:
+		fns := fnsOf(args)
+		impl := ov.fn
+		fn = func(row types.Row) (types.Value, error) {
+			vals := make([]types.Value, 0, len(fns))
+			for _, f := range fns {
+				v, err := f(row)
+				if err != nil || v.IsNull() {
+					return nullOr(v, null, err)
+				}
+				vals = append(vals, v)
+			}
+			return impl(vals)
+		}
 	}
 	if ov.volatile {
 		return &node{typ: ov.ret, fn: fn, pos: pos, col: -1}
 	}
 	return c.newNode(ov.ret, pos, fn, args...)
+}
+
+// nullOr is what a strict call returns when evaluating an argument gave v
+// and err: v with the error, else the typed NULL.
+func nullOr(v, null types.Value, err error) (types.Value, error) {
+	if err != nil {
+		return v, err
+	}
+	return null, nil
 }
 
 func init() {

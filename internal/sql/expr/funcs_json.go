@@ -273,10 +273,10 @@ func jsonTypeName(v *fastjson.Value) string {
 }
 
 func init() {
-	typeOf := overload{args: k(tJSON), ret: tText, fn: func(a []types.Value) (types.Value, error) {
+	typeOf := overload{args: k(tJSON), ret: tText, fn1: func(a types.Value) (types.Value, error) {
 		p := jsonParsers.Get()
 		defer jsonParsers.Put(p)
-		v, err := p.Parse(a[0].Text())
+		v, err := p.Parse(a.Text())
 		if err != nil {
 			return types.Value{}, err
 		}
@@ -284,10 +284,10 @@ func init() {
 	}}
 	register("jsonb_typeof", typeOf)
 	register("json_typeof", typeOf)
-	arrLen := overload{args: k(tJSON), ret: tInt4, fn: func(a []types.Value) (types.Value, error) {
+	arrLen := overload{args: k(tJSON), ret: tInt4, fn1: func(a types.Value) (types.Value, error) {
 		p := jsonParsers.Get()
 		defer jsonParsers.Put(p)
-		v, err := p.Parse(a[0].Text())
+		v, err := p.Parse(a.Text())
 		if err != nil {
 			return types.Value{}, err
 		}

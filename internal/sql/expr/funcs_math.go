@@ -8,8 +8,8 @@ import (
 )
 
 func f1(f func(float64) (float64, error)) overload {
-	return overload{args: k(tFloat), ret: tFloat, fn: func(a []types.Value) (types.Value, error) {
-		r, err := f(a[0].Float())
+	return overload{args: k(tFloat), ret: tFloat, fn1: func(a types.Value) (types.Value, error) {
+		r, err := f(a.Float())
 		if err != nil {
 			return types.Value{}, err
 		}
@@ -22,7 +22,7 @@ func pure(f func(float64) float64) func(float64) (float64, error) {
 }
 
 func n1(f func(d *apd.Decimal) (*apd.Decimal, error)) overload {
-	return overload{args: k(tNum), ret: tNum, fn: func(a []types.Value) (types.Value, error) { return numVal(f(a[0].Decimal())) }}
+	return overload{args: k(tNum), ret: tNum, fn1: func(a types.Value) (types.Value, error) { return numVal(f(a.Decimal())) }}
 }
 
 func errLog(x float64) error {
@@ -74,9 +74,9 @@ func numericTranscendental(d *apd.Decimal, resultMag float64, f func(ctx *apd.Co
 
 func init() {
 	register("abs",
-		overload{args: k(tInt2), ret: tInt2, fn: absInt(tInt2)},
-		overload{args: k(tInt4), ret: tInt4, fn: absInt(tInt4)},
-		overload{args: k(tInt8), ret: tInt8, fn: absInt(tInt8)},
+		overload{args: k(tInt2), ret: tInt2, fn1: absInt(tInt2)},
+		overload{args: k(tInt4), ret: tInt4, fn1: absInt(tInt4)},
+		overload{args: k(tInt8), ret: tInt8, fn1: absInt(tInt8)},
 		f1(pure(math.Abs)),
 		n1(func(d *apd.Decimal) (*apd.Decimal, error) { r := new(apd.Decimal); r.Abs(d); return r, nil }))
 	ceil := []overload{f1(pure(math.Ceil)), n1(func(d *apd.Decimal) (*apd.Decimal, error) { return numericRound(d, 0, apd.RoundCeiling) })}
@@ -86,14 +86,14 @@ func init() {
 	register("round",
 		f1(pure(math.RoundToEven)),
 		n1(func(d *apd.Decimal) (*apd.Decimal, error) { return numericRound(d, 0, apd.RoundHalfUp) }),
-		overload{args: k(tNum, tInt4), ret: tNum, fn: func(a []types.Value) (types.Value, error) {
-			return numVal(numericRound(a[0].Decimal(), a[1].Int(), apd.RoundHalfUp))
+		overload{args: k(tNum, tInt4), ret: tNum, fn2: func(a, b types.Value) (types.Value, error) {
+			return numVal(numericRound(a.Decimal(), b.Int(), apd.RoundHalfUp))
 		}})
 	register("trunc",
 		f1(pure(math.Trunc)),
 		n1(func(d *apd.Decimal) (*apd.Decimal, error) { return numericRound(d, 0, apd.RoundDown) }),
-		overload{args: k(tNum, tInt4), ret: tNum, fn: func(a []types.Value) (types.Value, error) {
-			return numVal(numericRound(a[0].Decimal(), a[1].Int(), apd.RoundDown))
+		overload{args: k(tNum, tInt4), ret: tNum, fn2: func(a, b types.Value) (types.Value, error) {
+			return numVal(numericRound(a.Decimal(), b.Int(), apd.RoundDown))
 		}})
 	register("sqrt", f1(func(x float64) (float64, error) {
 		if x < 0 {
@@ -103,9 +103,9 @@ func init() {
 	}), n1(numericSqrt))
 	register("cbrt", f1(pure(math.Cbrt)))
 	pow := []overload{
-		{args: k(tFloat, tFloat), ret: tFloat, fn: func(a []types.Value) (types.Value, error) { return floatPower(a[0].Float(), a[1].Float()) }},
-		{args: k(tNum, tNum), ret: tNum, fn: func(a []types.Value) (types.Value, error) {
-			return numVal(numericPower(a[0].Decimal(), a[1].Decimal()))
+		{args: k(tFloat, tFloat), ret: tFloat, fn2: func(a, b types.Value) (types.Value, error) { return floatPower(a.Float(), b.Float()) }},
+		{args: k(tNum, tNum), ret: tNum, fn2: func(a, b types.Value) (types.Value, error) {
+			return numVal(numericPower(a.Decimal(), b.Decimal()))
 		}},
 	}
 	register("power", pow...)
@@ -159,8 +159,8 @@ func init() {
 			}
 			return numericTranscendental(d, math.Log10(x), func(ctx *apd.Context, r, x *apd.Decimal) error { _, err := ctx.Log10(r, x); return err })
 		}),
-		overload{args: k(tNum, tNum), ret: tNum, fn: func(a []types.Value) (types.Value, error) {
-			b, x := a[0].Decimal(), a[1].Decimal()
+		overload{args: k(tNum, tNum), ret: tNum, fn2: func(bv, xv types.Value) (types.Value, error) {
+			b, x := bv.Decimal(), xv.Decimal()
 			bf, _ := types.DecimalToFloat(b)
 			xf, _ := types.DecimalToFloat(x)
 			if bf <= 0 || xf <= 0 {
@@ -196,10 +196,10 @@ func init() {
 		return math.Log10(x), nil
 	}))
 	register("mod",
-		overload{args: k(tInt2, tInt2), ret: tInt2, fn: func(a []types.Value) (types.Value, error) { return intArithFunc("%", tInt2)(a[0], a[1]) }},
-		overload{args: k(tInt4, tInt4), ret: tInt4, fn: func(a []types.Value) (types.Value, error) { return intArithFunc("%", tInt4)(a[0], a[1]) }},
-		overload{args: k(tInt8, tInt8), ret: tInt8, fn: func(a []types.Value) (types.Value, error) { return intArithFunc("%", tInt8)(a[0], a[1]) }},
-		overload{args: k(tNum, tNum), ret: tNum, fn: func(a []types.Value) (types.Value, error) { return numericArithFunc("%")(a[0], a[1]) }})
+		overload{args: k(tInt2, tInt2), ret: tInt2, fn2: func(a, b types.Value) (types.Value, error) { return intArithFunc("%", tInt2)(a, b) }},
+		overload{args: k(tInt4, tInt4), ret: tInt4, fn2: func(a, b types.Value) (types.Value, error) { return intArithFunc("%", tInt4)(a, b) }},
+		overload{args: k(tInt8, tInt8), ret: tInt8, fn2: func(a, b types.Value) (types.Value, error) { return intArithFunc("%", tInt8)(a, b) }},
+		overload{args: k(tNum, tNum), ret: tNum, fn2: func(a, b types.Value) (types.Value, error) { return numericArithFunc("%")(a, b) }})
 	register("sign",
 		f1(func(x float64) (float64, error) {
 			switch {
@@ -240,14 +240,14 @@ func init() {
 	register("asin", trig(math.Asin, unit))
 	register("acos", trig(math.Acos, unit))
 	register("atan", f1(pure(math.Atan)))
-	register("atan2", overload{args: k(tFloat, tFloat), ret: tFloat, fn: func(a []types.Value) (types.Value, error) {
-		return types.NewFloat8(math.Atan2(a[0].Float(), a[1].Float())), nil
+	register("atan2", overload{args: k(tFloat, tFloat), ret: tFloat, fn2: func(a, b types.Value) (types.Value, error) {
+		return types.NewFloat8(math.Atan2(a.Float(), b.Float())), nil
 	}})
 }
 
-func absInt(kind types.Kind) func(a []types.Value) (types.Value, error) {
-	return func(a []types.Value) (types.Value, error) {
-		n := a[0].Int()
+func absInt(kind types.Kind) func(a types.Value) (types.Value, error) {
+	return func(a types.Value) (types.Value, error) {
+		n := a.Int()
 		if n < 0 {
 			n = -n
 		}

@@ -51,13 +51,9 @@ func substrRunes(s string, start int64, n int64, hasLen bool) (types.Value, erro
 	return text(b.String())
 }
 
-func trimFunc(left, right bool) func(a []types.Value) (types.Value, error) {
-	return func(a []types.Value) (types.Value, error) {
-		s := a[0].Text()
-		set := " "
-		if len(a) > 1 {
-			set = a[1].Text()
-		}
+// trimOverloads are btrim/ltrim/rtrim(s) and (s, characters).
+func trimOverloads(left, right bool) []overload {
+	trim := func(s, set string) (types.Value, error) {
 		in := func(r rune) bool { return strings.ContainsRune(set, r) }
 		if left {
 			s = strings.TrimLeftFunc(s, in)
@@ -67,38 +63,45 @@ func trimFunc(left, right bool) func(a []types.Value) (types.Value, error) {
 		}
 		return text(s)
 	}
+	return []overload{
+		{args: k(tText), ret: tText, fn1: func(a types.Value) (types.Value, error) { return trim(a.Text(), " ") }},
+		{args: k(tText, tText), ret: tText, fn2: func(a, b types.Value) (types.Value, error) { return trim(a.Text(), b.Text()) }},
+	}
 }
 
-func pad(left bool) func(a []types.Value) (types.Value, error) {
-	return func(a []types.Value) (types.Value, error) {
-		s, n := a[0].Text(), a[1].Int()
-		fill := " "
-		if len(a) > 2 {
-			fill = a[2].Text()
-		}
-		if n <= 0 {
-			return text("")
-		}
-		if n > 10_000_000 {
-			return types.Value{}, &types.Error{Code: "54000", Message: "requested length too large"}
-		}
-		rs := []rune(s)
-		if int64(len(rs)) >= n {
-			return text(string(rs[:n]))
-		}
-		fr := []rune(fill)
-		if len(fr) == 0 {
-			return text(s)
-		}
-		padding := make([]rune, 0, n-int64(len(rs)))
-		for i := 0; int64(len(padding)) < n-int64(len(rs)); i++ {
-			padding = append(padding, fr[i%len(fr)])
-		}
-		if left {
-			return text(string(padding) + s)
-		}
-		return text(s + string(padding))
+// padOverloads are lpad/rpad(s, n) and (s, n, fill).
+func padOverloads(left bool) []overload {
+	return []overload{
+		{args: k(tText, tInt4), ret: tText, fn2: func(a, b types.Value) (types.Value, error) { return pad(left, a.Text(), b.Int(), " ") }},
+		{args: k(tText, tInt4, tText), ret: tText, fn3: func(a, b, c types.Value) (types.Value, error) {
+			return pad(left, a.Text(), b.Int(), c.Text())
+		}},
 	}
+}
+
+func pad(left bool, s string, n int64, fill string) (types.Value, error) {
+	if n <= 0 {
+		return text("")
+	}
+	if n > 10_000_000 {
+		return types.Value{}, &types.Error{Code: "54000", Message: "requested length too large"}
+	}
+	rs := []rune(s)
+	if int64(len(rs)) >= n {
+		return text(string(rs[:n]))
+	}
+	fr := []rune(fill)
+	if len(fr) == 0 {
+		return text(s)
+	}
+	padding := make([]rune, 0, n-int64(len(rs)))
+	for i := 0; int64(len(padding)) < n-int64(len(rs)); i++ {
+		padding = append(padding, fr[i%len(fr)])
+	}
+	if left {
+		return text(string(padding) + s)
+	}
+	return text(s + string(padding))
 }
 
 func initcap(s string) string {
@@ -120,9 +123,9 @@ func initcap(s string) string {
 	return b.String()
 }
 
-func toHex(bits uint) func(a []types.Value) (types.Value, error) {
-	return func(a []types.Value) (types.Value, error) {
-		n := uint64(a[0].Int())
+func toHex(bits uint) func(a types.Value) (types.Value, error) {
+	return func(a types.Value) (types.Value, error) {
+		n := uint64(a.Int())
 		if bits == 32 {
 			n &= 0xffffffff
 		}
@@ -131,22 +134,22 @@ func toHex(bits uint) func(a []types.Value) (types.Value, error) {
 }
 
 func init() {
-	length := func(a []types.Value) (types.Value, error) {
-		return types.NewInt4(int32(utf8.RuneCountInString(a[0].Text()))), nil
+	length := func(a types.Value) (types.Value, error) {
+		return types.NewInt4(int32(utf8.RuneCountInString(a.Text()))), nil
 	}
-	register("length", overload{args: k(tText), ret: tInt4, fn: length},
-		overload{args: k(tBytea), ret: tInt4, fn: func(a []types.Value) (types.Value, error) { return types.NewInt4(int32(len(a[0].Bytes()))), nil }})
-	register("char_length", overload{args: k(tText), ret: tInt4, fn: length})
-	register("character_length", overload{args: k(tText), ret: tInt4, fn: length})
-	octet := func(a []types.Value) (types.Value, error) { return types.NewInt4(int32(len(a[0].Text()))), nil }
-	register("octet_length", overload{args: k(tText), ret: tInt4, fn: octet}, overload{args: k(tBytea), ret: tInt4, fn: octet})
-	register("lower", overload{args: k(tText), ret: tText, fn: func(a []types.Value) (types.Value, error) { return text(strings.ToLower(a[0].Text())) }})
-	register("upper", overload{args: k(tText), ret: tText, fn: func(a []types.Value) (types.Value, error) { return text(strings.ToUpper(a[0].Text())) }})
-	register("initcap", overload{args: k(tText), ret: tText, fn: func(a []types.Value) (types.Value, error) { return text(initcap(a[0].Text())) }})
+	register("length", overload{args: k(tText), ret: tInt4, fn1: length},
+		overload{args: k(tBytea), ret: tInt4, fn1: func(a types.Value) (types.Value, error) { return types.NewInt4(int32(len(a.Bytes()))), nil }})
+	register("char_length", overload{args: k(tText), ret: tInt4, fn1: length})
+	register("character_length", overload{args: k(tText), ret: tInt4, fn1: length})
+	octet := func(a types.Value) (types.Value, error) { return types.NewInt4(int32(len(a.Text()))), nil }
+	register("octet_length", overload{args: k(tText), ret: tInt4, fn1: octet}, overload{args: k(tBytea), ret: tInt4, fn1: octet})
+	register("lower", overload{args: k(tText), ret: tText, fn1: func(a types.Value) (types.Value, error) { return text(strings.ToLower(a.Text())) }})
+	register("upper", overload{args: k(tText), ret: tText, fn1: func(a types.Value) (types.Value, error) { return text(strings.ToUpper(a.Text())) }})
+	register("initcap", overload{args: k(tText), ret: tText, fn1: func(a types.Value) (types.Value, error) { return text(initcap(a.Text())) }})
 	substr := []overload{
-		{args: k(tText, tInt4), ret: tText, fn: func(a []types.Value) (types.Value, error) { return substrRunes(a[0].Text(), a[1].Int(), 0, false) }},
-		{args: k(tText, tInt4, tInt4), ret: tText, fn: func(a []types.Value) (types.Value, error) {
-			return substrRunes(a[0].Text(), a[1].Int(), a[2].Int(), true)
+		{args: k(tText, tInt4), ret: tText, fn2: func(a, b types.Value) (types.Value, error) { return substrRunes(a.Text(), b.Int(), 0, false) }},
+		{args: k(tText, tInt4, tInt4), ret: tText, fn3: func(a, b, c types.Value) (types.Value, error) {
+			return substrRunes(a.Text(), b.Int(), c.Int(), true)
 		}},
 	}
 	register("substring", substr...)
@@ -158,57 +161,57 @@ func init() {
 		}
 		return types.NewInt4(int32(utf8.RuneCountInString(s[:i]) + 1)), nil
 	}
-	register("strpos", overload{args: k(tText, tText), ret: tInt4, fn: func(a []types.Value) (types.Value, error) { return strpos(a[0].Text(), a[1].Text()) }})
+	register("strpos", overload{args: k(tText, tText), ret: tInt4, fn2: func(a, b types.Value) (types.Value, error) { return strpos(a.Text(), b.Text()) }})
 	// POSITION(sub IN s) arrives as position(sub, s).
-	register("position", overload{args: k(tText, tText), ret: tInt4, fn: func(a []types.Value) (types.Value, error) { return strpos(a[1].Text(), a[0].Text()) }})
-	register("btrim", overload{args: k(tText), ret: tText, fn: trimFunc(true, true)}, overload{args: k(tText, tText), ret: tText, fn: trimFunc(true, true)})
-	register("trim", overload{args: k(tText), ret: tText, fn: trimFunc(true, true)}, overload{args: k(tText, tText), ret: tText, fn: trimFunc(true, true)})
-	register("ltrim", overload{args: k(tText), ret: tText, fn: trimFunc(true, false)}, overload{args: k(tText, tText), ret: tText, fn: trimFunc(true, false)})
-	register("rtrim", overload{args: k(tText), ret: tText, fn: trimFunc(false, true)}, overload{args: k(tText, tText), ret: tText, fn: trimFunc(false, true)})
-	register("replace", overload{args: k(tText, tText, tText), ret: tText, fn: func(a []types.Value) (types.Value, error) {
-		if a[1].Text() == "" {
-			return a[0], nil
+	register("position", overload{args: k(tText, tText), ret: tInt4, fn2: func(a, b types.Value) (types.Value, error) { return strpos(b.Text(), a.Text()) }})
+	register("btrim", trimOverloads(true, true)...)
+	register("trim", trimOverloads(true, true)...)
+	register("ltrim", trimOverloads(true, false)...)
+	register("rtrim", trimOverloads(false, true)...)
+	register("replace", overload{args: k(tText, tText, tText), ret: tText, fn3: func(a, b, c types.Value) (types.Value, error) {
+		if b.Text() == "" {
+			return a, nil
 		}
-		return text(strings.ReplaceAll(a[0].Text(), a[1].Text(), a[2].Text()))
+		return text(strings.ReplaceAll(a.Text(), b.Text(), c.Text()))
 	}})
-	register("left", overload{args: k(tText, tInt4), ret: tText, fn: func(a []types.Value) (types.Value, error) {
-		rs := []rune(a[0].Text())
-		n := a[1].Int()
+	register("left", overload{args: k(tText, tInt4), ret: tText, fn2: func(a, b types.Value) (types.Value, error) {
+		rs := []rune(a.Text())
+		n := b.Int()
 		if n < 0 {
 			n = max(int64(len(rs))+n, 0)
 		}
 		return text(string(rs[:min(n, int64(len(rs)))]))
 	}})
-	register("right", overload{args: k(tText, tInt4), ret: tText, fn: func(a []types.Value) (types.Value, error) {
-		rs := []rune(a[0].Text())
-		n := a[1].Int()
+	register("right", overload{args: k(tText, tInt4), ret: tText, fn2: func(a, b types.Value) (types.Value, error) {
+		rs := []rune(a.Text())
+		n := b.Int()
 		if n < 0 {
 			n = max(int64(len(rs))+n, 0)
 		}
 		n = min(n, int64(len(rs)))
 		return text(string(rs[int64(len(rs))-n:]))
 	}})
-	register("lpad", overload{args: k(tText, tInt4), ret: tText, fn: pad(true)}, overload{args: k(tText, tInt4, tText), ret: tText, fn: pad(true)})
-	register("rpad", overload{args: k(tText, tInt4), ret: tText, fn: pad(false)}, overload{args: k(tText, tInt4, tText), ret: tText, fn: pad(false)})
-	register("repeat", overload{args: k(tText, tInt4), ret: tText, fn: func(a []types.Value) (types.Value, error) {
-		n := a[1].Int()
+	register("lpad", padOverloads(true)...)
+	register("rpad", padOverloads(false)...)
+	register("repeat", overload{args: k(tText, tInt4), ret: tText, fn2: func(a, b types.Value) (types.Value, error) {
+		n := b.Int()
 		if n <= 0 {
 			return text("")
 		}
-		if int64(len(a[0].Text()))*n > 1<<28 {
+		if int64(len(a.Text()))*n > 1<<28 {
 			return types.Value{}, &types.Error{Code: "54000", Message: "requested length too large"}
 		}
-		return text(strings.Repeat(a[0].Text(), int(n)))
+		return text(strings.Repeat(a.Text(), int(n)))
 	}})
-	register("reverse", overload{args: k(tText), ret: tText, fn: func(a []types.Value) (types.Value, error) {
-		rs := []rune(a[0].Text())
+	register("reverse", overload{args: k(tText), ret: tText, fn1: func(a types.Value) (types.Value, error) {
+		rs := []rune(a.Text())
 		for i, j := 0, len(rs)-1; i < j; i, j = i+1, j-1 {
 			rs[i], rs[j] = rs[j], rs[i]
 		}
 		return text(string(rs))
 	}})
-	register("split_part", overload{args: k(tText, tText, tInt4), ret: tText, fn: func(a []types.Value) (types.Value, error) {
-		s, d, n := a[0].Text(), a[1].Text(), a[2].Int()
+	register("split_part", overload{args: k(tText, tText, tInt4), ret: tText, fn3: func(a, b, c types.Value) (types.Value, error) {
+		s, d, n := a.Text(), b.Text(), c.Int()
 		if n == 0 {
 			return types.Value{}, &types.Error{Code: types.CodeInvalidParameterValue, Message: "field position must not be zero"}
 		}
@@ -226,28 +229,28 @@ func init() {
 		}
 		return text(parts[n-1])
 	}})
-	register("starts_with", overload{args: k(tText, tText), ret: tBool, fn: func(a []types.Value) (types.Value, error) {
-		return types.NewBool(strings.HasPrefix(a[0].Text(), a[1].Text())), nil
+	register("starts_with", overload{args: k(tText, tText), ret: tBool, fn2: func(a, b types.Value) (types.Value, error) {
+		return types.NewBool(strings.HasPrefix(a.Text(), b.Text())), nil
 	}})
-	register("to_hex", overload{args: k(tInt4), ret: tText, fn: toHex(32)}, overload{args: k(tInt8), ret: tText, fn: toHex(64)})
-	md5fn := func(a []types.Value) (types.Value, error) {
-		sum := md5.Sum([]byte(a[0].Text()))
+	register("to_hex", overload{args: k(tInt4), ret: tText, fn1: toHex(32)}, overload{args: k(tInt8), ret: tText, fn1: toHex(64)})
+	md5fn := func(a types.Value) (types.Value, error) {
+		sum := md5.Sum([]byte(a.Text()))
 		return text(hex.EncodeToString(sum[:]))
 	}
-	register("md5", overload{args: k(tText), ret: tText, fn: md5fn}, overload{args: k(tBytea), ret: tText, fn: md5fn})
-	register("sha256", overload{args: k(tBytea), ret: tBytea, fn: func(a []types.Value) (types.Value, error) {
-		sum := sha256.Sum256([]byte(a[0].Bytes()))
+	register("md5", overload{args: k(tText), ret: tText, fn1: md5fn}, overload{args: k(tBytea), ret: tText, fn1: md5fn})
+	register("sha256", overload{args: k(tBytea), ret: tBytea, fn1: func(a types.Value) (types.Value, error) {
+		sum := sha256.Sum256([]byte(a.Bytes()))
 		return types.NewBytea(sum[:]), nil
 	}})
-	register("ascii", overload{args: k(tText), ret: tInt4, fn: func(a []types.Value) (types.Value, error) {
-		r, _ := utf8.DecodeRuneInString(a[0].Text())
-		if a[0].Text() == "" {
+	register("ascii", overload{args: k(tText), ret: tInt4, fn1: func(a types.Value) (types.Value, error) {
+		r, _ := utf8.DecodeRuneInString(a.Text())
+		if a.Text() == "" {
 			r = 0
 		}
 		return types.NewInt4(r), nil
 	}})
-	register("chr", overload{args: k(tInt4), ret: tText, fn: func(a []types.Value) (types.Value, error) {
-		n := a[0].Int()
+	register("chr", overload{args: k(tInt4), ret: tText, fn1: func(a types.Value) (types.Value, error) {
+		n := a.Int()
 		if n == 0 {
 			return types.Value{}, &types.Error{Code: "54000", Message: "null character not permitted"}
 		}

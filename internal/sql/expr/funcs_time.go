@@ -52,8 +52,8 @@ func init() {
 		return c.extract(f.Pos, args[0], args[1], true)
 	}
 	trunc := func(k types.Kind) overload {
-		return overload{args: k2(tText, k), ret: k, fn: func(a []types.Value) (types.Value, error) {
-			us, err := dateTrunc(a[0].Text(), a[1].Micros(), k)
+		return overload{args: k2(tText, k), ret: k, fn2: func(a, b types.Value) (types.Value, error) {
+			us, err := dateTrunc(a.Text(), b.Micros(), k)
 			if err != nil {
 				return types.Value{}, err
 			}
@@ -64,8 +64,8 @@ func init() {
 		}}
 	}
 	register("date_trunc", trunc(tTSTZ), trunc(tTS))
-	register("to_timestamp", overload{args: k(tFloat), ret: tTSTZ, fn: func(a []types.Value) (types.Value, error) {
-		f := a[0].Float()
+	register("to_timestamp", overload{args: k(tFloat), ret: tTSTZ, fn1: func(a types.Value) (types.Value, error) {
+		f := a.Float()
 		switch {
 		case math.IsNaN(f):
 			return types.Value{}, &types.Error{Code: types.CodeDatetimeFieldOverflow, Message: "timestamp cannot be NaN"}
@@ -80,8 +80,8 @@ func init() {
 		}
 		return types.NewTimestampTZ(int64(us)), nil
 	}})
-	register("make_date", overload{args: k(tInt4, tInt4, tInt4), ret: tDate, fn: func(a []types.Value) (types.Value, error) {
-		days, err := makeDate(a[0].Int(), a[1].Int(), a[2].Int())
+	register("make_date", overload{args: k(tInt4, tInt4, tInt4), ret: tDate, fn3: func(a, b, c types.Value) (types.Value, error) {
+		days, err := makeDate(a.Int(), b.Int(), c.Int())
 		if err != nil {
 			return types.Value{}, err
 		}
