@@ -50,6 +50,11 @@ type Catalog struct {
 		entries map[string]Entry
 		order   map[string]int64 // name -> offset of its latest record (tombstones too)
 	}
+	// writing is held by Put and Delete from before they produce their
+	// record until they have applied it, and by Watch while it applies
+	// what it read: the tail can read a record before Produce returns,
+	// and must not take this Catalog's own write for another worker's.
+	writing  sync.Mutex
 	consumer transport.Consumer
 }
 
@@ -166,6 +171,8 @@ func (c *Catalog) Put(ctx context.Context, e Entry) error {
 		return err
 	}
 	rec := &transport.Record{Topic: Topic, Partition: 0, Key: []byte(e.Name), Value: value}
+	c.writing.Lock()
+	defer c.writing.Unlock()
 	if err := c.t.Produce(ctx, []*transport.Record{rec}); err != nil {
 		return fmt.Errorf("catalog: put %s: %w", e.Name, err)
 	}
@@ -176,6 +183,8 @@ func (c *Catalog) Put(ctx context.Context, e Entry) error {
 // Delete writes a tombstone for name and returns once it is durable.
 func (c *Catalog) Delete(ctx context.Context, name string) error {
 	rec := &transport.Record{Topic: Topic, Partition: 0, Key: []byte(name)}
+	c.writing.Lock()
+	defer c.writing.Unlock()
 	if err := c.t.Produce(ctx, []*transport.Record{rec}); err != nil {
 		return fmt.Errorf("catalog: delete %s: %w", name, err)
 	}
@@ -196,10 +205,19 @@ func (c *Catalog) Watch(ctx context.Context, fn func(Change)) error {
 			}
 			return fmt.Errorf("catalog: watch: %w", err)
 		}
+		// Apply under writing (a Put or Delete in flight applies its own
+		// record first, so it is not reported), call fn outside it (fn
+		// may wait for a statement that is writing).
+		var changes []Change
+		c.writing.Lock()
 		for _, r := range recs {
 			if ch, ok := c.apply(r); ok {
-				fn(ch)
+				changes = append(changes, ch)
 			}
+		}
+		c.writing.Unlock()
+		for _, ch := range changes {
+			fn(ch)
 		}
 	}
 }

@@ -3,10 +3,13 @@ package cli_test
 import (
 	"bytes"
 	"errors"
+	"log/slog"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tide-data/tide/internal/server"
 )
 
 // TestBinary builds cmd/tide and runs it as a user would: real process,
@@ -68,5 +71,28 @@ func TestBinary(t *testing.T) {
 	}
 	if code, stdout, _ := run("", "--help"); code != 0 || !strings.Contains(stdout, "Usage:") {
 		t.Errorf("--help: exit %d, stdout %q", code, stdout)
+	}
+
+	// tide sql against a server in this process, as a script would use it.
+	cfg := server.DefaultConfig()
+	cfg.DataDir = filepath.Join(t.TempDir(), "server")
+	cfg.KafkaAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	srv, err := server.Start(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := srv.Shutdown(); err != nil {
+			t.Error(err)
+		}
+	}()
+	url := "http://" + srv.HTTPAddr().String()
+	code, stdout, stderr = run("CREATE SOURCE s (a int) WITH (connector = 'datagen');\nSHOW SOURCES;\n", "sql", "--url", url)
+	if code != 0 || !strings.Contains(stdout, "created source s\n") || !strings.Contains(stdout, "(1 row)\n") || stderr != "" {
+		t.Errorf("sql from stdin: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	code, stdout, stderr = run("", "sql", "--url", url, "-c", "SHOW SOURCES; DROP SOURCE nope")
+	if code != 2 || !strings.Contains(stdout, "(1 row)") || stderr != "tide: source \"nope\" does not exist [object_not_found]\n" {
+		t.Errorf("sql error: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }

@@ -46,7 +46,11 @@ printed with its line:column and exits 2. Without a terminal, statements are
 read from standard input like -f -.`,
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
-			c := &sqlClient{url: strings.TrimRight(url, "/"), http: &http.Client{Timeout: timeout}, out: e.stdout, json: asJSON}
+			// Its own transport, closed at the end: no idle connection
+			// outlives the command (a server's graceful shutdown waits for them).
+			tr := http.DefaultTransport.(*http.Transport).Clone()
+			defer tr.CloseIdleConnections()
+			c := &sqlClient{url: strings.TrimRight(url, "/"), http: &http.Client{Timeout: timeout, Transport: tr}, out: e.stdout, json: asJSON}
 			ctx := cmd.Context()
 			switch {
 			case command != "" && file != "":

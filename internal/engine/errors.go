@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/tide-data/tide/internal/sql/ast"
 	"github.com/tide-data/tide/internal/sql/expr"
@@ -49,6 +50,16 @@ func classify(err error, index int, origin ast.Pos) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		e.Statement = index
+		// Positions of the engine's own errors are in the statement's
+		// text, like the parser's: move them (and the message's
+		// "line L:C: " prefix, where it has one) to the submitted text.
+		if e.Pos.Line > 0 {
+			p := shift(e.Pos, origin)
+			if rest, ok := strings.CutPrefix(e.Message, "line "+e.Pos.String()+": "); ok {
+				e.Message = "line " + p.String() + ": " + rest
+			}
+			e.Pos = p
+		}
 		return e
 	}
 	out := &Error{Code: CodeUnavailable, Message: err.Error(), Statement: index, err: err}
@@ -64,7 +75,7 @@ func classify(err error, index int, origin ast.Pos) *Error {
 	case errors.As(err, &ae):
 		out.Code, out.Pos, out.Hint = CodeInvalid, shift(ae.Pos, origin), ae.Hint
 		out.Message = fmt.Sprintf("line %s: %s", out.Pos, ae.Msg)
-		if errors.Is(err, plan.ErrNotSupported) {
+		if ae.Unsupported {
 			out.Code = CodeNotSupported
 		}
 	case errors.As(err, &xe):

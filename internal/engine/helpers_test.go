@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,13 +58,71 @@ func testLogger() *slog.Logger {
 
 func openEngine(t *testing.T, n *node) *Engine {
 	t.Helper()
+	return openEngineWith(t, n, nil)
+}
+
+// openEngineWith opens an engine on n with the test configuration,
+// changed by configure if not nil.
+func openEngineWith(t *testing.T, n *node, configure func(*Config)) *Engine {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	e, err := Open(ctx, Config{Transport: n.tr, Logger: testLogger(), Now: func() time.Time { return fixedNow }, CommitInterval: 50 * time.Millisecond})
+	cfg := Config{Transport: n.tr, Logger: testLogger(), Now: func() time.Time { return fixedNow }, CommitInterval: 50 * time.Millisecond}
+	if configure != nil {
+		configure(&cfg)
+	}
+	e, err := Open(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// syncBuffer is a bytes.Buffer safe for a sink writing while the test
+// reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// execError runs sql, which must fail, and returns its *Error.
+func execError(t *testing.T, e *Engine, sql string, opts ExecOptions) ([]Result, *Error) {
+	t.Helper()
+	res, err := e.Execute(context.Background(), sql, opts)
+	var ee *Error
+	if !errors.As(err, &ee) {
+		t.Fatalf("%s\n-> %v (%T), want an *Error", sql, err, err)
+	}
+	return res, ee
+}
+
+// showRow returns the row of SHOW SINKS (or SOURCES) named name, as a map
+// from column to value; nil if there is none.
+func showRow(t *testing.T, e *Engine, what, name string) map[string]string {
+	t.Helper()
+	res := mustExec(t, e, "SHOW "+what)
+	for _, row := range res[0].Rows {
+		if row[0] == name {
+			m := map[string]string{}
+			for i, c := range res[0].Columns {
+				m[c] = row[i]
+			}
+			return m
+		}
+	}
+	return nil
 }
 
 func closeEngine(t *testing.T, e *Engine) {

@@ -8,11 +8,14 @@ import (
 // Explain renders the pipeline's dataflow as an indented tree, sink at
 // the top, the way EXPLAIN prints plans:
 //
-//	Sink big_orders (connector: topic, topic: 'big', format: 'json')
+//	Sink big_orders (connector = 'topic', format = 'json', topic = 'big')
 //	  key: input key
-//	└─ Project id, amount * 2 AS doubled
+//	└─ Project id :: bigint, amount * 2 AS doubled :: numeric
 //	   └─ Filter amount > 100
-//	      └─ Source orders (connector: topic, ...; one task per partition)
+//	      └─ Source orders (connector = 'topic', topic = 'orders'; one task per input partition)
+//	           watermark: placed_at - INTERVAL '5' SECOND
+//
+// testdata/explain.golden holds more examples.
 func (p *Pipeline) Explain() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Sink %s (%s)\n", p.Name, describeConnector(p.Connector, p.Options))

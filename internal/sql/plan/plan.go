@@ -90,6 +90,10 @@ type Error struct {
 	Pos  ast.Pos
 	Msg  string
 	Hint string
+	// Unsupported marks valid SQL the runtime does not run yet
+	// (aggregations, joins, windows, DISTINCT, arrays), as opposed to a
+	// mistake in the statement; errors.Is(err, ErrNotSupported) reports it.
+	Unsupported bool
 }
 
 func (e *Error) Error() string {
@@ -98,6 +102,14 @@ func (e *Error) Error() string {
 		s += "\nHINT: " + e.Hint
 	}
 	return s
+}
+
+// Is makes errors.Is(err, ErrNotSupported) hold for Unsupported errors.
+func (e *Error) Is(target error) bool { return e.Unsupported && target == ErrNotSupported }
+
+// unsupported is an Error for a feature the runtime does not run yet.
+func unsupported(pos ast.Pos, msg, hint string) *Error {
+	return &Error{Pos: pos, Msg: msg, Hint: hint, Unsupported: true}
 }
 
 func errorf(pos ast.Pos, format string, args ...any) *Error {
@@ -254,17 +266,17 @@ func checkStateless(q *ast.Select) error {
 	case q.From == nil:
 		return errorf(q.Pos, "a sink's query needs FROM source")
 	case q.Distinct:
-		return &Error{Pos: q.Pos, Msg: "SELECT DISTINCT is not supported yet", Hint: "stateful operators (DISTINCT, GROUP BY, windows, joins) arrive with Tide's state layer; pipelines are stateless for now"}
+		return unsupported(q.Pos, "SELECT DISTINCT is not supported yet", "stateful operators (DISTINCT, GROUP BY, windows, joins) arrive with Tide's state layer; pipelines are stateless for now")
 	case len(q.GroupBy) > 0 || q.Having != nil:
-		return &Error{Pos: q.Pos, Msg: "GROUP BY and HAVING are not supported yet", Hint: "aggregations arrive with Tide's state layer; pipelines are stateless for now"}
+		return unsupported(q.Pos, "GROUP BY and HAVING are not supported yet", "aggregations arrive with Tide's state layer; pipelines are stateless for now")
 	}
 	switch f := q.From.(type) {
 	case *ast.Join:
-		return &Error{Pos: f.Pos, Msg: "joins are not supported yet", Hint: "pipelines read one source for now"}
+		return unsupported(f.Pos, "joins are not supported yet", "pipelines read one source for now")
 	case *ast.TableFunc:
-		return &Error{Pos: f.Pos, Msg: fmt.Sprintf("window table function %s is not supported yet", strings.ToUpper(string(f.Name))), Hint: "event-time windows arrive with Tide's state layer"}
+		return unsupported(f.Pos, fmt.Sprintf("window table function %s is not supported yet", strings.ToUpper(string(f.Name))), "event-time windows arrive with Tide's state layer")
 	case *ast.Subquery:
-		return errorf(f.Pos, "subqueries in FROM are not supported yet")
+		return unsupported(f.Pos, "subqueries in FROM are not supported yet", "")
 	}
 	var agg *ast.Func
 	visit := func(e ast.Expr) {
@@ -283,7 +295,7 @@ func checkStateless(q *ast.Select) error {
 		visit(q.Where)
 	}
 	if agg != nil {
-		return &Error{Pos: agg.Pos, Msg: fmt.Sprintf("aggregate function %s is not supported yet", agg.Name), Hint: "aggregations arrive with Tide's state layer; pipelines are stateless for now"}
+		return unsupported(agg.Pos, fmt.Sprintf("aggregate function %s is not supported yet", agg.Name), "aggregations arrive with Tide's state layer; pipelines are stateless for now")
 	}
 	return nil
 }
@@ -321,7 +333,7 @@ func outputName(e ast.Expr) string {
 
 func kindOf(t ast.TypeName) (types.Kind, error) {
 	if t.Array {
-		return 0, &Error{Pos: t.Pos, Msg: fmt.Sprintf("array types are not supported yet: %s[]", t.Name), Hint: "declare the column as json and read its elements with -> and ->>"}
+		return 0, unsupported(t.Pos, fmt.Sprintf("array types are not supported yet: %s[]", t.Name), "declare the column as json and read its elements with -> and ->>")
 	}
 	k, err := types.KindFromName(t.Name)
 	if err != nil {
@@ -373,5 +385,6 @@ func SortedOptions(opts map[string]string) []string {
 	return out
 }
 
-// ErrNotSupported marks statements the engine parses but does not run.
+// ErrNotSupported marks statements the engine parses but does not run:
+// errors.Is(err, ErrNotSupported) holds for an *Error with Unsupported set.
 var ErrNotSupported = errors.New("plan: not supported")
