@@ -12,7 +12,7 @@ import (
 
 func newBenchCommand(e *env) *cobra.Command {
 	cmd := groupCommand("bench", "Measure Tide's performance on this machine")
-	cmd.AddCommand(newBenchLogCommand(e), newBenchKafkaCommand(e), newBenchPipelineCommand(e))
+	cmd.AddCommand(newBenchLogCommand(e), newBenchKafkaCommand(e), newBenchPipelineCommand(e), newBenchIngestCommand(e))
 	return cmd
 }
 

@@ -3,8 +3,10 @@
 //
 // One file per command group: root.go (Main, exit codes, error handling,
 // the shared --data-dir flag), serve.go, topic.go, produce.go, consume.go,
-// group.go, bench.go; the Kafka side of a command that also works on a
-// data directory is in its _kafka.go file (topic_kafka.go, …), and
+// group.go, bench.go, dlq.go (dead-letter topics: list and replay, over a
+// transport.Transport, so one code path serves both modes); the Kafka
+// side of a command that also works on a data directory is in its
+// _kafka.go file (topic_kafka.go, …), and
 // kafka.go holds what they share (--server, --timeout, connecting, the
 // exit codes of Kafka errors).
 //

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/tide-data/tide/internal/format"
+	"github.com/tide-data/tide/internal/sql/types"
 	"github.com/tide-data/tide/internal/transport"
 )
 
@@ -79,6 +81,20 @@ type Sink interface {
 	Close(ctx context.Context) error
 }
 
+// RowSink is a Sink that takes typed rows rather than encoded values, as
+// a database sink wants: the runtime detects it and calls WriteRows
+// instead of Write, skipping the output format (its 'format' option is
+// then not used). rows[i] holds the values of outputs[i], in the order of
+// Env.Columns (a value's kind may differ from its column's: a NULL, an
+// integer of another width); outputs[i].Value is nil, and the other
+// fields (Key, Origin, ...) are as for Write. Everything Write promises
+// holds: durable on return, a *RejectedError naming outputs by index,
+// concurrent calls, no references kept after return.
+type RowSink interface {
+	Sink
+	WriteRows(ctx context.Context, rows []types.Row, outputs []Output) error
+}
+
 // Rejection is one output a sink gave up on.
 type Rejection struct {
 	Index    int    // into the outputs given to Write
@@ -114,6 +130,10 @@ type Env struct {
 	Now func() time.Time
 	// Stdout is where the stdout sink writes; nil means os.Stdout.
 	Stdout io.Writer
+	// Columns are a sink's output columns (names and SQL types), for
+	// sinks that map them to a schema of their own (postgres); nil when
+	// unknown (CheckSink) and for sources.
+	Columns []format.Column
 }
 
 func (e Env) now() time.Time {

@@ -19,9 +19,18 @@
 //	           length, values, null-rate}
 //	stdout     -                                       print.key
 //	blackhole  -                                       (none)
+//	postgres   -                                       url, table, primary-key, table.create,
+//	                                                   batch.size, pool.size, retry.max-attempts,
+//	                                                   retry.backoff (sink_postgres.go: exactly-once
+//	                                                   upserts; a RowSink, fed typed rows)
+//	http       -                                       url, batch, hmac.secret, max.attempts,
+//	                                                   timeout, headers.<name>, … (sink_http.go)
+//	file       -                                       path, rotation.bytes, rotation.interval,
+//	                                                   prefix (sink_file.go)
 //
 // Goroutines: only the topic source runs one, its commit loop, started by
-// its first Read and stopped by Close. Constructors that call the
+// its first Read and stopped by Close. (The file sink's idle-rotation
+// timer runs a short function on the timer's goroutine; Close stops it.) Constructors that call the
 // transport (topic) bound those calls by setupTimeout, since they take no
 // context.
 package connector

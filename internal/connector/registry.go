@@ -15,11 +15,15 @@ var (
 	sourceKinds = map[string]func(cols []format.Column, opts map[string]string, env Env) (Source, error){
 		"topic":   newTopicSourceFromOptions,
 		"datagen": NewDatagen,
+		"http":    newHTTPSourceFromOptions,
 	}
 	sinkKinds = map[string]func(opts map[string]string, env Env) (Sink, error){
 		"topic":     newTopicSinkFromOptions,
 		"stdout":    NewStdout,
 		"blackhole": NewBlackhole,
+		"postgres":  newPostgresSinkFromOptions,
+		"http":      NewHTTP,
+		"file":      NewFile,
 	}
 )
 

@@ -118,7 +118,9 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 		return err
 	}
 	env := connector.Env{Transport: e.cfg.Transport, Logger: p.logger, Group: p.group, Pipeline: entry.Name, Now: e.cfg.Now, Stdout: e.cfg.Stdout}
-	if p.sink, err = connector.NewSink(pl.Connector, sinkOpts, env); err != nil {
+	sinkEnv := env
+	sinkEnv.Columns = p.outColumns
+	if p.sink, err = connector.NewSink(pl.Connector, sinkOpts, sinkEnv); err != nil {
 		return err
 	}
 	if p.dlq, err = connector.NewSink("topic", map[string]string{"topic": p.dlqTopic}, env); err != nil {
@@ -150,6 +152,7 @@ func (p *pipeline) run(ctx, taskCtx context.Context) {
 	tasks := map[int32]*task{}
 	var wg sync.WaitGroup
 	backoff := newBackoff()
+	finished := false // the source ended (a bounded datagen)
 	for {
 		b, err := p.source.Read(ctx)
 		if err != nil {
@@ -157,7 +160,7 @@ func (p *pipeline) run(ctx, taskCtx context.Context) {
 				break
 			}
 			if errors.Is(err, io.EOF) {
-				p.setState(stateFinished, nil)
+				finished = true
 				break
 			}
 			p.setState(stateRetrying, err)
@@ -191,11 +194,12 @@ func (p *pipeline) run(ctx, taskCtx context.Context) {
 	if err := errors.Join(p.source.Close(closeCtx), p.sink.Close(closeCtx), p.dlq.Close(closeCtx)); err != nil {
 		p.logger.Warn("closing the pipeline's connectors", "err", err)
 	}
-	p.mu.Lock()
-	if p.mu.state != stateFinished {
-		p.mu.state = stateStopped
+	// Finished only now: every batch read has been written and acknowledged.
+	if finished {
+		p.setState(stateFinished, nil)
+	} else {
+		p.setState(stateStopped, nil)
 	}
-	p.mu.Unlock()
 }
 
 // stop stops reading, lets the tasks finish the batches they hold (they

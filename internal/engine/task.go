@@ -55,6 +55,13 @@ type task struct {
 	dead     []connector.Output
 	filtered int64 // records of the current batch filtered out
 
+	// A sink that takes typed rows (connector.RowSink) gets them instead
+	// of encoded values: vals holds the current batch's output rows end
+	// to end, rows slices it, one row per output.
+	rowSink connector.RowSink
+	vals    []types.Value
+	rows    []types.Row
+
 	// What the plan needs, worked out once. Outputs that are plain column
 	// references are copied, not evaluated; when every output is the
 	// input column of the same position (SELECT *), the input row is
@@ -77,6 +84,7 @@ func (p *pipeline) newTask(partition int32) *task {
 		out:  make(types.Row, len(p.plan.Outputs)),
 		meta: make([]bool, plan.NumMetadata),
 	}
+	t.rowSink, _ = p.sink.(connector.RowSink)
 	pl, n := p.plan, len(p.inColumns)
 	for i, c := range pl.Source.Columns {
 		if c.NotNull {
@@ -123,7 +131,11 @@ func (t *task) run(ctx context.Context) {
 // rejects for good become dead letters (of the input they came from).
 func (t *task) writeOutputs(ctx context.Context, b connector.Batch) bool {
 	var rejected *connector.RejectedError
-	if !t.writeRejecting(ctx, t.p.sink, t.outputs, &rejected) {
+	sink := t.p.sink
+	if t.rowSink != nil {
+		sink = t.rowWriter()
+	}
+	if !t.writeRejecting(ctx, sink, t.outputs, &rejected) {
 		return false
 	}
 	if rejected != nil {
@@ -193,6 +205,7 @@ func (t *task) writeRejecting(ctx context.Context, sink connector.Sink, outputs 
 // process evaluates a batch into t.outputs and t.dead.
 func (t *task) process(b connector.Batch) {
 	t.buf, t.outputs, t.sources, t.dead, t.filtered, t.rejected = t.buf[:0], t.outputs[:0], t.sources[:0], t.dead[:0], 0, 0
+	t.vals = t.vals[:0]
 	t.p.stats.in.Add(int64(len(b.Messages)))
 	for i := range b.Messages {
 		m := &b.Messages[i]
@@ -259,6 +272,11 @@ func (t *task) evaluate(m *connector.Message) (stage string, err error) {
 			return stageKey, err
 		}
 		key = t.encodeKey(v)
+	}
+	if t.rowSink != nil {
+		t.vals = append(t.vals, out[:len(pl.Outputs)]...)
+		t.outputs = append(t.outputs, connector.Output{Key: key, Headers: m.Headers, Timestamp: m.Timestamp, Origin: m.Origin})
+		return "", nil
 	}
 	start := len(t.buf)
 	t.buf, err = t.enc.Encode(t.buf, out)
@@ -331,4 +349,24 @@ func (t *task) deadLetter(m *connector.Message, stage string, err error) connect
 		ts = time.Now()
 	}
 	return connector.Output{Key: m.Key, Value: m.Value, Headers: headers, Timestamp: ts}
+}
+
+// rowWriter is the row sink as a connector.Sink over the current batch's
+// rows, for the retry loop: Write(outputs) is WriteRows(rows, outputs).
+func (t *task) rowWriter() connector.Sink {
+	n := len(t.p.plan.Outputs)
+	t.rows = t.rows[:0]
+	for i := range t.outputs {
+		t.rows = append(t.rows, t.vals[i*n:(i+1)*n:(i+1)*n])
+	}
+	return rowWriter{t.rowSink, t.rows}
+}
+
+type rowWriter struct {
+	connector.RowSink
+	rows []types.Row
+}
+
+func (w rowWriter) Write(ctx context.Context, outputs []connector.Output) error {
+	return w.WriteRows(ctx, w.rows, outputs)
 }

@@ -12,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/tide-data/tide/internal/ingest"
 	"github.com/tide-data/tide/internal/log"
 )
 
@@ -38,6 +39,14 @@ type Config struct {
 	SQLDir string
 	// WorkerID names this worker among several sharing a Kafka cluster.
 	WorkerID string
+	// HTTP ingestion (POST /v1/topics/{topic}/records); see docs/INGEST.md.
+	IngestMaxBodyBytes      int64
+	IngestMaxInflightBytes  int64
+	IngestTimeout           time.Duration
+	IdempotencyWindow       time.Duration
+	IngestHMACSecrets       map[string]string // topic -> secret
+	IngestHMACHeader        string
+	IngestIdempotencyFields map[string]string // topic -> event-id field
 }
 
 // DefaultConfig returns the defaults of the design: data in ./data, Kafka
@@ -54,6 +63,12 @@ func DefaultConfig() Config {
 		LogLevel:          "info",
 		LogFormat:         "text",
 		ShutdownTimeout:   30 * time.Second,
+
+		IngestMaxBodyBytes:     ingest.DefaultMaxBodyBytes,
+		IngestMaxInflightBytes: ingest.DefaultMaxInFlightBytes,
+		IngestTimeout:          ingest.DefaultTimeout,
+		IdempotencyWindow:      ingest.DefaultIdempotencyWindow,
+		IngestHMACHeader:       ingest.DefaultSignatureHeader,
 	}
 }
 
@@ -143,6 +158,26 @@ func Settings() []Setting {
 	add("sql_dir", "directory of .sql files applied at start, in name order, idempotently", set, get)
 	set, get = str(func(c *Config) *string { return &c.WorkerID })
 	add("worker_id", "this worker's name among several on one Kafka cluster (default: the host name)", set, get)
+	add("ingest_max_body_bytes", "largest HTTP ingest request body (413 above)",
+		func(c *Config, v string) error { return parseInt64(v, 1, &c.IngestMaxBodyBytes) },
+		func(c *Config) string { return strconv.FormatInt(c.IngestMaxBodyBytes, 10) })
+	add("ingest_max_inflight_bytes", "HTTP ingest request bytes held at once, read until durable (429 above)",
+		func(c *Config, v string) error { return parseInt64(v, 1, &c.IngestMaxInflightBytes) },
+		func(c *Config) string { return strconv.FormatInt(c.IngestMaxInflightBytes, 10) })
+	add("ingest_timeout", "how long an HTTP ingest request waits for its write to be durable (503 after)",
+		func(c *Config, v string) error { return parseDuration(v, &c.IngestTimeout) },
+		func(c *Config) string { return c.IngestTimeout.String() })
+	add("idempotency_window", "how long a repeated Idempotency-Key or event id is recognised",
+		func(c *Config, v string) error { return parseDuration(v, &c.IdempotencyWindow) },
+		func(c *Config) string { return c.IdempotencyWindow.String() })
+	add("ingest_hmac_secrets", "per-topic HMAC-SHA256 secrets of HTTP ingest bodies: a map (YAML), {\"topic\":\"secret\"} or topic=secret,...",
+		func(c *Config, v string) error { return parseTopicMap(v, &c.IngestHMACSecrets) },
+		func(c *Config) string { return formatTopicMap(c.IngestHMACSecrets) })
+	set, get = str(func(c *Config) *string { return &c.IngestHMACHeader })
+	add("ingest_hmac_header", "header carrying sha256=<hex HMAC> of signed HTTP ingest bodies", set, get)
+	add("ingest_idempotency_fields", "per-topic event-id field of HTTP ingest values: a map (YAML), {\"topic\":\"field\"} or topic=field,...",
+		func(c *Config, v string) error { return parseTopicMap(v, &c.IngestIdempotencyFields) },
+		func(c *Config) string { return formatTopicMap(c.IngestIdempotencyFields) })
 	add("shutdown_timeout", "how long a graceful shutdown waits for in-flight requests",
 		func(c *Config, v string) (err error) { c.ShutdownTimeout, err = time.ParseDuration(v); return err },
 		func(c *Config) string { return c.ShutdownTimeout.String() })
@@ -155,6 +190,24 @@ func parseInt32(v string, minimum int64, dst *int32) error {
 		return fmt.Errorf("%q is not an integer of at least %d", v, minimum)
 	}
 	*dst = int32(n)
+	return nil
+}
+
+func parseInt64(v string, minimum int64, dst *int64) error {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < minimum {
+		return fmt.Errorf("%q is not an integer of at least %d", v, minimum)
+	}
+	*dst = n
+	return nil
+}
+
+func parseDuration(v string, dst *time.Duration) error {
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return fmt.Errorf("%q is not a positive duration", v)
+	}
+	*dst = d
 	return nil
 }
 
@@ -198,6 +251,13 @@ func (c *Config) LoadFile(path string) error {
 				parts[i] = fmt.Sprint(v)
 			}
 			text = strings.Join(parts, ",")
+		}
+		if m, ok := value.(map[string]any); ok { // ingest_hmac_secrets: {orders: s3cret}
+			sm := make(map[string]string, len(m))
+			for k, v := range m {
+				sm[k] = fmt.Sprint(v)
+			}
+			text = formatTopicMap(sm)
 		}
 		if err := s.Set(c, text); err != nil {
 			return fmt.Errorf("config: %s: %w", path, err)

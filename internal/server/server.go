@@ -17,6 +17,7 @@ import (
 
 	"github.com/tide-data/tide/internal/engine"
 	"github.com/tide-data/tide/internal/group"
+	"github.com/tide-data/tide/internal/ingest"
 	"github.com/tide-data/tide/internal/kafka"
 	"github.com/tide-data/tide/internal/log"
 	"github.com/tide-data/tide/internal/transport"
@@ -34,6 +35,7 @@ type Server struct {
 
 	transport transport.Transport
 	engine    *engine.Engine
+	ingest    *ingest.Handler
 
 	kafkaLn, httpLn net.Listener
 	http            *http.Server
@@ -72,6 +74,9 @@ func (s *Server) open() error {
 		return err
 	}
 	if err := s.openEngine(); err != nil {
+		return err
+	}
+	if err := s.openIngest(); err != nil {
 		return err
 	}
 	var err error
@@ -220,6 +225,12 @@ func (s *Server) Shutdown() error {
 	if err := s.http.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 	}
+	// Ingest writes that outlived their requests (timed out) settle first.
+	if s.ingest != nil {
+		if err := s.ingest.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	// Pipelines drain and commit while the log is still open.
 	if s.engine != nil {
 		if err := s.engine.Close(ctx); err != nil {
@@ -247,7 +258,10 @@ func (s *Server) closeStores() error {
 	if s.transport != nil {
 		errs = append(errs, s.transport.Close())
 	}
-	if s.kafkaLn != nil && s.kafka == nil {
+	if s.kafkaLn != nil {
+		// Serve closes it at shutdown, but a start that failed before
+		// serving (the engine or sql_dir failed) must release the port
+		// here; closing it twice is harmless.
 		_ = s.kafkaLn.Close()
 	}
 	if s.groups != nil {
@@ -262,6 +276,7 @@ func (s *Server) closeStores() error {
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/sql", s.handleSQL)
+	mux.Handle("POST /v1/topics/{topic}/records", s.ingest)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
