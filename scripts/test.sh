@@ -82,24 +82,27 @@ if "$bin" consume nosuch --data-dir "$data" 2>/dev/null; then echo "smoke: unkno
 	code=$?; [ "$code" = 2 ] || { echo "smoke: unknown topic exited $code, want 2"; exit 1; }
 fi
 
-# The README's first command: serve the quickstart pipeline, feed it, watch it.
+# The README's first command: serve the e-commerce demo, feed it over HTTP, watch it.
 kport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 hport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$bin" serve --data-dir "$data/serve" --kafka-addr "127.0.0.1:$kport" --http-addr "127.0.0.1:$hport" \
-	--sql-dir examples/quickstart >"$data/serve.log" 2>&1 &
+abs_bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+mkdir -p "$data/demo"
+(cd "$data/demo" && exec env -u TIDE_DEMO_POSTGRES_URL -u TIDE_DEMO_WEBHOOK_URL "$abs_bin" serve --data-dir data \
+	--kafka-addr "127.0.0.1:$kport" --http-addr "127.0.0.1:$hport" --sql-dir "$root/examples/ecommerce") >"$data/serve.log" 2>&1 &
 serve_pid=$!
 for _ in $(seq 100); do curl -sf "127.0.0.1:$hport/readyz" >/dev/null && break; sleep 0.1; done
-printf '%s\n' '{"id":1,"customer":"ann","amount":250,"placed_at":"2026-11-26T10:11:12Z"}' \
-	'{"id":2,"customer":"bo","amount":20}' 'not json' | "$bin" produce orders --server "127.0.0.1:$kport"
-got=""
+curl -sf -H 'Content-Type: application/x-ndjson' --data-binary @examples/ecommerce/orders.ndjson \
+	"127.0.0.1:$hport/v1/topics/orders/records?key=order_id" >/dev/null || { echo "smoke: ingest failed"; cat "$data/serve.log"; exit 1; }
+paid="" dlq=""
 for _ in $(seq 50); do
-	got=$("$bin" consume big_orders --server "127.0.0.1:$kport" --format raw 2>/dev/null || true)
-	[ -n "$got" ] && break; sleep 0.2
+	paid=$("$bin" consume paid_orders --server "127.0.0.1:$kport" --format raw 2>/dev/null | grep -c order_id || true)
+	dlq=$("$bin" consume paid_orders.dlq --server "127.0.0.1:$kport" --format raw 2>/dev/null | grep -c order_id || true)
+	[ "$paid" = 3 ] && [ "$dlq" = 2 ] && break; sleep 0.2
 done
-dlq=$("$bin" consume big_orders.dlq --server "127.0.0.1:$kport" --format raw 2>/dev/null || true)
 kill -TERM "$serve_pid"; wait "$serve_pid" || { echo "smoke: tide serve exited non-zero"; cat "$data/serve.log"; exit 1; }
-case "$got" in *'"customer":"ANN"'*) ;; *) echo "smoke: quickstart pipeline output: '$got'"; cat "$data/serve.log"; exit 1 ;; esac
-[ "$dlq" = "not json" ] || { echo "smoke: quickstart dead letters: '$dlq'"; exit 1; }
+[ "$paid" = 3 ] && [ "$dlq" = 2 ] || { echo "smoke: demo gave $paid paid orders (want 3) and $dlq dead letters (want 2)"; cat "$data/serve.log"; exit 1; }
+files=$(cat "$data"/demo/exports/paid_orders/* | grep -c order_id)
+[ "$files" = 3 ] || { echo "smoke: demo wrote $files paid orders to files, want 3"; exit 1; }
 echo "smoke: ok"
 
 step "done"

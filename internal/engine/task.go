@@ -23,7 +23,7 @@ const (
 	HeaderTopic     = "tide.origin.topic"     // where the record came from
 	HeaderPartition = "tide.origin.partition" //
 	HeaderOffset    = "tide.origin.offset"    //
-	HeaderAttempts  = "tide.attempts"         // how often a sink tried, for stage "sink"
+	HeaderAttempts  = "tide.attempts"         // how many times it was tried (1 for decode and evaluation errors)
 )
 
 // Processing stages, for dead-letter headers.
@@ -144,11 +144,10 @@ func (t *task) writeOutputs(ctx context.Context, b connector.Batch) bool {
 				continue
 			}
 			m := &b.Messages[t.sources[r.Index]]
-			dl := t.deadLetter(m, stageSink, r.Err)
+			dl := t.deadLetter(m, stageSink, r.Err, max(r.Attempts, 1))
 			if r.Code != "" {
 				dl.Headers = setHeader(dl.Headers, HeaderErrorCode, r.Code)
 			}
-			dl.Headers = append(dl.Headers, transport.Header{Key: HeaderAttempts, Value: strconv.AppendInt(nil, int64(r.Attempts), 10)})
 			t.dead = append(t.dead, dl)
 		}
 		t.rejected = len(rejected.Rejected)
@@ -211,7 +210,7 @@ func (t *task) process(b connector.Batch) {
 		m := &b.Messages[i]
 		stage, err := t.evaluate(m)
 		if err != nil {
-			t.dead = append(t.dead, t.deadLetter(m, stage, err))
+			t.dead = append(t.dead, t.deadLetter(m, stage, err, 1))
 		}
 		for len(t.sources) < len(t.outputs) {
 			t.sources = append(t.sources, i)
@@ -328,9 +327,10 @@ func (t *task) encodeKey(v types.Value) []byte {
 }
 
 // deadLetter wraps a failed message for the dead-letter topic: the input
-// as it came, with headers saying what failed where.
-func (t *task) deadLetter(m *connector.Message, stage string, err error) connector.Output {
-	headers := make([]transport.Header, 0, len(m.Headers)+7)
+// as it came, with headers saying what failed where and after how many
+// attempts.
+func (t *task) deadLetter(m *connector.Message, stage string, err error, attempts int) connector.Output {
+	headers := make([]transport.Header, 0, len(m.Headers)+8)
 	headers = append(headers, m.Headers...)
 	headers = append(headers,
 		transport.Header{Key: HeaderError, Value: []byte(err.Error())},
@@ -339,6 +339,7 @@ func (t *task) deadLetter(m *connector.Message, stage string, err error) connect
 		transport.Header{Key: HeaderTopic, Value: []byte(m.Origin.Topic)},
 		transport.Header{Key: HeaderPartition, Value: strconv.AppendInt(nil, int64(m.Origin.Partition), 10)},
 		transport.Header{Key: HeaderOffset, Value: strconv.AppendInt(nil, m.Origin.Offset, 10)},
+		transport.Header{Key: HeaderAttempts, Value: strconv.AppendInt(nil, int64(attempts), 10)},
 	)
 	var te *types.Error
 	if errors.As(err, &te) && te.Code != "" {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -38,7 +39,11 @@ func (s *Server) openEngine() error {
 
 // applySQLDir executes every .sql file in dir, in name order. Objects that
 // exist with the same definition are left alone, so the directory can be
-// applied at every start (GitOps).
+// applied at every start (GitOps). ${NAME} in a file is replaced by the
+// environment variable NAME; a file that names a variable that is unset
+// or empty is skipped as a whole (and logged), so optional parts of a
+// deployment — a Postgres sink when a DSN is given — live in files of
+// their own.
 func (s *Server) applySQLDir(ctx context.Context, dir string) error {
 	files, err := filepath.Glob(filepath.Join(dir, "*.sql"))
 	if err != nil {
@@ -46,11 +51,17 @@ func (s *Server) applySQLDir(ctx context.Context, dir string) error {
 	}
 	slices.Sort(files)
 	for _, f := range files {
-		text, err := os.ReadFile(f)
+		raw, err := os.ReadFile(f)
 		if err != nil {
 			return fmt.Errorf("sql_dir: %w", err)
 		}
-		results, err := s.engine.Execute(ctx, string(text), engine.ExecOptions{Idempotent: true})
+		text, missing := expandEnv(string(raw), os.Getenv)
+		if len(missing) > 0 {
+			s.logger.Info("sql_dir skipped a file: it needs environment variables that are not set",
+				"file", filepath.Base(f), "missing", strings.Join(missing, ","))
+			continue
+		}
+		results, err := s.engine.Execute(ctx, text, engine.ExecOptions{Idempotent: true})
 		if err != nil {
 			return fmt.Errorf("sql_dir: %s: %w", f, err)
 		}
@@ -122,4 +133,22 @@ func sqlStatus(code string) int {
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusBadRequest
+}
+
+// envRef matches ${NAME}.
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// expandEnv replaces each ${NAME} in text by getenv(NAME) and returns the
+// names that were unset or empty (then the text is not to be used).
+func expandEnv(text string, getenv func(string) string) (string, []string) {
+	var missing []string
+	out := envRef.ReplaceAllStringFunc(text, func(ref string) string {
+		name := ref[2 : len(ref)-1]
+		v := getenv(name)
+		if v == "" && !slices.Contains(missing, name) {
+			missing = append(missing, name)
+		}
+		return v
+	})
+	return out, missing
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -359,5 +360,17 @@ func TestSQLDirErrors(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "a.sql") || !strings.Contains(err.Error(), `unknown source connector "nope"`) {
 		t.Errorf("start error %q", err)
+	}
+}
+
+func TestExpandEnv(t *testing.T) {
+	env := map[string]string{"DSN": "postgres://x", "EMPTY": ""}
+	getenv := func(k string) string { return env[k] }
+	got, missing := expandEnv("url = '${DSN}', again '${DSN}', $NOTREF, ${ NOTREF }", getenv)
+	if got != "url = 'postgres://x', again 'postgres://x', $NOTREF, ${ NOTREF }" || len(missing) != 0 {
+		t.Errorf("expandEnv = %q, missing %v", got, missing)
+	}
+	if _, missing := expandEnv("${DSN} ${UNSET} ${EMPTY} ${UNSET}", getenv); !slices.Equal(missing, []string{"UNSET", "EMPTY"}) {
+		t.Errorf("missing = %v, want [UNSET EMPTY]", missing)
 	}
 }
