@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -63,20 +64,7 @@ afterwards.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				enc := json.NewEncoder(e.stdout)
-				enc.SetIndent("", "  ")
-				err = enc.Encode(report)
-			} else {
-				err = bench.WriteSummary(e.stdout, report)
-			}
-			if err != nil {
-				return err
-			}
-			if check && !report.Passed() {
-				return errors.New("bench: targets missed")
-			}
-			return nil
+			return finishBench(e.stdout, report, asJSON, check, func(w io.Writer) error { return bench.WriteSummary(w, report) })
 		}),
 	}
 	f := cmd.Flags()
@@ -140,20 +128,7 @@ generator in process. A missed target exits 0 unless --check is given.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				enc := json.NewEncoder(e.stdout)
-				enc.SetIndent("", "  ")
-				err = enc.Encode(report)
-			} else {
-				err = bench.WritePipelineSummary(e.stdout, report)
-			}
-			if err != nil {
-				return err
-			}
-			if check && !report.Passed() {
-				return errors.New("bench: targets missed")
-			}
-			return nil
+			return finishBench(e.stdout, report, asJSON, check, func(w io.Writer) error { return bench.WritePipelineSummary(w, report) })
 		}),
 	}
 	f := cmd.Flags()
@@ -163,4 +138,25 @@ generator in process. A missed target exits 0 unless --check is given.`,
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.BoolVar(&check, "check", false, "exit 1 if a target is missed")
 	return cmd
+}
+
+// finishBench prints a benchmark's report, as JSON or as text, and with
+// check fails the command when a target was missed (a missed target
+// otherwise exits 0: the figures are the result).
+func finishBench(w io.Writer, report interface{ Passed() bool }, asJSON, check bool, writeText func(io.Writer) error) error {
+	var err error
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(report)
+	} else {
+		err = writeText(w)
+	}
+	if err != nil {
+		return err
+	}
+	if check && !report.Passed() {
+		return errors.New("bench: targets missed")
+	}
+	return nil
 }

@@ -1,8 +1,7 @@
 package cli
 
 import (
-	"encoding/json"
-	"errors"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -38,20 +37,7 @@ A missed target exits 0 unless --check is given.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				enc := json.NewEncoder(e.stdout)
-				enc.SetIndent("", "  ")
-				err = enc.Encode(report)
-			} else {
-				err = bench.WriteIngestReport(e.stdout, report)
-			}
-			if err != nil {
-				return err
-			}
-			if check && !report.Passed() {
-				return errors.New("bench: targets missed")
-			}
-			return nil
+			return finishBench(e.stdout, report, asJSON, check, func(w io.Writer) error { return bench.WriteIngestReport(w, report) })
 		}),
 	}
 	f := cmd.Flags()
