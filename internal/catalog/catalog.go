@@ -19,6 +19,11 @@ import (
 // Topic is the catalog's topic name.
 const Topic = "__tide_catalog"
 
+// loadIdle is how long loading waits for a record before taking what it
+// read as the whole catalog (see transport.ReadToEnd): long, because a
+// partial catalog would leave pipelines stopped.
+const loadIdle = 30 * time.Second
+
 // Entry is one persisted object.
 type Entry struct {
 	Kind    ast.ObjectKind `json:"kind"`
@@ -74,31 +79,25 @@ func Open(ctx context.Context, t transport.Transport, opts Options) (*Catalog, e
 	if opts.WorkerID == "" {
 		opts.WorkerID = NewID()
 	}
-	c := &Catalog{t: t, logger: opts.Logger, group: "__tide-catalog-reader-" + opts.WorkerID}
+	// The reader's group never commits; a random suffix keeps two workers
+	// that share a name (a host name) from splitting the one partition.
+	c := &Catalog{t: t, logger: opts.Logger, group: "__tide-catalog-reader-" + opts.WorkerID + "-" + NewID()[:8]}
 	c.mu.entries = map[string]Entry{}
 	c.mu.order = map[string]int64{}
 	err := t.CreateTopic(ctx, transport.TopicSpec{Name: Topic, Partitions: 1, Configs: map[string]string{"cleanup.policy": "compact"}})
 	if err != nil && !errors.Is(err, transport.ErrTopicExists) {
 		return nil, fmt.Errorf("catalog: create %s: %w", Topic, err)
 	}
-	ends, err := t.EndOffsets(ctx, Topic)
-	if err != nil {
-		return nil, fmt.Errorf("catalog: %w", err)
-	}
 	c.consumer, err = t.NewConsumer(ctx, transport.ConsumerOptions{Group: c.group, Topics: []string{Topic}, Start: transport.StartEarliest})
 	if err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
-	end := ends[0]
-	for next := int64(0); next < end; {
-		recs, err := c.consumer.Poll(ctx)
-		if err != nil {
-			return nil, errors.Join(fmt.Errorf("catalog: load: %w", err), c.consumer.Close(context.WithoutCancel(ctx)))
-		}
-		for _, r := range recs {
-			c.apply(r)
-			next = r.Offset + 1
-		}
+	complete, err := transport.ReadToEnd(ctx, t, c.consumer, Topic, loadIdle, func(r *transport.Record) { c.apply(r) })
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("catalog: load: %w", err), c.consumer.Close(context.WithoutCancel(ctx)))
+	}
+	if !complete {
+		c.logger.Warn("catalog: nothing arrived for a while before the end offset; taking what was read as the catalog (compaction may have removed the last records)", "idle", loadIdle)
 	}
 	return c, nil
 }

@@ -38,6 +38,11 @@ type Batch struct {
 	Partition int32
 	Messages  []Message
 	Ack       func()
+	// Release, if set, gives the batch up unacknowledged (the pipeline is
+	// being abandoned): its records, and every later one of the partition,
+	// will be read again, and the source stops waiting for it. After a
+	// Release no later batch of the partition is acknowledged.
+	Release func()
 }
 
 // Source produces batches. Read blocks until a batch is ready or ctx is

@@ -306,11 +306,16 @@ func (s *httpSink) deliver(ctx context.Context, body []byte, hdr http.Header) (*
 		delay := ae.retryAfter
 		if delay < 0 {
 			// Full jitter: uniform in [0, min(max, initial*2^(attempt-1))).
-			ceiling := s.backoffMax
-			if attempt-1 < 40 {
-				ceiling = min(ceiling, s.backoffMin<<(attempt-1))
+			// Double without overflowing: stop once the ceiling is reached.
+			ceiling := s.backoffMin
+			for i := 1; i < attempt && ceiling < s.backoffMax; i++ {
+				ceiling *= 2
 			}
-			delay = rand.N(ceiling)
+			ceiling = min(ceiling, s.backoffMax)
+			delay = 0
+			if ceiling > 0 {
+				delay = rand.N(ceiling)
+			}
 		}
 		if !s.sleep(ctx, min(delay, s.retryMax)) {
 			return nil, ctx.Err()

@@ -375,3 +375,21 @@ func TestParseRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+// Many attempts must not overflow the doubling backoff (a panic in a task
+// would take the server down): delays stay within [0, backoff.max].
+func TestHTTPSinkManyAttemptsDoNotOverflowBackoff(t *testing.T) {
+	_, srv := newReceiver(t, func(w http.ResponseWriter, _ string, _ int) {
+		w.WriteHeader(http.StatusBadGateway)
+	})
+	s, delays := newTestHTTPSink(t, map[string]string{"url": srv.URL, "max.attempts": "100", "backoff.initial": "1s", "backoff.max": "30s"})
+	rej := rejections(t, s.Write(context.Background(), outputs("a")))
+	if len(rej) != 1 || rej[0].Attempts != 100 {
+		t.Fatalf("rejections %+v, want one after 100 attempts", rej)
+	}
+	for i, d := range *delays {
+		if d < 0 || d > 30*time.Second {
+			t.Fatalf("delay %d is %v, want within [0, 30s]", i, d)
+		}
+	}
+}

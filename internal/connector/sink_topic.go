@@ -92,8 +92,34 @@ func (s *TopicSink) Write(ctx context.Context, outputs []Output) error {
 		}
 		ptrs[i] = &recs[i]
 	}
-	if err := s.tr.Produce(ctx, ptrs); err != nil {
+	err := s.tr.Produce(ctx, ptrs)
+	if errors.Is(err, transport.ErrRecordTooLarge) {
+		return s.writeEach(ctx, ptrs)
+	}
+	if err != nil {
 		return fmt.Errorf("connector topic: writing to %q: %w", s.topic, err)
+	}
+	return nil
+}
+
+// writeEach writes records one at a time after a batch held a record
+// larger than the topic allows: that record can never be written, so it
+// is rejected (the runtime dead-letters it) and the others are written.
+// Records written by the failed batch may be written twice
+// (at-least-once).
+func (s *TopicSink) writeEach(ctx context.Context, ptrs []*transport.Record) error {
+	var rejected []Rejection
+	for i, r := range ptrs {
+		err := s.tr.Produce(ctx, []*transport.Record{r})
+		switch {
+		case errors.Is(err, transport.ErrRecordTooLarge):
+			rejected = append(rejected, Rejection{Index: i, Err: fmt.Errorf("connector topic: record of %d bytes: %w", len(r.Key)+len(r.Value), err), Code: "record_too_large", Attempts: 1})
+		case err != nil:
+			return fmt.Errorf("connector topic: writing to %q: %w", s.topic, err)
+		}
+	}
+	if len(rejected) > 0 {
+		return &RejectedError{Rejected: rejected}
 	}
 	return nil
 }

@@ -80,7 +80,8 @@ type partitionState struct {
 	// generation counts revocations: an Ack from a batch of an earlier
 	// generation is ignored.
 	generation  uint64
-	outstanding int   // batches returned, not yet acknowledged
+	outstanding int   // batches returned, not yet acknowledged or released
+	released    bool  // a batch was released: acknowledgements stop counting
 	ackedNext   int64 // offset after the last acknowledged record; -1: none
 	committed   int64 // the last offset committed; -1: none
 }
@@ -249,6 +250,10 @@ func (s *TopicSource) nextBatch() (Batch, bool) {
 		if !once.Swap(true) {
 			s.ack(p, generation, next)
 		}
+	}, Release: func() {
+		if !once.Swap(true) {
+			s.release(p, generation)
+		}
 	}}, true
 }
 
@@ -261,7 +266,7 @@ func (s *TopicSource) stateLocked(p int32) *partitionState {
 		s.mu.parts[p] = st
 	}
 	if !st.owned {
-		st.owned, st.outstanding, st.ackedNext, st.committed = true, 0, -1, -1
+		st.owned, st.outstanding, st.ackedNext, st.committed, st.released = true, 0, -1, -1, false
 	}
 	return st
 }
@@ -274,7 +279,23 @@ func (s *TopicSource) ack(p int32, generation uint64, next int64) {
 		return // revoked meanwhile: the next owner reads these again
 	}
 	st.outstanding--
-	st.ackedNext = max(st.ackedNext, next)
+	if !st.released { // after a gap, committing further would skip it
+		st.ackedNext = max(st.ackedNext, next)
+	}
+	s.acked.Broadcast()
+}
+
+// release gives up a batch unacknowledged: nothing of the partition
+// beyond what was acknowledged before is committed any more.
+func (s *TopicSource) release(p int32, generation uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.mu.parts[p]
+	if st == nil || !st.owned || st.generation != generation {
+		return
+	}
+	st.outstanding--
+	st.released = true
 	s.acked.Broadcast()
 }
 

@@ -84,7 +84,7 @@ func BenchmarkTask(b *testing.B) {
 				if len(t.dead) > 0 {
 					b.Fatalf("dead letters: %+v", t.dead[0].Headers)
 				}
-				if !t.write(ctx, t.p.sink, t.outputs) {
+				if !t.writeOutputs(ctx, batch) {
 					b.Fatal("write failed")
 				}
 				batch.Ack()

@@ -130,9 +130,15 @@ func (e *Engine) restore(ctx context.Context, entry catalog.Entry) error {
 func (e *Engine) applyRemote(ch catalog.Change) {
 	e.ddl.Lock()
 	defer e.ddl.Unlock()
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
 	e.removeObject(ctx, ch.Name)
 	if ch.Deleted {
+		return
+	}
+	// A local DROP may have run between Watch applying the change and
+	// this call: restore only what the catalog still holds.
+	if cur, ok := e.catalog.Get(ch.Name); !ok || cur.ID != ch.Entry.ID {
 		return
 	}
 	if err := e.restore(ctx, ch.Entry); err != nil {

@@ -137,6 +137,12 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 	p.stopReading, p.abortTasks = stopReading, abortTasks
 	p.setState(stateRunning, nil)
 	e.mu.Lock()
+	if e.mu.closed { // Close ran while the connectors were being built
+		e.mu.Unlock()
+		stopReading()
+		abortTasks()
+		return errors.Join(errors.New("engine: closed"), p.source.Close(ctx), p.sink.Close(ctx), p.dlq.Close(ctx))
+	}
 	e.mu.pipelines[entry.Name] = p
 	e.mu.Unlock()
 	go p.run(readCtx, taskCtx)
@@ -202,9 +208,17 @@ func (p *pipeline) run(ctx, taskCtx context.Context) {
 	}
 }
 
+// drainTimeout bounds how long stopping a pipeline waits for its tasks to
+// write what they hold, whatever the caller's context: a sink that keeps
+// failing must not hold a DROP or a shutdown for ever.
+const drainTimeout = 30 * time.Second
+
 // stop stops reading, lets the tasks finish the batches they hold (they
-// are written and acknowledged unless ctx ends first) and waits.
+// are written and acknowledged unless ctx, or drainTimeout, ends first)
+// and waits; abandoned batches are released, to be read again.
 func (p *pipeline) stop(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, drainTimeout)
+	defer cancel()
 	p.stopReading()
 	select {
 	case <-p.done:

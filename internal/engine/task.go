@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -16,14 +18,15 @@ import (
 
 // Dead-letter headers. Values are UTF-8 text.
 const (
-	HeaderError     = "tide.error"            // the error message
-	HeaderErrorCode = "tide.error.code"       // SQLSTATE-style code, when known
-	HeaderStage     = "tide.stage"            // decode, filter, project, key, encode
-	HeaderPipeline  = "tide.pipeline"         // the sink's name
-	HeaderTopic     = "tide.origin.topic"     // where the record came from
-	HeaderPartition = "tide.origin.partition" //
-	HeaderOffset    = "tide.origin.offset"    //
-	HeaderAttempts  = "tide.attempts"         // how many times it was tried (1 for decode and evaluation errors)
+	HeaderError        = "tide.error"            // the error message
+	HeaderErrorCode    = "tide.error.code"       // SQLSTATE-style code, when known
+	HeaderStage        = "tide.stage"            // decode, filter, project, key, encode
+	HeaderPipeline     = "tide.pipeline"         // the sink's name
+	HeaderTopic        = "tide.origin.topic"     // where the record came from
+	HeaderPartition    = "tide.origin.partition" //
+	HeaderOffset       = "tide.origin.offset"    //
+	HeaderValueDropped = "tide.value.dropped"    // the dead-letter topic refused the value: its size and why
+	HeaderAttempts     = "tide.attempts"         // how many times it was tried (1 for decode and evaluation errors)
 )
 
 // Processing stages, for dead-letter headers.
@@ -115,15 +118,25 @@ func (p *pipeline) newTask(partition int32) *task {
 func (t *task) run(ctx context.Context) {
 	for b := range t.in {
 		if ctx.Err() != nil {
-			continue // drain the queue without acknowledging
+			release(b) // drain the queue without acknowledging
+			continue
 		}
 		t.process(b)
-		if !t.writeOutputs(ctx, b) || !t.write(ctx, t.p.dlq, t.dead) {
+		if !t.writeOutputs(ctx, b) || !t.writeDead(ctx) {
+			release(b)
 			continue
 		}
 		t.p.stats.out.Add(int64(len(t.outputs) - t.rejected))
 		t.p.stats.dead.Add(int64(len(t.dead)))
 		b.Ack()
+	}
+}
+
+// release gives up a batch the task abandons, so that a source waiting
+// for it (a rebalance, a close) does not wait for ever.
+func release(b connector.Batch) {
+	if b.Release != nil {
+		b.Release()
 	}
 }
 
@@ -166,10 +179,35 @@ func setHeader(headers []transport.Header, key, value string) []transport.Header
 	return append(headers, transport.Header{Key: key, Value: []byte(value)})
 }
 
-// write writes outputs to sink, retrying with backoff until it succeeds
-// or ctx ends.
-func (t *task) write(ctx context.Context, sink connector.Sink, outputs []connector.Output) bool {
-	return t.writeRejecting(ctx, sink, outputs, nil)
+// writeDead writes the batch's dead letters. A dead letter the topic
+// refuses (its value is larger than the topic allows) is written again
+// without its value, with a header saying so, rather than blocking the
+// partition for ever.
+func (t *task) writeDead(ctx context.Context) bool {
+	dead := t.dead
+	for attempt := 0; len(dead) > 0; attempt++ {
+		var rejected *connector.RejectedError
+		if !t.writeRejecting(ctx, t.p.dlq, dead, &rejected) {
+			return false
+		}
+		if rejected == nil {
+			return true
+		}
+		if attempt > 0 {
+			t.p.logger.Error("dead letters refused even without their values; dropped", "count", len(rejected.Rejected), "err", rejected)
+			return true
+		}
+		again := make([]connector.Output, 0, len(rejected.Rejected))
+		for _, r := range rejected.Rejected {
+			dl := dead[r.Index]
+			dl.Headers = append(slices.Clip(dl.Headers), transport.Header{Key: HeaderValueDropped,
+				Value: fmt.Appendf(nil, "%d bytes: %v", len(dl.Value), r.Err)})
+			dl.Value = nil
+			again = append(again, dl)
+		}
+		dead = again
+	}
+	return true
 }
 
 // writeRejecting is write that, given rejected, accepts a

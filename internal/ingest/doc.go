@@ -16,13 +16,16 @@
 //
 // # Memory
 //
-// A byteLimiter counts the bytes of every request from reading its body
+// A byteLimiter counts the memory of every request from reading its body
 // until its write has settled — including writes whose request already
-// timed out (503) while the disk is stalled. A request that does not fit
-// is refused at once with 429 and Retry-After: nothing queues. Record
-// keys, values and header values point into the body buffer, which is
-// pooled with the request's other scratch (work) and released by whichever
-// of the handler and the write goroutine finishes last.
+// timed out (503) while the disk is stalled: the body's bytes, and
+// recordMemory per record (charged for maxElements before parsing,
+// trimmed to the real count after), because for small events the records
+// weigh more than the body. A request that does not fit is refused at
+// once with 429 and Retry-After: nothing queues. Record keys, values and
+// header values point into the body buffer, which is pooled with the
+// request's other scratch (work) and released by whichever of the handler
+// and the write goroutine finishes last.
 //
 // # Idempotency
 //

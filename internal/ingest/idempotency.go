@@ -90,24 +90,14 @@ type storedEntry struct {
 // still inside the window. It reads through a consumer group of its own
 // that never commits (as the catalog does).
 func (s *idemStore) load(ctx context.Context, workerID string) error {
-	ends, err := s.t.EndOffsets(ctx, IdempotencyTopic)
-	if errors.Is(err, transport.ErrTopicNotFound) {
+	if _, err := s.t.Topic(ctx, IdempotencyTopic); errors.Is(err, transport.ErrTopicNotFound) {
 		return nil
-	}
-	if err != nil {
+	} else if err != nil {
 		return fmt.Errorf("ingest: load %s: %w", IdempotencyTopic, err)
 	}
-	remaining := map[int32]int64{}
-	for p, end := range ends {
-		if end > 0 {
-			remaining[p] = end
-		}
-	}
-	if len(remaining) == 0 {
-		return nil
-	}
 	c, err := s.t.NewConsumer(ctx, transport.ConsumerOptions{
-		Group: "__tide-ingest-idempotency-loader-" + workerID, Topics: []string{IdempotencyTopic}, Start: transport.StartEarliest,
+		Group:  "__tide-ingest-idempotency-loader-" + workerID + "-" + strconv.FormatInt(time.Now().UnixNano(), 36),
+		Topics: []string{IdempotencyTopic}, Start: transport.StartEarliest,
 	})
 	if err != nil {
 		return fmt.Errorf("ingest: load %s: %w", IdempotencyTopic, err)
@@ -115,37 +105,34 @@ func (s *idemStore) load(ctx context.Context, workerID string) error {
 	defer func() { _ = c.Close(context.WithoutCancel(ctx)) }()
 	now := s.now()
 	loaded := 0
-	for len(remaining) > 0 {
-		recs, err := c.Poll(ctx)
-		if err != nil {
-			return fmt.Errorf("ingest: load %s: %w", IdempotencyTopic, err)
+	complete, err := transport.ReadToEnd(ctx, s.t, c, IdempotencyTopic, 30*time.Second, func(r *transport.Record) {
+		if r.Value == nil {
+			return
 		}
-		for _, r := range recs {
-			if end, ok := remaining[r.Partition]; ok && r.Offset+1 >= end {
-				delete(remaining, r.Partition)
-			}
-			if r.Value == nil {
-				continue
-			}
-			var se storedEntry
-			if err := json.Unmarshal(r.Value, &se); err != nil {
-				s.logger.Warn("ingest: skipping an unreadable idempotency entry", "offset", r.Offset, "err", err)
-				continue
-			}
-			at := time.UnixMilli(se.At)
-			if now.Sub(at) >= s.window {
-				continue
-			}
-			e := &entry{done: closedChan, settled: true, complete: se.Complete, at: at, sum: se.SHA256}
-			for _, po := range se.Offsets {
-				e.written = append(e.written, position{partition: int32(po[0]), offset: po[1]})
-			}
-			s.mu.Lock()
-			s.mu.entries[string(r.Key)] = e
-			s.mu.expiry = append(s.mu.expiry, expiring{key: string(r.Key), at: at})
-			s.mu.Unlock()
-			loaded++
+		var se storedEntry
+		if err := json.Unmarshal(r.Value, &se); err != nil {
+			s.logger.Warn("ingest: skipping an unreadable idempotency entry", "offset", r.Offset, "err", err)
+			return
 		}
+		at := time.UnixMilli(se.At)
+		if now.Sub(at) >= s.window {
+			return
+		}
+		e := &entry{done: closedChan, settled: true, complete: se.Complete, at: at, sum: se.SHA256}
+		for _, po := range se.Offsets {
+			e.written = append(e.written, position{partition: int32(po[0]), offset: po[1]})
+		}
+		s.mu.Lock()
+		s.mu.entries[string(r.Key)] = e
+		s.mu.expiry = append(s.mu.expiry, expiring{key: string(r.Key), at: at})
+		s.mu.Unlock()
+		loaded++
+	})
+	if err != nil {
+		return fmt.Errorf("ingest: load %s: %w", IdempotencyTopic, err)
+	}
+	if !complete {
+		s.logger.Warn("ingest: nothing arrived for a while before the end of the idempotency topic; taking what was read (retention or compaction removed the rest)")
 	}
 	s.logger.Info("ingest: idempotency keys loaded", "entries", loaded)
 	return nil

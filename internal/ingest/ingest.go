@@ -30,6 +30,7 @@ const (
 	codeUnknownTopic    = "unknown_topic"
 	codeInvalidSig      = "invalid_signature"
 	codeTooLarge        = "request_too_large"
+	codeRecordTooLarge  = "record_too_large"
 	codeUnsupportedType = "unsupported_media_type"
 	codeTooMany         = "too_many_requests"
 	codeUnavailable     = "unavailable"
@@ -57,8 +58,9 @@ type Config struct {
 	Logger    *slog.Logger
 	// MaxBodyBytes bounds a request body (413 above). Default 8 MiB.
 	MaxBodyBytes int64
-	// MaxInFlightBytes bounds the request bytes held at once, from reading
-	// a body until its write has settled (429 above). Default 64 MiB.
+	// MaxInFlightBytes bounds the memory requests hold at once, from
+	// reading a body until its write has settled: the bodies' bytes and
+	// recordMemory per record (429 above). Default 64 MiB.
 	MaxInFlightBytes int64
 	// Timeout bounds how long a request waits for its write to be durable
 	// (503 after it; the write goes on and may still land). Default 10s.
@@ -104,7 +106,7 @@ type Handler struct {
 	limiter byteLimiter
 	idem    *idemStore
 
-	known  sync.Map // topic name -> struct{}: topics seen to exist
+	known  sync.Map // topic name -> int: topics seen to exist, and their max.message.bytes
 	writes sync.WaitGroup
 	pool   sync.Pool // *work
 }
@@ -344,13 +346,31 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// The records cost memory of their own (for small events, more than
+	// the body): hold room for as many as the body can hold before
+	// parsing it, then keep only the share of those it had.
+	charge := int64(maxElements(w.body, form)) * recordMemory
+	if !h.limiter.tryAcquireMore(w.held, charge) {
+		h.tooMany(rw)
+		return
+	}
+	w.held += charge
 	var perr *parseError
 	if w.els, perr = parseBody(w.body, opts, w.els[:0]); perr != nil {
 		apiError(rw, http.StatusBadRequest, perr.code, perr.describe(w.body))
 		return
 	}
+	if extra := charge - int64(len(w.els))*recordMemory; extra > 0 {
+		h.limiter.release(extra)
+		w.held -= extra
+	}
 	if status, code, msg := h.checkTopic(r.Context(), topic); status != 0 {
 		apiError(rw, status, code, msg)
+		return
+	}
+	if i, limit := h.oversized(topic, w.els); i >= 0 {
+		apiError(rw, http.StatusRequestEntityTooLarge, codeRecordTooLarge,
+			fmt.Sprintf("element %d is larger than the topic's max.message.bytes (%d); nothing was written", i, limit))
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.Timeout)
@@ -428,6 +448,12 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			apiError(rw, http.StatusNotFound, codeUnknownTopic, fmt.Sprintf("topic %q does not exist", topic))
 			return
 		}
+		if errors.Is(w.err, transport.ErrRecordTooLarge) { // the topic's limit changed since it was looked up
+			h.known.Delete(topic)
+			apiError(rw, http.StatusRequestEntityTooLarge, codeRecordTooLarge,
+				"a record is larger than the topic's max.message.bytes; records of other partitions may have been written (retry with the same Idempotency-Key without it)")
+			return
+		}
 		h.logger.Warn("ingest: write failed", "topic", topic, "records", len(w.ptrs), "err", w.err)
 		apiError(rw, http.StatusServiceUnavailable, codeUnavailable,
 			"the write failed; some records may have been written (retry with an Idempotency-Key to make retries safe): "+w.err.Error())
@@ -458,7 +484,7 @@ func (h *Handler) tooLarge(rw http.ResponseWriter) {
 
 func (h *Handler) tooMany(rw http.ResponseWriter) {
 	apiError(rw, http.StatusTooManyRequests, codeTooMany,
-		fmt.Sprintf("the server holds its limit of %d request bytes in flight; retry later", h.cfg.MaxInFlightBytes))
+		fmt.Sprintf("the server holds its limit of %d bytes of requests in flight; retry later", h.cfg.MaxInFlightBytes))
 }
 
 // readChunk is how much more in-flight room a body of unknown length
@@ -531,7 +557,7 @@ func (h *Handler) checkTopic(ctx context.Context, topic string) (status int, cod
 	if _, ok := h.known.Load(topic); ok {
 		return 0, "", ""
 	}
-	_, err := h.tr.Topic(ctx, topic)
+	info, err := h.tr.Topic(ctx, topic)
 	if errors.Is(err, transport.ErrTopicNotFound) && h.cfg.AutoCreateTopics {
 		err = h.tr.CreateTopic(ctx, transport.TopicSpec{Name: topic, Partitions: h.cfg.DefaultPartitions})
 		if errors.Is(err, transport.ErrTopicExists) {
@@ -547,8 +573,41 @@ func (h *Handler) checkTopic(ctx context.Context, topic string) (status int, cod
 	case err != nil:
 		return http.StatusServiceUnavailable, codeUnavailable, "looking up the topic: " + err.Error()
 	}
-	h.known.Store(topic, struct{}{})
+	limit := defaultMaxMessageBytes
+	if v, err := strconv.Atoi(info.Configs["max.message.bytes"]); err == nil && v > 0 {
+		limit = v
+	}
+	h.known.Store(topic, limit)
 	return 0, "", ""
+}
+
+// defaultMaxMessageBytes is max.message.bytes when a topic does not
+// override it: Kafka's default, and the embedded log's.
+const defaultMaxMessageBytes = 1048588
+
+// recordOverhead bounds what a record adds to its key, value and headers
+// in a batch (lengths, offsets, timestamps) and a batch to its records.
+const recordOverhead = 128
+
+// oversized returns the index of the first element that cannot fit the
+// topic's max.message.bytes, or -1: such a record can never be written,
+// so the request is refused (413) before anything is.
+func (h *Handler) oversized(topic string, els []element) (int, int) {
+	v, _ := h.known.Load(topic)
+	limit, _ := v.(int)
+	if limit <= 0 {
+		return -1, 0
+	}
+	for i := range els {
+		n := len(els[i].key) + len(els[i].value) + recordOverhead
+		for _, hd := range els[i].headers {
+			n += len(hd.Key) + len(hd.Value)
+		}
+		if n > limit {
+			return i, limit
+		}
+	}
+	return -1, limit
 }
 
 // buildRecords makes the records to write: every element, except those

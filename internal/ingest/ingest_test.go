@@ -543,6 +543,64 @@ func TestBackpressureAndSlowDisk(t *testing.T) {
 	n.post("/v1/topics/bp/records", MediaJSON, event).offsets(t)
 }
 
+// The limit counts the records' memory, not only the body's bytes: small
+// events cost more as records than as text, so bodies far below the limit
+// are refused once their records fill it.
+func TestBackpressureCountsRecords(t *testing.T) {
+	t.Parallel()
+	disk := &gatedFS{FS: vfs.Default}
+	const limit = 64 << 10
+	n := openNode(t, t.TempDir(), disk, Config{MaxInFlightBytes: limit, Timeout: 100 * time.Millisecond})
+	n.createTopic("small", 1)
+	defer disk.open()
+	disk.close()
+	body := strings.Repeat(`{"a":1}`+"\n", 500) // 4,000 bytes; 500 records
+	// A request of records over the limit is let through alone; its write
+	// stalls with the disk (503) and keeps its room.
+	if r := n.post("/v1/topics/small/records", MediaNDJSON, body); r.status != 503 {
+		t.Fatalf("first request: %d %s", r.status, r.code())
+	}
+	held := n.h.InFlightBytes()
+	if want := int64(len(body)) + 500*recordMemory; held != want {
+		t.Fatalf("%d bytes in flight for one request of 500 records, want %d", held, want)
+	}
+	// A second one does not fit, though the two bodies are 8 KB of 64 KiB.
+	if r := n.post("/v1/topics/small/records", MediaNDJSON, body); r.status != 429 || r.header.Get("Retry-After") == "" {
+		t.Fatalf("second request: %d %s", r.status, r.body)
+	}
+	// A malformed body gives back all it took, the estimate included.
+	disk.open()
+	deadline := time.Now().Add(5 * time.Second)
+	for n.h.InFlightBytes() != 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if r := n.post("/v1/topics/small/records", MediaJSON, `[1,2,3,}`); r.status != 400 {
+		t.Fatalf("malformed: %d %s", r.status, r.body)
+	}
+	if held := n.h.InFlightBytes(); held != 0 {
+		t.Fatalf("%d bytes still in flight", held)
+	}
+	n.post("/v1/topics/small/records", MediaNDJSON, body).offsets(t)
+}
+
+func TestMaxElements(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		form bodyForm
+		want int
+	}{
+		{`{"a":1,"b":2}`, formJSON, 1},
+		{` [{"a":1,"b":2},{"a":3}]`, formJSON, 3}, // an upper bound: commas inside values count
+		{`[]`, formJSON, 1},
+		{"{\"a\":1}\n{\"a\":2}\n", formNDJSON, 3},
+		{`{"a":1}`, formNDJSON, 1},
+	} {
+		if got := maxElements([]byte(tc.body), tc.form); got != tc.want {
+			t.Errorf("maxElements(%q) = %d, want %d", tc.body, got, tc.want)
+		}
+	}
+}
+
 func TestWriteFailure(t *testing.T) {
 	t.Parallel()
 	disk := vfs.NewFaultFS(vfs.Default)

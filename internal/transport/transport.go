@@ -14,6 +14,9 @@ var (
 	ErrTopicExists = errors.New("transport: topic already exists")
 	// ErrClosed means the transport or consumer was closed.
 	ErrClosed = errors.New("transport: closed")
+	// ErrRecordTooLarge means a record exceeds the topic's
+	// max.message.bytes: retrying cannot help.
+	ErrRecordTooLarge = errors.New("transport: record too large")
 )
 
 // Header is one record header. Keys may repeat.
@@ -129,6 +132,10 @@ type Transport interface {
 	// EndOffsets returns, per partition of topic, the offset the next
 	// record will get (the high watermark).
 	EndOffsets(ctx context.Context, topic string) (map[int32]int64, error)
+	// StartOffsets returns, per partition of topic, the first offset still
+	// readable (retention and DeleteRecords move it); equal to the end
+	// offset when nothing is left.
+	StartOffsets(ctx context.Context, topic string) (map[int32]int64, error)
 	// NewConsumer starts a consumer in a group.
 	NewConsumer(ctx context.Context, opts ConsumerOptions) (Consumer, error)
 	// Close releases the transport's resources; it does not close the

@@ -208,6 +208,22 @@ func (t *Transport) EndOffsets(_ context.Context, name string) (map[int32]int64,
 	return ends, nil
 }
 
+// StartOffsets implements transport.Transport.
+func (t *Transport) StartOffsets(_ context.Context, name string) (map[int32]int64, error) {
+	if err := t.checkOpen(); err != nil {
+		return nil, err
+	}
+	topic, err := t.log.Topic(name)
+	if err != nil {
+		return nil, mapLogError(fmt.Errorf("embedded: start offsets of %q: %w", name, err))
+	}
+	starts := make(map[int32]int64, topic.NumPartitions())
+	for _, p := range topic.Partitions() {
+		starts[p.ID()] = p.Offsets().LogStart
+	}
+	return starts, nil
+}
+
 // Close makes every later call fail with transport.ErrClosed and stops the
 // consumers still open: they leave their groups without calling OnRevoked
 // (their owners should have closed them first), and their Poll returns
@@ -256,6 +272,8 @@ func mapLogError(err error) error {
 		return fmt.Errorf("%w: %w", transport.ErrTopicExists, err)
 	case errors.Is(err, log.ErrClosed):
 		return fmt.Errorf("%w: %w", transport.ErrClosed, err)
+	case errors.Is(err, log.ErrMessageTooLarge):
+		return fmt.Errorf("%w: %w", transport.ErrRecordTooLarge, err)
 	}
 	return err
 }

@@ -298,6 +298,29 @@ func (t *Transport) EndOffsets(ctx context.Context, topic string) (map[int32]int
 	return ends, nil
 }
 
+// StartOffsets implements transport.Transport.
+func (t *Transport) StartOffsets(ctx context.Context, topic string) (map[int32]int64, error) {
+	if err := t.checkOpen(); err != nil {
+		return nil, err
+	}
+	listed, err := t.adm.ListStartOffsets(ctx, topic)
+	if err != nil {
+		return nil, mapError(fmt.Errorf("kafkatransport: start offsets of %q: %w", topic, err))
+	}
+	parts, ok := listed[topic]
+	if !ok || len(parts) == 0 {
+		return nil, fmt.Errorf("kafkatransport: start offsets of %q: %w", topic, transport.ErrTopicNotFound)
+	}
+	starts := make(map[int32]int64, len(parts))
+	for p, lo := range parts {
+		if lo.Err != nil {
+			return nil, mapError(fmt.Errorf("kafkatransport: start offset of %s[%d]: %w", topic, p, lo.Err))
+		}
+		starts[p] = lo.Offset
+	}
+	return starts, nil
+}
+
 // Produce writes records with acks=all from an idempotent producer and
 // returns when the cluster has acknowledged every one (or one failed).
 func (t *Transport) Produce(ctx context.Context, records []*transport.Record) error {
@@ -401,6 +424,8 @@ func mapError(err error) error {
 		return fmt.Errorf("%w: %w", transport.ErrTopicExists, err)
 	case errors.Is(err, kgo.ErrClientClosed):
 		return fmt.Errorf("%w: %w", transport.ErrClosed, err)
+	case errors.Is(err, kerr.MessageTooLarge), errors.Is(err, kerr.RecordListTooLarge):
+		return fmt.Errorf("%w: %w", transport.ErrRecordTooLarge, err)
 	}
 	return err
 }

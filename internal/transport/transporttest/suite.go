@@ -277,6 +277,16 @@ func testEndOffsets(e *env) {
 	if _, err := e.tr.EndOffsets(e.ctx, e.name("missing")); !errors.Is(err, transport.ErrTopicNotFound) {
 		t.Errorf("end offsets of a missing topic: got %v, want ErrTopicNotFound", err)
 	}
+	starts, err := e.tr.StartOffsets(e.ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[int32]int64{0: 0, 1: 0, 2: 0}; !mapsEqual(starts, want) {
+		t.Errorf("start offsets %v, want %v", starts, want)
+	}
+	if _, err := e.tr.StartOffsets(e.ctx, e.name("missing")); !errors.Is(err, transport.ErrTopicNotFound) {
+		t.Errorf("start offsets of a missing topic: got %v, want ErrTopicNotFound", err)
+	}
 }
 
 func mapsEqual(a, b map[int32]int64) bool {
