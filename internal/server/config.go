@@ -161,7 +161,7 @@ func Settings() []Setting {
 	add("ingest_max_body_bytes", "largest HTTP ingest request body (413 above)",
 		func(c *Config, v string) error { return parseInt64(v, 1, &c.IngestMaxBodyBytes) },
 		func(c *Config) string { return strconv.FormatInt(c.IngestMaxBodyBytes, 10) })
-	add("ingest_max_inflight_bytes", "HTTP ingest request bytes held at once, read until durable (429 above)",
+	add("ingest_max_inflight_bytes", "memory HTTP ingest requests hold at once, read until durable: bodies and ~280 bytes per record (429 above)",
 		func(c *Config, v string) error { return parseInt64(v, 1, &c.IngestMaxInflightBytes) },
 		func(c *Config) string { return strconv.FormatInt(c.IngestMaxInflightBytes, 10) })
 	add("ingest_timeout", "how long an HTTP ingest request waits for its write to be durable (503 after)",
