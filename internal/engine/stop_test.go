@@ -39,10 +39,19 @@ func TestDropWhileSinkFailsDuringRebalance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = other.Close(context.Background()) }()
+	// Poll and Close are one goroutine's at a time: Close after the
+	// poller has returned.
 	pollCtx, cancelPoll := context.WithCancel(ctx)
-	defer cancelPoll()
-	go func() { _, _ = other.Poll(pollCtx) }()
+	polled := make(chan struct{})
+	go func() {
+		defer close(polled)
+		_, _ = other.Poll(pollCtx)
+	}()
+	defer func() {
+		cancelPoll()
+		<-polled
+		_ = other.Close(context.Background())
+	}()
 	time.Sleep(500 * time.Millisecond)
 
 	dropCtx, cancel := context.WithTimeout(ctx, 2*time.Second)

@@ -71,6 +71,7 @@ type task struct {
 	// encoded as it is. Metadata columns no expression references are
 	// not filled in (_key would copy the key for every record).
 	notNull  []int  // declared columns that are NOT NULL
+	coerced  []int  // declared columns with a type modifier to apply (numeric(p, s))
 	outCols  []int  // per output, the row index it copies, or -1
 	identity bool   // outputs are the declared columns, in order
 	meta     []bool // per metadata column, whether an expression reads it
@@ -92,6 +93,9 @@ func (p *pipeline) newTask(partition int32) *task {
 	for i, c := range pl.Source.Columns {
 		if c.NotNull {
 			t.notNull = append(t.notNull, i)
+		}
+		if c.Coerce != nil {
+			t.coerced = append(t.coerced, i)
 		}
 	}
 	exprs := []*expr.Expr{pl.Filter, pl.Key}
@@ -270,6 +274,13 @@ func (t *task) evaluate(m *connector.Message) (stage string, err error) {
 			return "", nil
 		}
 		return stageDecode, err
+	}
+	for _, i := range t.coerced {
+		v, err := pl.Source.Columns[i].Coerce.Eval(t.row)
+		if err != nil {
+			return stageDecode, fmt.Errorf("column %q: %w", pl.Source.Columns[i].Name, err)
+		}
+		t.row[i] = v
 	}
 	for _, i := range t.notNull {
 		if t.row[i].IsNull() {

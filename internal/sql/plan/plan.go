@@ -38,6 +38,11 @@ type Column struct {
 	Name    string
 	Type    types.Kind
 	NotNull bool
+	// Coerce, for a declared source column with a type modifier
+	// (numeric(12, 2)), is the assignment cast a decoded value goes
+	// through, as Postgres applies it on INSERT: rounded to the scale, an
+	// error beyond the precision. Nil when the type has no modifier.
+	Coerce *expr.Expr
 }
 
 // Watermark is a source's declared event-time column and its watermark
@@ -133,6 +138,11 @@ func AnalyzeSource(stmt *ast.CreateSource, knownConnectors []string, opts Option
 		return nil, &Error{Pos: stmt.Pos, Msg: "a source needs at least one column", Hint: "declare the fields of its records: CREATE SOURCE s (id bigint, ...) WITH (...)"}
 	}
 	seen := map[string]bool{}
+	type typmod struct {
+		index int
+		def   ast.ColumnDef
+	}
+	var typmods []typmod
 	for _, c := range stmt.Columns {
 		name := string(c.Name)
 		if seen[name] {
@@ -147,6 +157,17 @@ func AnalyzeSource(stmt *ast.CreateSource, knownConnectors []string, opts Option
 			return nil, err
 		}
 		src.Columns = append(src.Columns, Column{Name: name, Type: kind, NotNull: c.NotNull})
+		if kind == types.KindNumeric && len(c.Type.Args) > 0 {
+			typmods = append(typmods, typmod{index: len(src.Columns) - 1, def: c})
+		}
+	}
+	for _, tm := range typmods {
+		cast := &ast.Cast{Pos: tm.def.Pos, X: &ast.ColumnRef{Pos: tm.def.Pos, Name: tm.def.Name}, Type: tm.def.Type}
+		e, err := expr.CompileWith(cast, exprColumns(src.Name, src.RowColumns()), opts.Compile)
+		if err != nil {
+			return nil, err
+		}
+		src.Columns[tm.index].Coerce = e
 	}
 	if wm := stmt.Watermark; wm != nil {
 		idx := slices.IndexFunc(src.Columns, func(c Column) bool { return c.Name == string(wm.Column) })
