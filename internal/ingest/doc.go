@@ -36,7 +36,12 @@
 // (bounded by the request timeout), then replays the answer. Event ids of
 // one request are claimed together under one lock, so two requests never
 // wait on each other. Entries leave memory when the window passes, in
-// settling order (a FIFO, no scan, no goroutine).
+// settling order (a FIFO, no scan, no goroutine) — or earlier, oldest
+// first from the same FIFO, when more than Config.IdempotencyMaxKeys are
+// settled (loading too): idempotency holds for the window or the newest
+// IdempotencyMaxKeys keys, whichever is shorter. In memory an entry is
+// keyed by a 128-bit hash of its text key (idemKey explains why a
+// collision is not a concern) and takes about 130 bytes for an event id.
 //
 // # Goroutines
 //

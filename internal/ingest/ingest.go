@@ -3,7 +3,6 @@ package ingest
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -68,6 +67,10 @@ type Config struct {
 	// IdempotencyWindow is how long a repeated Idempotency-Key or event id
 	// is recognised. Default 24h.
 	IdempotencyWindow time.Duration
+	// IdempotencyMaxKeys bounds the Idempotency-Keys and event ids held
+	// (about 130 bytes per event id, 210 per key, see docs/INGEST.md): past it the oldest are
+	// forgotten before their window passes. Default 1,000,000.
+	IdempotencyMaxKeys int
 	// HMACSecrets maps a topic to the secret its bodies must be signed
 	// with; topics not in it take unsigned bodies.
 	HMACSecrets map[string]string
@@ -134,6 +137,9 @@ func New(ctx context.Context, cfg Config) (*Handler, error) {
 	if cfg.IdempotencyWindow <= 0 {
 		cfg.IdempotencyWindow = DefaultIdempotencyWindow
 	}
+	if cfg.IdempotencyMaxKeys <= 0 {
+		cfg.IdempotencyMaxKeys = DefaultIdempotencyMaxKeys
+	}
 	if cfg.SignatureHeader == "" {
 		cfg.SignatureHeader = DefaultSignatureHeader
 	}
@@ -145,7 +151,7 @@ func New(ctx context.Context, cfg Config) (*Handler, error) {
 	}
 	h := &Handler{cfg: cfg, tr: cfg.Transport, logger: cfg.Logger}
 	h.limiter.limit = cfg.MaxInFlightBytes
-	h.idem = newIdemStore(cfg.Transport, cfg.IdempotencyWindow, cfg.Now, cfg.Logger)
+	h.idem = newIdemStore(cfg.Transport, cfg.IdempotencyWindow, cfg.IdempotencyMaxKeys, cfg.Now, cfg.Logger)
 	if err := h.idem.load(ctx, cfg.WorkerID); err != nil {
 		return nil, err
 	}
@@ -169,23 +175,27 @@ func (h *Handler) Close(ctx context.Context) error {
 // InFlightBytes returns the request bytes held now (for metrics and tests).
 func (h *Handler) InFlightBytes() int64 { return h.limiter.inFlight() }
 
+// IdempotencyEvictions returns how many Idempotency-Keys and event ids
+// were forgotten before their window passed because the store held
+// IdempotencyMaxKeys (for metrics and tests).
+func (h *Handler) IdempotencyEvictions() int64 { return h.idem.evictions() }
+
 // work is one request's memory, pooled: the body, its elements, the
 // records and the answer. It is released by whichever of the handler and
 // the write goroutine finishes last (refs).
 type work struct {
-	body    []byte
-	els     []element
-	recs    []transport.Record
-	ptrs    []*transport.Record
-	index   []int // recs[j] is els[index[j]]
-	out     []byte
-	claims  []idClaim
-	held    int64 // limiter bytes
-	refs    atomic.Int32
-	err     error
-	done    chan struct{}
-	entries []*entry
-	keys    []string
+	body   []byte
+	els    []element
+	recs   []transport.Record
+	ptrs   []*transport.Record
+	index  []int // recs[j] is els[index[j]]
+	out    []byte
+	claims []idClaim
+	held   int64 // limiter bytes
+	refs   atomic.Int32
+	err    error
+	done   chan struct{}
+	owned  []claimed // idempotency entries to settle
 }
 
 const maxPooledBody = 1 << 20 // larger buffers are not kept
@@ -206,11 +216,10 @@ func (h *Handler) putWork(w *work) {
 	clear(w.recs)
 	clear(w.ptrs)
 	clear(w.claims)
-	clear(w.entries)
-	clear(w.keys)
+	clear(w.owned)
 	w.body, w.els, w.recs, w.ptrs = w.body[:0], w.els[:0], w.recs[:0], w.ptrs[:0]
 	w.index, w.out, w.claims = w.index[:0], w.out[:0], w.claims[:0]
-	w.entries, w.keys = w.entries[:0], w.keys[:0]
+	w.owned = w.owned[:0]
 	w.held, w.err, w.done = 0, nil, nil
 	h.pool.Put(w)
 }
@@ -380,45 +389,43 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	var reqEntry *entry
 	if idemKey != "" {
 		sum := sha256.Sum256(w.body)
-		sumHex := hex.EncodeToString(sum[:])
 		key := requestKey(topic, idemKey)
-		e, owned, err := h.idem.claimRequest(ctx, key)
+		hash := hashKey(key)
+		e, owned, err := h.idem.claimRequest(ctx, hash)
 		if err != nil {
 			apiError(rw, http.StatusServiceUnavailable, codeUnavailable, "timed out waiting for a concurrent request with the same Idempotency-Key")
 			return
 		}
-		if e.sum != "" && e.sum != sumHex {
+		if e.req.sum != ([sha256.Size]byte{}) && e.req.sum != sum {
 			if owned {
-				h.idem.settle(ctx, []string{key}, []*entry{e}) // give it back unchanged
+				h.idem.settle(ctx, []claimed{{key: key, hash: hash, entry: e}}) // give it back unchanged
 			}
 			apiError(rw, http.StatusUnprocessableEntity, codeKeyReused, "this Idempotency-Key was used with a different body within the idempotency window")
 			return
 		}
 		if !owned {
 			rw.Header().Set(HeaderIdempotentReply, "true")
-			h.answer(rw, e.written, nil)
+			h.answer(rw, e.req.written, nil)
 			return
 		}
-		if e.written != nil && len(e.written) != len(w.els) {
-			e.written = nil // cannot happen with the same body
+		if e.req.written != nil && len(e.req.written) != len(w.els) {
+			e.req.written = nil // cannot happen with the same body
 		}
-		e.sum = sumHex
+		e.req.sum = sum
 		reqEntry = e
-		w.keys = append(w.keys, key)
-		w.entries = append(w.entries, e)
+		w.owned = append(w.owned, claimed{key: key, hash: hash, entry: e})
 	}
 	// Event ids: each id is claimed; those ingested before are skipped.
 	if opts.idField != "" {
 		w.claims = grow(w.claims, len(w.els))
 		if err := h.idem.claimIDs(ctx, topic, w.els, w.claims); err != nil {
-			h.idem.settle(context.WithoutCancel(ctx), w.keys, w.entries)
+			h.idem.settle(context.WithoutCancel(ctx), w.owned)
 			apiError(rw, http.StatusServiceUnavailable, codeUnavailable, "timed out waiting for a concurrent request with the same event ids")
 			return
 		}
 		for i := range w.claims {
-			if e := w.claims[i].entry; e != nil {
-				w.keys = append(w.keys, w.claims[i].key)
-				w.entries = append(w.entries, e)
+			if c := &w.claims[i]; c.entry != nil {
+				w.owned = append(w.owned, claimed{key: c.key, hash: c.hash, entry: c.entry})
 			}
 		}
 	}
@@ -461,7 +468,7 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	var written []position
 	if reqEntry != nil {
-		written = reqEntry.written
+		written = reqEntry.req.written
 	}
 	h.answer(rw, written, w)
 }
@@ -611,13 +618,13 @@ func (h *Handler) oversized(topic string, els []element) (int, int) {
 }
 
 // buildRecords makes the records to write: every element, except those
-// an earlier partial attempt wrote (reqEntry.written) and those whose
+// an earlier partial attempt wrote (reqEntry.req.written) and those whose
 // event id was ingested before or repeats within the request.
 func (h *Handler) buildRecords(topic string, w *work, reqEntry *entry) {
 	w.recs = grow(w.recs, len(w.els))[:0]
 	w.index = w.index[:0]
 	for i := range w.els {
-		if reqEntry != nil && reqEntry.written != nil && reqEntry.written[i].offset >= 0 {
+		if reqEntry != nil && reqEntry.req.written != nil && reqEntry.req.written[i].offset >= 0 {
 			continue
 		}
 		if len(w.claims) > 0 && w.claims[i].entry == nil {
@@ -642,17 +649,17 @@ func (h *Handler) write(w *work, reqEntry *entry) {
 	if len(w.ptrs) > 0 {
 		w.err = h.tr.Produce(ctx, w.ptrs)
 	}
-	if len(w.entries) > 0 {
+	if len(w.owned) > 0 {
 		if reqEntry != nil {
-			if reqEntry.written == nil {
-				reqEntry.written = make([]position, len(w.els))
-				for i := range reqEntry.written {
-					reqEntry.written[i].offset = -1
+			if reqEntry.req.written == nil {
+				reqEntry.req.written = make([]position, len(w.els))
+				for i := range reqEntry.req.written {
+					reqEntry.req.written[i].offset = -1
 				}
 			}
 			for j, i := range w.index {
 				if r := &w.recs[j]; r.Offset >= 0 {
-					reqEntry.written[i] = position{partition: r.Partition, offset: r.Offset}
+					reqEntry.req.written[i] = position{partition: r.Partition, offset: r.Offset}
 				}
 			}
 		}
@@ -665,23 +672,23 @@ func (h *Handler) write(w *work, reqEntry *entry) {
 				continue
 			}
 			r := &w.recs[j]
-			c.entry.written = []position{{partition: r.Partition, offset: r.Offset}}
+			c.entry.pos = position{partition: r.Partition, offset: r.Offset}
 			c.entry.complete = r.Offset >= 0
 		}
 		if reqEntry != nil {
 			// Complete once every element has a position: written now,
 			// before, or (event ids) found or repeated.
 			reqEntry.complete = true
-			for i, p := range reqEntry.written {
+			for i, p := range reqEntry.req.written {
 				if p.offset < 0 && (len(w.claims) == 0 || w.claims[i].entry != nil) {
 					reqEntry.complete = false
 				}
 			}
 			if reqEntry.complete && len(w.claims) > 0 {
-				h.resolveClaims(w, reqEntry.written)
+				h.resolveClaims(w, reqEntry.req.written)
 			}
 		}
-		h.idem.settle(ctx, w.keys, w.entries)
+		h.idem.settle(ctx, w.owned)
 	}
 	close(w.done)
 }
@@ -695,7 +702,7 @@ func (h *Handler) resolveClaims(w *work, written []position) {
 		case c.found:
 			written[i] = c.pos
 		case c.dupOf >= 0:
-			written[i] = w.claims[c.dupOf].entry.written[0]
+			written[i] = w.claims[c.dupOf].entry.pos
 		}
 	}
 }
@@ -736,7 +743,7 @@ func (h *Handler) answer(rw http.ResponseWriter, written []position, w *work) {
 			case len(w.claims) > 0 && w.claims[i].found:
 				p, dup = w.claims[i].pos, true
 			case len(w.claims) > 0 && w.claims[i].dupOf >= 0:
-				p, dup = w.claims[w.claims[i].dupOf].entry.written[0], true
+				p, dup = w.claims[w.claims[i].dupOf].entry.pos, true
 			case written != nil && (j >= len(w.index) || w.index[j] != i):
 				p = written[i]
 			default:

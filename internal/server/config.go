@@ -44,6 +44,7 @@ type Config struct {
 	IngestMaxInflightBytes  int64
 	IngestTimeout           time.Duration
 	IdempotencyWindow       time.Duration
+	IdempotencyMaxKeys      int
 	IngestHMACSecrets       map[string]string // topic -> secret
 	IngestHMACHeader        string
 	IngestIdempotencyFields map[string]string // topic -> event-id field
@@ -68,6 +69,7 @@ func DefaultConfig() Config {
 		IngestMaxInflightBytes: ingest.DefaultMaxInFlightBytes,
 		IngestTimeout:          ingest.DefaultTimeout,
 		IdempotencyWindow:      ingest.DefaultIdempotencyWindow,
+		IdempotencyMaxKeys:     ingest.DefaultIdempotencyMaxKeys,
 		IngestHMACHeader:       ingest.DefaultSignatureHeader,
 	}
 }
@@ -170,6 +172,16 @@ func Settings() []Setting {
 	add("idempotency_window", "how long a repeated Idempotency-Key or event id is recognised",
 		func(c *Config, v string) error { return parseDuration(v, &c.IdempotencyWindow) },
 		func(c *Config) string { return c.IdempotencyWindow.String() })
+	add("idempotency_max_keys", "most Idempotency-Keys and event ids remembered (~130 bytes each, ~210 per key); past it the oldest are forgotten before the window passes",
+		func(c *Config, v string) error {
+			var n int64
+			if err := parseInt64(v, 1, &n); err != nil {
+				return err
+			}
+			c.IdempotencyMaxKeys = int(n)
+			return nil
+		},
+		func(c *Config) string { return strconv.Itoa(c.IdempotencyMaxKeys) })
 	add("ingest_hmac_secrets", "per-topic HMAC-SHA256 secrets of HTTP ingest bodies: a map (YAML), {\"topic\":\"secret\"} or topic=secret,...",
 		func(c *Config, v string) error { return parseTopicMap(v, &c.IngestHMACSecrets) },
 		func(c *Config) string { return formatTopicMap(c.IngestHMACSecrets) })

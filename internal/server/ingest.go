@@ -19,18 +19,19 @@ func (s *Server) openIngest() error {
 	defer cancel()
 	var err error
 	s.ingest, err = ingest.New(ctx, ingest.Config{
-		Transport:         s.transport,
-		Logger:            s.logger,
-		MaxBodyBytes:      s.cfg.IngestMaxBodyBytes,
-		MaxInFlightBytes:  s.cfg.IngestMaxInflightBytes,
-		Timeout:           s.cfg.IngestTimeout,
-		IdempotencyWindow: s.cfg.IdempotencyWindow,
-		HMACSecrets:       s.cfg.IngestHMACSecrets,
-		SignatureHeader:   s.cfg.IngestHMACHeader,
-		IdempotencyFields: s.cfg.IngestIdempotencyFields,
-		AutoCreateTopics:  s.cfg.AutoCreateTopics,
-		DefaultPartitions: s.cfg.DefaultPartitions,
-		WorkerID:          s.workerID(),
+		Transport:          s.transport,
+		Logger:             s.logger,
+		MaxBodyBytes:       s.cfg.IngestMaxBodyBytes,
+		MaxInFlightBytes:   s.cfg.IngestMaxInflightBytes,
+		Timeout:            s.cfg.IngestTimeout,
+		IdempotencyWindow:  s.cfg.IdempotencyWindow,
+		IdempotencyMaxKeys: s.cfg.IdempotencyMaxKeys,
+		HMACSecrets:        s.cfg.IngestHMACSecrets,
+		SignatureHeader:    s.cfg.IngestHMACHeader,
+		IdempotencyFields:  s.cfg.IngestIdempotencyFields,
+		AutoCreateTopics:   s.cfg.AutoCreateTopics,
+		DefaultPartitions:  s.cfg.DefaultPartitions,
+		WorkerID:           s.workerID(),
 	})
 	return err
 }

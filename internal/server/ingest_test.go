@@ -75,7 +75,7 @@ func TestIngestConfigMaps(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "tide.yaml")
-	yaml := "ingest_hmac_secrets:\n  hooks: 's3cret,with=comma'\n  github: abc\ningest_idempotency_fields: {orders: event_id}\ningest_timeout: 2s\nidempotency_window: 1h\ningest_max_body_bytes: 1024\ningest_max_inflight_bytes: 4096\n"
+	yaml := "ingest_hmac_secrets:\n  hooks: 's3cret,with=comma'\n  github: abc\ningest_idempotency_fields: {orders: event_id}\ningest_timeout: 2s\nidempotency_window: 1h\nidempotency_max_keys: 5000\ningest_max_body_bytes: 1024\ningest_max_inflight_bytes: 4096\n"
 	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestIngestConfigMaps(t *testing.T) {
 	}
 	if !reflect.DeepEqual(cfg.IngestHMACSecrets, map[string]string{"hooks": "s3cret,with=comma", "github": "abc"}) ||
 		!reflect.DeepEqual(cfg.IngestIdempotencyFields, map[string]string{"orders": "event_id"}) ||
-		cfg.IngestTimeout != 2*time.Second || cfg.IdempotencyWindow != time.Hour || cfg.IngestMaxBodyBytes != 1024 || cfg.IngestMaxInflightBytes != 4096 {
+		cfg.IngestTimeout != 2*time.Second || cfg.IdempotencyWindow != time.Hour || cfg.IdempotencyMaxKeys != 5000 || cfg.IngestMaxBodyBytes != 1024 || cfg.IngestMaxInflightBytes != 4096 {
 		t.Fatalf("loaded %+v", cfg)
 	}
 	out := filepath.Join(dir, "out.yaml")
