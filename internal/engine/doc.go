@@ -13,7 +13,8 @@
 // at-least-once: after a crash, the records between the last commit and
 // the crash are processed again, so a sink may see each of them twice —
 // at most the commit interval's worth (1 s by default) plus the batches in
-// flight (the task queues are bounded: 4 batches per partition).
+// flight (the task queues are bounded: 4 batches per partition, and a
+// pipeline's batches in flight by its byte budget, Config.PipelineBufferBytes).
 //
 // A record that fails to decode or evaluate goes to the pipeline's
 // dead-letter topic (default <sink>.dlq) with headers naming the error,

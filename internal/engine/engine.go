@@ -33,6 +33,12 @@ type Config struct {
 	// CommitInterval is how often sources commit acknowledged offsets;
 	// 0 means the connector's default (1 s).
 	CommitInterval time.Duration
+	// PipelineBufferBytes bounds, per pipeline, the bytes (keys, values,
+	// headers) of the input batches handed to its tasks and not yet
+	// acknowledged, across all its partitions; reading waits while it is
+	// spent. A batch larger than the whole budget passes alone. 0 means
+	// DefaultPipelineBufferBytes (64 MiB).
+	PipelineBufferBytes int64
 }
 
 // Engine executes statements and runs pipelines. Safe for concurrent use.
@@ -73,6 +79,9 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	if cfg.WorkerID == "" {
 		cfg.WorkerID = catalog.NewID()
+	}
+	if cfg.PipelineBufferBytes <= 0 {
+		cfg.PipelineBufferBytes = DefaultPipelineBufferBytes
 	}
 	e := &Engine{cfg: cfg, logger: cfg.Logger}
 	e.mu.sources = map[string]*sourceObject{}

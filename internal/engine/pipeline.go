@@ -17,8 +17,9 @@ import (
 	"github.com/tide-data/tide/internal/sql/plan"
 )
 
-// taskQueue is how many batches may wait for one partition's task: the
-// bound that turns a slow sink into a slow source (backpressure).
+// taskQueue is how many batches may wait for one partition's task: with
+// the pipeline's byte budget (budget.go), the bound that turns a slow sink
+// into a slow source (backpressure).
 const taskQueue = 4
 
 // Pipeline states, as SHOW SINKS prints them.
@@ -46,6 +47,10 @@ type pipeline struct {
 	inFormat, outFormat      string
 	inFormatOpts, outFmtOpts map[string]string
 	inColumns, outColumns    []format.Column
+
+	// buffer bounds the bytes of the batches handed to tasks and not yet
+	// acknowledged or released, across all partitions.
+	buffer *budget
 
 	stopReading context.CancelFunc // step one of stopping: read no more
 	abortTasks  context.CancelFunc // step two: abandon unwritten batches
@@ -96,6 +101,7 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 		engine: e, entry: entry, plan: pl,
 		group:  "tide-sink-" + entry.Name + "-" + entry.ID,
 		logger: e.logger.With("pipeline", entry.Name),
+		buffer: newBudget(e.cfg.PipelineBufferBytes),
 		done:   make(chan struct{}),
 	}
 	var err error
@@ -152,7 +158,9 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 
 // run reads batches and hands each to its partition's task, until the
 // source ends or stop cancels ctx; then it lets the tasks drain (they run
-// under taskCtx) and closes the connectors.
+// under taskCtx) and closes the connectors. Handing a batch on waits for
+// room in the pipeline's byte budget and in the task's queue, so a slow
+// sink stops the reading.
 func (p *pipeline) run(ctx, taskCtx context.Context) {
 	defer close(p.done)
 	tasks := map[int32]*task{}
@@ -183,10 +191,7 @@ func (p *pipeline) run(ctx, taskCtx context.Context) {
 			tasks[b.Partition] = t
 			wg.Go(func() { t.run(taskCtx) })
 		}
-		select {
-		case t.in <- b:
-		case <-ctx.Done():
-		}
+		p.handOff(taskCtx, t, b)
 		if ctx.Err() != nil {
 			break
 		}
@@ -205,6 +210,26 @@ func (p *pipeline) run(ctx, taskCtx context.Context) {
 		p.setState(stateFinished, nil)
 	} else {
 		p.setState(stateStopped, nil)
+	}
+}
+
+// handOff queues b for t once the byte budget has room for it and t's
+// queue has space. It waits under taskCtx, not the reading context: a
+// batch read is drained with the ones already queued when the pipeline
+// stops (waiting for the tasks to free bytes and queue space as they
+// finish theirs), and only an abort gives it up, released, so that the
+// source never waits for a batch nobody holds.
+func (p *pipeline) handOff(taskCtx context.Context, t *task, b connector.Batch) {
+	n := batchBytes(b)
+	if p.buffer.acquire(taskCtx, n) != nil {
+		release(b)
+		return
+	}
+	b = p.buffer.hold(b, n)
+	select {
+	case t.in <- b:
+	case <-taskCtx.Done():
+		release(b) // and its bytes
 	}
 }
 
