@@ -10,6 +10,7 @@ import (
 
 	"github.com/tide-data/tide/internal/connector"
 	"github.com/tide-data/tide/internal/sql/ast"
+	"github.com/tide-data/tide/internal/sql/parser"
 	"github.com/tide-data/tide/internal/sql/plan"
 )
 
@@ -74,7 +75,7 @@ func (e *Engine) describe(s *ast.Describe) (Result, error) {
 			}
 			res.Rows = append(res.Rows, []string{c.Name, c.Type.String(), detail})
 		}
-		res.Message = fmt.Sprintf("source %s (%s)\n%s", name, src.def.Connector, src.entry.SQL)
+		res.Message = fmt.Sprintf("source %s (%s)\n%s", name, src.def.Connector, displaySQL(src.entry.SQL))
 	case isSink:
 		for _, o := range p.plan.Outputs {
 			res.Rows = append(res.Rows, []string{o.Name, o.Type.String(), o.Text})
@@ -85,7 +86,7 @@ func (e *Engine) describe(s *ast.Describe) (Result, error) {
 		if st.LastError != "" {
 			res.Message += "; last error: " + st.LastError
 		}
-		res.Message += "\n" + p.entry.SQL
+		res.Message += "\n" + displaySQL(p.entry.SQL)
 	default:
 		if entry, ok := e.catalog.Get(name); ok {
 			return res, &Error{Code: CodeInvalid, Pos: s.Pos, Message: fmt.Sprintf("%s %s is in the catalog but not running", strings.ToLower(string(entry.Kind)), name),
@@ -117,4 +118,14 @@ func (e *Engine) explain(s *ast.Explain) (Result, error) {
 		res.Rows = append(res.Rows, []string{line})
 	}
 	return res, nil
+}
+
+// displaySQL is a catalog statement as DESCRIBE shows it: secrets in its
+// options redacted.
+func displaySQL(text string) string {
+	stmt, err := parser.ParseOne(text)
+	if err != nil {
+		return text
+	}
+	return plan.RedactStatement(stmt, text)
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -144,6 +145,27 @@ func TestErrorPositionsInScripts(t *testing.T) {
 		_, ee := execError(t, e, c.sql, ExecOptions{})
 		if ee.Code != c.code || ee.Pos.String() != c.pos || !strings.HasPrefix(ee.Message, c.message) {
 			t.Errorf("%q: [%s] at %s %q; want [%s] at %s %q", c.sql, ee.Code, ee.Pos, ee.Message, c.code, c.pos, c.message)
+		}
+	}
+}
+
+// SHOW SINKS, DESCRIBE and EXPLAIN never print a secret option or a URL's
+// password (the catalog, an internal topic, keeps the statement as written).
+func TestSecretsAreRedacted(t *testing.T) {
+	n := openNode(t, t.TempDir())
+	defer n.close(t)
+	e := openEngine(t, n)
+	defer closeEngine(t, e)
+	sink := `CREATE SINK h WITH (connector = 'http', url = 'http://user:hunter2@127.0.0.1:1/x', 'hmac.secret' = 'topsecret', 'max.attempts' = '1') AS SELECT a FROM s`
+	mustExec(t, e, `CREATE SOURCE s (a int) WITH (connector = 'datagen', 'number-of-rows' = '1');`+sink)
+	for _, stmt := range []string{"SHOW SINKS", "DESCRIBE h", "EXPLAIN " + sink} {
+		res := mustExec(t, e, stmt)
+		text := fmt.Sprint(res)
+		if strings.Contains(text, "topsecret") || strings.Contains(text, "hunter2") {
+			t.Errorf("%s shows a secret: %s", stmt, text)
+		}
+		if !strings.Contains(text, "****") {
+			t.Errorf("%s does not show the redaction: %s", stmt, text)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -396,14 +397,61 @@ func connectorOptions(pos ast.Pos, with []ast.Option, known []string, what strin
 	return connector, opts, nil
 }
 
-// SortedOptions returns options as "key = 'value'" lines in key order.
+// SortedOptions returns options as "key = 'value'" lines in key order,
+// secrets redacted (see Redact).
 func SortedOptions(opts map[string]string) []string {
 	keys := slices.Sorted(maps.Keys(opts))
 	out := make([]string, len(keys))
 	for i, k := range keys {
-		out[i] = fmt.Sprintf("%s = '%s'", k, strings.ReplaceAll(opts[k], "'", "''"))
+		out[i] = fmt.Sprintf("%s = '%s'", k, strings.ReplaceAll(Redact(k, opts[k]), "'", "''"))
 	}
 	return out
+}
+
+// Redacted stands for a secret in what SHOW, DESCRIBE and EXPLAIN print.
+const Redacted = "****"
+
+// Redact returns an option's value as it may be shown: the value of a key
+// naming a secret (…secret…, …password…, …token…) is hidden, and so is
+// the password of a URL (postgres://user:pass@host/db).
+func Redact(key, value string) string {
+	k := strings.ToLower(key)
+	if strings.Contains(k, "secret") || strings.Contains(k, "password") || strings.Contains(k, "token") {
+		if strings.HasSuffix(k, ".env") { // the name of a variable holding it, not the secret
+			return value
+		}
+		return Redacted
+	}
+	if u, err := url.Parse(value); err == nil && u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), Redacted)
+			return strings.Replace(u.String(), url.QueryEscape(Redacted), Redacted, 1)
+		}
+	}
+	return value
+}
+
+// RedactStatement returns a statement's text for display: as written when
+// it holds nothing to hide, else in canonical form with its WITH options'
+// secrets redacted.
+func RedactStatement(stmt ast.Statement, text string) string {
+	var with []ast.Option
+	switch s := stmt.(type) {
+	case *ast.CreateSource:
+		with = s.With
+	case *ast.CreateSink:
+		with = s.With
+	}
+	redacted := false
+	for i, o := range with {
+		if r := Redact(o.Key, o.Value); r != o.Value {
+			with[i].Value, redacted = r, true
+		}
+	}
+	if !redacted {
+		return text
+	}
+	return ast.Format(stmt)
 }
 
 // ErrNotSupported marks statements the engine parses but does not run:

@@ -354,3 +354,24 @@ func TestOutputNames(t *testing.T) {
 		}
 	}
 }
+
+func TestRedact(t *testing.T) {
+	cases := []struct{ key, value, want string }{
+		{"hmac.secret", "s3cr3t", Redacted},
+		{"hmac.secret.env", "HOOK_SECRET", "HOOK_SECRET"},
+		{"password", "pw", Redacted},
+		{"auth.token", "abc", Redacted},
+		{"url", "postgres://tide:pw@db:5432/shop?sslmode=disable", "postgres://tide:****@db:5432/shop?sslmode=disable"},
+		{"url", "postgres://tide@db:5432/shop", "postgres://tide@db:5432/shop"},
+		{"url", "https://hooks.example.com/x", "https://hooks.example.com/x"},
+		{"topic", "orders", "orders"},
+	}
+	for _, c := range cases {
+		if got := Redact(c.key, c.value); got != c.want {
+			t.Errorf("Redact(%q, %q) = %q, want %q", c.key, c.value, got, c.want)
+		}
+	}
+	if got := SortedOptions(map[string]string{"url": "postgres://u:p@h/d", "hmac.secret": "x"}); got[0] != "hmac.secret = '****'" || got[1] != "url = 'postgres://u:****@h/d'" {
+		t.Errorf("SortedOptions = %q", got)
+	}
+}
