@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tide-data/tide/internal/format"
 	"github.com/tide-data/tide/internal/log"
 	"github.com/tide-data/tide/internal/record"
 )
@@ -409,7 +410,7 @@ func appendJSONRecord(b []byte, partition int32, r *record.Record) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"key":`...)
-		b = appendJSONString(b, []byte(h.Key))
+		b = format.AppendJSONString(b, h.Key)
 		b = appendJSONBytesField(b, "value", h.Value)
 		b = append(b, '}')
 	}
@@ -426,54 +427,9 @@ func appendJSONBytesField(b []byte, name string, v []byte) []byte {
 		return append(b, `":null`...)
 	case utf8.Valid(v):
 		b = append(b, '"', ':')
-		return appendJSONString(b, v)
+		return format.AppendJSONString(b, v)
 	}
 	b = append(b, `_base64":"`...)
 	b = base64.StdEncoding.AppendEncode(b, v)
-	return append(b, '"')
-}
-
-// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes
-// U+FFFD, as encoding/json does; unlike encoding/json, '<', '>' and '&'
-// are left as they are.
-func appendJSONString(b, s []byte) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
 	return append(b, '"')
 }

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/tide-data/tide/internal/log"
 	"github.com/tide-data/tide/internal/record"
@@ -147,35 +146,6 @@ func TestConsumeJSONEncoding(t *testing.T) {
 			t.Errorf("invalid JSON: %s", line)
 		}
 	}
-}
-
-// FuzzAppendJSONString checks the string encoder against encoding/json: the
-// output is valid JSON and decodes to what encoding/json's encoding of the
-// same bytes decodes to (invalid UTF-8 replaced byte by byte).
-func FuzzAppendJSONString(f *testing.F) {
-	for _, s := range []string{"", "plain", "\"\\\n\r\t\x00\x1f\x7f", "é☃😀", "\xff\xfe", "a\xc3(b", "<&>", "\u2028"} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, s []byte) {
-		got := appendJSONString(nil, s)
-		if !json.Valid(got) {
-			t.Fatalf("invalid JSON %q for %q", got, s)
-		}
-		var decoded, oracle string
-		if err := json.Unmarshal(got, &decoded); err != nil {
-			t.Fatal(err)
-		}
-		ref, _ := json.Marshal(string(s))
-		if err := json.Unmarshal(ref, &oracle); err != nil {
-			t.Fatal(err)
-		}
-		if decoded != oracle {
-			t.Fatalf("%q decodes to %q, encoding/json's to %q", s, decoded, oracle)
-		}
-		if utf8.Valid(s) && decoded != string(s) {
-			t.Fatalf("valid UTF-8 %q changed to %q", s, decoded)
-		}
-	})
 }
 
 // syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.

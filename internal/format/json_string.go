@@ -42,6 +42,14 @@ func needsEscape(s string) bool {
 	return false
 }
 
+// AppendJSONString appends s as a JSON string, escaped as encoding/json
+// escapes it except that '<', '>' and '&' are left as they are: valid
+// JSON and valid UTF-8 whatever s holds (invalid bytes become U+FFFD).
+// For the CLI's and the HTTP API's JSON written by hand.
+func AppendJSONString[S ~string | ~[]byte](dst []byte, s S) []byte {
+	return appendString(dst, s, false)
+}
+
 // appendString appends s as a JSON string, escaped exactly as
 // encoding/json escapes it (escapeHTML as with Encoder.SetEscapeHTML):
 // control characters as \b \f \n \r \t or \u00XX, each invalid UTF-8 byte

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tide-data/tide/internal/format"
 	"github.com/tide-data/tide/internal/transport"
 )
 
@@ -245,27 +246,9 @@ func apiError(rw http.ResponseWriter, status int, code, message string) {
 	b = append(b, `{"error":{"code":`...)
 	b = strconv.AppendQuote(b, code)
 	b = append(b, `,"message":`...)
-	b = appendJSONString(b, message)
+	b = format.AppendJSONString(b, message)
 	b = append(b, "}}\n"...)
 	_, _ = rw.Write(b)
-}
-
-// appendJSONString appends s as a JSON string.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20:
-			b = append(b, `\u00`...)
-			b = append(b, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&15])
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
 }
 
 // validTopic says whether name is a topic a client may write: Kafka's

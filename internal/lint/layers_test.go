@@ -42,12 +42,12 @@ var allowed = map[string][]string{
 	"internal/connector":  {"internal/transport", "internal/record", "internal/sql/types", "internal/format", "internal/transport/embedded", "internal/log", "internal/group"},
 	// HTTP ingestion writes through the transport only; its tests stand
 	// up the log under an embedded transport.
-	"internal/ingest":  {"internal/transport", "internal/transport/embedded", "internal/log", "internal/group", "internal/vfs"},
+	"internal/ingest":  {"internal/format", "internal/transport", "internal/transport/embedded", "internal/log", "internal/group", "internal/vfs"},
 	"internal/catalog": {"internal/transport", "internal/sql/ast", "internal/sql/parser", "internal/transport/embedded", "internal/log", "internal/group"},
 	"internal/engine":  {"internal/transport", "internal/connector", "internal/format", "internal/catalog", "internal/sql/ast", "internal/sql/parser", "internal/sql/types", "internal/sql/expr", "internal/sql/plan", "internal/transport/embedded", "internal/log", "internal/group"},
 	"internal/server":  {"internal/log", "internal/kafka", "internal/group", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport", "internal/engine", "internal/catalog", "internal/ingest"},
 	"test/interop":     {},
-	"internal/cli":     {"internal/log", "internal/record", "internal/bench", "internal/vfs", "internal/server", "internal/kafka", "internal/engine", "internal/sql/parser", "internal/sql/ast", "internal/group", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport"},
+	"internal/cli":     {"internal/format", "internal/log", "internal/record", "internal/bench", "internal/vfs", "internal/server", "internal/kafka", "internal/engine", "internal/sql/parser", "internal/sql/ast", "internal/group", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport"},
 	"cmd/tide":         {"internal/cli"},
 }
 
