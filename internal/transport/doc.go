@@ -23,6 +23,10 @@
 //     consumer's group, the same committed offsets Kafka's OffsetCommit
 //     stores, and only what the caller passes: the caller commits after the
 //     outputs derived from the records are durable (at-least-once).
+//   - ReadAt reads one partition from an offset without a group, as a
+//     Kafka fetch does: whole batches from the one holding the offset, the
+//     records before the offset dropped, transaction markers skipped. It
+//     never waits for records to arrive.
 //   - Partition assignment may change (on Kafka, when workers of the same
 //     group join or leave). Before a partition is taken away the consumer
 //     calls OnRevoked and waits for it to return, so the owner can flush

@@ -17,6 +17,9 @@ var (
 	// ErrRecordTooLarge means a record exceeds the topic's
 	// max.message.bytes: retrying cannot help.
 	ErrRecordTooLarge = errors.New("transport: record too large")
+	// ErrOffsetOutOfRange means ReadAt was asked for an offset below the
+	// partition's log start: retention or DeleteRecords removed it.
+	ErrOffsetOutOfRange = errors.New("transport: offset out of range")
 )
 
 // Header is one record header. Keys may repeat.
@@ -136,6 +139,21 @@ type Transport interface {
 	// readable (retention and DeleteRecords move it); equal to the end
 	// offset when nothing is left.
 	StartOffsets(ctx context.Context, topic string) (map[int32]int64, error)
+	// ReadAt returns records of one partition from offset on, without a
+	// consumer group: at least one record when any exists at or after
+	// offset (waiting for none: an offset at or past the end returns no
+	// records at once), and at most about maxBytes of them (at least one
+	// whole batch, so a batch larger than maxBytes is returned whole). An
+	// offset before the log start is ErrOffsetOutOfRange (wrapped); a
+	// missing topic or partition ErrTopicNotFound. Records are in offset
+	// order with Topic, Partition, Offset and Timestamp set; the caller owns
+	// them and every slice in them. Transaction markers are not records,
+	// and compaction may leave gaps in the offsets.
+	//
+	// It is meant for a few point reads (the last record of a partition,
+	// at its end offset - 1) and short ranges: each call is a read of its
+	// own, and nothing outlives it.
+	ReadAt(ctx context.Context, tp TopicPartition, offset int64, maxBytes int) ([]*Record, error)
 	// NewConsumer starts a consumer in a group.
 	NewConsumer(ctx context.Context, opts ConsumerOptions) (Consumer, error)
 	// Close releases the transport's resources; it does not close the

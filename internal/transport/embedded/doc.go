@@ -65,4 +65,13 @@
 // OnRevoked for what the consumer holds, then leaves the group (LeaveGroup)
 // so that the others rebalance at once, and stops every goroutine it
 // started.
+//
+// # ReadAt
+//
+// ReadAt is a fetcher's read without the consumer: Partition.Read at the
+// offset, decoded by the same function, on the caller's goroutine. The
+// batch holding the offset is read whole and its earlier records dropped,
+// as Kafka clients drop them from a fetch; a read that leaves no record
+// (transaction markers only) is followed by the next, up to the high
+// watermark.
 package embedded

@@ -32,4 +32,17 @@
 // allows the pending rebalance, leaves the group (kgo revokes, so
 // OnRevoked runs and may commit before the LeaveGroup), revokes anything
 // kgo did not, and closes the client.
+//
+// # ReadAt
+//
+// ReadAt needs no consumer client: it lists the partition's end offset
+// (returning nothing at or past it), looks up the leader and topic id in
+// the metadata, and sends one Fetch of its own to the leader on the
+// transport's client (no wait, maxBytes, read_uncommitted like the
+// consumers, so records of aborted transactions are returned as they
+// return them). It decodes the batches itself with internal/record, as the
+// embedded transport does: records before the offset, control batches and
+// a trailing partial batch are dropped, and a fetch left with no record
+// is followed by one from the next batch. A few retriable errors (a leader
+// moving) are retried with the leader looked up again.
 package kafkatransport

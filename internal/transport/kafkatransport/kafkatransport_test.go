@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tide-data/tide/internal/group"
 	"github.com/tide-data/tide/internal/kafka"
@@ -30,6 +34,14 @@ func TestConformanceTide(t *testing.T) {
 
 // TestConformanceKafka runs the suite against a real Apache Kafka broker.
 func TestConformanceKafka(t *testing.T) {
+	addr := kafkaPeer(t)
+	transporttest.Run(t, func(t *testing.T) transport.Transport { return newTransport(t, addr) })
+}
+
+// kafkaPeer returns the address of the Apache Kafka broker to test
+// against, skipping the test when there is none (failing it in CI).
+func kafkaPeer(t *testing.T) string {
+	t.Helper()
 	addr := os.Getenv(envKafkaBootstrap)
 	if addr == "" {
 		msg := fmt.Sprintf("%s is not set: no Apache Kafka to run the conformance suite against (eval \"$(scripts/peers/up.sh)\")", envKafkaBootstrap)
@@ -43,7 +55,79 @@ func TestConformanceKafka(t *testing.T) {
 		t.Fatalf("%s=%s, but nothing answers there: %v (restart it with scripts/peers/up.sh)", envKafkaBootstrap, addr, err)
 	}
 	conn.Close()
-	transporttest.Run(t, func(t *testing.T) transport.Transport { return newTransport(t, addr) })
+	return addr
+}
+
+// Transaction markers are not records: ReadAt skips them, and returns
+// nothing when only a marker is left. Tide's listener does not do
+// transactions, so this needs Apache Kafka.
+func TestReadAtSkipsTransactionMarkers(t *testing.T) {
+	addr := kafkaPeer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tr := newTransport(t, addr)
+	topic := fmt.Sprintf("tt-txn-%d", time.Now().UnixNano())
+	if err := tr.CreateTopic(ctx, transport.TopicSpec{Name: topic, Partitions: 1}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tr.DeleteTopic(context.Background(), topic) })
+
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.TransactionalID(topic), kgo.DefaultProduceTopic(topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for _, v := range []string{"a", "b"} {
+		if err := cl.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.ProduceSync(ctx, &kgo.Record{Partition: 0, Value: []byte(v)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// a@0, its marker @1, b@2, its marker @3.
+	tp := transport.TopicPartition{Topic: topic, Partition: 0}
+	waitCtx, waitCancel := context.WithTimeout(ctx, 10*time.Second)
+	defer waitCancel()
+	for { // the high watermark passes a marker once the broker has written it
+		ends, err := tr.EndOffsets(ctx, topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ends[0] == 4 {
+			break
+		}
+		select {
+		case <-waitCtx.Done():
+			t.Fatalf("end offset %d, want 4 (two records, two markers)", ends[0])
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	for _, tc := range []struct {
+		offset   int64
+		maxBytes int
+		want     string
+	}{
+		{0, 1 << 20, "a@0 b@2"},
+		{1, 1 << 20, "b@2"},
+		{1, 1, "b@2"}, // the first fetch holds the marker only
+		{3, 1 << 20, ""},
+	} {
+		recs, err := tr.ReadAt(ctx, tp, tc.offset, tc.maxBytes)
+		if err != nil {
+			t.Fatalf("ReadAt(%d, %d): %v", tc.offset, tc.maxBytes, err)
+		}
+		var got []string
+		for _, r := range recs {
+			got = append(got, fmt.Sprintf("%s@%d", r.Value, r.Offset))
+		}
+		if g := strings.Join(got, " "); g != tc.want {
+			t.Errorf("ReadAt(%d, %d) = %q, want %q", tc.offset, tc.maxBytes, g, tc.want)
+		}
+	}
 }
 
 func newTransport(t *testing.T, addr string) transport.Transport {
@@ -67,7 +151,31 @@ func newTransport(t *testing.T, addr string) transport.Transport {
 			t.Errorf("transport close: %v", err)
 		}
 	})
-	return tr
+	return deleter{tr, addr}
+}
+
+// deleter gives the suite Kafka's DeleteRecords, from an admin client of
+// its own.
+type deleter struct {
+	*kafkatransport.Transport
+	addr string
+}
+
+var _ transporttest.RecordDeleter = deleter{}
+
+func (d deleter) DeleteRecords(ctx context.Context, tp transport.TopicPartition, before int64) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(d.addr))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	var offsets kadm.Offsets
+	offsets.AddOffset(tp.Topic, tp.Partition, before, -1)
+	resp, err := kadm.NewClient(cl).DeleteRecords(ctx, offsets)
+	if err != nil {
+		return err
+	}
+	return resp.Error()
 }
 
 // startTide serves Tide's Kafka listener over a fresh log and returns its

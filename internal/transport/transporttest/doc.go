@@ -26,6 +26,15 @@
 //     commits made in OnRevoked; Poll returns ctx.Err() on a deadline or a
 //     cancelled context, wakes when a record arrives, and returns ErrClosed
 //     after Close, which calls OnRevoked once.
+//   - ReadAt: the last record of each partition of a two-partition topic
+//     (key, value, headers, timestamp, offset) at end-1, records from 0 on
+//     in order, from any offset inside a batch of several records on (the
+//     earlier records of the batch skipped), one single-record batch at
+//     maxBytes 1, nothing at or past the end and without waiting, nothing
+//     in an empty partition, ErrTopicNotFound for a missing topic or
+//     partition, records the caller may modify; and, on transports that
+//     implement RecordDeleter, ErrOffsetOutOfRange below the log start and
+//     the records from a log start inside a batch.
 //   - Throughout, every member checks the ordering contracts as it polls:
 //     no record of a partition before OnAssigned for it or after OnRevoked,
 //     offsets rising within an assignment, OnAssigned and OnRevoked only
