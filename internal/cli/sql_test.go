@@ -31,9 +31,9 @@ func TestSQLCommand(t *testing.T) {
 	// -c: several statements, printed as psql prints them.
 	r := ts.sql(t, "", "-c", sqlOrders+" SHOW SOURCES; DESCRIBE orders").ok(t)
 	want := `created source orders
- name   | connector | options          | columns
---------+-----------+------------------+---------
- orders | topic     | topic = 'orders' | 2
+ name   | connector | options          | columns | capture
+--------+-----------+------------------+---------+---------
+ orders | topic     | topic = 'orders' | 2       |
 (1 row)
  column | type    | detail
 --------+---------+--------
@@ -96,7 +96,7 @@ func TestSQLCommandJSON(t *testing.T) {
 		results = append(results, res)
 	}
 	if results[0].Statement != "CREATE SOURCE" || results[0].Message != "created source orders" || results[1].Statement != "SHOW SOURCES" ||
-		strings.Join(results[1].Columns, ",") != "name,connector,options,columns" || len(results[1].Rows) != 1 || results[1].Rows[0][0] != "orders" {
+		strings.Join(results[1].Columns, ",") != "name,connector,options,columns,capture" || len(results[1].Rows) != 1 || results[1].Rows[0][0] != "orders" {
 		t.Errorf("--json results %+v", results)
 	}
 }

@@ -127,6 +127,9 @@ type Env struct {
 	// Group is the consumer group a topic source commits to (the
 	// pipeline's name, prefixed).
 	Group string
+	// Source is the name of the source being read (postgres-cdc derives
+	// its default topic prefix from it).
+	Source string
 	// Pipeline is the sink's name (sinks that keep their own progress,
 	// like postgres, key it by this).
 	Pipeline string

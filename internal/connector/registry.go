@@ -13,9 +13,10 @@ import (
 // its constructor here.
 var (
 	sourceKinds = map[string]func(cols []format.Column, opts map[string]string, env Env) (Source, error){
-		"topic":   newTopicSourceFromOptions,
-		"datagen": NewDatagen,
-		"http":    newHTTPSourceFromOptions,
+		"topic":     newTopicSourceFromOptions,
+		"datagen":   NewDatagen,
+		"http":      newHTTPSourceFromOptions,
+		PostgresCDC: newCDCSourceFromOptions,
 	}
 	sinkKinds = map[string]func(opts map[string]string, env Env) (Sink, error){
 		"topic":     newTopicSinkFromOptions,

@@ -63,6 +63,8 @@ type Engine struct {
 type sourceObject struct {
 	entry catalog.Entry
 	def   *plan.Source
+	// capture runs a capturing source (postgres-cdc); nil for others.
+	capture *captureRun
 }
 
 // Open loads the catalog from the transport and starts every persisted
@@ -120,8 +122,14 @@ func (e *Engine) restore(ctx context.Context, entry catalog.Entry) error {
 		if err != nil {
 			return err
 		}
+		obj := &sourceObject{entry: entry, def: def}
+		if connector.IsCapture(def.Connector) {
+			if obj.capture, err = e.startCapture(entry, def); err != nil {
+				return err
+			}
+		}
 		e.mu.Lock()
-		e.mu.sources[entry.Name] = &sourceObject{entry: entry, def: def}
+		e.mu.sources[entry.Name] = obj
 		e.mu.Unlock()
 	case *ast.CreateSink:
 		p, err := plan.AnalyzeSink(s, e.lookupSource, connector.SinkKinds(), e.planOptions())
@@ -155,16 +163,23 @@ func (e *Engine) applyRemote(ch catalog.Change) {
 	}
 }
 
-// removeObject stops and forgets name locally (not in the catalog).
-func (e *Engine) removeObject(ctx context.Context, name string) {
+// removeObject stops and forgets name locally (not in the catalog). It
+// returns the capture it stopped, if name was a capturing source.
+func (e *Engine) removeObject(ctx context.Context, name string) *captureRun {
 	e.mu.Lock()
 	p := e.mu.pipelines[name]
+	src := e.mu.sources[name]
 	delete(e.mu.pipelines, name)
 	delete(e.mu.sources, name)
 	e.mu.Unlock()
 	if p != nil {
 		p.stop(ctx)
 	}
+	if src != nil && src.capture != nil {
+		src.capture.stop()
+		return src.capture
+	}
+	return nil
 }
 
 func (e *Engine) planOptions() plan.Options {
@@ -194,12 +209,21 @@ func (e *Engine) Close(ctx context.Context) error {
 	for _, p := range e.mu.pipelines {
 		pipes = append(pipes, p)
 	}
+	var captures []*captureRun
+	for _, s := range e.mu.sources {
+		if s.capture != nil {
+			captures = append(captures, s.capture)
+		}
+	}
 	e.mu.Unlock()
 	e.watchCancel()
 	<-e.watchDone
 	var wg sync.WaitGroup
 	for _, p := range pipes {
 		wg.Go(func() { p.stop(ctx) })
+	}
+	for _, c := range captures {
+		wg.Go(c.stop)
 	}
 	wg.Wait()
 	return e.catalog.Close(ctx)
@@ -299,6 +323,10 @@ func (e *Engine) createSource(ctx context.Context, s *ast.CreateSource, text str
 	if err != nil {
 		return res, err
 	}
+	if len(def.Columns) == 0 && !connector.IsCapture(def.Connector) {
+		return res, &Error{Code: CodeInvalid, Pos: s.Pos, Message: fmt.Sprintf("line %s: source %s declares no columns", s.Pos, name),
+			Hint: "CREATE SOURCE name (column type, ...) WITH (...); only a capturing source (postgres-cdc) may leave them out"}
+	}
 	if err := checkSource(def); err != nil {
 		return res, &Error{Code: CodeInvalid, Pos: s.Pos, Message: fmt.Sprintf("line %s: source %s: %v", s.Pos, name, err), err: err}
 	}
@@ -306,10 +334,18 @@ func (e *Engine) createSource(ctx context.Context, s *ast.CreateSource, text str
 	if err := e.catalog.Put(ctx, entry); err != nil {
 		return res, &Error{Code: CodeUnavailable, Message: err.Error(), err: err}
 	}
+	obj := &sourceObject{entry: entry, def: def}
+	if connector.IsCapture(def.Connector) {
+		if obj.capture, err = e.startCapture(entry, def); err != nil {
+			return res, errors.Join(&Error{Code: CodeInvalid, Message: fmt.Sprintf("source %s: %v", name, err), err: err}, e.catalog.Delete(ctx, name))
+		}
+		res.Message = "created source " + name + "; its capture is starting (SHOW SOURCES tells how it goes)"
+	} else {
+		res.Message = "created source " + name
+	}
 	e.mu.Lock()
-	e.mu.sources[name] = &sourceObject{entry: entry, def: def}
+	e.mu.sources[name] = obj
 	e.mu.Unlock()
-	res.Message = "created source " + name
 	return res, nil
 }
 
@@ -325,6 +361,10 @@ func (e *Engine) createSink(ctx context.Context, s *ast.CreateSink, text string,
 	p, err := plan.AnalyzeSink(s, e.lookupSource, connector.SinkKinds(), e.planOptions())
 	if err != nil {
 		return res, err
+	}
+	if len(p.Source.Columns) == 0 {
+		return res, &Error{Code: CodeInvalid, Pos: s.Pos, Message: fmt.Sprintf("line %s: source %s declares no columns to read", s.Pos, p.Source.Name),
+			Hint: "re-create the source with its columns, e.g. (before JSON, after JSON, op TEXT) for a postgres-cdc source"}
 	}
 	if err := checkSink(p); err != nil {
 		return res, &Error{Code: CodeInvalid, Pos: s.Pos, Message: fmt.Sprintf("line %s: sink %s: %v", s.Pos, name, err), err: err}
@@ -368,7 +408,9 @@ func (e *Engine) drop(ctx context.Context, s *ast.Drop) (Result, error) {
 	if err := e.catalog.Delete(ctx, name); err != nil {
 		return res, &Error{Code: CodeUnavailable, Message: err.Error(), err: err}
 	}
-	e.removeObject(ctx, name)
+	if err := e.dropCaptured(ctx, e.removeObject(ctx, name)); err != nil {
+		return res, &Error{Code: CodeUnavailable, Message: err.Error(), err: err}
+	}
 	res.Message = fmt.Sprintf("dropped %s %s", strings.ToLower(string(s.Kind)), name)
 	return res, nil
 }

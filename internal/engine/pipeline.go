@@ -123,7 +123,7 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 	if _, err := format.NewEncoder(p.outFormat, p.outColumns, p.outFmtOpts); err != nil {
 		return err
 	}
-	env := connector.Env{Transport: e.cfg.Transport, Logger: p.logger, Group: p.group, Pipeline: entry.Name, Now: e.cfg.Now, Stdout: e.cfg.Stdout}
+	env := connector.Env{Transport: e.cfg.Transport, Logger: p.logger, Group: p.group, Source: src.Name, Pipeline: entry.Name, Now: e.cfg.Now, Stdout: e.cfg.Stdout}
 	sinkEnv := env
 	sinkEnv.Columns = p.outColumns
 	if p.sink, err = connector.NewSink(pl.Connector, sinkOpts, sinkEnv); err != nil {

@@ -18,11 +18,16 @@ func (e *Engine) show(ctx context.Context, s *ast.Show) (Result, error) {
 	res := Result{Statement: "SHOW " + s.What}
 	switch s.What {
 	case "SOURCES":
-		res.Columns = []string{"name", "connector", "options", "columns"}
+		res.Columns = []string{"name", "connector", "options", "columns", "capture"}
 		e.mu.Lock()
 		for _, name := range slices.Sorted(maps.Keys(e.mu.sources)) {
-			def := e.mu.sources[name].def
-			res.Rows = append(res.Rows, []string{name, def.Connector, strings.Join(plan.SortedOptions(def.Options), ", "), strconv.Itoa(len(def.Columns))})
+			src := e.mu.sources[name]
+			capture := ""
+			if src.capture != nil {
+				capture = src.capture.status()
+			}
+			res.Rows = append(res.Rows, []string{name, src.def.Connector, strings.Join(plan.SortedOptions(src.def.Options), ", "),
+				strconv.Itoa(len(src.def.Columns)), capture})
 		}
 		e.mu.Unlock()
 	case "SINKS", "PIPELINES":
@@ -76,6 +81,9 @@ func (e *Engine) describe(s *ast.Describe) (Result, error) {
 			res.Rows = append(res.Rows, []string{c.Name, c.Type.String(), detail})
 		}
 		res.Message = fmt.Sprintf("source %s (%s)\n%s", name, src.def.Connector, displaySQL(src.entry.SQL))
+		if src.capture != nil {
+			res.Message = fmt.Sprintf("source %s (%s): capture %s\n%s", name, src.def.Connector, src.capture.status(), displaySQL(src.entry.SQL))
+		}
 	case isSink:
 		for _, o := range p.plan.Outputs {
 			res.Rows = append(res.Rows, []string{o.Name, o.Type.String(), o.Text})

@@ -33,21 +33,23 @@ var allowed = map[string][]string{
 	"internal/transport/embedded":       {"internal/transport", "internal/transport/transporttest", "internal/log", "internal/record", "internal/group"},
 	"internal/transport/kafkatransport": {"internal/transport", "internal/transport/transporttest", "internal/log", "internal/record", "internal/group", "internal/kafka"},
 	// SQL: syntax, values, expressions, plans. None of it knows of logs.
-	"internal/sql/ast":    {},
-	"internal/sql/parser": {"internal/sql/ast"},
-	"internal/sql/types":  {},
-	"internal/sql/expr":   {"internal/sql/ast", "internal/sql/types", "internal/sql/parser"},
-	"internal/sql/plan":   {"internal/sql/ast", "internal/sql/types", "internal/sql/expr", "internal/sql/parser"},
-	"internal/format":     {"internal/sql/types"},
-	"internal/connector":  {"internal/transport", "internal/record", "internal/sql/types", "internal/format", "internal/transport/embedded", "internal/log", "internal/group"},
+	"internal/sql/ast":     {},
+	"internal/sql/parser":  {"internal/sql/ast"},
+	"internal/sql/types":   {},
+	"internal/sql/expr":    {"internal/sql/ast", "internal/sql/types", "internal/sql/parser"},
+	"internal/sql/plan":    {"internal/sql/ast", "internal/sql/types", "internal/sql/expr", "internal/sql/parser"},
+	"internal/format":      {"internal/sql/types"},
+	"internal/cdc/pgvalue": {"internal/format", "internal/sql/types"},
+	"internal/cdc":         {"internal/cdc/pgvalue", "internal/transport", "internal/record", "internal/format", "internal/sql/types", "internal/transport/embedded", "internal/log", "internal/group"},
+	"internal/connector":   {"internal/cdc", "internal/cdc/pgvalue", "internal/transport", "internal/record", "internal/sql/types", "internal/format", "internal/transport/embedded", "internal/log", "internal/group"},
 	// HTTP ingestion writes through the transport only; its tests stand
 	// up the log under an embedded transport.
 	"internal/ingest":  {"internal/format", "internal/transport", "internal/transport/embedded", "internal/log", "internal/group", "internal/vfs"},
 	"internal/catalog": {"internal/transport", "internal/sql/ast", "internal/sql/parser", "internal/transport/embedded", "internal/log", "internal/group"},
-	"internal/engine":  {"internal/transport", "internal/connector", "internal/format", "internal/catalog", "internal/sql/ast", "internal/sql/parser", "internal/sql/types", "internal/sql/expr", "internal/sql/plan", "internal/transport/embedded", "internal/log", "internal/group"},
+	"internal/engine":  {"internal/cdc", "internal/cdc/pgvalue", "internal/transport", "internal/connector", "internal/format", "internal/catalog", "internal/sql/ast", "internal/sql/parser", "internal/sql/types", "internal/sql/expr", "internal/sql/plan", "internal/transport/embedded", "internal/log", "internal/group"},
 	"internal/server":  {"internal/log", "internal/kafka", "internal/group", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport", "internal/engine", "internal/catalog", "internal/ingest"},
 	"test/interop":     {},
-	"internal/cli":     {"internal/format", "internal/log", "internal/record", "internal/bench", "internal/vfs", "internal/server", "internal/kafka", "internal/engine", "internal/sql/parser", "internal/sql/ast", "internal/group", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport"},
+	"internal/cli":     {"internal/cdc", "internal/format", "internal/log", "internal/record", "internal/bench", "internal/vfs", "internal/server", "internal/kafka", "internal/engine", "internal/sql/parser", "internal/sql/ast", "internal/group", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport"},
 	"cmd/tide":         {"internal/cli"},
 }
 

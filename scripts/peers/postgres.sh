@@ -4,6 +4,7 @@
 #
 #   scripts/peers/postgres.sh start DIR   initdb DIR/data (once) and start it; prints
 #                                         the connection URL (also in DIR/url)
+#   scripts/peers/postgres.sh restart DIR restart it (fast shutdown: sessions are cut)
 #   scripts/peers/postgres.sh stop DIR    stop it and remove DIR/data
 #
 # PostgreSQL refuses to run as root: under root the cluster is owned by and run
@@ -66,11 +67,16 @@ CONF
 	echo "$url" >"$dir/url"
 	echo "$url"
 	;;
+restart)
+	[ -d "$dir/data" ] || die "no cluster in $dir"
+	as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/data/server.log" -m fast -w -t 60 restart >/dev/null ||
+		{ tail -n 20 "$dir/data/server.log" >&2; die "pg_ctl restart failed"; }
+	;;
 stop)
 	if [ -d "$dir/data" ]; then
 		as_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
 	fi
 	rm -rf "$dir/data" "$dir/url" "$dir/port"
 	;;
-*) die "usage: postgres.sh start|stop DIR" ;;
+*) die "usage: postgres.sh start|restart|stop DIR" ;;
 esac

@@ -46,28 +46,31 @@ func (f *formatter) statement(s Statement) {
 			f.WriteString("IF NOT EXISTS ")
 		}
 		f.ident(s.Name)
-		f.WriteString(" (")
-		for i, c := range s.Columns {
-			if i > 0 {
-				f.WriteString(", ")
+		f.WriteByte(' ')
+		if len(s.Columns) > 0 || s.Watermark != nil {
+			f.WriteByte('(')
+			for i, c := range s.Columns {
+				if i > 0 {
+					f.WriteString(", ")
+				}
+				f.ident(c.Name)
+				f.WriteByte(' ')
+				f.WriteString(FormatType(c.Type))
+				if c.NotNull {
+					f.WriteString(" NOT NULL")
+				}
 			}
-			f.ident(c.Name)
-			f.WriteByte(' ')
-			f.WriteString(FormatType(c.Type))
-			if c.NotNull {
-				f.WriteString(" NOT NULL")
+			if w := s.Watermark; w != nil {
+				if len(s.Columns) > 0 {
+					f.WriteString(", ")
+				}
+				f.WriteString("WATERMARK FOR ")
+				f.ident(w.Column)
+				f.WriteString(" AS ")
+				f.expr(w.Expr)
 			}
+			f.WriteString(") ")
 		}
-		if w := s.Watermark; w != nil {
-			if len(s.Columns) > 0 {
-				f.WriteString(", ")
-			}
-			f.WriteString("WATERMARK FOR ")
-			f.ident(w.Column)
-			f.WriteString(" AS ")
-			f.expr(w.Expr)
-		}
-		f.WriteString(") ")
 		f.with(s.With)
 	case *CreateSink:
 		if s == nil {

@@ -76,7 +76,22 @@ func (p *parser) parseIfExists() bool {
 func (p *parser) parseCreateSource(pos ast.Pos) *ast.CreateSource {
 	s := &ast.CreateSource{Pos: pos, IfNotExists: p.parseIfNotExists()}
 	s.Name, _ = p.parseName("a source name")
-	p.expectOp("(")
+	// The column list may be left out by a source that only captures
+	// (postgres-cdc writes its own topics): CREATE SOURCE s WITH (...).
+	if !p.isWord(0, "with") {
+		p.expectOp("(")
+		p.parseSourceColumns(s)
+	}
+	if !p.isWord(0, "with") {
+		p.unexpectedHint(p.tok(), "a source needs its connector options: CREATE SOURCE name (...) WITH (connector = '...')", "WITH")
+	}
+	s.With = p.parseWith(true)
+	return s
+}
+
+// parseSourceColumns parses a source's column definitions and watermark,
+// after the opening parenthesis, up to and including the closing one.
+func (p *parser) parseSourceColumns(s *ast.CreateSource) {
 	for {
 		if p.isWord(0, "watermark") && p.isWord(1, "for") {
 			if s.Watermark != nil {
@@ -108,11 +123,6 @@ func (p *parser) parseCreateSource(pos ast.Pos) *ast.CreateSource {
 			p.unexpectedHint(p.tok(), "remove the trailing comma", "a column definition")
 		}
 	}
-	if !p.isWord(0, "with") {
-		p.unexpectedHint(p.tok(), "a source needs its connector options: CREATE SOURCE name (...) WITH (connector = '...')", "WITH")
-	}
-	s.With = p.parseWith(true)
-	return s
 }
 
 func (p *parser) parseColumnDef() ast.ColumnDef {

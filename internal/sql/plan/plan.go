@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -135,9 +136,8 @@ func AnalyzeSource(stmt *ast.CreateSource, knownConnectors []string, opts Option
 	if strings.HasPrefix(src.Name, "_") {
 		return nil, &Error{Pos: stmt.Pos, Msg: fmt.Sprintf("invalid source name %q", src.Name), Hint: "names starting with _ are reserved"}
 	}
-	if len(stmt.Columns) == 0 {
-		return nil, &Error{Pos: stmt.Pos, Msg: "a source needs at least one column", Hint: "declare the fields of its records: CREATE SOURCE s (id bigint, ...) WITH (...)"}
-	}
+	// A source without columns (one that only captures, postgres-cdc) is
+	// the engine's to allow or refuse: it knows the connectors.
 	seen := map[string]bool{}
 	type typmod struct {
 		index int
@@ -428,8 +428,15 @@ func Redact(key, value string) string {
 			return strings.Replace(u.String(), url.QueryEscape(Redacted), Redacted, 1)
 		}
 	}
+	if m := conninfoPassword.FindStringSubmatchIndex(value); m != nil {
+		return value[:m[2]] + Redacted + value[m[3]:]
+	}
 	return value
 }
+
+// conninfoPassword finds the password of a libpq key/value connection
+// string (host=db password=secret), quoted or not.
+var conninfoPassword = regexp.MustCompile(`(?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)`)
 
 // RedactStatement returns a statement's text for display: as written when
 // it holds nothing to hide, else in canonical form with its WITH options'

@@ -365,6 +365,9 @@ func TestRedact(t *testing.T) {
 		{"url", "postgres://tide@db:5432/shop", "postgres://tide@db:5432/shop"},
 		{"url", "https://hooks.example.com/x", "https://hooks.example.com/x"},
 		{"topic", "orders", "orders"},
+		{"dsn", "host=db user=tide password=pw dbname=shop", "host=db user=tide password=**** dbname=shop"},
+		{"dsn", "password = 'a b\\' c' host=db", "password = **** host=db"},
+		{"dsn", "host=db dbname=nopassword", "host=db dbname=nopassword"},
 	}
 	for _, c := range cases {
 		if got := Redact(c.key, c.value); got != c.want {

@@ -30,3 +30,5 @@ CREATE SOURCE "Mixed Case" ("Weird Col" text NOT NULL, x int NULL) WITH ("Connec
 CREATE SOURCE s (ts timestamptz, WATERMARK FOR ts AS ts) WITH (connector = 'kafka', topic = $$clicks$$)
 ====
 CREATE SOURCE if (x int) WITH (connector = 'kafka')
+====
+CREATE SOURCE shop WITH (connector = 'postgres-cdc', dsn = 'postgres://db/shop', tables = 'orders')
