@@ -140,6 +140,12 @@ func (c *Capture) runOnce(ctx context.Context) error {
 }
 
 func (c *Capture) ensureTopics(ctx context.Context, tables []*table) error {
+	if c.cfg.TransactionMetadata {
+		err := c.cfg.Transport.CreateTopic(ctx, transport.TopicSpec{Name: TransactionTopic(c.cfg.TopicPrefix), Partitions: 1})
+		if err != nil && !errors.Is(err, transport.ErrTopicExists) {
+			return fmt.Errorf("cdc: creating topic %s: %w", TransactionTopic(c.cfg.TopicPrefix), err)
+		}
+	}
 	for _, t := range tables {
 		t.topic = TopicName(c.cfg.TopicPrefix, t.TableName)
 		err := c.cfg.Transport.CreateTopic(ctx, transport.TopicSpec{Name: t.topic, Partitions: c.cfg.TopicPartitions})

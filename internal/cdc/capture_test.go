@@ -2,6 +2,7 @@ package cdc
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -385,5 +386,64 @@ func TestDrop(t *testing.T) {
 	}
 	if _, found, err := loadState(ctx, tr, cfg.Name); err != nil || found {
 		t.Errorf("state after Drop: found %v, err %v", found, err)
+	}
+}
+
+func TestCaptureTransactionMetadata(t *testing.T) {
+	db := newTestDB(t)
+	tr := newEmbedded(t)
+	db.exec(`CREATE TABLE orders (id bigint PRIMARY KEY, qty int)`)
+	db.exec(`CREATE TABLE customers (id bigint PRIMARY KEY)`)
+	customers := TableName{"public", "customers"}
+	cfg := testConfig(db, tr, orders, customers)
+	cfg.TransactionMetadata = true
+	c, _ := startCapture(t, cfg)
+	eventually(t, "streaming", func() bool { return c.Status().State == "streaming" })
+	db.exec(`BEGIN; INSERT INTO orders VALUES (1, 1), (2, 2); INSERT INTO customers VALUES (7); COMMIT`)
+
+	var txns []*transport.Record
+	eventually(t, "BEGIN and END", func() bool {
+		txns = nil
+		_ = readAll(context.Background(), tr, TransactionTopic("shop"), func(r *transport.Record) { txns = append(txns, r) })
+		return len(txns) == 2
+	})
+	var begin, end struct {
+		Status          string `json:"status"`
+		ID              string `json:"id"`
+		EventCount      *int   `json:"event_count"`
+		DataCollections []struct {
+			Name  string `json:"data_collection"`
+			Count int    `json:"event_count"`
+		} `json:"data_collections"`
+	}
+	if err := json.Unmarshal(txns[0].Value, &begin); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(txns[1].Value, &end); err != nil {
+		t.Fatal(err)
+	}
+	if begin.Status != "BEGIN" || begin.EventCount != nil || end.Status != "END" || end.ID != begin.ID || end.EventCount == nil || *end.EventCount != 3 ||
+		len(end.DataCollections) != 2 || end.DataCollections[0].Name != "public.orders" || end.DataCollections[0].Count != 2 ||
+		end.DataCollections[1].Name != "public.customers" || end.DataCollections[1].Count != 1 {
+		t.Errorf("transaction events:\n%s\n%s", txns[0].Value, txns[1].Value)
+	}
+	var orderEvents []string
+	eventually(t, "the orders", func() bool {
+		orderEvents = nil
+		_ = readAll(context.Background(), tr, "shop.public.orders", func(r *transport.Record) {
+			var v struct {
+				Txn struct {
+					ID    string `json:"id"`
+					Total int    `json:"total_order"`
+					Coll  int    `json:"data_collection_order"`
+				} `json:"transaction"`
+			}
+			_ = json.Unmarshal(r.Value, &v)
+			orderEvents = append(orderEvents, fmt.Sprintf("%s/%d/%d", v.Txn.ID, v.Txn.Total, v.Txn.Coll))
+		})
+		return len(orderEvents) == 2
+	})
+	if want := begin.ID + "/1/1 " + begin.ID + "/2/2"; strings.Join(orderEvents, " ") != want {
+		t.Errorf("orders' transaction blocks %v, want %s", orderEvents, want)
 	}
 }

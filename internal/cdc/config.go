@@ -58,8 +58,12 @@ type Config struct {
 	Heartbeat time.Duration
 	// BatchRecords bounds the records written to the log at once.
 	BatchRecords int
-	Transport    transport.Transport
-	Logger       *slog.Logger
+	// TransactionMetadata writes a BEGIN and an END event per transaction
+	// to the topic <prefix>.transaction and a "transaction" block in each
+	// change, as Debezium's provide.transaction.metadata.
+	TransactionMetadata bool
+	Transport           transport.Transport
+	Logger              *slog.Logger
 }
 
 // DefaultBatchRecords is Config.BatchRecords' default.
@@ -183,6 +187,9 @@ func ValidSlotName(name string) bool {
 
 // slotRune reports whether a slot name may hold r.
 func slotRune(r rune) bool { return r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' }
+
+// TransactionTopic is where transaction metadata events go.
+func TransactionTopic(prefix string) string { return prefix + ".transaction" }
 
 // TopicName is where changes of table t go.
 func TopicName(prefix string, t TableName) string {

@@ -28,6 +28,15 @@ type event struct {
 	xid           uint32
 	commitTime    time.Time
 	snapshot      bool
+	txn           *txnOrder // with transaction metadata on
+}
+
+// txnOrder places a change in its transaction, for Debezium's
+// "transaction" block.
+type txnOrder struct {
+	id              string // "<txId>:<commit LSN>"
+	total           int64  // the change's order in the transaction, from 1
+	collectionOrder int64  // its order among the changes of its table
 }
 
 // encoder writes Debezium envelopes for one source.
@@ -146,7 +155,50 @@ func (e *encoder) appendValue(dst []byte, ev *event, now time.Time) ([]byte, err
 	dst = append(dst, ev.op)
 	dst = append(dst, `","ts_ms":`...)
 	dst = strconv.AppendInt(dst, now.UnixMilli(), 10)
+	if t := ev.txn; t != nil {
+		dst = append(dst, `,"transaction":{"id":`...)
+		dst = format.AppendJSONString(dst, t.id)
+		dst = append(dst, `,"total_order":`...)
+		dst = strconv.AppendInt(dst, t.total, 10)
+		dst = append(dst, `,"data_collection_order":`...)
+		dst = strconv.AppendInt(dst, t.collectionOrder, 10)
+		dst = append(dst, '}')
+	}
 	return append(dst, '}'), nil
+}
+
+// appendTxnEvent appends a transaction metadata event: BEGIN (counts nil)
+// or END with the number of changes per table.
+func appendTxnEvent(dst []byte, status, id string, counts map[string]int64, order []string, ts time.Time) []byte {
+	dst = append(dst, `{"status":"`...)
+	dst = append(dst, status...)
+	dst = append(dst, `","id":`...)
+	dst = format.AppendJSONString(dst, id)
+	if counts == nil {
+		dst = append(dst, `,"event_count":null,"data_collections":null`...)
+	} else {
+		var total int64
+		for _, n := range counts {
+			total += n
+		}
+		dst = append(dst, `,"event_count":`...)
+		dst = strconv.AppendInt(dst, total, 10)
+		dst = append(dst, `,"data_collections":[`...)
+		for i, c := range order {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"data_collection":`...)
+			dst = format.AppendJSONString(dst, c)
+			dst = append(dst, `,"event_count":`...)
+			dst = strconv.AppendInt(dst, counts[c], 10)
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+	}
+	dst = append(dst, `,"ts_ms":`...)
+	dst = strconv.AppendInt(dst, ts.UnixMilli(), 10)
+	return append(dst, '}')
 }
 
 // appendDeleteOfKey appends a snapshot's delete of a key that an earlier

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pglogrepl"
@@ -45,19 +46,32 @@ type streamer struct {
 	commitTime time.Time
 	seq        uint64
 	row        []field
+	// With transaction metadata: the changes so far per table ("schema.table")
+	// in order of first appearance.
+	txnCounts map[string]int64
+	txnOrder  []string
+	txnTopic  string // "" when off
 }
 
 func (c *Capture) stream(ctx context.Context, conn *pgx.Conn, repl *pgconn.PgConn, tables []*table, enc *encoder, start pglogrepl.LSN) error {
 	s := &streamer{c: c, conn: conn, enc: enc, tables: map[uint32]*table{}, skipped: map[uint32]bool{},
-		last: map[transport.TopicPartition]position{}, b: &batch{}}
+		last: map[transport.TopicPartition]position{}, b: &batch{}, txnCounts: map[string]int64{}}
+	topics := make([]string, 0, len(tables)+1)
 	for _, t := range tables {
 		s.tables[t.oid] = t
-		last, err := lastPositions(ctx, c.cfg.Transport, t.topic)
+		topics = append(topics, t.topic)
+	}
+	if c.cfg.TransactionMetadata {
+		s.txnTopic = TransactionTopic(c.cfg.TopicPrefix)
+		topics = append(topics, s.txnTopic)
+	}
+	for _, topic := range topics {
+		last, err := lastPositions(ctx, c.cfg.Transport, topic)
 		if err != nil {
 			return err
 		}
 		for p, pos := range last {
-			s.last[transport.TopicPartition{Topic: t.topic, Partition: p}] = pos
+			s.last[transport.TopicPartition{Topic: topic, Partition: p}] = pos
 		}
 	}
 	err := pglogrepl.StartReplication(ctx, repl, c.cfg.Slot, start, pglogrepl.StartReplicationOptions{
@@ -198,8 +212,16 @@ func (s *streamer) handle(ctx context.Context, xld pglogrepl.XLogData) error {
 		return s.relation(ctx, m)
 	case *pglogrepl.BeginMessage:
 		s.inTxn, s.xid, s.commit, s.commitTime, s.seq = true, m.Xid, uint64(m.FinalLSN), m.CommitTime, 0
+		if s.txnTopic != "" {
+			clear(s.txnCounts)
+			s.txnOrder = s.txnOrder[:0]
+			s.addTo(s.txnTopic, 0, nil, appendTxnEvent(nil, "BEGIN", s.txnID(), nil, nil, s.commitTime))
+		}
 	case *pglogrepl.CommitMessage:
 		s.inTxn = false
+		if s.txnTopic != "" {
+			s.addTo(s.txnTopic, 0, nil, appendTxnEvent(nil, "END", s.txnID(), s.txnCounts, s.txnOrder, s.commitTime))
+		}
 		s.prevCommit = s.commit
 		s.b.ack = uint64(m.TransactionEndLSN)
 		s.c.update(func(st *Status) { st.LastCommit = s.commitTime })
@@ -357,6 +379,9 @@ func (s *streamer) emit(t *table, op byte, lsn uint64, before, after, keyRow []f
 	now := time.Now()
 	ev := event{op: op, table: t, before: before, after: after, lsn: lsn, commitLSN: s.commit, prevCommitLSN: s.prevCommit,
 		xid: s.xid, commitTime: s.commitTime}
+	if s.txnTopic != "" {
+		ev.txn = s.countInTxn(t)
+	}
 	value, err := s.enc.appendValue(nil, &ev, now)
 	if err != nil {
 		return fmt.Errorf("cdc: %s: %w", t.TableName, err)
@@ -368,15 +393,38 @@ func (s *streamer) emit(t *table, op byte, lsn uint64, before, after, keyRow []f
 	return nil
 }
 
-func (s *streamer) add(t *table, part int32, key, value []byte) {
+func (s *streamer) add(t *table, part int32, key, value []byte) { s.addTo(t.topic, part, key, value) }
+
+// addTo adds a record at the next position of the transaction, unless a
+// run before a crash wrote it.
+func (s *streamer) addTo(topic string, part int32, key, value []byte) {
 	pos := position{s.commit, s.seq}
 	s.seq++
-	tp := transport.TopicPartition{Topic: t.topic, Partition: part}
+	tp := transport.TopicPartition{Topic: topic, Partition: part}
 	if last, ok := s.last[tp]; ok && !last.less(pos) {
 		return // written before a restart
 	}
-	s.b.add(&transport.Record{Topic: t.topic, Partition: part, Key: key, Value: value, Timestamp: s.commitTime,
+	s.b.add(&transport.Record{Topic: topic, Partition: part, Key: key, Value: value, Timestamp: s.commitTime,
 		Headers: []transport.Header{{Key: positionHeader, Value: pos.appendTo(nil)}}})
+}
+
+// txnID is Debezium's transaction id for Postgres: "<txId>:<commit LSN>".
+func (s *streamer) txnID() string {
+	return strconv.FormatUint(uint64(s.xid), 10) + ":" + strconv.FormatUint(s.commit, 10)
+}
+
+// countInTxn counts a change of t in the transaction and returns its order.
+func (s *streamer) countInTxn(t *table) *txnOrder {
+	name := t.String()
+	if _, ok := s.txnCounts[name]; !ok {
+		s.txnOrder = append(s.txnOrder, name)
+	}
+	s.txnCounts[name]++
+	var total int64
+	for _, n := range s.txnCounts {
+		total += n
+	}
+	return &txnOrder{id: s.txnID(), total: total, collectionOrder: s.txnCounts[name]}
 }
 
 // truncate writes a 't' event to every partition of t's topic, so each

@@ -17,7 +17,7 @@ const PostgresCDC = "postgres-cdc"
 
 // cdcOptionKeys are the postgres-cdc source's options.
 var cdcOptionKeys = []string{"dsn", "tables", "slot", "publication", "snapshot", "topic_prefix", "topic.partitions",
-	"heartbeat.interval", "slot.drop", "batch.size", "scan.startup.mode", "commit.interval"}
+	"heartbeat.interval", "slot.drop", "batch.size", "transaction.metadata", "scan.startup.mode", "commit.interval"}
 
 // CaptureOptions is a postgres-cdc source read from its WITH options.
 type CaptureOptions struct {
@@ -62,6 +62,7 @@ func ParseCaptureOptions(name, id string, opts map[string]string, env Env) (Capt
 		co.Config.Heartbeat = d
 	}
 	co.DropSlot = o.bool("slot.drop", false)
+	co.Config.TransactionMetadata = o.bool("transaction.metadata", false)
 	if list := o.required("tables"); list != "" {
 		tables, err := cdc.ParseTables(list)
 		if err != nil {
