@@ -137,6 +137,7 @@ type snapshotWriter struct {
 	nulls    []bool
 	buf      []byte
 	row      []field
+	mem      arena
 	b        *batch
 	rows     int64
 	seq      uint64
@@ -190,19 +191,22 @@ func (s *snapshotWriter) row1(line []byte) error {
 			s.row = append(s.row, field{kind: 't', data: f})
 		}
 	}
-	key, keyed, err := s.enc.appendKey(nil, s.t, s.row)
+	key, keyed, err := s.enc.appendKey(s.mem.start(64), s.t, s.row)
 	if err != nil {
 		return err
 	}
+	key = s.mem.finish(key)
 	if !keyed {
 		key = nil
 	} else if s.prior != nil {
 		delete(s.prior, string(key))
 	}
-	value, err := s.enc.appendValue(make([]byte, 0, len(line)*2+256), &event{op: 'r', table: s.t, after: s.row, snapshot: true, commitTime: s.now}, s.now)
+	// The envelope: the row's text, column names, quoting, the source block.
+	value, err := s.enc.appendValue(s.mem.start(len(line)+32*len(s.row)+512), &event{op: 'r', table: s.t, after: s.row, snapshot: true, commitTime: s.now}, s.now)
 	if err != nil {
 		return err
 	}
+	value = s.mem.finish(value)
 	s.rows++
 	return s.add(key, value)
 }

@@ -46,6 +46,7 @@ type streamer struct {
 	commitTime time.Time
 	seq        uint64
 	row        []field
+	mem        arena
 	// With transaction metadata: the changes so far per table ("schema.table")
 	// in order of first appearance.
 	txnCounts map[string]int64
@@ -365,10 +366,11 @@ func (s *streamer) sameKey(t *table, a, b []field) bool {
 // emit writes a change of t (and a tombstone after a delete), keyed by
 // the key columns of keyRow, unless a run before a crash wrote it.
 func (s *streamer) emit(t *table, op byte, lsn uint64, before, after, keyRow []field) error {
-	key, keyed, err := s.enc.appendKey(nil, t, keyRow)
+	key, keyed, err := s.enc.appendKey(s.mem.start(64), t, keyRow)
 	if err != nil {
 		return fmt.Errorf("cdc: %s: %w", t.TableName, err)
 	}
+	key = s.mem.finish(key)
 	if !keyed {
 		key = nil
 	}
@@ -382,10 +384,11 @@ func (s *streamer) emit(t *table, op byte, lsn uint64, before, after, keyRow []f
 	if s.txnTopic != "" {
 		ev.txn = s.countInTxn(t)
 	}
-	value, err := s.enc.appendValue(nil, &ev, now)
+	value, err := s.enc.appendValue(s.mem.start(1024), &ev, now)
 	if err != nil {
 		return fmt.Errorf("cdc: %s: %w", t.TableName, err)
 	}
+	value = s.mem.finish(value)
 	s.add(t, part, key, value)
 	if op == 'd' && key != nil {
 		s.add(t, part, key, nil)

@@ -97,3 +97,32 @@ func (w *writer) close() error {
 	<-w.done
 	return w.failed()
 }
+
+// arenaBlock is the size of an arena's blocks.
+const arenaBlock = 1 << 20
+
+// arena carves record keys and values out of large blocks, so a snapshot
+// or a stream does not allocate per record. Blocks are never reused: the
+// records of a batch keep their block alive until the batch is written,
+// and then the garbage collector takes it.
+type arena struct {
+	buf  []byte
+	mark int
+}
+
+// start returns where to append a value of about hint bytes.
+func (a *arena) start(hint int) []byte {
+	if cap(a.buf)-len(a.buf) < hint {
+		a.buf = make([]byte, 0, max(arenaBlock, hint))
+	}
+	a.mark = len(a.buf)
+	return a.buf
+}
+
+// finish takes what was appended since start (out is the result of the
+// append, perhaps in a new array if it outgrew the block) as a slice of
+// its own.
+func (a *arena) finish(out []byte) []byte {
+	a.buf = out
+	return out[a.mark:len(out):len(out)]
+}
