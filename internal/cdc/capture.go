@@ -99,6 +99,18 @@ func (c *Capture) runOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Fence: one capture per slot, for the whole run. The slot admits one
+	// reader only while streaming; during a snapshot it is idle, and a
+	// second capture (a worker that lost its lease without noticing) would
+	// take it for an interrupted snapshot and drop it. This session lock is
+	// held until the connection closes, also if the process dies.
+	var locked bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtext('tide-cdc'), hashtext($1))`, c.cfg.Slot).Scan(&locked); err != nil {
+		return fmt.Errorf("cdc: taking the capture lock of slot %s: %w", c.cfg.Slot, err)
+	}
+	if !locked {
+		return fmt.Errorf("cdc: another capture of slot %s is running (another Tide worker, or one that has not stopped yet)", c.cfg.Slot)
+	}
 	tables, err := describeTables(ctx, conn, c.cfg.Tables)
 	if err != nil {
 		return err
@@ -132,11 +144,11 @@ func (c *Capture) runOnce(ctx context.Context) error {
 	defer repl.Close(context.Background())
 
 	enc := &encoder{reg: c.reg, name: c.cfg.TopicPrefix, db: srv.database}
-	start, err := c.prepare(ctx, conn, repl, srv, tables, enc, created)
+	start, epoch, err := c.prepare(ctx, conn, repl, srv, tables, enc, created)
 	if err != nil {
 		return err
 	}
-	return c.stream(ctx, conn, repl, tables, enc, start)
+	return c.stream(ctx, conn, repl, tables, enc, start, epoch)
 }
 
 func (c *Capture) ensureTopics(ctx context.Context, tables []*table) error {
@@ -162,33 +174,48 @@ func (c *Capture) ensureTopics(ctx context.Context, tables []*table) error {
 }
 
 // prepare makes sure the slot exists and its snapshot was taken, and
-// returns the position to stream from.
-func (c *Capture) prepare(ctx context.Context, conn *pgx.Conn, repl *pgconn.PgConn, srv server, tables []*table, enc *encoder, pubCreated bool) (pglogrepl.LSN, error) {
+// returns the position to stream from and the slot's epoch.
+func (c *Capture) prepare(ctx context.Context, conn *pgx.Conn, repl *pgconn.PgConn, srv server, tables []*table, enc *encoder, pubCreated bool) (pglogrepl.LSN, uint64, error) {
 	tr := c.cfg.Transport
 	st, found, err := loadState(ctx, tr, c.cfg.Name)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	slot, exists, err := lookupSlot(ctx, conn, c.cfg.Slot)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if exists && (slot.Plugin != "pgoutput" || slot.Database != srv.database) {
-		return 0, fmt.Errorf("cdc: slot %s exists but is a %q slot of database %q, not a pgoutput slot of %q: choose another slot name",
+		return 0, 0, fmt.Errorf("cdc: slot %s exists but is a %q slot of database %q, not a pgoutput slot of %q: choose another slot name",
 			c.cfg.Slot, slot.Plugin, slot.Database, srv.database)
 	}
 	ours := found && st.Slot == c.cfg.Slot
 	current := ours && st.SourceID == c.cfg.SourceID
+	if exists && ours && slot.WALStatus == "lost" {
+		c.log.Warn("cdc: the replication slot was invalidated (max_slot_wal_keep_size): the WAL it needed is gone, so the source starts over",
+			"slot", c.cfg.Slot)
+		if err := dropSlot(ctx, conn, c.cfg.Slot); err != nil {
+			return 0, 0, err
+		}
+		exists = false
+	}
 	switch {
 	case current && st.SnapshotDone && exists:
+		for _, t := range tables {
+			if was, ok := st.Partitions[t.topic]; ok && was != t.partitions {
+				return 0, 0, fmt.Errorf("cdc: topic %s has %d partitions but had %d when the capture began: keys would move between "+
+					"partitions and stale values would stay behind; restore the partition count, or drop the source (slot.drop) and "+
+					"its topics and create it again", t.topic, t.partitions, was)
+			}
+		}
 		lsn, err := pglogrepl.ParseLSN(slot.FlushLSN)
 		if err != nil {
-			return 0, fmt.Errorf("cdc: slot %s: confirmed_flush_lsn %q: %w", c.cfg.Slot, slot.FlushLSN, err)
+			return 0, 0, fmt.Errorf("cdc: slot %s: confirmed_flush_lsn %q: %w", c.cfg.Slot, slot.FlushLSN, err)
 		}
 		c.log.Info("cdc: resuming from the slot", "slot", c.cfg.Slot, "lsn", slot.FlushLSN)
-		return lsn, nil
+		return lsn, st.Epoch, nil
 	case exists && !ours:
-		return 0, fmt.Errorf("cdc: replication slot %s already exists and was not made by this source: "+
+		return 0, 0, fmt.Errorf("cdc: replication slot %s already exists and was not made by this source: "+
 			"drop it (SELECT pg_drop_replication_slot('%s')) or choose another with the option 'slot'", c.cfg.Slot, c.cfg.Slot)
 	case current && st.SnapshotDone && !exists:
 		c.log.Warn("cdc: the replication slot is gone (dropped, or invalidated by max_slot_wal_keep_size); changes made since it was lost "+
@@ -196,14 +223,20 @@ func (c *Capture) prepare(ctx context.Context, conn *pgx.Conn, repl *pgconn.PgCo
 	case ours && exists:
 		c.log.Info("cdc: dropping the slot of an unfinished snapshot or an earlier source of this name", "slot", c.cfg.Slot)
 		if err := dropSlot(ctx, conn, c.cfg.Slot); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
 
+	// A new slot, a new epoch: no position of an earlier slot is compared
+	// with this one's.
+	epoch := st.Epoch + 1
 	st = state{SourceID: c.cfg.SourceID, Slot: c.cfg.Slot, Publication: c.cfg.Publication,
-		PublicationCreated: pubCreated || (current && st.PublicationCreated)}
+		PublicationCreated: pubCreated || (current && st.PublicationCreated), Epoch: epoch, Partitions: map[string]int32{}}
+	for _, t := range tables {
+		st.Partitions[t.topic] = t.partitions
+	}
 	if err := saveState(ctx, tr, c.cfg.Name, st); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	action := "NOEXPORT_SNAPSHOT"
 	if c.cfg.Snapshot == SnapshotInitial {
@@ -212,23 +245,23 @@ func (c *Capture) prepare(ctx context.Context, conn *pgx.Conn, repl *pgconn.PgCo
 	res, err := pglogrepl.CreateReplicationSlot(ctx, repl, c.cfg.Slot, "pgoutput",
 		pglogrepl.CreateReplicationSlotOptions{Mode: pglogrepl.LogicalReplication, SnapshotAction: action})
 	if err != nil {
-		return 0, explain(fmt.Errorf("cdc: creating replication slot %s: %w", c.cfg.Slot, err))
+		return 0, 0, explain(fmt.Errorf("cdc: creating replication slot %s: %w", c.cfg.Slot, err))
 	}
 	lsn, err := pglogrepl.ParseLSN(res.ConsistentPoint)
 	if err != nil {
-		return 0, fmt.Errorf("cdc: slot %s: consistent point %q: %w", c.cfg.Slot, res.ConsistentPoint, err)
+		return 0, 0, fmt.Errorf("cdc: slot %s: consistent point %q: %w", c.cfg.Slot, res.ConsistentPoint, err)
 	}
-	c.log.Info("cdc: created replication slot", "slot", c.cfg.Slot, "consistent_point", res.ConsistentPoint)
+	c.log.Info("cdc: created replication slot", "slot", c.cfg.Slot, "consistent_point", res.ConsistentPoint, "epoch", epoch)
 	if c.cfg.Snapshot == SnapshotInitial {
-		if err := c.snapshot(ctx, conn, res.SnapshotName, tables, enc); err != nil {
-			return 0, err
+		if err := c.snapshot(ctx, conn, res.SnapshotName, tables, enc, epoch); err != nil {
+			return 0, 0, err
 		}
 	}
 	st.SnapshotDone, st.SnapshotLSN = true, res.ConsistentPoint
 	if err := saveState(ctx, tr, c.cfg.Name, st); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return lsn, nil
+	return lsn, epoch, nil
 }
 
 // Drop removes what the source made in the database: its slot, and its

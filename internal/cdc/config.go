@@ -62,8 +62,14 @@ type Config struct {
 	// to the topic <prefix>.transaction and a "transaction" block in each
 	// change, as Debezium's provide.transaction.metadata.
 	TransactionMetadata bool
-	Transport           transport.Transport
-	Logger              *slog.Logger
+	// SkippedOperations lists the operations not written: any of c, u, d
+	// and t (Debezium's skipped.operations).
+	SkippedOperations string
+	// NoTombstones leaves out the tombstone after each delete (Debezium's
+	// tombstones.on.delete = false).
+	NoTombstones bool
+	Transport    transport.Transport
+	Logger       *slog.Logger
 }
 
 // DefaultBatchRecords is Config.BatchRecords' default.

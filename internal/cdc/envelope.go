@@ -3,6 +3,7 @@ package cdc
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tide-data/tide/internal/cdc/pgvalue"
@@ -208,9 +209,13 @@ func (e *encoder) appendDeleteOfKey(dst []byte, t *table, key []byte, now time.T
 	return e.appendValue(dst, &event{op: 'd', table: t, beforeJSON: key, snapshot: true, commitTime: now}, now)
 }
 
-// position orders changes: a transaction's commit LSN, then the change's
-// index in it. Snapshot records have commit 0.
+// position orders the records of one incarnation of a slot (its epoch,
+// counted in the source's state: each new slot starts a new one, so
+// positions of a lost slot, or of another server whose LSNs differ, are
+// never compared with the current ones): a transaction's commit LSN, then
+// the record's index in it. Snapshot records have commit 0.
 type position struct {
+	epoch  uint64
 	commit uint64
 	seq    uint64
 }
@@ -223,22 +228,25 @@ func (p position) less(q position) bool {
 const positionHeader = "tide.cdc.position"
 
 func (p position) appendTo(dst []byte) []byte {
+	dst = strconv.AppendUint(dst, p.epoch, 10)
+	dst = append(dst, '/')
 	dst = strconv.AppendUint(dst, p.commit, 10)
 	dst = append(dst, '/')
 	return strconv.AppendUint(dst, p.seq, 10)
 }
 
 func parsePosition(b []byte) (position, error) {
-	s := string(b)
-	for i := range len(s) {
-		if s[i] == '/' {
-			c, err1 := strconv.ParseUint(s[:i], 10, 64)
-			q, err2 := strconv.ParseUint(s[i+1:], 10, 64)
-			if err1 != nil || err2 != nil {
-				break
-			}
-			return position{c, q}, nil
-		}
+	parts := strings.Split(string(b), "/")
+	var n [3]uint64
+	if len(parts) != 3 {
+		return position{}, fmt.Errorf("cdc: malformed %s header %q", positionHeader, b)
 	}
-	return position{}, fmt.Errorf("cdc: malformed %s header %q", positionHeader, s)
+	for i, p := range parts {
+		v, err := strconv.ParseUint(p, 10, 64)
+		if err != nil {
+			return position{}, fmt.Errorf("cdc: malformed %s header %q", positionHeader, b)
+		}
+		n[i] = v
+	}
+	return position{epoch: n[0], commit: n[1], seq: n[2]}, nil
 }

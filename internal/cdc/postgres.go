@@ -96,8 +96,8 @@ func checkServer(ctx context.Context, conn *pgx.Conn) (server, error) {
 	if err != nil {
 		return s, fmt.Errorf("cdc: reading server settings: %w", err)
 	}
-	if s.version < 100000 {
-		return s, fmt.Errorf("cdc: PostgreSQL %d.%d is too old: pgoutput needs 10 or later, and logical messages 14", s.version/10000, s.version%10000/100)
+	if s.version < 140000 {
+		return s, fmt.Errorf("cdc: PostgreSQL %d is too old: change data capture needs 14 or later (pgoutput's logical messages, which heartbeats use)", s.version/10000)
 	}
 	if walLevel != "logical" {
 		return s, fmt.Errorf("cdc: the server runs with wal_level = %s; change data capture needs wal_level = logical: "+
@@ -115,13 +115,17 @@ type column struct {
 // table is a captured table as the capture currently knows it.
 type table struct {
 	TableName
-	oid        uint32
-	columns    []column
-	keyNames   []string // primary key columns, in key order
-	key        []int    // keyNames' indexes into columns
-	identity   byte     // pg_class.relreplident: d default, f full, i index, n nothing
-	topic      string
-	partitions int32
+	oid      uint32
+	columns  []column
+	keyNames []string // primary key columns, in key order
+	key      []int    // keyNames' indexes into columns
+	identity byte     // pg_class.relreplident: d default, f full, i index, n nothing
+	// partitioned tables publish their partitions' changes under their own
+	// name (publish_via_partition_root); others are read and published
+	// without their inheritance children (ONLY), as they are captured alone.
+	partitioned bool
+	topic       string
+	partitions  int32
 }
 
 // setColumns replaces the columns (a schema change) and finds the key
@@ -142,37 +146,103 @@ func describeTables(ctx context.Context, conn *pgx.Conn, names []TableName) ([]*
 	var out []*table
 	for _, n := range names {
 		t := &table{TableName: n}
-		err := conn.QueryRow(ctx, `SELECT c.oid, c.relreplident FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace
-			WHERE ns.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')`, n.Schema, n.Name).Scan(&t.oid, &t.identity)
+		var kind byte
+		err := conn.QueryRow(ctx, `SELECT c.oid, c.relkind FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace
+			WHERE ns.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')`, n.Schema, n.Name).Scan(&t.oid, &kind)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, fmt.Errorf("cdc: table %s does not exist (names are case-sensitive when quoted)", n)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("cdc: looking up table %s: %w", n, err)
 		}
+		t.partitioned = kind == 'p'
 		cols, err := tableColumns(ctx, conn, t.oid)
 		if err != nil {
 			return nil, fmt.Errorf("cdc: columns of %s: %w", n, err)
 		}
-		rows, err := conn.Query(ctx, `SELECT a.attname FROM pg_index i
-			CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
-			JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-			WHERE i.indrelid = $1 AND i.indisprimary ORDER BY k.ord`, t.oid)
-		if err != nil {
-			return nil, fmt.Errorf("cdc: primary key of %s: %w", n, err)
-		}
-		t.keyNames, err = pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return nil, fmt.Errorf("cdc: primary key of %s: %w", n, err)
-		}
-		if len(t.keyNames) == 0 && t.identity != 'f' {
-			return nil, fmt.Errorf("cdc: table %s has no primary key, so its changes cannot be keyed and its updates and deletes "+
-				"cannot be replicated: add a primary key, or run ALTER TABLE %s REPLICA IDENTITY FULL (changes are then unkeyed)", n, n.quoted())
+		if t.keyNames, t.identity, err = describeKey(ctx, conn, t.oid, n); err != nil {
+			return nil, err
 		}
 		t.setColumns(cols)
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+// describeKey returns the columns that key a table's changes, in key
+// order, and its replica identity; an identity under which deletes could
+// not be keyed is an error saying what to change.
+func describeKey(ctx context.Context, conn *pgx.Conn, oid uint32, n TableName) (key []string, identity byte, err error) {
+	if err := conn.QueryRow(ctx, `SELECT relreplident FROM pg_class WHERE oid = $1`, oid).Scan(&identity); err != nil {
+		return nil, 0, fmt.Errorf("cdc: replica identity of %s: %w", n, err)
+	}
+	indexColumns := func(which string) ([]string, error) {
+		rows, err := conn.Query(ctx, `SELECT a.attname FROM pg_index i
+			CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+			JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+			WHERE i.indrelid = $1 AND i.`+which+` ORDER BY k.ord`, oid)
+		if err != nil {
+			return nil, err
+		}
+		return pgx.CollectRows(rows, pgx.RowTo[string])
+	}
+	pk, err := indexColumns("indisprimary")
+	if err != nil {
+		return nil, 0, fmt.Errorf("cdc: primary key of %s: %w", n, err)
+	}
+	switch identity {
+	case 'n':
+		return nil, 0, fmt.Errorf("cdc: table %s has REPLICA IDENTITY NOTHING: once published, its updates and deletes would fail; "+
+			"run ALTER TABLE %s REPLICA IDENTITY DEFAULT (with a primary key) or FULL", n, n.quoted())
+	case 'i':
+		// The old row of an update or delete holds the index's columns only:
+		// they must be the key.
+		idx, err := indexColumns("indisreplident")
+		if err != nil {
+			return nil, 0, fmt.Errorf("cdc: replica identity index of %s: %w", n, err)
+		}
+		if len(pk) > 0 && !slices.Equal(pk, idx) {
+			return nil, 0, fmt.Errorf("cdc: table %s has REPLICA IDENTITY USING INDEX on (%s), not its primary key (%s): deletes would "+
+				"carry no primary key; run ALTER TABLE %s REPLICA IDENTITY DEFAULT (or FULL)",
+				n, strings.Join(idx, ", "), strings.Join(pk, ", "), n.quoted())
+		}
+		return idx, identity, nil
+	case 'd':
+		if len(pk) == 0 {
+			return nil, 0, fmt.Errorf("cdc: table %s has no primary key, so its changes cannot be keyed and its updates and deletes "+
+				"cannot be replicated: add a primary key, or run ALTER TABLE %s REPLICA IDENTITY FULL (changes are then unkeyed)", n, n.quoted())
+		}
+	}
+	return pk, identity, nil
+}
+
+// relationKey returns the key columns of a Relation message's table: under
+// REPLICA IDENTITY DEFAULT the columns pgoutput flags as the identity,
+// which are the primary key as of that change (a key column renamed since
+// still matches); otherwise those the catalog names now.
+func relationKey(identity byte, catalog []string, m []column, flagged []bool) []string {
+	if identity != 'd' && identity != 'i' {
+		return catalog
+	}
+	var key []string
+	for i, c := range m {
+		if flagged[i] {
+			key = append(key, c.name)
+		}
+	}
+	if len(key) == 0 {
+		return catalog
+	}
+	return key
+}
+
+// fromClause names the table for FROM and FOR TABLE: without its
+// inheritance children unless it is partitioned.
+func (t *table) fromClause() string {
+	if t.partitioned {
+		return t.quoted()
+	}
+	return "ONLY " + t.quoted()
 }
 
 func tableColumns(ctx context.Context, conn *pgx.Conn, oid uint32) ([]column, error) {
@@ -199,9 +269,10 @@ func ensurePublication(ctx context.Context, conn *pgx.Conn, name string, tables 
 	if !exists {
 		list := make([]string, len(tables))
 		for i, t := range tables {
-			list[i] = t.quoted()
+			list[i] = t.fromClause()
 		}
-		if _, err := conn.Exec(ctx, "CREATE PUBLICATION "+quoteIdent(name)+" FOR TABLE "+strings.Join(list, ", ")); err != nil {
+		if _, err := conn.Exec(ctx, "CREATE PUBLICATION "+quoteIdent(name)+" FOR TABLE "+strings.Join(list, ", ")+
+			" WITH (publish_via_partition_root = true)"); err != nil {
 			var pgErr *pgconn.PgError
 			if errors.As(err, &pgErr) && pgErr.Code == "42710" { // created meanwhile by another worker
 				return false, nil
@@ -210,16 +281,33 @@ func ensurePublication(ctx context.Context, conn *pgx.Conn, name string, tables 
 		}
 		return true, nil
 	}
+	var viaRoot bool
+	if err := conn.QueryRow(ctx, `SELECT pubviaroot FROM pg_publication WHERE pubname = $1`, name).Scan(&viaRoot); err != nil {
+		return false, fmt.Errorf("cdc: reading publication %s: %w", name, err)
+	}
 	for _, t := range tables {
-		var in bool
-		err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND tablename = $3)`,
-			name, t.Schema, t.Name).Scan(&in)
+		if t.partitioned && !viaRoot {
+			return false, fmt.Errorf("cdc: publication %s publishes the partitioned table %s under its partitions' names: "+
+				"ALTER PUBLICATION %s SET (publish_via_partition_root = true)", name, t.TableName, quoteIdent(name))
+		}
+		// Row filters and column lists (PostgreSQL 15) would make the stream
+		// differ from the snapshot, which copies whole tables.
+		var in, filtered bool
+		err := conn.QueryRow(ctx, `SELECT count(*) > 0, coalesce(bool_or(
+				(to_jsonb(pt) ->> 'rowfilter') IS NOT NULL OR
+				coalesce(jsonb_array_length(to_jsonb(pt) -> 'attnames'), -1) NOT IN (-1, $4)), false)
+			FROM pg_publication_tables pt WHERE pubname = $1 AND schemaname = $2 AND tablename = $3`,
+			name, t.Schema, t.Name, len(t.columns)).Scan(&in, &filtered)
 		if err != nil {
 			return false, fmt.Errorf("cdc: reading publication %s: %w", name, err)
 		}
 		if !in {
 			return false, fmt.Errorf("cdc: publication %s exists but does not publish %s: ALTER PUBLICATION %s ADD TABLE %s",
-				name, t.TableName, quoteIdent(name), t.quoted())
+				name, t.TableName, quoteIdent(name), t.fromClause())
+		}
+		if filtered {
+			return false, fmt.Errorf("cdc: publication %s filters the rows or columns of %s, which the snapshot would copy whole: "+
+				"use a publication without a WHERE clause or column list", name, t.TableName)
 		}
 	}
 	return false, nil
@@ -227,11 +315,14 @@ func ensurePublication(ctx context.Context, conn *pgx.Conn, name string, tables 
 
 // Slot describes a replication slot.
 type Slot struct {
-	Name       string
-	Plugin     string
-	Database   string
-	Active     bool
-	ActivePID  int32
+	Name      string
+	Plugin    string
+	Database  string
+	Active    bool
+	ActivePID int32
+	// WALStatus is reserved, extended, unreserved or lost (the slot was
+	// invalidated by max_slot_wal_keep_size and cannot be read).
+	WALStatus  string
 	RestartLSN string
 	FlushLSN   string // confirmed_flush_lsn
 	// RetainedBytes is the WAL the slot keeps from being recycled: from
@@ -239,14 +330,14 @@ type Slot struct {
 	RetainedBytes int64
 }
 
-const slotQuery = `SELECT slot_name, coalesce(plugin, ''), coalesce(database, ''), active, coalesce(active_pid, 0),
+const slotQuery = `SELECT slot_name, coalesce(plugin, ''), coalesce(database, ''), active, coalesce(active_pid, 0), coalesce(wal_status, ''),
 	coalesce(restart_lsn::text, ''), coalesce(confirmed_flush_lsn::text, ''),
 	coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn), 0)::bigint
 	FROM pg_replication_slots`
 
 func scanSlot(r pgx.CollectableRow) (Slot, error) {
 	var s Slot
-	err := r.Scan(&s.Name, &s.Plugin, &s.Database, &s.Active, &s.ActivePID, &s.RestartLSN, &s.FlushLSN, &s.RetainedBytes)
+	err := r.Scan(&s.Name, &s.Plugin, &s.Database, &s.Active, &s.ActivePID, &s.WALStatus, &s.RestartLSN, &s.FlushLSN, &s.RetainedBytes)
 	return s, err
 }
 

@@ -15,7 +15,7 @@ import (
 )
 
 // snapshot copies every table as of the slot's exported snapshot.
-func (c *Capture) snapshot(ctx context.Context, conn *pgx.Conn, name string, tables []*table, enc *encoder) error {
+func (c *Capture) snapshot(ctx context.Context, conn *pgx.Conn, name string, tables []*table, enc *encoder, epoch uint64) error {
 	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return fmt.Errorf("cdc: snapshot: %w", err)
@@ -29,7 +29,7 @@ func (c *Capture) snapshot(ctx context.Context, conn *pgx.Conn, name string, tab
 	c.update(func(s *Status) { s.State, s.Err, s.SnapshotRows = "snapshot", "", 0 })
 	var total int64
 	for _, t := range tables {
-		n, err := c.snapshotTable(ctx, tx, t, enc, w)
+		n, err := c.snapshotTable(ctx, tx, t, enc, w, epoch)
 		total += n
 		if err != nil {
 			_ = w.close()
@@ -49,7 +49,7 @@ func (c *Capture) snapshot(ctx context.Context, conn *pgx.Conn, name string, tab
 // (an interrupted snapshot, a lost slot), the keys found there but no
 // longer in the table are deleted afterwards, so that the topic's final
 // state is the table's.
-func (c *Capture) snapshotTable(ctx context.Context, tx pgx.Tx, t *table, enc *encoder, w *writer) (int64, error) {
+func (c *Capture) snapshotTable(ctx context.Context, tx pgx.Tx, t *table, enc *encoder, w *writer, epoch uint64) (int64, error) {
 	prior, err := c.priorKeys(ctx, t)
 	if err != nil {
 		return 0, err
@@ -70,10 +70,10 @@ func (c *Capture) snapshotTable(ctx context.Context, tx pgx.Tx, t *table, enc *e
 	for i, col := range cols {
 		names[i] = quoteIdent(col.name)
 	}
-	sw := &snapshotWriter{c: c, ctx: ctx, t: t, enc: enc, w: w, prior: prior, now: time.Now(),
+	sw := &snapshotWriter{c: c, ctx: ctx, t: t, enc: enc, w: w, prior: prior, now: time.Now(), epoch: epoch,
 		lastLog: time.Now(), estimate: int64(estimate)}
 	sw.b = &batch{}
-	_, err = tx.Conn().PgConn().CopyTo(ctx, sw, "COPY (SELECT "+strings.Join(names, ", ")+" FROM "+t.quoted()+") TO STDOUT")
+	_, err = tx.Conn().PgConn().CopyTo(ctx, sw, "COPY (SELECT "+strings.Join(names, ", ")+" FROM "+t.fromClause()+") TO STDOUT")
 	if err == nil {
 		err = sw.finish()
 	}
@@ -143,6 +143,7 @@ type snapshotWriter struct {
 	seq      uint64
 	lastLog  time.Time
 	estimate int64
+	epoch    uint64 // the slot's incarnation, in every position
 }
 
 func (s *snapshotWriter) Write(p []byte) (int, error) {
@@ -218,7 +219,7 @@ func (s *snapshotWriter) add(key, value []byte) error {
 		part = record.PartitionForKey(key, s.t.partitions)
 	}
 	s.b.add(&transport.Record{Topic: s.t.topic, Partition: part, Key: key, Value: value, Timestamp: s.now,
-		Headers: []transport.Header{{Key: positionHeader, Value: position{0, s.seq}.appendTo(nil)}}})
+		Headers: []transport.Header{{Key: positionHeader, Value: position{s.epoch, 0, s.seq}.appendTo(nil)}}})
 	if len(s.b.recs) >= s.c.cfg.BatchRecords || s.b.bytes >= 4<<20 {
 		return s.flush()
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/tide-data/tide/internal/transport"
@@ -18,21 +19,35 @@ const StateTopic = "__tide_cdc_state"
 
 // state is one source's record in StateTopic.
 type state struct {
-	SourceID           string    `json:"source_id"`
-	Slot               string    `json:"slot"`
-	Publication        string    `json:"publication"`
-	PublicationCreated bool      `json:"publication_created,omitempty"`
-	SnapshotDone       bool      `json:"snapshot_done"`
-	SnapshotLSN        string    `json:"snapshot_lsn,omitempty"`
-	Updated            time.Time `json:"updated"`
+	SourceID           string `json:"source_id"`
+	Slot               string `json:"slot"`
+	Publication        string `json:"publication"`
+	PublicationCreated bool   `json:"publication_created,omitempty"`
+	SnapshotDone       bool   `json:"snapshot_done"`
+	SnapshotLSN        string `json:"snapshot_lsn,omitempty"`
+	// Epoch counts the slots the source has made: positions carry it, so
+	// those of an earlier slot are never compared with the current ones.
+	Epoch uint64 `json:"epoch"`
+	// Partitions are the table topics' partition counts when the snapshot
+	// was taken: keys are placed by them, so they may not change.
+	Partitions map[string]int32 `json:"partitions,omitempty"`
+	Updated    time.Time        `json:"updated"`
 }
 
-// EnsureStateTopic creates StateTopic when missing.
+// EnsureStateTopic creates StateTopic when missing. It must have one
+// partition: its groups elect one capture per source through it.
 func EnsureStateTopic(ctx context.Context, t transport.Transport) error {
 	err := t.CreateTopic(ctx, transport.TopicSpec{Name: StateTopic, Partitions: 1,
 		Configs: map[string]string{"cleanup.policy": "compact"}})
 	if err != nil && !errors.Is(err, transport.ErrTopicExists) {
 		return fmt.Errorf("cdc: creating %s: %w", StateTopic, err)
+	}
+	info, err := t.Topic(ctx, StateTopic)
+	if err != nil {
+		return fmt.Errorf("cdc: %s: %w", StateTopic, err)
+	}
+	if info.Partitions != 1 {
+		return fmt.Errorf("cdc: %s has %d partitions; it must have one (it elects one worker per source): recreate it", StateTopic, info.Partitions)
 	}
 	return nil
 }
@@ -123,8 +138,8 @@ func readRange(ctx context.Context, t transport.Transport, tp transport.TopicPar
 }
 
 // lastPositions returns, per partition of topic, the position of the
-// last change written there (absent for an empty partition).
-func lastPositions(ctx context.Context, t transport.Transport, topic string) (map[int32]position, error) {
+// last change of epoch written there (absent for a partition with none).
+func lastPositions(ctx context.Context, t transport.Transport, topic string, epoch uint64, log *slog.Logger) (map[int32]position, error) {
 	ends, err := t.EndOffsets(ctx, topic)
 	if err != nil {
 		return nil, err
@@ -141,7 +156,6 @@ func lastPositions(ctx context.Context, t transport.Transport, topic string) (ma
 		if from >= end {
 			continue
 		}
-		var perr error
 		err := readRange(ctx, t, transport.TopicPartition{Topic: topic, Partition: p}, from, end, func(r *transport.Record) {
 			for _, h := range r.Headers {
 				if h.Key != positionHeader {
@@ -149,15 +163,17 @@ func lastPositions(ctx context.Context, t transport.Transport, topic string) (ma
 				}
 				pos, err := parsePosition(h.Value)
 				if err != nil {
-					perr = err
+					// Not ours (a record produced into the topic by hand):
+					// it says nothing of how far the capture got.
+					log.Warn("cdc: ignoring a record with a malformed position", "topic", topic, "partition", p, "offset", r.Offset, "err", err)
 					continue
 				}
-				if cur, ok := out[p]; !ok || cur.less(pos) {
+				if cur, ok := out[p]; pos.epoch == epoch && (!ok || cur.less(pos)) {
 					out[p] = pos
 				}
 			}
 		})
-		if err = errors.Join(err, perr); err != nil {
+		if err != nil {
 			return nil, fmt.Errorf("cdc: reading the end of %s/%d: %w", topic, p, err)
 		}
 	}

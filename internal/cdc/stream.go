@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pglogrepl"
@@ -37,6 +38,7 @@ type streamer struct {
 	flushAt time.Time // when the current batch must be written; zero if empty
 	// submitted is the highest acknowledgeable position handed to w.
 	submitted uint64
+	epoch     uint64 // the slot's incarnation
 
 	// The transaction being received.
 	inTxn      bool
@@ -54,9 +56,9 @@ type streamer struct {
 	txnTopic  string // "" when off
 }
 
-func (c *Capture) stream(ctx context.Context, conn *pgx.Conn, repl *pgconn.PgConn, tables []*table, enc *encoder, start pglogrepl.LSN) error {
+func (c *Capture) stream(ctx context.Context, conn *pgx.Conn, repl *pgconn.PgConn, tables []*table, enc *encoder, start pglogrepl.LSN, epoch uint64) error {
 	s := &streamer{c: c, conn: conn, enc: enc, tables: map[uint32]*table{}, skipped: map[uint32]bool{},
-		last: map[transport.TopicPartition]position{}, b: &batch{}, txnCounts: map[string]int64{}}
+		last: map[transport.TopicPartition]position{}, b: &batch{}, txnCounts: map[string]int64{}, epoch: epoch}
 	topics := make([]string, 0, len(tables)+1)
 	for _, t := range tables {
 		s.tables[t.oid] = t
@@ -67,7 +69,7 @@ func (c *Capture) stream(ctx context.Context, conn *pgx.Conn, repl *pgconn.PgCon
 		topics = append(topics, s.txnTopic)
 	}
 	for _, topic := range topics {
-		last, err := lastPositions(ctx, c.cfg.Transport, topic)
+		last, err := lastPositions(ctx, c.cfg.Transport, topic, epoch, c.log)
 		if err != nil {
 			return err
 		}
@@ -76,7 +78,8 @@ func (c *Capture) stream(ctx context.Context, conn *pgx.Conn, repl *pgconn.PgCon
 		}
 	}
 	err := pglogrepl.StartReplication(ctx, repl, c.cfg.Slot, start, pglogrepl.StartReplicationOptions{
-		PluginArgs: []string{"proto_version '1'", "publication_names " + quoteLiteral(c.cfg.Publication), "messages 'true'"},
+		// publication_names is a list of identifiers: quoted, a mixed-case name keeps its case.
+		PluginArgs: []string{"proto_version '1'", "publication_names " + quoteLiteral(quoteIdent(c.cfg.Publication)), "messages 'true'"},
 	})
 	if err != nil {
 		return explain(fmt.Errorf("cdc: starting replication from slot %s: %w", c.cfg.Slot, err))
@@ -102,6 +105,12 @@ func (s *streamer) receive(ctx context.Context, repl *pgconn.PgConn) error {
 		acked      uint64    // the position it heard
 	)
 	for {
+		if err := s.w.failed(); err != nil {
+			// Noticed at once, not at the next change: until the capture
+			// restarts, the failed changes wait, and a PostgreSQL shutdown
+			// waits for their confirmation.
+			return fmt.Errorf("cdc: writing changes: %w", err)
+		}
 		now := time.Now()
 		if !s.flushAt.IsZero() && !now.Before(s.flushAt) || len(s.b.recs) >= s.c.cfg.BatchRecords || s.b.bytes >= 4<<20 {
 			if err := s.flush(ctx); err != nil {
@@ -213,15 +222,22 @@ func (s *streamer) handle(ctx context.Context, xld pglogrepl.XLogData) error {
 		return s.relation(ctx, m)
 	case *pglogrepl.BeginMessage:
 		s.inTxn, s.xid, s.commit, s.commitTime, s.seq = true, m.Xid, uint64(m.FinalLSN), m.CommitTime, 0
+		// Positions do not depend on options: BEGIN takes its index whether
+		// it is written or not, so a restart with other options compares
+		// like with like.
 		if s.txnTopic != "" {
 			clear(s.txnCounts)
 			s.txnOrder = s.txnOrder[:0]
 			s.addTo(s.txnTopic, 0, nil, appendTxnEvent(nil, "BEGIN", s.txnID(), nil, nil, s.commitTime))
+		} else {
+			s.seq++
 		}
 	case *pglogrepl.CommitMessage:
 		s.inTxn = false
 		if s.txnTopic != "" {
 			s.addTo(s.txnTopic, 0, nil, appendTxnEvent(nil, "END", s.txnID(), s.txnCounts, s.txnOrder, s.commitTime))
+		} else {
+			s.seq++
 		}
 		s.prevCommit = s.commit
 		s.b.ack = uint64(m.TransactionEndLSN)
@@ -243,6 +259,13 @@ func (s *streamer) handle(ctx context.Context, xld pglogrepl.XLogData) error {
 		var before []field
 		if m.OldTuple != nil {
 			before = s.fieldsCopy(m.OldTuple)
+			// A key column TOASTed and unchanged is not sent in the new row
+			// ('u'); the old row has it.
+			for _, i := range t.key {
+				if i < len(after) && i < len(before) && after[i].kind == 'u' && before[i].kind == 't' {
+					after[i] = before[i]
+				}
+			}
 			if !s.sameKey(t, before, after) {
 				// The key changed: as Debezium, a delete of the old key
 				// (and its tombstone) and a create of the new one.
@@ -300,15 +323,25 @@ func (s *streamer) relation(ctx context.Context, m *pglogrepl.RelationMessage) e
 	}
 	cols := make([]column, len(m.Columns))
 	oids := make([]uint32, len(m.Columns))
+	flagged := make([]bool, len(m.Columns))
 	for i, c := range m.Columns {
 		cols[i] = column{name: c.Name, typ: c.DataType}
 		oids[i] = c.DataType
+		flagged[i] = c.Flags&1 != 0 // part of the replica identity
 	}
 	if err := s.c.reg.Resolve(ctx, s.conn, oids...); err != nil {
 		return fmt.Errorf("cdc: column types of %s: %w", t.TableName, err)
 	}
+	// The key may have changed too (a key column renamed, a new primary
+	// key, another replica identity).
+	keyNames, identity, err := describeKey(ctx, s.conn, t.oid, t.TableName)
+	if err != nil {
+		return err
+	}
+	t.identity = identity
+	t.keyNames = relationKey(identity, keyNames, cols, flagged)
 	if len(t.columns) > 0 && !sameColumns(t.columns, cols) {
-		s.c.log.Info("cdc: table schema changed", "table", t.String(), "columns", len(cols))
+		s.c.log.Info("cdc: table schema changed", "table", t.String(), "columns", len(cols), "key", t.keyNames)
 	}
 	t.setColumns(cols)
 	return nil
@@ -366,6 +399,10 @@ func (s *streamer) sameKey(t *table, a, b []field) bool {
 // emit writes a change of t (and a tombstone after a delete), keyed by
 // the key columns of keyRow, unless a run before a crash wrote it.
 func (s *streamer) emit(t *table, op byte, lsn uint64, before, after, keyRow []field) error {
+	if strings.IndexByte(s.c.cfg.SkippedOperations, op) >= 0 {
+		s.seq += 2 // the change and a tombstone's indexes: positions do not depend on options
+		return nil
+	}
 	key, keyed, err := s.enc.appendKey(s.mem.start(64), t, keyRow)
 	if err != nil {
 		return fmt.Errorf("cdc: %s: %w", t.TableName, err)
@@ -390,8 +427,10 @@ func (s *streamer) emit(t *table, op byte, lsn uint64, before, after, keyRow []f
 	}
 	value = s.mem.finish(value)
 	s.add(t, part, key, value)
-	if op == 'd' && key != nil {
+	if op == 'd' && key != nil && !s.c.cfg.NoTombstones {
 		s.add(t, part, key, nil)
+	} else {
+		s.seq++
 	}
 	return nil
 }
@@ -401,7 +440,7 @@ func (s *streamer) add(t *table, part int32, key, value []byte) { s.addTo(t.topi
 // addTo adds a record at the next position of the transaction, unless a
 // run before a crash wrote it.
 func (s *streamer) addTo(topic string, part int32, key, value []byte) {
-	pos := position{s.commit, s.seq}
+	pos := position{s.epoch, s.commit, s.seq}
 	s.seq++
 	tp := transport.TopicPartition{Topic: topic, Partition: part}
 	if last, ok := s.last[tp]; ok && !last.less(pos) {
@@ -433,6 +472,10 @@ func (s *streamer) countInTxn(t *table) *txnOrder {
 // truncate writes a 't' event to every partition of t's topic, so each
 // partition's readers see it in order with that partition's changes.
 func (s *streamer) truncate(t *table, lsn uint64) error {
+	if strings.IndexByte(s.c.cfg.SkippedOperations, 't') >= 0 {
+		s.seq += uint64(t.partitions)
+		return nil
+	}
 	ev := event{op: 't', table: t, lsn: lsn, commitLSN: s.commit, prevCommitLSN: s.prevCommit, xid: s.xid, commitTime: s.commitTime}
 	value, err := s.enc.appendValue(nil, &ev, time.Now())
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/tide-data/tide/internal/cdc"
@@ -17,7 +18,7 @@ const PostgresCDC = "postgres-cdc"
 
 // cdcOptionKeys are the postgres-cdc source's options.
 var cdcOptionKeys = []string{"dsn", "tables", "slot", "publication", "snapshot", "topic_prefix", "topic.partitions",
-	"heartbeat.interval", "slot.drop", "batch.size", "transaction.metadata", "scan.startup.mode", "commit.interval"}
+	"heartbeat.interval", "slot.drop", "batch.size", "transaction.metadata", "skipped.operations", "tombstones.on.delete", "scan.startup.mode", "commit.interval"}
 
 // CaptureOptions is a postgres-cdc source read from its WITH options.
 type CaptureOptions struct {
@@ -63,6 +64,17 @@ func ParseCaptureOptions(name, id string, opts map[string]string, env Env) (Capt
 	}
 	co.DropSlot = o.bool("slot.drop", false)
 	co.Config.TransactionMetadata = o.bool("transaction.metadata", false)
+	co.Config.NoTombstones = !o.bool("tombstones.on.delete", true)
+	if v := o.str("skipped.operations", "none"); v != "none" {
+		for op := range strings.SplitSeq(v, ",") {
+			op = strings.TrimSpace(op)
+			if op != "c" && op != "u" && op != "d" && op != "t" {
+				o.fail("option 'skipped.operations' lists operations among c, u, d and t (or is 'none'), not '%s'", v)
+				break
+			}
+			co.Config.SkippedOperations += op
+		}
+	}
 	if list := o.required("tables"); list != "" {
 		tables, err := cdc.ParseTables(list)
 		if err != nil {

@@ -25,11 +25,13 @@ func TestParseCaptureOptions(t *testing.T) {
 		t.Errorf("a source of two tables reads topic %q", co.Read.Topic)
 	}
 	one, err := ParseCaptureOptions("s", "id", map[string]string{"dsn": "x", "tables": "public.orders", "topic_prefix": "pg",
-		"heartbeat.interval": "0", "slot.drop": "true", "snapshot": "never", "topic.partitions": "4"}, Env{})
+		"heartbeat.interval": "0", "slot.drop": "true", "snapshot": "never", "topic.partitions": "4",
+		"skipped.operations": "t, d", "tombstones.on.delete": "false"}, Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if one.Read.Topic != "pg.public.orders" || one.Config.Heartbeat != 0 || !one.DropSlot || one.Config.Snapshot != cdc.SnapshotNever || one.Config.TopicPartitions != 4 {
+	if one.Read.Topic != "pg.public.orders" || one.Config.Heartbeat != 0 || !one.DropSlot || one.Config.Snapshot != cdc.SnapshotNever || one.Config.TopicPartitions != 4 ||
+		one.Config.SkippedOperations != "td" || !one.Config.NoTombstones {
 		t.Errorf("options: %+v", one)
 	}
 
@@ -45,6 +47,7 @@ func TestParseCaptureOptions(t *testing.T) {
 		{map[string]string{"dsn": "x", "tables": "t", "snapshot": "sometimes"}, "'snapshot' must be one of"},
 		{map[string]string{"dsn": "x", "tables": "t", "heartbeat.interval": "soon"}, "'heartbeat.interval'"},
 		{map[string]string{"dsn": "x", "tables": "t", "tabels": "t"}, "unknown option 'tabels'"},
+		{map[string]string{"dsn": "x", "tables": "t", "skipped.operations": "t,x"}, "'skipped.operations' lists operations"},
 	}
 	for _, b := range bad {
 		if _, err := ParseCaptureOptions("s", "id", b.opts, Env{}); err == nil || !strings.Contains(err.Error(), b.want) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -92,7 +93,8 @@ func (r *captureRun) leadOnce(ctx context.Context, t transport.Transport, name s
 		Topics: []string{cdc.StateTopic},
 		Start:  transport.StartLatest,
 		OnAssigned: func(_ context.Context, parts []transport.TopicPartition) {
-			if len(parts) == 0 || stop != nil {
+			lease := slices.Contains(parts, transport.TopicPartition{Topic: cdc.StateTopic, Partition: 0})
+			if !lease || stop != nil {
 				return
 			}
 			var runCtx context.Context
@@ -128,6 +130,39 @@ func (r *captureRun) leadOnce(ctx context.Context, t transport.Transport, name s
 			return err
 		}
 	}
+}
+
+// captureTopics are the topics a capturing source writes.
+func captureTopics(c cdc.Config) []string {
+	topics := make([]string, 0, len(c.Tables)+1)
+	for _, t := range c.Tables {
+		topics = append(topics, cdc.TopicName(c.TopicPrefix, t))
+	}
+	if c.TransactionMetadata {
+		topics = append(topics, cdc.TransactionTopic(c.TopicPrefix))
+	}
+	return topics
+}
+
+// captureConflict names a source already capturing into one of the topics
+// opts would write, and that topic. Two captures into one topic would
+// take each other's records for their own (positions, a snapshot's
+// leftovers to delete).
+func (e *Engine) captureConflict(opts connector.CaptureOptions) (source, topic string) {
+	mine := captureTopics(opts.Config)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for name, src := range e.mu.sources {
+		if src.capture == nil {
+			continue
+		}
+		for _, t := range captureTopics(src.capture.opts.Config) {
+			if slices.Contains(mine, t) {
+				return name, t
+			}
+		}
+	}
+	return "", ""
 }
 
 // stop ends the capture here (and its lease).

@@ -82,6 +82,11 @@ func TestPostgresCDCSource(t *testing.T) {
 	}
 	mustExec(t, e, fmt.Sprintf(`CREATE SOURCE orders_cdc (after JSON, op TEXT) WITH (connector = 'postgres-cdc', dsn = '%s',
 		tables = 'orders', topic_prefix = 'pg', slot = '%s', 'heartbeat.interval' = '0', 'slot.drop' = 'true')`, dsn, shop+"_orders"))
+	// Two captures into one topic would take each other's records for their own.
+	if _, ee := execError(t, e, fmt.Sprintf(`CREATE SOURCE other WITH (connector = 'postgres-cdc', dsn = '%s', tables = 'orders', topic_prefix = 'pg')`, dsn),
+		ExecOptions{}); !strings.Contains(ee.Message, "would write topic pg.public.orders, which source orders_cdc already captures into") {
+		t.Errorf("a second capture into pg.public.orders: %v", ee)
+	}
 	mustExec(t, e, `CREATE SINK big_orders WITH (connector = 'topic', topic = 'big_orders') AS
 		SELECT (after->>'id')::int AS id, (after->>'amount')::numeric AS amount, op FROM orders_cdc WHERE (after->>'amount')::numeric > 100`)
 

@@ -330,6 +330,16 @@ func (e *Engine) createSource(ctx context.Context, s *ast.CreateSource, text str
 	if err := checkSource(def); err != nil {
 		return res, &Error{Code: CodeInvalid, Pos: s.Pos, Message: fmt.Sprintf("line %s: source %s: %v", s.Pos, name, err), err: err}
 	}
+	if connector.IsCapture(def.Connector) {
+		_, _, rest := splitFormatOptions(def.Options)
+		if co, err := connector.ParseCaptureOptions(name, "", rest, connector.Env{}); err == nil {
+			if other, topic := e.captureConflict(co); other != "" {
+				return res, &Error{Code: CodeInvalid, Pos: s.Pos,
+					Message: fmt.Sprintf("line %s: source %s would write topic %s, which source %s already captures into", s.Pos, name, topic, other),
+					Hint:    "give one of them another topic_prefix"}
+			}
+		}
+	}
 	entry := catalog.Entry{Kind: ast.KindSource, Name: name, SQL: text, Created: e.cfg.Now().UTC(), ID: catalog.NewID()}
 	if err := e.catalog.Put(ctx, entry); err != nil {
 		return res, &Error{Code: CodeUnavailable, Message: err.Error(), err: err}

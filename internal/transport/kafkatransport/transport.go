@@ -233,8 +233,8 @@ func (t *Transport) describe(ctx context.Context, names []string) ([]transport.T
 	}
 	var infos []transport.TopicInfo
 	for _, td := range details.Sorted() {
-		if td.IsInternal || strings.HasPrefix(td.Topic, "__") {
-			continue
+		if names == nil && (td.IsInternal || strings.HasPrefix(td.Topic, "__")) {
+			continue // Topics lists users' topics; Topic(name) finds any
 		}
 		if td.Err != nil {
 			if errors.Is(td.Err, kerr.UnknownTopicOrPartition) {

@@ -61,7 +61,15 @@ func Run(t *testing.T, newTransport func(t *testing.T) transport.Transport) {
 
 func testTopics(e *env) {
 	t := e.t
-	a, b := e.name("a"), e.name("b")
+	a, b, internal := e.name("a"), e.name("b"), "__"+e.name("internal")
+	if err := e.tr.CreateTopic(e.ctx, transport.TopicSpec{Name: internal, Partitions: 2}); err != nil {
+		t.Fatalf("create %s: %v", internal, err)
+	}
+	t.Cleanup(func() { _ = e.tr.DeleteTopic(context.Background(), internal) })
+	// Topics leaves internal topics out; Topic finds them by name.
+	if info, err := e.tr.Topic(e.ctx, internal); err != nil || info.Partitions != 2 {
+		t.Errorf("topic %s: %+v, %v; want 2 partitions", internal, info, err)
+	}
 	if err := e.tr.CreateTopic(e.ctx, transport.TopicSpec{Name: b, Partitions: 3, Configs: map[string]string{"retention.ms": "3600000"}}); err != nil {
 		t.Fatalf("create %s: %v", b, err)
 	}
