@@ -73,6 +73,11 @@ type CDCOptions struct {
 	// "catch-up", "lag") starts; the function it returns is called when
 	// the phase ends. tide bench cdc --cpuprofile profiles each phase so.
 	OnPhase func(phase string) (end func()) `json:"-"`
+	// Debezium, if set, is a directory built by scripts/bench/debezium.sh:
+	// its debezium-bench runs Debezium's embedded engine on the same
+	// table after Tide's snapshot and after its catch-up, for the ratio of
+	// Tide to it (cdcdebezium.go). It needs Java; empty skips it.
+	Debezium string `json:"debezium,omitempty"`
 }
 
 // DefaultCDCOptions are the issue's settings.
@@ -94,6 +99,8 @@ func (o *CDCOptions) Validate() error {
 		return errors.New("bench cdc: the lag phase needs a rate of at least 1 change/s and a positive duration")
 	case o.Partitions < 1 || o.Writers < 1 || o.CatchUpTxnRows < 1:
 		return errors.New("bench cdc: partitions, writers and rows per transaction must be positive")
+	case o.Debezium != "":
+		return checkDebeziumDir(o.Debezium)
 	}
 	return nil
 }
@@ -186,7 +193,9 @@ type CDCReport struct {
 	Snapshot CDCThroughput `json:"snapshot"`
 	CatchUp  CDCThroughput `json:"catch_up"`
 	Lag      CDCLag        `json:"lag"`
-	Targets  []CDCTarget   `json:"targets"`
+	// Debezium is the baseline run with Options.Debezium; nil without.
+	Debezium *CDCDebezium `json:"debezium,omitempty"`
+	Targets  []CDCTarget  `json:"targets"`
 }
 
 // Passed reports whether every target was met.
@@ -228,6 +237,10 @@ type cdcBench struct {
 //  3. lag: with the capture streaming, writers commit opts.Rate changes/s
 //     for opts.LagDuration while a consumer reads every record as soon as
 //     it is durable; lag = read time - commit time.
+//
+// With opts.Debezium, Debezium's embedded engine takes the same snapshot
+// after phase 1 and the same backlog after phase 2 (cdcdebezium.go),
+// while Tide's capture streams with nothing to stream.
 func RunCDC(ctx context.Context, opts CDCOptions) (_ *CDCReport, err error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -306,8 +319,18 @@ func RunCDC(ctx context.Context, opts CDCOptions) (_ *CDCReport, err error) {
 			err = errors.Join(err, capture.stop())
 		}
 	}()
+	if opts.Debezium != "" {
+		if err := b.debeziumSnapshot(ctx, report); err != nil {
+			return nil, err
+		}
+	}
 	if capture, err = b.catchUp(ctx, capture, &report.CatchUp); err != nil {
 		return nil, err
+	}
+	if opts.Debezium != "" {
+		if err := b.debeziumCatchUp(ctx, report); err != nil {
+			return nil, err
+		}
 	}
 	if err := b.lag(ctx, capture, &report.Lag); err != nil {
 		return nil, err
@@ -618,7 +641,13 @@ func (b *cdcBench) sessionCPU(ctx context.Context, before map[int32]time.Duratio
 }
 
 func (b *cdcBench) sessionCPUs(ctx context.Context) map[int32]time.Duration {
-	rows, err := b.admin.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = 'tide-cdc'`, b.dbName)
+	return b.sessionCPUsOf(ctx, "tide-cdc")
+}
+
+// sessionCPUsOf is the CPU time of each session of the scratch database
+// whose application_name is LIKE appName.
+func (b *cdcBench) sessionCPUsOf(ctx context.Context, appName string) map[int32]time.Duration {
+	rows, err := b.admin.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE $2`, b.dbName, appName)
 	if err != nil {
 		return nil
 	}
@@ -678,7 +707,7 @@ func (b *cdcBench) catchUp(ctx context.Context, capture *runningCapture, res *CD
 		return nil, fmt.Errorf("bench cdc: catch-up: writing changes: %w", err)
 	}
 	res.WriteWall = time.Since(write0)
-	if err := b.awaitSlotIdle(ctx); err != nil {
+	if err := b.awaitSlotIdle(ctx, b.cfg.Slot); err != nil {
 		return nil, err
 	}
 
@@ -728,20 +757,20 @@ func (b *cdcBench) update(ctx context.Context, conn *pgx.Conn, id, n, salt int64
 }
 
 // awaitSlotIdle waits until the stopped capture's walsender has released
-// the slot, so that the next capture does not find it in use.
-func (b *cdcBench) awaitSlotIdle(ctx context.Context) error {
+// slot, so that the next capture does not find it in use.
+func (b *cdcBench) awaitSlotIdle(ctx context.Context, slot string) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var active bool
-		err := b.admin.QueryRow(ctx, `SELECT active FROM pg_replication_slots WHERE slot_name = $1`, b.cfg.Slot).Scan(&active)
+		err := b.admin.QueryRow(ctx, `SELECT active FROM pg_replication_slots WHERE slot_name = $1`, slot).Scan(&active)
 		if err != nil {
-			return fmt.Errorf("bench cdc: slot %s: %w", b.cfg.Slot, err)
+			return fmt.Errorf("bench cdc: slot %s: %w", slot, err)
 		}
 		if !active {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("bench cdc: slot %s still in use 30 s after its capture stopped", b.cfg.Slot)
+			return fmt.Errorf("bench cdc: slot %s still in use 30 s after its capture stopped", slot)
 		}
 		select {
 		case <-ctx.Done():
@@ -1098,6 +1127,11 @@ func WriteCDCReport(w io.Writer, r *CDCReport) error {
 	if r.CatchUp.WriteWall > 0 {
 		fmt.Fprintf(w, "(catch-up: Postgres committed the %d changes in %s with the capture stopped, %.0f/s, %d writers, %d rows per transaction)\n",
 			r.CatchUp.Count, r.CatchUp.WriteWall.Round(time.Millisecond), float64(r.CatchUp.Count)/r.CatchUp.WriteWall.Seconds(), o.Writers, o.CatchUpTxnRows)
+	}
+	if r.Debezium != nil {
+		if err := writeDebeziumReport(w, r.Debezium); err != nil {
+			return err
+		}
 	}
 	l := r.Lag
 	pg := ""

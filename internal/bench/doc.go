@@ -7,5 +7,6 @@
 // write plus fsync of chunks the size of the log's batches; for SQL
 // pipelines (pipelinebench.go) it is a plain fastjson parse and re-encode
 // of the same generated events, and rates are per CPU-second of the
-// whole process.
+// whole process; for Postgres change data capture (cdcbench.go), on
+// request, Debezium Embedded on the same table (cdcdebezium.go).
 package bench

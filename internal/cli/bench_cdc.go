@@ -42,6 +42,14 @@ Three phases:
             read time minus the time the writer's COMMIT returned, matched
             by key (and, for comparison, minus source.ts_ms)
 
+With --debezium DIR (built by scripts/bench/debezium.sh, which prints DIR;
+needs Java 17), Debezium Embedded runs on the same table with a slot and
+publication of its own: a snapshot (snapshot.mode=initial) after Tide's, and
+the same backlog (snapshot.mode=no_data on its slot, which held the changes
+as Tide's did) after Tide's catch-up. Its figures are timed inside its JVM,
+from the engine's creation to its last event (JIT warm-up included, JVM
+start-up not), and Tide's ratio to them is printed below Tide's.
+
 CPU is this process's user+system time; pg CPU that of the capture's
 Postgres sessions (the COPY backend, the walsender) when this machine's /proc
 shows them. The targets (on the project's 2-core machine, Postgres on it):
@@ -101,6 +109,7 @@ is given.`,
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.BoolVar(&check, "check", false, "exit 1 if a target is missed")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of each phase to `file`.<phase>")
+	f.StringVar(&opts.Debezium, "debezium", "", "also run Debezium Embedded from `directory` (scripts/bench/debezium.sh prints it) and report Tide's ratio to it")
 	_ = f.MarkHidden("cpuprofile") // fails only for an undefined flag
 	return cmd
 }
