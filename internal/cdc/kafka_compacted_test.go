@@ -2,13 +2,10 @@ package cdc
 
 import (
 	"context"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/tide-data/tide/internal/transport"
-	"github.com/tide-data/tide/internal/transport/kafkatransport"
 )
 
 // Kafka refuses records without a key on a compacted topic, and a TRUNCATE
@@ -17,22 +14,10 @@ import (
 // goes on; without that, the write is refused and the capture retries,
 // saying why.
 func TestCaptureCompactedKafkaTopic(t *testing.T) {
-	bootstrap := os.Getenv("TIDE_TEST_KAFKA_BOOTSTRAP")
-	if bootstrap == "" {
-		msg := "TIDE_TEST_KAFKA_BOOTSTRAP is not set: scripts/peers/up.sh starts Apache Kafka and prints it"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip("SKIPPING the capture on a compacted Kafka topic: " + msg)
-	}
+	tr := kafkaTransport(t)
 	db := newTestDB(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	tr, err := kafkatransport.New(ctx, kafkatransport.Config{Brokers: strings.Split(bootstrap, ",")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = tr.Close() })
 	db.exec(`CREATE TABLE orders (id bigint PRIMARY KEY, qty int)`)
 	db.exec(`INSERT INTO orders VALUES (1, 1)`)
 	cfg := testConfig(db, tr, orders)

@@ -8,12 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tide-data/tide/internal/transport"
 	"github.com/tide-data/tide/internal/transport/kafkatransport"
 )
 
-// The capture on an Apache Kafka cluster instead of the embedded log:
-// snapshot, stream, stop, changes while stopped, resume.
-func TestCaptureOnKafka(t *testing.T) {
+// kafkaTransport connects to the test Kafka cluster (TIDE_TEST_KAFKA_BOOTSTRAP).
+func kafkaTransport(t *testing.T) transport.Transport {
+	t.Helper()
 	bootstrap := os.Getenv("TIDE_TEST_KAFKA_BOOTSTRAP")
 	if bootstrap == "" {
 		msg := "TIDE_TEST_KAFKA_BOOTSTRAP is not set: scripts/peers/up.sh starts Apache Kafka and prints it"
@@ -22,7 +23,6 @@ func TestCaptureOnKafka(t *testing.T) {
 		}
 		t.Skip("SKIPPING the capture on Kafka: " + msg)
 	}
-	db := newTestDB(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	tr, err := kafkatransport.New(ctx, kafkatransport.Config{Brokers: strings.Split(bootstrap, ",")})
@@ -30,7 +30,14 @@ func TestCaptureOnKafka(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = tr.Close() })
+	return tr
+}
 
+// The capture on an Apache Kafka cluster instead of the embedded log:
+// snapshot, stream, stop, changes while stopped, resume.
+func TestCaptureOnKafka(t *testing.T) {
+	tr := kafkaTransport(t)
+	db := newTestDB(t)
 	db.exec(`CREATE TABLE orders (id bigint PRIMARY KEY, customer text, qty int)`)
 	db.exec(`INSERT INTO orders SELECT g, 'c', g FROM generate_series(1, 50) g`)
 	cfg := testConfig(db, tr, orders)

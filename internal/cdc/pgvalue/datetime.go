@@ -1,6 +1,10 @@
 package pgvalue
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/tide-data/tide/internal/sql/types"
+)
 
 // Dates and timestamps in Postgres' ISO DateStyle:
 //
@@ -95,9 +99,9 @@ func appendUTC(dst, text []byte, d, end, off, offEnd int, bc bool) ([]byte, bool
 		offset = -offset
 	}
 	secs := 3600*atoi(text[d+1:d+3]) + 60*atoi(text[d+4:d+6]) + atoi(text[d+7:d+9]) - offset
-	days := daysFromCivil(y, atoi(text[d-5:d-3]), atoi(text[d-2:d])) + floorDiv(secs, 86400)
+	days := types.DaysFromCivil(y, atoi(text[d-5:d-3]), atoi(text[d-2:d])) + floorDiv(secs, 86400)
 	secs -= floorDiv(secs, 86400) * 86400
-	y, m, day := civilFromDays(days)
+	y, m, day := types.CivilFromDays(days)
 	if bc = y <= 0; bc {
 		y = 1 - y
 	}
@@ -169,39 +173,4 @@ func floorDiv(a, b int64) int64 {
 		q--
 	}
 	return q
-}
-
-// daysFromCivil returns the days since 1970-01-01 of a date in the
-// proleptic Gregorian calendar with astronomical years (1 BC is 0), by
-// Howard Hinnant's algorithm.
-func daysFromCivil(y, m, d int64) int64 {
-	if m <= 2 {
-		y--
-	}
-	era := floorDiv(y, 400)
-	yoe := y - era*400
-	mp := (m + 9) % 12 // March is 0
-	doy := (153*mp+2)/5 + d - 1
-	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return era*146097 + doe - 719468
-}
-
-// civilFromDays is the inverse of daysFromCivil.
-func civilFromDays(z int64) (y, m, d int64) {
-	z += 719468
-	era := floorDiv(z, 146097)
-	doe := z - era*146097
-	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
-	y = yoe + era*400
-	doy := doe - (365*yoe + yoe/4 - yoe/100)
-	mp := (5*doy + 2) / 153
-	d = doy - (153*mp+2)/5 + 1
-	m = mp + 3
-	if m > 12 {
-		m -= 12
-	}
-	if m <= 2 {
-		y++
-	}
-	return y, m, d
 }
