@@ -46,11 +46,21 @@ var allowed = map[string][]string{
 	// up the log under an embedded transport.
 	"internal/ingest":  {"internal/format", "internal/transport", "internal/transport/embedded", "internal/log", "internal/group", "internal/vfs"},
 	"internal/catalog": {"internal/transport", "internal/sql/ast", "internal/sql/parser", "internal/transport/embedded", "internal/log", "internal/group"},
-	"internal/engine":  {"internal/cdc", "internal/cdc/pgvalue", "internal/transport", "internal/connector", "internal/format", "internal/catalog", "internal/sql/ast", "internal/sql/parser", "internal/sql/types", "internal/sql/expr", "internal/sql/plan", "internal/transport/embedded", "internal/log", "internal/group"},
-	"internal/server":  {"internal/log", "internal/kafka", "internal/group", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport", "internal/engine", "internal/catalog", "internal/ingest"},
-	"test/interop":     {},
-	"internal/cli":     {"internal/cdc", "internal/format", "internal/log", "internal/record", "internal/bench", "internal/vfs", "internal/server", "internal/kafka", "internal/engine", "internal/sql/parser", "internal/sql/ast", "internal/group", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport"},
-	"cmd/tide":         {"internal/cli"},
+	// The schema registry keeps its state in a topic, through the transport
+	// only (its tests run it on the embedded log and on Tide's Kafka
+	// listener); the languages and the HTTP API sit on its core.
+	"internal/schema":     {"internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport", "internal/kafka", "internal/log", "internal/group"},
+	"internal/schema/api": {"internal/schema", "internal/schema/avro", "internal/schema/jsonschema", "internal/schema/protobuf", "internal/transport/embedded", "internal/log", "internal/group"},
+	"internal/engine":     {"internal/cdc", "internal/cdc/pgvalue", "internal/transport", "internal/connector", "internal/format", "internal/catalog", "internal/sql/ast", "internal/sql/parser", "internal/sql/types", "internal/sql/expr", "internal/sql/plan", "internal/transport/embedded", "internal/log", "internal/group"},
+	"internal/server":     {"internal/log", "internal/kafka", "internal/group", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport", "internal/engine", "internal/catalog", "internal/ingest", "internal/schema", "internal/schema/api", "internal/schema/avro", "internal/schema/jsonschema", "internal/schema/protobuf"},
+	"test/interop":        {},
+	"internal/cli":        {"internal/cdc", "internal/format", "internal/log", "internal/record", "internal/bench", "internal/vfs", "internal/server", "internal/kafka", "internal/engine", "internal/sql/parser", "internal/sql/ast", "internal/group", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport"},
+	"cmd/tide":            {"internal/cli"},
+
+	// A schema language knows only the registry's contract.
+	"internal/schema/jsonschema": {"internal/schema"},
+	"internal/schema/avro":       {"internal/schema"},
+	"internal/schema/protobuf":   {"internal/schema"},
 }
 
 func TestLayering(t *testing.T) {

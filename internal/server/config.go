@@ -48,6 +48,10 @@ type Config struct {
 	IngestHMACSecrets       map[string]string // topic -> secret
 	IngestHMACHeader        string
 	IngestIdempotencyFields map[string]string // topic -> event-id field
+	// SchemaRegistry serves the Confluent-compatible schema registry on
+	// the HTTP address (/subjects, /schemas, /config, /mode,
+	// /compatibility), its state in the __tide_schemas topic.
+	SchemaRegistry bool
 }
 
 // DefaultConfig returns the defaults of the design: data in ./data, Kafka
@@ -71,6 +75,7 @@ func DefaultConfig() Config {
 		IdempotencyWindow:      ingest.DefaultIdempotencyWindow,
 		IdempotencyMaxKeys:     ingest.DefaultIdempotencyMaxKeys,
 		IngestHMACHeader:       ingest.DefaultSignatureHeader,
+		SchemaRegistry:         true,
 	}
 }
 
@@ -190,6 +195,9 @@ func Settings() []Setting {
 	add("ingest_idempotency_fields", "per-topic event-id field of HTTP ingest values: a map (YAML), {\"topic\":\"field\"} or topic=field,...",
 		func(c *Config, v string) error { return parseTopicMap(v, &c.IngestIdempotencyFields) },
 		func(c *Config) string { return formatTopicMap(c.IngestIdempotencyFields) })
+	add("schema_registry", "serve the Confluent-compatible schema registry API on the HTTP address (/subjects, /schemas, /config, /mode, /compatibility)",
+		func(c *Config, v string) (err error) { c.SchemaRegistry, err = strconv.ParseBool(v); return err },
+		func(c *Config) string { return strconv.FormatBool(c.SchemaRegistry) })
 	add("shutdown_timeout", "how long a graceful shutdown waits for in-flight requests",
 		func(c *Config, v string) (err error) { c.ShutdownTimeout, err = time.ParseDuration(v); return err },
 		func(c *Config) string { return c.ShutdownTimeout.String() })

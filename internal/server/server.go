@@ -20,6 +20,7 @@ import (
 	"github.com/tide-data/tide/internal/ingest"
 	"github.com/tide-data/tide/internal/kafka"
 	"github.com/tide-data/tide/internal/log"
+	"github.com/tide-data/tide/internal/schema"
 	"github.com/tide-data/tide/internal/transport"
 	"github.com/tide-data/tide/internal/transport/embedded"
 	"github.com/tide-data/tide/internal/transport/kafkatransport"
@@ -36,6 +37,7 @@ type Server struct {
 	transport transport.Transport
 	engine    *engine.Engine
 	ingest    *ingest.Handler
+	schemas   *schema.Registry // nil with schema_registry off
 
 	kafkaLn, httpLn net.Listener
 	http            *http.Server
@@ -77,6 +79,9 @@ func (s *Server) open() error {
 		return err
 	}
 	if err := s.openIngest(); err != nil {
+		return err
+	}
+	if err := s.openSchemaRegistry(); err != nil {
 		return err
 	}
 	var err error
@@ -255,6 +260,12 @@ func (s *Server) closeStores() error {
 		errs = append(errs, s.engine.Close(ctx))
 		cancel()
 	}
+	if s.schemas != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		errs = append(errs, s.schemas.Close(ctx))
+		cancel()
+		s.schemas = nil
+	}
 	if s.transport != nil {
 		errs = append(errs, s.transport.Close())
 	}
@@ -277,6 +288,7 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/sql", s.handleSQL)
 	mux.Handle("POST /v1/topics/{topic}/records", s.ingest)
+	s.mountSchemaRegistry(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
