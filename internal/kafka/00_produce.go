@@ -2,11 +2,13 @@ package kafka
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/tide-data/tide/internal/log"
 	"github.com/tide-data/tide/internal/record"
 )
 
@@ -15,6 +17,37 @@ import (
 // from v0 because librdkafka before 2.11.1 turns compression off when a
 // broker's Produce minimum is above 0.
 func init() { register(produceKey, 0, 11, (*Server).handleProduce) }
+
+// checkValues checks every record value of a produce's batches against
+// the topic's schema validation mode; on a refusal it returns the record's
+// index among the request's records and why.
+func (s *Server) checkValues(topic, mode string, batches []byte) (int32, error) {
+	if s.cfg.Values == nil {
+		return 0, fmt.Errorf("topic %s has schema.validation=%s but this server runs no schema registry", topic, mode)
+	}
+	var index int32
+	for len(batches) > 0 {
+		h, err := record.ParseHeader(batches)
+		if err != nil {
+			return index, fmt.Errorf("malformed record batch: %w", err)
+		}
+		if h.Size() > len(batches) {
+			return index, fmt.Errorf("malformed record batch: %d bytes of %d", len(batches), h.Size())
+		}
+		_, recs, err := record.DecodeRecords(batches[:h.Size()], int(s.cfg.MaxRequestBytes))
+		if err != nil {
+			return index, fmt.Errorf("malformed record batch: %w", err)
+		}
+		for _, r := range recs {
+			if err := s.cfg.Values.CheckValue(topic, mode, r.Value); err != nil {
+				return index, err
+			}
+			index++
+		}
+		batches = batches[h.Size():]
+	}
+	return index, nil
+}
 
 // handleProduce writes every partition's batches to the log on the reader
 // goroutine (so pipelined requests keep their order) and waits for
@@ -52,6 +85,17 @@ func (s *Server) handleProduce(r *request) {
 			if len(rp.Records) > record.OffsetMagic && rp.Records[record.OffsetMagic] < record.MagicV2 {
 				res.ErrorCode = kerr.UnsupportedForMessageFormat.Code
 				continue
+			}
+			if mode := t.Config().SchemaValidation; mode != "" && mode != log.SchemaValidationNone {
+				if idx, err := s.checkValues(rt.Topic, mode, rp.Records); err != nil {
+					msg := err.Error()
+					res.ErrorCode, res.ErrorMessage = kerr.InvalidRecord.Code, &msg
+					re := kmsg.NewProduceResponseTopicPartitionErrorRecord()
+					re.RelativeOffset, re.ErrorMessage = idx, &msg
+					res.ErrorRecords = append(res.ErrorRecords, re)
+					s.cfg.Logger.Debug("produce refused by schema validation", "topic", rt.Topic, "partition", rp.Partition, "err", err)
+					continue
+				}
 			}
 			appended, wait, err := p.AppendDeferred(rp.Records)
 			if err != nil {

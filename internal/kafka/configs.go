@@ -81,7 +81,7 @@ func configType(name string) kmsg.ConfigType {
 	switch name {
 	case log.ConfigCleanupPolicy:
 		return kmsg.ConfigTypeList
-	case log.ConfigFsync:
+	case log.ConfigFsync, log.ConfigSchemaValidation:
 		return kmsg.ConfigTypeString
 	case log.ConfigMaxMessageBytes:
 		return kmsg.ConfigTypeInt

@@ -37,6 +37,17 @@ type Config struct {
 	// their responses.
 	MaxInFlight int
 	Logger      *slog.Logger
+	// Values checks the values produced to topics whose schema.validation
+	// is framed or strict (the schema registry); a refused value refuses
+	// its partition's batch with INVALID_RECORD. Nil refuses every produce
+	// to such a topic: its validation cannot be done.
+	Values ValueChecker
+}
+
+// ValueChecker checks a produced value against a topic's schema
+// validation mode (framed or strict); an error says why it is refused.
+type ValueChecker interface {
+	CheckValue(topic, mode string, value []byte) error
 }
 
 // DefaultConfig returns Kafka's defaults for a single node.

@@ -46,6 +46,17 @@ const (
 	// ConfigCompressionType is accepted for Kafka tools' sake with its one
 	// supported value, "producer": batches are stored as they came.
 	ConfigCompressionType = "compression.type"
+	// ConfigSchemaValidation is Tide's: what the Kafka listener checks of
+	// produced values against the schema registry (none, framed, strict).
+	// The log stores it; enforcing it is the listener's business.
+	ConfigSchemaValidation = "schema.validation"
+)
+
+// Schema validation modes (ConfigSchemaValidation).
+const (
+	SchemaValidationNone   = "none"
+	SchemaValidationFramed = "framed"
+	SchemaValidationStrict = "strict"
 )
 
 // TopicConfig is a topic's effective configuration. The zero value is not
@@ -61,6 +72,7 @@ type TopicConfig struct {
 	DeleteRetentionMs int64
 	Fsync             FsyncMode
 	FsyncIntervalMs   int64
+	SchemaValidation  string // none, framed or strict
 }
 
 // DefaultTopicConfig returns Kafka's defaults, with fsync before every
@@ -76,6 +88,7 @@ func DefaultTopicConfig() TopicConfig {
 		DeleteRetentionMs: 24 * time.Hour.Milliseconds(),
 		Fsync:             FsyncAlways,
 		FsyncIntervalMs:   100,
+		SchemaValidation:  SchemaValidationNone,
 	}
 }
 
@@ -83,7 +96,7 @@ func DefaultTopicConfig() TopicConfig {
 func ConfigKeys() []string {
 	return []string{
 		ConfigCleanupPolicy, ConfigCompressionType, ConfigDeleteRetentionMs, ConfigFsync, ConfigFsyncIntervalMs,
-		ConfigMaxMessageBytes, ConfigRetentionBytes, ConfigRetentionMs, ConfigSegmentBytes, ConfigSegmentMs,
+		ConfigMaxMessageBytes, ConfigRetentionBytes, ConfigRetentionMs, ConfigSchemaValidation, ConfigSegmentBytes, ConfigSegmentMs,
 	}
 }
 
@@ -147,6 +160,13 @@ func (c *TopicConfig) set(key, value string) error {
 			return fmt.Errorf("%q: only \"producer\" is supported (batches are stored as the producer compressed them)", value)
 		}
 		return nil
+	case ConfigSchemaValidation:
+		switch value {
+		case SchemaValidationNone, SchemaValidationFramed, SchemaValidationStrict:
+			c.SchemaValidation = value
+			return nil
+		}
+		return fmt.Errorf("%q is not none, framed or strict", value)
 	case ConfigFsync:
 		switch m := FsyncMode(value); m {
 		case FsyncAlways, FsyncInterval, FsyncNever:
@@ -196,5 +216,6 @@ func (c TopicConfig) Map() map[string]string {
 		ConfigFsync:             string(c.Fsync),
 		ConfigFsyncIntervalMs:   i(c.FsyncIntervalMs),
 		ConfigCompressionType:   "producer",
+		ConfigSchemaValidation:  c.SchemaValidation,
 	}
 }

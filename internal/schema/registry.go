@@ -47,6 +47,9 @@ type Registry struct {
 	// workers, and cheaper than a retry. Context-aware, unlike a mutex.
 	writes chan struct{}
 
+	// enforce caches CheckValue's lookups.
+	enforce enforcement
+
 	mu struct {
 		sync.RWMutex
 		st *state

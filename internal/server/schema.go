@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -45,4 +46,18 @@ func (s *Server) mountSchemaRegistry(mux *http.ServeMux) {
 	for _, prefix := range api.Prefixes() {
 		mux.Handle(prefix, h)
 	}
+}
+
+// schemaValues is the Kafka listener's check of values produced to topics
+// with schema.validation framed or strict. The listener is built before
+// the registry opens (the registry reads its topic through the log the
+// listener serves), and serves only after it: the registry is looked up
+// per call.
+type schemaValues struct{ s *Server }
+
+func (v schemaValues) CheckValue(topic, mode string, value []byte) error {
+	if v.s.schemas == nil {
+		return errors.New("the schema registry is off (schema_registry = false): this topic's schema.validation cannot be checked")
+	}
+	return v.s.schemas.CheckValue(topic, mode, value)
 }

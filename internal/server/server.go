@@ -126,6 +126,7 @@ func (s *Server) openEmbedded() error {
 	kcfg.DefaultPartitions = s.cfg.DefaultPartitions
 	kcfg.MaxRequestBytes = s.cfg.MaxRequestBytes
 	kcfg.Logger = s.logger
+	kcfg.Values = schemaValues{s}
 	s.kafka, err = kafka.New(s.log, s.groups, kcfg)
 	if err != nil {
 		return err
