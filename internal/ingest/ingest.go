@@ -35,6 +35,7 @@ const (
 	codeTooMany         = "too_many_requests"
 	codeUnavailable     = "unavailable"
 	codeKeyReused       = "idempotency_key_reused"
+	codeSchema          = "schema_violation"
 )
 
 // Media types a body may have.
@@ -72,6 +73,10 @@ type Config struct {
 	// (about 130 bytes per event id, 210 per key, see docs/INGEST.md): past it the oldest are
 	// forgotten before their window passes. Default 1,000,000.
 	IdempotencyMaxKeys int
+	// Schemas encodes the JSON values ingested into topics whose
+	// schema.validation is framed or strict (the schema registry); nil
+	// refuses ingestion into such topics.
+	Schemas SchemaEncoder
 	// HMACSecrets maps a topic to the secret its bodies must be signed
 	// with; topics not in it take unsigned bodies.
 	HMACSecrets map[string]string
@@ -110,9 +115,13 @@ type Handler struct {
 	limiter byteLimiter
 	idem    *idemStore
 
-	known  sync.Map // topic name -> int: topics seen to exist, and their max.message.bytes
-	writes sync.WaitGroup
-	pool   sync.Pool // *work
+	known sync.Map // topic name -> int: topics seen to exist, and their max.message.bytes
+	modes sync.Map // topic name -> string: its schema.validation, when not none
+	// checked: topic name -> time.Time its configs were last read; they
+	// are read again after topicRecheck, so a change is seen soon.
+	checked sync.Map
+	writes  sync.WaitGroup
+	pool    sync.Pool // *work
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -187,6 +196,8 @@ func (h *Handler) IdempotencyEvictions() int64 { return h.idem.evictions() }
 type work struct {
 	body   []byte
 	els    []element
+	framed [][]byte // with schema validation: els[i]'s value, encoded and framed
+	enc    []byte   // framed's storage
 	recs   []transport.Record
 	ptrs   []*transport.Record
 	index  []int // recs[j] is els[index[j]]
@@ -215,6 +226,7 @@ func (h *Handler) putWork(w *work) {
 	}
 	clear(w.els)
 	clear(w.recs)
+	clear(w.framed)
 	clear(w.ptrs)
 	clear(w.claims)
 	clear(w.owned)
@@ -364,6 +376,17 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		apiError(rw, http.StatusRequestEntityTooLarge, codeRecordTooLarge,
 			fmt.Sprintf("element %d is larger than the topic's max.message.bytes (%d); nothing was written", i, limit))
 		return
+	}
+	w.framed = w.framed[:0]
+	if _, validated := h.modes.Load(topic); validated {
+		if h.cfg.Schemas == nil {
+			apiError(rw, http.StatusUnprocessableEntity, codeSchema, "the topic has schema.validation on, but the schema registry is off (schema_registry = false)")
+			return
+		}
+		if i, err := h.encodeValues(topic, w); err != nil {
+			apiError(rw, http.StatusUnprocessableEntity, codeSchema, fmt.Sprintf("element %d: %v; nothing was written", i, err))
+			return
+		}
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.Timeout)
 	defer cancel()
@@ -544,7 +567,7 @@ func (h *Handler) readBody(rw http.ResponseWriter, r *http.Request, w *work) boo
 
 // checkTopic answers whether topic exists, creating it when allowed.
 func (h *Handler) checkTopic(ctx context.Context, topic string) (status int, code, msg string) {
-	if _, ok := h.known.Load(topic); ok {
+	if at, ok := h.checked.Load(topic); ok && time.Since(at.(time.Time)) < topicRecheck {
 		return 0, "", ""
 	}
 	info, err := h.tr.Topic(ctx, topic)
@@ -567,9 +590,48 @@ func (h *Handler) checkTopic(ctx context.Context, topic string) (status int, cod
 	if v, err := strconv.Atoi(info.Configs["max.message.bytes"]); err == nil && v > 0 {
 		limit = v
 	}
+	if mode := info.Configs["schema.validation"]; mode == "framed" || mode == "strict" {
+		h.modes.Store(topic, mode)
+	} else {
+		h.modes.Delete(topic)
+	}
 	h.known.Store(topic, limit)
+	h.checked.Store(topic, time.Now())
 	return 0, "", ""
 }
+
+// SchemaEncoder turns an ingested JSON document into the framed value of
+// the latest schema of the topic's value subject; an error names the
+// failing path.
+type SchemaEncoder interface {
+	AppendFramedJSON(dst []byte, topic string, doc []byte) ([]byte, error)
+}
+
+// encodeValues encodes every element's value for a topic with schema
+// validation into w.framed; it reports the first element refused.
+func (h *Handler) encodeValues(topic string, w *work) (int, error) {
+	w.framed = grow(w.framed, len(w.els))[:0]
+	w.enc = w.enc[:0]
+	for i := range w.els {
+		start := len(w.enc)
+		var err error
+		if w.enc, err = h.cfg.Schemas.AppendFramedJSON(w.enc, topic, w.els[i].value); err != nil {
+			return i, err
+		}
+		w.framed = append(w.framed, w.enc[start:len(w.enc):len(w.enc)])
+	}
+	// The values may have moved as enc grew: take them from the final array.
+	off := 0
+	for i, v := range w.framed {
+		w.framed[i] = w.enc[off : off+len(v) : off+len(v)]
+		off += len(v)
+	}
+	return -1, nil
+}
+
+// topicRecheck is how long a topic's configs (max.message.bytes,
+// schema.validation) are taken as read.
+const topicRecheck = 10 * time.Second
 
 // defaultMaxMessageBytes is max.message.bytes when a topic does not
 // override it: Kafka's default, and the embedded log's.
@@ -614,7 +676,11 @@ func (h *Handler) buildRecords(topic string, w *work, reqEntry *entry) {
 			continue
 		}
 		el := &w.els[i]
-		w.recs = append(w.recs, transport.Record{Topic: topic, Partition: -1, Offset: -1, Key: el.key, Value: el.value, Headers: el.headers})
+		value := el.value
+		if len(w.framed) > 0 {
+			value = w.framed[i]
+		}
+		w.recs = append(w.recs, transport.Record{Topic: topic, Partition: -1, Offset: -1, Key: el.key, Value: value, Headers: el.headers})
 		w.index = append(w.index, i)
 	}
 	w.ptrs = w.ptrs[:0]

@@ -27,6 +27,7 @@ const subjectCacheTTL = 5 * time.Second
 type enforcement struct {
 	mu       sync.Mutex
 	subjects map[subjectID]subjectDecision
+	latest   map[string]latestDecision
 }
 
 type subjectID struct {
@@ -104,4 +105,66 @@ func (r *Registry) liveVersionOf(subject string, id int) bool {
 	r.enforce.subjects[key] = subjectDecision{live: live, at: time.Now()}
 	r.enforce.mu.Unlock()
 	return live
+}
+
+// latestCacheTTL bounds how long the latest version of a subject is reused
+// by EncodeJSON: a new version is used within it.
+const latestCacheTTL = 5 * time.Second
+
+type latestDecision struct {
+	id int
+	p  Parsed
+	at time.Time
+}
+
+// AppendFramedJSON appends the framed value of a JSON document ingested
+// into topic: encoded for the latest version of the topic's value subject
+// (Avro binary; a JSON Schema payload is the document), after the frame
+// naming that version's schema id. A document the schema refuses is an
+// error wrapping ErrRefused that names the failing path.
+func (r *Registry) AppendFramedJSON(dst []byte, topic string, doc []byte) ([]byte, error) {
+	subject := ValueSubject(topic)
+	d, err := r.latestOf(subject)
+	if err != nil {
+		return dst, fmt.Errorf("%w: %w", ErrRefused, err)
+	}
+	enc, ok := r.formats[d.p.Type()].(JSONEncoder)
+	if !ok {
+		return dst, fmt.Errorf("%w: subject %s holds a %s schema, which JSON cannot be encoded into", ErrRefused, subject, d.p.Type())
+	}
+	n := len(dst)
+	dst = append(dst, 0, 0, 0, 0, 0)
+	binary.BigEndian.PutUint32(dst[n+1:], uint32(d.id))
+	out, err := enc.AppendJSON(dst, d.p, doc)
+	if err != nil {
+		return dst[:n], fmt.Errorf("%w: %w", ErrRefused, err)
+	}
+	return out, nil
+}
+
+// latestOf returns the latest live version of subject, parsed, from a
+// cache refreshed every latestCacheTTL.
+func (r *Registry) latestOf(subject string) (latestDecision, error) {
+	r.enforce.mu.Lock()
+	d, ok := r.enforce.latest[subject]
+	r.enforce.mu.Unlock()
+	if ok && time.Since(d.at) < latestCacheTTL {
+		return d, nil
+	}
+	ss, err := r.SubjectVersion(subject, Latest, false)
+	if err != nil {
+		return latestDecision{}, fmt.Errorf("subject %s: %w", subject, err)
+	}
+	p, err := r.parsedByID(ss.ID, 0)
+	if err != nil {
+		return latestDecision{}, err
+	}
+	d = latestDecision{id: ss.ID, p: p, at: time.Now()}
+	r.enforce.mu.Lock()
+	if r.enforce.latest == nil || len(r.enforce.latest) > 10_000 {
+		r.enforce.latest = map[string]latestDecision{}
+	}
+	r.enforce.latest[subject] = d
+	r.enforce.mu.Unlock()
+	return d, nil
 }

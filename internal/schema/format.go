@@ -46,5 +46,13 @@ type Validator interface {
 	Validate(p Parsed, payload []byte) error
 }
 
+// JSONEncoder turns a JSON document into a payload of the schema's
+// language (Avro binary; JSON Schema: the document itself, validated), for
+// ingestion that takes JSON and writes framed values. An error names the
+// failing path.
+type JSONEncoder interface {
+	AppendJSON(dst []byte, p Parsed, json []byte) ([]byte, error)
+}
+
 // ErrInvalid marks an invalid schema (the API's 42201).
 var ErrInvalid = errors.New("schema: invalid schema")

@@ -4,6 +4,10 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -152,4 +156,106 @@ func describeValue(c kadm.ResourceConfig, name string) string {
 		}
 	}
 	return ""
+}
+
+// HTTP ingestion into a topic with schema.validation: each JSON value is
+// encoded for the latest version of <topic>-value (Avro binary, or the
+// JSON itself for JSON Schema) and framed; a value the schema refuses gets
+// 422 naming the element and the path, and nothing is written.
+func TestIngestSchemaValidation(t *testing.T) {
+	ts := startServer(t, "", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	const orderSchema = `{"type":"record","name":"Order","fields":[{"name":"id","type":"long"},{"name":"note","type":"string"}]}`
+	rcl, err := sr.NewClient(sr.URLs(ts.url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	avroVer, err := rcl.CreateSchema(ctx, "pay-value", sr.Schema{Schema: orderSchema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jsonVer, err := rcl.CreateSchema(ctx, "clicks-value", sr.Schema{Type: sr.TypeJSON,
+		Schema: `{"type":"object","properties":{"url":{"type":"string"}},"required":["url"]}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(ts.srv.KafkaAddr().String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	strict := "strict"
+	for _, topic := range []string{"pay", "clicks"} {
+		if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"schema.validation": &strict}, topic); err != nil {
+			t.Fatal(err)
+		}
+	}
+	post := func(topic, body string) (int, string) {
+		req, _ := http.NewRequestWithContext(ctx, "POST", ts.url+"/v1/topics/"+topic+"/records", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := post("pay", `[{"id":7,"note":"paid"},{"id":8,"note":"also"}]`); code != 200 {
+		t.Fatalf("valid orders: %d %s", code, body)
+	}
+	if code, body := post("pay", `[{"id":9,"note":"ok"},{"id":"ten","note":"bad"}]`); code != 422 ||
+		!strings.Contains(body, `"schema_violation"`) || !strings.Contains(body, "element 1") || !strings.Contains(body, "/id") {
+		t.Errorf("an invalid order: %d %s", code, body)
+	}
+	if code, body := post("clicks", `{"url":"/cart"}`); code != 200 {
+		t.Fatalf("a valid click: %d %s", code, body)
+	}
+	if code, body := post("clicks", `{"page":"/cart"}`); code != 422 || !strings.Contains(body, "url") {
+		t.Errorf("an invalid click: %d %s", code, body)
+	}
+
+	// What was written: framed values, the Avro ones readable with the schema.
+	type order struct {
+		ID   int64  `avro:"id"`
+		Note string `avro:"note"`
+	}
+	var serde sr.Serde
+	serde.Register(avroVer.ID, order{}, sr.DecodeFn(func(b []byte, v any) error {
+		return avro.Unmarshal(avro.MustParse(orderSchema), b, v)
+	}))
+	rd, err := kgo.NewClient(kgo.SeedBrokers(ts.srv.KafkaAddr().String()), kgo.ConsumeTopics("pay", "clicks"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	var got []string
+	for len(got) < 3 {
+		fs := rd.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("read %v", got)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			switch r.Topic {
+			case "pay":
+				var o order
+				if err := serde.Decode(r.Value, &o); err != nil {
+					t.Errorf("decoding %x: %v", r.Value, err)
+				}
+				got = append(got, fmt.Sprintf("%d:%s", o.ID, o.Note))
+			case "clicks":
+				if id := int(binary.BigEndian.Uint32(r.Value[1:5])); r.Value[0] != 0 || id != jsonVer.ID || string(r.Value[5:]) != `{"url":"/cart"}` {
+					t.Errorf("click written as %q", r.Value)
+				}
+				got = append(got, "click")
+			}
+		})
+	}
+	slices.Sort(got)
+	if strings.Join(got, " ") != "7:paid 8:also click" {
+		t.Errorf("written: %v (the refused request wrote nothing)", got)
+	}
 }

@@ -32,6 +32,7 @@ func (s *Server) openIngest() error {
 		AutoCreateTopics:   s.cfg.AutoCreateTopics,
 		DefaultPartitions:  s.cfg.DefaultPartitions,
 		WorkerID:           s.workerID(),
+		Schemas:            schemaValues{s},
 	})
 	return err
 }

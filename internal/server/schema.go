@@ -61,3 +61,10 @@ func (v schemaValues) CheckValue(topic, mode string, value []byte) error {
 	}
 	return v.s.schemas.CheckValue(topic, mode, value)
 }
+
+func (v schemaValues) AppendFramedJSON(dst []byte, topic string, doc []byte) ([]byte, error) {
+	if v.s.schemas == nil {
+		return dst, errors.New("the schema registry is off (schema_registry = false): this topic's schema.validation cannot be checked")
+	}
+	return v.s.schemas.AppendFramedJSON(dst, topic, doc)
+}

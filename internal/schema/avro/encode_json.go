@@ -525,3 +525,8 @@ func appendLong(dst []byte, n int64) []byte {
 	}
 	return append(dst, byte(u))
 }
+
+// AppendJSON is schema.JSONEncoder: the Avro binary of a JSON document.
+func (format) AppendJSON(dst []byte, p schema.Parsed, jsonValue []byte) ([]byte, error) {
+	return AppendJSON(dst, p, jsonValue)
+}

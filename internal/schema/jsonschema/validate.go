@@ -228,3 +228,12 @@ func escapeToken(t string) string {
 	}
 	return tokenEscaper.Replace(t)
 }
+
+// AppendJSON is schema.JSONEncoder: a JSON Schema payload is the document
+// itself, once it is valid.
+func (f format) AppendJSON(dst []byte, p schema.Parsed, doc []byte) ([]byte, error) {
+	if err := f.Validate(p, doc); err != nil {
+		return dst, err
+	}
+	return append(dst, doc...), nil
+}
