@@ -40,19 +40,40 @@ type IngestOptions struct {
 	SingleConns int
 	BatchEvents int
 	EventBytes  int
-	Progress    func(IngestResult)
+	// Schema is SchemaNone (or ""), SchemaAvro or SchemaJSON: with a
+	// schema, every scenario also runs on topics with
+	// schema.validation=strict (see RunIngest).
+	Schema string
+	// Warmup precedes every measured scenario (topic creation, connection
+	// set-up). Default 1s.
+	Warmup   time.Duration
+	Progress func(IngestResult)
+	// OnScenario, when set, is called as each scenario starts with its
+	// short name ("batched", "single", suffixed "-none" or "-avro" and
+	// so on in a run with a schema); the function it returns is called as
+	// the scenario ends (a CPU profile per scenario).
+	OnScenario func(phase string) func()
 }
 
 // DefaultIngestOptions are the issue's workloads: NDJSON batches of 100
 // events of 200 bytes, and single events per request.
 func DefaultIngestOptions() IngestOptions {
-	return IngestOptions{Dir: ".", Duration: 5 * time.Second, Partitions: 1, BatchConns: 32, SingleConns: 256, BatchEvents: 100, EventBytes: 200}
+	return IngestOptions{Dir: ".", Duration: 5 * time.Second, Partitions: 1, BatchConns: 32, SingleConns: 256, BatchEvents: 100, EventBytes: 200,
+		Schema: SchemaNone, Warmup: time.Second}
 }
 
 // Validate checks the options.
 func (o IngestOptions) Validate() error {
 	if o.Duration <= 0 || o.Partitions < 1 || o.BatchConns < 1 || o.SingleConns < 1 || o.BatchEvents < 1 || o.EventBytes < 64 {
 		return errors.New("bench ingest: duration, partitions, connections and batch events must be positive, event bytes at least 64")
+	}
+	switch o.Schema {
+	case "", SchemaNone, SchemaAvro, SchemaJSON:
+	default:
+		return fmt.Errorf("bench ingest: schema %q: want %s, %s or %s", o.Schema, SchemaNone, SchemaAvro, SchemaJSON)
+	}
+	if o.Warmup < 0 {
+		return errors.New("bench ingest: warm-up must not be negative")
 	}
 	return nil
 }
@@ -68,12 +89,18 @@ type IngestResult struct {
 	P99         time.Duration `json:"p99_ns"`
 	CPU         float64       `json:"cpu_cores"` // process CPU-seconds per second, server and generator
 	Errors      int64         `json:"errors"`
+	// Schema is set by runs with --schema: the format the scenario's
+	// topic validates with, or "none" for the baseline.
+	Schema string `json:"schema,omitempty"`
 }
 
 // IngestReport is a run's results and the targets they meet.
 type IngestReport struct {
 	Results []IngestResult `json:"results"`
 	Targets []Target       `json:"targets"`
+	// Schema holds the validation figures of a run with a schema, nil
+	// otherwise.
+	Schema *IngestSchemaReport `json:"schema,omitempty"`
 }
 
 // Passed reports whether every target was met.
@@ -90,6 +117,13 @@ func (r *IngestReport) Passed() bool {
 // directory, fsync=always) and drives POST /v1/topics/{topic}/records over
 // keep-alive connections with a lean HTTP/1.1 client: first NDJSON
 // batches, then single events.
+//
+// With opts.Schema avro or json, a schema matching benchEvent's events is
+// registered under the value subjects of topics created with
+// schema.validation=strict, each scenario runs on the plain topics and
+// then on those, and the report adds the validated rate as a share of the
+// plain one (target TargetIngestSchemaRatio) and the cost of the
+// registry's AppendFramedJSON per event, timed alone.
 func RunIngest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -110,38 +144,49 @@ func RunIngest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 	defer func() { _ = srv.Shutdown() }()
 	addr := srv.HTTPAddr().String()
 
-	batch := make([][]byte, 64)
-	for i := range batch {
-		var b bytes.Buffer
-		for j := range opts.BatchEvents {
-			b.Write(benchEvent(i*opts.BatchEvents+j, opts.EventBytes))
-			b.WriteByte('\n')
+	var validation *ingestValidation
+	if opts.Schema != "" && opts.Schema != SchemaNone {
+		if validation, err = setUpIngestValidation(ctx, srv, opts); err != nil {
+			return nil, fmt.Errorf("bench ingest: %w", err)
 		}
-		batch[i] = httpRequest(addr, "/v1/topics/ingest_batched/records", "application/x-ndjson", b.Bytes())
 	}
-	single := make([][]byte, 1024)
-	for i := range single {
-		single[i] = httpRequest(addr, "/v1/topics/ingest_single/records", "application/json", benchEvent(i, opts.EventBytes))
-	}
+
+	// With a schema, each scenario runs on the plain topics (the
+	// baseline) and right after on the validated ones, so that drift of a
+	// shared machine hits both alike.
 	report := &IngestReport{}
-	for _, sc := range []struct {
-		name   string
-		conns  int
-		events int
-		reqs   [][]byte
-	}{
-		{fmt.Sprintf("ndjson batches of %d × %d B", opts.BatchEvents, opts.EventBytes), opts.BatchConns, opts.BatchEvents, batch},
-		{fmt.Sprintf("single %d B events", opts.EventBytes), opts.SingleConns, 1, single},
-	} {
-		res, err := runIngestScenario(ctx, addr, sc.conns, sc.events, sc.reqs, opts.Duration)
-		res.Name = sc.name
-		if err != nil {
-			return report, fmt.Errorf("bench ingest: %s: %w", sc.name, err)
+	runs := [][]ingestScenario{ingestScenarios(addr, ingestBatchedTopic, ingestSingleTopic, opts)}
+	labels := []string{""}
+	if validation != nil {
+		runs = append(runs, ingestScenarios(addr, validation.batchedTopic, validation.singleTopic, opts))
+		labels = []string{SchemaNone, opts.Schema}
+	}
+	for i := range runs[0] {
+		for r, scenarios := range runs {
+			sc := scenarios[i]
+			end := func() {}
+			if opts.OnScenario != nil {
+				phase := sc.phase
+				if labels[r] != "" {
+					phase += "-" + labels[r]
+				}
+				end = opts.OnScenario(phase)
+			}
+			res, err := runIngestScenario(ctx, addr, sc.conns, sc.events, sc.reqs, opts.Warmup, opts.Duration)
+			end()
+			res.Name, res.Schema = sc.name, labels[r]
+			if err != nil {
+				return report, fmt.Errorf("bench ingest: %s: %w", sc.name, err)
+			}
+			if opts.Progress != nil {
+				opts.Progress(res)
+			}
+			report.Results = append(report.Results, res)
 		}
-		if opts.Progress != nil {
-			opts.Progress(res)
-		}
-		report.Results = append(report.Results, res)
+	}
+	if validation != nil {
+		validation.finish(report)
+		return report, nil
 	}
 	report.Targets = []Target{
 		{Name: "batched events/s", Value: report.Results[0].Events, Want: TargetIngestBatchedEvents, Pass: report.Results[0].Events >= TargetIngestBatchedEvents,
@@ -150,6 +195,45 @@ func RunIngest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 			Detail: fmt.Sprintf("%.0f requests/s (target >= %d)", report.Results[1].Requests, TargetIngestSingleRequests)},
 	}
 	return report, nil
+}
+
+// The topics of the scenarios; with a schema, the validated runs write to
+// these names suffixed with "_" and the format.
+const (
+	ingestBatchedTopic = "ingest_batched"
+	ingestSingleTopic  = "ingest_single"
+)
+
+// ingestScenario is one workload: prepared requests, each carrying events
+// events, sent over conns connections.
+type ingestScenario struct {
+	phase  string // short name, for OnScenario
+	name   string
+	conns  int
+	events int
+	reqs   [][]byte
+}
+
+// ingestScenarios prepares the batched and single-event workloads against
+// the two topics.
+func ingestScenarios(addr, batchedTopic, singleTopic string, opts IngestOptions) []ingestScenario {
+	batch := make([][]byte, 64)
+	for i := range batch {
+		var b bytes.Buffer
+		for j := range opts.BatchEvents {
+			b.Write(benchEvent(i*opts.BatchEvents+j, opts.EventBytes))
+			b.WriteByte('\n')
+		}
+		batch[i] = httpRequest(addr, "/v1/topics/"+batchedTopic+"/records", "application/x-ndjson", b.Bytes())
+	}
+	single := make([][]byte, 1024)
+	for i := range single {
+		single[i] = httpRequest(addr, "/v1/topics/"+singleTopic+"/records", "application/json", benchEvent(i, opts.EventBytes))
+	}
+	return []ingestScenario{
+		{"batched", fmt.Sprintf("ndjson batches of %d × %d B", opts.BatchEvents, opts.EventBytes), opts.BatchConns, opts.BatchEvents, batch},
+		{"single", fmt.Sprintf("single %d B events", opts.EventBytes), opts.SingleConns, 1, single},
+	}
 }
 
 // benchEvent is a JSON object of about size bytes.
@@ -167,8 +251,8 @@ func httpRequest(addr, path, contentType string, body []byte) []byte {
 }
 
 // runIngestScenario keeps one request in flight on each of conns
-// connections: a warm-up second, then duration measured.
-func runIngestScenario(ctx context.Context, addr string, conns, eventsPerReq int, reqs [][]byte, duration time.Duration) (IngestResult, error) {
+// connections: warm-up, then duration measured.
+func runIngestScenario(ctx context.Context, addr string, conns, eventsPerReq int, reqs [][]byte, warmup, duration time.Duration) (IngestResult, error) {
 	res := IngestResult{Connections: conns}
 	var (
 		measuring atomic.Bool
@@ -225,7 +309,7 @@ func runIngestScenario(ctx context.Context, addr string, conns, eventsPerReq int
 			latMu.Unlock()
 		})
 	}
-	time.Sleep(time.Second) // warm-up: topic creation, connection set-up
+	time.Sleep(warmup) // topic creation, connection set-up
 	measuring.Store(true)
 	cpu0, wall0 := selfCPU(), time.Now()
 	select {
@@ -293,13 +377,26 @@ func readResponse(r *bufio.Reader) (int, error) {
 // WriteIngestReport prints the results and the targets.
 func WriteIngestReport(w io.Writer, r *IngestReport) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tconnections\tevents/s\trequests/s\tMB/s\tp50\tp99\tCPU cores\terrors\t")
+	schemaColumn := ""
+	if r.Schema != nil {
+		schemaColumn = "schema\t"
+	}
+	fmt.Fprintln(tw, "scenario\t"+schemaColumn+"connections\tevents/s\trequests/s\tMB/s\tp50\tp99\tCPU cores\terrors\t")
 	for _, res := range r.Results {
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.0f\t%.1f\t%s\t%s\t%.2f\t%d\t\n", res.Name, res.Connections, res.Events, res.Requests, res.MB,
+		name := res.Name + "\t"
+		if r.Schema != nil {
+			name += res.Schema + "\t"
+		}
+		fmt.Fprintf(tw, "%s%d\t%.0f\t%.0f\t%.1f\t%s\t%s\t%.2f\t%d\t\n", name, res.Connections, res.Events, res.Requests, res.MB,
 			res.P50.Round(time.Microsecond), res.P99.Round(time.Microsecond), res.CPU, res.Errors)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if r.Schema != nil {
+		if err := writeIngestSchema(w, r.Schema); err != nil {
+			return err
+		}
 	}
 	for _, t := range r.Targets {
 		mark := "MET"

@@ -70,6 +70,12 @@ func outOfStep(path string) error {
 // schema walks raw (a schema in JSON) and hs, what hamba parsed from it;
 // path is raw's JSON Pointer in the text, for messages.
 func (b *builder) schema(raw *fastjson.Value, hs hamba.Schema, path string) error {
+	if raw == nil {
+		// hamba matches attribute names regardless of case ("tYpe"); the
+		// specification's names are case-sensitive, and such a schema is
+		// refused rather than read two ways.
+		return fmt.Errorf("no \"type\" at %s (Avro attribute names are case-sensitive)", pointerOrRoot(path))
+	}
 	hs = deref(hs)
 	switch raw.Type() {
 	case fastjson.TypeString, fastjson.TypeNull:

@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	hamba "github.com/hamba/avro/v2"
 	"github.com/valyala/fastjson"
@@ -39,6 +40,11 @@ func (format) Parse(text string, refs map[string]schema.Parsed) (schema.Parsed, 
 
 // Parse is Format().Parse returning the concrete type.
 func Parse(text string, refs map[string]schema.Parsed) (*Schema, error) {
+	if !utf8.ValidString(text) {
+		// JSON text is UTF-8; an invalid byte would be read as U+FFFD by
+		// one parser and kept by another, and the canonical form unstable.
+		return nil, fmt.Errorf("%w: the schema is not valid UTF-8", schema.ErrInvalid)
+	}
 	deps, err := directDeps(refs)
 	if err != nil {
 		return nil, err
