@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"unicode"
@@ -216,6 +217,14 @@ func (r *Registry) Register(ctx context.Context, subject string, in Input, opts 
 		return 0, 0, newError(CodeInvalidSubject, "Invalid subject %q: empty, or a control character in it", subject)
 	}
 	opts.ID, opts.Version = max(opts.ID, 0), max(opts.Version, 0)
+	// Ids travel in 4-byte frames and versions are int32 in the API: an
+	// import past them would push every later id out of range too.
+	if opts.ID > math.MaxInt32 {
+		return 0, 0, newError(CodeOperationNotPermitted, "Schema id %d is out of range (1 to %d)", opts.ID, math.MaxInt32)
+	}
+	if opts.Version > math.MaxInt32 {
+		return 0, 0, newError(CodeInvalidVersion, "The specified version '%d' is not a valid version id (1 to %d)", opts.Version, math.MaxInt32)
+	}
 	for range maxRegisterAttempts {
 		id, version, done, err := r.registerOnce(ctx, subject, in, opts)
 		if err != nil || done {
@@ -284,6 +293,10 @@ func (r *Registry) registerOnce(ctx context.Context, subject string, in Input, o
 		id = opts.ID
 	default:
 		id = st.maxID + 1
+		if id > math.MaxInt32 {
+			r.mu.RUnlock()
+			return 0, 0, false, newError(CodeOperationNotPermitted, "No schema id is left: ids end at %d (an import took the last)", math.MaxInt32)
+		}
 	}
 	version = sub.next()
 	if opts.Version > 0 {
@@ -303,7 +316,9 @@ func (r *Registry) registerOnce(ctx context.Context, subject string, in Input, o
 	live := sub.sorted(false)
 	var stale []*versionEntry // soft-deleted versions of the same schema, which Confluent drops
 	for _, v := range sub.sorted(true) {
-		if v.deleted && v.id == id && v.version < version {
+		// A version another live schema references stays: dropping it would
+		// break that schema's references (as DeleteVersion refuses, 42206).
+		if v.deleted && v.id == id && v.version < version && len(st.referencesTo(subject, v.version)) == 0 {
 			stale = append(stale, v)
 		}
 	}

@@ -150,12 +150,23 @@ func (r *Registry) follow(ctx context.Context) {
 		r.sweep(ctx)
 		recs, err := r.consumer.Poll(ctx)
 		if err != nil {
-			if ctx.Err() == nil {
-				r.logger.Error("schema: following the registry topic failed; writes will fail", "err", err)
-				r.mu.Lock()
-				r.mu.failed = err
-				r.mu.Unlock()
+			if ctx.Err() != nil {
+				return
 			}
+			if !errors.Is(err, transport.ErrClosed) {
+				// A fetch failed (a broker restarting): poll again.
+				r.logger.Warn("schema: following the registry topic; retrying", "err", err)
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(time.Second):
+				}
+				continue
+			}
+			r.logger.Error("schema: following the registry topic failed; writes will fail", "err", err)
+			r.mu.Lock()
+			r.mu.failed = err
+			r.mu.Unlock()
 			return
 		}
 		r.applyRecords(recs)
@@ -171,7 +182,9 @@ func (r *Registry) applyRecords(recs []*transport.Record) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, rec := range recs {
-		if rec.Partition != 0 || rec.Topic != Topic {
+		// Records applied already come again if the follower's group hands
+		// it the partition anew (it commits nothing): apply each once.
+		if rec.Partition != 0 || rec.Topic != Topic || rec.Offset < r.mu.applied {
 			continue
 		}
 		switch r.mu.st.apply(rec.Key, rec.Value) {
@@ -204,8 +217,15 @@ func (r *Registry) sweep(ctx context.Context) {
 	for i, k := range keys {
 		recs[i] = &transport.Record{Topic: Topic, Partition: 0, Key: k}
 	}
-	if err := r.t.Produce(ctx, recs); err != nil && ctx.Err() == nil {
-		r.logger.Warn("schema: tombstoning claims that lost", "records", len(recs), "err", err)
+	if err := r.t.Produce(ctx, recs); err != nil {
+		// Kept for the next sweep: a loser left standing could come back
+		// once compaction removes the claim that beat it.
+		r.mu.Lock()
+		r.mu.losers = append(keys, r.mu.losers...)
+		r.mu.Unlock()
+		if ctx.Err() == nil {
+			r.logger.Warn("schema: tombstoning claims that lost; will retry", "records", len(recs), "err", err)
+		}
 	}
 }
 

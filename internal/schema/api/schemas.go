@@ -95,15 +95,10 @@ func (a *api) schemaByID(w http.ResponseWriter, r *http.Request) (schema.Schema,
 	if !ok {
 		return schema.Schema{}, false
 	}
+	// ?subject= (sent by Confluent's deserializers) chooses a schema
+	// context in Confluent's registry; it does not filter: an id names one
+	// schema whatever subject holds it. Tide has the default context only.
 	s, err := a.reg.SchemaByID(id)
-	if err == nil {
-		if subject := r.URL.Query().Get("subject"); subject != "" {
-			subjects, _ := a.reg.SubjectsOfID(id, true)
-			if !slices.Contains(subjects, subject) {
-				err = &schema.Error{Code: schema.CodeSchemaNotFound, Message: "Schema " + strconv.Itoa(id) + " not found"}
-			}
-		}
-	}
 	if err != nil {
 		writeError(w, r, err)
 		return schema.Schema{}, false
