@@ -3,7 +3,10 @@ package cli
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -159,4 +162,29 @@ func finishBench(w io.Writer, report interface{ Passed() bool }, asJSON, check b
 		return errors.New("bench: targets missed")
 	}
 	return nil
+}
+
+// phaseProfiler returns a hook that writes a CPU profile of each phase of a
+// benchmark to <path>.<phase> (the hidden --cpuprofile flags); failures are
+// reported on stderr and do not stop the benchmark.
+func phaseProfiler(stderr io.Writer, what, path string) func(phase string) func() {
+	return func(phase string) func() {
+		f, err := os.Create(path + "." + phase)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: cpu profile of %s: %v\n", what, phase, err)
+			if f != nil {
+				_ = f.Close()
+			}
+			return func() {}
+		}
+		return func() {
+			pprof.StopCPUProfile()
+			if err := f.Close(); err != nil {
+				fmt.Fprintf(stderr, "%s: cpu profile of %s: %v\n", what, phase, err)
+			}
+		}
+	}
 }

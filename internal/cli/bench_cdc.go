@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 
@@ -70,25 +68,7 @@ is given.`,
 			opts.Logf = func(format string, args ...any) { fmt.Fprintf(e.stderr, "bench cdc: "+format+"\n", args...) }
 			opts.Logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 			if cpuProfile != "" {
-				opts.OnPhase = func(phase string) func() {
-					f, err := os.Create(cpuProfile + "." + phase)
-					if err == nil {
-						err = pprof.StartCPUProfile(f)
-					}
-					if err != nil {
-						fmt.Fprintf(e.stderr, "bench cdc: cpu profile of %s: %v\n", phase, err)
-						if f != nil {
-							_ = f.Close()
-						}
-						return func() {}
-					}
-					return func() {
-						pprof.StopCPUProfile()
-						if err := f.Close(); err != nil {
-							fmt.Fprintf(e.stderr, "bench cdc: cpu profile of %s: %v\n", phase, err)
-						}
-					}
-				}
+				opts.OnPhase = phaseProfiler(e.stderr, "bench cdc", cpuProfile)
 			}
 			report, err := bench.RunCDC(cmd.Context(), opts)
 			if err != nil {

@@ -1,10 +1,7 @@
 package cli
 
 import (
-	"fmt"
 	"io"
-	"os"
-	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 
@@ -50,25 +47,7 @@ AppendFramedJSON alone, timed on one goroutine.`,
 				return usageError(err)
 			}
 			if cpuProfile != "" {
-				opts.OnScenario = func(phase string) func() {
-					f, err := os.Create(cpuProfile + "." + phase)
-					if err == nil {
-						err = pprof.StartCPUProfile(f)
-					}
-					if err != nil {
-						fmt.Fprintf(e.stderr, "bench ingest: cpu profile of %s: %v\n", phase, err)
-						if f != nil {
-							_ = f.Close()
-						}
-						return func() {}
-					}
-					return func() {
-						pprof.StopCPUProfile()
-						if err := f.Close(); err != nil {
-							fmt.Fprintf(e.stderr, "bench ingest: cpu profile of %s: %v\n", phase, err)
-						}
-					}
-				}
+				opts.OnScenario = phaseProfiler(e.stderr, "bench ingest", cpuProfile)
 			}
 			report, err := bench.RunIngest(cmd.Context(), opts)
 			if err != nil {
