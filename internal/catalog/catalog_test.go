@@ -2,46 +2,19 @@ package catalog
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/tide-data/tide/internal/group"
-	"github.com/tide-data/tide/internal/log"
 	"github.com/tide-data/tide/internal/sql/ast"
 	"github.com/tide-data/tide/internal/transport"
-	"github.com/tide-data/tide/internal/transport/embedded"
+	"github.com/tide-data/tide/internal/transport/embedded/embeddedtest"
 )
 
-// node is an embedded log, coordinator and transport in dir.
-type node struct {
-	log    *log.Log
-	groups *group.Coordinator
-	tr     transport.Transport
-}
-
-func openNode(t *testing.T, dir string) *node {
-	t.Helper()
-	l, err := log.Open(dir, log.WithCleanerInterval(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := group.NewCoordinator(l, group.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &node{log: l, groups: g, tr: embedded.New(l, g)}
-}
-
-func (n *node) close(t *testing.T) {
-	t.Helper()
-	if err := errors.Join(n.tr.Close(), n.groups.Close(), n.log.Close()); err != nil {
-		t.Fatal(err)
-	}
-}
+// openNode opens an embedded log, coordinator and transport in dir.
+func openNode(t *testing.T, dir string) *embeddedtest.Node { return embeddedtest.Open(t, dir) }
 
 func open(t *testing.T, tr transport.Transport, worker string) *Catalog {
 	t.Helper()
@@ -140,8 +113,8 @@ func closeCatalog(t *testing.T, c *Catalog) {
 func TestPutDeleteEntries(t *testing.T) {
 	t.Parallel()
 	n := openNode(t, t.TempDir())
-	defer n.close(t)
-	c := open(t, n.tr, "w1")
+	defer n.Close(t)
+	c := open(t, n.Transport, "w1")
 	defer closeCatalog(t, c)
 	if got := c.Entries(); len(got) != 0 {
 		t.Fatalf("a new catalog holds %v", got)
@@ -180,7 +153,7 @@ func TestReopenLoadsEverything(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	n := openNode(t, dir)
-	c := open(t, n.tr, "w1")
+	c := open(t, n.Transport, "w1")
 	put(t, c, entry("a", "a1"))
 	put(t, c, entry("b", "b1"))
 	put(t, c, entry("c", "c1"))
@@ -191,7 +164,7 @@ func TestReopenLoadsEverything(t *testing.T) {
 	put(t, c, entry("c", "c2"))
 	// An unreadable record (not JSON, or naming another key) is skipped.
 	ctx := context.Background()
-	if err := n.tr.Produce(ctx, []*transport.Record{
+	if err := n.Transport.Produce(ctx, []*transport.Record{
 		{Topic: Topic, Partition: 0, Key: []byte("junk"), Value: []byte("{not json")},
 		{Topic: Topic, Partition: 0, Key: []byte("liar"), Value: []byte(`{"name":"other","id":"x"}`)},
 	}); err != nil {
@@ -199,11 +172,11 @@ func TestReopenLoadsEverything(t *testing.T) {
 	}
 	want := []Entry{entry("a", "a2"), entry("d", "d1"), entry("c", "c2")}
 	closeCatalog(t, c)
-	n.close(t)
+	n.Close(t)
 
 	n = openNode(t, dir)
-	defer n.close(t)
-	c = open(t, n.tr, "w1")
+	defer n.Close(t)
+	c = open(t, n.Transport, "w1")
 	defer closeCatalog(t, c)
 	got := c.Entries()
 	if len(got) != len(want) {
@@ -220,7 +193,7 @@ func TestReopenLoadsEverything(t *testing.T) {
 		}
 	}
 	// The catalog topic has one partition and is compacted.
-	info, err := n.tr.Topic(ctx, Topic)
+	info, err := n.Transport.Topic(ctx, Topic)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,11 +208,11 @@ func TestReopenLoadsEverything(t *testing.T) {
 func TestWatchSeesOtherWorkers(t *testing.T) {
 	t.Parallel()
 	n := openNode(t, t.TempDir())
-	defer n.close(t)
-	c1 := open(t, n.tr, "w1")
+	defer n.Close(t)
+	c1 := open(t, n.Transport, "w1")
 	defer closeCatalog(t, c1)
 	put(t, c1, entry("before", "b1"))
-	c2 := open(t, n.tr, "w2")
+	c2 := open(t, n.Transport, "w2")
 	defer closeCatalog(t, c2)
 	if e, ok := c2.Get("before"); !ok || e.ID != "b1" {
 		t.Fatalf("a catalog opened later lacks what was written before: %+v %v", e, ok)
@@ -289,8 +262,8 @@ func TestWatchSeesOtherWorkers(t *testing.T) {
 func TestStaleRecordsDoNotResurrect(t *testing.T) {
 	t.Parallel()
 	n := openNode(t, t.TempDir())
-	defer n.close(t)
-	c1, c2 := open(t, n.tr, "w1"), open(t, n.tr, "w2")
+	defer n.Close(t)
+	c1, c2 := open(t, n.Transport, "w1"), open(t, n.Transport, "w2")
 	defer closeCatalog(t, c1)
 	defer closeCatalog(t, c2)
 
@@ -333,8 +306,8 @@ func TestStaleRecordsDoNotResurrect(t *testing.T) {
 func TestLastWriterWins(t *testing.T) {
 	t.Parallel()
 	n := openNode(t, t.TempDir())
-	defer n.close(t)
-	c1, c2 := open(t, n.tr, "w1"), open(t, n.tr, "w2")
+	defer n.Close(t)
+	c1, c2 := open(t, n.Transport, "w1"), open(t, n.Transport, "w2")
 	defer closeCatalog(t, c1)
 	defer closeCatalog(t, c2)
 	w1, w2 := watch(t, c1), watch(t, c2)
@@ -359,8 +332,8 @@ func TestLastWriterWins(t *testing.T) {
 func TestWatchNeverReportsOwnWrites(t *testing.T) {
 	t.Parallel()
 	n := openNode(t, t.TempDir())
-	defer n.close(t)
-	c1, c2 := open(t, n.tr, "w1"), open(t, n.tr, "w2")
+	defer n.Close(t)
+	c1, c2 := open(t, n.Transport, "w1"), open(t, n.Transport, "w2")
 	defer closeCatalog(t, c1)
 	defer closeCatalog(t, c2)
 	w1 := watch(t, c1)

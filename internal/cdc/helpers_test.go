@@ -14,10 +14,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/tide-data/tide/internal/group"
-	"github.com/tide-data/tide/internal/log"
 	"github.com/tide-data/tide/internal/transport"
-	"github.com/tide-data/tide/internal/transport/embedded"
+	"github.com/tide-data/tide/internal/transport/embedded/embeddedtest"
 )
 
 // testDB is a throw-away database in the test cluster
@@ -98,27 +96,9 @@ func (db *testDB) exec(sql string, args ...any) {
 	}
 }
 
-// newEmbedded opens a log, its group coordinator and the embedded
-// transport over them in a temporary directory, closed when t ends.
-func newEmbedded(t testing.TB) transport.Transport {
-	t.Helper()
-	l, err := log.Open(t.TempDir(), log.WithCleanerInterval(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := group.NewCoordinator(l, group.Options{MinSessionTimeout: 50 * time.Millisecond, MaxSessionTimeout: time.Minute})
-	if err != nil {
-		_ = l.Close()
-		t.Fatal(err)
-	}
-	tr := embedded.New(l, c)
-	t.Cleanup(func() {
-		_ = tr.Close()
-		_ = c.Close()
-		_ = l.Close()
-	})
-	return tr
-}
+// newEmbedded is an embedded transport in a temporary directory, closed
+// when t ends.
+func newEmbedded(t testing.TB) transport.Transport { return embeddedtest.New(t) }
 
 // startCapture runs a capture until the test ends or stop is called.
 func startCapture(t testing.TB, cfg Config) (c *Capture, stop func()) {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -611,7 +612,9 @@ type SchemaEncoder interface {
 // validation into w.framed; it reports the first element refused.
 func (h *Handler) encodeValues(topic string, w *work) (int, error) {
 	w.framed = grow(w.framed, len(w.els))[:0]
-	w.enc = w.enc[:0]
+	// Room for every value at once (a frame adds 5 bytes; Avro is smaller
+	// than its JSON): the values are slices of enc.
+	w.enc = slices.Grow(w.enc[:0], len(w.body)+8*len(w.els))
 	for i := range w.els {
 		start := len(w.enc)
 		var err error
@@ -619,12 +622,6 @@ func (h *Handler) encodeValues(topic string, w *work) (int, error) {
 			return i, err
 		}
 		w.framed = append(w.framed, w.enc[start:len(w.enc):len(w.enc)])
-	}
-	// The values may have moved as enc grew: take them from the final array.
-	off := 0
-	for i, v := range w.framed {
-		w.framed[i] = w.enc[off : off+len(v) : off+len(v)]
-		off += len(v)
 	}
 	return -1, nil
 }

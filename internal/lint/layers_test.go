@@ -28,10 +28,11 @@ var allowed = map[string][]string{
 	"internal/kafka":  {"internal/log", "internal/record", "internal/group"},
 	// The transport seam: the engine and connectors reach the log only
 	// through it. Implementations' tests stand up the log and listener.
-	"internal/transport":                {},
-	"internal/transport/transporttest":  {"internal/transport", "internal/record"},
-	"internal/transport/embedded":       {"internal/transport", "internal/transport/transporttest", "internal/log", "internal/record", "internal/group"},
-	"internal/transport/kafkatransport": {"internal/transport", "internal/transport/transporttest", "internal/log", "internal/record", "internal/group", "internal/kafka"},
+	"internal/transport":                       {},
+	"internal/transport/transporttest":         {"internal/transport", "internal/record"},
+	"internal/transport/embedded/embeddedtest": {"internal/transport", "internal/transport/embedded", "internal/log", "internal/group", "internal/record"},
+	"internal/transport/embedded":              {"internal/transport", "internal/transport/transporttest", "internal/log", "internal/record", "internal/group"},
+	"internal/transport/kafkatransport":        {"internal/transport", "internal/transport/transporttest", "internal/log", "internal/record", "internal/group", "internal/kafka"},
 	// SQL: syntax, values, expressions, plans. None of it knows of logs.
 	"internal/sql/ast":     {},
 	"internal/sql/parser":  {"internal/sql/ast"},
@@ -40,16 +41,16 @@ var allowed = map[string][]string{
 	"internal/sql/plan":    {"internal/sql/ast", "internal/sql/types", "internal/sql/expr", "internal/sql/parser"},
 	"internal/format":      {"internal/sql/types"},
 	"internal/cdc/pgvalue": {"internal/format", "internal/sql/types"},
-	"internal/cdc":         {"internal/cdc/pgvalue", "internal/transport", "internal/record", "internal/format", "internal/sql/types", "internal/transport/embedded", "internal/transport/kafkatransport", "internal/log", "internal/group"},
+	"internal/cdc":         {"internal/transport/embedded/embeddedtest", "internal/cdc/pgvalue", "internal/transport", "internal/record", "internal/format", "internal/sql/types", "internal/transport/embedded", "internal/transport/kafkatransport", "internal/log", "internal/group"},
 	"internal/connector":   {"internal/cdc", "internal/cdc/pgvalue", "internal/transport", "internal/record", "internal/sql/types", "internal/format", "internal/transport/embedded", "internal/log", "internal/group"},
 	// HTTP ingestion writes through the transport only; its tests stand
 	// up the log under an embedded transport.
 	"internal/ingest":  {"internal/format", "internal/transport", "internal/transport/embedded", "internal/log", "internal/group", "internal/vfs"},
-	"internal/catalog": {"internal/transport", "internal/sql/ast", "internal/sql/parser", "internal/transport/embedded", "internal/log", "internal/group"},
+	"internal/catalog": {"internal/transport/embedded/embeddedtest", "internal/transport", "internal/sql/ast", "internal/sql/parser", "internal/transport/embedded", "internal/log", "internal/group"},
 	// The schema registry keeps its state in a topic, through the transport
 	// only (its tests run it on the embedded log and on Tide's Kafka
 	// listener); the languages and the HTTP API sit on its core.
-	"internal/schema":     {"internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport", "internal/kafka", "internal/log", "internal/group"},
+	"internal/schema":     {"internal/transport/embedded/embeddedtest", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport", "internal/kafka", "internal/log", "internal/group"},
 	"internal/schema/api": {"internal/schema", "internal/schema/avro", "internal/schema/jsonschema", "internal/schema/protobuf", "internal/transport/embedded", "internal/log", "internal/group"},
 	"internal/engine":     {"internal/cdc", "internal/cdc/pgvalue", "internal/transport", "internal/connector", "internal/format", "internal/catalog", "internal/sql/ast", "internal/sql/parser", "internal/sql/types", "internal/sql/expr", "internal/sql/plan", "internal/transport/embedded", "internal/log", "internal/group"},
 	"internal/server":     {"internal/record", "internal/log", "internal/kafka", "internal/group", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport", "internal/engine", "internal/catalog", "internal/ingest", "internal/schema", "internal/schema/api", "internal/schema/avro", "internal/schema/jsonschema", "internal/schema/protobuf"},

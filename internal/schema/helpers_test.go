@@ -11,10 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tide-data/tide/internal/group"
-	"github.com/tide-data/tide/internal/log"
 	"github.com/tide-data/tide/internal/transport"
-	"github.com/tide-data/tide/internal/transport/embedded"
+	"github.com/tide-data/tide/internal/transport/embedded/embeddedtest"
 )
 
 // fieldsFormat is a toy schema language for the core's tests: a schema is
@@ -75,32 +73,8 @@ func (f fieldsFormat) Compatible(reader, writer Parsed) []string {
 
 var testFormats = []Format{fieldsFormat{Avro}, fieldsFormat{JSON}}
 
-// node is an embedded log, coordinator and transport in dir.
-type node struct {
-	log    *log.Log
-	groups *group.Coordinator
-	tr     transport.Transport
-}
-
-func openNode(t *testing.T, dir string) *node {
-	t.Helper()
-	l, err := log.Open(dir, log.WithCleanerInterval(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := group.NewCoordinator(l, group.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &node{log: l, groups: g, tr: embedded.New(l, g)}
-}
-
-func (n *node) close(t *testing.T) {
-	t.Helper()
-	if err := errors.Join(n.tr.Close(), n.groups.Close(), n.log.Close()); err != nil {
-		t.Fatal(err)
-	}
-}
+// openNode opens an embedded log, coordinator and transport in dir.
+func openNode(t *testing.T, dir string) *embeddedtest.Node { return embeddedtest.Open(t, dir) }
 
 func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -129,10 +103,10 @@ func closeRegistry(t *testing.T, r *Registry) {
 func newRegistry(t *testing.T) *Registry {
 	t.Helper()
 	n := openNode(t, t.TempDir())
-	r := openRegistry(t, n.tr, "w1")
+	r := openRegistry(t, n.Transport, "w1")
 	t.Cleanup(func() {
 		closeRegistry(t, r)
-		n.close(t)
+		n.Close(t)
 	})
 	return r
 }

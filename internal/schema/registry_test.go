@@ -425,7 +425,7 @@ func TestRestartRebuildsState(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	n := openNode(t, dir)
-	r := openRegistry(t, n.tr, "w1")
+	r := openRegistry(t, n.Transport, "w1")
 	ctx := ctxT(t)
 	register(t, r, "s", "a")
 	register(t, r, "s", "a,b?")
@@ -443,11 +443,11 @@ func TestRestartRebuildsState(t *testing.T) {
 	}
 	before := snapshot(r)
 	closeRegistry(t, r)
-	n.close(t)
+	n.Close(t)
 
 	n = openNode(t, dir)
-	defer n.close(t)
-	r = openRegistry(t, n.tr, "w1")
+	defer n.Close(t)
+	r = openRegistry(t, n.Transport, "w1")
 	defer closeRegistry(t, r)
 	if after := snapshot(r); after != before {
 		t.Fatalf("state after restart:\n%s\nwant:\n%s", after, before)
@@ -469,10 +469,10 @@ func TestRestartRebuildsState(t *testing.T) {
 func TestRegistriesRace(t *testing.T) {
 	t.Parallel()
 	n := openNode(t, t.TempDir())
-	defer n.close(t)
-	a := openRegistry(t, n.tr, "a")
+	defer n.Close(t)
+	a := openRegistry(t, n.Transport, "a")
 	defer closeRegistry(t, a)
-	b := openRegistry(t, n.tr, "b")
+	b := openRegistry(t, n.Transport, "b")
 	defer closeRegistry(t, b)
 	ctx := ctxT(t)
 	if err := a.SetConfig(ctx, "", None); err != nil {
@@ -552,7 +552,7 @@ func TestRegistriesRace(t *testing.T) {
 	}
 
 	// A third registry replaying the topic agrees.
-	c := openRegistry(t, n.tr, "c")
+	c := openRegistry(t, n.Transport, "c")
 	if sc := snapshot(c); sc != sa {
 		t.Errorf("replay disagrees:\n%s\nvs\n%s", sc, sa)
 	}
@@ -560,7 +560,7 @@ func TestRegistriesRace(t *testing.T) {
 
 	// So does a replay of the topic as compaction would leave it: the
 	// latest record of each key, in offset order.
-	recs := readAll(t, n.tr)
+	recs := readAll(t, n.Transport)
 	if got := replay(compact(recs)); got != sa {
 		t.Errorf("compacted replay disagrees:\n%s\nvs\n%s", got, sa)
 	}
@@ -573,10 +573,10 @@ func TestRegistriesRace(t *testing.T) {
 func TestLostClaimIsRetried(t *testing.T) {
 	t.Parallel()
 	n := openNode(t, t.TempDir())
-	defer n.close(t)
-	a := openRegistry(t, n.tr, "a")
+	defer n.Close(t)
+	a := openRegistry(t, n.Transport, "a")
 	defer closeRegistry(t, a)
-	b := openRegistry(t, n.tr, "b")
+	b := openRegistry(t, n.Transport, "b")
 	defer closeRegistry(t, b)
 	ctx := ctxT(t)
 	if err := a.SetConfig(ctx, "s", None); err != nil {
@@ -612,7 +612,7 @@ func TestLostClaimIsRetried(t *testing.T) {
 	if sa, sb := snapshot(a), snapshot(b); sa != sb {
 		t.Fatalf("registries disagree:\n%s\nvs\n%s", sa, sb)
 	}
-	recs := readAll(t, n.tr)
+	recs := readAll(t, n.Transport)
 	if lost := losses(recs); lost < 4 {
 		t.Errorf("%d claims lost, want at least 4 (x's id and version, p's, same's)", lost)
 	}
@@ -723,8 +723,8 @@ func replay(recs []*transport.Record) string {
 func TestRegisterOnClosedRegistry(t *testing.T) {
 	t.Parallel()
 	n := openNode(t, t.TempDir())
-	defer n.close(t)
-	r := openRegistry(t, n.tr, "w")
+	defer n.Close(t)
+	r := openRegistry(t, n.Transport, "w")
 	closeRegistry(t, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
