@@ -26,10 +26,14 @@ const loadIdle = 30 * time.Second
 
 // Entry is one persisted object.
 type Entry struct {
-	Kind    ast.ObjectKind `json:"kind"`
-	Name    string         `json:"name"`
-	SQL     string         `json:"sql"`
-	Created time.Time      `json:"created"`
+	Kind ast.ObjectKind `json:"kind"`
+	Name string         `json:"name"`
+	SQL  string         `json:"sql"`
+	// Written is the statement as the user wrote it when SQL is the
+	// engine's completion of it (a source whose columns came from the
+	// schema registry); empty when they are the same.
+	Written string    `json:"written,omitempty"`
+	Created time.Time `json:"created"`
 	// ID is unique per creation: dropping and re-creating a name gives a
 	// new ID (pipelines derive their consumer group from it).
 	ID string `json:"id"`

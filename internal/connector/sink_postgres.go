@@ -390,7 +390,7 @@ func (s *PostgresSink) Write(ctx context.Context, outputs []Output) error {
 	dec, _ := s.decoders.Get().(format.Decoder)
 	if dec == nil {
 		var err error
-		if dec, err = format.NewDecoder("json", s.cols, nil); err != nil {
+		if dec, err = format.NewDecoder("json", s.cols, nil, format.Env{}); err != nil {
 			return err
 		}
 	}

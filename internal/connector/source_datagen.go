@@ -154,7 +154,7 @@ func NewDatagen(cols []format.Column, opts map[string]string, env Env) (Source, 
 	if err := o.check(); err != nil {
 		return nil, err
 	}
-	enc, err := format.NewEncoder("json", cols, nil)
+	enc, err := format.NewEncoder("json", cols, nil, format.Env{})
 	if err != nil {
 		return nil, fmt.Errorf("connector datagen: %w", err)
 	}

@@ -74,7 +74,7 @@ func TestDatagenDeterministic(t *testing.T) {
 	}
 
 	// The rows decode with the columns' types and honour the options.
-	dec, err := format.NewDecoder("json", datagenColumns, nil)
+	dec, err := format.NewDecoder("json", datagenColumns, nil, format.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}

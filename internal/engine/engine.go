@@ -13,6 +13,7 @@ import (
 
 	"github.com/tide-data/tide/internal/catalog"
 	"github.com/tide-data/tide/internal/connector"
+	"github.com/tide-data/tide/internal/format"
 	"github.com/tide-data/tide/internal/sql/ast"
 	"github.com/tide-data/tide/internal/sql/expr"
 	"github.com/tide-data/tide/internal/sql/parser"
@@ -39,6 +40,9 @@ type Config struct {
 	// spent. A batch larger than the whole budget passes alone. 0 means
 	// DefaultPipelineBufferBytes (64 MiB).
 	PipelineBufferBytes int64
+	// Schemas is the schema registry the registry formats ('avro',
+	// 'json_sr') read and register with; nil when it is off.
+	Schemas format.Schemas
 }
 
 // Engine executes statements and runs pipelines. Safe for concurrent use.
@@ -296,7 +300,11 @@ func (e *Engine) checkFree(name string, kind ast.ObjectKind, sql string, ifNotEx
 	if ifNotExists {
 		return true, nil
 	}
-	if opts.Idempotent && entry.Kind == kind && sameStatement(entry.SQL, sql) {
+	written := entry.SQL
+	if entry.Written != "" {
+		written = entry.Written
+	}
+	if opts.Idempotent && entry.Kind == kind && sameStatement(written, sql) {
 		return true, nil
 	}
 	return true, &Error{Code: CodeExists, Message: fmt.Sprintf("%s %q already exists", strings.ToLower(string(entry.Kind)), name),
@@ -323,11 +331,27 @@ func (e *Engine) createSource(ctx context.Context, s *ast.CreateSource, text str
 	if err != nil {
 		return res, err
 	}
+	written := ""
+	if fmtName, _, _ := splitFormatOptions(def.Options); format.UsesRegistry(fmtName) {
+		completed, err := e.registryColumns(s, def)
+		if err != nil {
+			return res, &Error{Code: CodeInvalid, Pos: s.Pos, Message: fmt.Sprintf("line %s: source %s: %v", s.Pos, name, err), err: err,
+				Hint: "register the schema first (tide schema register <topic>-value --file ...), name another subject with '" + fmtName + ".subject', or declare the columns"}
+		}
+		if completed != nil {
+			// The columns are part of the source from now on: a new
+			// schema version does not change them under its pipelines.
+			written, text = text, ast.Format(completed)
+			if def, err = plan.AnalyzeSource(completed, connector.SourceKinds(), e.planOptions()); err != nil {
+				return res, err
+			}
+		}
+	}
 	if len(def.Columns) == 0 && !connector.IsCapture(def.Connector) {
 		return res, &Error{Code: CodeInvalid, Pos: s.Pos, Message: fmt.Sprintf("line %s: source %s declares no columns", s.Pos, name),
-			Hint: "CREATE SOURCE name (column type, ...) WITH (...); only a capturing source (postgres-cdc) may leave them out"}
+			Hint: "CREATE SOURCE name (column type, ...) WITH (...); only a capturing source (postgres-cdc) or a registry format ('avro', 'json_sr') may leave them out"}
 	}
-	if err := checkSource(def); err != nil {
+	if err := e.checkSource(def); err != nil {
 		return res, &Error{Code: CodeInvalid, Pos: s.Pos, Message: fmt.Sprintf("line %s: source %s: %v", s.Pos, name, err), err: err}
 	}
 	if connector.IsCapture(def.Connector) {
@@ -340,7 +364,7 @@ func (e *Engine) createSource(ctx context.Context, s *ast.CreateSource, text str
 			}
 		}
 	}
-	entry := catalog.Entry{Kind: ast.KindSource, Name: name, SQL: text, Created: e.cfg.Now().UTC(), ID: catalog.NewID()}
+	entry := catalog.Entry{Kind: ast.KindSource, Name: name, SQL: text, Written: written, Created: e.cfg.Now().UTC(), ID: catalog.NewID()}
 	if err := e.catalog.Put(ctx, entry); err != nil {
 		return res, &Error{Code: CodeUnavailable, Message: err.Error(), err: err}
 	}
@@ -376,7 +400,7 @@ func (e *Engine) createSink(ctx context.Context, s *ast.CreateSink, text string,
 		return res, &Error{Code: CodeInvalid, Pos: s.Pos, Message: fmt.Sprintf("line %s: source %s declares no columns to read", s.Pos, p.Source.Name),
 			Hint: "re-create the source with its columns, e.g. (before JSON, after JSON, op TEXT) for a postgres-cdc source"}
 	}
-	if err := checkSink(p); err != nil {
+	if err := e.checkSink(p); err != nil {
 		return res, &Error{Code: CodeInvalid, Pos: s.Pos, Message: fmt.Sprintf("line %s: sink %s: %v", s.Pos, name, err), err: err}
 	}
 	entry := catalog.Entry{Kind: ast.KindSink, Name: name, SQL: text, Created: e.cfg.Now().UTC(), ID: catalog.NewID()}

@@ -14,6 +14,7 @@ import (
 	"github.com/tide-data/tide/internal/catalog"
 	"github.com/tide-data/tide/internal/connector"
 	"github.com/tide-data/tide/internal/format"
+	"github.com/tide-data/tide/internal/sql/ast"
 	"github.com/tide-data/tide/internal/sql/plan"
 )
 
@@ -47,6 +48,8 @@ type pipeline struct {
 	inFormat, outFormat      string
 	inFormatOpts, outFmtOpts map[string]string
 	inColumns, outColumns    []format.Column
+	inEnv                    format.Env
+	enc                      format.Encoder // safe for concurrent use
 
 	// buffer bounds the bytes of the batches handed to tasks and not yet
 	// acknowledged or released, across all partitions.
@@ -116,11 +119,14 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 		p.dlqTopic = t
 		delete(sinkOpts, "dlq.topic")
 	}
-	// Check the formats before starting anything.
-	if _, err := format.NewDecoder(p.inFormat, p.inColumns, p.inFormatOpts); err != nil {
+	// Check the formats before starting anything. The encoder is made
+	// once (a registry format registers its schema) and shared by the
+	// tasks; each task makes its own decoder.
+	p.inEnv = e.formatEnv(src.Name, srcOpts)
+	if _, err := format.NewDecoder(p.inFormat, p.inColumns, p.inFormatOpts, p.inEnv); err != nil {
 		return fmt.Errorf("source %s: %w", src.Name, err)
 	}
-	if _, err := format.NewEncoder(p.outFormat, p.outColumns, p.outFmtOpts); err != nil {
+	if p.enc, err = format.NewEncoder(p.outFormat, p.outColumns, p.outFmtOpts, e.formatEnv(entry.Name, sinkOpts)); err != nil {
 		return err
 	}
 	env := connector.Env{Transport: e.cfg.Transport, Logger: p.logger, Group: p.group, Source: src.Name, Pipeline: entry.Name, Now: e.cfg.Now, Stdout: e.cfg.Stdout}
@@ -294,22 +300,51 @@ func outputColumns(p *plan.Pipeline) []format.Column {
 
 // checkSource checks a source's format and connector options without
 // connecting to anything.
-func checkSource(def *plan.Source) error {
+func (e *Engine) checkSource(def *plan.Source) error {
 	name, formatOpts, rest := splitFormatOptions(def.Options)
-	if _, err := format.NewDecoder(name, sourceColumns(def), formatOpts); err != nil {
+	if _, err := format.NewDecoder(name, sourceColumns(def), formatOpts, e.formatEnv(def.Name, rest)); err != nil {
 		return err
 	}
 	return connector.CheckSource(def.Connector, sourceColumns(def), rest)
 }
 
-// checkSink checks a sink's format and connector options.
-func checkSink(p *plan.Pipeline) error {
+// checkSink checks a sink's format and connector options. A registry
+// format registers the schema of what the sink writes here.
+func (e *Engine) checkSink(p *plan.Pipeline) error {
 	name, formatOpts, rest := splitFormatOptions(p.Options)
-	if _, err := format.NewEncoder(name, outputColumns(p), formatOpts); err != nil {
+	if _, err := format.NewEncoder(name, outputColumns(p), formatOpts, e.formatEnv(p.Name, rest)); err != nil {
 		return err
 	}
 	delete(rest, "dlq.topic")
 	return connector.CheckSink(p.Connector, rest)
+}
+
+// formatEnv is what a format of the named source or sink needs: the
+// schema registry, and the value subject of its topic.
+func (e *Engine) formatEnv(name string, connectorOpts map[string]string) format.Env {
+	env := format.Env{Schemas: e.cfg.Schemas, Name: name}
+	if topic := connectorOpts["topic"]; topic != "" {
+		env.Subject = topic + "-value"
+	}
+	return env
+}
+
+// registryColumns completes a source in a registry format that declares
+// no columns with those of its subject's latest schema, or checks the
+// declared ones against it. It returns the completed statement, or nil
+// when the source declared its columns.
+func (e *Engine) registryColumns(s *ast.CreateSource, def *plan.Source) (*ast.CreateSource, error) {
+	name, formatOpts, rest := splitFormatOptions(def.Options)
+	cols, err := format.SourceColumns(name, sourceColumns(def), formatOpts, e.formatEnv(def.Name, rest))
+	if err != nil || len(def.Columns) > 0 {
+		return nil, err
+	}
+	completed := *s
+	completed.Columns = make([]ast.ColumnDef, len(cols))
+	for i, c := range cols {
+		completed.Columns[i] = ast.ColumnDef{Pos: s.Pos, Name: ast.Ident(c.Name), Type: ast.TypeName{Pos: s.Pos, Name: c.Type.String()}}
+	}
+	return &completed, nil
 }
 
 // splitFormatOptions separates the format options ('format' and keys

@@ -78,12 +78,11 @@ type task struct {
 }
 
 func (p *pipeline) newTask(partition int32) *task {
-	// The formats were checked when the pipeline started.
-	dec, _ := format.NewDecoder(p.inFormat, p.inColumns, p.inFormatOpts)
-	enc, _ := format.NewEncoder(p.outFormat, p.outColumns, p.outFmtOpts)
+	// The decoder's format was checked when the pipeline started.
+	dec, _ := format.NewDecoder(p.inFormat, p.inColumns, p.inFormatOpts, p.inEnv)
 	t := &task{
 		p: p, partition: partition, in: make(chan connector.Batch, taskQueue),
-		dec: dec, enc: enc,
+		dec: dec, enc: p.enc,
 		row:  make(types.Row, len(p.inColumns)+plan.NumMetadata),
 		out:  make(types.Row, len(p.plan.Outputs)),
 		meta: make([]bool, plan.NumMetadata),

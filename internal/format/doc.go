@@ -29,6 +29,31 @@
 // record that is not a JSON object gives ErrSkip: drop it, do not
 // dead-letter it.
 //
+// # Registry formats: avro and json_sr
+//
+// 'avro' and 'json_sr' read and write values in the schema registry's
+// wire format (a zero byte, the schema id as a big-endian uint32, then
+// Avro binary or JSON) through the Schemas interface of Env, which the
+// server implements over its registry (this package imports none of it).
+// Their Columns give a source that declares none the columns of its
+// subject's latest schema, or check declared ones against it
+// (SourceColumns).
+//
+// An Avro decoder compiles, per writer schema id it meets, a program of
+// closures (avro_decode.go): one step per writer field, in the writer's
+// order, reading into the column of the same name with its conversion
+// (convert.go: Postgres' assignment casts, text through the column type's
+// input function) or skipping the value; records, arrays, maps and unions
+// of several types are rendered as jsonb. So any version a producer wrote
+// with reads into the source's columns, and a writer type that cannot
+// convert fails only the records that carry it. The decoder checks what
+// it reads (truncation, trailing bytes, varints past 64 bits, UTF-8 and
+// NUL in strings, union and enum indexes, nesting depth).
+//
+// An encoder registers, when it is made, a schema of its columns (every
+// field nullable) under its subject and frames each value with the id;
+// the schemas are in avroSchemaText and jsonSchemaText.
+//
 // # JSON
 //
 // Decoding takes, for every declared column, the top-level field of

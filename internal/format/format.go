@@ -17,6 +17,9 @@ var (
 	// ErrInvalidOption means an option is unknown to the format or its
 	// value is not valid.
 	ErrInvalidOption = errors.New("format: invalid option")
+	// ErrNotRegistered means a registry format's subject has no live
+	// version.
+	ErrNotRegistered = errors.New("format: subject not registered")
 	// ErrSkip is returned by a Decoder that was told to ignore parse
 	// errors ('json.ignore-parse-errors'='true') for a record it cannot
 	// read at all: the caller drops the record and does not dead-letter it.
@@ -54,14 +57,20 @@ type Format struct {
 	Options map[string]string
 	// NewDecoder and NewEncoder are called with validated columns and
 	// options holding only keys listed in Options.
-	NewDecoder func(cols []Column, options map[string]string) (Decoder, error)
-	NewEncoder func(cols []Column, options map[string]string) (Encoder, error)
+	NewDecoder func(cols []Column, options map[string]string, env Env) (Decoder, error)
+	NewEncoder func(cols []Column, options map[string]string, env Env) (Encoder, error)
+	// Columns, for a format whose records are described by a schema in
+	// the registry, gives the columns of a source that declares none or
+	// checks the declared ones (SourceColumns); nil for the others.
+	Columns func(declared []Column, options map[string]string, env Env) ([]Column, error)
 }
 
 // registry holds every format; it is fixed at compile time, so there is
 // nothing to register at run time (and nothing to race on).
 var registry = map[string]*Format{
-	jsonFormat.Name: &jsonFormat,
+	jsonFormat.Name:   &jsonFormat,
+	avroFormat.Name:   &avroFormat,
+	jsonSRFormat.Name: &jsonSRFormat,
 }
 
 // Names returns the registered format names, sorted.
@@ -100,23 +109,46 @@ func IsOption(key string) bool {
 
 // NewDecoder returns a decoder of the named format for cols. options
 // holds the format options (see IsOption); one the format does not know
-// is an error naming it and listing the valid ones.
-func NewDecoder(name string, cols []Column, options map[string]string) (Decoder, error) {
+// is an error naming it and listing the valid ones. env matters only to
+// the registry formats.
+func NewDecoder(name string, cols []Column, options map[string]string, env Env) (Decoder, error) {
 	f, err := prepare(name, cols, options)
 	if err != nil {
 		return nil, err
 	}
-	return f.NewDecoder(cols, options)
+	return f.NewDecoder(cols, options, env)
 }
 
-// NewEncoder returns an encoder of the named format for cols; options as
-// for NewDecoder.
-func NewEncoder(name string, cols []Column, options map[string]string) (Encoder, error) {
+// NewEncoder returns an encoder of the named format for cols; options and
+// env as for NewDecoder. A registry format registers the schema of what
+// it writes (under env.Subject) here.
+func NewEncoder(name string, cols []Column, options map[string]string, env Env) (Encoder, error) {
 	f, err := prepare(name, cols, options)
 	if err != nil {
 		return nil, err
 	}
-	return f.NewEncoder(cols, options)
+	return f.NewEncoder(cols, options, env)
+}
+
+// UsesRegistry reports whether the named format reads the schema
+// registry for a source's columns (SourceColumns).
+func UsesRegistry(name string) bool {
+	f, ok := registry[name]
+	return ok && f.Columns != nil
+}
+
+// SourceColumns returns the columns of a source in a registry format:
+// those of the latest schema of its subject when it declares none, else
+// the declared ones once checked against that schema (a column the
+// schema's field cannot convert to is an error now rather than a dead
+// letter per record; a subject not registered yet passes). For other
+// formats it returns declared.
+func SourceColumns(name string, declared []Column, options map[string]string, env Env) ([]Column, error) {
+	f, err := prepare(name, declared, options)
+	if err != nil || f.Columns == nil {
+		return declared, err
+	}
+	return f.Columns(declared, options, env)
 }
 
 func prepare(name string, cols []Column, options map[string]string) (*Format, error) {

@@ -16,7 +16,7 @@ import (
 
 func mustDecoder(t testing.TB, cols []Column, opts map[string]string) Decoder {
 	t.Helper()
-	d, err := NewDecoder("json", cols, opts)
+	d, err := NewDecoder("json", cols, opts, Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +25,7 @@ func mustDecoder(t testing.TB, cols []Column, opts map[string]string) Decoder {
 
 func mustEncoder(t testing.TB, cols []Column) Encoder {
 	t.Helper()
-	e, err := NewEncoder("json", cols, nil)
+	e, err := NewEncoder("json", cols, nil, Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,32 +290,32 @@ func TestJSONDecodeRecordErrors(t *testing.T) {
 
 func TestOptions(t *testing.T) {
 	cols := []Column{{Name: "a", Type: types.KindInt4}}
-	_, err := NewDecoder("json", cols, map[string]string{"json.fail-on-missing-field": "false", "json.bogus": "1", "format.x": "y"})
+	_, err := NewDecoder("json", cols, map[string]string{"json.fail-on-missing-field": "false", "json.bogus": "1", "format.x": "y"}, Env{})
 	if !errors.Is(err, ErrInvalidOption) || !strings.Contains(err.Error(), "'format.x', 'json.bogus'") ||
 		!strings.Contains(err.Error(), "valid: 'json.fail-on-missing-field', 'json.ignore-parse-errors'") {
 		t.Errorf("unknown options: %v", err)
 	}
-	if _, err := NewDecoder("json", cols, map[string]string{"json.ignore-parse-errors": "yes"}); !errors.Is(err, ErrInvalidOption) {
+	if _, err := NewDecoder("json", cols, map[string]string{"json.ignore-parse-errors": "yes"}, Env{}); !errors.Is(err, ErrInvalidOption) {
 		t.Errorf("bad boolean: %v", err)
 	}
-	if _, err := NewDecoder("json", cols, map[string]string{"json.ignore-parse-errors": "true", "json.fail-on-missing-field": "true"}); err == nil {
+	if _, err := NewDecoder("json", cols, map[string]string{"json.ignore-parse-errors": "true", "json.fail-on-missing-field": "true"}, Env{}); err == nil {
 		t.Error("contradictory options accepted")
 	}
-	if _, err := NewEncoder("avro", cols, nil); !errors.Is(err, ErrUnknownFormat) || !strings.Contains(err.Error(), "known: json") {
+	if _, err := NewEncoder("protobuf", cols, nil, Env{}); !errors.Is(err, ErrUnknownFormat) || !strings.Contains(err.Error(), "known: avro, json, json_sr") {
 		t.Errorf("unknown format: %v", err)
 	}
-	if _, err := NewEncoder("json", []Column{{Name: "a", Type: types.KindInt4}, {Name: "a", Type: types.KindText}}, nil); err == nil {
+	if _, err := NewEncoder("json", []Column{{Name: "a", Type: types.KindInt4}, {Name: "a", Type: types.KindText}}, nil, Env{}); err == nil {
 		t.Error("duplicate column accepted")
 	}
-	if _, err := NewEncoder("json", []Column{{Name: "a"}}, nil); err == nil {
+	if _, err := NewEncoder("json", []Column{{Name: "a"}}, nil, Env{}); err == nil {
 		t.Error("column without a type accepted")
 	}
-	for key, want := range map[string]bool{"json.x": true, "format.x": true, "format": false, "topic": false, "scan.startup.mode": false, "avro.x": false} {
+	for key, want := range map[string]bool{"json.x": true, "format.x": true, "format": false, "topic": false, "scan.startup.mode": false, "avro.x": true, "protobuf.x": false} {
 		if IsOption(key) != want {
 			t.Errorf("IsOption(%q) = %v", key, !want)
 		}
 	}
-	if got := Names(); len(got) != 1 || got[0] != "json" {
+	if got := Names(); strings.Join(got, ",") != "avro,json,json_sr" {
 		t.Errorf("Names() = %v", got)
 	}
 }

@@ -207,3 +207,11 @@ func (r *Registry) AllSchemas(prefix string, deleted, latestOnly bool) []Subject
 	}
 	return out
 }
+
+// Parsed returns the schema id names, parsed, its references resolved.
+func (r *Registry) Parsed(id int) (Parsed, error) {
+	if _, err := r.SchemaByID(id); err != nil {
+		return nil, err
+	}
+	return r.parsedByID(id, 0)
+}

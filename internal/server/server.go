@@ -75,13 +75,15 @@ func (s *Server) open() error {
 	} else if err := s.openEmbedded(); err != nil {
 		return err
 	}
+	// The registry opens first: pipelines in the registry formats read
+	// it as they start.
+	if err := s.openSchemaRegistry(); err != nil {
+		return err
+	}
 	if err := s.openEngine(); err != nil {
 		return err
 	}
 	if err := s.openIngest(); err != nil {
-		return err
-	}
-	if err := s.openSchemaRegistry(); err != nil {
 		return err
 	}
 	var err error

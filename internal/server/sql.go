@@ -27,7 +27,11 @@ func (s *Server) openEngine() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var err error
-	s.engine, err = engine.Open(ctx, engine.Config{Transport: s.transport, Logger: s.logger, WorkerID: s.workerID()})
+	cfg := engine.Config{Transport: s.transport, Logger: s.logger, WorkerID: s.workerID()}
+	if s.schemas != nil {
+		cfg.Schemas = formatSchemas{s.schemas}
+	}
+	s.engine, err = engine.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
