@@ -23,6 +23,7 @@ type builder struct {
 	records map[*hamba.RecordSchema]*recordInfo
 	order   []*recordInfo // records in the order they were defined
 	enums   map[*hamba.EnumSchema]map[string]int
+	plans   map[hamba.NamedSchema]*plan // the plans of named types, built on demand
 }
 
 // recordInfo is what EncodeJSON needs of a record beyond hamba's tree.
@@ -48,6 +49,7 @@ func newBuilder() *builder {
 	return &builder{
 		records: map[*hamba.RecordSchema]*recordInfo{},
 		enums:   map[*hamba.EnumSchema]map[string]int{},
+		plans:   map[hamba.NamedSchema]*plan{},
 	}
 }
 
@@ -550,8 +552,12 @@ func (b *builder) ensureDefault(ri *recordInfo, i int) ([]byte, error) {
 	}
 	ri.state[i] = defaultComputing
 	f := ri.rec.Fields()[i]
-	e := encoder{records: b.records, enums: b.enums, builder: b}
-	out, derr := e.value(make([]byte, 0, 16), f.Type(), raw)
+	// The default is written out as JSON again (numbers as in the text)
+	// for the encoder; a missing field of a record in it takes its own
+	// default, computed now if it has not been.
+	e := encoder{builder: b, strict: true}
+	defer e.release()
+	out, derr := e.encode(make([]byte, 0, 16), b.planFor(f.Type()), appendJSON(nil, raw), true)
 	if derr != nil {
 		derr = derr.finish()
 		where := ""

@@ -59,11 +59,44 @@
 // counts larger than the bytes left are corrupt (except for items that
 // take no room). Nesting beyond 10,000 levels is refused.
 //
+// # JSON documents
+//
 // EncodeJSON converts a JSON document to Avro binary; its doc comment
-// gives the mapping. Field defaults are encoded once, by Parse.
+// gives the mapping. It reads the document's bytes once, writing the
+// binary as it goes: no tree is built and no separate validation pass is
+// made. Parse works out a plan per schema node (encode_plan.go: record
+// field names and defaults, enum symbol tables, union branch names and
+// which branches may take which JSON type): in a record whose members
+// come in schema order, each key costs one comparison with the next
+// field's name and no hash look-up; members in another order are encoded
+// as they come and the encoded fields put in order afterwards.
+// The scanner (json_scan.go) checks RFC 8259 grammar on the way and
+// allows 300 levels of nesting.
+//
+//	           fast walk ──ok──▶ Avro binary
+//	               │ fails
+//	               ▼
+//	whole document JSON? ──no──▶ "invalid JSON at byte N: ..."
+//	               │ yes
+//	               ▼
+//	strict walk: each record's keys checked before its fields,
+//	messages built ──▶ the first error, with its JSON Pointer
+//
+// Only a failing document is read again, so that the error reported is
+// the one the earlier fastjson-based encoder reported: a syntax error
+// anywhere first, then, per record, an unknown or repeated key before a
+// missing field or a bad value in schema order. Field defaults are
+// encoded once, by Parse, with the same encoder (a default is a value of
+// a union's first branch). Numbers are read as fastjson read them
+// (fastfloat), strings unescaped as fastjson did, including its handling
+// of unpaired UTF-16 surrogates; the differential tests hold the encoder
+// to the fastjson-based one, kept as their oracle.
 //
 // # Concurrency
 //
 // A Schema is immutable after Parse and safe for concurrent use, as are
-// Format's methods and EncodeJSON.
+// Format's methods and EncodeJSON. A Schema's plans are built by Parse
+// and only read afterwards; EncodeJSON's scratch buffers come from a
+// sync.Pool, taken only when a document needs them (escaped strings,
+// members out of schema order, maps).
 package avro

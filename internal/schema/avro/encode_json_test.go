@@ -114,6 +114,11 @@ func TestEncodeJSONErrors(t *testing.T) {
 		name, schema, doc, path, want string
 	}{
 		{"not JSON", `"int"`, `{`, "", "invalid JSON"},
+		{"JSON after a mismatch", `["int"]`, `["x",}`, "", "invalid JSON"},
+		{"nested beyond 300 levels", `{"type":"array","items":"int"}`, strings.Repeat("[", 301) + strings.Repeat("]", 301), "", "invalid JSON"},
+		// fastjson let a control character before a string's last escape
+		// through; RFC 8259 does not.
+		{"control character before an escape", `"string"`, "\"\x02\\n\"", "", "invalid JSON at byte 1: control character in a string"},
 		{"type", `"int"`, `"1"`, "", `expected int, got string "1"`},
 		{"fraction", `"int"`, `1.5`, "", "1.5 is not an integer in range for int"},
 		{"int range", `"int"`, `2147483648`, "", "2147483648 is out of range for int"},

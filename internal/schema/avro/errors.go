@@ -52,7 +52,11 @@ func (e *DataError) Error() string {
 func (e *DataError) Unwrap() error { return e.kind }
 
 // in adds the segment the error happened in, on the way out of the walk.
+// The shared errRetry has no path and is left alone.
 func (e *DataError) in(seg string) *DataError {
+	if e == errRetry {
+		return e
+	}
 	e.segs = append(e.segs, seg)
 	return e
 }

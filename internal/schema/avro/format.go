@@ -99,6 +99,7 @@ func Parse(text string, refs map[string]schema.Parsed) (*Schema, error) {
 		deps:      deps,
 		records:   b.records,
 		enums:     b.enums,
+		plan:      b.planFor(hs),
 	}, nil
 }
 
@@ -112,6 +113,7 @@ type Schema struct {
 
 	records map[*hamba.RecordSchema]*recordInfo
 	enums   map[*hamba.EnumSchema]map[string]int // symbol -> index
+	plan    *plan                                // what EncodeJSON walks
 }
 
 // Type is schema.Avro.
