@@ -25,8 +25,9 @@
 //
 // # Validation
 //
-// Validate decodes the payload (numbers kept exact) and validates it. A
-// payload that breaks the schema gives a *Failure: the JSON pointer of
+// Validate checks the payload with the fast path below and, when that
+// does not accept it, decodes it (numbers kept exact) and validates it
+// with the library. A payload that breaks the schema gives a *Failure: the JSON pointer of
 // the failing value and the validator's reason, one line, e.g.
 //
 //	/amount: got string, want number
@@ -39,7 +40,63 @@
 // root that also wraps ErrMalformed. A number literal over 256 characters
 // or with an exponent beyond ±400 is a failure of its own: the validator
 // makes exact rationals of numbers, which for such literals takes
-// milliseconds to seconds each.
+// milliseconds to seconds each. A list of additional properties in a
+// reason is sorted (the library gives it in map order).
+//
+// # The fast path
+//
+// Decoding a payload into interface{} values is most of the library's
+// cost (some 60 allocations for a small event), so Parse also compiles the
+// schema for a fast path that validates straight from the payload's bytes:
+// a recursive descent that checks the JSON grammar exactly as
+// encoding/json does (strings with their escapes, invalid UTF-8 allowed,
+// numbers, nesting) and each value against its subschema, allocating
+// nothing. It is compiled from the library's own compiled schema, so the
+// draft's rules (draft 4's boolean exclusiveMinimum, items and
+// additionalItems before 2020-12, prefixItems from it, format asserted up
+// to draft 7 and an annotation from 2019-09 unless the metaschema's
+// vocabulary asserts it) are the library's. The keywords it implements:
+//
+//   - true and false schemas, type (one or a list; "integer" is a number
+//     whose exact value has no fraction, 1.0 and 1e2 included);
+//   - enum and const whose values are null, booleans, strings or numbers
+//     (numbers compared by exact value, 1 == 1.0);
+//   - minimum, maximum, exclusiveMinimum, exclusiveMaximum, compared
+//     exactly as decimals; multipleOf when its digits fit 64 bits (a
+//     payload number of more than 19 significant digits under it goes to
+//     the library);
+//   - minLength and maxLength in code points; pattern, matched by the
+//     very Go regexp the library compiled; format, with the library's own
+//     checker (it gets the string, so a formatted field costs two small
+//     allocations);
+//   - properties, required (up to 64 names), additionalProperties
+//     (boolean or schema);
+//   - items (a schema, or an array with additionalItems), prefixItems,
+//     minItems, maxItems.
+//
+// Strings with escapes or invalid UTF-8 are unescaped as encoding/json
+// does (a lone surrogate or invalid byte becomes U+FFFD) before being
+// compared, counted or matched. Every number is held to the size limits
+// above, as the library path holds them.
+//
+// A subschema with any other keyword ($ref and the other references,
+// allOf, anyOf, oneOf, not, if/then/else, dependencies and the dependent
+// keywords, patternProperties, propertyNames, min/maxProperties,
+// unevaluated*, uniqueItems, contains, content keywords, vocabulary
+// extensions, an enum or const holding an object or an array) is left to
+// the library: a payload whose validation reaches it is decoded and
+// validated by the library whole, as is one nested over 1,000 levels. A
+// schema whose root is such a subschema never takes the fast path.
+//
+// The fast path only ever decides to accept. A payload it rejects is
+// validated again by the library, so the *Failure of a rejected payload
+// is the library's, exactly as without the fast path. Its verdicts equal
+// the library's (FuzzValidateDifferential and FuzzParseCompatible check
+// them against each other), with one known difference on the reject side
+// only: an object repeating a key, where encoding/json keeps the last
+// value and the fast path checks every one, so a bad earlier value makes
+// it reject what the library accepts; the library's rerun then accepts
+// it.
 //
 // # Compatibility
 //
@@ -141,7 +198,7 @@
 //
 // # Concurrency
 //
-// Format() is stateless; a parsed schema is immutable. Parse, Validate,
-// FirstFailure and Compatible are safe for concurrent use, including on
-// the same schemas.
+// Format() is stateless; a parsed schema, its fast path included, is
+// immutable. Parse, Validate, FirstFailure and Compatible are safe for
+// concurrent use, including on the same schemas.
 package jsonschema

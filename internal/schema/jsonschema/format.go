@@ -41,6 +41,10 @@ type parsed struct {
 	doc       any // the decoded text, numbers as json.Number
 	canonical string
 	compiled  *jsv.Schema
+	// fast is compiled from compiled for validating payloads from their
+	// bytes (fastpath_*.go); nil when the root schema itself is outside
+	// the fast path's subset.
+	fast *fastNode
 	// refs are the direct references, sorted by name. A schema referring
 	// to this one gives the compiler their documents too, placed relative
 	// to where it places this one.
@@ -86,7 +90,11 @@ func (format) Parse(text string, refs map[string]schema.Parsed) (schema.Parsed, 
 	if err != nil {
 		return nil, err
 	}
-	return &parsed{doc: doc, canonical: canonical, compiled: compiled, refs: direct}, nil
+	var fast *fastNode
+	if n := compileFast(compiled); !n.fallback {
+		fast = n
+	}
+	return &parsed{doc: doc, canonical: canonical, compiled: compiled, fast: fast, refs: direct}, nil
 }
 
 func directReferences(refs map[string]schema.Parsed) ([]reference, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -75,19 +76,31 @@ func (format) Validate(p schema.Parsed, payload []byte) error {
 // payload location (JSON pointers compared as strings), so the answer is
 // the same on every run. A payload that is not JSON is a failure at the
 // root. The error is for a p that is not a JSON schema.
+//
+// A payload the fast path accepts costs no allocation; any other is
+// decoded and validated by the library, which gives the failure.
 func FirstFailure(p schema.Parsed, payload []byte) (*Failure, error) {
 	d, err := asParsed(p)
 	if err != nil {
 		return nil, err
 	}
+	if d.fast != nil && validateFast(d.fast, payload) == accepted {
+		return nil, nil
+	}
+	return libraryFailure(d, payload), nil
+}
+
+// libraryFailure is FirstFailure by the library alone: the payload
+// decoded with encoding/json and validated by the compiled schema.
+func libraryFailure(d *parsed, payload []byte) *Failure {
 	v, err := jsv.UnmarshalJSON(bytes.NewReader(payload))
 	if err != nil {
-		return &Failure{Reason: "not JSON: " + err.Error(), malformed: true}, nil
+		return &Failure{Reason: "not JSON: " + err.Error(), malformed: true}
 	}
 	if hasHugeNumber(v) {
-		return firstHugeNumber(v, nil), nil
+		return firstHugeNumber(v, nil)
 	}
-	return firstFailure(d.compiled.Validate(v)), nil
+	return firstFailure(d.compiled.Validate(v))
 }
 
 // hasHugeNumber reports whether v holds a number literal longer than
@@ -205,6 +218,11 @@ func collectFailures(e *jsv.ValidationError, out *[]Failure) {
 // through a golang.org/x/text printer; going through ValidationError
 // keeps that dependency indirect.)
 func reason(k jsv.ErrorKind) string {
+	if a, ok := k.(*kind.AdditionalProperties); ok {
+		// The library lists them in map order: sorted, the message is
+		// the same on every run.
+		k = &kind.AdditionalProperties{Properties: slices.Sorted(slices.Values(a.Properties))}
+	}
 	msg := (&jsv.ValidationError{ErrorKind: k}).Error()
 	return withoutBase(strings.TrimPrefix(msg, "at '': "))
 }

@@ -114,6 +114,18 @@ func TestValidateErrors(t *testing.T) {
 	}
 }
 
+// The library lists additional properties in map order; the message
+// lists them sorted.
+func TestValidateAdditionalPropertiesOrder(t *testing.T) {
+	p := mustParse(t, `{"properties": {"a": {}}, "additionalProperties": false}`, nil)
+	for range 50 {
+		f, err := FirstFailure(p, []byte(`{"z": 1, "a": 1, "y": 2, "x": 3, "w": 4}`))
+		if err != nil || f == nil || f.Error() != "(root): additional properties 'w', 'x', 'y', 'z' not allowed" {
+			t.Fatalf("FirstFailure = %v, %v", f, err)
+		}
+	}
+}
+
 func TestValidateHugeNumbers(t *testing.T) {
 	p := mustParse(t, `{"type": "object", "properties": {"n": {"type": "integer", "maximum": 10}}}`, nil)
 	for _, tc := range []struct{ payload, want string }{
