@@ -78,6 +78,11 @@ type Config struct {
 	// schema.validation is framed or strict (the schema registry); nil
 	// refuses ingestion into such topics.
 	Schemas SchemaEncoder
+	// SchemaValidation maps a topic to a schema.validation mode (framed
+	// or strict) applied whatever the topic's own config says; the
+	// stricter of the two wins. It is how the mode is set on a Kafka
+	// cluster, which refuses unknown topic configs.
+	SchemaValidation map[string]string
 	// HMACSecrets maps a topic to the secret its bodies must be signed
 	// with; topics not in it take unsigned bodies.
 	HMACSecrets map[string]string
@@ -591,7 +596,7 @@ func (h *Handler) checkTopic(ctx context.Context, topic string) (status int, cod
 	if v, err := strconv.Atoi(info.Configs["max.message.bytes"]); err == nil && v > 0 {
 		limit = v
 	}
-	if mode := info.Configs["schema.validation"]; mode == "framed" || mode == "strict" {
+	if mode := stricterValidation(info.Configs["schema.validation"], h.cfg.SchemaValidation[topic]); mode != "" {
 		h.modes.Store(topic, mode)
 	} else {
 		h.modes.Delete(topic)
@@ -601,24 +606,41 @@ func (h *Handler) checkTopic(ctx context.Context, topic string) (status int, cod
 	return 0, "", ""
 }
 
+// stricterValidation returns the stricter of two schema.validation
+// modes, "" for none.
+func stricterValidation(a, b string) string {
+	switch {
+	case a == "strict" || b == "strict":
+		return "strict"
+	case a == "framed" || b == "framed":
+		return "framed"
+	}
+	return ""
+}
+
 // SchemaEncoder turns an ingested JSON document into the framed value of
 // the latest schema of the topic's value subject; an error names the
 // failing path.
 type SchemaEncoder interface {
-	AppendFramedJSON(dst []byte, topic string, doc []byte) ([]byte, error)
+	// FramedJSON returns the encoder of topic's values for one request:
+	// the schema version is resolved once, not per element.
+	FramedJSON(topic string) (func(dst, doc []byte) ([]byte, error), error)
 }
 
 // encodeValues encodes every element's value for a topic with schema
 // validation into w.framed; it reports the first element refused.
 func (h *Handler) encodeValues(topic string, w *work) (int, error) {
+	encode, err := h.cfg.Schemas.FramedJSON(topic)
+	if err != nil {
+		return 0, err // as every element's error would be
+	}
 	w.framed = grow(w.framed, len(w.els))[:0]
 	// Room for every value at once (a frame adds 5 bytes; Avro is smaller
 	// than its JSON): the values are slices of enc.
 	w.enc = slices.Grow(w.enc[:0], len(w.body)+8*len(w.els))
 	for i := range w.els {
 		start := len(w.enc)
-		var err error
-		if w.enc, err = h.cfg.Schemas.AppendFramedJSON(w.enc, topic, w.els[i].value); err != nil {
+		if w.enc, err = encode(w.enc, w.els[i].value); err != nil {
 			return i, err
 		}
 		w.framed = append(w.framed, w.enc[start:len(w.enc):len(w.enc)])

@@ -27,7 +27,7 @@ const subjectCacheTTL = 5 * time.Second
 type enforcement struct {
 	mu       sync.Mutex
 	subjects map[subjectID]subjectDecision
-	latest   map[string]latestDecision
+	latest   map[string]latestDecision // by topic
 }
 
 type subjectID struct {
@@ -121,36 +121,62 @@ type latestDecision struct {
 // into topic: encoded for the latest version of the topic's value subject
 // (Avro binary; a JSON Schema payload is the document), after the frame
 // naming that version's schema id. A document the schema refuses is an
-// error wrapping ErrRefused that names the failing path.
+// error wrapping ErrRefused that names the failing path. For many
+// documents, JSONFramerFor resolves the version once.
 func (r *Registry) AppendFramedJSON(dst []byte, topic string, doc []byte) ([]byte, error) {
-	subject := ValueSubject(topic)
-	d, err := r.latestOf(subject)
+	f, err := r.JSONFramerFor(topic)
 	if err != nil {
-		return dst, fmt.Errorf("%w: %w", ErrRefused, err)
+		return dst, err
+	}
+	return f.Append(dst, doc)
+}
+
+// JSONFramer encodes JSON documents for one schema version and frames
+// them with its id. It is immutable: safe for concurrent use.
+type JSONFramer struct {
+	id  int
+	p   Parsed
+	enc JSONEncoder
+}
+
+// JSONFramerFor returns the framer of topic's value subject's latest
+// version (as AppendFramedJSON uses it), or an error wrapping ErrRefused
+// when there is none JSON can be encoded into.
+func (r *Registry) JSONFramerFor(topic string) (*JSONFramer, error) {
+	d, err := r.latestOf(topic)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRefused, err)
 	}
 	enc, ok := r.formats[d.p.Type()].(JSONEncoder)
 	if !ok {
-		return dst, fmt.Errorf("%w: subject %s holds a %s schema, which JSON cannot be encoded into", ErrRefused, subject, d.p.Type())
+		return nil, fmt.Errorf("%w: subject %s holds a %s schema, which JSON cannot be encoded into", ErrRefused, ValueSubject(topic), d.p.Type())
 	}
+	return &JSONFramer{id: d.id, p: d.p, enc: enc}, nil
+}
+
+// Append appends doc's framed value to dst; see AppendFramedJSON.
+func (f *JSONFramer) Append(dst, doc []byte) ([]byte, error) {
 	n := len(dst)
 	dst = append(dst, 0, 0, 0, 0, 0)
-	binary.BigEndian.PutUint32(dst[n+1:], uint32(d.id))
-	out, err := enc.AppendJSON(dst, d.p, doc)
+	binary.BigEndian.PutUint32(dst[n+1:], uint32(f.id))
+	out, err := f.enc.AppendJSON(dst, f.p, doc)
 	if err != nil {
 		return dst[:n], fmt.Errorf("%w: %w", ErrRefused, err)
 	}
 	return out, nil
 }
 
-// latestOf returns the latest live version of subject, parsed, from a
-// cache refreshed every latestCacheTTL.
-func (r *Registry) latestOf(subject string) (latestDecision, error) {
+// latestOf returns the latest live version of topic's value subject,
+// parsed, from a cache refreshed every latestCacheTTL. The cache is keyed
+// by topic: a hit builds no subject name (this runs per ingested event).
+func (r *Registry) latestOf(topic string) (latestDecision, error) {
 	r.enforce.mu.Lock()
-	d, ok := r.enforce.latest[subject]
+	d, ok := r.enforce.latest[topic]
 	r.enforce.mu.Unlock()
 	if ok && time.Since(d.at) < latestCacheTTL {
 		return d, nil
 	}
+	subject := ValueSubject(topic)
 	ss, err := r.SubjectVersion(subject, Latest, false)
 	if err != nil {
 		return latestDecision{}, fmt.Errorf("subject %s: %w", subject, err)
@@ -164,7 +190,7 @@ func (r *Registry) latestOf(subject string) (latestDecision, error) {
 	if r.enforce.latest == nil || len(r.enforce.latest) > 10_000 {
 		r.enforce.latest = map[string]latestDecision{}
 	}
-	r.enforce.latest[subject] = d
+	r.enforce.latest[topic] = d
 	r.enforce.mu.Unlock()
 	return d, nil
 }

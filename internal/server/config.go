@@ -48,6 +48,11 @@ type Config struct {
 	IngestHMACSecrets       map[string]string // topic -> secret
 	IngestHMACHeader        string
 	IngestIdempotencyFields map[string]string // topic -> event-id field
+	// IngestSchemaValidation maps a topic to the schema.validation HTTP
+	// ingestion applies to it (framed or strict) whatever the topic's
+	// config says: the way to set it on a Kafka cluster, which refuses
+	// unknown topic configs.
+	IngestSchemaValidation map[string]string
 	// SchemaRegistry serves the Confluent-compatible schema registry on
 	// the HTTP address (/subjects, /schemas, /config, /mode,
 	// /compatibility), its state in the __tide_schemas topic.
@@ -195,6 +200,19 @@ func Settings() []Setting {
 	add("ingest_idempotency_fields", "per-topic event-id field of HTTP ingest values: a map (YAML), {\"topic\":\"field\"} or topic=field,...",
 		func(c *Config, v string) error { return parseTopicMap(v, &c.IngestIdempotencyFields) },
 		func(c *Config) string { return formatTopicMap(c.IngestIdempotencyFields) })
+	add("ingest_schema_validation", "per-topic schema.validation (framed or strict) of HTTP ingestion, on either backend: a map (YAML), {\"topic\":\"strict\"} or topic=strict,...",
+		func(c *Config, v string) error {
+			if err := parseTopicMap(v, &c.IngestSchemaValidation); err != nil {
+				return err
+			}
+			for topic, mode := range c.IngestSchemaValidation {
+				if mode != "none" && mode != "framed" && mode != "strict" {
+					return fmt.Errorf("topic %s: %q is not none, framed or strict", topic, mode)
+				}
+			}
+			return nil
+		},
+		func(c *Config) string { return formatTopicMap(c.IngestSchemaValidation) })
 	add("schema_registry", "serve the Confluent-compatible schema registry API on the HTTP address (/subjects, /schemas, /config, /mode, /compatibility)",
 		func(c *Config, v string) (err error) { c.SchemaRegistry, err = strconv.ParseBool(v); return err },
 		func(c *Config) string { return strconv.FormatBool(c.SchemaRegistry) })

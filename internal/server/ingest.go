@@ -29,6 +29,7 @@ func (s *Server) openIngest() error {
 		HMACSecrets:        s.cfg.IngestHMACSecrets,
 		SignatureHeader:    s.cfg.IngestHMACHeader,
 		IdempotencyFields:  s.cfg.IngestIdempotencyFields,
+		SchemaValidation:   s.cfg.IngestSchemaValidation,
 		AutoCreateTopics:   s.cfg.AutoCreateTopics,
 		DefaultPartitions:  s.cfg.DefaultPartitions,
 		WorkerID:           s.workerID(),

@@ -62,9 +62,13 @@ func (v schemaValues) CheckValue(topic, mode string, value []byte) error {
 	return v.s.schemas.CheckValue(topic, mode, value)
 }
 
-func (v schemaValues) AppendFramedJSON(dst []byte, topic string, doc []byte) ([]byte, error) {
+func (v schemaValues) FramedJSON(topic string) (func(dst, doc []byte) ([]byte, error), error) {
 	if v.s.schemas == nil {
-		return dst, errors.New("the schema registry is off (schema_registry = false): this topic's schema.validation cannot be checked")
+		return nil, errors.New("the schema registry is off (schema_registry = false): this topic's schema.validation cannot be checked")
 	}
-	return v.s.schemas.AppendFramedJSON(dst, topic, doc)
+	f, err := v.s.schemas.JSONFramerFor(topic)
+	if err != nil {
+		return nil, err
+	}
+	return f.Append, nil
 }
