@@ -143,7 +143,7 @@ func avroSchemaText(fullName string, cols []Column) (string, error) {
 	}
 	b = append(b, "]}"...)
 	if _, err := hamba.ParseBytes(b); err != nil {
-		return "", fmt.Errorf("format avro: the record name %q is not a valid Avro name: %v", fullName, err)
+		return "", fmt.Errorf("format avro: the record name %q is not a valid Avro name: %w", fullName, err)
 	}
 	return string(b), nil
 }
@@ -175,20 +175,24 @@ func validAvroName(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || i > 0 && '0' <= c && c <= '9' {
-			continue
+		if !avroNameByte(s[i], i == 0) {
+			return false
 		}
-		return false
 	}
 	return true
+}
+
+// avroNameByte reports whether c may be in an Avro name: a letter or _,
+// or a digit after the first.
+func avroNameByte(c byte, first bool) bool {
+	return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || !first && '0' <= c && c <= '9'
 }
 
 // avroName makes a name valid in Avro: other characters become '_'.
 func avroName(s string) string {
 	b := []byte(s)
 	for i, c := range b {
-		if !(c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || i > 0 && '0' <= c && c <= '9') {
+		if !avroNameByte(c, i == 0) {
 			b[i] = '_'
 		}
 	}

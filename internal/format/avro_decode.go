@@ -190,7 +190,7 @@ func compileAvroChecked(s hamba.Schema, k types.Kind) (avroRead, error) {
 		return compileAvro(s, k), nil
 	}
 	if !convertible(naturalKind(s), k) || !enumInto(s, k) {
-		return nil, fmt.Errorf("Avro %s does not convert to %s", describeAvro(s), k)
+		return nil, fmt.Errorf("the Avro type %s does not convert to %s", describeAvro(s), k)
 	}
 	return compileAvro(s, k), nil
 }
@@ -359,7 +359,7 @@ func compileNatural(s hamba.Schema) avroRead {
 		}
 	case *hamba.FixedSchema:
 		size := t.Size()
-		var logical hamba.LogicalSchema = t.Logical()
+		logical := t.Logical()
 		return func(r *avroReader, dst *types.Value) error {
 			b, err := r.take(size)
 			if err != nil {
