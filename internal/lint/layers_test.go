@@ -45,6 +45,7 @@ var allowed = map[string][]string{
 	"internal/connector":   {"internal/cdc", "internal/cdc/pgvalue", "internal/transport", "internal/record", "internal/sql/types", "internal/format", "internal/transport/embedded", "internal/log", "internal/group"},
 	// HTTP ingestion writes through the transport only; its tests stand
 	// up the log under an embedded transport.
+	"internal/lag":     {"internal/transport", "internal/transport/embedded/embeddedtest", "internal/transport/embedded", "internal/log", "internal/group", "internal/record"},
 	"internal/ingest":  {"internal/format", "internal/transport", "internal/transport/embedded", "internal/log", "internal/group", "internal/vfs"},
 	"internal/catalog": {"internal/transport/embedded/embeddedtest", "internal/transport", "internal/sql/ast", "internal/sql/parser", "internal/transport/embedded", "internal/log", "internal/group"},
 	// The schema registry keeps its state in a topic, through the transport
@@ -53,7 +54,7 @@ var allowed = map[string][]string{
 	"internal/schema":     {"internal/transport/embedded/embeddedtest", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport", "internal/kafka", "internal/log", "internal/group"},
 	"internal/schema/api": {"internal/schema", "internal/schema/avro", "internal/schema/jsonschema", "internal/schema/protobuf", "internal/transport/embedded", "internal/log", "internal/group"},
 	"internal/engine":     {"internal/cdc", "internal/cdc/pgvalue", "internal/transport", "internal/connector", "internal/format", "internal/catalog", "internal/sql/ast", "internal/sql/parser", "internal/sql/types", "internal/sql/expr", "internal/sql/plan", "internal/transport/embedded", "internal/log", "internal/group"},
-	"internal/server":     {"internal/format", "internal/record", "internal/log", "internal/kafka", "internal/group", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport", "internal/engine", "internal/catalog", "internal/ingest", "internal/schema", "internal/schema/api", "internal/schema/avro", "internal/schema/jsonschema", "internal/schema/protobuf"},
+	"internal/server":     {"internal/lag", "internal/format", "internal/record", "internal/log", "internal/kafka", "internal/group", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport", "internal/engine", "internal/catalog", "internal/ingest", "internal/schema", "internal/schema/api", "internal/schema/avro", "internal/schema/jsonschema", "internal/schema/protobuf"},
 	"test/interop":        {},
 	"internal/cli":        {"internal/cdc", "internal/format", "internal/log", "internal/record", "internal/bench", "internal/vfs", "internal/server", "internal/kafka", "internal/engine", "internal/sql/parser", "internal/sql/ast", "internal/group", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport"},
 	"cmd/tide":            {"internal/cli"},

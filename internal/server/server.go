@@ -15,10 +15,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tide-data/tide/internal/engine"
 	"github.com/tide-data/tide/internal/group"
 	"github.com/tide-data/tide/internal/ingest"
 	"github.com/tide-data/tide/internal/kafka"
+	"github.com/tide-data/tide/internal/lag"
 	"github.com/tide-data/tide/internal/log"
 	"github.com/tide-data/tide/internal/schema"
 	"github.com/tide-data/tide/internal/transport"
@@ -38,6 +41,8 @@ type Server struct {
 	engine    *engine.Engine
 	ingest    *ingest.Handler
 	schemas   *schema.Registry // nil with schema_registry off
+	metrics   *prometheus.Registry
+	lag       *lag.Monitor
 
 	kafkaLn, httpLn net.Listener
 	http            *http.Server
@@ -54,6 +59,7 @@ func Start(cfg Config, logger *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, logger: logger, serveErr: make(chan error, 2)}
+	s.newMetrics()
 	if err := s.open(); err != nil {
 		return nil, errors.Join(err, s.closeStores())
 	}
@@ -75,6 +81,7 @@ func (s *Server) open() error {
 	} else if err := s.openEmbedded(); err != nil {
 		return err
 	}
+	s.openLag()
 	// The registry opens first: pipelines in the registry formats read
 	// it as they start.
 	if err := s.openSchemaRegistry(); err != nil {
@@ -292,6 +299,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/sql", s.handleSQL)
 	mux.Handle("POST /v1/topics/{topic}/records", s.ingest)
 	s.mountSchemaRegistry(mux)
+	mux.Handle("GET /metrics", s.metricsHandler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

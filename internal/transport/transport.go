@@ -113,6 +113,18 @@ type ConsumerOptions struct {
 	OnRevoked func(ctx context.Context, partitions []TopicPartition)
 }
 
+// GroupOffsets is one consumer group and what it has committed.
+type GroupOffsets struct {
+	Group string
+	// State is the group's state as Kafka names it (Stable,
+	// PreparingRebalance, CompletingRebalance, Empty).
+	State   string
+	Members int
+	// Offsets holds the committed offset, the next one to consume, per
+	// partition.
+	Offsets map[TopicPartition]int64
+}
+
 // Transport reads, writes and commits records. Implementations are safe
 // for concurrent use.
 type Transport interface {
@@ -154,6 +166,11 @@ type Transport interface {
 	// at its end offset - 1) and short ranges: each call is a read of its
 	// own, and nothing outlives it.
 	ReadAt(ctx context.Context, tp TopicPartition, offset int64, maxBytes int) ([]*Record, error)
+	// Groups lists every consumer group with committed offsets or
+	// members — Tide's own and any other client's — sorted by name, with
+	// its committed offsets. It is meant for monitoring (lag), not for a
+	// consumer's own progress (Consumer.Committed).
+	Groups(ctx context.Context) ([]GroupOffsets, error)
 	// NewConsumer starts a consumer in a group.
 	NewConsumer(ctx context.Context, opts ConsumerOptions) (Consumer, error)
 	// Close releases the transport's resources; it does not close the

@@ -410,6 +410,27 @@ func testCommitAndResume(e *env) {
 	if !tpMapsEqual(committed, want) {
 		t.Errorf("committed %v, want %v", committed, want)
 	}
+	// Groups lists the group, a live member in it, with the same offsets.
+	groups, err := e.tr.Groups(e.ctx)
+	if err != nil {
+		t.Fatalf("groups: %v", err)
+	}
+	found := false
+	for i, g := range groups {
+		if i > 0 && groups[i-1].Group >= g.Group {
+			t.Errorf("groups not sorted: %s before %s", groups[i-1].Group, g.Group)
+		}
+		if g.Group != group {
+			continue
+		}
+		found = true
+		if g.Members != 1 || !tpMapsEqual(g.Offsets, want) {
+			t.Errorf("group %s listed with %d members, offsets %v; want 1, %v", group, g.Members, g.Offsets, want)
+		}
+	}
+	if !found {
+		t.Errorf("groups %v lack %s", groups, group)
+	}
 	m.close(e.ctx)
 
 	// A new member of the group resumes from the commits.
