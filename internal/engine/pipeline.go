@@ -38,6 +38,7 @@ type pipeline struct {
 	plan     *plan.Pipeline
 	group    string
 	dlqTopic string
+	lagSLO   time.Duration // the lag_slo option; 0 without one
 	logger   *slog.Logger
 
 	source connector.Source
@@ -118,6 +119,9 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 	if t, ok := sinkOpts["dlq.topic"]; ok {
 		p.dlqTopic = t
 		delete(sinkOpts, "dlq.topic")
+	}
+	if p.lagSLO, err = lagSLOOption(sinkOpts); err != nil {
+		return err
 	}
 	// Check the formats before starting anything. The encoder is made
 	// once (a registry format registers its schema) and shared by the
@@ -316,7 +320,25 @@ func (e *Engine) checkSink(p *plan.Pipeline) error {
 		return err
 	}
 	delete(rest, "dlq.topic")
+	if _, err := lagSLOOption(rest); err != nil {
+		return err
+	}
 	return connector.CheckSink(p.Connector, rest)
+}
+
+// lagSLOOption takes the lag_slo option (a duration: '5s', '2m') out of a
+// sink's connector options; 0 without it.
+func lagSLOOption(opts map[string]string) (time.Duration, error) {
+	v, ok := opts["lag_slo"]
+	if !ok {
+		return 0, nil
+	}
+	delete(opts, "lag_slo")
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("option 'lag_slo' must be a positive duration such as '5s' or '2m', not '%s'", v)
+	}
+	return d, nil
 }
 
 // formatEnv is what a format of the named source or sink needs: the

@@ -1,0 +1,59 @@
+package engine
+
+import (
+	"maps"
+	"slices"
+	"time"
+)
+
+// PipelineInfo describes one running pipeline for monitoring: what it
+// reads, the consumer group it commits as, its lag objective and its
+// counters.
+type PipelineInfo struct {
+	Name string
+	// Source names the source; Topics are the topics its group reads
+	// (empty for a source that reads no topic).
+	Source string
+	Topics []string
+	// Group is the consumer group the pipeline commits its input offsets
+	// as: its lag is the pipeline's lag.
+	Group     string
+	Connector string
+	// LagSLO is the sink's lag_slo option; 0 without one.
+	LagSLO time.Duration
+	// DeadLetterTopic receives what the pipeline cannot process.
+	DeadLetterTopic string
+
+	State                           string
+	In, Out, Filtered, DeadLettered int64
+	LastError                       string
+}
+
+// Pipelines describes every pipeline running on this worker, sorted by
+// name.
+func (e *Engine) Pipelines() []PipelineInfo {
+	e.mu.Lock()
+	pipes := make([]*pipeline, 0, len(e.mu.pipelines))
+	for _, name := range slices.Sorted(maps.Keys(e.mu.pipelines)) {
+		pipes = append(pipes, e.mu.pipelines[name])
+	}
+	e.mu.Unlock()
+	out := make([]PipelineInfo, 0, len(pipes))
+	for _, p := range pipes {
+		st := p.status()
+		info := PipelineInfo{
+			Name: p.plan.Name, Source: p.plan.Source.Name, Group: p.group, Connector: p.plan.Connector,
+			LagSLO: p.lagSLO, DeadLetterTopic: p.dlqTopic,
+			State: st.State, In: st.In, Out: st.Out, Filtered: st.Filtered, DeadLettered: st.DeadLettered, LastError: st.LastError,
+		}
+		if t, ok := p.plan.Source.Options["topic"]; ok && sourceReadsTopic(p.plan.Source.Connector) {
+			info.Topics = []string{t}
+		}
+		out = append(out, info)
+	}
+	return out
+}
+
+// sourceReadsTopic reports whether a source connector consumes the topic
+// its 'topic' option names through the pipeline's group.
+func sourceReadsTopic(name string) bool { return name == "topic" || name == "http" }
