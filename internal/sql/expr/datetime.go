@@ -127,14 +127,10 @@ func (c *compiler) datetimeArith(pos ast.Pos, op string, l, r *node) (*node, err
 		}
 		div := op == "/"
 		return c.binaryFn(pos, iv, l, r, func(a, b types.Value) (types.Value, error) {
-			f := b.Float()
 			if div {
-				if f == 0 {
-					return types.Value{}, types.ErrDivisionByZero
-				}
-				f = 1 / f
+				return intervalDiv(a, b.Float())
 			}
-			return intervalMul(a, f)
+			return intervalMul(a, b.Float())
 		}), nil
 	}
 	return nil, opError(pos, op, lt, rt)
@@ -193,26 +189,43 @@ func tsround(x float64) float64 { return math.RoundToEven(x*1e6) / 1e6 }
 
 // intervalMul is Postgres' interval_mul: fractional months spill into
 // days (30 per month), fractional days into time.
-func intervalMul(v types.Value, f float64) (types.Value, error) {
+func intervalMul(v types.Value, f float64) (types.Value, error) { return intervalScale(v, f, false) }
+
+// intervalDiv is Postgres' interval_div: interval_mul's arithmetic with
+// each part divided by f, not multiplied by 1/f (they round differently).
+func intervalDiv(v types.Value, f float64) (types.Value, error) {
+	if f == 0 {
+		return types.Value{}, types.ErrDivisionByZero
+	}
+	return intervalScale(v, f, true)
+}
+
+func intervalScale(v types.Value, f float64, divide bool) (types.Value, error) {
+	scale := func(x float64) float64 {
+		if divide {
+			return x / f
+		}
+		return x * f
+	}
 	om, od, ous := v.Interval()
-	rm := float64(om) * f
+	rm := scale(float64(om))
 	if math.IsNaN(rm) || rm > math.MaxInt32 || rm < math.MinInt32 {
 		return types.Value{}, types.ErrIntervalRange
 	}
 	month := int32(rm)
-	rd := float64(od) * f
+	rd := scale(float64(od))
 	if math.IsNaN(rd) || rd > math.MaxInt32 || rd < math.MinInt32 {
 		return types.Value{}, types.ErrIntervalRange
 	}
 	day := int32(rd)
-	monthRemainderDays := tsround((float64(om)*f - float64(month)) * types.DaysPerMonth)
-	secRemainder := tsround((float64(od)*f - float64(day) + monthRemainderDays - math.Trunc(monthRemainderDays)) * 86400)
+	monthRemainderDays := tsround((scale(float64(om)) - float64(month)) * types.DaysPerMonth)
+	secRemainder := tsround((scale(float64(od)) - float64(day) + monthRemainderDays - math.Trunc(monthRemainderDays)) * 86400)
 	if math.Abs(secRemainder) >= 86400 {
 		day += int32(secRemainder / 86400)
 		secRemainder -= math.Trunc(secRemainder/86400) * 86400
 	}
 	day += int32(monthRemainderDays)
-	us := math.RoundToEven(float64(ous)*f + secRemainder*1e6)
+	us := math.RoundToEven(scale(float64(ous)) + secRemainder*1e6)
 	if math.IsNaN(us) || math.Abs(us) > 9.2e18 {
 		return types.Value{}, types.ErrIntervalRange
 	}

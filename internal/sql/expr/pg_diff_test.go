@@ -552,7 +552,15 @@ abs('x')
 
 func pgOutput(t *testing.T, conn *pgx.Conn, cte, expr string) (text string, null bool, oid uint32, code string) {
 	t.Helper()
-	rows, err := conn.Query(context.Background(), cte+" SELECT ("+expr+") FROM r", pgx.QueryExecModeSimpleProtocol)
+	return pgQuery(t, conn, cte+" SELECT ("+expr+") FROM r")
+}
+
+// pgQuery runs a one-row, one-column query: its text, NULL-ness, type OID
+// and SQLSTATE.
+func pgQuery(t *testing.T, conn *pgx.Conn, query string) (text string, null bool, oid uint32, code string) {
+	t.Helper()
+	expr := query
+	rows, err := conn.Query(context.Background(), query, pgx.QueryExecModeSimpleProtocol)
 	if err != nil {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) {

@@ -1,0 +1,447 @@
+package expr
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/cockroachdb/apd/v3"
+
+	"github.com/tide-data/tide/internal/sql/types"
+)
+
+// AggFunc is an aggregate function.
+type AggFunc uint8
+
+// The aggregate functions.
+const (
+	AggCount AggFunc = iota + 1
+	AggSum
+	AggAvg
+	AggMin
+	AggMax
+)
+
+var aggNames = map[string]AggFunc{"count": AggCount, "sum": AggSum, "avg": AggAvg, "min": AggMin, "max": AggMax}
+
+func (f AggFunc) String() string {
+	for name, g := range aggNames {
+		if g == f {
+			return name
+		}
+	}
+	return fmt.Sprintf("AggFunc(%d)", uint8(f))
+}
+
+// IsAggregate reports whether name (lower case) is an aggregate function.
+func IsAggregate(name string) bool {
+	_, ok := aggNames[strings.ToLower(name)]
+	return ok
+}
+
+// Aggregate is one aggregate call resolved for its argument's type, with
+// Postgres' result type:
+//
+//	count(*), count(x)        bigint, 0 over no rows
+//	sum(smallint | integer)   bigint
+//	sum(bigint | numeric)     numeric
+//	sum(double precision)     double precision
+//	sum(interval)             interval
+//	avg(integers | numeric)   numeric (the quotient's scale as numeric '/' picks it)
+//	avg(double precision)     double precision
+//	avg(interval)             interval
+//	min(x), max(x)            x's type, any type with an order
+//
+// NULL arguments are skipped; every function but count is NULL over no
+// (non-NULL) rows. DISTINCT keeps each value once (count(DISTINCT x)).
+type Aggregate struct {
+	Func     AggFunc
+	Star     bool // count(*)
+	Distinct bool
+	Arg      types.Kind
+	Result   types.Kind
+}
+
+// NewAggregate resolves an aggregate call; the error says which argument
+// types the function takes.
+func NewAggregate(name string, star, distinct bool, arg types.Kind) (Aggregate, error) {
+	f, ok := aggNames[strings.ToLower(name)]
+	if !ok {
+		return Aggregate{}, types.Errorf(codeUndefinedFunction, "%s is not an aggregate function", name)
+	}
+	a := Aggregate{Func: f, Star: star, Distinct: distinct, Arg: arg}
+	if star {
+		if f != AggCount || distinct {
+			return a, types.Errorf(codeSyntaxError, "%s(*) is not allowed; only count(*)", name)
+		}
+		a.Arg, a.Result = types.KindNull, types.KindInt8
+		return a, nil
+	}
+	bad := func(takes string) (Aggregate, error) {
+		return a, types.Errorf(codeUndefinedFunction, "function %s(%s) does not exist; %s takes %s", f, arg, f, takes)
+	}
+	switch f {
+	case AggCount:
+		a.Result = types.KindInt8
+	case AggSum:
+		switch {
+		case arg == types.KindInt2 || arg == types.KindInt4:
+			a.Result = types.KindInt8
+		case arg == types.KindInt8 || arg == types.KindNumeric:
+			a.Result = types.KindNumeric
+		case arg == types.KindFloat8 || arg == types.KindInterval:
+			a.Result = arg
+		default:
+			return bad("numbers and intervals")
+		}
+	case AggAvg:
+		switch {
+		case arg.IsInteger() || arg == types.KindNumeric:
+			a.Result = types.KindNumeric
+		case arg == types.KindFloat8 || arg == types.KindInterval:
+			a.Result = arg
+		default:
+			return bad("numbers and intervals")
+		}
+	case AggMin, AggMax:
+		if arg == types.KindJSON || arg == types.KindNull {
+			return bad("a type with an order (not json)")
+		}
+		a.Result = arg
+	}
+	return a, nil
+}
+
+// Accumulator is one group's state of an aggregate. Not safe for
+// concurrent use.
+type Accumulator struct {
+	agg   *Aggregate
+	count int64
+	// sum holds sum and avg's running total (int for integer sums, f
+	// for double, d for numeric, the interval parts for interval), and
+	// min/max's current value.
+	i, months, days int64
+	f               float64
+	d               apd.Decimal
+	v               types.Value
+	// For DISTINCT: the keys of the values seen (distinctKey), sorted,
+	// and the values, in arrival order.
+	distinct [][]byte
+	values   []types.Value
+}
+
+// NewAccumulator returns an empty accumulator of a.
+func (a *Aggregate) NewAccumulator() *Accumulator { return &Accumulator{agg: a} }
+
+// Add folds one argument value in (ignored for count(*), which counts
+// rows: pass any value).
+func (acc *Accumulator) Add(v types.Value) error {
+	a := acc.agg
+	if a.Star {
+		acc.count++
+		return nil
+	}
+	if v.IsNull() {
+		return nil
+	}
+	if a.Distinct {
+		// Kept, and folded in value order by Result, as Postgres sorts
+		// for DISTINCT (a double's sum depends on the order).
+		key := distinctKey(v)
+		i, found := slices.BinarySearchFunc(acc.distinct, key, func(x, k []byte) int { return strings.Compare(string(x), string(k)) })
+		if !found {
+			acc.distinct = slices.Insert(acc.distinct, i, key)
+			acc.values = append(acc.values, v)
+		}
+		return nil
+	}
+	return acc.fold(v)
+}
+
+// fold adds a non-NULL value to the running result.
+func (acc *Accumulator) fold(v types.Value) error {
+	a := acc.agg
+	switch a.Func {
+	case AggCount:
+	case AggSum, AggAvg:
+		if err := acc.addSum(v); err != nil {
+			return err
+		}
+	case AggMin, AggMax:
+		if acc.count == 0 {
+			acc.v = v
+			break
+		}
+		c, err := types.Compare(v, acc.v)
+		if err != nil {
+			return err
+		}
+		if (a.Func == AggMin && c < 0) || (a.Func == AggMax && c > 0) {
+			acc.v = v
+		}
+	}
+	acc.count++
+	return nil
+}
+
+func (acc *Accumulator) addSum(v types.Value) error {
+	switch acc.agg.Arg {
+	case types.KindInt2, types.KindInt4:
+		if acc.agg.Func == AggSum {
+			s := acc.i + v.Int()
+			if (v.Int() > 0 && s < acc.i) || (v.Int() < 0 && s > acc.i) {
+				return types.ErrBigintRange
+			}
+			acc.i = s
+			return nil
+		}
+		fallthrough
+	case types.KindInt8:
+		_, err := types.NumericContext.Add(&acc.d, &acc.d, apd.New(v.Int(), 0))
+		return err
+	case types.KindNumeric:
+		r, err := numericOp("+", &acc.d, v.Decimal())
+		if err != nil {
+			return err
+		}
+		acc.d.Set(r)
+	case types.KindFloat8:
+		acc.f += v.Float()
+	case types.KindInterval:
+		m, d, us := v.Interval()
+		acc.months += int64(m)
+		acc.days += int64(d)
+		s := acc.i + us
+		if (us > 0 && s < acc.i) || (us < 0 && s > acc.i) || acc.months != int64(int32(acc.months)) || acc.days != int64(int32(acc.days)) {
+			return types.ErrIntervalRange
+		}
+		acc.i = s
+	}
+	return nil
+}
+
+// Result is the aggregate over what was added.
+func (acc *Accumulator) Result() (types.Value, error) {
+	a := acc.agg
+	if a.Distinct {
+		sorted := slices.Clone(acc.values)
+		var cmpErr error
+		slices.SortStableFunc(sorted, func(x, y types.Value) int {
+			c, err := types.Compare(x, y)
+			if err != nil {
+				cmpErr = err
+			}
+			return c
+		})
+		if cmpErr != nil {
+			return types.Value{}, cmpErr
+		}
+		folded := &Accumulator{agg: &Aggregate{Func: a.Func, Arg: a.Arg, Result: a.Result}}
+		for _, v := range sorted {
+			if err := folded.fold(v); err != nil {
+				return types.Value{}, err
+			}
+		}
+		return folded.Result()
+	}
+	if a.Func == AggCount {
+		return types.NewInt8(acc.count), nil
+	}
+	if acc.count == 0 {
+		return types.Null(a.Result), nil
+	}
+	switch a.Func {
+	case AggMin, AggMax:
+		return acc.v, nil
+	case AggSum:
+		switch a.Arg {
+		case types.KindInt2, types.KindInt4:
+			return types.NewInt8(acc.i), nil
+		case types.KindFloat8:
+			return types.NewFloat8(acc.f), nil
+		case types.KindInterval:
+			return types.NewInterval(int32(acc.months), int32(acc.days), acc.i), nil
+		}
+		return numVal(new(apd.Decimal).Set(&acc.d), nil)
+	}
+	// avg
+	switch a.Arg {
+	case types.KindFloat8:
+		return types.NewFloat8(acc.f / float64(acc.count)), nil
+	case types.KindInterval:
+		return intervalDiv(types.NewInterval(int32(acc.months), int32(acc.days), acc.i), float64(acc.count))
+	}
+	return numVal(numericOp("/", &acc.d, apd.New(acc.count, 0)))
+}
+
+// AppendState appends the accumulator's state, for a state store or a
+// changelog; LoadState reads it back into an accumulator of the same
+// Aggregate.
+func (acc *Accumulator) AppendState(dst []byte) []byte {
+	dst = binary.AppendVarint(dst, acc.count)
+	dst = binary.AppendVarint(dst, acc.i)
+	dst = binary.AppendVarint(dst, acc.months)
+	dst = binary.AppendVarint(dst, acc.days)
+	dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(acc.f))
+	dst = appendString(dst, acc.d.String())
+	if acc.agg.Func == AggMin || acc.agg.Func == AggMax {
+		dst = appendValue(append(dst, 1), acc.v)
+	} else {
+		dst = append(dst, 0)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(acc.values)))
+	for _, v := range acc.values {
+		dst = appendValue(dst, v)
+	}
+	return dst
+}
+
+// errState is the error of a state that does not decode.
+var errState = errors.New("expr: corrupt aggregate state")
+
+// LoadState replaces the accumulator's state with one AppendState wrote.
+func (acc *Accumulator) LoadState(b []byte) error {
+	*acc = Accumulator{agg: acc.agg}
+	r := stateReader{b: b}
+	acc.count, acc.i, acc.months, acc.days = r.varint(), r.varint(), r.varint(), r.varint()
+	acc.f = math.Float64frombits(r.uint64())
+	if s := r.str(); s != "0" || r.err != nil {
+		if _, _, err := acc.d.SetString(s); err != nil {
+			return errState
+		}
+	}
+	if r.byte() == 1 {
+		if acc.v = r.value(); acc.count > 0 && (acc.v.IsNull() || acc.v.Kind() != acc.agg.Arg) {
+			return errState
+		}
+	}
+	n := r.uvarint()
+	if n > uint64(len(b)) {
+		return errState
+	}
+	for range n {
+		v := r.value()
+		if r.err != nil || v.IsNull() || v.Kind() != acc.agg.Arg {
+			return errState
+		}
+		key := distinctKey(v)
+		i, _ := slices.BinarySearchFunc(acc.distinct, key, func(x, k []byte) int { return strings.Compare(string(x), string(k)) })
+		acc.distinct = slices.Insert(acc.distinct, i, key)
+		acc.values = append(acc.values, v)
+	}
+	if r.err != nil || r.i != len(b) {
+		return errState
+	}
+	return nil
+}
+
+// distinctKey encodes v so that values Postgres holds equal encode
+// alike: numerics without trailing zeros (1.0 = 1.00), -0 as 0, and an
+// interval by its span ('1 day' = '24 hours').
+func distinctKey(v types.Value) []byte {
+	switch v.Kind() {
+	case types.KindNumeric:
+		var r apd.Decimal
+		r.Reduce(v.Decimal())
+		if r.IsZero() {
+			r.Negative = false
+		}
+		return appendString([]byte{byte(types.KindNumeric)}, r.String())
+	case types.KindFloat8:
+		if v.Float() == 0 {
+			return appendValue(nil, types.NewFloat8(0))
+		}
+	case types.KindInterval:
+		hi, lo := types.IntervalSpan(v.Interval())
+		b := binary.BigEndian.AppendUint64([]byte{byte(types.KindInterval)}, uint64(hi))
+		return binary.BigEndian.AppendUint64(b, lo)
+	}
+	return appendValue(nil, v)
+}
+
+// appendValue encodes a value as its kind and its Postgres text (exact for
+// every kind: doubles print the shortest text that reads back).
+func appendValue(dst []byte, v types.Value) []byte {
+	if v.IsNull() {
+		return append(dst, byte(v.Kind()), 0)
+	}
+	dst = append(dst, byte(v.Kind()), 1)
+	return appendString(dst, v.String())
+}
+
+func appendString(dst []byte, s string) []byte {
+	return append(binary.AppendUvarint(dst, uint64(len(s))), s...)
+}
+
+type stateReader struct {
+	b   []byte
+	i   int
+	err error
+}
+
+func (r *stateReader) fail() { r.err, r.i = errState, len(r.b) }
+
+func (r *stateReader) varint() int64 {
+	v, n := binary.Varint(r.b[r.i:])
+	if n <= 0 {
+		r.fail()
+		return 0
+	}
+	r.i += n
+	return v
+}
+
+func (r *stateReader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b[r.i:])
+	if n <= 0 {
+		r.fail()
+		return 0
+	}
+	r.i += n
+	return v
+}
+
+func (r *stateReader) uint64() uint64 {
+	if len(r.b)-r.i < 8 {
+		r.fail()
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(r.b[r.i:])
+	r.i += 8
+	return v
+}
+
+func (r *stateReader) byte() byte {
+	if r.i >= len(r.b) {
+		r.fail()
+		return 0
+	}
+	r.i++
+	return r.b[r.i-1]
+}
+
+func (r *stateReader) str() string {
+	n := r.uvarint()
+	if n > uint64(len(r.b)-r.i) {
+		r.fail()
+		return ""
+	}
+	s := string(r.b[r.i : r.i+int(n)])
+	r.i += int(n)
+	return s
+}
+
+func (r *stateReader) value() types.Value {
+	k := types.Kind(r.byte())
+	if r.byte() == 0 {
+		return types.Null(k)
+	}
+	v, err := types.ParseText(k, r.str())
+	if err != nil {
+		r.fail()
+	}
+	return v
+}
