@@ -87,12 +87,12 @@ func NewAggregate(name string, star, distinct bool, arg types.Kind) (Aggregate, 
 	case AggCount:
 		a.Result = types.KindInt8
 	case AggSum:
-		switch {
-		case arg == types.KindInt2 || arg == types.KindInt4:
+		switch arg {
+		case types.KindInt2, types.KindInt4:
 			a.Result = types.KindInt8
-		case arg == types.KindInt8 || arg == types.KindNumeric:
+		case types.KindInt8, types.KindNumeric:
 			a.Result = types.KindNumeric
-		case arg == types.KindFloat8 || arg == types.KindInterval:
+		case types.KindFloat8, types.KindInterval:
 			a.Result = arg
 		default:
 			return bad("numbers and intervals")

@@ -21,7 +21,7 @@ type aggColumn struct {
 var aggColumns = []aggColumn{
 	{"smallint", types.KindInt2, func(r *rand.Rand) string { return fmt.Sprint(r.IntN(200) - 100) }},
 	{"integer", types.KindInt4, func(r *rand.Rand) string { return fmt.Sprint(r.Int32() / 4) }},
-	{"bigint", types.KindInt8, func(r *rand.Rand) string { return fmt.Sprint(r.Int64()/8 - r.Int64()/8) }},
+	{"bigint", types.KindInt8, func(r *rand.Rand) string { return fmt.Sprint(r.Int64N(1<<62) - 1<<61) }},
 	{"double precision", types.KindFloat8, func(r *rand.Rand) string { return fmt.Sprint(r.NormFloat64() * 1000) }},
 	{"numeric", types.KindNumeric, func(r *rand.Rand) string {
 		return fmt.Sprintf("%d.%0*d", r.IntN(100000)-50000, r.IntN(4)+1, r.IntN(10))
