@@ -7,7 +7,7 @@ import (
 
 // NoWatermark is the watermark before any event: nothing is late, no
 // window has ended.
-const NoWatermark = math.MinInt64
+const NoWatermark int64 = math.MinInt64
 
 // Watermarks tracks the watermark of each input of an operator and the
 // operator's own (see the package doc). Not safe for concurrent use.

@@ -41,6 +41,7 @@ var allowed = map[string][]string{
 	"internal/sql/plan":    {"internal/sql/ast", "internal/sql/types", "internal/sql/expr", "internal/sql/parser"},
 	"internal/format":      {"internal/sql/types"},
 	"internal/eventtime":   {},
+	"internal/aggregate":   {"internal/eventtime", "internal/sql/expr", "internal/sql/types"},
 	"internal/cdc/pgvalue": {"internal/format", "internal/sql/types"},
 	"internal/cdc":         {"internal/transport/embedded/embeddedtest", "internal/cdc/pgvalue", "internal/transport", "internal/record", "internal/format", "internal/sql/types", "internal/transport/embedded", "internal/transport/kafkatransport", "internal/log", "internal/group"},
 	"internal/connector":   {"internal/cdc", "internal/cdc/pgvalue", "internal/transport", "internal/record", "internal/sql/types", "internal/format", "internal/transport/embedded", "internal/log", "internal/group"},

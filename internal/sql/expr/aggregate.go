@@ -223,6 +223,65 @@ func (acc *Accumulator) addSum(v types.Value) error {
 	return nil
 }
 
+// Merge folds other's state (of the same Aggregate) into acc, as when two
+// session windows become one.
+func (acc *Accumulator) Merge(other *Accumulator) error {
+	a := acc.agg
+	if a.Distinct {
+		for _, v := range other.values {
+			if err := acc.Add(v); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if other.count == 0 {
+		return nil
+	}
+	switch {
+	case a.Star || a.Func == AggCount:
+	case a.Func == AggMin || a.Func == AggMax:
+		if acc.count == 0 {
+			acc.v = other.v
+			break
+		}
+		c, err := types.Compare(other.v, acc.v)
+		if err != nil {
+			return err
+		}
+		if (a.Func == AggMin && c < 0) || (a.Func == AggMax && c > 0) {
+			acc.v = other.v
+		}
+	default: // sum, avg: add the other's running total
+		switch a.Arg {
+		case types.KindInt2, types.KindInt4:
+			if a.Func == AggSum {
+				s := acc.i + other.i
+				if (other.i > 0 && s < acc.i) || (other.i < 0 && s > acc.i) {
+					return types.ErrBigintRange
+				}
+				acc.i = s
+				break
+			}
+			fallthrough
+		case types.KindInt8, types.KindNumeric:
+			r, err := numericOp("+", &acc.d, &other.d)
+			if err != nil {
+				return err
+			}
+			acc.d.Set(r)
+		case types.KindFloat8:
+			acc.f += other.f
+		case types.KindInterval:
+			if err := acc.addSum(types.NewInterval(int32(other.months), int32(other.days), other.i)); err != nil {
+				return err
+			}
+		}
+	}
+	acc.count += other.count
+	return nil
+}
+
 // Result is the aggregate over what was added.
 func (acc *Accumulator) Result() (types.Value, error) {
 	a := acc.agg
