@@ -142,7 +142,9 @@ func avroSchemaText(fullName string, cols []Column) (string, error) {
 		b = append(b, `],"default":null}`...)
 	}
 	b = append(b, "]}"...)
-	if _, err := hamba.ParseBytes(b); err != nil {
+	// A cache of its own: hamba's default one is process-wide, and would
+	// keep every sink's record name and resolve it in unrelated schemas.
+	if _, err := hamba.ParseWithCache(string(b), "", &hamba.SchemaCache{}); err != nil {
 		return "", fmt.Errorf("format avro: the record name %q is not a valid Avro name: %w", fullName, err)
 	}
 	return string(b), nil

@@ -82,7 +82,7 @@ func (d *avroDecoder) Decode(data []byte, row types.Row) error {
 	if p.err != nil {
 		return p.err
 	}
-	r := avroReader{b: payload, id: id}
+	r := avroReader{b: payload, id: id, items: int64(len(payload)) + maxAvroEmptyItems}
 	for i := range p.fields {
 		f := &p.fields[i]
 		var dst *types.Value
@@ -253,6 +253,11 @@ func compileAvro(s hamba.Schema, k types.Kind) avroRead {
 			return r.fail("Avro %s does not convert to %s", describeAvro(s), k)
 		}
 	}
+	if k == types.KindJSON && !isAvroString(s) {
+		// An enum symbol, a time of day, a timestamp: the JSON value
+		// to_json gives (a string is cast: its text is JSON).
+		return compileJSON(s)
+	}
 	read := compileNatural(s)
 	nk := naturalKind(s)
 	if nk == k {
@@ -272,13 +277,25 @@ func compileAvro(s hamba.Schema, k types.Kind) avroRead {
 	}
 }
 
-// compileJSON reads a value of s rendered as json.
+// isAvroString reports whether s is Avro's string (uuid included).
+func isAvroString(s hamba.Schema) bool {
+	p, ok := s.(*hamba.PrimitiveSchema)
+	return ok && p.Type() == hamba.String
+}
+
+// compileJSON reads a value of s rendered as json. A union's null branch
+// is SQL NULL, as in a column of any other type (and as JSON null is in
+// format json): only a null renders as the bare text null.
 func compileJSON(s hamba.Schema) avroRead {
 	render := compileRender(s)
 	return func(r *avroReader, dst *types.Value) error {
 		text, err := render(r, nil)
 		if err != nil {
 			return err
+		}
+		if string(text) == "null" {
+			*dst = types.Null(types.KindJSON)
+			return nil
 		}
 		v, err := canonicalJSON(text)
 		if err != nil {
@@ -368,7 +385,10 @@ func compileNatural(s hamba.Schema) avroRead {
 			return fixedValue(r, b, logical, dst)
 		}
 	}
-	t := s.(*hamba.PrimitiveSchema)
+	t, ok := s.(*hamba.PrimitiveSchema)
+	if !ok {
+		return func(r *avroReader, _ *types.Value) error { return r.fail("unsupported Avro type %s", s.Type()) }
+	}
 	var logical hamba.LogicalType
 	if l := t.Logical(); l != nil {
 		logical = l.Type()
@@ -439,8 +459,7 @@ func compileNatural(s hamba.Schema) avroRead {
 				return err
 			}
 			if logical == hamba.Decimal {
-				*dst = decimalValue(b, scale)
-				return nil
+				return decimalValue(r, b, scale, dst)
 			}
 			*dst = types.NewBytea(b)
 			return nil
@@ -511,8 +530,7 @@ func fixedValue(r *avroReader, b []byte, logical hamba.LogicalSchema, dst *types
 	if logical != nil {
 		switch l := logical.(type) {
 		case *hamba.DecimalLogicalSchema:
-			*dst = decimalValue(b, l.Scale())
-			return nil
+			return decimalValue(r, b, l.Scale(), dst)
 		default:
 			if logical.Type() == hamba.Duration && len(b) == 12 {
 				months := binary.LittleEndian.Uint32(b)
@@ -530,9 +548,25 @@ func fixedValue(r *avroReader, b []byte, logical hamba.LogicalSchema, dst *types
 	return nil
 }
 
+// Numeric's limits, as Postgres stores them: 131072 digits before the
+// point and 16383 after.
+const (
+	maxNumericIntegerDigits = 131072
+	maxNumericScale         = 16383
+	// maxAvroDecimalBytes is the most bytes a decimal's unscaled integer
+	// within those limits takes: 147455 digits in 489836 bits, the sign
+	// included.
+	maxAvroDecimalBytes = 61230
+)
+
 // decimalValue reads Avro's decimal: a big-endian two's-complement
-// unscaled integer.
-func decimalValue(b []byte, scale int) types.Value {
+// unscaled integer. A scale or a value numeric cannot hold is out of
+// range (Avro's scale is any int: it must neither wrap in int32 nor
+// print as gigabytes of zeros).
+func decimalValue(r *avroReader, b []byte, scale int, dst *types.Value) error {
+	if scale < 0 || scale > maxNumericScale || len(b) > maxAvroDecimalBytes {
+		return r.failCode(types.CodeNumericValueOutOfRange, "decimal of scale %d in %d bytes: out of range for numeric", scale, len(b))
+	}
 	var coeff apd.BigInt
 	coeff.SetBytes(b)
 	if len(b) > 0 && b[0]&0x80 != 0 {
@@ -540,23 +574,52 @@ func decimalValue(b []byte, scale int) types.Value {
 		full.Lsh(apd.NewBigInt(1), uint(8*len(b)))
 		coeff.Sub(&coeff, &full)
 	}
-	return types.NewNumeric(apd.NewWithBigInt(&coeff, -int32(scale)))
+	if apd.NumDigits(&coeff)-int64(scale) > maxNumericIntegerDigits {
+		return r.failCode(types.CodeNumericValueOutOfRange, "decimal of %d digits and scale %d: out of range for numeric", apd.NumDigits(&coeff), scale)
+	}
+	*dst = types.NewNumeric(apd.NewWithBigInt(&coeff, -int32(scale)))
+	return nil
 }
 
-// compileSkip skips a value of type s.
+// compileSkip skips a value of type s. Scalars are stepped over without
+// being converted (a field no column wants costs no allocation, and a
+// value only a conversion would refuse does not fail the record).
 func compileSkip(s hamba.Schema) avroRead {
-	render := compileRender(s)
-	switch deref(s).(type) {
+	switch t := deref(s).(type) {
 	case *hamba.RecordSchema, *hamba.ArraySchema, *hamba.MapSchema, *hamba.UnionSchema:
+		render := compileRender(s)
 		return func(r *avroReader, _ *types.Value) error {
 			_, err := render(r, nil)
 			return err
 		}
-	}
-	read := compileNatural(deref(s))
-	if _, ok := deref(s).(*hamba.NullSchema); ok {
+	case *hamba.NullSchema:
 		return func(*avroReader, *types.Value) error { return nil }
+	case *hamba.FixedSchema:
+		size := t.Size()
+		return func(r *avroReader, _ *types.Value) error {
+			_, err := r.take(size)
+			return err
+		}
+	case *hamba.EnumSchema:
+		return func(r *avroReader, _ *types.Value) error {
+			_, err := r.long()
+			return err
+		}
+	case *hamba.PrimitiveSchema:
+		switch t.Type() {
+		case hamba.Int, hamba.Long:
+			return func(r *avroReader, _ *types.Value) error {
+				_, err := r.long()
+				return err
+			}
+		case hamba.String, hamba.Bytes:
+			return func(r *avroReader, _ *types.Value) error {
+				_, err := r.bytes()
+				return err
+			}
+		}
 	}
+	read := compileNatural(deref(s)) // boolean, float, double: checked
 	return func(r *avroReader, _ *types.Value) error {
 		var v types.Value
 		return read(r, &v)
@@ -570,26 +633,25 @@ type avroRender func(r *avroReader, dst []byte) ([]byte, error)
 // maps as objects, unions as the branch's value, scalars as Tide's JSON
 // encoder writes their natural kind.
 func compileRender(s hamba.Schema) avroRender {
+	return renderCompiler{}.render(s)
+}
+
+// renderCompiler compiles each record type once, so a recursive schema
+// gives a cycle of closures rather than a copy per level of nesting.
+type renderCompiler map[*hamba.RecordSchema]avroRender
+
+func (c renderCompiler) render(s hamba.Schema) avroRender {
 	switch t := deref(s).(type) {
 	case *hamba.NullSchema:
 		return func(_ *avroReader, dst []byte) ([]byte, error) { return append(dst, "null"...), nil }
 	case *hamba.RecordSchema:
+		if render, ok := c[t]; ok {
+			return render
+		}
 		fields := t.Fields()
 		names := make([][]byte, len(fields))
 		renders := make([]avroRender, len(fields))
-		for i, f := range fields {
-			names[i] = append(appendString(nil, f.Name(), true), ':')
-			// Nested records may be recursive: compile them lazily.
-			ft := f.Type()
-			var compiled avroRender
-			renders[i] = func(r *avroReader, dst []byte) ([]byte, error) {
-				if compiled == nil {
-					compiled = compileRender(ft)
-				}
-				return compiled(r, dst)
-			}
-		}
-		return func(r *avroReader, dst []byte) ([]byte, error) {
+		render := func(r *avroReader, dst []byte) ([]byte, error) {
 			if r.depth++; r.depth > maxAvroDepth {
 				return dst, r.fail("values nested deeper than %d", maxAvroDepth)
 			}
@@ -607,20 +669,26 @@ func compileRender(s hamba.Schema) avroRender {
 			}
 			return append(dst, '}'), nil
 		}
+		c[t] = render // before the fields: they may name this record
+		for i, f := range fields {
+			names[i] = append(appendString(nil, f.Name(), true), ':')
+			renders[i] = c.render(f.Type())
+		}
+		return render
 	case *hamba.ArraySchema:
-		item := lazyRender(t.Items())
+		item := c.render(t.Items())
 		return func(r *avroReader, dst []byte) ([]byte, error) {
 			return r.blocks(dst, '[', ']', false, item)
 		}
 	case *hamba.MapSchema:
-		value := lazyRender(t.Values())
+		value := c.render(t.Values())
 		return func(r *avroReader, dst []byte) ([]byte, error) {
 			return r.blocks(dst, '{', '}', true, value)
 		}
 	case *hamba.UnionSchema:
 		branches := make([]avroRender, len(t.Types()))
 		for i, b := range t.Types() {
-			branches[i] = lazyRender(b)
+			branches[i] = c.render(b)
 		}
 		return func(r *avroReader, dst []byte) ([]byte, error) {
 			n, err := r.long()
@@ -643,19 +711,15 @@ func compileRender(s hamba.Schema) avroRender {
 	}
 }
 
-func lazyRender(s hamba.Schema) avroRender {
-	var compiled avroRender
-	return func(r *avroReader, dst []byte) ([]byte, error) {
-		if compiled == nil {
-			compiled = compileRender(s)
-		}
-		return compiled(r, dst)
-	}
-}
-
 // maxAvroDepth bounds the nesting of rendered values (a recursive schema
 // can nest without end).
 const maxAvroDepth = 1000
+
+// maxAvroEmptyItems is how many array or map items one value may hold
+// beyond one per byte of it: items of no bytes (null, an empty record)
+// cost nothing to encode, and a few bytes of block counts must not stand
+// for billions of them.
+const maxAvroEmptyItems = 1 << 16
 
 // canonicalJSON turns rendered JSON into a json value in jsonb's text.
 func canonicalJSON(text []byte) (types.Value, error) {
@@ -677,10 +741,16 @@ type avroReader struct {
 	i     int
 	id    int
 	depth int
+	// items is how many more array and map items the value may hold.
+	items int64
 }
 
 func (r *avroReader) fail(format string, args ...any) error {
-	return &types.Error{Code: codeInvalidText, Message: fmt.Sprintf("format avro: schema id %d: byte %d: ", r.id, r.i) + fmt.Sprintf(format, args...)}
+	return r.failCode(codeInvalidText, format, args...)
+}
+
+func (r *avroReader) failCode(code, format string, args ...any) error {
+	return &types.Error{Code: code, Message: fmt.Sprintf("format avro: schema id %d: byte %d: ", r.id, r.i) + fmt.Sprintf(format, args...)}
 }
 
 // long reads a zig-zag varint.
@@ -751,10 +821,12 @@ func (r *avroReader) blocks(dst []byte, open, closing byte, keyed bool, item avr
 			}
 		}
 		// Items take a byte or more, except nulls and empty records: a
-		// count far beyond the bytes left is corrupt, not a long value.
-		if n > int64(len(r.b)-r.i)+1<<20 {
+		// count far beyond the bytes of the value is corrupt, not a
+		// long array.
+		if n > r.items {
 			return dst, r.fail("a block of %d items with %d bytes left", n, len(r.b)-r.i)
 		}
+		r.items -= n
 		for range n {
 			if !first {
 				dst = append(dst, ',')

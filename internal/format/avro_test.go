@@ -296,31 +296,46 @@ func TestAvroEncodeRoundTrip(t *testing.T) {
 }
 
 // FuzzAvroDecode: any payload after a frame decodes or fails with an
-// error; it never panics or hangs.
+// error; it never panics or hangs. which picks the writer schema: the
+// order, a recursive list, or one of the awkward types (fields of type
+// null, items of no bytes, decimals, enums and times into jsonb, a
+// recursive tree).
 func FuzzAvroDecode(f *testing.F) {
 	m := newMemSchemas()
 	id := m.mustRegister(f, "orders-value", SchemaAvro, orderSchema)
 	const recursive = `{"type":"record","name":"Node","fields":[{"name":"v","type":"long"},{"name":"next","type":["null","Node"]}]}`
 	rid := m.mustRegister(f, "list-value", SchemaAvro, recursive)
-	f.Add(framed(f, id, orderSchema, orderValue())[5:], false)
-	f.Add(framed(f, rid, recursive, map[string]any{"v": int64(1), "next": map[string]any{"Node": map[string]any{"v": int64(2), "next": nil}}})[5:], true)
-	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, false)
+	const awkward = `{"type":"record","name":"Odd","fields":[
+	  {"name":"z","type":"null"},
+	  {"name":"nulls","type":{"type":"array","items":"null"}},
+	  {"name":"empties","type":{"type":"map","values":{"type":"record","name":"E","fields":[{"name":"n","type":"null"}]}}},
+	  {"name":"cost","type":{"type":"bytes","logicalType":"decimal","precision":40,"scale":3}},
+	  {"name":"wide","type":{"type":"bytes","logicalType":"decimal","precision":4000,"scale":2000}},
+	  {"name":"state","type":{"type":"enum","name":"S","symbols":["A","B"]}},
+	  {"name":"tod","type":{"type":"int","logicalType":"time-millis"}},
+	  {"name":"tree","type":{"type":"record","name":"T","fields":[{"name":"l","type":["null","T"]},{"name":"r","type":["null","T"]}]}},
+	  {"name":"skipped","type":["null",{"type":"fixed","name":"X","size":3},{"type":"long","logicalType":"timestamp-millis"}]}]}`
+	aid := m.mustRegister(f, "odd-value", SchemaAvro, awkward)
+	f.Add(framed(f, id, orderSchema, orderValue())[5:], uint8(0))
+	f.Add(framed(f, rid, recursive, map[string]any{"v": int64(1), "next": map[string]any{"Node": map[string]any{"v": int64(2), "next": nil}}})[5:], uint8(1))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, uint8(0))
+	f.Add([]byte{4, 0, 2, 2, 'k', 0, 4, 0x30, 0x39, 2, 5, 2, 6, 2, 0, 0, 0, 4, 0}, uint8(2))
 	env := Env{Schemas: m, Subject: "orders-value"}
 	cols, err := SourceColumns("avro", nil, nil, env)
 	if err != nil {
 		f.Fatal(err)
 	}
-	cols = append(cols, Column{Name: "next", Type: types.KindText}, Column{Name: "v", Type: types.KindNumeric})
-	f.Fuzz(func(t *testing.T, payload []byte, list bool) {
+	cols = append(cols, Column{Name: "next", Type: types.KindText}, Column{Name: "v", Type: types.KindNumeric},
+		Column{Name: "z", Type: types.KindInt4}, Column{Name: "nulls", Type: types.KindJSON}, Column{Name: "empties", Type: types.KindText},
+		Column{Name: "cost", Type: types.KindFloat8}, Column{Name: "wide", Type: types.KindNumeric}, Column{Name: "tree", Type: types.KindJSON},
+		Column{Name: "state", Type: types.KindJSON}, Column{Name: "tod", Type: types.KindJSON})
+	f.Fuzz(func(t *testing.T, payload []byte, which uint8) {
 		dec, err := NewDecoder("avro", cols, nil, env)
 		if err != nil {
 			t.Fatal(err)
 		}
-		which := id
-		if list {
-			which = rid
-		}
-		data := append(binary.BigEndian.AppendUint32([]byte{0}, uint32(which)), payload...)
+		schemaID := []int{id, rid, aid}[int(which)%3]
+		data := append(binary.BigEndian.AppendUint32([]byte{0}, uint32(schemaID)), payload...)
 		row := make(types.Row, len(cols))
 		if err := dec.Decode(data, row); err != nil {
 			var te *types.Error

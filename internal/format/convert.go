@@ -71,6 +71,8 @@ func convertTo(v types.Value, k types.Kind, dst *types.Value) error {
 			*dst = types.NewFloat8(float64(n))
 		case k == types.KindNumeric:
 			*dst = types.NewNumeric(apd.New(n, 0))
+		default:
+			return types.Errorf(types.CodeCannotCoerce, "cannot convert %s to %s", from, k)
 		}
 		return nil
 	case from == types.KindFloat8 && k == types.KindNumeric:
@@ -83,7 +85,8 @@ func convertTo(v types.Value, k types.Kind, dst *types.Value) error {
 	case from == types.KindNumeric && k == types.KindFloat8:
 		f, err := v.Decimal().Float64()
 		if err != nil {
-			return err
+			// strconv's error quotes every digit; Postgres' says this.
+			return &types.Error{Code: types.CodeNumericValueOutOfRange, Message: "value out of range: overflow"}
 		}
 		*dst = types.NewFloat8(f)
 		return nil

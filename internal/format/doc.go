@@ -48,7 +48,13 @@
 // with reads into the source's columns, and a writer type that cannot
 // convert fails only the records that carry it. The decoder checks what
 // it reads (truncation, trailing bytes, varints past 64 bits, UTF-8 and
-// NUL in strings, union and enum indexes, nesting depth).
+// NUL in strings, union and enum indexes, nesting depth, decimals past
+// numeric's range) and bounds what a few bytes can stand for: a value's
+// array and map items number at most its bytes plus maxAvroEmptyItems
+// (items of null or of empty records take no bytes). A recursive schema
+// compiles to a cycle of closures, each record type once per program, so
+// a program's size is the schema's, whatever values it has read. Avro
+// aliases are not consulted: the reader is the columns, which have none.
 //
 // An encoder registers, when it is made, a schema of its columns (every
 // field nullable) under its subject and frames each value with the id;

@@ -35,17 +35,27 @@ func jsonOptions(options map[string]string) map[string]string {
 	return out
 }
 
-type jsonSRDecoder struct{ json Decoder }
+type jsonSRDecoder struct {
+	json Decoder
+	// ignoreErrors: a value without the frame is skipped (ErrSkip), as
+	// json skips a value that is no JSON object.
+	ignoreErrors bool
+}
 
 func newJSONSRDecoder(cols []Column, options map[string]string, env Env) (Decoder, error) {
 	if _, err := newRegistryFormat("json_sr", options, env); err != nil {
 		return nil, err
 	}
-	d, err := newJSONDecoder(cols, jsonOptions(options))
+	jsonOpts := jsonOptions(options)
+	d, err := newJSONDecoder(cols, jsonOpts)
 	if err != nil {
 		return nil, err
 	}
-	return jsonSRDecoder{json: d}, nil
+	ignore, err := boolOption(jsonOpts, "json.ignore-parse-errors", false)
+	if err != nil {
+		return nil, err
+	}
+	return jsonSRDecoder{json: d, ignoreErrors: ignore}, nil
 }
 
 // Decode checks the frame and decodes the JSON after it. The schema id is
@@ -54,6 +64,9 @@ func newJSONSRDecoder(cols []Column, options map[string]string, env Env) (Decode
 func (d jsonSRDecoder) Decode(data []byte, row types.Row) error {
 	_, payload, err := readFrame("json_sr", data)
 	if err != nil {
+		if d.ignoreErrors {
+			return ErrSkip
+		}
 		return err
 	}
 	return d.json.Decode(payload, row)
@@ -125,7 +138,7 @@ func jsonSchemaOf(k types.Kind) string {
 // text (timestamptz with format date-time, date with format date),
 // anything else (objects, arrays, several types, $ref) jsonb. A nullable
 // type ("type": ["string", "null"], or Confluent's oneOf of null and one
-// type) counts as the type; ["number", "string"] is double precision.
+// type) counts as the type; ["number", "string"] is numeric.
 //
 // Declared columns are taken as they are: JSON names its fields, and the
 // decoder converts what it finds.
@@ -187,8 +200,10 @@ func jsonSchemaKind(v *fastjson.Value) types.Kind {
 	}
 	if len(names) == 2 && names[0] == "number" && names[1] == "string" {
 		// As a json_sr sink declares double precision and numeric: a
-		// number, or "NaN", "Infinity", "-Infinity".
-		return types.KindFloat8
+		// number, or "NaN", "Infinity", "-Infinity". numeric holds
+		// either exactly; double precision would round a numeric's
+		// digits.
+		return types.KindNumeric
 	}
 	if len(names) != 1 {
 		return types.KindJSON

@@ -86,8 +86,9 @@ type registryFormat struct {
 	subject string
 }
 
-// errNoRegistry is the answer of a registry format without a registry.
-var errNoRegistry = errors.New("needs the schema registry, which is off (schema_registry = false)")
+// ErrNoRegistry is the answer of a registry format without a registry
+// (Env.Schemas nil), wrapped with the format's name.
+var ErrNoRegistry = errors.New("needs the schema registry, which is off (schema_registry = false)")
 
 func newRegistryFormat(name string, options map[string]string, env Env) (registryFormat, error) {
 	f := registryFormat{name: name, schemas: env.Schemas, subject: env.Subject}
@@ -95,7 +96,7 @@ func newRegistryFormat(name string, options map[string]string, env Env) (registr
 		f.subject = s
 	}
 	if f.schemas == nil {
-		return f, fmt.Errorf("format %s %w", name, errNoRegistry)
+		return f, fmt.Errorf("format %s %w", name, ErrNoRegistry)
 	}
 	if f.subject == "" {
 		return f, fmt.Errorf("%w: format %s needs a subject: set '%s.subject'", ErrInvalidOption, name, name)

@@ -65,7 +65,9 @@ func (m *memSchemas) Register(subject, typ, text string) (int, error) {
 	}
 	s := RegisteredSchema{ID: len(m.byID) + 1, Type: typ, Text: text}
 	if typ == SchemaAvro {
-		parsed, err := hamba.Parse(text)
+		// A cache per schema, as the registry has (hamba's default one is
+		// process-wide).
+		parsed, err := hamba.ParseWithCache(text, "", &hamba.SchemaCache{})
 		if err != nil {
 			return 0, err
 		}
@@ -89,7 +91,7 @@ func (m *memSchemas) mustRegister(t testing.TB, subject, typ, text string) int {
 func TestRegistryFormatsNeedRegistry(t *testing.T) {
 	cols := []Column{{Name: "a", Type: types.KindText}}
 	for _, name := range []string{"avro", "json_sr"} {
-		if _, err := NewDecoder(name, cols, nil, Env{Subject: "t-value"}); err == nil || !errors.Is(err, errNoRegistry) {
+		if _, err := NewDecoder(name, cols, nil, Env{Subject: "t-value"}); err == nil || !errors.Is(err, ErrNoRegistry) {
 			t.Errorf("%s without a registry: %v", name, err)
 		}
 		if _, err := NewEncoder(name, cols, nil, Env{Schemas: newMemSchemas()}); !errors.Is(err, ErrInvalidOption) {
