@@ -36,7 +36,7 @@ if [ "${TIDE_TEST_QUICK:-}" != 1 ]; then
 	"$tools/golangci-lint-$lint_version" run ./...
 fi
 
-step "test peers: kcat, kafkajs, Java client, Apache Kafka, PostgreSQL (scripts/peers/up.sh)"
+step "test peers: kcat, Prometheus, kafkajs, Java client, Apache Kafka, PostgreSQL (scripts/peers/up.sh)"
 if peers=$(scripts/peers/up.sh); then
 	eval "$peers"
 	trap 'scripts/peers/down.sh >/dev/null 2>&1 || true' EXIT

@@ -83,13 +83,18 @@ type PipelineOptions struct {
 	Events int64 `json:"events"`
 	// Cases are the pipelines to run, from PipelineCases.
 	Cases []string `json:"cases"`
+	// Instrumentation runs each case with metrics and tracing off and on
+	// instead, InstrumentationRounds times each (pipelinebench_instrument.go),
+	// and checks the cost of instrumentation rather than issue 4's targets.
+	Instrumentation       bool `json:"instrumentation"`
+	InstrumentationRounds int  `json:"instrumentation_rounds"`
 	// Progress, if set, is called with each result as it is measured.
 	Progress func(PipelineResult) `json:"-"`
 }
 
 // DefaultPipelineOptions runs both cases over 2,000,000 events.
 func DefaultPipelineOptions() PipelineOptions {
-	return PipelineOptions{Dir: ".", Events: 2_000_000, Cases: slices.Clone(PipelineCases)}
+	return PipelineOptions{Dir: ".", Events: 2_000_000, Cases: slices.Clone(PipelineCases), InstrumentationRounds: 2}
 }
 
 // Validate reports options RunPipeline cannot run with.
@@ -99,6 +104,9 @@ func (o *PipelineOptions) Validate() error {
 	}
 	if len(o.Cases) == 0 {
 		return errors.New("bench: no pipeline cases")
+	}
+	if o.Instrumentation && o.InstrumentationRounds < 1 {
+		return errors.New("bench: instrumentation rounds must be positive")
 	}
 	for _, c := range o.Cases {
 		if _, ok := PipelineQueries[c]; !ok {
@@ -148,7 +156,10 @@ type PipelineReport struct {
 	Ceiling    PipelineResult   `json:"ceiling"`
 	Generator  PipelineResult   `json:"generator"`
 	Results    []PipelineResult `json:"results"`
-	Targets    []Target         `json:"targets"`
+	// Instrumentation compares the cases with metrics and tracing on and
+	// off (with PipelineOptions.Instrumentation).
+	Instrumentation []InstrumentationResult `json:"instrumentation,omitempty"`
+	Targets         []Target                `json:"targets"`
 }
 
 // Passed reports whether every target was met.
@@ -227,6 +238,18 @@ func RunPipeline(ctx context.Context, opts PipelineOptions) (_ *PipelineReport, 
 	defer func() { err = errors.Join(err, eng.Close(context.Background())) }()
 	if _, err := eng.Execute(ctx, sourceSQL, engine.ExecOptions{}); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
+	}
+	if opts.Instrumentation {
+		// Each run opens an engine of its own; this one would follow
+		// their sinks through the catalog and run them too.
+		if err := eng.Close(ctx); err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		if err := runInstrumentation(ctx, tr, opts, report, add); err != nil {
+			return nil, err
+		}
+		report.Targets = checkInstrumentationTargets(report)
+		return report, nil
 	}
 	for _, c := range opts.Cases {
 		r, err := runPipelineCase(ctx, eng, c, opts.Events)

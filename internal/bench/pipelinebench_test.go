@@ -36,6 +36,35 @@ func TestRunPipeline(t *testing.T) {
 	t.Logf("\n%s%s", rows.String(), summary.String())
 }
 
+// The instrumentation comparison: every case runs off and on, alternately,
+// the "on" runs export spans (1% of the events start a trace), and the
+// ratio is checked against its target.
+func TestRunPipelineInstrumentation(t *testing.T) {
+	opts := DefaultPipelineOptions()
+	opts.Dir, opts.Events, opts.Instrumentation, opts.InstrumentationRounds = t.TempDir(), 20_000, true, 1
+	var rows strings.Builder
+	opts.Progress = func(r PipelineResult) { _ = WritePipelineRow(&rows, r) }
+	report, err := RunPipeline(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(report.Results) != 2*len(PipelineCases) || len(report.Instrumentation) != len(PipelineCases) || len(report.Targets) != len(PipelineCases) {
+		t.Fatalf("results %d, instrumentation %d, targets %d", len(report.Results), len(report.Instrumentation), len(report.Targets))
+	}
+	for _, ir := range report.Instrumentation {
+		// 1% of 20,000 events start a trace: a process span each, and a
+		// delivery span for those that pass the filter.
+		if ir.Ratio <= 0 || ir.Spans < 100 || ir.Spans > 1000 {
+			t.Errorf("%+v", ir)
+		}
+	}
+	var summary strings.Builder
+	if err := WritePipelineSummary(&summary, report); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s%s", rows.String(), summary.String())
+}
+
 func TestPipelineOptionsValidate(t *testing.T) {
 	opts := DefaultPipelineOptions()
 	opts.Cases = []string{"nope"}

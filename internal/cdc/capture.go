@@ -26,6 +26,8 @@ type Capture struct {
 
 	mu     sync.Mutex
 	status Status
+	// lag follows the changes received and not yet durable (Lag).
+	lag lagTracker
 }
 
 // Status is what a capture is doing, for SHOW and `tide status`.
@@ -67,6 +69,7 @@ func (c *Capture) update(fn func(*Status)) {
 // resumes from the slot's acknowledged position.
 func (c *Capture) Run(ctx context.Context) error {
 	delay := time.Second
+	c.lag.running(time.Now())
 	for {
 		started := time.Now()
 		err := c.runOnce(ctx)

@@ -93,9 +93,12 @@ func (c *Capture) stream(ctx context.Context, conn *pgx.Conn, repl *pgconn.PgCon
 		go c.heartbeat(streamCtx)
 	}
 	s.w = newWriter(streamCtx, c.cfg.Transport, uint64(start))
+	c.lag.streaming(&s.w.durable)
 	err = s.receive(streamCtx, repl)
 	cancel()
-	return errors.Join(err, s.w.close())
+	err = errors.Join(err, s.w.close())
+	c.lag.stopped(time.Now())
+	return err
 }
 
 func (s *streamer) receive(ctx context.Context, repl *pgconn.PgConn) error {
@@ -200,6 +203,7 @@ func (s *streamer) flush(ctx context.Context) error {
 		return fmt.Errorf("cdc: writing changes: %w", err)
 	}
 	s.submitted = max(s.submitted, s.b.ack)
+	s.c.lag.submitted(s.b.ack, s.inTxn, s.commitTime)
 	s.b = &batch{recs: make([]*transport.Record, 0, len(s.b.recs))}
 	return nil
 }
@@ -222,6 +226,7 @@ func (s *streamer) handle(ctx context.Context, xld pglogrepl.XLogData) error {
 		return s.relation(ctx, m)
 	case *pglogrepl.BeginMessage:
 		s.inTxn, s.xid, s.commit, s.commitTime, s.seq = true, m.Xid, uint64(m.FinalLSN), m.CommitTime, 0
+		s.c.lag.begin(m.CommitTime)
 		// Positions do not depend on options: BEGIN takes its index whether
 		// it is written or not, so a restart with other options compares
 		// like with like.

@@ -112,7 +112,16 @@ process's user+system CPU time over the run, generator, garbage collector
 and log included ("per core"). The ceiling column is events per CPU-second
 over the ceiling's. The summary checks the targets: every case at >= 70% of
 the ceiling; filter_project at >= 500,000 events per CPU-second with the
-generator in process. A missed target exits 0 unless --check is given.`,
+generator in process. A missed target exits 0 unless --check is given.
+
+With --instrumentation (issue 8) each case runs instead with metrics and
+tracing off and on, alternately (off, on, then on, off, ...), for
+--instrumentation-rounds rounds, each run on an engine of its own: "on" has
+a Prometheus registry gathered every second and a tracer that starts a
+trace for 1% of the events (datagen's carry no traceparent), exporting
+over OTLP/HTTP to a receiver in this process that decodes and counts the
+spans. The summary gives the ratio of the means of events per CPU-second,
+on over off, against the target of >= 95%.`,
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
 			if cases != "all" {
@@ -138,6 +147,8 @@ generator in process. A missed target exits 0 unless --check is given.`,
 	f.StringVar(&opts.Dir, "dir", opts.Dir, "parent `directory` of the embedded log's scratch data")
 	f.Int64Var(&opts.Events, "events", opts.Events, "events per case (and for the ceiling)")
 	f.StringVar(&cases, "case", "all", "passthrough, filter_project, a comma-separated list, or all")
+	f.BoolVar(&opts.Instrumentation, "instrumentation", false, "run each case with metrics and tracing off and on, and print the ratio")
+	f.IntVar(&opts.InstrumentationRounds, "instrumentation-rounds", opts.InstrumentationRounds, "runs of each case with instrumentation off, and as many on")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.BoolVar(&check, "check", false, "exit 1 if a target is missed")
 	return cmd

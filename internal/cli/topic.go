@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"maps"
@@ -14,11 +15,11 @@ import (
 )
 
 func newTopicCommand(g *globals, e *env) *cobra.Command {
-	cmd := groupCommand("topic", "Create, list, describe and delete topics")
+	cmd := groupCommand("topic", "Create, list, describe, alter and delete topics")
 	g.addDataDirFlag(cmd, e)
 	s := &serverFlags{}
 	s.addFlags(cmd, e)
-	cmd.AddCommand(newTopicCreateCommand(g, s), newTopicListCommand(g, s), newTopicDescribeCommand(g, s), newTopicDeleteCommand(g, s))
+	cmd.AddCommand(newTopicCreateCommand(g, s), newTopicListCommand(g, s), newTopicDescribeCommand(g, s), newTopicAlterCommand(g, s), newTopicDeleteCommand(g, s))
 	return cmd
 }
 
@@ -195,6 +196,54 @@ func describeTopic(cmd *cobra.Command, t *log.Topic) error {
 		fmt.Fprintf(w, "%s\t%s\t%s\n", key, effective[key], source)
 	}
 	return w.Flush()
+}
+
+func newTopicAlterCommand(g *globals, s *serverFlags) *cobra.Command {
+	var partitions int32
+	cmd := &cobra.Command{
+		Use:   "alter NAME --partitions N",
+		Short: "Add partitions to a topic",
+		Long: `Grow a topic to N partitions (Kafka's CreatePartitions; N must be larger
+than the count now). Existing partitions keep their records; keys hash to
+new places afterwards, so per-key order holds only for records written
+after the change. Pipelines reading the topic pick the new partitions up
+at their group's next rebalance, which the change starts: one more task
+per partition, and on Kafka more partitions for more workers to share —
+the scale-out step a lag objective's alert recommends.`,
+		Example: "  tide topic alter orders --partitions 8 --server 127.0.0.1:9092",
+		Args:    cobra.ExactArgs(1),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			if !cmd.Flags().Changed("partitions") {
+				return usageErrorf("--partitions is required")
+			}
+			done := fmt.Sprintf("topic %s now has %d partitions", args[0], partitions)
+			switch server, err := s.useServer(cmd); {
+			case err != nil:
+				return err
+			case server:
+				return kafkaExit(adminAction(cmd, s, "alter topic "+args[0], done, func(ctx context.Context, adm *admin) error {
+					res, err := adm.UpdatePartitions(ctx, int(partitions), args[0])
+					if err == nil {
+						r, rerr := res.On(args[0], nil)
+						if rerr != nil {
+							return rerr
+						}
+						err = answer(r.Err, r.ErrMessage)
+					}
+					return err
+				}))
+			}
+			return withLog(g.dataDir, false, func(l *log.Log) error {
+				if err := l.CreatePartitions(args[0], partitions); err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.ErrOrStderr(), done)
+				return nil
+			})
+		}),
+	}
+	cmd.Flags().Int32Var(&partitions, "partitions", 0, "the topic's new number of `partitions`")
+	return cmd
 }
 
 func newTopicDeleteCommand(g *globals, s *serverFlags) *cobra.Command {

@@ -12,9 +12,11 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/tide-data/tide/internal/connector"
+	"github.com/tide-data/tide/internal/format"
 	"github.com/tide-data/tide/internal/sql/ast"
 	"github.com/tide-data/tide/internal/sql/parser"
 	"github.com/tide-data/tide/internal/sql/plan"
+	"github.com/tide-data/tide/internal/sql/types"
 )
 
 // The benchmarks of issue 4: stateless pipelines over ~200-byte JSON
@@ -141,6 +143,10 @@ func benchTask(tb testing.TB, query string) *task {
 	p.inColumns, p.outColumns = sourceColumns(pl.Source), outputColumns(pl)
 	p.inFormat, p.inFormatOpts, _ = splitFormatOptions(pl.Source.Options)
 	p.outFormat, p.outFmtOpts, _ = splitFormatOptions(pl.Options)
+	var err error
+	if p.enc, err = format.NewEncoder(p.outFormat, p.outColumns, p.outFmtOpts, format.Env{}); err != nil {
+		tb.Fatal(err)
+	}
 	p.setState(stateRunning, nil)
 	return p.newTask(0)
 }
@@ -150,6 +156,48 @@ func reportRates(b *testing.B, events int64, cpu time.Duration) {
 	if cpu > 0 {
 		b.ReportMetric(float64(events)/cpu.Seconds(), "events/cpu-s")
 	}
+}
+
+// BenchmarkCeilingCodec is the ceiling with the pipelines' own JSON
+// library: the same events decoded into typed rows by internal/format's
+// decoder for the source's columns and encoded back by its encoder, in a
+// plain loop — no engine, no expressions, no sink. BenchmarkTask over it
+// is the runtime's overhead; BenchmarkCeiling (fastjson, untyped) is the
+// codec's own distance from a parse-and-print.
+func BenchmarkCeilingCodec(b *testing.B) {
+	batches, bytes, events := benchBatches(b, benchEvents)
+	var values [][]byte
+	for _, batch := range batches {
+		for _, m := range batch.Messages {
+			values = append(values, m.Value)
+		}
+	}
+	src := benchPlan(b, "").Source
+	cols := sourceColumns(src)
+	dec, err := format.NewDecoder("json", cols, nil, format.Env{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	enc, err := format.NewEncoder("json", cols, nil, format.Env{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	row := make(types.Row, len(cols))
+	buf := make([]byte, 0, 512)
+	b.SetBytes(bytes / events)
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	for i := range b.N {
+		if err := dec.Decode(values[i%len(values)], row); err != nil {
+			b.Fatal(err)
+		}
+		if buf, err = enc.Encode(buf[:0], row); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	reportRates(b, int64(b.N), cpuTime()-cpu0)
 }
 
 // benchPlan plans query over benchSource with the real parser and planner.

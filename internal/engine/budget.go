@@ -62,6 +62,18 @@ func (b *budget) acquire(ctx context.Context, n int64) error {
 	}
 }
 
+// tryAcquire takes n bytes if that needs no waiting.
+func (b *budget) tryAcquire(n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.mu.held == 0 || b.mu.held+n <= b.limit {
+		b.mu.held += n
+		b.mu.peak = max(b.mu.peak, b.mu.held)
+		return true
+	}
+	return false
+}
+
 // release gives back n bytes taken by acquire.
 func (b *budget) release(n int64) {
 	b.mu.Lock()

@@ -110,6 +110,23 @@ func TestPostgresCDCSource(t *testing.T) {
 		t.Errorf("big_orders = %v, want %v", got, want)
 	}
 
+	// Monitoring: both captures run here, caught up, their slots found.
+	waitFor(t, "both captures caught up", func() bool {
+		caps := e.Captures(time.Now())
+		return len(caps) == 2 && caps[0].Lag == 0 && caps[1].Lag == 0
+	})
+	if caps := e.Captures(time.Now()); caps[0].Source != "orders_cdc" || caps[0].Slot != shop+"_orders" || caps[0].State != "streaming" ||
+		caps[1].Source != shop || caps[1].Slot != "tide_"+shop {
+		t.Errorf("captures %+v", caps)
+	}
+	slot, err := e.CaptureSlot(ctx, "orders_cdc")
+	if err != nil || !slot.Exists || slot.Slot != shop+"_orders" || slot.RetainedBytes < 0 {
+		t.Errorf("slot of orders_cdc: %+v, %v", slot, err)
+	}
+	if _, err := e.CaptureSlot(ctx, "big_orders"); err == nil {
+		t.Error("CaptureSlot of a sink answered")
+	}
+
 	mustExec(t, e, `DROP SINK big_orders`)
 	mustExec(t, e, `DROP SOURCE orders_cdc`)
 	mustExec(t, e, `DROP SOURCE `+shop)

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tide-data/tide/internal/catalog"
 	"github.com/tide-data/tide/internal/connector"
 	"github.com/tide-data/tide/internal/format"
@@ -18,6 +20,7 @@ import (
 	"github.com/tide-data/tide/internal/sql/expr"
 	"github.com/tide-data/tide/internal/sql/parser"
 	"github.com/tide-data/tide/internal/sql/plan"
+	"github.com/tide-data/tide/internal/tracing"
 	"github.com/tide-data/tide/internal/transport"
 )
 
@@ -43,6 +46,14 @@ type Config struct {
 	// Schemas is the schema registry the registry formats ('avro',
 	// 'json_sr') read and register with; nil when it is off.
 	Schemas format.Schemas
+	// Metrics, if set, gets the pipelines' metrics (tide_pipeline_*,
+	// read at scrape time; a dropped pipeline's series go with it);
+	// nil: none, and no latency is measured.
+	Metrics prometheus.Registerer
+	// Tracer traces records through pipelines (a span per traced record
+	// and per delivery); nil: tracing off, traceparent headers pass
+	// through unchanged.
+	Tracer *tracing.Tracer
 }
 
 // Engine executes statements and runs pipelines. Safe for concurrent use.
@@ -97,6 +108,11 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e.catalog = cat
+	if cfg.Metrics != nil {
+		if err := cfg.Metrics.Register(pipelineCollector{e}); err != nil {
+			return nil, errors.Join(fmt.Errorf("engine: metrics: %w", err), cat.Close(ctx))
+		}
+	}
 	for _, entry := range cat.Entries() {
 		if err := e.restore(ctx, entry); err != nil {
 			e.logger.Error("engine: cannot restore catalog object; it stays in the catalog but does not run",
@@ -230,6 +246,9 @@ func (e *Engine) Close(ctx context.Context) error {
 		wg.Go(c.stop)
 	}
 	wg.Wait()
+	if e.cfg.Metrics != nil {
+		e.cfg.Metrics.Unregister(pipelineCollector{e})
+	}
 	return e.catalog.Close(ctx)
 }
 
@@ -336,7 +355,7 @@ func (e *Engine) createSource(ctx context.Context, s *ast.CreateSource, text str
 		completed, err := e.registryColumns(s, def)
 		if err != nil {
 			return res, &Error{Code: CodeInvalid, Pos: s.Pos, Message: fmt.Sprintf("line %s: source %s: %v", s.Pos, name, err), err: err,
-				Hint: "register the schema first (tide schema register <topic>-value --file ...), name another subject with '" + fmtName + ".subject', or declare the columns"}
+				Hint: registryHint(fmtName, err)}
 		}
 		if completed != nil {
 			// The columns are part of the source from now on: a new

@@ -16,6 +16,7 @@ import (
 	"github.com/tide-data/tide/internal/format"
 	"github.com/tide-data/tide/internal/sql/ast"
 	"github.com/tide-data/tide/internal/sql/plan"
+	"github.com/tide-data/tide/internal/tracing"
 )
 
 // taskQueue is how many batches may wait for one partition's task: with
@@ -63,6 +64,15 @@ type pipeline struct {
 	stats struct {
 		in, out, filtered, dead atomic.Int64
 	}
+	backpressure waitClock         // the reader's waits to hand batches on (metrics.go)
+	errors       errorCounts       // by code
+	latency      *latencyHistogram // end to end; nil without Config.Metrics
+
+	// tracer traces records (trace.go); nil: tracing off, and traceparent
+	// headers pass through untouched. The span names are made once.
+	tracer                   *tracing.Tracer
+	processSpan, deliverSpan string
+
 	mu struct {
 		sync.Mutex
 		state   string
@@ -107,7 +117,12 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 		logger: e.logger.With("pipeline", entry.Name),
 		buffer: newBudget(e.cfg.PipelineBufferBytes),
 		done:   make(chan struct{}),
+		tracer: e.cfg.Tracer,
 	}
+	if e.cfg.Metrics != nil {
+		p.latency = newLatencyHistogram()
+	}
+	p.processSpan, p.deliverSpan = "process "+entry.Name, "deliver "+entry.Name
 	var err error
 	src := pl.Source
 	p.inColumns = sourceColumns(src)
@@ -188,6 +203,7 @@ func (p *pipeline) run(ctx, taskCtx context.Context) {
 				break
 			}
 			p.setState(stateRetrying, err)
+			p.errors.add(errorCodeSourceRead, 1)
 			p.logger.Warn("source read failed; retrying", "err", err)
 			if !backoff.wait(ctx) {
 				break
@@ -228,14 +244,34 @@ func (p *pipeline) run(ctx, taskCtx context.Context) {
 // batch read is drained with the ones already queued when the pipeline
 // stops (waiting for the tasks to free bytes and queue space as they
 // finish theirs), and only an abort gives it up, released, so that the
-// source never waits for a batch nobody holds.
+// source never waits for a batch nobody holds. Time spent waiting is the
+// pipeline's backpressure; the clock is read only when it waits.
 func (p *pipeline) handOff(taskCtx context.Context, t *task, b connector.Batch) {
+	waiting := false
+	defer func() {
+		if waiting {
+			p.backpressure.stop(time.Now())
+		}
+	}()
 	n := batchBytes(b)
-	if p.buffer.acquire(taskCtx, n) != nil {
-		release(b)
-		return
+	if !p.buffer.tryAcquire(n) {
+		waiting = true
+		p.backpressure.start(time.Now())
+		if p.buffer.acquire(taskCtx, n) != nil {
+			release(b)
+			return
+		}
 	}
 	b = p.buffer.hold(b, n)
+	select {
+	case t.in <- b:
+		return
+	default:
+	}
+	if !waiting {
+		waiting = true
+		p.backpressure.start(time.Now())
+	}
 	select {
 	case t.in <- b:
 	case <-taskCtx.Done():
@@ -367,6 +403,19 @@ func (e *Engine) registryColumns(s *ast.CreateSource, def *plan.Source) (*ast.Cr
 		completed.Columns[i] = ast.ColumnDef{Pos: s.Pos, Name: ast.Ident(c.Name), Type: ast.TypeName{Pos: s.Pos, Name: c.Type.String()}}
 	}
 	return &completed, nil
+}
+
+// registryHint is the hint of an error of registryColumns: what to do
+// depends on whether the registry is off, the subject has no schema yet,
+// or its schema does not fit the declared columns.
+func registryHint(formatName string, err error) string {
+	switch {
+	case errors.Is(err, format.ErrNoRegistry):
+		return "start Tide with schema_registry = true, or read the topic in another format"
+	case errors.Is(err, format.ErrNotRegistered):
+		return "register the schema first (tide schema register <topic>-value --file ...), name another subject with '" + formatName + ".subject', or declare the columns"
+	}
+	return "declare columns the subject's latest schema can fill (tide schema get <topic>-value shows it), or leave them out to take its fields"
 }
 
 // splitFormatOptions separates the format options ('format' and keys

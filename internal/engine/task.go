@@ -13,6 +13,7 @@ import (
 	"github.com/tide-data/tide/internal/sql/expr"
 	"github.com/tide-data/tide/internal/sql/plan"
 	"github.com/tide-data/tide/internal/sql/types"
+	"github.com/tide-data/tide/internal/tracing"
 	"github.com/tide-data/tide/internal/transport"
 )
 
@@ -58,6 +59,13 @@ type task struct {
 	dead     []connector.Output
 	filtered int64 // records of the current batch filtered out
 
+	// Instrumentation of the current batch, added to the pipeline's
+	// when the batch is acknowledged (metrics.go, trace.go).
+	rejections []connector.Rejection // the sink's rejections, by output index
+	errs       map[string]int64      // dead letters by error code
+	lat        latencyCounts         // end-to-end latencies (with Config.Metrics)
+	traced     []tracedRecord        // records with a span
+
 	// A sink that takes typed rows (connector.RowSink) gets them instead
 	// of encoded values: vals holds the current batch's output rows end
 	// to end, rows slices it, one row per output.
@@ -86,6 +94,10 @@ func (p *pipeline) newTask(partition int32) *task {
 		row:  make(types.Row, len(p.inColumns)+plan.NumMetadata),
 		out:  make(types.Row, len(p.plan.Outputs)),
 		meta: make([]bool, plan.NumMetadata),
+		errs: map[string]int64{},
+	}
+	if p.latency != nil {
+		t.lat = newLatencyCounts()
 	}
 	t.rowSink, _ = p.sink.(connector.RowSink)
 	pl, n := p.plan, len(p.inColumns)
@@ -124,15 +136,67 @@ func (t *task) run(ctx context.Context) {
 			release(b) // drain the queue without acknowledging
 			continue
 		}
-		t.process(b)
-		if !t.writeOutputs(ctx, b) || !t.writeDead(ctx) {
-			release(b)
+		t.handle(ctx, b)
+	}
+}
+
+// handle processes b, writes its outputs and dead letters, and
+// acknowledges it; if ctx ends first, b is released unacknowledged.
+func (t *task) handle(ctx context.Context, b connector.Batch) {
+	t.process(b)
+	var writeStart time.Time
+	if len(t.traced) > 0 {
+		writeStart = time.Now()
+	}
+	ok := t.writeOutputs(ctx, b)
+	var written time.Time // when the outputs became durable
+	if ok && (t.p.latency != nil || len(t.traced) > 0) {
+		written = time.Now()
+	}
+	if !ok || !t.writeDead(ctx) {
+		t.endSpans(time.Time{}, time.Time{}, true)
+		clear(t.errs)
+		release(b)
+		return
+	}
+	t.p.stats.out.Add(int64(len(t.outputs) - t.rejected))
+	t.p.stats.dead.Add(int64(len(t.dead)))
+	if t.p.latency != nil {
+		t.observeLatency(written)
+	}
+	if len(t.errs) > 0 {
+		t.p.errors.addAll(t.errs)
+	}
+	b.Ack()
+	t.endSpans(writeStart, written, false)
+}
+
+// observeLatency adds the end-to-end latency of every output written
+// durably at written (not the ones the sink rejected) to the pipeline's
+// histogram: from the input record's timestamp, when it was produced or
+// ingested.
+func (t *task) observeLatency(written time.Time) {
+	now := written.UnixNano()
+	next, r := -1, 0 // the next rejected output index
+	if len(t.rejections) > 0 {
+		next = t.rejections[0].Index
+	}
+	for i := range t.outputs {
+		if i == next {
+			for r < len(t.rejections) && t.rejections[r].Index <= i {
+				r++
+			}
+			next = -1
+			if r < len(t.rejections) {
+				next = t.rejections[r].Index
+			}
 			continue
 		}
-		t.p.stats.out.Add(int64(len(t.outputs) - t.rejected))
-		t.p.stats.dead.Add(int64(len(t.dead)))
-		b.Ack()
+		if ts := t.outputs[i].Timestamp; !ts.IsZero() {
+			t.lat.observe(now - ts.UnixNano())
+		}
 	}
+	t.lat.flushTo(t.p.latency)
 }
 
 // release gives up a batch the task abandons, so that a source waiting
@@ -160,26 +224,13 @@ func (t *task) writeOutputs(ctx context.Context, b connector.Batch) bool {
 				continue
 			}
 			m := &b.Messages[t.sources[r.Index]]
-			dl := t.deadLetter(m, stageSink, r.Err, max(r.Attempts, 1))
-			if r.Code != "" {
-				dl.Headers = setHeader(dl.Headers, HeaderErrorCode, r.Code)
-			}
-			t.dead = append(t.dead, dl)
+			t.dead = append(t.dead, t.deadLetter(m, stageSink, r.Err, max(r.Attempts, 1), r.Code))
+			t.rejections = append(t.rejections, r)
 		}
+		slices.SortFunc(t.rejections, func(a, b connector.Rejection) int { return a.Index - b.Index })
 		t.rejected = len(rejected.Rejected)
 	}
 	return true
-}
-
-// setHeader replaces the value of key in headers, or appends it.
-func setHeader(headers []transport.Header, key, value string) []transport.Header {
-	for i := range headers {
-		if headers[i].Key == key {
-			headers[i].Value = []byte(value)
-			return headers
-		}
-	}
-	return append(headers, transport.Header{Key: key, Value: []byte(value)})
 }
 
 // writeDead writes the batch's dead letters. A dead letter the topic
@@ -234,6 +285,11 @@ func (t *task) writeRejecting(ctx context.Context, sink connector.Sink, outputs 
 		if ctx.Err() != nil {
 			return false
 		}
+		if sink == t.p.dlq {
+			t.p.errors.add(errorCodeDeadLetterWrite, 1)
+		} else {
+			t.p.errors.add(errorCodeSinkWrite, 1)
+		}
 		t.p.setState(stateRetrying, err)
 		t.p.logger.Warn("sink write failed; retrying", "partition", t.partition, "records", len(outputs), "err", err)
 		if !backoff.wait(ctx) {
@@ -245,13 +301,24 @@ func (t *task) writeRejecting(ctx context.Context, sink connector.Sink, outputs 
 // process evaluates a batch into t.outputs and t.dead.
 func (t *task) process(b connector.Batch) {
 	t.buf, t.outputs, t.sources, t.dead, t.filtered, t.rejected = t.buf[:0], t.outputs[:0], t.sources[:0], t.dead[:0], 0, 0
-	t.vals = t.vals[:0]
+	t.vals, t.rejections = t.vals[:0], t.rejections[:0]
+	clear(t.errs)
 	t.p.stats.in.Add(int64(len(b.Messages)))
+	tracer := t.p.tracer
+	var batchStart time.Time // when the first traced record's span starts
 	for i := range b.Messages {
 		m := &b.Messages[i]
+		var span *tracing.Span
+		if tracer != nil {
+			span = t.startSpan(m, &batchStart)
+		}
+		outputs := len(t.outputs)
 		stage, err := t.evaluate(m)
 		if err != nil {
-			t.dead = append(t.dead, t.deadLetter(m, stage, err, 1))
+			t.dead = append(t.dead, t.deadLetter(m, stage, err, 1, ""))
+		}
+		if span != nil {
+			t.traceRecord(span, outputs, stage, err)
 		}
 		for len(t.sources) < len(t.outputs) {
 			t.sources = append(t.sources, i)
@@ -374,10 +441,31 @@ func (t *task) encodeKey(v types.Value) []byte {
 	return t.buf[start:len(t.buf):len(t.buf)]
 }
 
+// stageErrorCode is the error code of a dead letter whose error has
+// none: <stage>_error.
+func stageErrorCode(stage string) string {
+	switch stage {
+	case stageDecode:
+		return "decode_error"
+	case stageFilter:
+		return "filter_error"
+	case stageProject:
+		return "project_error"
+	case stageKey:
+		return "key_error"
+	case stageEncode:
+		return "encode_error"
+	case stageSink:
+		return "sink_error"
+	}
+	return "error"
+}
+
 // deadLetter wraps a failed message for the dead-letter topic: the input
 // as it came, with headers saying what failed where and after how many
-// attempts.
-func (t *task) deadLetter(m *connector.Message, stage string, err error, attempts int) connector.Output {
+// attempts, and counts it by its error code: code if given (the sink's),
+// else the error's SQLSTATE, else <stage>_error.
+func (t *task) deadLetter(m *connector.Message, stage string, err error, attempts int, code string) connector.Output {
 	headers := make([]transport.Header, 0, len(m.Headers)+8)
 	headers = append(headers, m.Headers...)
 	headers = append(headers,
@@ -390,8 +478,14 @@ func (t *task) deadLetter(m *connector.Message, stage string, err error, attempt
 		transport.Header{Key: HeaderAttempts, Value: strconv.AppendInt(nil, int64(attempts), 10)},
 	)
 	var te *types.Error
-	if errors.As(err, &te) && te.Code != "" {
-		headers = append(headers, transport.Header{Key: HeaderErrorCode, Value: []byte(te.Code)})
+	if code == "" && errors.As(err, &te) && te.Code != "" {
+		code = te.Code
+	}
+	if code != "" {
+		headers = append(headers, transport.Header{Key: HeaderErrorCode, Value: []byte(code)})
+		t.errs[code]++
+	} else {
+		t.errs[stageErrorCode(stage)]++
 	}
 	ts := m.Timestamp
 	if ts.IsZero() {

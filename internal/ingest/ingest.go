@@ -16,7 +16,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tide-data/tide/internal/format"
+	"github.com/tide-data/tide/internal/tracing"
 	"github.com/tide-data/tide/internal/transport"
 )
 
@@ -99,6 +102,12 @@ type Config struct {
 	WorkerID string
 	// Now is the clock of the idempotency window; nil means time.Now.
 	Now func() time.Time
+	// Metrics, if set, gets the handler's metrics (tide_ingest_*).
+	Metrics prometheus.Registerer
+	// Tracer traces requests (a span per request, child of its
+	// traceparent; see tracing.go); nil: tracing off, and a request's
+	// traceparent is still carried to its records.
+	Tracer *tracing.Tracer
 }
 
 // Defaults of Config.
@@ -128,6 +137,7 @@ type Handler struct {
 	checked sync.Map
 	writes  sync.WaitGroup
 	pool    sync.Pool // *work
+	metrics *ingestMetrics
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -165,11 +175,16 @@ func New(ctx context.Context, cfg Config) (*Handler, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	h := &Handler{cfg: cfg, tr: cfg.Transport, logger: cfg.Logger}
+	h := &Handler{cfg: cfg, tr: cfg.Transport, logger: cfg.Logger, metrics: newIngestMetrics()}
 	h.limiter.limit = cfg.MaxInFlightBytes
 	h.idem = newIdemStore(cfg.Transport, cfg.IdempotencyWindow, cfg.IdempotencyMaxKeys, cfg.Now, cfg.Logger)
 	if err := h.idem.load(ctx, cfg.WorkerID); err != nil {
 		return nil, err
+	}
+	if cfg.Metrics != nil {
+		if err := cfg.Metrics.Register(collector{h}); err != nil {
+			return nil, fmt.Errorf("ingest: metrics: %w", err)
+		}
 	}
 	return h, nil
 }
@@ -178,6 +193,9 @@ func New(ctx context.Context, cfg Config) (*Handler, error) {
 // ends. Call it after the HTTP server stopped taking requests and before
 // the transport closes.
 func (h *Handler) Close(ctx context.Context) error {
+	if h.cfg.Metrics != nil {
+		h.cfg.Metrics.Unregister(collector{h})
+	}
 	done := make(chan struct{})
 	go func() { h.writes.Wait(); close(done) }()
 	select {
@@ -214,6 +232,12 @@ type work struct {
 	err    error
 	done   chan struct{}
 	owned  []claimed // idempotency entries to settle
+
+	// traceparent is what the records carry as their trace context
+	// (tracing.go); nil: none. tpHeaders is it as the headers of a record
+	// that has none of its own, shared by all of them.
+	traceparent []byte
+	tpHeaders   []transport.Header
 }
 
 const maxPooledBody = 1 << 20 // larger buffers are not kept
@@ -240,6 +264,7 @@ func (h *Handler) putWork(w *work) {
 	w.index, w.out, w.claims = w.index[:0], w.out[:0], w.claims[:0]
 	w.owned = w.owned[:0]
 	w.held, w.err, w.done = 0, nil, nil
+	w.traceparent, w.tpHeaders = nil, nil
 	h.pool.Put(w)
 }
 
@@ -251,6 +276,12 @@ func (h *Handler) unref(w *work) {
 }
 
 var jsonContentType = []string{"application/json"}
+
+// fail answers a refused request with apiError and counts it by code.
+func (h *Handler) fail(rw http.ResponseWriter, status int, code, message string) {
+	h.metrics.reject(code)
+	apiError(rw, status, code, message)
+}
 
 // apiError writes {"error":{"code","message"}}.
 func apiError(rw http.ResponseWriter, status int, code, message string) {
@@ -311,14 +342,30 @@ func mediaForm(ct string) (bodyForm, bool) {
 
 // ServeHTTP serves POST /v1/topics/{topic}/records; see the package doc.
 func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	tp, span := h.traceRequest(r)
+	if span == nil {
+		h.serve(rw, r, tp, nil)
+		return
+	}
+	rec := &statusRecorder{ResponseWriter: rw, status: http.StatusOK}
+	h.serve(rec, r, tp, span)
+	endRequestSpan(span, rec.status)
+}
+
+// serve answers one request. tp is the trace context its records carry
+// (nil: none); span, if not nil, is the request's span.
+func (h *Handler) serve(rw http.ResponseWriter, r *http.Request, tp []byte, span *tracing.Span) {
 	topic := r.PathValue("topic")
 	if !validTopic(topic) {
-		apiError(rw, http.StatusBadRequest, codeInvalidTopic, fmt.Sprintf("%q is not a topic HTTP clients may write (letters, digits, '.', '_', '-'; at most 249; not starting with \"__\")", topic))
+		h.fail(rw, http.StatusBadRequest, codeInvalidTopic, fmt.Sprintf("%q is not a topic HTTP clients may write (letters, digits, '.', '_', '-'; at most 249; not starting with \"__\")", topic))
 		return
+	}
+	if span != nil {
+		span.SetAttributes(tracing.String(attrTopic, topic))
 	}
 	form, ok := mediaForm(r.Header.Get("Content-Type"))
 	if !ok {
-		apiError(rw, http.StatusUnsupportedMediaType, codeUnsupportedType,
+		h.fail(rw, http.StatusUnsupportedMediaType, codeUnsupportedType,
 			fmt.Sprintf("Content-Type %q is not supported: use %s or %s (UTF-8)", r.Header.Get("Content-Type"), MediaJSON, MediaNDJSON))
 		return
 	}
@@ -328,14 +375,14 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		opts.keyField = q.Get("key")
 		if v := q.Get("envelope"); v != "" {
 			if opts.envelope, ok = parseBool(v); !ok {
-				apiError(rw, http.StatusBadRequest, codeInvalidRequest, fmt.Sprintf("envelope=%q is not true or false", v))
+				h.fail(rw, http.StatusBadRequest, codeInvalidRequest, fmt.Sprintf("envelope=%q is not true or false", v))
 				return
 			}
 		}
 	}
 	idemKey := r.Header.Get(HeaderIdempotencyKey)
 	if len(idemKey) > 255 {
-		apiError(rw, http.StatusBadRequest, codeInvalidRequest, "the Idempotency-Key header is longer than 255 bytes")
+		h.fail(rw, http.StatusBadRequest, codeInvalidRequest, "the Idempotency-Key header is longer than 255 bytes")
 		return
 	}
 	if r.ContentLength > h.cfg.MaxBodyBytes {
@@ -351,7 +398,7 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	if secret, ok := h.cfg.HMACSecrets[topic]; ok {
 		sig := r.Header.Get(h.cfg.SignatureHeader)
 		if sig == "" || !verifySignature(secret, sig, w.body) {
-			apiError(rw, http.StatusUnauthorized, codeInvalidSig,
+			h.fail(rw, http.StatusUnauthorized, codeInvalidSig,
 				fmt.Sprintf("the %s header is missing or is not the HMAC-SHA256 of the body under the topic's secret (sha256=<hex>)", h.cfg.SignatureHeader))
 			return
 		}
@@ -367,7 +414,7 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	w.held += charge
 	var perr *parseError
 	if w.els, perr = parseBody(w.body, opts, w.els[:0]); perr != nil {
-		apiError(rw, http.StatusBadRequest, perr.code, perr.describe(w.body))
+		h.fail(rw, http.StatusBadRequest, perr.code, perr.describe(w.body))
 		return
 	}
 	if extra := charge - int64(len(w.els))*recordMemory; extra > 0 {
@@ -375,22 +422,25 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		w.held -= extra
 	}
 	if status, code, msg := h.checkTopic(r.Context(), topic); status != 0 {
-		apiError(rw, status, code, msg)
+		h.fail(rw, status, code, msg)
 		return
 	}
+	if span != nil { // named after the topic once it is known to exist: span names stay few
+		span.SetName("ingest " + topic)
+	}
 	if i, limit := h.oversized(topic, w.els); i >= 0 {
-		apiError(rw, http.StatusRequestEntityTooLarge, codeRecordTooLarge,
+		h.fail(rw, http.StatusRequestEntityTooLarge, codeRecordTooLarge,
 			fmt.Sprintf("element %d is larger than the topic's max.message.bytes (%d); nothing was written", i, limit))
 		return
 	}
 	w.framed = w.framed[:0]
 	if _, validated := h.modes.Load(topic); validated {
 		if h.cfg.Schemas == nil {
-			apiError(rw, http.StatusUnprocessableEntity, codeSchema, "the topic has schema.validation on, but the schema registry is off (schema_registry = false)")
+			h.fail(rw, http.StatusUnprocessableEntity, codeSchema, "the topic has schema.validation on, but the schema registry is off (schema_registry = false)")
 			return
 		}
 		if i, err := h.encodeValues(topic, w); err != nil {
-			apiError(rw, http.StatusUnprocessableEntity, codeSchema, fmt.Sprintf("element %d: %v; nothing was written", i, err))
+			h.fail(rw, http.StatusUnprocessableEntity, codeSchema, fmt.Sprintf("element %d: %v; nothing was written", i, err))
 			return
 		}
 	}
@@ -405,19 +455,20 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		hash := hashKey(key)
 		e, owned, err := h.idem.claimRequest(ctx, hash)
 		if err != nil {
-			apiError(rw, http.StatusServiceUnavailable, codeUnavailable, "timed out waiting for a concurrent request with the same Idempotency-Key")
+			h.fail(rw, http.StatusServiceUnavailable, codeUnavailable, "timed out waiting for a concurrent request with the same Idempotency-Key")
 			return
 		}
 		if e.req.sum != ([sha256.Size]byte{}) && e.req.sum != sum {
 			if owned {
 				h.idem.settle(ctx, []claimed{{key: key, hash: hash, entry: e}}) // give it back unchanged
 			}
-			apiError(rw, http.StatusUnprocessableEntity, codeKeyReused, "this Idempotency-Key was used with a different body within the idempotency window")
+			h.fail(rw, http.StatusUnprocessableEntity, codeKeyReused, "this Idempotency-Key was used with a different body within the idempotency window")
 			return
 		}
 		if !owned {
 			rw.Header().Set(HeaderIdempotentReply, "true")
 			h.answer(rw, e.req.written, nil)
+			h.metrics.ingested(topic, 0)
 			return
 		}
 		if e.req.written != nil && len(e.req.written) != len(w.els) {
@@ -432,7 +483,7 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		w.claims = grow(w.claims, len(w.els))
 		if err := h.idem.claimIDs(ctx, topic, w.els, w.claims); err != nil {
 			h.idem.settle(context.WithoutCancel(ctx), w.owned)
-			apiError(rw, http.StatusServiceUnavailable, codeUnavailable, "timed out waiting for a concurrent request with the same event ids")
+			h.fail(rw, http.StatusServiceUnavailable, codeUnavailable, "timed out waiting for a concurrent request with the same event ids")
 			return
 		}
 		for i := range w.claims {
@@ -441,6 +492,10 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	if span != nil {
+		span.SetAttributes(tracing.Int(attrRecords, int64(len(w.els))))
+	}
+	w.traceparent = tp
 	h.buildRecords(topic, w, reqEntry)
 
 	// The write runs on its own goroutine so that a stalled disk cannot
@@ -455,7 +510,7 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	select {
 	case <-w.done:
 	case <-timer.C:
-		apiError(rw, http.StatusServiceUnavailable, codeUnavailable,
+		h.fail(rw, http.StatusServiceUnavailable, codeUnavailable,
 			fmt.Sprintf("the write was not durable within %s; it may still complete: retry with the same Idempotency-Key", h.cfg.Timeout))
 		return
 	case <-r.Context().Done():
@@ -464,17 +519,17 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	if w.err != nil {
 		if errors.Is(w.err, transport.ErrTopicNotFound) {
 			h.known.Delete(topic)
-			apiError(rw, http.StatusNotFound, codeUnknownTopic, fmt.Sprintf("topic %q does not exist", topic))
+			h.fail(rw, http.StatusNotFound, codeUnknownTopic, fmt.Sprintf("topic %q does not exist", topic))
 			return
 		}
 		if errors.Is(w.err, transport.ErrRecordTooLarge) { // the topic's limit changed since it was looked up
 			h.known.Delete(topic)
-			apiError(rw, http.StatusRequestEntityTooLarge, codeRecordTooLarge,
+			h.fail(rw, http.StatusRequestEntityTooLarge, codeRecordTooLarge,
 				"a record is larger than the topic's max.message.bytes; records of other partitions may have been written (retry with the same Idempotency-Key without it)")
 			return
 		}
 		h.logger.Warn("ingest: write failed", "topic", topic, "records", len(w.ptrs), "err", w.err)
-		apiError(rw, http.StatusServiceUnavailable, codeUnavailable,
+		h.fail(rw, http.StatusServiceUnavailable, codeUnavailable,
 			"the write failed; some records may have been written (retry with an Idempotency-Key to make retries safe): "+w.err.Error())
 		return
 	}
@@ -483,6 +538,7 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		written = reqEntry.req.written
 	}
 	h.answer(rw, written, w)
+	h.metrics.ingested(topic, len(w.ptrs))
 }
 
 func parseBool(v string) (bool, bool) {
@@ -498,11 +554,11 @@ func grow[T any](s []T, n int) []T {
 }
 
 func (h *Handler) tooLarge(rw http.ResponseWriter) {
-	apiError(rw, http.StatusRequestEntityTooLarge, codeTooLarge, fmt.Sprintf("the request body exceeds %d bytes", h.cfg.MaxBodyBytes))
+	h.fail(rw, http.StatusRequestEntityTooLarge, codeTooLarge, fmt.Sprintf("the request body exceeds %d bytes", h.cfg.MaxBodyBytes))
 }
 
 func (h *Handler) tooMany(rw http.ResponseWriter) {
-	apiError(rw, http.StatusTooManyRequests, codeTooMany,
+	h.fail(rw, http.StatusTooManyRequests, codeTooMany,
 		fmt.Sprintf("the server holds its limit of %d bytes of requests in flight; retry later", h.cfg.MaxInFlightBytes))
 }
 
@@ -522,7 +578,7 @@ func (h *Handler) readBody(rw http.ResponseWriter, r *http.Request, w *work) boo
 		w.held = n
 		w.body = grow(w.body, int(n))
 		if _, err := io.ReadFull(r.Body, w.body); err != nil {
-			apiError(rw, http.StatusBadRequest, codeInvalidRequest, "reading the body: "+err.Error())
+			h.fail(rw, http.StatusBadRequest, codeInvalidRequest, "reading the body: "+err.Error())
 			return false
 		}
 		return true
@@ -559,7 +615,7 @@ func (h *Handler) readBody(rw http.ResponseWriter, r *http.Request, w *work) boo
 		}
 		if err != nil {
 			w.body = body
-			apiError(rw, http.StatusBadRequest, codeInvalidRequest, "reading the body: "+err.Error())
+			h.fail(rw, http.StatusBadRequest, codeInvalidRequest, "reading the body: "+err.Error())
 			return false
 		}
 	}
@@ -699,7 +755,11 @@ func (h *Handler) buildRecords(topic string, w *work, reqEntry *entry) {
 		if len(w.framed) > 0 {
 			value = w.framed[i]
 		}
-		w.recs = append(w.recs, transport.Record{Topic: topic, Partition: -1, Offset: -1, Key: el.key, Value: value, Headers: el.headers})
+		headers := el.headers
+		if w.traceparent != nil {
+			headers = w.withTraceparent(headers)
+		}
+		w.recs = append(w.recs, transport.Record{Topic: topic, Partition: -1, Offset: -1, Key: el.key, Value: value, Headers: headers})
 		w.index = append(w.index, i)
 	}
 	w.ptrs = w.ptrs[:0]

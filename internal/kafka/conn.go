@@ -195,15 +195,18 @@ func parseRequest(buf []byte) (requestHeader, kmsg.Request, error) {
 // dispatch parses one request and starts its handler. An error closes the
 // connection.
 func (c *conn) dispatch(buf []byte) error {
+	start := c.s.observeStart()
 	h, req, err := parseRequest(buf)
 	if errors.Is(err, errUnsupportedAPIVersions) {
-		c.reply(c.enqueue(), h, unsupportedAPIVersions(h.version))
+		resp := unsupportedAPIVersions(h.version)
+		c.s.observe(h.key, start, resp)
+		c.reply(c.enqueue(), h, resp)
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	rq := &request{conn: c, header: h, req: req}
+	rq := &request{conn: c, header: h, req: req, start: start}
 	if h.key != produceKey || req.(*kmsg.ProduceRequest).Acks != 0 {
 		rq.slot = c.enqueue()
 	}
@@ -270,7 +273,8 @@ type request struct {
 	conn   *conn
 	header requestHeader
 	req    kmsg.Request
-	slot   *slot // nil for acks=0 produce
+	slot   *slot     // nil for acks=0 produce
+	start  time.Time // when it was read; zero without an observer
 }
 
 // respond sends resp (a no-op for requests that take no response).
@@ -279,6 +283,7 @@ func (r *request) respond(resp kmsg.Response) { r.respondThen(resp, nil) }
 // respondThen sends resp and runs release once it is written, or at once
 // when the request takes no response.
 func (r *request) respondThen(resp kmsg.Response, release func()) {
+	r.conn.s.observe(r.header.key, r.start, resp)
 	if r.slot == nil {
 		if release != nil {
 			release()

@@ -42,6 +42,9 @@ type Config struct {
 	// its partition's batch with INVALID_RECORD. Nil refuses every produce
 	// to such a topic: its validation cannot be done.
 	Values ValueChecker
+	// Observer is told of connections, requests and the errors in their
+	// responses, for metrics; nil observes nothing.
+	Observer Observer
 }
 
 // ValueChecker checks a produced value against a topic's schema
@@ -165,6 +168,9 @@ func (s *Server) track(nc net.Conn) bool {
 	}
 	c := newConn(s, nc)
 	s.mu.conns[c] = struct{}{}
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.ConnectionAccepted()
+	}
 	s.connWG.Add(1)
 	go func() {
 		defer s.connWG.Done()

@@ -35,7 +35,7 @@ type testServer struct {
 	done   chan error
 }
 
-func startServer(t *testing.T, dir string) *testServer {
+func startServer(t *testing.T, dir string, configure ...func(*Config)) *testServer {
 	t.Helper()
 	l, err := log.Open(dir, log.WithCleanerInterval(0))
 	if err != nil {
@@ -52,6 +52,9 @@ func startServer(t *testing.T, dir string) *testServer {
 	cfg := DefaultConfig()
 	cfg.AdvertisedPort = int32(ln.Addr().(*net.TCPAddr).Port)
 	cfg.DefaultPartitions = 3
+	for _, c := range configure {
+		c(&cfg)
+	}
 	srv, err := New(l, g, cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -161,6 +161,19 @@ func (m *Monitor) Snapshot(ctx context.Context) ([]Group, error) {
 	return m.groups, m.err
 }
 
+// Refresh measures now, whatever the age of the last measurement, and
+// shares the result with later Snapshot calls: a periodic caller (the lag
+// objectives' checker) keeps the monitor fresh, and scrapes within the
+// TTL reuse its measurement instead of reading the transport again. The
+// result is shared: callers must not modify it.
+func (m *Monitor) Refresh(ctx context.Context) ([]Group, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.groups, m.err = Measure(ctx, m.tr, m.opts)
+	m.at = time.Now()
+	return m.groups, m.err
+}
+
 // Find returns group's lag in groups, if it is there.
 func Find(groups []Group, group string) (Group, bool) {
 	i, ok := slices.BinarySearchFunc(groups, group, func(g Group, name string) int { return strings.Compare(g.Group, name) })

@@ -33,9 +33,7 @@ func TestMeasure(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close(ctx)
-		if err := c.Commit(ctx, []transport.PartitionOffset{{TopicPartition: transport.TopicPartition{Topic: "orders"}, Offset: offset}}); err != nil {
-			t.Fatal(err)
-		}
+		commitSoon(t, c, offset)
 	}
 	commit("behind", 4)
 	commit("current", 10)
@@ -54,5 +52,137 @@ func TestMeasure(t *testing.T) {
 	}
 	if _, ok := Find(groups, "nobody"); ok {
 		t.Error("found a group that does not exist")
+	}
+}
+
+// A monitor shares a measurement for its TTL; Refresh measures at once
+// and later snapshots share that.
+func TestMonitorRefresh(t *testing.T) {
+	ctx := context.Background()
+	tr := embeddedtest.New(t)
+	if err := tr.CreateTopic(ctx, transport.TopicSpec{Name: "orders", Partitions: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Produce(ctx, []*transport.Record{{Topic: "orders", Value: []byte("a")}}); err != nil {
+		t.Fatal(err)
+	}
+	commit := func(offset int64) {
+		t.Helper()
+		c, err := tr.NewConsumer(ctx, transport.ConsumerOptions{Group: "g", Topics: []string{"orders"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close(ctx)
+		commitSoon(t, c, offset)
+	}
+	records := func(groups []Group) int64 {
+		g, _ := Find(groups, "g")
+		return g.Records
+	}
+	commit(0)
+	m := NewMonitor(tr, time.Hour, Options{})
+	first, err := m.Snapshot(ctx)
+	if err != nil || records(first) != 1 {
+		t.Fatalf("first snapshot: %v, %+v", err, first)
+	}
+	commit(1)
+	if again, _ := m.Snapshot(ctx); records(again) != 1 {
+		t.Error("a snapshot within the TTL measured again")
+	}
+	if fresh, err := m.Refresh(ctx); err != nil || records(fresh) != 0 {
+		t.Errorf("Refresh: %v, %+v", err, fresh)
+	}
+	if shared, _ := m.Snapshot(ctx); records(shared) != 0 {
+		t.Error("a snapshot after Refresh did not share its measurement")
+	}
+}
+
+// commitSoon commits offset of orders[0], retried for a while: a commit
+// racing the new consumer's join is refused with ILLEGAL_GENERATION.
+func commitSoon(t *testing.T, c transport.Consumer, offset int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := c.Commit(context.Background(), []transport.PartitionOffset{{TopicPartition: transport.TopicPartition{Topic: "orders"}, Offset: offset}})
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// slowGroups is a transport whose Groups blocks until release is closed
+// (a slow cluster), or the caller's context ends.
+type slowGroups struct {
+	transport.Transport
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (s *slowGroups) Groups(ctx context.Context) ([]transport.GroupOffsets, error) {
+	s.entered <- struct{}{}
+	select {
+	case <-s.release:
+		return s.Transport.Groups(ctx)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// While a measurement is slow (a Kafka cluster in trouble), a scrape
+// waiting for it gives up when its own context ends instead of holding
+// the whole /metrics answer; and a measurement cut short by its caller's
+// context is not shared with later callers as if the cluster had failed.
+func TestMonitorSlowMeasurement(t *testing.T) {
+	tr := &slowGroups{Transport: embeddedtest.New(t), entered: make(chan struct{}, 10), release: make(chan struct{})}
+	m := NewMonitor(tr, time.Hour, Options{})
+
+	refreshed := make(chan error, 1)
+	go func() {
+		_, err := m.Refresh(context.Background())
+		refreshed <- err
+	}()
+	<-tr.entered // the refresh is measuring
+
+	scrape := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		_, err := m.Snapshot(ctx)
+		scrape <- err
+	}()
+	select {
+	case err := <-scrape:
+		if err == nil {
+			t.Error("a snapshot that gave up waiting returned no error")
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("a snapshot waited for a slow measurement past its context")
+	}
+	close(tr.release)
+	if err := <-refreshed; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-scrape:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the snapshot never returned")
+	}
+
+	// A caller whose context ends mid-measurement: its error is its own.
+	m = NewMonitor(tr, time.Hour, Options{})
+	tr.release = make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-tr.entered; cancel() }()
+	if _, err := m.Snapshot(ctx); err == nil {
+		t.Fatal("a canceled measurement returned no error")
+	}
+	close(tr.release)
+	go func() { <-tr.entered }()
+	if _, err := m.Snapshot(context.Background()); err != nil {
+		t.Errorf("the next snapshot shares the canceled caller's error: %v", err)
 	}
 }

@@ -23,7 +23,7 @@ var allowed = map[string][]string{
 	"internal/record": {},
 	"internal/lint":   {},
 	"internal/log":    {"internal/vfs", "internal/record"},
-	"internal/bench":  {"internal/log", "internal/record", "internal/vfs", "internal/group", "internal/transport", "internal/transport/embedded", "internal/cdc", "internal/engine", "internal/connector", "internal/format", "internal/sql/ast", "internal/sql/parser", "internal/sql/plan", "internal/server", "internal/schema", "internal/schema/avro", "internal/schema/jsonschema"},
+	"internal/bench":  {"internal/log", "internal/record", "internal/vfs", "internal/group", "internal/transport", "internal/transport/embedded", "internal/cdc", "internal/engine", "internal/connector", "internal/format", "internal/sql/ast", "internal/sql/parser", "internal/sql/plan", "internal/server", "internal/schema", "internal/schema/avro", "internal/schema/jsonschema", "internal/tracing", "internal/tracing/tracingtest"},
 	"internal/group":  {"internal/log", "internal/record"},
 	"internal/kafka":  {"internal/log", "internal/record", "internal/group"},
 	// The transport seam: the engine and connectors reach the log only
@@ -47,16 +47,19 @@ var allowed = map[string][]string{
 	"internal/connector":   {"internal/cdc", "internal/cdc/pgvalue", "internal/transport", "internal/record", "internal/sql/types", "internal/format", "internal/transport/embedded", "internal/log", "internal/group"},
 	// HTTP ingestion writes through the transport only; its tests stand
 	// up the log under an embedded transport.
+	// Lag objectives watch the pipelines' groups through the lag monitor;
+	// the server hands them the pipelines, so they know nothing of the engine.
+	"internal/alert":   {"internal/lag", "internal/transport"},
 	"internal/lag":     {"internal/transport", "internal/transport/embedded/embeddedtest", "internal/transport/embedded", "internal/log", "internal/group", "internal/record"},
-	"internal/ingest":  {"internal/format", "internal/transport", "internal/transport/embedded", "internal/log", "internal/group", "internal/vfs"},
+	"internal/ingest":  {"internal/format", "internal/transport", "internal/transport/embedded", "internal/log", "internal/group", "internal/vfs", "internal/tracing", "internal/tracing/tracingtest"},
 	"internal/catalog": {"internal/transport/embedded/embeddedtest", "internal/transport", "internal/sql/ast", "internal/sql/parser", "internal/transport/embedded", "internal/log", "internal/group"},
 	// The schema registry keeps its state in a topic, through the transport
 	// only (its tests run it on the embedded log and on Tide's Kafka
 	// listener); the languages and the HTTP API sit on its core.
 	"internal/schema":     {"internal/transport/embedded/embeddedtest", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport", "internal/kafka", "internal/log", "internal/group"},
 	"internal/schema/api": {"internal/schema", "internal/schema/avro", "internal/schema/jsonschema", "internal/schema/protobuf", "internal/transport/embedded", "internal/log", "internal/group"},
-	"internal/engine":     {"internal/cdc", "internal/cdc/pgvalue", "internal/transport", "internal/connector", "internal/format", "internal/catalog", "internal/sql/ast", "internal/sql/parser", "internal/sql/types", "internal/sql/expr", "internal/sql/plan", "internal/transport/embedded", "internal/log", "internal/group"},
-	"internal/server":     {"internal/lag", "internal/format", "internal/record", "internal/log", "internal/kafka", "internal/group", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport", "internal/engine", "internal/catalog", "internal/ingest", "internal/schema", "internal/schema/api", "internal/schema/avro", "internal/schema/jsonschema", "internal/schema/protobuf"},
+	"internal/engine":     {"internal/cdc", "internal/cdc/pgvalue", "internal/transport", "internal/connector", "internal/format", "internal/catalog", "internal/sql/ast", "internal/sql/parser", "internal/sql/types", "internal/sql/expr", "internal/sql/plan", "internal/transport/embedded", "internal/log", "internal/group", "internal/tracing", "internal/tracing/tracingtest"},
+	"internal/server":     {"internal/alert", "internal/lag", "internal/format", "internal/record", "internal/log", "internal/kafka", "internal/group", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport", "internal/engine", "internal/catalog", "internal/ingest", "internal/schema", "internal/schema/api", "internal/schema/avro", "internal/schema/jsonschema", "internal/schema/protobuf", "internal/tracing", "internal/tracing/tracingtest"},
 	"test/interop":        {},
 	"internal/cli":        {"internal/cdc", "internal/format", "internal/log", "internal/record", "internal/bench", "internal/vfs", "internal/server", "internal/kafka", "internal/engine", "internal/sql/parser", "internal/sql/ast", "internal/group", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport"},
 	"cmd/tide":            {"internal/cli"},
@@ -65,6 +68,11 @@ var allowed = map[string][]string{
 	"internal/schema/jsonschema": {"internal/schema"},
 	"internal/schema/avro":       {"internal/schema"},
 	"internal/schema/protobuf":   {"internal/schema"},
+
+	// W3C trace context and OpenTelemetry spans: a leaf every layer that
+	// traces (ingestion, the engine, the server) may use.
+	"internal/tracing":             {"internal/tracing/tracingtest"}, // its tests export to the receiver
+	"internal/tracing/tracingtest": {},
 }
 
 func TestLayering(t *testing.T) {

@@ -58,6 +58,7 @@ type options struct {
 	cleanerInterval time.Duration
 	now             func() time.Time
 	logger          *slog.Logger
+	fsyncObserver   func(time.Duration)
 }
 
 // Option configures Open.
@@ -82,6 +83,16 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 
 // WithLogger sets the logger for recovery and failure reports.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithFsyncObserver has observe called with the duration of every fsync
+// of a segment file: the group commits of fsync=always, the interval
+// flusher's, segment rolls and the flush at close. It is called on the
+// appending goroutines, at times with a partition's mutex held, so it must
+// be quick, safe for concurrent use, and must not call into the log (a
+// histogram's Observe is the intended use).
+func WithFsyncObserver(observe func(time.Duration)) Option {
+	return func(o *options) { o.fsyncObserver = observe }
+}
 
 // Open opens or creates the log in dir, recovering from an unclean
 // shutdown if needed. It fails with ErrDataDirInUse if another process has

@@ -44,6 +44,8 @@ type Partition struct {
 		// starts when written is W makes synced >= W once it succeeds.
 		written, synced int64
 		syncing         bool
+		// appended counts records appended since open (Stats).
+		appended int64
 		// err is sticky: after a failed write or fsync every append fails
 		// with it until the log is reopened and recovery cuts the tail.
 		err    error
@@ -211,6 +213,7 @@ func (p *Partition) AppendDeferred(b []byte) (AppendResult, func() error, error)
 		seg.idx.add(s.header.BaseOffset, seg.size+s.pos, s.header.Size(), s.header.MaxTimestamp)
 		p.trackProducerLocked(s.header)
 	}
+	p.mu.appended += next - seg.nextOffset
 	seg.size += int64(len(b))
 	seg.nextOffset = next
 	p.mu.written += int64(len(b))
@@ -329,7 +332,14 @@ func (p *Partition) syncSegment(seg *segment) error {
 		return err
 	}
 	defer p.log.handles.release(h)
-	return h.file.Sync()
+	observe := p.log.opts.fsyncObserver
+	if observe == nil {
+		return h.file.Sync()
+	}
+	start := time.Now()
+	err = h.file.Sync()
+	observe(time.Since(start))
+	return err
 }
 
 // publishLocked makes offsets below hw visible to readers and wakes waiters.
@@ -396,11 +406,34 @@ func (p *Partition) flush() {
 func (p *Partition) Offsets() Offsets {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.offsetsLocked()
+}
+
+func (p *Partition) offsetsLocked() Offsets {
 	o := Offsets{LogStart: p.mu.logStart, HighWatermark: p.mu.highWatermark, Segments: len(p.mu.segments)}
 	for _, s := range p.mu.segments {
 		o.Size += s.size
 	}
 	return o
+}
+
+// Stats is a partition's bounds and what was appended to it since the log
+// was opened, for metrics (the append rate is the rate of the counters).
+type Stats struct {
+	Offsets
+	// AppendedRecords and AppendedBytes count the records and bytes
+	// appended since the log was opened: what producers sent, not
+	// duplicates answered from an idempotent producer's history. They
+	// start again from 0 at every open.
+	AppendedRecords int64
+	AppendedBytes   int64
+}
+
+// Stats returns the partition's bounds and append counters, read together.
+func (p *Partition) Stats() Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return Stats{Offsets: p.offsetsLocked(), AppendedRecords: p.mu.appended, AppendedBytes: p.mu.written}
 }
 
 // Wait blocks until offset is readable (the high watermark passes it), the

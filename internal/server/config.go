@@ -12,8 +12,10 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/tide-data/tide/internal/alert"
 	"github.com/tide-data/tide/internal/ingest"
 	"github.com/tide-data/tide/internal/log"
+	"github.com/tide-data/tide/internal/tracing"
 )
 
 // Config is a node's configuration. Every field has a key, which is its
@@ -39,6 +41,12 @@ type Config struct {
 	SQLDir string
 	// WorkerID names this worker among several sharing a Kafka cluster.
 	WorkerID string
+	// Tracing (docs/OBSERVABILITY.md): OTLPEndpoint, when set, exports
+	// spans over OTLP/HTTP; new traces are sampled at TraceSampleRatio.
+	// Without it traceparent headers still pass through unchanged.
+	OTLPEndpoint     string
+	TraceSampleRatio float64
+	TraceServiceName string
 	// HTTP ingestion (POST /v1/topics/{topic}/records); see docs/INGEST.md.
 	IngestMaxBodyBytes      int64
 	IngestMaxInflightBytes  int64
@@ -57,6 +65,10 @@ type Config struct {
 	// the HTTP address (/subjects, /schemas, /config, /mode,
 	// /compatibility), its state in the __tide_schemas topic.
 	SchemaRegistry bool
+	// Lag objectives (docs/OBSERVABILITY.md): how often pipelines' lag is
+	// compared with their lag_slo, and where alerts are posted.
+	AlertCheckInterval time.Duration
+	AlertWebhookURL    string
 }
 
 // DefaultConfig returns the defaults of the design: data in ./data, Kafka
@@ -81,6 +93,9 @@ func DefaultConfig() Config {
 		IdempotencyMaxKeys:     ingest.DefaultIdempotencyMaxKeys,
 		IngestHMACHeader:       ingest.DefaultSignatureHeader,
 		SchemaRegistry:         true,
+		TraceSampleRatio:       tracing.DefaultSampleRatio,
+		TraceServiceName:       tracing.DefaultServiceName,
+		AlertCheckInterval:     alert.DefaultInterval,
 	}
 }
 
@@ -216,6 +231,43 @@ func Settings() []Setting {
 	add("schema_registry", "serve the Confluent-compatible schema registry API on the HTTP address (/subjects, /schemas, /config, /mode, /compatibility)",
 		func(c *Config, v string) (err error) { c.SchemaRegistry, err = strconv.ParseBool(v); return err },
 		func(c *Config) string { return strconv.FormatBool(c.SchemaRegistry) })
+	add("alert_check_interval", "how often each pipeline's lag is compared with its lag_slo (an alert fires after 2 checks above, clears after 2 under)",
+		func(c *Config, v string) error { return parseDuration(v, &c.AlertCheckInterval) },
+		func(c *Config) string { return c.AlertCheckInterval.String() })
+	add("alert_webhook_url", "URL that lag objective alerts are POSTed to as JSON when they fire and clear (default: none, alerts are logged and exported only)",
+		func(c *Config, v string) error {
+			if v != "" {
+				if err := alert.ValidateWebhookURL(v); err != nil {
+					return err
+				}
+			}
+			c.AlertWebhookURL = v
+			return nil
+		},
+		func(c *Config) string { return c.AlertWebhookURL })
+	add("otlp_endpoint", "OTLP/HTTP traces endpoint spans are exported to, e.g. http://localhost:4318/v1/traces (default: none, no spans; traceparent headers still pass through)",
+		func(c *Config, v string) error {
+			if v != "" {
+				if _, err := tracing.EndpointURL(v); err != nil {
+					return err
+				}
+			}
+			c.OTLPEndpoint = v
+			return nil
+		},
+		func(c *Config) string { return c.OTLPEndpoint })
+	add("trace_sample_ratio", "share of new traces sampled (requests and records arriving without a traceparent; a sampled traceparent is always followed)",
+		func(c *Config, v string) error {
+			r, err := strconv.ParseFloat(v, 64)
+			if err != nil || r < 0 || r > 1 {
+				return fmt.Errorf("%q is not a number between 0 and 1", v)
+			}
+			c.TraceSampleRatio = r
+			return nil
+		},
+		func(c *Config) string { return strconv.FormatFloat(c.TraceSampleRatio, 'g', -1, 64) })
+	set, get = str(func(c *Config) *string { return &c.TraceServiceName })
+	add("trace_service_name", "service.name of exported spans", set, get)
 	add("shutdown_timeout", "how long a graceful shutdown waits for in-flight requests",
 		func(c *Config, v string) (err error) { c.ShutdownTimeout, err = time.ParseDuration(v); return err },
 		func(c *Config) string { return c.ShutdownTimeout.String() })

@@ -47,6 +47,8 @@ func TestConfigRejectsBadInput(t *testing.T) {
 		"bad int":     "default_partitions: many\n",
 		"bad fsync":   "fsync: sometimes\n",
 		"not yaml":    "{{{\n",
+		"bad webhook": "alert_webhook_url: ftp://example.com/hook\n",
+		"bad check":   "alert_check_interval: 0s\n",
 	} {
 		file := filepath.Join(dir, strings.ReplaceAll(name, " ", "_"))
 		_ = os.WriteFile(file, []byte(body), 0o644)

@@ -226,7 +226,8 @@ func TestRegistryFormatsErrors(t *testing.T) {
 		t.Errorf("an incompatible sink schema: %d %v", status, r.Error)
 	}
 	status, r = ts.sql(t, `CREATE SOURCE bad (must integer) WITH (connector = 'topic', topic = 'taken', format = 'avro');`)
-	if status != 400 || !strings.Contains(fmt.Sprint(r.Error), `column "must" (integer) cannot be read from field must`) {
+	if status != 400 || !strings.Contains(fmt.Sprint(r.Error), `column "must" (integer) cannot be read from field must`) ||
+		!strings.Contains(fmt.Sprint(r.Error["hint"]), "declare columns the subject's latest schema can fill") {
 		t.Errorf("a declared column the schema cannot fill: %d %v", status, r.Error)
 	}
 }

@@ -34,6 +34,8 @@ func (s *Server) openIngest() error {
 		DefaultPartitions:  s.cfg.DefaultPartitions,
 		WorkerID:           s.workerID(),
 		Schemas:            schemaValues{s},
+		Metrics:            s.metrics,
+		Tracer:             s.tracer,
 	})
 	return err
 }

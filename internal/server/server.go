@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tide-data/tide/internal/alert"
 	"github.com/tide-data/tide/internal/engine"
 	"github.com/tide-data/tide/internal/group"
 	"github.com/tide-data/tide/internal/ingest"
@@ -24,6 +25,7 @@ import (
 	"github.com/tide-data/tide/internal/lag"
 	"github.com/tide-data/tide/internal/log"
 	"github.com/tide-data/tide/internal/schema"
+	"github.com/tide-data/tide/internal/tracing"
 	"github.com/tide-data/tide/internal/transport"
 	"github.com/tide-data/tide/internal/transport/embedded"
 	"github.com/tide-data/tide/internal/transport/kafkatransport"
@@ -42,7 +44,12 @@ type Server struct {
 	ingest    *ingest.Handler
 	schemas   *schema.Registry // nil with schema_registry off
 	metrics   *prometheus.Registry
+	tracer    *tracing.Tracer // nil without otlp_endpoint
 	lag       *lag.Monitor
+	alerts    *alert.Checker // lag objectives
+
+	started       time.Time
+	statusSamples statusSamples // for GET /v1/status's rates
 
 	kafkaLn, httpLn net.Listener
 	http            *http.Server
@@ -58,7 +65,7 @@ func Start(cfg Config, logger *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, logger: logger, serveErr: make(chan error, 2)}
+	s := &Server{cfg: cfg, logger: logger, serveErr: make(chan error, 2), started: time.Now()}
 	s.newMetrics()
 	if err := s.open(); err != nil {
 		return nil, errors.Join(err, s.closeStores())
@@ -87,7 +94,14 @@ func (s *Server) open() error {
 	if err := s.openSchemaRegistry(); err != nil {
 		return err
 	}
+	if err := s.openTracing(); err != nil {
+		return err
+	}
 	if err := s.openEngine(); err != nil {
+		return err
+	}
+	s.metrics.MustRegister(newCDCCollector(s.engine, s.logger))
+	if err := s.openAlerts(); err != nil {
 		return err
 	}
 	if err := s.openIngest(); err != nil {
@@ -113,10 +127,11 @@ func (s *Server) openEmbedded() error {
 	if err != nil {
 		return err
 	}
-	s.log, err = log.Open(s.cfg.DataDir, log.WithLogger(s.logger), log.WithDefaultTopicConfig(defaults))
+	s.log, err = log.Open(s.cfg.DataDir, log.WithLogger(s.logger), log.WithDefaultTopicConfig(defaults), s.fsyncObserver())
 	if err != nil {
 		return err
 	}
+	s.metrics.MustRegister(&logCollector{log: s.log})
 	s.groups, err = group.NewCoordinator(s.log, group.Options{Logger: s.logger})
 	if err != nil {
 		return err
@@ -136,6 +151,7 @@ func (s *Server) openEmbedded() error {
 	kcfg.MaxRequestBytes = s.cfg.MaxRequestBytes
 	kcfg.Logger = s.logger
 	kcfg.Values = schemaValues{s}
+	kcfg.Observer = s.newKafkaMetrics(func() int { return s.kafka.ConnCount() })
 	s.kafka, err = kafka.New(s.log, s.groups, kcfg)
 	if err != nil {
 		return err
@@ -246,6 +262,8 @@ func (s *Server) Shutdown() error {
 			errs = append(errs, err)
 		}
 	}
+	// The lag objectives stop watching before the pipelines drain.
+	s.closeAlerts(ctx)
 	// Pipelines drain and commit while the log is still open.
 	if s.engine != nil {
 		if err := s.engine.Close(ctx); err != nil {
@@ -265,11 +283,13 @@ func (s *Server) Shutdown() error {
 
 func (s *Server) closeStores() error {
 	var errs []error
+	s.closeAlerts(context.Background()) // a start that failed after opening them
 	if s.engine != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 		errs = append(errs, s.engine.Close(ctx))
 		cancel()
 	}
+	errs = append(errs, s.closeTracing())
 	if s.schemas != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 		errs = append(errs, s.schemas.Close(ctx))
@@ -300,6 +320,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /v1/topics/{topic}/records", s.ingest)
 	s.mountSchemaRegistry(mux)
 	mux.Handle("GET /metrics", s.metricsHandler())
+	mux.HandleFunc("GET /v1/status", s.handleStatus)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -310,7 +331,7 @@ func (s *Server) routes() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	return mux
+	return s.newHTTPMetrics().instrument(mux)
 }
 
 func apiError(code, message string) map[string]any {

@@ -27,7 +27,7 @@ func (s *Server) openEngine() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var err error
-	cfg := engine.Config{Transport: s.transport, Logger: s.logger, WorkerID: s.workerID()}
+	cfg := engine.Config{Transport: s.transport, Logger: s.logger, WorkerID: s.workerID(), Metrics: s.metrics, Tracer: s.tracer}
 	if s.schemas != nil {
 		cfg.Schemas = formatSchemas{s.schemas}
 	}

@@ -3,6 +3,7 @@
 # missing, so a fresh machine needs nothing done by hand:
 #
 #   kcat                      Debian package (apt-get update only if needed)
+#   prometheus                Debian package, the server (test/interop scrapes Tide with it)
 #   test/node/node_modules    npm ci from the committed package-lock.json (kafkajs)
 #   test/java/target/scenarios.jar
 #                             mvn package of test/java (kafka-clients 4.x),
@@ -33,23 +34,35 @@ quiet() { # quiet LOG CMD...: run CMD with its output in LOG, shown only on fail
 	fi
 }
 
-# kcat, from Debian's packages.
-if command -v kcat >/dev/null; then
-	:
-elif ! command -v apt-get >/dev/null; then
-	missing kcat "no apt-get here; install kcat (or kafkacat) yourself"
-else
-	sudo=()
+# apt_peer COMMAND PACKAGE: install a Debian package unless COMMAND is on
+# PATH (apt-get update only if the install fails).
+apt_peer() {
+	local command=$1 package=$2
+	if command -v "$command" >/dev/null; then
+		return
+	elif ! command -v apt-get >/dev/null; then
+		missing "$package" "no apt-get here; install $package yourself"
+		return
+	fi
+	local sudo=()
 	[ "$(id -u)" = 0 ] || sudo=(sudo -n)
 	export DEBIAN_FRONTEND=noninteractive
-	say "installing kcat with apt-get"
-	if ! quiet "$tools/apt-kcat.log" "${sudo[@]}" apt-get install -y -q --no-install-recommends kcat; then
+	say "installing $package with apt-get"
+	if ! quiet "$tools/apt-$package.log" "${sudo[@]}" apt-get install -y -q --no-install-recommends "$package"; then
 		# Package lists missing or stale: update once and retry.
 		quiet "$tools/apt-update.log" "${sudo[@]}" apt-get update -q || true
-		quiet "$tools/apt-kcat.log" "${sudo[@]}" apt-get install -y -q --no-install-recommends kcat ||
-			missing kcat "apt-get install kcat failed (log: $tools/apt-kcat.log)"
+		quiet "$tools/apt-$package.log" "${sudo[@]}" apt-get install -y -q --no-install-recommends "$package" ||
+			missing "$package" "apt-get install $package failed (log: $tools/apt-$package.log)"
 	fi
-fi
+}
+
+# kcat, from Debian's packages.
+apt_peer kcat kcat
+# Prometheus, from Debian's packages: test/interop's TestPrometheusScrapesLag
+# runs the binary as a process of its own, with its own config, storage and
+# port (up.sh prints TIDE_TEST_PROMETHEUS_BIN); the packaged service is not
+# used.
+apt_peer prometheus prometheus
 
 # content_hash DIR FILE...: one hash over the named files under DIR.
 content_hash() {

@@ -16,3 +16,7 @@ bootstrap=$("$here/kafka.sh" start "$root/.tools/run/kafka")
 pgurl=$("$here/postgres.sh" start "$root/.tools/run/postgres")
 echo "export TIDE_TEST_KAFKA_BOOTSTRAP=$bootstrap"
 echo "export TIDE_TEST_POSTGRES_URL='$pgurl'"
+# The Prometheus server install.sh installed (Debian package), if it did.
+if prom=$(command -v prometheus); then
+	echo "export TIDE_TEST_PROMETHEUS_BIN=$prom"
+fi

@@ -13,7 +13,9 @@
 //
 // With no target configured the tests skip with a loud reason, or fail when
 // CI=true. The same holds for a missing client peer: kcat, node with
-// test/node/node_modules (kafkajs), java with test/java/target/scenarios.jar;
+// test/node/node_modules (kafkajs), java with test/java/target/scenarios.jar,
+// and the Prometheus server ($TIDE_TEST_PROMETHEUS_BIN, Debian package
+// prometheus) that scrapes Tide in TestPrometheusScrapesLag;
 // scripts/peers/install.sh installs them all.
 //
 // Clients driven: franz-go (kgo, kadm and raw kmsg requests) in process;
