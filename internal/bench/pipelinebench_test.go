@@ -15,8 +15,13 @@ func TestRunPipeline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(report.Results) != len(PipelineCases) || len(report.Targets) != len(PipelineCases)+1 {
+	// Each case with the generator in process, then from the log; a
+	// target per case from the log, and the 500,000 events/s one.
+	if len(report.Results) != 2*len(PipelineCases) || len(report.Targets) != len(PipelineCases)+1 {
 		t.Fatalf("results %d, targets %d", len(report.Results), len(report.Targets))
+	}
+	if report.Codec.PerCPU <= 0 || report.Codec.Ceiling <= 0 {
+		t.Errorf("codec ceiling: %+v", report.Codec)
 	}
 	if report.EventBytes < 190 || report.EventBytes > 215 {
 		t.Errorf("events average %.1f bytes; tune PipelineSource's field lengths back to about 200", report.EventBytes)
@@ -26,8 +31,15 @@ func TestRunPipeline(t *testing.T) {
 			t.Errorf("%s: %+v", r.Name, r)
 		}
 	}
-	if pt, fp := report.Results[0], report.Results[1]; pt.Out != opts.Events || fp.Out <= opts.Events/2 || fp.Out >= opts.Events {
-		t.Errorf("outputs: passthrough %d, filter_project %d of %d", pt.Out, fp.Out, opts.Events)
+	for i := 0; i < len(report.Results); i += 2 {
+		if pt, fp := report.Results[i], report.Results[i+1]; pt.Out != opts.Events || fp.Out <= opts.Events/2 || fp.Out >= opts.Events {
+			t.Errorf("outputs: %s %d, %s %d of %d", pt.Name, pt.Out, fp.Name, fp.Out, opts.Events)
+		}
+	}
+	for _, r := range report.Results[len(PipelineCases):] {
+		if r.Kind != KindPipelineFromLog || r.Codec <= 0 {
+			t.Errorf("%s: %+v", r.Name, r)
+		}
 	}
 	var summary strings.Builder
 	if err := WritePipelineSummary(&summary, report); err != nil {
