@@ -292,12 +292,15 @@ func (c *Checker) Check(ctx context.Context) {
 			c.state[p.Name] = st
 		}
 		var g lag.Group
-		known := false
+		measured := false
 		if err == nil && p.Group != "" {
-			g, known = lag.Find(groups, p.Group)
+			g, measured = lag.Find(groups, p.Group)
 			// A group that has committed nothing has no lag yet: unknown, not 0.
-			known = known && len(g.Partitions) > 0
+			measured = measured && len(g.Partitions) > 0
 		}
+		// With a partition's age unread, g.Age is a lower bound: enough to
+		// say the lag is above an objective, not that it is under one.
+		known := measured && g.AgeKnown
 		c.export(p, st, g, known)
 		if p.SLO <= 0 {
 			if st.alert != nil { // the objective was dropped: nothing to miss
@@ -306,13 +309,13 @@ func (c *Checker) Check(ctx context.Context) {
 			st.above, st.below = 0, 0
 			continue
 		}
-		if !known {
-			continue
-		}
-		if g.Age > p.SLO {
+		switch {
+		case measured && g.Age > p.SLO:
 			st.above, st.below = st.above+1, 0
-		} else {
+		case known:
 			st.above, st.below = 0, st.below+1
+		default:
+			continue
 		}
 		switch {
 		case st.alert == nil && st.above >= c.cfg.FireAfter:

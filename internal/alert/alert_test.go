@@ -45,7 +45,7 @@ func (f *fakeLag) Snapshot(context.Context) ([]lag.Group, error) {
 func (f *fakeLag) set(group, topic string, partitions int, members int, age time.Duration, records int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	g := lag.Group{Group: group, Members: members, Records: records, Age: age}
+	g := lag.Group{Group: group, Members: members, Records: records, Age: age, AgeKnown: true}
 	for i := range partitions {
 		g.Partitions = append(g.Partitions, lag.Partition{TopicPartition: transport.TopicPartition{Topic: topic, Partition: int32(i)}})
 	}
@@ -441,5 +441,124 @@ func TestMeasuresOnlyWhatIsNeeded(t *testing.T) {
 	f.check(time.Second)
 	if f.lag.refreshes != 1 || f.lag.snapshots != 1 {
 		t.Errorf("without pipelines: %d refreshes, %d snapshots", f.lag.refreshes, f.lag.snapshots)
+	}
+}
+
+// A lag whose age could not be read on some lagging partition (its
+// leader down) is not a lag under the objective: a firing alert stays,
+// and does not resolve with a lag of 0 only to fire again. A known part
+// already past the objective is past it.
+func TestUnreadAgeIsUnknown(t *testing.T) {
+	hook := newHookRecorder(t)
+	f := newFixture(t, hook.srv.URL, Shape{})
+	f.check(3 * time.Second)
+	f.check(3 * time.Second)
+	if f.firing(t) != 1 {
+		t.Fatal("not firing")
+	}
+	unread := func(age time.Duration) {
+		f.now = f.now.Add(time.Second)
+		f.lag.set("tide-sink-hook-1", "orders", 2, 1, age, 40)
+		f.lag.mu.Lock()
+		f.lag.groups[0].AgeKnown = false
+		f.lag.groups[0].Partitions[1].Records = 40 // age unread
+		f.lag.mu.Unlock()
+		f.checker.Check(context.Background())
+	}
+	unread(0)
+	unread(0)
+	unread(0)
+	if f.firing(t) != 1 || len(f.checker.Active()) != 1 {
+		t.Fatal("unread ages cleared the alert")
+	}
+	if v := gaugeValue(t, f.checker.lagSeconds.WithLabelValues("hook")); v != 3 {
+		t.Errorf("tide_pipeline_lag_seconds %v while unread, want the last known 3", v)
+	}
+	f.check(0)
+	f.check(0)
+	if f.firing(t) != 0 {
+		t.Fatal("a measured lag under the objective did not clear it")
+	}
+	// Past the objective on what could be read: counts as above.
+	unread(2 * time.Second)
+	unread(2 * time.Second)
+	if f.firing(t) != 1 {
+		t.Fatal("a lower bound past the objective did not fire")
+	}
+	if got := hook.wait(t, 3); got[1].Status != StatusResolved || got[1].LagSeconds != 0 || got[2].Status != StatusFiring {
+		t.Errorf("notifications %+v", got)
+	}
+}
+
+// A checker closed without having been started (a server whose start
+// failed after creating it) returns at once, webhook or not.
+func TestCloseWithoutStart(t *testing.T) {
+	c, err := New(Config{
+		Pipelines: func() []Pipeline { return nil }, Lag: &fakeLag{}, Topics: fakeTopics{},
+		WebhookURL: "http://127.0.0.1:1/hook",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		closed <- c.Close(ctx)
+	}()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close of a checker never started did not return")
+	}
+}
+
+// A receiver answering 429 or 503 with Retry-After is retried no sooner
+// than it asked (up to maxRetryAfter), whatever the backoff.
+func TestWebhookRetryAfter(t *testing.T) {
+	var mu sync.Mutex
+	var times []time.Time
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		times = append(times, time.Now())
+		n := len(times)
+		mu.Unlock()
+		if n == 1 {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+		}
+	}))
+	defer srv.Close()
+	w := newWebhook(srv.URL, WebhookOptions{Backoff: 10 * time.Millisecond}, slog.New(slog.DiscardHandler))
+	w.start()
+	w.enqueue(Alert{ID: "a", Status: StatusFiring})
+	if err := w.close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(times) != 2 {
+		t.Fatalf("%d attempts, want 2", len(times))
+	}
+	if gap := times[1].Sub(times[0]); gap < 900*time.Millisecond {
+		t.Errorf("retried after %v; the receiver asked for 1s", gap)
+	}
+
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for header, want := range map[string]time.Duration{
+		"":                              0,
+		"3":                             3 * time.Second,
+		"-1":                            0,
+		"soon":                          0,
+		"Sun, 01 Mar 2026 12:00:07 GMT": 7 * time.Second,
+		"Sun, 01 Mar 2026 11:00:00 GMT": 0,
+		"86400":                         maxRetryAfter,
+	} {
+		if got := parseRetryAfter(header, now); got != want {
+			t.Errorf("Retry-After %q: %v, want %v", header, got, want)
+		}
 	}
 }

@@ -17,9 +17,10 @@
 //
 // Both counts are 2 by default: one slow measurement does not page anyone,
 // and a lag hovering at the objective does not flap. A check whose lag is
-// unknown (the measurement failed, or the group has not committed yet)
-// leaves the counts as they are. A pipeline dropped while firing is
-// resolved.
+// unknown (the measurement failed, the group has not committed yet, or a
+// lagging partition's oldest record could not be read and what was read
+// is not above the objective) leaves the counts as they are. A pipeline
+// dropped while firing is resolved.
 //
 // Firing sets tide_lag_slo_alert_firing{pipeline} to 1, logs a warning
 // and, with a webhook URL, posts a JSON Alert (status "firing"); clearing

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -17,7 +18,9 @@ type WebhookOptions struct {
 	// Attempts per notification (first try included); 0 means 4.
 	Attempts int
 	// Backoff before the second attempt, doubled before each later one;
-	// 0 means 500 ms (so 0.5 s, 1 s, 2 s: about 4 s of retries).
+	// 0 means 500 ms (so 0.5 s, 1 s, 2 s: about 4 s of retries). A 429
+	// or 503 with Retry-After waits what it asks if that is longer, up
+	// to 30 s.
 	Backoff time.Duration
 	// Timeout of one attempt; 0 means 5 s.
 	Timeout time.Duration
@@ -54,9 +57,10 @@ type webhook struct {
 	logger *slog.Logger
 	queue  chan Alert
 
-	ctx    context.Context // canceled by close when its deadline passes
-	cancel context.CancelFunc
-	done   chan struct{}
+	ctx     context.Context // canceled by close when its deadline passes
+	cancel  context.CancelFunc
+	done    chan struct{}
+	started bool // by start, before close
 }
 
 func newWebhook(url string, opts WebhookOptions, logger *slog.Logger) *webhook {
@@ -66,6 +70,7 @@ func newWebhook(url string, opts WebhookOptions, logger *slog.Logger) *webhook {
 }
 
 func (w *webhook) start() {
+	w.started = true
 	go func() {
 		defer close(w.done)
 		for a := range w.queue {
@@ -79,6 +84,15 @@ func (w *webhook) start() {
 // dropped).
 func (w *webhook) close(ctx context.Context) error {
 	close(w.queue)
+	defer w.cancel()
+	if !w.started {
+		// No sender to wait for (the checker never started): what a
+		// direct Check queued is dropped.
+		if n := len(w.queue); n > 0 {
+			w.logger.Warn("lag alert webhook: closed before it started; notifications dropped", "count", n)
+		}
+		return nil
+	}
 	stop := context.AfterFunc(ctx, w.cancel)
 	defer stop()
 	select {
@@ -126,18 +140,26 @@ func (w *webhook) deliver(a Alert) {
 				"attempts", attempt, "url", w.url, "err", err)
 			return
 		}
+		wait := backoff
+		if se, ok := errors.AsType[*statusError](err); ok {
+			wait = max(wait, se.retryAfter)
+		}
 		w.logger.Warn("lag alert webhook: delivery failed, retrying", "pipeline", a.Pipeline, "status", a.Status,
-			"attempt", attempt, "retry_in", backoff, "err", err)
+			"attempt", attempt, "retry_in", wait, "err", err)
 		select {
 		case <-w.ctx.Done():
-		case <-time.After(backoff):
+		case <-time.After(wait):
 		}
 		backoff *= 2
 	}
 }
 
-// statusError is a receiver's non-2xx answer.
-type statusError struct{ code int }
+// statusError is a receiver's non-2xx answer; retryAfter is the wait its
+// Retry-After asked for (429 and 503 only), 0 without one.
+type statusError struct {
+	code       int
+	retryAfter time.Duration
+}
 
 func (e *statusError) Error() string {
 	return fmt.Sprintf("receiver answered %d %s", e.code, http.StatusText(e.code))
@@ -167,7 +189,31 @@ func (w *webhook) post(body []byte, id string) error {
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	_ = resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return &statusError{code: resp.StatusCode}
+		se := &statusError{code: resp.StatusCode}
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+			se.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		}
+		return se
 	}
 	return nil
+}
+
+// maxRetryAfter caps how long a receiver's Retry-After holds the queue:
+// deliveries leave in order, so one long wait delays every later alert.
+const maxRetryAfter = 30 * time.Second
+
+// parseRetryAfter reads a Retry-After header, delay-seconds or an HTTP
+// date, as a wait from now: 0 when absent, unreadable or past, at most
+// maxRetryAfter.
+func parseRetryAfter(header string, now time.Time) time.Duration {
+	if header == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := strconv.ParseInt(header, 10, 64); err == nil {
+		d = time.Duration(min(secs, int64(maxRetryAfter/time.Second)+1)) * time.Second
+	} else if at, err := http.ParseTime(header); err == nil {
+		d = at.Sub(now)
+	}
+	return min(max(d, 0), maxRetryAfter)
 }

@@ -209,12 +209,20 @@ new places afterwards, so per-key order holds only for records written
 after the change. Pipelines reading the topic pick the new partitions up
 at their group's next rebalance, which the change starts: one more task
 per partition, and on Kafka more partitions for more workers to share —
-the scale-out step a lag objective's alert recommends.`,
+the scale-out step a lag objective's alert recommends. Internal topics
+(names starting with __) are refused.`,
 		Example: "  tide topic alter orders --partitions 8 --server 127.0.0.1:9092",
 		Args:    cobra.ExactArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			if !cmd.Flags().Changed("partitions") {
 				return usageErrorf("--partitions is required")
+			}
+			if isInternalTopic(args[0]) {
+				// As Kafka's kafka-topics refuses for its own: groups are
+				// placed by a hash modulo __consumer_offsets' partitions,
+				// and Tide's catalog and registry rely on one partition's
+				// order.
+				return usageErrorf("%s is an internal topic: its partition count cannot be changed", args[0])
 			}
 			done := fmt.Sprintf("topic %s now has %d partitions", args[0], partitions)
 			switch server, err := s.useServer(cmd); {

@@ -46,3 +46,30 @@ func TestTopicAlter(t *testing.T) {
 		}
 	}
 }
+
+// Internal topics keep their partition count, as Kafka's kafka-topics
+// refuses for __consumer_offsets: groups are placed by a hash modulo the
+// offsets topic's partitions, and the catalog relies on its one
+// partition's order. On a data directory and over Kafka alike.
+func TestTopicAlterRefusesInternalTopics(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "data")
+	tide(t, "", "topic", "create", "orders", "--partitions", "1", "--data-dir", dir).ok(t)
+	ts := startServer(t)
+	for _, c := range []struct {
+		name string
+		run  func() result
+	}{
+		{"data directory", func() result {
+			return tide(t, "", "topic", "alter", "__consumer_offsets", "--partitions", "8", "--data-dir", dir)
+		}},
+		{"over Kafka", func() result { return ts.tide(t, "", "topic", "alter", "__tide_catalog", "--partitions", "2") }},
+	} {
+		if r := c.run(); r.code != ExitUsage || !strings.Contains(r.stderr, "internal topic") {
+			t.Errorf("%s: exit %d, stderr %q", c.name, r.code, r.stderr)
+		}
+	}
+	if r := ts.tide(t, "", "topic", "describe", "__tide_catalog").ok(t); !strings.Contains(r.stdout, "Partitions:  1") {
+		t.Errorf("__tide_catalog after a refused alter:\n%s", r.stdout)
+	}
+}

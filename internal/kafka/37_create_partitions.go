@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -19,6 +20,12 @@ func (s *Server) handleCreatePartitions(r *request) {
 		switch {
 		case err != nil:
 			st.ErrorCode = errorCode(err)
+		case strings.HasPrefix(rt.Topic, "__"):
+			// Internal topics place groups and catalog entries by
+			// partition; more partitions would misplace them.
+			st.ErrorCode = kerr.InvalidRequest.Code
+			m := fmt.Sprintf("topic %s is internal: its partitions cannot be added to", rt.Topic)
+			st.ErrorMessage = &m
 		case rt.Count <= t.NumPartitions():
 			st.ErrorCode = kerr.InvalidPartitions.Code
 			m := fmt.Sprintf("topic %s has %d partitions; the new count must be larger, not %d", rt.Topic, t.NumPartitions(), rt.Count)

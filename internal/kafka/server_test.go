@@ -183,6 +183,14 @@ func TestAdmin(t *testing.T) {
 	if err != nil || len(td["admin-t"].Partitions) != 4 {
 		t.Fatalf("after create partitions: %+v %v", td, err)
 	}
+	// Internal topics keep their partitions (groups and the catalog are
+	// placed by partition).
+	if res, _ := adm.CreateTopic(ctx, 1, 1, nil, "__internal_t"); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if resp, _ := adm.CreatePartitions(ctx, 1, "__internal_t"); !errors.Is(resp["__internal_t"].Err, kerr.InvalidRequest) {
+		t.Errorf("create partitions of an internal topic: %+v", resp["__internal_t"])
+	}
 	rc, err := adm.DescribeTopicConfigs(ctx, "admin-t")
 	if err != nil {
 		t.Fatal(err)

@@ -37,6 +37,10 @@ type Group struct {
 	// Records sums the partitions' records; Age is their greatest age.
 	Records int64
 	Age     time.Duration
+	// AgeKnown says every partition's age was read. When it is false (a
+	// read failed, or MaxAgeReads ran out) Age is only a lower bound: a
+	// lagging partition whose age is unknown counts as 0 in it.
+	AgeKnown bool
 }
 
 // Options tune Measure.
@@ -83,7 +87,7 @@ func Measure(ctx context.Context, tr transport.Transport, opts Options) ([]Group
 	reads := 0
 	out := make([]Group, 0, len(groups))
 	for _, g := range groups {
-		lg := Group{Group: g.Group, State: g.State, Members: g.Members}
+		lg := Group{Group: g.Group, State: g.State, Members: g.Members, AgeKnown: true}
 		for tp, committed := range g.Offsets {
 			end, ok := ends[tp.Topic][tp.Partition]
 			if !ok {
@@ -94,12 +98,16 @@ func Measure(ctx context.Context, tr transport.Transport, opts Options) ([]Group
 				p.AgeKnown = true
 			} else if reads < opts.MaxAgeReads {
 				reads++
-				if ts, ok := oldest(ctx, tr, tp, committed); ok {
-					p.Age, p.AgeKnown = max(now.Sub(ts), 0), true
+				if ts, none, ok := oldest(ctx, tr, tp, committed); ok {
+					p.AgeKnown = true
+					if !none {
+						p.Age = max(now.Sub(ts), 0)
+					}
 				}
 			}
 			lg.Records += p.Records
 			lg.Age = max(lg.Age, p.Age)
+			lg.AgeKnown = lg.AgeKnown && p.AgeKnown
 			lg.Partitions = append(lg.Partitions, p)
 		}
 		slices.SortFunc(lg.Partitions, func(a, b Partition) int {
@@ -114,51 +122,74 @@ func Measure(ctx context.Context, tr transport.Transport, opts Options) ([]Group
 }
 
 // oldest returns the timestamp of the first record at or after offset
-// (the log start, if retention removed offset).
-func oldest(ctx context.Context, tr transport.Transport, tp transport.TopicPartition, offset int64) (time.Time, bool) {
+// (the log start, if retention removed offset). none says there is no
+// record to consume up to the end (transaction markers only): nothing is
+// waiting, whatever the offsets say. ok is false when the read failed.
+func oldest(ctx context.Context, tr transport.Transport, tp transport.TopicPartition, offset int64) (ts time.Time, none, ok bool) {
 	recs, err := tr.ReadAt(ctx, tp, offset, 1)
 	if errors.Is(err, transport.ErrOffsetOutOfRange) {
 		starts, serr := tr.StartOffsets(ctx, tp.Topic)
 		if serr != nil {
-			return time.Time{}, false
+			return time.Time{}, false, false
 		}
 		recs, err = tr.ReadAt(ctx, tp, starts[tp.Partition], 1)
 	}
-	if err != nil || len(recs) == 0 {
-		return time.Time{}, false
+	switch {
+	case err != nil:
+		return time.Time{}, false, false
+	case len(recs) == 0:
+		return time.Time{}, true, true
 	}
-	return recs[0].Timestamp, true
+	return recs[0].Timestamp, false, true
 }
 
 // Monitor caches measurements: Snapshot measures at most once per TTL
 // and callers in between share the result. Safe for concurrent use.
+//
+// One caller measures at a time; the others wait for its result, each
+// only as long as its own context allows: a slow cluster holding a
+// measurement up must not hold a scrape past its deadline (the whole
+// /metrics answer would be lost with it). A measurement that fails
+// because its caller's context ended is that caller's alone: it is not
+// shared as the cluster's state.
 type Monitor struct {
 	tr   transport.Transport
 	opts Options
 	ttl  time.Duration
 
-	mu     sync.Mutex
-	at     time.Time
-	groups []Group
-	err    error
+	// measuring holds one token; whoever takes it measures.
+	measuring chan struct{}
+
+	mu struct {
+		sync.Mutex
+		at     time.Time
+		groups []Group
+		err    error
+	}
 }
 
 // NewMonitor returns a monitor of tr's groups whose snapshots live ttl.
 func NewMonitor(tr transport.Transport, ttl time.Duration, opts Options) *Monitor {
-	return &Monitor{tr: tr, ttl: ttl, opts: opts}
+	m := &Monitor{tr: tr, ttl: ttl, opts: opts, measuring: make(chan struct{}, 1)}
+	m.measuring <- struct{}{}
+	return m
 }
 
 // Snapshot returns the last measurement if it is younger than the TTL,
-// else measures again. The result is shared: callers must not modify it.
+// else measures again, or waits for the measurement in progress. The
+// result is shared: callers must not modify it.
 func (m *Monitor) Snapshot(ctx context.Context) ([]Group, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.at.IsZero() && time.Since(m.at) < m.ttl {
-		return m.groups, m.err
+	if groups, err, ok := m.fresh(); ok {
+		return groups, err
 	}
-	m.groups, m.err = Measure(ctx, m.tr, m.opts)
-	m.at = time.Now()
-	return m.groups, m.err
+	if err := m.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer m.release()
+	if groups, err, ok := m.fresh(); ok { // measured while this call waited
+		return groups, err
+	}
+	return m.measure(ctx)
 }
 
 // Refresh measures now, whatever the age of the last measurement, and
@@ -167,11 +198,46 @@ func (m *Monitor) Snapshot(ctx context.Context) ([]Group, error) {
 // TTL reuse its measurement instead of reading the transport again. The
 // result is shared: callers must not modify it.
 func (m *Monitor) Refresh(ctx context.Context) ([]Group, error) {
+	if err := m.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer m.release()
+	return m.measure(ctx)
+}
+
+func (m *Monitor) fresh() ([]Group, error, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.groups, m.err = Measure(ctx, m.tr, m.opts)
-	m.at = time.Now()
-	return m.groups, m.err
+	if !m.mu.at.IsZero() && time.Since(m.mu.at) < m.ttl {
+		return m.mu.groups, m.mu.err, true
+	}
+	return nil, nil, false
+}
+
+// acquire takes the right to measure, waiting for a measurement in
+// progress at most until ctx ends.
+func (m *Monitor) acquire(ctx context.Context) error {
+	select {
+	case <-m.measuring:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("lag: waiting for the measurement in progress: %w", ctx.Err())
+	}
+}
+
+func (m *Monitor) release() { m.measuring <- struct{}{} }
+
+// measure measures (the caller holds the token) and records the result,
+// unless it failed because ctx ended.
+func (m *Monitor) measure(ctx context.Context) ([]Group, error) {
+	groups, err := Measure(ctx, m.tr, m.opts)
+	if err != nil && ctx.Err() != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.mu.groups, m.mu.err, m.mu.at = groups, err, time.Now()
+	return groups, err
 }
 
 // Find returns group's lag in groups, if it is there.

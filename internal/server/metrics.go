@@ -17,8 +17,11 @@ import (
 // `tide status` and the lag objectives.
 const lagSnapshotTTL = 2 * time.Second
 
-// lagScrapeTimeout bounds a scrape's lag measurement.
-const lagScrapeTimeout = 10 * time.Second
+// lagScrapeTimeout bounds a scrape's lag measurement, or its wait for the
+// one in progress. It stays under Prometheus' default scrape_timeout
+// (10 s): the registry answers once every collector has, so a slow
+// cluster must cost the scrape its lag series, not all of its series.
+const lagScrapeTimeout = 5 * time.Second
 
 // newMetrics makes the node's Prometheus registry: the Go runtime and
 // process collectors, then what each component registers (its Config's

@@ -110,7 +110,8 @@ type pipelineStatus struct {
 	InPerSecond  *float64 `json:"in_per_second"`
 	OutPerSecond *float64 `json:"out_per_second"`
 	// LagRecords and LagSeconds are the group's; null when not measured
-	// (nothing committed yet, or the measurement failed).
+	// (nothing committed yet, or the measurement failed; LagSeconds also
+	// when a lagging partition's oldest record could not be read).
 	LagRecords    *int64   `json:"lag_records"`
 	LagSeconds    *float64 `json:"lag_seconds"`
 	LagSLOSeconds float64  `json:"lag_slo_seconds,omitempty"`
@@ -244,10 +245,15 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 		then, had := base.pipelines[p.Name]
 		ps.InPerSecond = rate(p.In, then[0], had)
 		ps.OutPerSecond = rate(p.Out, then[1], had)
-		// A group without commits has no lag to speak of yet (not 0).
+		// A group without commits has no lag to speak of yet (not 0), and
+		// one with a partition's age unread no age (only a lower bound).
 		if g, ok := lag.Find(groups, p.Group); ok && lagErr == nil && len(g.Partitions) > 0 {
-			records, seconds := g.Records, g.Age.Seconds()
-			ps.LagRecords, ps.LagSeconds = &records, &seconds
+			records := g.Records
+			ps.LagRecords = &records
+			if g.AgeKnown {
+				seconds := g.Age.Seconds()
+				ps.LagSeconds = &seconds
+			}
 		}
 		if active[p.Name] {
 			ps.Alert = alert.StatusFiring
