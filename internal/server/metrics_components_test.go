@@ -17,24 +17,8 @@ import (
 // histogramCount returns the sample count of the histogram name whose
 // labels include want; ok false when there is none.
 func histogramCount(families map[string]*dto.MetricFamily, name string, want map[string]string) (uint64, bool) {
-	f, ok := families[name]
-	if !ok {
-		return 0, false
-	}
-next:
-	for _, m := range f.GetMetric() {
-		labels := map[string]string{}
-		for _, l := range m.GetLabel() {
-			labels[l.GetName()] = l.GetValue()
-		}
-		for k, v := range want {
-			if labels[k] != v {
-				continue next
-			}
-		}
-		if m.Histogram != nil {
-			return m.GetHistogram().GetSampleCount(), true
-		}
+	if m := sample(families, name, want); m != nil && m.Histogram != nil {
+		return m.GetHistogram().GetSampleCount(), true
 	}
 	return 0, false
 }

@@ -32,12 +32,12 @@ func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
 	return families
 }
 
-// metricValue returns the gauge, counter or untyped value of the sample
-// of family name whose labels include want; ok false when there is none.
-func metricValue(families map[string]*dto.MetricFamily, name string, want map[string]string) (float64, bool) {
+// sample returns the first sample of family name whose labels include
+// want; nil when there is none.
+func sample(families map[string]*dto.MetricFamily, name string, want map[string]string) *dto.Metric {
 	f, ok := families[name]
 	if !ok {
-		return 0, false
+		return nil
 	}
 next:
 	for _, m := range f.GetMetric() {
@@ -50,14 +50,24 @@ next:
 				continue next
 			}
 		}
-		switch {
-		case m.Gauge != nil:
-			return m.GetGauge().GetValue(), true
-		case m.Counter != nil:
-			return m.GetCounter().GetValue(), true
-		case m.Untyped != nil:
-			return m.GetUntyped().GetValue(), true
-		}
+		return m
+	}
+	return nil
+}
+
+// metricValue returns the gauge, counter or untyped value of the sample
+// of family name whose labels include want; ok false when there is none.
+func metricValue(families map[string]*dto.MetricFamily, name string, want map[string]string) (float64, bool) {
+	m := sample(families, name, want)
+	switch {
+	case m == nil:
+		return 0, false
+	case m.Gauge != nil:
+		return m.GetGauge().GetValue(), true
+	case m.Counter != nil:
+		return m.GetCounter().GetValue(), true
+	case m.Untyped != nil:
+		return m.GetUntyped().GetValue(), true
 	}
 	return 0, false
 }
