@@ -844,6 +844,9 @@ func (e *encoder) fieldDefault(dst []byte, p *plan, i int) ([]byte, *DataError) 
 }
 
 func (e *encoder) union(dst []byte, p *plan, depth int) ([]byte, *DataError) {
+	if len(p.branches) == 0 {
+		return dst, e.fail("an empty union holds no value")
+	}
 	if e.builder != nil {
 		// A default is a value of the union's first branch.
 		dst = appendLong(dst, 0)
