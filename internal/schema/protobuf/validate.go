@@ -99,7 +99,7 @@ func (s *Schema) Validate(payload []byte) error {
 func (s *Schema) ValidateMessage(md protoreflect.MessageDescriptor, msg []byte) error {
 	m := dynamicpb.NewMessage(md)
 	opts := proto.UnmarshalOptions{Resolver: s.types}
-	if err := opts.Unmarshal(msg, m); err != nil {
+	if err := unmarshal(opts, msg, m); err != nil {
 		return fmt.Errorf("%w: message %s: %w", ErrPayload, md.FullName(), err)
 	}
 	if u := unknownField(m, ""); u.num != 0 {
@@ -170,4 +170,17 @@ func unknownField(m protoreflect.Message, path string) unknown {
 
 func isMessage(fd protoreflect.FieldDescriptor) bool {
 	return fd.Kind() == protoreflect.MessageKind || fd.Kind() == protoreflect.GroupKind
+}
+
+// unmarshal is opts.Unmarshal with its panics made errors: payloads come
+// from any producer, and google.golang.org/protobuf's dynamic messages
+// panic on some malformed map entries ("cannot convert nil to map key",
+// found by FuzzValidate) instead of failing.
+func unmarshal(opts proto.UnmarshalOptions, msg []byte, m proto.Message) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the payload does not decode: %v", r)
+		}
+	}()
+	return opts.Unmarshal(msg, m)
 }
