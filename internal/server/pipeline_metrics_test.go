@@ -30,24 +30,7 @@ func waitMetrics(t *testing.T, url, what string, cond func(map[string]*dto.Metri
 // histogram returns the sample of a histogram family whose labels include
 // want.
 func histogram(families map[string]*dto.MetricFamily, name string, want map[string]string) *dto.Histogram {
-	f, ok := families[name]
-	if !ok {
-		return nil
-	}
-next:
-	for _, m := range f.GetMetric() {
-		labels := map[string]string{}
-		for _, l := range m.GetLabel() {
-			labels[l.GetName()] = l.GetValue()
-		}
-		for k, v := range want {
-			if labels[k] != v {
-				continue next
-			}
-		}
-		return m.GetHistogram()
-	}
-	return nil
+	return sample(families, name, want).GetHistogram()
 }
 
 // Issue 8: under a known load /metrics shows, for a pipeline with a filter
