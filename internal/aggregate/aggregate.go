@@ -39,6 +39,13 @@ type Operator struct {
 	fired int64 // the watermark of the last Fire
 	win   []eventtime.Window
 	open  int
+
+	// The changes since the last checkpoint (state.go): tracked once the
+	// operator is checkpointed or loaded, so one that never is keeps
+	// nothing for a checkpoint.
+	tracking   bool
+	dirty      []*window // each at most once (window.dirty)
+	firedDirty bool      // fired moved since the last Changes
 }
 
 type group struct {
@@ -47,8 +54,13 @@ type group struct {
 }
 
 type window struct {
+	key  string // the group's
 	w    eventtime.Window
 	accs []*expr.Accumulator
+	// Checkpoint bookkeeping (state.go): dirty while in Operator.dirty;
+	// stored once a checkpoint wrote it; dropped once fired or merged
+	// away, so its entry must be deleted if it was stored.
+	dirty, stored, dropped bool
 }
 
 // New returns an empty operator.
@@ -61,8 +73,8 @@ func New(spec Spec) (*Operator, error) {
 	return &Operator{spec: spec, groups: map[string]*group{}, fired: eventtime.NoWatermark}, nil
 }
 
-func (o *Operator) newWindow(w eventtime.Window) *window {
-	win := &window{w: w, accs: make([]*expr.Accumulator, len(o.spec.Aggs))}
+func (o *Operator) newWindow(key string, w eventtime.Window) *window {
+	win := &window{key: key, w: w, accs: make([]*expr.Accumulator, len(o.spec.Aggs))}
 	for i := range o.spec.Aggs {
 		win.accs[i] = o.spec.Aggs[i].NewAccumulator()
 	}
@@ -84,9 +96,10 @@ func (o *Operator) Add(key string, ts int64, args []types.Value) (*Result, error
 	}
 	if o.spec.Window == nil {
 		if g.updates == nil {
-			g.updates = o.newWindow(eventtime.Window{})
+			g.updates = o.newWindow(key, eventtime.Window{})
 			o.open++
 		}
+		o.touch(g.updates)
 		if err := addAll(g.updates.accs, args); err != nil {
 			return nil, err
 		}
@@ -107,10 +120,11 @@ func (o *Operator) Add(key string, ts int64, args []types.Value) (*Result, error
 		}
 		i, found := slices.BinarySearchFunc(g.windows, w.Start, func(x *window, start int64) int { return cmp64(x.w.Start, start) })
 		if !found {
-			g.windows = slices.Insert(g.windows, i, o.newWindow(w))
+			g.windows = slices.Insert(g.windows, i, o.newWindow(key, w))
 			heap.Push(&o.ends, endEntry{end: w.End, start: w.Start, key: key})
 			o.open++
 		}
+		o.touch(g.windows[i])
 		if err := addAll(g.windows[i].accs, args); err != nil {
 			return nil, err
 		}
@@ -138,7 +152,7 @@ func (o *Operator) addSession(key string, g *group, w eventtime.Window, args []t
 		spans[i] = s.w
 	}
 	merged, absorbed := eventtime.MergeSession(spans, w)
-	target := o.newWindow(merged)
+	target := o.newWindow(key, merged)
 	for _, i := range absorbed {
 		for j, acc := range g.windows[i].accs {
 			if err := target.accs[j].Merge(acc); err != nil {
@@ -151,10 +165,18 @@ func (o *Operator) addSession(key string, g *group, w eventtime.Window, args []t
 	}
 	o.open += 1 - len(absorbed)
 	for i := len(absorbed) - 1; i >= 0; i-- {
+		old := g.windows[absorbed[i]]
+		if old.w.Start == merged.Start {
+			// The same key: the merged session's entry overwrites this
+			// one's rather than deleting it first.
+			target.stored, old.stored = old.stored, false
+		}
+		o.drop(old)
 		g.windows = slices.Delete(g.windows, absorbed[i], absorbed[i]+1)
 	}
 	i, _ := slices.BinarySearchFunc(g.windows, merged.Start, func(x *window, start int64) int { return cmp64(x.w.Start, start) })
 	g.windows = slices.Insert(g.windows, i, target)
+	o.touch(target)
 	heap.Push(&o.ends, endEntry{end: merged.End, start: merged.Start, key: key})
 	return nil
 }
@@ -165,7 +187,9 @@ func (o *Operator) Fire(wm int64) ([]Result, error) {
 	if o.spec.Window == nil || wm == eventtime.NoWatermark {
 		return nil, nil
 	}
-	o.fired = max(o.fired, wm)
+	if wm > o.fired {
+		o.fired, o.firedDirty = wm, true
+	}
 	var out []Result
 	for len(o.ends) > 0 && o.ends[0].end <= wm {
 		e := heap.Pop(&o.ends).(endEntry)
@@ -182,6 +206,7 @@ func (o *Operator) Fire(wm int64) ([]Result, error) {
 			return out, err
 		}
 		out = append(out, Result{Key: e.key, Window: g.windows[i].w, Values: vals})
+		o.drop(g.windows[i])
 		g.windows = slices.Delete(g.windows, i, i+1)
 		o.open--
 		if len(g.windows) == 0 {

@@ -21,7 +21,7 @@ type event struct {
 
 // specs are the aggregates every test computes over the event's value:
 // count(*), count(v), sum(v), avg(v), min(v), max(v), count(DISTINCT v).
-func specs(t *testing.T) []expr.Aggregate {
+func specs(t testing.TB) []expr.Aggregate {
 	t.Helper()
 	var out []expr.Aggregate
 	for _, c := range []struct {

@@ -142,6 +142,9 @@ type Env struct {
 	// sinks that map them to a schema of their own (postgres); nil when
 	// unknown (CheckSink) and for sources.
 	Columns []format.Column
+	// ExternalCommit tells a topic source that the runtime commits its
+	// offsets (in its transactions): see TopicSourceOptions.ExternalCommit.
+	ExternalCommit bool
 }
 
 func (e Env) now() time.Time {

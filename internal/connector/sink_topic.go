@@ -126,3 +126,7 @@ func (s *TopicSink) writeEach(ctx context.Context, ptrs []*transport.Record) err
 
 // Close does nothing: the transport belongs to the runtime.
 func (s *TopicSink) Close(context.Context) error { return nil }
+
+// Topic returns the topic the sink writes to (a runtime writing in a
+// transaction produces there itself).
+func (s *TopicSink) Topic() string { return s.topic }

@@ -51,6 +51,7 @@ type TopicSource struct {
 	start          transport.StartOffset
 	partitions     int32
 	commitInterval time.Duration
+	externalCommit bool
 
 	consumer transport.Consumer // opened by the first Read
 	closed   bool
@@ -100,6 +101,11 @@ type TopicSourceOptions struct {
 	// partitions (<= 0: the transport's default).
 	Create     bool
 	Partitions int32
+	// ExternalCommit leaves committing to the runtime, which commits a
+	// batch's offsets in the transaction that writes its outputs: the
+	// source only tracks what was acknowledged and never commits itself
+	// (a late commit of its own could move the group's offsets back).
+	ExternalCommit bool
 }
 
 // newTopicSourceFromOptions reads the WITH options:
@@ -114,6 +120,7 @@ func newTopicSourceFromOptions(_ []format.Column, opts map[string]string, env En
 	if err != nil {
 		return nil, err
 	}
+	so.ExternalCommit = env.ExternalCommit
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
 	return NewTopicSource(ctx, env, so)
@@ -162,6 +169,7 @@ func NewTopicSource(ctx context.Context, env Env, o TopicSourceOptions) (*TopicS
 		start:          o.Start,
 		partitions:     info.Partitions,
 		commitInterval: o.CommitInterval,
+		externalCommit: o.ExternalCommit,
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -395,8 +403,10 @@ func (s *TopicSource) commitLocked(ctx context.Context, only map[int32]bool) err
 	if len(offsets) == 0 {
 		return nil
 	}
-	if err := s.consumer.Commit(ctx, offsets); err != nil {
-		return err
+	if !s.externalCommit {
+		if err := s.consumer.Commit(ctx, offsets); err != nil {
+			return err
+		}
 	}
 	s.mu.Lock()
 	for _, po := range offsets {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -54,13 +55,19 @@ type Config struct {
 	// and per delivery); nil: tracing off, traceparent headers pass
 	// through unchanged.
 	Tracer *tracing.Tracer
+	// StateDir holds the stateful pipelines' local state (a pebble store
+	// per task, rebuilt from changelog topics when lost); "" means a
+	// temporary directory removed at Close.
+	StateDir string
 }
 
 // Engine executes statements and runs pipelines. Safe for concurrent use.
 type Engine struct {
-	cfg     Config
-	logger  *slog.Logger
-	catalog *catalog.Catalog
+	cfg      Config
+	logger   *slog.Logger
+	catalog  *catalog.Catalog
+	stateDir string
+	tempDir  bool // stateDir is temporary
 
 	// ddl serialises statements that change objects, so that checking a
 	// name and writing the catalog are one step.
@@ -100,7 +107,14 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.PipelineBufferBytes <= 0 {
 		cfg.PipelineBufferBytes = DefaultPipelineBufferBytes
 	}
-	e := &Engine{cfg: cfg, logger: cfg.Logger}
+	e := &Engine{cfg: cfg, logger: cfg.Logger, stateDir: cfg.StateDir}
+	if e.stateDir == "" {
+		dir, err := os.MkdirTemp("", "tide-state-")
+		if err != nil {
+			return nil, fmt.Errorf("engine: state directory: %w", err)
+		}
+		e.stateDir, e.tempDir = dir, true
+	}
 	e.mu.sources = map[string]*sourceObject{}
 	e.mu.pipelines = map[string]*pipeline{}
 	cat, err := catalog.Open(ctx, cfg.Transport, catalog.Options{WorkerID: cfg.WorkerID, Logger: cfg.Logger})
@@ -246,6 +260,9 @@ func (e *Engine) Close(ctx context.Context) error {
 		wg.Go(c.stop)
 	}
 	wg.Wait()
+	if e.tempDir {
+		_ = os.RemoveAll(e.stateDir)
+	}
 	if e.cfg.Metrics != nil {
 		e.cfg.Metrics.Unregister(pipelineCollector{e})
 	}
@@ -461,7 +478,16 @@ func (e *Engine) drop(ctx context.Context, s *ast.Drop) (Result, error) {
 	if err := e.catalog.Delete(ctx, name); err != nil {
 		return res, &Error{Code: CodeUnavailable, Message: err.Error(), err: err}
 	}
-	if err := e.dropCaptured(ctx, e.removeObject(ctx, name)); err != nil {
+	e.mu.Lock()
+	dropped := e.mu.pipelines[name]
+	e.mu.Unlock()
+	captured := e.removeObject(ctx, name)
+	if dropped != nil {
+		if err := dropped.dropStateful(ctx); err != nil {
+			e.logger.Warn("removing a dropped pipeline's internal topics and state", "pipeline", name, "err", err)
+		}
+	}
+	if err := e.dropCaptured(ctx, captured); err != nil {
 		return res, &Error{Code: CodeUnavailable, Message: err.Error(), err: err}
 	}
 	res.Message = fmt.Sprintf("dropped %s %s", strings.ToLower(string(s.Kind)), name)

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"github.com/tide-data/tide/internal/eventtime"
 	"math"
 	"slices"
 	"sync"
@@ -215,6 +216,13 @@ var (
 		[]string{"pipeline"}, nil)
 	pipelineBufferedDesc = prometheus.NewDesc("tide_pipeline_buffered_bytes",
 		"Bytes of input a pipeline holds in its task queues and tasks, against its byte budget.", []string{"pipeline"}, nil)
+	pipelineAggregatedDesc = prometheus.NewDesc("tide_pipeline_records_aggregated_total",
+		"Events a pipeline with GROUP BY folded into its groups.", []string{"pipeline"}, nil)
+	pipelineLateDesc = prometheus.NewDesc("tide_pipeline_late_records_total",
+		"Events that arrived after the watermark closed their windows: dropped, or written to the source's late.topic.", []string{"pipeline"}, nil)
+	pipelineWatermarkLagDesc = prometheus.NewDesc("tide_pipeline_watermark_lag_seconds",
+		"Wall-clock time minus the lowest watermark of a windowed pipeline's aggregate tasks on this worker (absent before the first watermark).",
+		[]string{"pipeline"}, nil)
 )
 
 // pipelineCollector exports every running pipeline's metrics at scrape
@@ -223,7 +231,8 @@ type pipelineCollector struct{ e *Engine }
 
 func (c pipelineCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{pipelineInDesc, pipelineOutDesc, pipelineFilteredDesc, pipelineDeadDesc,
-		pipelineErrorsDesc, pipelineLatencyDesc, pipelineBackpressureDesc, pipelineBufferedDesc} {
+		pipelineErrorsDesc, pipelineLatencyDesc, pipelineBackpressureDesc, pipelineBufferedDesc,
+		pipelineAggregatedDesc, pipelineLateDesc, pipelineWatermarkLagDesc} {
 		ch <- d
 	}
 }
@@ -253,5 +262,13 @@ func (c pipelineCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstHistogram(pipelineLatencyDesc, count, sum, buckets, name)
 		}
 		ch <- prometheus.MustNewConstMetric(pipelineBufferedDesc, prometheus.GaugeValue, float64(p.buffer.stats().Held), name)
+		if st := p.stateful; st != nil {
+			counter(pipelineAggregatedDesc, float64(p.stats.aggregated.Load()), name)
+			counter(pipelineLateDesc, float64(p.stats.late.Load()), name)
+			if wm := p.stats.watermark.Load(); st.agg.Window != nil && wm != eventtime.NoWatermark {
+				lag := time.Since(time.UnixMicro(wm)).Seconds()
+				ch <- prometheus.MustNewConstMetric(pipelineWatermarkLagDesc, prometheus.GaugeValue, lag, name)
+			}
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tide-data/tide/internal/eventtime"
 	"io"
 	"log/slog"
 	"strings"
@@ -63,7 +64,11 @@ type pipeline struct {
 
 	stats struct {
 		in, out, filtered, dead atomic.Int64
+		aggregated, late        atomic.Int64 // events folded into groups; events after their windows closed
+		watermark               atomic.Int64 // the lowest of the aggregate tasks'; eventtime.NoWatermark before one
 	}
+	// stateful is set for a pipeline with GROUP BY (stateful.go).
+	stateful     *stateful
 	backpressure waitClock         // the reader's waits to hand batches on (metrics.go)
 	errors       errorCounts       // by code
 	latency      *latencyHistogram // end to end; nil without Config.Metrics
@@ -123,6 +128,7 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 		p.latency = newLatencyHistogram()
 	}
 	p.processSpan, p.deliverSpan = "process "+entry.Name, "deliver "+entry.Name
+	p.stats.watermark.Store(eventtime.NoWatermark)
 	var err error
 	src := pl.Source
 	p.inColumns = sourceColumns(src)
@@ -138,6 +144,14 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 	if p.lagSLO, err = lagSLOOption(sinkOpts); err != nil {
 		return err
 	}
+	exactly, interval, err := statefulOptions(sinkOpts, pl.Aggregation)
+	if err != nil {
+		return err
+	}
+	idle, lateTopic, err := sourceTimeOptions(srcOpts)
+	if err != nil {
+		return err
+	}
 	// Check the formats before starting anything. The encoder is made
 	// once (a registry format registers its schema) and shared by the
 	// tasks; each task makes its own decoder.
@@ -149,6 +163,8 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 		return err
 	}
 	env := connector.Env{Transport: e.cfg.Transport, Logger: p.logger, Group: p.group, Source: src.Name, Pipeline: entry.Name, Now: e.cfg.Now, Stdout: e.cfg.Stdout}
+	srcEnv := env
+	srcEnv.ExternalCommit = exactly
 	sinkEnv := env
 	sinkEnv.Columns = p.outColumns
 	if p.sink, err = connector.NewSink(pl.Connector, sinkOpts, sinkEnv); err != nil {
@@ -160,8 +176,29 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 	if _, ok := srcOpts["commit.interval"]; !ok && src.Connector == "topic" && e.cfg.CommitInterval > 0 {
 		srcOpts["commit.interval"] = e.cfg.CommitInterval.String()
 	}
-	if p.source, err = connector.NewSource(src.Connector, p.inColumns, srcOpts, env); err != nil {
+	if p.source, err = connector.NewSource(src.Connector, p.inColumns, srcOpts, srcEnv); err != nil {
 		return errors.Join(fmt.Errorf("source %s: %w", src.Name, err), p.sink.Close(ctx), p.dlq.Close(ctx))
+	}
+	if pl.Aggregation != nil {
+		st := &stateful{
+			agg: pl.Aggregation, exactlyOnce: exactly, interval: interval, idle: idle, lateTopic: lateTopic,
+			repartition: repartitionTopic(entry.Name, entry.ID), changelog: changelogTopic(entry.Name, entry.ID),
+			group: "tide-agg-" + entry.Name + "-" + entry.ID, partitions: 1, stateDir: e.stateDirFor(entry.Name, entry.ID),
+			wmExpr: src.Watermark != nil && pl.Aggregation.Window != nil,
+		}
+		if ps, ok := p.source.(connector.PartitionedSource); ok && ps.Partitions() > 0 {
+			st.partitions = ps.Partitions()
+		}
+		if err == nil {
+			err = p.setupStateful(ctx, st)
+		}
+		if err == nil {
+			st.stage, err = newAggStage(p, st)
+		}
+		if err != nil {
+			return errors.Join(err, p.source.Close(ctx), p.sink.Close(ctx), p.dlq.Close(ctx))
+		}
+		p.stateful = st
 	}
 	readCtx, stopReading := context.WithCancel(context.Background())
 	taskCtx, abortTasks := context.WithCancel(context.Background())
@@ -190,6 +227,13 @@ func (p *pipeline) run(ctx, taskCtx context.Context) {
 	defer close(p.done)
 	tasks := map[int32]*task{}
 	var wg sync.WaitGroup
+	var stage sync.WaitGroup // the aggregate stage, stopped after the tasks
+	stopStage := func() {}
+	if p.stateful != nil {
+		stageCtx, cancel := context.WithCancel(context.Background())
+		stopStage = cancel
+		stage.Go(func() { p.stateful.stage.run(stageCtx) })
+	}
 	backoff := newBackoff()
 	finished := false // the source ended (a bounded datagen)
 	for {
@@ -226,6 +270,8 @@ func (p *pipeline) run(ctx, taskCtx context.Context) {
 		close(t.in)
 	}
 	wg.Wait()
+	stopStage()
+	stage.Wait()
 	closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := errors.Join(p.source.Close(closeCtx), p.sink.Close(closeCtx), p.dlq.Close(closeCtx)); err != nil {
@@ -345,6 +391,9 @@ func (e *Engine) checkSource(def *plan.Source) error {
 	if _, err := format.NewDecoder(name, sourceColumns(def), formatOpts, e.formatEnv(def.Name, rest)); err != nil {
 		return err
 	}
+	if _, _, err := sourceTimeOptions(rest); err != nil {
+		return err
+	}
 	return connector.CheckSource(def.Connector, sourceColumns(def), rest)
 }
 
@@ -357,6 +406,9 @@ func (e *Engine) checkSink(p *plan.Pipeline) error {
 	}
 	delete(rest, "dlq.topic")
 	if _, err := lagSLOOption(rest); err != nil {
+		return err
+	}
+	if err := checkStateful(p, rest); err != nil {
 		return err
 	}
 	return connector.CheckSink(p.Connector, rest)

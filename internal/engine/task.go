@@ -83,6 +83,9 @@ type task struct {
 	outCols  []int  // per output, the row index it copies, or -1
 	identity bool   // outputs are the declared columns, in order
 	meta     []bool // per metadata column, whether an expression reads it
+
+	// shuffle is set in the tasks of a stateful pipeline (shuffle.go).
+	shuffle *shuffleState
 }
 
 func (p *pipeline) newTask(partition int32) *task {
@@ -108,6 +111,22 @@ func (p *pipeline) newTask(partition int32) *task {
 		if c.Coerce != nil {
 			t.coerced = append(t.coerced, i)
 		}
+	}
+	if st := p.stateful; st != nil {
+		t.shuffle = newShuffleState(st)
+		exprs := append(shuffleExprs(st), pl.Filter)
+		if st.wmExpr {
+			exprs = append(exprs, pl.Source.Watermark.Expr)
+		}
+		for _, e := range exprs {
+			for j := range t.meta {
+				t.meta[j] = t.meta[j] || (e != nil && e.References(n+j))
+			}
+		}
+		if st.agg.Time >= n { // the window runs on a metadata column (_timestamp)
+			t.meta[st.agg.Time-n] = true
+		}
+		return t
 	}
 	exprs := []*expr.Expr{pl.Filter, pl.Key}
 	t.identity = len(pl.Outputs) == n
@@ -136,7 +155,16 @@ func (t *task) run(ctx context.Context) {
 			release(b) // drain the queue without acknowledging
 			continue
 		}
+		if t.shuffle != nil {
+			t.handleShuffle(ctx, b)
+			continue
+		}
 		t.handle(ctx, b)
+	}
+	if t.shuffle != nil && t.shuffle.txn != nil {
+		closeCtx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+		_ = t.shuffle.txn.Close(closeCtx)
+		cancel()
 	}
 }
 
@@ -334,35 +362,8 @@ func (t *task) process(b connector.Batch) {
 func (t *task) evaluate(m *connector.Message) (stage string, err error) {
 	pl := t.p.plan
 	n := len(t.p.inColumns)
-	if err := t.dec.Decode(m.Value, t.row[:n]); err != nil {
-		if errors.Is(err, format.ErrSkip) { // the format was told to drop what it cannot read
-			t.filtered++
-			return "", nil
-		}
-		return stageDecode, err
-	}
-	for _, i := range t.coerced {
-		v, err := pl.Source.Columns[i].Coerce.Eval(t.row)
-		if err != nil {
-			return stageDecode, fmt.Errorf("column %q: %w", pl.Source.Columns[i].Name, err)
-		}
-		t.row[i] = v
-	}
-	for _, i := range t.notNull {
-		if t.row[i].IsNull() {
-			return stageDecode, &types.Error{Code: "23502", Message: "null value in column \"" + pl.Source.Columns[i].Name + "\" violates not-null constraint"}
-		}
-	}
-	t.setMetadata(m, t.row[n:])
-	if pl.Filter != nil {
-		v, err := pl.Filter.Eval(t.row)
-		if err != nil {
-			return stageFilter, err
-		}
-		if v.IsNull() || !v.Bool() {
-			t.filtered++
-			return "", nil
-		}
+	if pass, stage, err := t.decodeFilter(m); !pass {
+		return stage, err
 	}
 	out := t.row[:n]
 	if !t.identity {
@@ -402,6 +403,61 @@ func (t *task) evaluate(m *connector.Message) (stage string, err error) {
 		Key: key, Value: t.buf[start:len(t.buf):len(t.buf)], Headers: m.Headers, Timestamp: m.Timestamp, Origin: m.Origin,
 	})
 	return "", nil
+}
+
+// decodeFilter decodes m into t.row and applies the WHERE clause: pass
+// reports a row to go on with; a row filtered out (or skipped by the
+// format) is counted and has no error.
+func (t *task) decodeFilter(m *connector.Message) (pass bool, stage string, err error) {
+	if ok, stage, err := t.decode(m); !ok {
+		return false, stage, err
+	}
+	return t.filter()
+}
+
+// decode decodes m into t.row: the declared columns, coerced and checked,
+// and the metadata columns an expression reads. ok false without an error
+// is a record the format skips (counted as filtered).
+func (t *task) decode(m *connector.Message) (ok bool, stage string, err error) {
+	pl := t.p.plan
+	n := len(t.p.inColumns)
+	if err := t.dec.Decode(m.Value, t.row[:n]); err != nil {
+		if errors.Is(err, format.ErrSkip) { // the format was told to drop what it cannot read
+			t.filtered++
+			return false, "", nil
+		}
+		return false, stageDecode, err
+	}
+	for _, i := range t.coerced {
+		v, err := pl.Source.Columns[i].Coerce.Eval(t.row)
+		if err != nil {
+			return false, stageDecode, fmt.Errorf("column %q: %w", pl.Source.Columns[i].Name, err)
+		}
+		t.row[i] = v
+	}
+	for _, i := range t.notNull {
+		if t.row[i].IsNull() {
+			return false, stageDecode, &types.Error{Code: "23502", Message: "null value in column \"" + pl.Source.Columns[i].Name + "\" violates not-null constraint"}
+		}
+	}
+	t.setMetadata(m, t.row[n:])
+	return true, "", nil
+}
+
+// filter applies the WHERE clause to t.row; a row filtered out is
+// counted.
+func (t *task) filter() (pass bool, stage string, err error) {
+	if f := t.p.plan.Filter; f != nil {
+		v, err := f.Eval(t.row)
+		if err != nil {
+			return false, stageFilter, err
+		}
+		if v.IsNull() || !v.Bool() {
+			t.filtered++
+			return false, "", nil
+		}
+	}
+	return true, "", nil
 }
 
 // setMetadata fills in the metadata columns an expression reads.

@@ -40,6 +40,16 @@ func (w *Watermarks) Observe(in int32, candidate int64, now time.Time) {
 	i.active = now
 }
 
+// Expect registers an input that has sent nothing yet: it holds the
+// watermark back (at NoWatermark) until it sends, or for the idle timeout
+// from now — as a source partition that was never read must not let
+// windows close early.
+func (w *Watermarks) Expect(in int32, now time.Time) {
+	if w.inputs[in] == nil {
+		w.inputs[in] = &input{wm: NoWatermark, active: now}
+	}
+}
+
 // Forget drops an input (its partition was revoked from this task).
 func (w *Watermarks) Forget(in int32) { delete(w.inputs, in) }
 

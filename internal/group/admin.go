@@ -121,13 +121,18 @@ func (c *Coordinator) deleteGroups(ctx context.Context, req *kmsg.DeleteGroupsRe
 }
 
 // delete deletes an Empty group and its committed offsets (tombstones);
-// the goroutine ends after the op. Groups with members are refused.
+// the goroutine ends after the op. Groups with members are refused, and so
+// are groups for which an open transaction holds offsets: their outcome
+// must land somewhere.
 func (g *group) delete() int16 {
 	switch g.state {
 	case stateEmpty:
 	case stateDead:
 		return kerr.GroupIDNotFound.Code
 	default:
+		return kerr.NonEmptyGroup.Code
+	}
+	if len(g.txnOffsets) > 0 {
 		return kerr.NonEmptyGroup.Code
 	}
 	all := make(map[string][]int32, len(g.offsets))
@@ -230,6 +235,20 @@ func ErrorResponse(req kmsg.Request, code int16) kmsg.Response {
 	case *kmsg.OffsetDeleteRequest:
 		resp := req.ResponseKind().(*kmsg.OffsetDeleteResponse)
 		resp.ErrorCode = code
+		return resp
+	case *kmsg.TxnOffsetCommitRequest:
+		resp := req.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
+		for _, t := range req.Topics {
+			rt := kmsg.NewTxnOffsetCommitResponseTopic()
+			rt.Topic = t.Topic
+			for _, p := range t.Partitions {
+				rp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
+				rp.Partition = p.Partition
+				rp.ErrorCode = code
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			resp.Topics = append(resp.Topics, rt)
+		}
 		return resp
 	}
 	return req.ResponseKind()

@@ -115,6 +115,11 @@ type Coordinator struct {
 		sync.Mutex
 		groups map[string]*group
 		closed bool
+		// txnGroups indexes the groups holding pending transactional
+		// offsets by producer id, so that a transaction's end finds its
+		// groups without visiting every group. Group goroutines keep it
+		// up to date.
+		txnGroups map[int64]map[string]struct{}
 	}
 }
 
@@ -138,8 +143,10 @@ func NewCoordinator(l *log.Log, opts Options) (*Coordinator, error) {
 		stop:                make(chan struct{}),
 	}
 	c.mu.groups = make(map[string]*group)
+	c.mu.txnGroups = make(map[int64]map[string]struct{})
 
 	offsets := make(map[string]map[string]map[int32]committedOffset)
+	pending := make(map[string]txnOffsets)
 	start := time.Now()
 	n, err := store.load(func(k offsetKey, v *committedOffset) {
 		topics := offsets[k.group]
@@ -160,18 +167,41 @@ func NewCoordinator(l *log.Log, opts Options) (*Coordinator, error) {
 			topics[k.topic] = make(map[int32]committedOffset)
 		}
 		topics[k.topic][k.partition] = *v
+	}, func(producerID int64, k offsetKey, v *committedOffset) {
+		if pending[k.group] == nil {
+			pending[k.group] = make(txnOffsets)
+		}
+		pending[k.group].set(producerID, k, v)
 	})
 	if err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
 	for name, topics := range offsets {
-		if len(topics) == 0 {
+		if len(topics) == 0 && len(pending[name]) == 0 {
 			continue
 		}
 		g := newGroup(c, name)
-		g.offsets = topics
+		if topics != nil {
+			g.offsets = topics
+		}
 		c.mu.groups[name] = g
+	}
+	for name, txns := range pending {
+		if len(txns) == 0 {
+			continue
+		}
+		g := c.mu.groups[name]
+		if g == nil {
+			g = newGroup(c, name)
+			c.mu.groups[name] = g
+		}
+		g.txnOffsets = txns
+		for producerID := range txns {
+			c.indexTxnLocked(producerID, name, true)
+		}
+	}
+	for _, g := range c.mu.groups {
 		c.startLocked(g)
 	}
 	groups := len(c.mu.groups)
@@ -317,12 +347,20 @@ var maxVersions = map[int16]int16{
 	kmsg.ListGroups.Int16():     5,
 	kmsg.DeleteGroups.Int16():   2,
 	kmsg.OffsetDelete.Int16():   0,
+	// v4 differs from v3 only in the errors a client understands
+	// (TRANSACTION_ABORTABLE, which the transaction coordinator sends);
+	// v5 joins the offsets to the transaction implicitly (KIP-890 part 2).
+	kmsg.TxnOffsetCommit.Int16(): 4,
 }
 
 // Handle serves one classic group request and returns its response, of
 // the request's version: JoinGroup (0-9), SyncGroup (0-5), Heartbeat (0-4),
 // LeaveGroup (0-5), OffsetCommit (0-9), OffsetFetch (0-8), DescribeGroups
-// (0-5), ListGroups (0-5), DeleteGroups (0-2) and OffsetDelete (0).
+// (0-5), ListGroups (0-5), DeleteGroups (0-2), OffsetDelete (0) and
+// TxnOffsetCommit (0-4). A TxnOffsetCommit is taken as it comes: checking
+// that its producer's transaction is open and holds the group is the
+// transaction coordinator's job, done before it calls Handle (see
+// txn_offsets.go).
 //
 // It blocks as Kafka's coordinator does: JoinGroup until the rebalance's
 // join phase completes, SyncGroup until the leader's assignment arrives,
@@ -367,6 +405,8 @@ func (c *Coordinator) Handle(ctx context.Context, req kmsg.Request) (kmsg.Respon
 		resp, err = c.deleteGroups(ctx, r)
 	case *kmsg.OffsetDeleteRequest:
 		resp, err = c.offsetDelete(ctx, r)
+	case *kmsg.TxnOffsetCommitRequest:
+		resp, err = c.txnOffsetCommit(ctx, r)
 	default:
 		return nil, fmt.Errorf("%w: %T", ErrUnsupportedRequest, req)
 	}

@@ -1,7 +1,7 @@
 // Package group is Tide's consumer group coordinator for Kafka's classic
 // group protocol: it serves JoinGroup, SyncGroup, Heartbeat, LeaveGroup,
-// OffsetCommit, OffsetFetch, DescribeGroups, ListGroups, DeleteGroups and
-// OffsetDelete as Apache Kafka's GroupCoordinator does, so that franz-go,
+// OffsetCommit, OffsetFetch, DescribeGroups, ListGroups, DeleteGroups,
+// OffsetDelete and TxnOffsetCommit as Apache Kafka's GroupCoordinator does, so that franz-go,
 // librdkafka, the Java client and kafkajs consumer groups work against
 // Tide. The Kafka listener decodes requests and hands them to
 // Coordinator.Handle; this package knows nothing of connections.
@@ -75,9 +75,40 @@
 //
 // The key version tells record kinds apart, as in Kafka: 0 and 1 are
 // offset commits, 2 is Kafka's group metadata (not written by Tide, and
-// skipped on load, as are higher versions, written by a future Tide). An
-// offset record that does not decode fails NewCoordinator with
-// ErrCorruptOffsets rather than start with offsets missing.
+// skipped on load, as are other versions, written by a future Tide), and
+// 1000 is Tide's own pending transactional offset (below). An offset
+// record that does not decode fails NewCoordinator with ErrCorruptOffsets
+// rather than start with offsets missing.
+//
+// # Transactional offsets
+//
+// TxnOffsetCommit (Kafka's KIP-98) commits offsets within a producer's
+// transaction; the transaction coordinator (internal/txn) checks the
+// transaction before it calls Handle. Such an offset is pending until the
+// transaction ends: OffsetFetch does not return it, and with
+// require_stable (v7+) answers UNSTABLE_OFFSET_COMMIT for its partition,
+// so a read_committed consumer waits instead of starting from an offset
+// about to move. It is stored at once, durably, as a record of its own:
+//
+//	key (version 1000):
+//	+--------------+--------------+-----------------+--------------+---------------+
+//	| version i16  | group string | producerId i64  | topic string | partition i32 |
+//	+--------------+--------------+-----------------+--------------+---------------+
+//
+//	value: an offset commit value, as above
+//
+// When the transaction ends, the coordinator calls CompleteTransaction,
+// which writes, in one batch per group, the committed offsets (on commit)
+// and tombstones for the pending keys. One batch is atomic, so the topic
+// holds either the pending offsets or their outcome; settling again
+// settles nothing, so the transaction coordinator simply repeats it after
+// a crash (it completes every transaction it recorded as prepared). Kafka
+// writes the pending offsets as a transactional batch and settles them
+// with a marker in __consumer_offsets; this scheme keeps the offsets topic
+// free of transactions and compacts like any other record. A group with
+// pending offsets is not forgotten, nor deleted (NON_EMPTY_GROUP). A
+// settled commit applies its offsets whatever plain commit came between
+// (Kafka keeps the one written later), and drops those of deleted topics.
 //
 // # Not implemented
 //
@@ -86,9 +117,9 @@
 //     coordinator failover that lost the group record. Offsets survive.
 //   - Offsets never expire (Kafka's offsets.retention.minutes, 7 days
 //     after a group empties); they stay until deleted.
-//   - Transactional offset commits (TxnOffsetCommit), RequireStable, the
-//     KIP-848 consumer protocol (OffsetFetch v9+, OffsetCommit v10 topic
-//     ids) and group.max.size.
+//   - TxnOffsetCommit v5+ (the group joins the transaction implicitly,
+//     KIP-890 part 2), the KIP-848 consumer protocol (OffsetFetch v9+,
+//     OffsetCommit v10 topic ids) and group.max.size.
 //   - Static membership is served as far as it does not depend on the
 //     persisted group record: a static member joins without the
 //     MEMBER_ID_REQUIRED round trip; one that restarts (joins without its

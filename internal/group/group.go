@@ -75,6 +75,9 @@ type group struct {
 	// names, computed at each generation; nil when unknown.
 	subscribed map[string]struct{}
 	offsets    map[string]map[int32]committedOffset
+	// txnOffsets holds the offsets open transactions committed
+	// (TxnOffsetCommit), by producer id, until the transaction ends.
+	txnOffsets txnOffsets
 
 	// initialDelay is set while the first rebalance of an empty group
 	// waits out Options.InitialRebalanceDelay; newMemberAdded extends it.
@@ -211,7 +214,7 @@ func (g *group) retire() bool {
 }
 
 func (g *group) removable() bool {
-	return g.state == stateEmpty && len(g.members) == 0 && len(g.pending) == 0 && len(g.offsets) == 0
+	return g.state == stateEmpty && len(g.members) == 0 && len(g.pending) == 0 && len(g.offsets) == 0 && len(g.txnOffsets) == 0
 }
 
 // shutdown ends the group for Coordinator.Close: parked requests get

@@ -24,6 +24,9 @@ type commitArgs struct {
 	instanceID *string
 	generation int32
 	entries    []storeEntry
+	// transactional marks a TxnOffsetCommit, which Kafka validates more
+	// loosely (see validateCommit).
+	transactional bool
 }
 
 func (c *Coordinator) offsetCommit(ctx context.Context, req *kmsg.OffsetCommitRequest) (kmsg.Response, error) {
@@ -170,9 +173,14 @@ func (g *group) validateCommit(a *commitArgs) int16 {
 		if a.generation != g.generation {
 			return kerr.IllegalGeneration.Code
 		}
-	} else {
-		// Without member and generation, commits need an empty group.
+	} else if !a.transactional {
+		// Without member and generation, commits need an empty group;
+		// not transactional ones, whose versions before 3 cannot carry a
+		// member.
 		return kerr.UnknownMemberID.Code
+	}
+	if a.transactional {
+		return 0
 	}
 	if g.state == stateCompletingRebalance {
 		// The member has its new generation but not yet its assignment.
@@ -254,7 +262,7 @@ func (c *Coordinator) offsetFetch(ctx context.Context, req *kmsg.OffsetFetchRequ
 				want = append(want, fetchTopic{topic: t.Topic, partitions: t.Partitions})
 			}
 			// Null topics: every committed offset of the group.
-			topics, code, err := c.fetchOffsets(ctx, rg.Group, want, rg.Topics == nil)
+			topics, code, err := c.fetchOffsets(ctx, rg.Group, want, rg.Topics == nil, req.RequireStable)
 			if err != nil {
 				return nil, err
 			}
@@ -272,7 +280,7 @@ func (c *Coordinator) offsetFetch(ctx context.Context, req *kmsg.OffsetFetchRequ
 	}
 	// v0 and v1 cannot send null topics; an empty list there means none.
 	all := req.Version >= 2 && req.Topics == nil
-	topics, code, err := c.fetchOffsets(ctx, req.Group, want, all)
+	topics, code, err := c.fetchOffsets(ctx, req.Group, want, all, req.Version >= 7 && req.RequireStable)
 	if err != nil {
 		return nil, err
 	}
@@ -301,10 +309,18 @@ func (c *Coordinator) offsetFetch(ctx context.Context, req *kmsg.OffsetFetchRequ
 
 // fetchOffsets reads a group's committed offsets. A group that does not
 // exist has none: every requested partition gets offset -1, as in Kafka.
-// The code is a group-level error.
-func (c *Coordinator) fetchOffsets(ctx context.Context, name string, want []fetchTopic, all bool) ([]kmsg.OffsetFetchResponseGroupTopic, int16, error) {
+// The code is a group-level error. With requireStable (OffsetFetch v7+),
+// a partition for which an open transaction holds an offset gets
+// UNSTABLE_OFFSET_COMMIT instead, as in Kafka: the client retries until
+// the transaction ends.
+func (c *Coordinator) fetchOffsets(ctx context.Context, name string, want []fetchTopic, all, requireStable bool) ([]kmsg.OffsetFetchResponseGroupTopic, int16, error) {
 	var topics []kmsg.OffsetFetchResponseGroupTopic
-	err := c.exec(ctx, name, false, func(g *group) { topics = readOffsets(g.offsets, want, all) })
+	err := c.exec(ctx, name, false, func(g *group) {
+		topics = readOffsets(g.offsets, want, all)
+		if requireStable && len(g.txnOffsets) > 0 {
+			markUnstable(topics, g.txnOffsets)
+		}
+	})
 	switch {
 	case errors.Is(err, errNoGroup):
 		return readOffsets(nil, want, all), 0, nil

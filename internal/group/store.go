@@ -24,6 +24,11 @@ const (
 	keyVersionGroup       = 2 // group metadata key: Kafka writes it; Tide does not
 	valueVersionOffset    = 3 // offset commit value written: offset, leader epoch, metadata, timestamp
 	maxValueVersionOffset = 4 // highest value version read (v4 adds tagged fields)
+	// keyVersionTxnOffset is Tide's own: an offset a transaction committed
+	// (TxnOffsetCommit) that waits for the transaction's end. Kafka's
+	// record types stop far below it (0 to 20 in Kafka 4.1), and Kafka's
+	// loader skips types it does not know.
+	keyVersionTxnOffset = 1000
 )
 
 const (
@@ -57,10 +62,13 @@ type committedOffset struct {
 }
 
 // storeEntry is one record to write: a commit, or a tombstone when value is
-// nil.
+// nil. With txn set it is a transaction's pending offset (or its
+// tombstone) for producerID.
 type storeEntry struct {
-	key   offsetKey
-	value *committedOffset
+	key        offsetKey
+	value      *committedOffset
+	txn        bool
+	producerID int64
 }
 
 // offsetStore is the offsets topic. Its methods are safe for concurrent
@@ -137,6 +145,9 @@ func (s *offsetStore) write(group string, entries []storeEntry) error {
 	recs := make([]record.Record, len(entries))
 	for i, e := range entries {
 		recs[i] = record.Record{Timestamp: now, Key: encodeKey(e.key)}
+		if e.txn {
+			recs[i].Key = encodeTxnKey(e.producerID, e.key)
+		}
 		if e.value != nil {
 			recs[i].Value = encodeValue(*e.value)
 		}
@@ -173,9 +184,10 @@ func (s *offsetStore) deleteKeys(group string, keys []offsetKey) (int, error) {
 }
 
 // load replays every partition of the offsets topic in order, calling
-// apply for each offset record (value nil for a tombstone). Records of
-// other kinds (Kafka's group metadata) are skipped.
-func (s *offsetStore) load(apply func(offsetKey, *committedOffset)) (int, error) {
+// apply for each offset record and applyTxn for each pending
+// transactional offset (value nil for a tombstone). Records of other kinds
+// (Kafka's group metadata) are skipped.
+func (s *offsetStore) load(apply func(offsetKey, *committedOffset), applyTxn func(int64, offsetKey, *committedOffset)) (int, error) {
 	n := 0
 	for _, p := range s.topic.Partitions() {
 		bounds := p.Offsets()
@@ -203,6 +215,15 @@ func (s *offsetStore) load(apply func(offsetKey, *committedOffset)) (int, error)
 					return n, fmt.Errorf("group: load %s at %d: %w", p, h.BaseOffset, err)
 				}
 				for _, r := range recs {
+					if isTxnKey(r.Key) {
+						pid, k, v, err := decodeTxnRecord(r.Key, r.Value)
+						if err != nil {
+							return n, fmt.Errorf("group: load %s at %d: %w", p, r.Offset, err)
+						}
+						applyTxn(pid, k, v)
+						n++
+						continue
+					}
 					k, v, ok, err := decodeRecord(r.Key, r.Value)
 					if err != nil {
 						return n, fmt.Errorf("group: load %s at %d: %w", p, r.Offset, err)
@@ -273,4 +294,63 @@ func decodeRecord(key, value []byte) (k offsetKey, v *committedOffset, ok bool, 
 		epoch = -1
 	}
 	return k, &committedOffset{offset: vv.Offset, leaderEpoch: epoch, metadata: vv.Metadata, commitTime: vv.CommitTimestamp}, true, nil
+}
+
+// A pending transactional offset's key, Tide's own layout in Kafka's
+// conventions (big-endian, strings with an int16 length):
+//
+//	version i16 = 1000 | group string | producerId i64 | topic string | partition i32
+//
+// Its value is an ordinary offset commit value. The key includes the
+// producer id so that the transaction's end can tombstone exactly its own.
+func encodeTxnKey(producerID int64, k offsetKey) []byte {
+	b := make([]byte, 0, 2+2+len(k.group)+8+2+len(k.topic)+4)
+	b = binary.BigEndian.AppendUint16(b, keyVersionTxnOffset)
+	b = appendString(b, k.group)
+	b = binary.BigEndian.AppendUint64(b, uint64(producerID))
+	b = appendString(b, k.topic)
+	return binary.BigEndian.AppendUint32(b, uint32(k.partition))
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.BigEndian.AppendUint16(b, uint16(len(s)))
+	return append(b, s...)
+}
+
+func isTxnKey(key []byte) bool {
+	return len(key) >= 2 && int16(binary.BigEndian.Uint16(key)) == keyVersionTxnOffset
+}
+
+// decodeTxnRecord decodes a pending transactional offset record (value
+// nil for its tombstone).
+func decodeTxnRecord(key, value []byte) (producerID int64, k offsetKey, v *committedOffset, err error) {
+	b := key[2:]
+	readString := func() (string, bool) {
+		if len(b) < 2 {
+			return "", false
+		}
+		n := int(binary.BigEndian.Uint16(b))
+		if len(b) < 2+n {
+			return "", false
+		}
+		s := string(b[2 : 2+n])
+		b = b[2+n:]
+		return s, true
+	}
+	group, ok := readString()
+	if !ok || len(b) < 8 {
+		return 0, k, nil, fmt.Errorf("%w: transactional offset key of %d bytes", ErrCorruptOffsets, len(key))
+	}
+	producerID = int64(binary.BigEndian.Uint64(b))
+	b = b[8:]
+	topic, ok := readString()
+	if !ok || len(b) != 4 {
+		return 0, k, nil, fmt.Errorf("%w: transactional offset key of %d bytes", ErrCorruptOffsets, len(key))
+	}
+	k = offsetKey{group: group, topic: topic, partition: int32(binary.BigEndian.Uint32(b))}
+	if value == nil {
+		return producerID, k, nil, nil
+	}
+	_, v, _, err = decodeRecord(encodeKey(k), value)
+	return producerID, k, v, err
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tide-data/tide/internal/log"
 	"github.com/tide-data/tide/internal/record"
+	"github.com/tide-data/tide/internal/txn"
 )
 
 // Produce v0-v2 carry message formats v0/v1, which are refused per
@@ -56,10 +57,23 @@ func (s *Server) handleProduce(r *request) {
 	req := r.req.(*kmsg.ProduceRequest)
 	resp := kmsg.NewPtrProduceResponse()
 	var waits []func()
-	if req.TransactionID != nil {
-		// Transactions are not served yet; refuse rather than half-do them.
-		r.respond(produceError(req, kerr.TransactionalIDAuthorizationFailed.Code, "transactions are not supported yet"))
-		return
+	// Transactional batches are checked against the producer's open
+	// transaction, which cannot end until every append of this request is
+	// written (the Appender), so none lands after its marker.
+	var appender *txn.Appender
+	var txnErr error
+	producer, transactional := transactionalProducer(req)
+	if transactional {
+		if req.TransactionID == nil {
+			// As Kafka: transactional records need a transactional id the
+			// client may write with.
+			r.respond(produceError(req, kerr.TransactionalIDAuthorizationFailed.Code, "transactional records without a transactional id"))
+			return
+		}
+		appender, txnErr = s.txns.BeginAppend(*req.TransactionID, producer.ProducerID, producer.Epoch)
+		if appender != nil {
+			defer appender.Release()
+		}
 	}
 	for _, rt := range req.Topics {
 		st := kmsg.NewProduceResponseTopic()
@@ -84,6 +98,11 @@ func (s *Server) handleProduce(r *request) {
 			}
 			if len(rp.Records) > record.OffsetMagic && rp.Records[record.OffsetMagic] < record.MagicV2 {
 				res.ErrorCode = kerr.UnsupportedForMessageFormat.Code
+				continue
+			}
+			if code := checkTransactional(rt.Topic, rp, producer, appender, txnErr, req.Version); code != 0 {
+				res.ErrorCode = code
+				s.cfg.Logger.Debug("transactional produce refused", "topic", rt.Topic, "partition", rp.Partition, "code", code, "err", txnErr)
 				continue
 			}
 			if mode := t.Config().SchemaValidation; mode != "" && mode != log.SchemaValidationNone {
@@ -149,4 +168,42 @@ func produceError(req *kmsg.ProduceRequest, code int16, msg string) *kmsg.Produc
 		resp.Topics = append(resp.Topics, st)
 	}
 	return resp
+}
+
+// transactionalProducer returns the producer of the request's first
+// transactional batch, if it has one. A request carries one producer's
+// batches; any other producer's batch is refused by checkTransactional.
+func transactionalProducer(req *kmsg.ProduceRequest) (txn.ProducerIDEpoch, bool) {
+	for _, rt := range req.Topics {
+		for _, rp := range rt.Partitions {
+			if h, err := record.ParseHeader(rp.Records); err == nil && h.Transactional() {
+				return txn.ProducerIDEpoch{ProducerID: h.ProducerID, Epoch: h.ProducerEpoch}, true
+			}
+		}
+	}
+	return txn.ProducerIDEpoch{}, false
+}
+
+// checkTransactional verifies a partition's transactional batches against
+// the producer's open transaction, as Kafka verifies a transactional
+// produce (KIP-890 part 1): the error code, or 0 to append. Kafka answers
+// a fenced producer INVALID_PRODUCER_EPOCH on produce, a partition not
+// added TRANSACTION_ABORTABLE from v11 on (INVALID_TXN_STATE before), and
+// a transaction being completed NOT_ENOUGH_REPLICAS, retriable for every
+// client.
+func checkTransactional(topic string, rp kmsg.ProduceRequestTopicPartition, producer txn.ProducerIDEpoch, appender *txn.Appender, txnErr error, version int16) int16 {
+	h, err := record.ParseHeader(rp.Records)
+	if err != nil || !h.Transactional() {
+		return 0 // the log refuses a malformed batch, and checks the rest
+	}
+	codes := writeCodes(version, 11, kerr.NotEnoughReplicas.Code)
+	switch {
+	case txnErr != nil:
+		return txnErrorCode(txnErr, codes)
+	case h.ProducerID != producer.ProducerID:
+		return kerr.InvalidProducerIDMapping.Code
+	case h.ProducerEpoch != producer.Epoch:
+		return kerr.InvalidProducerEpoch.Code
+	}
+	return txnErrorCode(appender.Check(topic, rp.Partition), codes)
 }

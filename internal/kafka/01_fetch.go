@@ -35,7 +35,11 @@ func (s *Server) handleFetch(r *request) {
 			woke := make(chan struct{}, len(waitOn))
 			for _, w := range waitOn {
 				go func() {
-					if w.p.Wait(waitCtx, w.offset) == nil {
+					wait := w.p.Wait
+					if w.stable {
+						wait = w.p.WaitStable
+					}
+					if wait(waitCtx, w.offset) == nil {
 						woke <- struct{}{}
 					}
 				}()
@@ -52,13 +56,26 @@ func (s *Server) handleFetch(r *request) {
 type fetchWait struct {
 	p      *log.Partition
 	offset int64
+	// stable waits for the last stable offset to pass offset
+	// (read_committed) rather than the high watermark.
+	stable bool
 }
+
+// Isolation levels of Fetch and ListOffsets.
+const (
+	readUncommitted = 0
+	readCommitted   = 1
+)
 
 // fetchOnce reads what is there now, into pooled buffers the caller
 // releases once the response is written. waitOn lists the partitions a
 // long poll should wait on (those read at their end).
 func (s *Server) fetchOnce(req *kmsg.FetchRequest) (_ *kmsg.FetchResponse, total int, waitOn []fetchWait, bufs fetchBuffers) {
 	resp := kmsg.NewPtrFetchResponse()
+	// read_committed (v4+): records up to the last stable offset only,
+	// with the aborted transactions among them listed for the client to
+	// drop, as Kafka serves them.
+	committed := req.Version >= 4 && req.IsolationLevel == readCommitted
 	budget := int(req.MaxBytes)
 	if req.Version < 3 || budget <= 0 {
 		budget = 1 << 30
@@ -86,7 +103,7 @@ func (s *Server) fetchOnce(req *kmsg.FetchRequest) (_ *kmsg.FetchResponse, total
 				if epoch != rp.LastFetchedEpoch || end < rp.FetchOffset {
 					sp.DivergingEpoch.Epoch, sp.DivergingEpoch.EndOffset = epoch, end
 					o := p.Offsets()
-					sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = o.HighWatermark, o.HighWatermark, o.LogStart
+					sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = o.HighWatermark, o.LastStable, o.LogStart
 					st.Partitions = append(st.Partitions, sp)
 					continue
 				}
@@ -96,21 +113,29 @@ func (s *Server) fetchOnce(req *kmsg.FetchRequest) (_ *kmsg.FetchResponse, total
 				limit = min(limit, budget-total) // past the first batch the total limit applies
 			}
 			var res log.ReadResult
-			if limit > 0 || total == 0 {
+			switch {
+			case (limit > 0 || total == 0) && committed:
+				res, err = p.ReadStable(bufs.get(limit), rp.FetchOffset, max(limit, 1))
+			case limit > 0 || total == 0:
 				res, err = p.ReadInto(bufs.get(limit), rp.FetchOffset, max(limit, 1))
-			} else {
+			default:
 				o := p.Offsets()
-				res.HighWatermark, res.LogStartOffset = o.HighWatermark, o.LogStart
+				res.HighWatermark, res.LastStableOffset, res.LogStartOffset = o.HighWatermark, o.LastStable, o.LogStart
 			}
-			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = res.HighWatermark, res.HighWatermark, res.LogStartOffset
+			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = res.HighWatermark, res.LastStableOffset, res.LogStartOffset
 			if err != nil {
 				sp.ErrorCode = errorCode(err)
-				if sp.HighWatermark < 0 {
+				if sp.HighWatermark <= 0 {
 					o := p.Offsets()
-					sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = o.HighWatermark, o.HighWatermark, o.LogStart
+					sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = o.HighWatermark, o.LastStable, o.LogStart
 				}
 				st.Partitions = append(st.Partitions, sp)
 				continue
+			}
+			for _, a := range res.Aborted {
+				at := kmsg.NewFetchResponseTopicPartitionAbortedTransaction()
+				at.ProducerID, at.FirstOffset = a.ProducerID, a.FirstOffset
+				sp.AbortedTransactions = append(sp.AbortedTransactions, at)
 			}
 			// Never null: librdkafka reads a null record set as a protocol error.
 			sp.RecordBatches = res.Batches
@@ -118,7 +143,12 @@ func (s *Server) fetchOnce(req *kmsg.FetchRequest) (_ *kmsg.FetchResponse, total
 				sp.RecordBatches = []byte{}
 			}
 			total += len(res.Batches)
-			if len(res.Batches) == 0 && rp.FetchOffset == res.HighWatermark {
+			switch {
+			case len(res.Batches) > 0:
+			case committed && rp.FetchOffset >= res.LastStableOffset:
+				// At the LSO: an open transaction holds the rest back.
+				waitOn = append(waitOn, fetchWait{p: p, offset: rp.FetchOffset, stable: true})
+			case rp.FetchOffset == res.HighWatermark:
 				waitOn = append(waitOn, fetchWait{p: p, offset: rp.FetchOffset})
 			}
 			st.Partitions = append(st.Partitions, sp)

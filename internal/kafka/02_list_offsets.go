@@ -33,7 +33,7 @@ func (s *Server) handleListOffsets(r *request) {
 			} else {
 				var err error
 				sp.LeaderEpoch = p.LeaderEpoch()
-				sp.Offset, sp.Timestamp, err = listOffset(p, rp.Timestamp)
+				sp.Offset, sp.Timestamp, err = listOffset(p, rp.Timestamp, req.Version >= 2 && req.IsolationLevel == readCommitted)
 				sp.ErrorCode = errorCode(err)
 			}
 			if req.Version == 0 && sp.Offset >= 0 {
@@ -46,19 +46,28 @@ func (s *Server) handleListOffsets(r *request) {
 	r.respond(resp)
 }
 
-func listOffset(p *log.Partition, ts int64) (offset, timestamp int64, err error) {
+// listOffset answers one partition's ListOffsets. read_committed (v2+)
+// bounds it by the last stable offset, as Kafka does: latest is the LSO,
+// and a timestamp whose record lies at or past the LSO finds nothing.
+func listOffset(p *log.Partition, ts int64, committed bool) (offset, timestamp int64, err error) {
 	o := p.Offsets()
+	end := o.HighWatermark
+	if committed {
+		end = o.LastStable
+	}
 	switch ts {
 	case latestTimestamp:
-		return o.HighWatermark, -1, nil
+		return end, -1, nil
 	case earliestTimestamp, earliestLocalTimestamp:
 		return o.LogStart, -1, nil
 	case maxTimestamp:
-		return p.MaxTimestamp()
+		offset, timestamp, err = p.MaxTimestamp()
+	default:
+		offset, timestamp, err = p.OffsetForTime(ts)
 	}
-	offset, timestamp, err = p.OffsetForTime(ts)
-	if err == nil && offset < 0 {
-		// No record that new: Kafka answers -1 with the timestamp -1.
+	if err == nil && (offset < 0 || offset >= end) {
+		// No record that new (below the bound): Kafka answers -1 with the
+		// timestamp -1.
 		return -1, -1, nil
 	}
 	return offset, timestamp, err

@@ -12,17 +12,18 @@ const (
 	coordinatorTransaction = 1
 )
 
-// handleFindCoordinator names this node for every group. Transactions are
-// not served yet, so their coordinator is reported unavailable.
+// handleFindCoordinator names this node as the coordinator of every group
+// and every transactional id. Other key types (share groups, KIP-932) are
+// refused with INVALID_REQUEST, as Kafka refuses a type it does not know.
 func (s *Server) handleFindCoordinator(r *request) {
 	req := r.req.(*kmsg.FindCoordinatorRequest)
 	resp := kmsg.NewPtrFindCoordinatorResponse()
 	host, port := s.advertised()
 	code := int16(0)
 	var msg *string
-	if req.CoordinatorType != coordinatorGroup {
-		code = kerr.CoordinatorNotAvailable.Code
-		m := "transactions are not supported yet"
+	if req.CoordinatorType != coordinatorGroup && req.CoordinatorType != coordinatorTransaction {
+		code = kerr.InvalidRequest.Code
+		m := "unknown coordinator type"
 		msg = &m
 	}
 	if req.Version < 4 {

@@ -1,112 +1,70 @@
 package kafka
 
 import (
-	"errors"
-	"fmt"
+	"context"
 	"math"
-	"strconv"
-	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/tide-data/tide/internal/log"
-	"github.com/tide-data/tide/internal/record"
+	"github.com/tide-data/tide/internal/txn"
 )
 
+// v5 adds no field, only TRANSACTION_ABORTABLE to what a client
+// understands; v6 is KIP-939's two-phase commit.
 func init() { register(22, 0, 5, (*Server).handleInitProducerID) }
 
+// handleInitProducerID gives an idempotent producer a new producer id, or
+// a transactional producer its id and a new epoch from the transaction
+// coordinator (which aborts a transaction its predecessor left open and
+// answers CONCURRENT_TRANSACTIONS; the client retries). Producer ids come
+// from the coordinator either way, so they never collide.
 func (s *Server) handleInitProducerID(r *request) {
 	req := r.req.(*kmsg.InitProducerIDRequest)
 	resp := kmsg.NewPtrInitProducerIDResponse()
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
-	if req.TransactionalID != nil {
-		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+	// v3+ (KIP-360): the id and epoch the producer had, both or neither.
+	var expected *txn.ProducerIDEpoch
+	if req.Version >= 3 {
+		switch {
+		case req.ProducerID == -1 && req.ProducerEpoch == -1:
+		case req.ProducerID == -1 || req.ProducerEpoch == -1:
+			resp.ErrorCode = kerr.InvalidRequest.Code
+			r.respond(resp)
+			return
+		default:
+			expected = &txn.ProducerIDEpoch{ProducerID: req.ProducerID, Epoch: req.ProducerEpoch}
+		}
+	}
+	if req.TransactionalID == nil {
+		// An idempotent producer may ask to bump its epoch after an error
+		// instead of taking a new id (KIP-360).
+		if expected != nil && expected.Epoch < math.MaxInt16 {
+			resp.ProducerID, resp.ProducerEpoch = expected.ProducerID, expected.Epoch+1
+			r.respond(resp)
+			return
+		}
+		id, err := s.txns.NextProducerID()
+		if err != nil {
+			s.cfg.Logger.Error("allocating producer id", "err", err)
+			resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
+		} else {
+			resp.ProducerID, resp.ProducerEpoch = id, 0
+		}
 		r.respond(resp)
 		return
 	}
-	// KIP-360: an idempotent producer may ask to bump its epoch after an
-	// error instead of taking a new id.
-	if req.Version >= 3 && req.ProducerID >= 0 && req.ProducerEpoch >= 0 && req.ProducerEpoch < math.MaxInt16 {
-		resp.ProducerID, resp.ProducerEpoch = req.ProducerID, req.ProducerEpoch+1
+	// The coordinator writes its state durably: off the reader goroutine.
+	r.async(func(ctx context.Context) {
+		timeout := time.Duration(req.TransactionTimeoutMillis) * time.Millisecond
+		got, err := s.txns.InitProducerID(ctx, *req.TransactionalID, timeout, expected)
+		if err != nil {
+			resp.ErrorCode = txnErrorCode(err, fencedFrom(req.Version, 4))
+			s.cfg.Logger.Debug("InitProducerId refused", "transactional_id", *req.TransactionalID, "err", err)
+		} else {
+			resp.ProducerID, resp.ProducerEpoch = got.ProducerID, got.Epoch
+		}
 		r.respond(resp)
-		return
-	}
-	id, err := s.producers.next()
-	if err != nil {
-		s.cfg.Logger.Error("allocating producer id", "err", err)
-		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
-	} else {
-		resp.ProducerID, resp.ProducerEpoch = id, 0
-	}
-	r.respond(resp)
-}
-
-// producerIDs hands out producer ids that are unique across restarts: it
-// reserves blocks of ids by appending the block's end to an internal topic
-// (durably) before using any id in it, as Kafka's controller allocates
-// blocks of producer ids.
-type producerIDs struct {
-	partition *log.Partition
-	mu        struct {
-		sync.Mutex
-		next, end int64
-	}
-}
-
-const (
-	producerIDsTopic = "__tide_producer_ids"
-	producerIDBlock  = 1000
-)
-
-func openProducerIDs(l *log.Log) (*producerIDs, error) {
-	t, err := l.Topic(producerIDsTopic)
-	if errors.Is(err, log.ErrUnknownTopic) {
-		t, err = l.CreateTopic(producerIDsTopic, 1, map[string]string{log.ConfigRetentionMs: "-1", log.ConfigSegmentBytes: "1048576"})
-	}
-	if err != nil {
-		return nil, fmt.Errorf("kafka: producer ids: %w", err)
-	}
-	p, _ := t.Partition(0)
-	ids := &producerIDs{partition: p}
-	// The last record holds the end of the last reserved block.
-	o := p.Offsets()
-	if o.HighWatermark > o.LogStart {
-		res, err := p.Read(o.HighWatermark-1, 1<<16)
-		if err != nil {
-			return nil, fmt.Errorf("kafka: producer ids: %w", err)
-		}
-		for b := res.Batches; len(b) > 0; {
-			h, recs, err := record.DecodeRecords(b, 1<<20)
-			if err != nil {
-				return nil, fmt.Errorf("kafka: producer ids: %w", err)
-			}
-			for _, rec := range recs {
-				if end, err := strconv.ParseInt(string(rec.Value), 10, 64); err == nil {
-					ids.mu.next, ids.mu.end = end, end
-				}
-			}
-			b = b[h.Size():]
-		}
-	}
-	return ids, nil
-}
-
-func (ids *producerIDs) next() (int64, error) {
-	ids.mu.Lock()
-	defer ids.mu.Unlock()
-	if ids.mu.next == ids.mu.end {
-		end := ids.mu.end + producerIDBlock
-		b, err := record.AppendBatch(nil, []record.Record{{Value: []byte(strconv.FormatInt(end, 10))}}, record.BatchOptions{})
-		if err != nil {
-			return 0, err
-		}
-		if _, err := ids.partition.Append(b); err != nil {
-			return 0, err
-		}
-		ids.mu.end = end
-	}
-	id := ids.mu.next
-	ids.mu.next++
-	return id, nil
+	})
 }

@@ -19,6 +19,20 @@
 // is the connection's backpressure: a client that sends faster than the
 // log acknowledges stops being read.
 //
+// # Transactions
+//
+// The transaction requests (InitProducerId with a transactional id,
+// AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, TxnOffsetCommit) go to the
+// log's transaction coordinator (internal/txn), which the embedded
+// transport shares. Only transaction protocol version 1 is served: the
+// versions of KIP-890 part 2 (Produce v12, EndTxn v5, TxnOffsetCommit v5)
+// are not advertised, nor is the transaction.version feature. A
+// transactional Produce is verified against the producer's open
+// transaction while the coordinator is kept from ending it, so no batch
+// lands after its transaction's marker. Fetch and ListOffsets at
+// isolation level read_committed stop at the last stable offset, and
+// Fetch lists the aborted transactions among what it returns.
+//
 // A malformed frame, an unknown API key or an unsupported version closes
 // the connection, as Kafka does; ApiVersions of an unknown version is
 // answered with a v0 body and UNSUPPORTED_VERSION so clients can retry

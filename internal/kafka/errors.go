@@ -27,8 +27,12 @@ func errorCode(err error) int16 {
 		return kerr.OutOfOrderSequenceNumber.Code
 	case errors.Is(err, log.ErrProducerFenced):
 		return kerr.InvalidProducerEpoch.Code
-	case errors.Is(err, log.ErrInvalidProducer):
+	case errors.Is(err, log.ErrInvalidProducer), errors.Is(err, log.ErrInvalidRecord):
 		return kerr.InvalidRecord.Code
+	case errors.Is(err, log.ErrInvalidTxnState):
+		return kerr.InvalidTxnState.Code
+	case errors.Is(err, log.ErrCoordinatorFenced):
+		return kerr.TransactionCoordinatorFenced.Code
 	case errors.Is(err, log.ErrInvalidTopic):
 		return kerr.InvalidTopicException.Code
 	case errors.Is(err, log.ErrTopicExists):

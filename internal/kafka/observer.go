@@ -194,5 +194,29 @@ func responseErrors(resp kmsg.Response, fn func(int16)) {
 		}
 	case *kmsg.DescribeClusterResponse:
 		e(r.ErrorCode)
+	case *kmsg.AddPartitionsToTxnResponse:
+		e(r.ErrorCode)
+		for _, t := range r.Topics {
+			for _, p := range t.Partitions {
+				e(p.ErrorCode)
+			}
+		}
+		for _, tx := range r.Transactions {
+			for _, t := range tx.Topics {
+				for _, p := range t.Partitions {
+					e(p.ErrorCode)
+				}
+			}
+		}
+	case *kmsg.AddOffsetsToTxnResponse:
+		e(r.ErrorCode)
+	case *kmsg.EndTxnResponse:
+		e(r.ErrorCode)
+	case *kmsg.TxnOffsetCommitResponse:
+		for _, t := range r.Topics {
+			for _, p := range t.Partitions {
+				e(p.ErrorCode)
+			}
+		}
 	}
 }

@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/tide-data/tide/internal/log"
+	"github.com/tide-data/tide/internal/txn"
 )
 
 // Config configures a Server.
@@ -45,6 +47,15 @@ type Config struct {
 	// Observer is told of connections, requests and the errors in their
 	// responses, for metrics; nil observes nothing.
 	Observer Observer
+	// Transactions is the transaction coordinator of the log, which also
+	// hands out producer ids. Nil opens (or shares) the log's own with
+	// txn.Open, which needs the group coordinator to be internal/group's;
+	// the server then closes it at Shutdown. A node that also runs the
+	// embedded transport passes the one they share.
+	Transactions *txn.Coordinator
+	// TransactionOptions configure the coordinator New opens when
+	// Transactions is nil.
+	TransactionOptions txn.Options
 }
 
 // ValueChecker checks a produced value against a topic's schema
@@ -80,10 +91,12 @@ type Groups interface {
 
 // Server serves the Kafka protocol for one log.
 type Server struct {
-	cfg       Config
-	log       *log.Log
-	groups    Groups
-	producers *producerIDs
+	cfg    Config
+	log    *log.Log
+	groups Groups
+	txns   *txn.Coordinator
+	// ownsTxns says New opened txns, so Shutdown closes it.
+	ownsTxns bool
 
 	ctx    context.Context // canceled at the end of Shutdown
 	cancel context.CancelFunc
@@ -111,11 +124,22 @@ func New(l *log.Log, groups Groups, cfg Config) (*Server, error) {
 	if cfg.DefaultPartitions <= 0 {
 		cfg.DefaultPartitions = 1
 	}
-	producers, err := openProducerIDs(l)
-	if err != nil {
-		return nil, err
+	s := &Server{cfg: cfg, log: l, groups: groups, txns: cfg.Transactions}
+	if s.txns == nil {
+		tg, ok := groups.(txn.Groups)
+		if !ok {
+			return nil, fmt.Errorf("kafka: no transaction coordinator: give Config.Transactions, or a group coordinator that serves transactions (%T does not)", groups)
+		}
+		opts := cfg.TransactionOptions
+		if opts.Logger == nil {
+			opts.Logger = cfg.Logger
+		}
+		var err error
+		if s.txns, err = txn.Open(l, tg, opts); err != nil {
+			return nil, err
+		}
+		s.ownsTxns = true
 	}
-	s := &Server{cfg: cfg, log: l, groups: groups, producers: producers}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.mu.listeners = make(map[net.Listener]struct{})
 	s.mu.conns = make(map[*conn]struct{})
@@ -213,6 +237,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	<-done
+	if s.ownsTxns {
+		s.ownsTxns = false
+		err = errors.Join(err, s.txns.Close())
+	}
 	return err
 }
 

@@ -25,20 +25,23 @@ var allowed = map[string][]string{
 	"internal/log":    {"internal/vfs", "internal/record"},
 	"internal/bench":  {"internal/sql/types", "internal/log", "internal/record", "internal/vfs", "internal/group", "internal/transport", "internal/transport/embedded", "internal/cdc", "internal/engine", "internal/connector", "internal/format", "internal/sql/ast", "internal/sql/parser", "internal/sql/plan", "internal/server", "internal/schema", "internal/schema/avro", "internal/schema/jsonschema", "internal/tracing", "internal/tracing/tracingtest"},
 	"internal/group":  {"internal/log", "internal/record"},
-	"internal/kafka":  {"internal/log", "internal/record", "internal/group"},
+	"internal/kafka":  {"internal/log", "internal/record", "internal/group", "internal/txn"},
+	// The transaction coordinator: over the log and the group coordinator,
+	// under the Kafka listener and the embedded transport, which share it.
+	"internal/txn": {"internal/log", "internal/record", "internal/group"},
 	// The transport seam: the engine and connectors reach the log only
 	// through it. Implementations' tests stand up the log and listener.
 	"internal/transport":                       {},
 	"internal/transport/transporttest":         {"internal/transport", "internal/record"},
 	"internal/transport/embedded/embeddedtest": {"internal/transport", "internal/transport/embedded", "internal/log", "internal/group", "internal/record"},
-	"internal/transport/embedded":              {"internal/transport", "internal/transport/transporttest", "internal/log", "internal/record", "internal/group"},
+	"internal/transport/embedded":              {"internal/transport", "internal/transport/transporttest", "internal/log", "internal/record", "internal/group", "internal/txn"},
 	"internal/transport/kafkatransport":        {"internal/transport", "internal/transport/transporttest", "internal/log", "internal/record", "internal/group", "internal/kafka"},
 	// SQL: syntax, values, expressions, plans. None of it knows of logs.
 	"internal/sql/ast":     {},
 	"internal/sql/parser":  {"internal/sql/ast"},
 	"internal/sql/types":   {},
 	"internal/sql/expr":    {"internal/sql/ast", "internal/sql/types", "internal/sql/parser"},
-	"internal/sql/plan":    {"internal/sql/ast", "internal/sql/types", "internal/sql/expr", "internal/sql/parser"},
+	"internal/sql/plan":    {"internal/sql/ast", "internal/sql/types", "internal/sql/expr", "internal/sql/parser", "internal/eventtime"},
 	"internal/format":      {"internal/sql/types"},
 	"internal/eventtime":   {},
 	"internal/aggregate":   {"internal/eventtime", "internal/sql/expr", "internal/sql/types"},
@@ -58,8 +61,8 @@ var allowed = map[string][]string{
 	// listener); the languages and the HTTP API sit on its core.
 	"internal/schema":     {"internal/transport/embedded/embeddedtest", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport", "internal/kafka", "internal/log", "internal/group"},
 	"internal/schema/api": {"internal/schema", "internal/schema/avro", "internal/schema/jsonschema", "internal/schema/protobuf", "internal/transport/embedded", "internal/log", "internal/group"},
-	"internal/engine":     {"internal/cdc", "internal/cdc/pgvalue", "internal/transport", "internal/connector", "internal/format", "internal/catalog", "internal/sql/ast", "internal/sql/parser", "internal/sql/types", "internal/sql/expr", "internal/sql/plan", "internal/transport/embedded", "internal/log", "internal/group", "internal/tracing", "internal/tracing/tracingtest"},
-	"internal/server":     {"internal/alert", "internal/lag", "internal/format", "internal/record", "internal/log", "internal/kafka", "internal/group", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport", "internal/engine", "internal/catalog", "internal/ingest", "internal/schema", "internal/schema/api", "internal/schema/avro", "internal/schema/jsonschema", "internal/schema/protobuf", "internal/tracing", "internal/tracing/tracingtest"},
+	"internal/engine":     {"internal/state", "internal/aggregate", "internal/eventtime", "internal/cdc", "internal/cdc/pgvalue", "internal/transport", "internal/connector", "internal/format", "internal/catalog", "internal/sql/ast", "internal/sql/parser", "internal/sql/types", "internal/sql/expr", "internal/sql/plan", "internal/transport/embedded", "internal/log", "internal/group", "internal/tracing", "internal/tracing/tracingtest"},
+	"internal/server":     {"internal/alert", "internal/lag", "internal/format", "internal/record", "internal/log", "internal/kafka", "internal/group", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport", "internal/engine", "internal/catalog", "internal/ingest", "internal/schema", "internal/schema/api", "internal/schema/avro", "internal/schema/jsonschema", "internal/schema/protobuf", "internal/tracing", "internal/tracing/tracingtest", "internal/txn"},
 	"test/interop":        {},
 	"internal/cli":        {"internal/cdc", "internal/format", "internal/log", "internal/record", "internal/bench", "internal/vfs", "internal/server", "internal/kafka", "internal/engine", "internal/sql/parser", "internal/sql/ast", "internal/group", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport"},
 	"cmd/tide":            {"internal/cli"},
@@ -73,6 +76,11 @@ var allowed = map[string][]string{
 	// traces (ingestion, the engine, the server) may use.
 	"internal/tracing":             {"internal/tracing/tracingtest"}, // its tests export to the receiver
 	"internal/tracing/tracingtest": {},
+
+	// A stateful task's operator state in pebble, mirrored by a changelog
+	// topic through the transport only, below the engine; its tests replay
+	// changelogs on the embedded log and run the GROUP BY operator on it.
+	"internal/state": {"internal/transport", "internal/transport/embedded/embeddedtest", "internal/aggregate", "internal/eventtime", "internal/sql/expr", "internal/sql/types"},
 }
 
 func TestLayering(t *testing.T) {

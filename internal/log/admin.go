@@ -101,6 +101,7 @@ func (p *Partition) DeleteRecordsBefore(offset int64) (int64, error) {
 		return 0, err
 	}
 	p.mu.logStart = offset
+	p.notifyLocked() // the LSO may have moved with it
 	p.mu.Unlock()
 	return offset, p.dropBelowStart()
 }
@@ -132,7 +133,7 @@ func (p *Partition) removeSegments(victims []*segment) error {
 	var errs []error
 	for _, s := range victims {
 		p.log.handles.forget(s)
-		for _, path := range []string{s.logPath, s.indexPath} {
+		for _, path := range []string{s.logPath, s.indexPath, s.txnIndexPath} {
 			if err := p.log.fs.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 				errs = append(errs, err)
 			}

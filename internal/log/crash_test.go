@@ -29,6 +29,10 @@ func TestMain(m *testing.M) {
 		crashChild(dir)
 		return
 	}
+	if dir := os.Getenv(txnCrashChildEnv); dir != "" {
+		txnCrashChild(dir)
+		return
+	}
 	os.Exit(m.Run())
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 
@@ -46,6 +45,12 @@ type Partition struct {
 		syncing         bool
 		// appended counts records appended since open (Stats).
 		appended int64
+		// ongoing maps producers with a transaction open in this partition
+		// to its first offset; unstable lists transactions that a marker
+		// ended whose marker is not yet below the high watermark, in marker
+		// order. Both hold the last stable offset back; see txn.go.
+		ongoing  map[int64]int64
+		unstable []completedTxn
 		// err is sticky: after a failed write or fsync every append fails
 		// with it until the log is reopened and recovery cuts the tail.
 		err    error
@@ -82,14 +87,27 @@ type ReadResult struct {
 	Batches        []byte
 	HighWatermark  int64
 	LogStartOffset int64
+	// LastStableOffset is the partition's LSO when the read began.
+	LastStableOffset int64
+	// NextOffset is where the next read should start: one past the last
+	// batch the read returned or (ReadCommitted) skipped; the requested
+	// offset when it found nothing.
+	NextOffset int64
+	// Aborted lists, for ReadStable only, the aborted transactions that
+	// overlap [requested offset, NextOffset), as Fetch v4+ returns them.
+	Aborted []AbortedTxn
 }
 
 // Offsets describes a partition's bounds.
 type Offsets struct {
 	LogStart      int64 // first readable offset
 	HighWatermark int64 // one past the last readable offset
-	Size          int64 // bytes on disk over every segment
-	Segments      int   // number of segment files
+	// LastStable is the last stable offset (LSO), where read_committed
+	// readers stop: the first offset of the earliest open transaction, or
+	// the high watermark.
+	LastStable int64
+	Size       int64 // bytes on disk over every segment
+	Segments   int   // number of segment files
 }
 
 // ID returns the partition number.
@@ -173,6 +191,9 @@ func (p *Partition) AppendDeferred(b []byte) (AppendResult, func() error, error)
 	if err != nil {
 		return AppendResult{}, nil, err
 	}
+	if err := checkClientBatches(spans); err != nil {
+		return AppendResult{}, nil, err
+	}
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -182,11 +203,48 @@ func (p *Partition) AppendDeferred(b []byte) (AppendResult, func() error, error)
 	if dup, ok, err := p.checkProducersLocked(spans); err != nil || ok {
 		return dup, p.waitFor(dup.LastOffset + 1), err
 	}
+	res, err := p.writeBatchesLocked(cfg, b, spans, func(_ *segment, h record.BatchHeader) { p.applyDataLocked(h) })
+	if err != nil {
+		return AppendResult{}, nil, err
+	}
+	if cfg.Fsync == FsyncAlways {
+		target := p.mu.written
+		return res, func() error {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			return p.waitDurableLocked(target)
+		}, nil
+	}
+	p.scheduleDurabilityLocked(cfg, res.LastOffset+1)
+	return res, noWait, nil
+}
+
+// checkClientBatches refuses what only the log itself may write: control
+// batches (AppendMarker writes markers), and transactional batches without
+// a producer.
+func checkClientBatches(spans []batchSpan) error {
+	for _, s := range spans {
+		h := s.header
+		switch {
+		case h.Control():
+			return fmt.Errorf("%w: control batch at %d: transaction markers are written by the coordinator only", ErrInvalidRecord, s.pos)
+		case h.Transactional() && h.ProducerID < 0:
+			return fmt.Errorf("%w: transactional batch at %d without a producer id", ErrInvalidRecord, s.pos)
+		}
+	}
+	return nil
+}
+
+// writeBatchesLocked gives the validated batches of b the next offsets,
+// writes them to the active segment (rolling it first if due), indexes
+// them and calls apply with each batch's segment and header (base offset
+// assigned). Durability is the caller's business.
+func (p *Partition) writeBatchesLocked(cfg *TopicConfig, b []byte, spans []batchSpan, apply func(*segment, record.BatchHeader)) (AppendResult, error) {
 	seg := p.active()
 	if seg.size > 0 && (seg.size+int64(len(b)) > cfg.SegmentBytes ||
 		p.log.now().Sub(seg.firstAppend) >= time.Duration(cfg.SegmentMs)*time.Millisecond) {
 		if err := p.rollLocked(); err != nil {
-			return AppendResult{}, nil, p.failLocked(err)
+			return AppendResult{}, p.failLocked(err)
 		}
 		seg = p.active()
 	}
@@ -202,7 +260,7 @@ func (p *Partition) AppendDeferred(b []byte) (AppendResult, func() error, error)
 		next += int64(s.header.LastOffsetDelta) + 1
 	}
 	if err := p.writeLocked(seg, b, seg.size); err != nil {
-		return AppendResult{}, nil, err
+		return AppendResult{}, err
 	}
 
 	res := AppendResult{BaseOffset: seg.nextOffset, LastOffset: next - 1, LogStartOffset: p.mu.logStart}
@@ -211,21 +269,23 @@ func (p *Partition) AppendDeferred(b []byte) (AppendResult, func() error, error)
 	}
 	for _, s := range spans {
 		seg.idx.add(s.header.BaseOffset, seg.size+s.pos, s.header.Size(), s.header.MaxTimestamp)
-		p.trackProducerLocked(s.header)
+		apply(seg, s.header)
 	}
 	p.mu.appended += next - seg.nextOffset
 	seg.size += int64(len(b))
 	seg.nextOffset = next
 	p.mu.written += int64(len(b))
+	return res, nil
+}
 
+// scheduleDurabilityLocked is what follows a write that ends at offset
+// next: with fsync=always nothing (the waiter's fsync publishes it);
+// otherwise the write is visible at once, and fsync=interval schedules a
+// flush.
+func (p *Partition) scheduleDurabilityLocked(cfg *TopicConfig, next int64) {
 	switch cfg.Fsync {
 	case FsyncAlways:
-		target := p.mu.written
-		return res, func() error {
-			p.mu.Lock()
-			defer p.mu.Unlock()
-			return p.waitDurableLocked(target)
-		}, nil
+		return
 	case FsyncInterval:
 		if !p.mu.dirty {
 			p.mu.dirty = true
@@ -233,7 +293,6 @@ func (p *Partition) AppendDeferred(b []byte) (AppendResult, func() error, error)
 		}
 	}
 	p.publishLocked(next)
-	return res, noWait, nil
 }
 
 func noWait() error { return nil }
@@ -343,11 +402,24 @@ func (p *Partition) syncSegment(seg *segment) error {
 }
 
 // publishLocked makes offsets below hw visible to readers and wakes waiters.
+// Transactions whose markers it makes visible stop holding the LSO back.
 func (p *Partition) publishLocked(hw int64) {
 	if hw <= p.mu.highWatermark {
 		return
 	}
 	p.mu.highWatermark = hw
+	n := 0
+	for n < len(p.mu.unstable) && p.mu.unstable[n].marker < hw {
+		n++
+	}
+	if n > 0 {
+		p.mu.unstable = append(p.mu.unstable[:0], p.mu.unstable[n:]...)
+	}
+	p.notifyLocked()
+}
+
+// notifyLocked wakes everyone waiting for the bounds to move.
+func (p *Partition) notifyLocked() {
 	close(p.mu.newData)
 	p.mu.newData = make(chan struct{})
 }
@@ -361,6 +433,15 @@ func (p *Partition) rollLocked() error {
 		return err
 	}
 	if err := vfs.WriteFileAtomic(p.log.fs, old.indexPath, encodeIndex(old.base, old.idx.entries)); err != nil {
+		return err
+	}
+	// The aborted index and the producer snapshot go before the next
+	// segment exists: recovery trusts both for sealed segments (see
+	// producers.go).
+	if err := p.log.persistAborted(old); err != nil {
+		return err
+	}
+	if err := p.saveProducersLocked(old.nextOffset); err != nil {
 		return err
 	}
 	seg := newSegment(p.dir, old.nextOffset)
@@ -410,7 +491,7 @@ func (p *Partition) Offsets() Offsets {
 }
 
 func (p *Partition) offsetsLocked() Offsets {
-	o := Offsets{LogStart: p.mu.logStart, HighWatermark: p.mu.highWatermark, Segments: len(p.mu.segments)}
+	o := Offsets{LogStart: p.mu.logStart, HighWatermark: p.mu.highWatermark, LastStable: p.lastStableLocked(), Segments: len(p.mu.segments)}
 	for _, s := range p.mu.segments {
 		o.Size += s.size
 	}
@@ -463,23 +544,28 @@ type segmentView struct {
 	seg     *segment
 	size    int64
 	entries []indexEntry
+	aborted []abortedEntry
+}
+
+// readView is a reader's snapshot of the partition.
+type readView struct {
+	segments                     []segmentView
+	highWatermark, logStart, lso int64
 }
 
 // view snapshots the segments from the one holding offset onwards.
-func (p *Partition) view(offset int64) (views []segmentView, hw, logStart int64, err error) {
+func (p *Partition) view(offset int64) (readView, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.mu.closed {
-		return nil, 0, 0, ErrClosed
+		return readView{}, ErrClosed
 	}
-	hw, logStart = p.mu.highWatermark, p.mu.logStart
+	v := readView{highWatermark: p.mu.highWatermark, logStart: p.mu.logStart, lso: p.lastStableLocked()}
 	segs := p.mu.segments
-	i := sort.Search(len(segs), func(i int) bool { return segs[i].base > offset }) - 1
-	for i = max(i, 0); i < len(segs); i++ {
-		s := segs[i]
-		views = append(views, segmentView{seg: s, size: s.size, entries: s.idx.entries})
+	for _, s := range segs[segmentIndex(segs, offset):] {
+		v.segments = append(v.segments, segmentView{seg: s, size: s.size, entries: s.idx.entries, aborted: s.aborted})
 	}
-	return views, hw, logStart, nil
+	return v, nil
 }
 
 // maxReadRetries bounds how often a read restarts because retention or
@@ -491,6 +577,9 @@ const maxReadRetries = 8
 // does since KIP-74, so a batch larger than the limit cannot stall a
 // reader). Reading at the high watermark returns no batches; below the log
 // start or past the high watermark returns ErrOffsetOutOfRange.
+//
+// Read is read_uncommitted: it returns transactional batches whatever
+// their outcome, and control batches. See ReadStable and ReadCommitted.
 func (p *Partition) Read(offset int64, maxBytes int) (ReadResult, error) {
 	return p.ReadInto(nil, offset, maxBytes)
 }
@@ -499,52 +588,63 @@ func (p *Partition) Read(offset int64, maxBytes int) (ReadResult, error) {
 // caller that serves many reads can reuse buffers; Batches then aliases
 // buf. A buffer too small is not used.
 func (p *Partition) ReadInto(buf []byte, offset int64, maxBytes int) (ReadResult, error) {
+	res, _, err := p.read(buf, offset, maxBytes, false)
+	return res, err
+}
+
+// read is Read, bounded by the LSO instead of the high watermark when
+// stable is set; it also returns the view the read used.
+func (p *Partition) read(buf []byte, offset int64, maxBytes int, stable bool) (ReadResult, readView, error) {
 	for range maxReadRetries {
-		views, hw, logStart, err := p.view(offset)
+		v, err := p.view(offset)
 		if err != nil {
-			return ReadResult{}, err
+			return ReadResult{}, v, err
 		}
-		res := ReadResult{HighWatermark: hw, LogStartOffset: logStart}
-		if offset < logStart || offset > hw {
-			return res, fmt.Errorf("%w: %d not in [%d, %d] of %s", ErrOffsetOutOfRange, offset, logStart, hw, p)
+		res := ReadResult{HighWatermark: v.highWatermark, LogStartOffset: v.logStart, LastStableOffset: v.lso, NextOffset: offset}
+		if offset < v.logStart || offset > v.highWatermark {
+			return res, v, fmt.Errorf("%w: %d not in [%d, %d] of %s", ErrOffsetOutOfRange, offset, v.logStart, v.highWatermark, p)
 		}
-		if offset == hw {
-			return res, nil
+		end := v.highWatermark
+		if stable {
+			end = v.lso
+		}
+		if offset >= end {
+			return res, v, nil
 		}
 		retry := false
-		for _, v := range views {
-			data, err := p.readSegment(v, offset, maxBytes, hw, buf)
+		for _, sv := range v.segments {
+			data, next, err := p.readSegment(sv, offset, maxBytes, end, buf)
 			if errors.Is(err, errSegmentRetired) {
 				retry = true
 				break
 			}
 			if err != nil {
-				return res, err
+				return res, v, err
 			}
 			if len(data) > 0 {
-				res.Batches = data
-				return res, nil
+				res.Batches, res.NextOffset = data, next
+				return res, v, nil
 			}
 		}
 		if !retry {
-			return res, nil
+			return res, v, nil
 		}
 	}
-	return ReadResult{}, fmt.Errorf("log: read of %s at %d kept racing with segment deletion", p, offset)
+	return ReadResult{}, readView{}, fmt.Errorf("log: read of %s at %d kept racing with segment deletion", p, offset)
 }
 
 // readSegment reads from one segment the batches at or after offset that
-// lie below hw.
-func (p *Partition) readSegment(v segmentView, offset int64, maxBytes int, hw int64, buf []byte) ([]byte, error) {
+// lie below end, and returns the offset after the last one.
+func (p *Partition) readSegment(v segmentView, offset int64, maxBytes int, end int64, buf []byte) ([]byte, int64, error) {
 	h, err := p.log.handles.acquire(v.seg)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer p.log.handles.release(h)
 
 	start, first, err := findBatch(h.file, v, offset)
-	if err != nil || start < 0 || first.BaseOffset >= hw {
-		return nil, err
+	if err != nil || start < 0 || first.BaseOffset >= end {
+		return nil, 0, err
 	}
 	n := int64(max(maxBytes, first.Size()))
 	n = min(n, v.size-start)
@@ -554,21 +654,22 @@ func (p *Partition) readSegment(v segmentView, offset int64, maxBytes int, hw in
 		buf = make([]byte, n)
 	}
 	if _, err := h.file.ReadAt(buf, start); err != nil {
-		return nil, fmt.Errorf("log: read %s: %w", v.seg.logPath, err)
+		return nil, 0, fmt.Errorf("log: read %s: %w", v.seg.logPath, err)
 	}
-	// Keep whole batches below the high watermark.
-	end := 0
-	for end+record.BatchHeaderSize <= len(buf) {
-		bh, err := record.ParseHeader(buf[end:])
+	// Keep whole batches below end.
+	used, next := 0, offset
+	for used+record.BatchHeaderSize <= len(buf) {
+		bh, err := record.ParseHeader(buf[used:])
 		if err != nil {
-			return nil, fmt.Errorf("log: %s at position %d: %w", v.seg.logPath, start+int64(end), err)
+			return nil, 0, fmt.Errorf("log: %s at position %d: %w", v.seg.logPath, start+int64(used), err)
 		}
-		if bh.BaseOffset >= hw || end+bh.Size() > len(buf) {
+		if bh.BaseOffset >= end || used+bh.Size() > len(buf) {
 			break
 		}
-		end += bh.Size()
+		used += bh.Size()
+		next = bh.LastOffset() + 1
 	}
-	return buf[:end:end], nil
+	return buf[:used:used], next, nil
 }
 
 // findBatch returns the position and header of the first batch in the
@@ -684,7 +785,10 @@ func (p *Partition) close() error {
 				err = vfs.WriteFileAtomic(p.log.fs, seg.indexPath, encodeIndex(seg.base, seg.idx.entries))
 			}
 			if err == nil {
-				err = p.saveProducersLocked()
+				err = p.log.persistAborted(seg)
+			}
+			if err == nil {
+				err = p.saveProducersLocked(seg.nextOffset)
 			}
 		}
 	}

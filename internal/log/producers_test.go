@@ -2,6 +2,8 @@ package log
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/tide-data/tide/internal/record"
@@ -73,6 +75,52 @@ func TestIdempotentProducer(t *testing.T) {
 			}
 			// Another producer is independent; an unknown one may start anywhere.
 			if _, err := p.Append(idempotentBatch(t, 8, 0, 100, 1)); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// Data directories written before transactions hold a bare producer map
+// as the snapshot; they open as before, clean or after a crash.
+func TestLegacyProducerSnapshot(t *testing.T) {
+	for _, clean := range []bool{true, false} {
+		t.Run(map[bool]string{true: "clean", false: "crash"}[clean], func(t *testing.T) {
+			dir := t.TempDir()
+			l := mustOpen(t, dir)
+			p, _ := mustTopic(t, l, "t", 1, nil).Partition(0)
+			if _, err := p.Append(idempotentBatch(t, 7, 2, 0, 3)); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			legacy := `{"7":{"epoch":2,"batches":[{"first_seq":0,"last_seq":2,"base_offset":0,"last_offset":2}]}}`
+			path := filepath.Join(dir, topicsDir, "t", "0", producerSnapshotFile)
+			if err := os.WriteFile(path, []byte(legacy), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if !clean {
+				if err := os.Remove(filepath.Join(dir, cleanMarkerFile)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			l = mustOpen(t, dir)
+			defer l.Close()
+			p = partitionOf(t, l, "t", 0)
+			dup, err := p.Append(idempotentBatch(t, 7, 2, 0, 3))
+			if err != nil || !dup.Duplicate || dup.BaseOffset != 0 {
+				t.Fatalf("retry after reopen: %+v %v", dup, err)
+			}
+			if _, err := p.Append(idempotentBatch(t, 7, 1, 3, 1)); !errors.Is(err, ErrProducerFenced) {
+				t.Fatalf("old epoch: %v", err)
+			}
+			if lso := p.LastStableOffset(); lso != 3 {
+				t.Fatalf("LSO %d", lso)
+			}
+			// Its first marker is not fenced by a coordinator epoch the
+			// legacy snapshot never had.
+			if _, err := p.AppendMarker(7, 2, false, 0); err != nil {
 				t.Fatal(err)
 			}
 		})

@@ -46,8 +46,9 @@ func (l *Log) openPartition(t *Topic, id int32, clean bool) (*Partition, error) 
 				return nil, err
 			}
 		case name == epochFile || name == producerSnapshotFile || name == logStartFile:
-		case strings.HasSuffix(name, indexSuffix):
-			if !names[strings.TrimSuffix(name, indexSuffix)+logSuffix] {
+		case strings.HasSuffix(name, indexSuffix) || strings.HasSuffix(name, txnIndexSuffix):
+			stem := strings.TrimSuffix(strings.TrimSuffix(name, indexSuffix), txnIndexSuffix)
+			if !names[stem+logSuffix] {
 				if err := l.fs.Remove(filepath.Join(p.dir, name)); err != nil {
 					return nil, err
 				}

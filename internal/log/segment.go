@@ -15,9 +15,10 @@ import (
 )
 
 const (
-	logSuffix     = ".log"
-	indexSuffix   = ".index"
-	cleanedSuffix = ".cleaned"
+	logSuffix      = ".log"
+	indexSuffix    = ".index"
+	txnIndexSuffix = ".txnindex"
+	cleanedSuffix  = ".cleaned"
 )
 
 // segment is one file of a partition's log, named by the offset of its
@@ -27,9 +28,10 @@ const (
 // the partition's mutex; once a segment is rolled they never change again
 // (compaction replaces the whole segment value instead of mutating it).
 type segment struct {
-	base      int64
-	logPath   string
-	indexPath string
+	base         int64
+	logPath      string
+	indexPath    string
+	txnIndexPath string
 	// retired is set when retention deletes the segment or compaction
 	// replaces it; the handle cache then refuses to open it.
 	retired atomic.Bool
@@ -37,6 +39,12 @@ type segment struct {
 	size       int64 // bytes of whole batches
 	nextOffset int64 // offset after its last batch; base when empty
 	idx        index
+	// aborted lists the transactions aborted by markers in this segment,
+	// in marker order (txnindex.go). Append-only while the segment is
+	// active, like idx.entries; abortedPersisted is how many of them the
+	// .txnindex file holds, or -1 when the file may hold others.
+	aborted          []abortedEntry
+	abortedPersisted int
 	// firstAppend is when the segment got its first batch, for segment.ms.
 	firstAppend time.Time
 }
@@ -46,11 +54,12 @@ func segmentName(base int64) string { return fmt.Sprintf("%020d", base) }
 func newSegment(dir string, base int64) *segment {
 	name := filepath.Join(dir, segmentName(base))
 	return &segment{
-		base:       base,
-		logPath:    name + logSuffix,
-		indexPath:  name + indexSuffix,
-		nextOffset: base,
-		idx:        index{maxTimestamp: -1},
+		base:         base,
+		logPath:      name + logSuffix,
+		indexPath:    name + indexSuffix,
+		txnIndexPath: name + txnIndexSuffix,
+		nextOffset:   base,
+		idx:          index{maxTimestamp: -1},
 	}
 }
 

@@ -29,6 +29,7 @@ import (
 	"github.com/tide-data/tide/internal/transport"
 	"github.com/tide-data/tide/internal/transport/embedded"
 	"github.com/tide-data/tide/internal/transport/kafkatransport"
+	"github.com/tide-data/tide/internal/txn"
 )
 
 // Server is one running Tide node.
@@ -37,7 +38,10 @@ type Server struct {
 	logger *slog.Logger
 	log    *log.Log
 	groups *group.Coordinator
-	kafka  *kafka.Server
+	// txns is the transaction coordinator the Kafka listener and the
+	// embedded transport share.
+	txns  *txn.Coordinator
+	kafka *kafka.Server
 
 	transport transport.Transport
 	engine    *engine.Engine
@@ -136,6 +140,12 @@ func (s *Server) openEmbedded() error {
 	if err != nil {
 		return err
 	}
+	// Before anything serves: it completes the transactions the last run
+	// left prepared.
+	s.txns, err = txn.Open(s.log, s.groups, txn.Options{Logger: s.logger})
+	if err != nil {
+		return err
+	}
 	s.kafkaLn, err = net.Listen("tcp", s.cfg.KafkaAddr)
 	if err != nil {
 		return fmt.Errorf("kafka listener: %w", err)
@@ -152,11 +162,12 @@ func (s *Server) openEmbedded() error {
 	kcfg.Logger = s.logger
 	kcfg.Values = schemaValues{s}
 	kcfg.Observer = s.newKafkaMetrics(func() int { return s.kafka.ConnCount() })
+	kcfg.Transactions = s.txns
 	s.kafka, err = kafka.New(s.log, s.groups, kcfg)
 	if err != nil {
 		return err
 	}
-	s.transport = embedded.New(s.log, s.groups)
+	s.transport = embedded.New(s.log, s.groups, embedded.WithTransactions(s.txns))
 	return nil
 }
 
@@ -304,6 +315,9 @@ func (s *Server) closeStores() error {
 		// serving (the engine or sql_dir failed) must release the port
 		// here; closing it twice is harmless.
 		_ = s.kafkaLn.Close()
+	}
+	if s.txns != nil {
+		errs = append(errs, s.txns.Close())
 	}
 	if s.groups != nil {
 		errs = append(errs, s.groups.Close())

@@ -28,6 +28,9 @@ func (s *Server) openEngine() error {
 	defer cancel()
 	var err error
 	cfg := engine.Config{Transport: s.transport, Logger: s.logger, WorkerID: s.workerID(), Metrics: s.metrics, Tracer: s.tracer}
+	if s.cfg.DataDir != "" {
+		cfg.StateDir = filepath.Join(s.cfg.DataDir, "state")
+	}
 	if s.schemas != nil {
 		cfg.Schemas = formatSchemas{s.schemas}
 	}

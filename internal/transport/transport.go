@@ -17,6 +17,9 @@ var (
 	// ErrRecordTooLarge means a record exceeds the topic's
 	// max.message.bytes: retrying cannot help.
 	ErrRecordTooLarge = errors.New("transport: record too large")
+	// ErrFenced means a newer producer with the same transactional id
+	// exists: this one must stop (Kafka's PRODUCER_FENCED).
+	ErrFenced = errors.New("transport: producer fenced")
 	// ErrOffsetOutOfRange means ReadAt was asked for an offset below the
 	// partition's log start: retention or DeleteRecords removed it.
 	ErrOffsetOutOfRange = errors.New("transport: offset out of range")
@@ -159,8 +162,10 @@ type Transport interface {
 	// offset before the log start is ErrOffsetOutOfRange (wrapped); a
 	// missing topic or partition ErrTopicNotFound. Records are in offset
 	// order with Topic, Partition, Offset and Timestamp set; the caller owns
-	// them and every slice in them. Transaction markers are not records,
-	// and compaction may leave gaps in the offsets.
+	// them and every slice in them. Only committed records are returned
+	// (up to the last stable offset; aborted ones skipped); transaction
+	// markers are not records, and compaction and transactions may leave
+	// gaps in the offsets.
 	//
 	// It is meant for a few point reads (the last record of a partition,
 	// at its end offset - 1) and short ranges: each call is a read of its
@@ -171,8 +176,16 @@ type Transport interface {
 	// its committed offsets. It is meant for monitoring (lag), not for a
 	// consumer's own progress (Consumer.Committed).
 	Groups(ctx context.Context) ([]GroupOffsets, error)
-	// NewConsumer starts a consumer in a group.
+	// NewConsumer starts a consumer in a group. Consumers read committed
+	// records only (Kafka's isolation.level=read_committed): records of an
+	// open transaction wait for its end, those of an aborted one are
+	// skipped.
 	NewConsumer(ctx context.Context, opts ConsumerOptions) (Consumer, error)
+	// NewTxnProducer returns a transactional producer for transactionalID
+	// (Kafka's transactional.id). Getting one fences every earlier
+	// producer of the same id: their open transaction is aborted and their
+	// later calls fail with ErrFenced.
+	NewTxnProducer(ctx context.Context, transactionalID string) (TxnProducer, error)
 	// Close releases the transport's resources; it does not close the
 	// log or the cluster it talks to.
 	Close() error
@@ -195,5 +208,26 @@ type Consumer interface {
 	Committed(ctx context.Context) (map[TopicPartition]int64, error)
 	// Close leaves the group (calling OnRevoked for what it holds) and
 	// releases the consumer. It does not commit on its own.
+	Close(ctx context.Context) error
+}
+
+// TxnProducer writes records and consumer-group offsets atomically: what a
+// transaction produced becomes visible to read_committed readers, and its
+// offsets become the group's committed offsets, together at Commit, or
+// neither (Abort, a crash, a fence). One goroutine uses it at a time.
+type TxnProducer interface {
+	// Begin starts a transaction; one must not be open.
+	Begin(ctx context.Context) error
+	// Produce writes records in the open transaction and returns when they
+	// are durable (not yet visible). It sets Partition and Offset of each.
+	Produce(ctx context.Context, records []*Record) error
+	// Commit commits the open transaction together with offsets, the next
+	// offsets to read, for group. An error other than ErrFenced leaves the
+	// outcome unknown until the next Begin (which aborts it if it was not
+	// committed): the caller rewinds to the group's committed offsets.
+	Commit(ctx context.Context, group string, offsets []PartitionOffset) error
+	// Abort aborts the open transaction.
+	Abort(ctx context.Context) error
+	// Close aborts an open transaction and releases the producer.
 	Close(ctx context.Context) error
 }

@@ -15,13 +15,25 @@ import (
 //	      └─ Source orders (connector = 'topic', topic = 'orders'; one task per input partition)
 //	           watermark: placed_at - INTERVAL '5' SECOND
 //
+// An aggregation adds its node between Project and Filter:
+//
+//	Sink per_minute (connector = 'stdout')
+//	  key: group key (customer, window_start, window_end)
+//	└─ Project customer :: text, window_start :: timestamp with time zone, count(*) AS count :: bigint
+//	   └─ Aggregate keys: customer; window: TUMBLE(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '1' MINUTE); aggs: count(*)
+//	        having: count(*) > 1
+//	      └─ Source orders (...)
+//
 // testdata/explain.golden holds more examples.
 func (p *Pipeline) Explain() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Sink %s (%s)\n", p.Name, describeConnector(p.Connector, p.Options))
-	if p.Key != nil {
+	switch a := p.Aggregation; {
+	case p.Key != nil:
 		fmt.Fprintf(&b, "  key: %s\n", p.KeyText)
-	} else {
+	case a != nil:
+		fmt.Fprintf(&b, "  key: group key (%s)\n", a.groupText())
+	default:
 		b.WriteString("  key: input key\n")
 	}
 	indent := ""
@@ -38,6 +50,37 @@ func (p *Pipeline) Explain() string {
 		items[i] += " :: " + o.Type.String()
 	}
 	line("Project %s", strings.Join(items, ", "))
+	if a := p.Aggregation; a != nil {
+		var parts []string
+		switch {
+		case len(a.Keys) > 0:
+			keys := make([]string, len(a.Keys))
+			for i, k := range a.Keys {
+				keys[i] = k.Text
+			}
+			parts = append(parts, "keys: "+strings.Join(keys, ", "))
+		case a.Window == nil:
+			parts = append(parts, "keys: none")
+		}
+		if a.Window != nil {
+			parts = append(parts, "window: "+a.WindowText)
+		}
+		if len(a.Aggs) > 0 {
+			aggs := make([]string, len(a.Aggs))
+			for i, c := range a.Aggs {
+				aggs[i] = c.Text
+			}
+			parts = append(parts, "aggs: "+strings.Join(aggs, ", "))
+		}
+		s := strings.Join(parts, "; ")
+		if a.Window == nil {
+			s += " (updating: emits a changelog)"
+		}
+		line("Aggregate %s", s)
+		if a.Having != nil {
+			fmt.Fprintf(&b, "%s  having: %s\n", indent, a.HavingText)
+		}
+	}
 	if p.Filter != nil {
 		line("Filter %s", p.FilterText)
 	}
@@ -51,5 +94,21 @@ func (p *Pipeline) Explain() string {
 
 func describeConnector(kind string, opts map[string]string) string {
 	parts := append([]string{"connector = '" + kind + "'"}, SortedOptions(opts)...)
+	return strings.Join(parts, ", ")
+}
+
+// groupText names what an aggregation's rows are keyed by: its keys and
+// window bounds.
+func (a *Aggregation) groupText() string {
+	var parts []string
+	for _, k := range a.Keys {
+		parts = append(parts, k.Text)
+	}
+	if a.Window != nil {
+		parts = append(parts, ColWindowStart, ColWindowEnd)
+	}
+	if len(parts) == 0 {
+		return "none: a single group"
+	}
 	return strings.Join(parts, ", ")
 }

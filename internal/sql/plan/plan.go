@@ -78,18 +78,43 @@ type Output struct {
 	Text string // as written, for EXPLAIN
 }
 
-// Pipeline is an analyzed CREATE SINK ... AS SELECT: stateless, one
-// source, evaluated record by record.
+// Pipeline is an analyzed CREATE SINK ... AS SELECT over one source:
+// source → filter → [aggregate →] project → sink, with a key.
+//
+// Without an Aggregation it is stateless, evaluated record by record:
+// Filter, Outputs and Key are over the input row (Source.RowColumns:
+// the declared columns, then the metadata columns).
+//
+// With one, Filter is still over the input row, applied before
+// aggregation; the Aggregation's keys and aggregate arguments are over
+// the input row too; Outputs, Key and Aggregation.Having are over the
+// aggregated row (Aggregation.RowColumns: keys, window_start and
+// window_end with a window, then one value per aggregate).
 type Pipeline struct {
 	Name       string
 	Source     *Source
-	Filter     *expr.Expr // nil: every record passes
+	Filter     *expr.Expr // WHERE; nil: every record passes
 	FilterText string
-	Outputs    []Output
-	Key        *expr.Expr // nil: the input record's key
-	KeyText    string
-	Connector  string
-	Options    map[string]string // sink WITH options without "connector"
+	// Aggregation is the query's GROUP BY; nil for a stateless pipeline.
+	Aggregation *Aggregation
+	Outputs     []Output
+	// Key is the output record's key (KEY BY). Nil keeps the input
+	// record's key, or for an aggregation is the group: its keys and,
+	// with a window, window_start and window_end, as the engine encodes
+	// them.
+	Key       *expr.Expr
+	KeyText   string
+	Connector string
+	Options   map[string]string // sink WITH options without "connector"
+}
+
+// Updating reports whether the pipeline's result is a changelog: an
+// aggregation without a window emits each group's row anew, as an
+// upsert by the group key, whenever an event changes it. A windowed
+// aggregation emits each window's rows once, when the watermark passes
+// its end; a stateless pipeline emits one row per record.
+func (p *Pipeline) Updating() bool {
+	return p.Aggregation != nil && p.Aggregation.Window == nil
 }
 
 // Error is a semantic error at a position in the statement.
@@ -97,8 +122,9 @@ type Error struct {
 	Pos  ast.Pos
 	Msg  string
 	Hint string
-	// Unsupported marks valid SQL the runtime does not run yet
-	// (aggregations, joins, windows, DISTINCT, arrays), as opposed to a
+	// Unsupported marks valid SQL the runtime does not run yet (joins,
+	// DISTINCT, subqueries, arrays, aggregates other than count, sum,
+	// avg, min and max, a window without GROUP BY), as opposed to a
 	// mistake in the statement; errors.Is(err, ErrNotSupported) reports it.
 	Unsupported bool
 }
@@ -203,55 +229,37 @@ func AnalyzeSink(stmt *ast.CreateSink, lookup func(name string) (*Source, bool),
 	if strings.HasPrefix(p.Name, "_") {
 		return nil, &Error{Pos: stmt.Pos, Msg: fmt.Sprintf("invalid sink name %q", p.Name), Hint: "names starting with _ are reserved"}
 	}
-	if err := checkStateless(q); err != nil {
+	if err := checkSupported(q); err != nil {
 		return nil, err
 	}
-	from, ok := q.From.(*ast.TableName)
-	if !ok {
-		return nil, errorf(q.Pos, "a sink's query reads from exactly one source: SELECT ... FROM source")
+	in, err := resolveFrom(q.From, lookup, opts)
+	if err != nil {
+		return nil, err
 	}
-	src, ok := lookup(string(from.Name))
-	if !ok {
-		return nil, &Error{Pos: from.Pos, Msg: fmt.Sprintf("source %q does not exist", from.Name), Hint: "SHOW SOURCES lists them; create it with CREATE SOURCE"}
-	}
-	p.Source = src
-	alias := string(from.Name)
-	if from.Alias != "" {
-		alias = string(from.Alias)
-	}
-	cols := exprColumns(alias, src.RowColumns())
+	p.Source = in.src
 	if q.Where != nil {
-		f, err := expr.CompilePredicateWith(q.Where, cols, opts.Compile)
+		if f := findAggregate(q.Where); f != nil {
+			return nil, errorf(f.Pos, "aggregate functions are not allowed in WHERE")
+		}
+		if ref := in.findWindowColumn(q.Where); ref != nil {
+			return nil, &Error{Pos: ref.Pos, Msg: fmt.Sprintf("%s is not allowed in WHERE", ref.Name), Hint: "WHERE filters the source's records before they are windowed; filter windows in HAVING"}
+		}
+		f, err := expr.CompilePredicateWith(q.Where, in.cols, opts.Compile)
 		if err != nil {
 			return nil, err
 		}
 		p.Filter, p.FilterText = f, ast.Format(q.Where)
 	}
-	names := map[string]bool{}
-	for _, item := range q.Items {
-		if item.Star {
-			if item.StarTable != "" && string(item.StarTable) != alias {
-				return nil, errorf(item.Pos, "missing FROM-clause entry for table %q", item.StarTable)
-			}
-			for i, c := range src.Columns {
-				ref := &ast.ColumnRef{Pos: item.Pos, Table: ast.Ident(alias), Name: ast.Ident(c.Name)}
-				e, err := expr.CompileWith(ref, cols, opts.Compile)
-				if err != nil {
-					return nil, err
-				}
-				p.Outputs = append(p.Outputs, Output{Name: src.Columns[i].Name, Type: c.Type, Expr: e, Text: c.Name})
-			}
-			continue
-		}
-		e, err := expr.CompileWith(item.Expr, cols, opts.Compile)
-		if err != nil {
+	items, err := in.expandItems(q.Items)
+	if err != nil {
+		return nil, err
+	}
+	if aggregates(q, items) {
+		if err := planAggregation(p, q, in, items, opts); err != nil {
 			return nil, err
 		}
-		name := string(item.Alias)
-		if name == "" {
-			name = outputName(item.Expr)
-		}
-		p.Outputs = append(p.Outputs, Output{Name: name, Type: e.Type(), Expr: e, Text: ast.Format(item.Expr)})
+	} else if err := planProjection(p, q, in, items, opts); err != nil {
+		return nil, err
 	}
 	if len(stmt.Columns) > 0 {
 		if len(stmt.Columns) != len(p.Outputs) {
@@ -261,20 +269,13 @@ func AnalyzeSink(stmt *ast.CreateSink, lookup func(name string) (*Source, bool),
 			p.Outputs[i].Name = string(c)
 		}
 	}
+	names := map[string]bool{}
 	for _, o := range p.Outputs {
 		if names[o.Name] {
 			return nil, &Error{Pos: q.Pos, Msg: fmt.Sprintf("output column %q appears more than once", o.Name), Hint: "give one of them an alias: expr AS other_name"}
 		}
 		names[o.Name] = true
 	}
-	if q.Key != nil {
-		k, err := expr.CompileWith(q.Key, cols, opts.Compile)
-		if err != nil {
-			return nil, err
-		}
-		p.Key, p.KeyText = k, ast.Format(q.Key)
-	}
-	var err error
 	p.Connector, p.Options, err = connectorOptions(stmt.Pos, stmt.With, knownConnectors, "sink")
 	if err != nil {
 		return nil, err
@@ -282,52 +283,157 @@ func AnalyzeSink(stmt *ast.CreateSink, lookup func(name string) (*Source, bool),
 	return p, nil
 }
 
-// checkStateless rejects what needs state, naming what is missing.
-func checkStateless(q *ast.Select) error {
-	switch {
-	case q.From == nil:
-		return errorf(q.Pos, "a sink's query needs FROM source")
-	case q.Distinct:
-		return unsupported(q.Pos, "SELECT DISTINCT is not supported yet", "stateful operators (DISTINCT, GROUP BY, windows, joins) arrive with Tide's state layer; pipelines are stateless for now")
-	case len(q.GroupBy) > 0 || q.Having != nil:
-		return unsupported(q.Pos, "GROUP BY and HAVING are not supported yet", "aggregations arrive with Tide's state layer; pipelines are stateless for now")
+// planProjection plans a query without aggregation: its select list and
+// KEY BY over the input row.
+func planProjection(p *Pipeline, q *ast.Select, in *input, items []selectItem, opts Options) error {
+	if w := in.window; w != nil {
+		return unsupported(w.fn.Pos, fmt.Sprintf("window table function %s without GROUP BY is not supported yet", strings.ToUpper(string(w.fn.Name))),
+			"aggregate over its windows: GROUP BY window_start, window_end")
 	}
-	switch f := q.From.(type) {
-	case *ast.Join:
-		return unsupported(f.Pos, "joins are not supported yet", "pipelines read one source for now")
-	case *ast.TableFunc:
-		return unsupported(f.Pos, fmt.Sprintf("window table function %s is not supported yet", strings.ToUpper(string(f.Name))), "event-time windows arrive with Tide's state layer")
-	case *ast.Subquery:
-		return unsupported(f.Pos, "subqueries in FROM are not supported yet", "")
-	}
-	var agg *ast.Func
-	visit := func(e ast.Expr) {
-		walkExpr(e, func(x ast.Expr) {
-			if f, ok := x.(*ast.Func); ok && agg == nil && isAggregate(string(f.Name)) {
-				agg = f
-			}
-		})
-	}
-	for _, it := range q.Items {
-		if it.Expr != nil {
-			visit(it.Expr)
+	for _, it := range items {
+		e, err := expr.CompileWith(it.expr, in.cols, opts.Compile)
+		if err != nil {
+			return err
 		}
+		p.Outputs = append(p.Outputs, Output{Name: it.name, Type: e.Type(), Expr: e, Text: it.text})
 	}
-	if q.Where != nil {
-		visit(q.Where)
-	}
-	if agg != nil {
-		return unsupported(agg.Pos, fmt.Sprintf("aggregate function %s is not supported yet", agg.Name), "aggregations arrive with Tide's state layer; pipelines are stateless for now")
+	if q.Key != nil {
+		if f := findAggregate(q.Key); f != nil {
+			return errorf(f.Pos, "aggregate functions are not allowed in KEY BY")
+		}
+		k, err := expr.CompileWith(q.Key, in.cols, opts.Compile)
+		if err != nil {
+			return err
+		}
+		p.Key, p.KeyText = k, ast.Format(q.Key)
 	}
 	return nil
 }
 
-func isAggregate(name string) bool {
-	switch name {
-	case "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "string_agg", "array_agg", "json_agg", "jsonb_agg", "stddev", "variance":
-		return true
+// checkSupported rejects what the runtime does not run, naming what is
+// missing.
+func checkSupported(q *ast.Select) error {
+	switch {
+	case q.From == nil:
+		return errorf(q.Pos, "a sink's query needs FROM source")
+	case q.Distinct:
+		return unsupported(q.Pos, "SELECT DISTINCT is not supported yet", "group instead: SELECT a, b ... GROUP BY a, b")
 	}
-	return false
+	switch f := q.From.(type) {
+	case *ast.Join:
+		return unsupported(f.Pos, "joins are not supported yet", "pipelines read one source for now")
+	case *ast.Subquery:
+		return unsupported(f.Pos, "subqueries in FROM are not supported yet", "")
+	}
+	return nil
+}
+
+// input is what a query reads: a source, under its alias, windowed or
+// not.
+type input struct {
+	src    *Source
+	alias  string        // the name columns are qualified with
+	cols   []expr.Column // the input row: the source's row under alias
+	window *window       // the window table function; nil without one
+}
+
+// resolveFrom resolves the FROM clause: a source, or a window table
+// function over one.
+func resolveFrom(from ast.TableExpr, lookup func(string) (*Source, bool), opts Options) (*input, error) {
+	in := &input{}
+	switch f := from.(type) {
+	case *ast.TableName:
+		src, ok := lookup(string(f.Name))
+		if !ok {
+			return nil, &Error{Pos: f.Pos, Msg: fmt.Sprintf("source %q does not exist", f.Name), Hint: "SHOW SOURCES lists them; create it with CREATE SOURCE"}
+		}
+		in.src, in.alias = src, string(f.Name)
+		if f.Alias != "" {
+			in.alias = string(f.Alias)
+		}
+	case *ast.TableFunc:
+		src, w, err := resolveWindow(f, lookup, opts)
+		if err != nil {
+			return nil, err
+		}
+		// Unaliased, the window's columns are qualified by the source's
+		// name (Postgres would use the function's).
+		in.src, in.window, in.alias = src, w, src.Name
+		if f.Alias != "" {
+			in.alias = string(f.Alias)
+		}
+	default:
+		return nil, errorf(from.Position(), "a sink's query reads from exactly one source: SELECT ... FROM source")
+	}
+	in.cols = exprColumns(in.alias, in.src.RowColumns())
+	return in, nil
+}
+
+func (in *input) hasColumn(name string) bool {
+	return slices.ContainsFunc(in.cols, func(c expr.Column) bool { return c.Name == name })
+}
+
+// isWindowColumn reports whether ref is window_start or window_end of the
+// query's window table function.
+func (in *input) isWindowColumn(ref *ast.ColumnRef) bool {
+	return in.window != nil && (ref.Name == ColWindowStart || ref.Name == ColWindowEnd) && (ref.Table == "" || string(ref.Table) == in.alias)
+}
+
+// findWindowColumn returns the first reference to window_start or
+// window_end in e, or nil.
+func (in *input) findWindowColumn(e ast.Expr) *ast.ColumnRef {
+	return find(e, in.isWindowColumn)
+}
+
+// canonical returns e's text with the input's own qualifier dropped from
+// column references (o.id is id), so that expressions that mean the same
+// compare equal, as GROUP BY matching needs.
+func (in *input) canonical(e ast.Expr) string {
+	x, _ := rewriteExpr(e, func(x ast.Expr) (ast.Expr, error) {
+		if ref, ok := x.(*ast.ColumnRef); ok && string(ref.Table) == in.alias {
+			return &ast.ColumnRef{Pos: ref.Pos, Name: ref.Name}, nil
+		}
+		return nil, nil
+	})
+	return ast.Format(x)
+}
+
+// selectItem is one item of the select list, stars expanded.
+type selectItem struct {
+	expr ast.Expr
+	name string // the alias, or the name Postgres gives the expression
+	text string // as written, for EXPLAIN
+}
+
+// expandItems expands the stars of a select list into the declared
+// columns (and window_start, window_end of a window) and names the items.
+func (in *input) expandItems(list []ast.SelectItem) ([]selectItem, error) {
+	var items []selectItem
+	for _, item := range list {
+		if !item.Star {
+			name := string(item.Alias)
+			if name == "" {
+				name = outputName(item.Expr)
+			}
+			items = append(items, selectItem{expr: item.Expr, name: name, text: ast.Format(item.Expr)})
+			continue
+		}
+		if item.StarTable != "" && string(item.StarTable) != in.alias {
+			return nil, errorf(item.Pos, "missing FROM-clause entry for table %q", item.StarTable)
+		}
+		names := make([]string, 0, len(in.src.Columns)+2)
+		for _, c := range in.src.Columns {
+			names = append(names, c.Name)
+		}
+		if in.window != nil {
+			names = append(names, ColWindowStart, ColWindowEnd)
+		}
+		for _, n := range names {
+			ref := &ast.ColumnRef{Pos: item.Pos, Table: ast.Ident(in.alias), Name: ast.Ident(n)}
+			items = append(items, selectItem{expr: ref, name: n, text: n})
+		}
+	}
+	return items, nil
 }
 
 // outputName is the column name Postgres gives an unaliased expression.

@@ -300,10 +300,27 @@ type committedOffset struct {
 	epoch  int32
 }
 
-// fetchCommitted asks the coordinator for the group's offsets of topics.
+// fetchCommitted asks the coordinator for the group's stable offsets of
+// topics: while a transaction holds offsets of the group's partitions it
+// waits for the transaction to end, as a read_committed Kafka consumer
+// does (require_stable), so a consumer never starts from an offset a
+// pending commit is about to move.
 func (c *Consumer) fetchCommitted(ctx context.Context, topics []string) (map[transport.TopicPartition]committedOffset, error) {
+	for {
+		out, err := c.fetchCommittedOnce(ctx, topics)
+		if !errors.Is(err, kerr.UnstableOffsetCommit) {
+			return out, err
+		}
+		if !sleep(ctx, 20*time.Millisecond) {
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func (c *Consumer) fetchCommittedOnce(ctx context.Context, topics []string) (map[transport.TopicPartition]committedOffset, error) {
 	req := kmsg.NewPtrOffsetFetchRequest()
 	req.SetVersion(offsetFetchVersion)
+	req.RequireStable = true
 	rg := kmsg.NewOffsetFetchRequestGroup()
 	rg.Group = c.group
 	for _, name := range topics {

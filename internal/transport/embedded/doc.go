@@ -46,12 +46,16 @@
 //     owned the partitions. Assignments wait for the next Poll; an owner
 //     that does not poll within the rebalance timeout is dropped from the
 //     group, as with Kafka's max.poll.interval.ms.
-//   - Fetchers start at the group's committed offset (OffsetFetch) or, for
-//     a partition without one or whose offset is out of range, at the log
-//     start or end as ConsumerOptions.Start says. A fetcher reads up to the
-//     fetch size, decodes, hands the records to Poll and reads on; at the
-//     end of the partition it sleeps in Partition.Wait, so an idle consumer
-//     costs nothing. Together they hold at most the buffered-bytes budget
+//   - Fetchers start at the group's committed offset (OffsetFetch with
+//     require_stable: while a transaction holds offsets of the group they
+//     wait for it to end) or, for a partition without one or whose offset
+//     is out of range, at the log start or the last stable offset as
+//     ConsumerOptions.Start says. A fetcher reads committed records only
+//     (Partition.ReadCommitted: up to the last stable offset, markers and
+//     aborted transactions dropped), decodes, hands the records to Poll and
+//     reads on; at the last stable offset it sleeps in
+//     Partition.WaitStable, so an idle consumer, or one held back by an
+//     open transaction, costs nothing. Together they hold at most the buffered-bytes budget
 //     read but not yet returned by Poll, exceeded only by batches larger
 //     than the fetch size (which are read whole, as Kafka's KIP-74 wants).
 //   - Records returned by Poll alias the buffer they were read into, which
@@ -68,10 +72,22 @@
 //
 // # ReadAt
 //
-// ReadAt is a fetcher's read without the consumer: Partition.Read at the
-// offset, decoded by the same function, on the caller's goroutine. The
-// batch holding the offset is read whole and its earlier records dropped,
-// as Kafka clients drop them from a fetch; a read that leaves no record
-// (transaction markers only) is followed by the next, up to the high
-// watermark.
+// ReadAt is a fetcher's read without the consumer: Partition.ReadCommitted
+// at the offset, decoded by the same function, on the caller's goroutine.
+// The batch holding the offset is read whole and its earlier records
+// dropped, as Kafka clients drop them from a fetch; a read that leaves no
+// record is followed by the next, up to the last stable offset.
+//
+// # Transactions
+//
+// NewTxnProducer makes in process the calls a Kafka client makes to the
+// transaction coordinator (internal/txn, the log's, which the Kafka
+// listener shares; New opens it unless WithTransactions gives it):
+// InitProducerId, which fences earlier producers of the id; then per
+// transaction AddPartitionsToTxn for partitions new to it, transactional
+// batches with the producer's id, epoch and sequences appended while the
+// coordinator is kept from ending the transaction, AddOffsetsToTxn and
+// TxnOffsetCommit for the group's offsets, and EndTxn, which writes the
+// markers and settles the offsets. A transaction with nothing in it never
+// reaches the coordinator.
 package embedded

@@ -99,7 +99,9 @@ func (c *Consumer) fetch(ctx context.Context, tp transport.TopicPartition, p *lo
 		if err := c.budget.acquire(ctx, limit); err != nil {
 			return
 		}
-		res, err := p.Read(offset, limit)
+		// Committed records only (read_committed): up to the last stable
+		// offset, without markers and aborted transactions.
+		res, err := p.ReadCommitted(nil, offset, limit)
 		if errors.Is(err, log.ErrOffsetOutOfRange) {
 			c.budget.release(limit)
 			// auto.offset.reset: the committed offset is gone (retention)
@@ -128,19 +130,22 @@ func (c *Consumer) fetch(ctx context.Context, tp transport.TopicPartition, p *lo
 			c.budget.release(limit - n)
 		}
 		if n == 0 {
-			if err := p.Wait(ctx, offset); err != nil {
+			// At the last stable offset (past any aborted transaction the
+			// read skipped): wait for it to move.
+			offset = max(offset, res.NextOffset)
+			if err := p.WaitStable(ctx, offset); err != nil {
 				return
 			}
 			continue
 		}
-		recs, next, epoch, err := decode(res.Batches, offset, tp)
+		recs, _, epoch, err := decode(res.Batches, offset, tp)
 		if err != nil {
 			c.budget.release(n)
 			c.t.opts.logger.Error("fetch stopped: undecodable batch", "group", c.group, "partition", p.String(), "offset", offset, "err", err)
 			return
 		}
-		offset = next
-		if len(recs) == 0 { // control batches only
+		offset = res.NextOffset
+		if len(recs) == 0 { // only records before the offset
 			c.budget.release(n)
 			continue
 		}
@@ -153,11 +158,13 @@ func (c *Consumer) fetch(ctx context.Context, tp transport.TopicPartition, p *lo
 	}
 }
 
-// resetOffset is where a partition without a usable committed offset starts.
+// resetOffset is where a partition without a usable committed offset
+// starts: the log start, or the end a read_committed consumer sees (the
+// last stable offset, as Kafka's ListOffsets answers it).
 func (c *Consumer) resetOffset(p *log.Partition) int64 {
 	o := p.Offsets()
 	if c.opts.Start == transport.StartLatest {
-		return o.HighWatermark
+		return o.LastStable
 	}
 	return o.LogStart
 }

@@ -10,11 +10,12 @@ import (
 )
 
 // ReadAt reads the partition in place, as a consumer's fetcher does
-// (Partition.Read, then decode) but without a group or a goroutine: whole
-// batches from the one holding offset, up to maxBytes (at least one
-// batch), the records before offset and control batches dropped. When
-// what it read holds no record (control batches only, or records that
-// compaction removed) it reads on, until a record or the high watermark.
+// (Partition.ReadCommitted, then decode) but without a group or a
+// goroutine: whole batches from the one holding offset, up to maxBytes (at
+// least one batch), committed records only (up to the last stable offset,
+// markers and aborted transactions dropped), the records before offset
+// dropped. When what it read holds no record it reads on, until a record
+// or the last stable offset.
 // The records alias a buffer read for this call alone, so the caller owns
 // them without a copy.
 func (t *Transport) ReadAt(ctx context.Context, tp transport.TopicPartition, offset int64, maxBytes int) ([]*transport.Record, error) {
@@ -35,7 +36,7 @@ func (t *Transport) ReadAt(ctx context.Context, tp transport.TopicPartition, off
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		res, err := p.Read(offset, maxBytes)
+		res, err := p.ReadCommitted(nil, offset, maxBytes)
 		if errors.Is(err, log.ErrOffsetOutOfRange) {
 			if offset >= res.HighWatermark {
 				return nil, nil // past the end: nothing there, as at the end
@@ -46,18 +47,18 @@ func (t *Transport) ReadAt(ctx context.Context, tp transport.TopicPartition, off
 			return nil, mapLogError(fmt.Errorf("embedded: read %s[%d] at %d: %w", tp.Topic, tp.Partition, offset, err))
 		}
 		if len(res.Batches) == 0 {
-			return nil, nil // at the high watermark
+			return nil, nil // at the last stable offset
 		}
-		recs, next, _, err := decode(res.Batches, offset, tp)
+		recs, _, _, err := decode(res.Batches, offset, tp)
 		if err != nil {
 			return nil, err
 		}
 		switch {
 		case len(recs) > 0:
 			return recs, nil
-		case next >= res.HighWatermark:
+		case res.NextOffset >= res.LastStableOffset:
 			return nil, nil
 		}
-		offset = next
+		offset = res.NextOffset
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/tide-data/tide/internal/group"
 	"github.com/tide-data/tide/internal/log"
 	"github.com/tide-data/tide/internal/transport"
+	"github.com/tide-data/tide/internal/txn"
 )
 
 // Transport is the in-process transport over a log and its group
@@ -23,6 +24,12 @@ type Transport struct {
 	log    *log.Log
 	groups *group.Coordinator
 	opts   options
+	// txns is the log's transaction coordinator; ownsTxns says New opened
+	// it (Close releases it). txnErr is why it could not be opened, which
+	// NewTxnProducer reports.
+	txns     *txn.Coordinator
+	ownsTxns bool
+	txnErr   error
 
 	// unkeyed spreads records without a key or partition round-robin.
 	unkeyed atomic.Uint32
@@ -45,6 +52,8 @@ type options struct {
 	heartbeatInterval time.Duration
 	fetchBytes        int
 	bufferedBytes     int
+	txns              *txn.Coordinator
+	txnTimeout        time.Duration
 }
 
 // Option configures New.
@@ -91,6 +100,17 @@ func WithFetchBytes(n int) Option { return func(o *options) { o.fetchBytes = n }
 // returned by Poll, over all its partitions. Default 16 MiB.
 func WithBufferedBytes(n int) Option { return func(o *options) { o.bufferedBytes = n } }
 
+// WithTransactions sets the transaction coordinator of the log, which the
+// node's Kafka listener shares. Without it New opens (or shares, through
+// txn.Open) the log's own, and Close releases it.
+func WithTransactions(c *txn.Coordinator) Option { return func(o *options) { o.txns = c } }
+
+// WithTransactionTimeout sets the transaction timeout of the producers
+// NewTxnProducer returns: the coordinator aborts a transaction still open
+// that long after it began (a producer that hangs or died), fencing the
+// producer. Default 60s, Kafka's transaction.timeout.ms.
+func WithTransactionTimeout(d time.Duration) Option { return func(o *options) { o.txnTimeout = d } }
+
 // New returns a transport over l and groups. groups must be the
 // coordinator serving l (its offsets topic lives in l).
 func New(l *log.Log, groups *group.Coordinator, opts ...Option) *Transport {
@@ -102,6 +122,7 @@ func New(l *log.Log, groups *group.Coordinator, opts ...Option) *Transport {
 		heartbeatInterval: 500 * time.Millisecond,
 		fetchBytes:        1 << 20,
 		bufferedBytes:     16 << 20,
+		txnTimeout:        60 * time.Second,
 	}
 	for _, opt := range opts {
 		opt(&o)
@@ -112,7 +133,17 @@ func New(l *log.Log, groups *group.Coordinator, opts ...Option) *Transport {
 	o.defaultPartitions = max(o.defaultPartitions, 1)
 	o.fetchBytes = max(o.fetchBytes, 1)
 	o.bufferedBytes = max(o.bufferedBytes, o.fetchBytes)
-	t := &Transport{log: l, groups: groups, opts: o}
+	t := &Transport{log: l, groups: groups, opts: o, txns: o.txns}
+	if t.txns == nil {
+		// Opened at once, not at the first NewTxnProducer: it completes
+		// the transactions a crash left prepared and times out open ones,
+		// without which read_committed consumers would wait for them.
+		t.txns, t.txnErr = txn.Open(l, groups, txn.Options{Logger: o.logger})
+		t.ownsTxns = t.txnErr == nil
+		if t.txnErr != nil {
+			o.logger.Warn("transactions unavailable", "err", t.txnErr)
+		}
+	}
 	t.mu.consumers = make(map[*Consumer]struct{})
 	return t
 }
@@ -242,6 +273,9 @@ func (t *Transport) Close() error {
 	t.mu.Unlock()
 	for _, c := range open {
 		c.stop()
+	}
+	if t.ownsTxns {
+		return t.txns.Close()
 	}
 	return nil
 }

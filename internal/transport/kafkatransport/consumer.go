@@ -65,6 +65,9 @@ func (t *Transport) NewConsumer(_ context.Context, opts transport.ConsumerOption
 		kgo.ConsumerGroup(opts.Group),
 		kgo.ConsumeTopics(opts.Topics...),
 		kgo.ConsumeResetOffset(reset),
+		// Committed records only: an open transaction holds the
+		// partition back at its first record, aborted ones are dropped.
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.Balancers(t.cfg.Balancers...),

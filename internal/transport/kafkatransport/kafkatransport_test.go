@@ -59,8 +59,8 @@ func kafkaPeer(t *testing.T) string {
 }
 
 // Transaction markers are not records: ReadAt skips them, and returns
-// nothing when only a marker is left. Tide's listener does not do
-// transactions, so this needs Apache Kafka.
+// nothing when only a marker is left. Apache Kafka only, with a franz-go
+// transactional client of its own (the suite's Txn cases cover Tide).
 func TestReadAtSkipsTransactionMarkers(t *testing.T) {
 	addr := kafkaPeer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -130,6 +130,62 @@ func TestReadAtSkipsTransactionMarkers(t *testing.T) {
 	}
 }
 
+// Transport.Close aborts the open transaction of a producer its owner did
+// not close, and later calls of the producer return ErrClosed.
+func TestCloseAbortsTransactions(t *testing.T) {
+	addr := kafkaPeer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	reader := newTransport(t, addr)
+	topic := fmt.Sprintf("tt-close-txn-%d", time.Now().UnixNano())
+	if err := reader.CreateTopic(ctx, transport.TopicSpec{Name: topic, Partitions: 1}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = reader.DeleteTopic(context.Background(), topic) })
+
+	tr, err := kafkatransport.New(ctx, kafkatransport.Config{Brokers: []string{addr}, TransactionTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := tr.NewTxnProducer(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Begin(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Produce(ctx, []*transport.Record{{Topic: topic, Partition: 0, Value: []byte("open")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Commit(ctx, "", nil); !errors.Is(err, transport.ErrClosed) {
+		t.Errorf("commit after Transport.Close: %v, want ErrClosed", err)
+	}
+	if err := reader.Produce(ctx, []*transport.Record{{Topic: topic, Partition: 0, Value: []byte("plain")}}); err != nil {
+		t.Fatal(err)
+	}
+	// Aborted at once, not after the transaction timeout.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		recs, err := reader.ReadAt(ctx, transport.TopicPartition{Topic: topic, Partition: 0}, 0, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) == 1 && string(recs[0].Value) == "plain" {
+			return
+		}
+		if len(recs) > 0 && string(recs[0].Value) == "open" {
+			t.Fatalf("ReadAt returned the record of the transaction Transport.Close aborted")
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the open transaction was not aborted within 5s of Transport.Close (ReadAt: %d records)", len(recs))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func newTransport(t *testing.T, addr string) transport.Transport {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -142,6 +198,11 @@ func newTransport(t *testing.T, addr string) transport.Transport {
 		SessionTimeout:    6 * time.Second,
 		RebalanceTimeout:  10 * time.Second,
 		HeartbeatInterval: 100 * time.Millisecond,
+		// Short, so that a transaction a failing test leaves open holds
+		// its topic back briefly; longer than the suite's
+		// fenceAbortLimit, so that the suite tells an abort by a fence
+		// or Close from one by the timeout.
+		TransactionTimeout: 10 * time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -44,6 +44,14 @@ type Config struct {
 	// preference. Default range (kgo.RangeBalancer), which the embedded
 	// transport also speaks, so both kinds of member can share a group.
 	Balancers []kgo.GroupBalancer
+	// TransactionTimeout is the transactional producers' transaction
+	// timeout (Kafka's transaction.timeout.ms): a transaction open longer
+	// is aborted by the cluster, and its producer fenced. It also bounds
+	// how long a producer that dies mid-transaction holds back
+	// read_committed readers of the partitions it wrote, unless a new
+	// producer of its transactional id comes first. Default 20s; Kafka
+	// brokers refuse more than transaction.max.timeout.ms (15 minutes).
+	TransactionTimeout time.Duration
 	// Opts are extra franz-go options for every client (TLS, SASL,
 	// fetch sizes); they apply after the transport's own.
 	Opts []kgo.Opt
@@ -61,6 +69,7 @@ type Transport struct {
 		sync.Mutex
 		closed    bool
 		consumers map[*Consumer]struct{}
+		producers map[*TxnProducer]struct{}
 	}
 }
 
@@ -81,6 +90,9 @@ func New(ctx context.Context, cfg Config) (*Transport, error) {
 	if len(cfg.Balancers) == 0 {
 		cfg.Balancers = []kgo.GroupBalancer{kgo.RangeBalancer()}
 	}
+	if cfg.TransactionTimeout <= 0 {
+		cfg.TransactionTimeout = defaultTransactionTimeout
+	}
 	opts := append(cfg.baseOpts(),
 		kgo.RequiredAcks(kgo.AllISRAcks()), // idempotent by default
 		kgo.RecordPartitioner(partitioner()),
@@ -96,6 +108,7 @@ func New(ctx context.Context, cfg Config) (*Transport, error) {
 	}
 	t := &Transport{cfg: cfg, cl: cl, adm: kadm.NewClient(cl)}
 	t.mu.consumers = make(map[*Consumer]struct{})
+	t.mu.producers = make(map[*TxnProducer]struct{})
 	return t, nil
 }
 
@@ -327,6 +340,14 @@ func (t *Transport) Produce(ctx context.Context, records []*transport.Record) er
 	if err := t.checkOpen(); err != nil {
 		return err
 	}
+	return produceSync(ctx, t.cl, records)
+}
+
+// produceSync writes records with cl (the transport's client, or a
+// transactional producer's inside its open transaction) and returns when
+// every one is acknowledged or failed, setting Partition and Offset (and a
+// zero Timestamp) of those written. It returns up to a few of the errors.
+func produceSync(ctx context.Context, cl *kgo.Client, records []*transport.Record) error {
 	if len(records) == 0 {
 		return nil
 	}
@@ -354,7 +375,7 @@ func (t *Transport) Produce(ctx context.Context, records []*transport.Record) er
 	for i, kr := range ptrs {
 		index[kr] = i
 	}
-	results := t.cl.ProduceSync(ctx, ptrs...)
+	results := cl.ProduceSync(ctx, ptrs...)
 	var errs []error
 	for _, res := range results {
 		if res.Err != nil {
@@ -392,10 +413,11 @@ func partitioner() kgo.Partitioner {
 	})
 }
 
-// Close closes the producing client and stops the consumers still open:
-// they leave their groups without calling their callbacks (their owners
-// should have closed them first), and their Poll returns
-// transport.ErrClosed.
+// Close closes the producing client and stops the consumers and
+// transactional producers still open (their owners should have closed
+// them first): consumers leave their groups without calling their
+// callbacks, producers abort their open transaction, and later calls of
+// either return transport.ErrClosed.
 func (t *Transport) Close() error {
 	t.mu.Lock()
 	if t.mu.closed {
@@ -403,13 +425,20 @@ func (t *Transport) Close() error {
 		return nil
 	}
 	t.mu.closed = true
-	open := make([]*Consumer, 0, len(t.mu.consumers))
+	consumers := make([]*Consumer, 0, len(t.mu.consumers))
 	for c := range t.mu.consumers {
-		open = append(open, c)
+		consumers = append(consumers, c)
+	}
+	producers := make([]*TxnProducer, 0, len(t.mu.producers))
+	for p := range t.mu.producers {
+		producers = append(producers, p)
 	}
 	t.mu.Unlock()
-	for _, c := range open {
+	for _, c := range consumers {
 		c.abort()
+	}
+	for _, p := range producers {
+		p.abort()
 	}
 	t.cl.Close()
 	return nil

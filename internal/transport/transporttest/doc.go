@@ -35,6 +35,20 @@
 //     partition, records the caller may modify; and, on transports that
 //     implement RecordDeleter, ErrOffsetOutOfRange below the log start and
 //     the records from a log start inside a batch.
+//   - Transactions: a committed transaction's records are polled by a new
+//     group and read by ReadAt at the offsets Produce set, and its offsets
+//     become the group's (a member of the group resumes there); a
+//     transaction may commit offsets without records, or records without
+//     offsets. Aborted records are never polled nor read (ReadAt starting
+//     on them, also one batch at a time, skips to the next committed one)
+//     and leave the group's offsets as they were. An open transaction holds
+//     consumers and ReadAt back at its first record, non-transactional
+//     records after it too, until it commits; EndOffsets still reports the
+//     high watermark. A second NewTxnProducer of an id aborts the first's
+//     open transaction at once (within 5s, less than the transaction
+//     timeout) and fences it: its Produce, Commit (with and without
+//     records) and Begin return ErrFenced. Close aborts the open
+//     transaction at once, and the id works again afterwards.
 //   - Throughout, every member checks the ordering contracts as it polls:
 //     no record of a partition before OnAssigned for it or after OnRevoked,
 //     offsets rising within an assignment, OnAssigned and OnRevoked only

@@ -50,6 +50,11 @@ func Run(t *testing.T, newTransport func(t *testing.T) transport.Transport) {
 		{"ConcurrentProduce", testConcurrentProduce},
 		{"ReadAt", testReadAt},
 		{"ReadAtLogStart", testReadAtLogStart},
+		{"TxnCommit", testTxnCommit},
+		{"TxnAbort", testTxnAbort},
+		{"TxnOpenStalls", testTxnOpenStalls},
+		{"TxnFence", testTxnFence},
+		{"TxnClose", testTxnClose},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

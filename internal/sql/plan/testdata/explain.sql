@@ -19,7 +19,70 @@ SELECT CASE WHEN amount BETWEEN 1 AND 10 THEN 'small' ELSE 'other' END AS size,
        extract(epoch FROM placed_at) AS epoch
 FROM orders WHERE NOT (id IN (1, 2, 3)) KEY BY id % 4
 ====
-CREATE SINK agg WITH (connector = 'stdout') AS SELECT customer, count(*) FROM orders
+-- GROUP BY without a window: an updating result, keyed by the group.
+CREATE SINK per_customer WITH (connector = 'stdout') AS
+SELECT customer, count(*), sum(amount) AS total, sum(amount) / count(*) AS mean
+FROM orders
+WHERE amount > 0
+GROUP BY customer
+====
+-- A global aggregate: no GROUP BY, one group.
+CREATE SINK totals WITH (connector = 'stdout') AS
+SELECT count(*) AS n, max(amount) - min(amount) AS spread, avg(amount), count(DISTINCT customer) FROM orders
+====
+-- HAVING without GROUP BY is a global aggregate too.
+CREATE SINK busy WITH (connector = 'stdout') AS SELECT count(*) FROM clicks HAVING count(*) > 100
+====
+-- GROUP BY an expression, matched in the select list; by ordinal; by output name.
+CREATE SINK by_expr WITH (connector = 'blackhole') AS
+SELECT lower(c.url) AS page, c.user_id % 10 AS bucket, count(*) FROM clicks c GROUP BY lower(url), 2
+====
+CREATE SINK by_alias WITH (connector = 'blackhole') AS
+SELECT upper(customer) AS who, extract(hour FROM placed_at), count(*) FROM orders GROUP BY who, extract(hour FROM placed_at)
+====
+-- A TUMBLE window over the watermark column; HAVING over an aggregate the select list lacks.
+CREATE SINK per_minute WITH (connector = 'topic', topic = 'per-minute') AS
+SELECT customer, window_start, window_end, count(*) AS orders, sum(amount) AS total
+FROM TUMBLE(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '1' MINUTE)
+WHERE customer IS NOT NULL
+GROUP BY window_start, window_end, customer
+HAVING max(amount) > 10
+====
+-- HOP in Flink's argument order (slide, then size), with an offset and an alias.
+CREATE SINK sliding WITH (connector = 'stdout') AS
+SELECT w.window_end, avg(w.value) AS avg_value, min(value), max(value)
+FROM HOP(TABLE readings, DESCRIPTOR(ts), INTERVAL '10' SECOND, INTERVAL '1' MINUTE, INTERVAL '5' SECOND) AS w
+GROUP BY w.window_start, w.window_end
+====
+-- SESSION with named arguments, over a timestamp (without time zone) column.
+CREATE SINK sessions WITH (connector = 'stdout') AS
+SELECT sensor, window_start, window_end - window_start AS length, count(*) FROM SESSION(data => TABLE readings, timecol => DESCRIPTOR(ts), gap => INTERVAL '5' MINUTE)
+GROUP BY sensor, window_start, window_end
+KEY BY sensor
+====
+-- The record timestamp as event time, for a source without a WATERMARK; constant sizes are evaluated.
+CREATE SINK hourly WITH (connector = 'stdout') AS
+SELECT window_start, count(*) FROM TUMBLE(TABLE clicks, DESCRIPTOR(_timestamp), INTERVAL '30' MINUTE * 2) GROUP BY window_start, window_end
+====
+CREATE SINK star WITH (connector = 'stdout') AS SELECT *, count(*) FROM clicks GROUP BY user_id
+====
+CREATE SINK ungrouped WITH (connector = 'stdout') AS
+SELECT customer, count(*) FROM orders o
+====
+CREATE SINK no_window_keys WITH (connector = 'stdout') AS
+SELECT user_id, count(*) FROM TUMBLE(TABLE clicks, DESCRIPTOR(_timestamp), INTERVAL '1' MINUTE) GROUP BY user_id
+====
+CREATE SINK not_event_time WITH (connector = 'stdout') AS
+SELECT window_start, count(*) FROM TUMBLE(TABLE readings, DESCRIPTOR(at), INTERVAL '1' MINUTE) GROUP BY window_start, window_end
+====
+CREATE SINK no_watermark WITH (connector = 'stdout') AS
+SELECT page, count(*) FROM TUMBLE(TABLE visits, DESCRIPTOR(seen), INTERVAL '1' MINUTE) GROUP BY page, window_start, window_end
+====
+CREATE SINK window_join WITH (connector = 'stdout') AS
+SELECT count(*) FROM TUMBLE(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '1' MINUTE) o, clicks
+====
+CREATE SINK projection WITH (connector = 'stdout') AS
+SELECT user_id FROM TUMBLE(TABLE clicks, DESCRIPTOR(_timestamp), INTERVAL '1' MINUTE)
 ====
 CREATE SINK missing WITH (connector = 'stdout') AS
 SELECT id

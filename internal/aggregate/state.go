@@ -1,0 +1,309 @@
+package aggregate
+
+import (
+	"bytes"
+	"container/heap"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/tide-data/tide/internal/eventtime"
+)
+
+// ErrCorruptState is Load's answer for an entry it cannot decode, or one
+// that does not fit the operator's spec (another query's state).
+var ErrCorruptState = errors.New("aggregate: corrupt state entry")
+
+// State entry keys (see the package doc for the layout).
+const (
+	tagMeta   byte = 0x00 // operator-wide entries
+	tagWindow byte = 0x01 // one per (group, window)
+
+	stateVersion byte = 1 // the first byte of every window entry's value
+)
+
+// firedKey holds the watermark of the last Fire.
+var firedKey = []byte{tagMeta, 'f', 'i', 'r', 'e', 'd'}
+
+// Changes calls fn with every state entry that changed since the last
+// call: a window's entry with its value, a nil value for one whose window
+// fired or merged into another since it was last given, and the
+// operator's watermark entry when it moved. Deletions come first, so a
+// key deleted and written again (a session that grew from the same
+// start) ends written when the changes are applied in order. key and
+// value are valid only until fn returns: fn copies what it keeps.
+//
+// The first call on an operator that was neither loaded nor checkpointed
+// gives its whole state: tracking starts there, so an operator that is
+// never checkpointed keeps no record of its changes.
+//
+// When fn fails, Changes returns its error and forgets nothing: the next
+// call gives the same changes again (and any newer). Once Changes has
+// returned nil its changes are handed over; if they then fail to reach
+// the store (the checkpoint failed), the operator no longer matches it
+// and must be discarded and rebuilt from the store.
+func (o *Operator) Changes(fn func(key, value []byte) error) error {
+	if !o.tracking {
+		return o.snapshot(fn)
+	}
+	var key, val []byte
+	for _, w := range o.dirty {
+		if w.dropped && w.stored {
+			key = appendWindowKey(key[:0], w.key, w.w.Start)
+			if err := fn(key, nil); err != nil {
+				return err
+			}
+		}
+	}
+	for _, w := range o.dirty {
+		if !w.dropped {
+			key = appendWindowKey(key[:0], w.key, w.w.Start)
+			val = appendWindowValue(val[:0], w)
+			if err := fn(key, val); err != nil {
+				return err
+			}
+		}
+	}
+	if o.firedDirty {
+		if err := fn(firedKey, binary.AppendVarint(val[:0], o.fired)); err != nil {
+			return err
+		}
+	}
+	for i, w := range o.dirty {
+		w.dirty, w.stored = false, !w.dropped
+		o.dirty[i] = nil
+	}
+	o.dirty, o.firedDirty = o.dirty[:0], false
+	return nil
+}
+
+// snapshot gives every entry and starts tracking.
+func (o *Operator) snapshot(fn func(key, value []byte) error) error {
+	var key, val []byte
+	var err error
+	o.each(func(w *window) bool {
+		key = appendWindowKey(key[:0], w.key, w.w.Start)
+		val = appendWindowValue(val[:0], w)
+		err = fn(key, val)
+		return err == nil
+	})
+	if err != nil {
+		return err
+	}
+	if o.fired != eventtime.NoWatermark {
+		if err := fn(firedKey, binary.AppendVarint(val[:0], o.fired)); err != nil {
+			return err
+		}
+	}
+	o.each(func(w *window) bool {
+		w.stored = true
+		return true
+	})
+	o.tracking, o.firedDirty = true, false
+	return nil
+}
+
+// each calls fn with every open window (or updating group's state), in
+// no particular order, until fn returns false.
+func (o *Operator) each(fn func(w *window) bool) {
+	for _, g := range o.groups {
+		if g.updates != nil && !fn(g.updates) {
+			return
+		}
+		for _, w := range g.windows {
+			if !fn(w) {
+				return
+			}
+		}
+	}
+}
+
+// touch marks a window changed, on the hot path: a flag and, the first
+// time since the last checkpoint, an append.
+func (o *Operator) touch(w *window) {
+	if o.tracking && !w.dirty {
+		w.dirty = true
+		o.dirty = append(o.dirty, w)
+	}
+}
+
+// drop marks a window gone (fired, or merged into another session): its
+// entry is deleted at the next checkpoint if one was written.
+func (o *Operator) drop(w *window) {
+	w.dropped = true
+	if w.stored {
+		o.touch(w)
+	}
+}
+
+// Load rebuilds one entry Changes gave, at restore: into an operator
+// fresh from New, before any Add or Fire, with every entry of its store
+// in any order. The operator starts tracking changes from there. It
+// returns ErrCorruptState (wrapped) for an entry that does not decode or
+// does not fit the operator's spec. Load does not retain key or value.
+func (o *Operator) Load(key, value []byte) error {
+	o.tracking = true
+	if bytes.Equal(key, firedKey) {
+		fired, n := binary.Varint(value)
+		if n <= 0 || n != len(value) {
+			return fmt.Errorf("%w: watermark %x", ErrCorruptState, value)
+		}
+		o.fired = fired
+		return nil
+	}
+	groupKey, start, err := parseWindowKey(key)
+	if err != nil {
+		return err
+	}
+	w, err := o.parseWindowValue(groupKey, start, value)
+	if err != nil {
+		return fmt.Errorf("%w (key %x)", err, key)
+	}
+	w.stored = true
+	g := o.groups[groupKey]
+	if g == nil {
+		g = &group{}
+		o.groups[groupKey] = g
+	}
+	if o.spec.Window == nil {
+		if w.w != (eventtime.Window{}) {
+			return fmt.Errorf("%w: a window %v in an updating GROUP BY (key %x)", ErrCorruptState, w.w, key)
+		}
+		if g.updates == nil {
+			o.open++
+		}
+		g.updates = w
+		return nil
+	}
+	if w.w.End <= w.w.Start {
+		return fmt.Errorf("%w: empty window %v (key %x)", ErrCorruptState, w.w, key)
+	}
+	i, found := slices.BinarySearchFunc(g.windows, start, func(x *window, start int64) int { return cmp64(x.w.Start, start) })
+	if found {
+		g.windows[i] = w // the stale heap entry, if its end differs, is skipped by Fire
+	} else {
+		g.windows = slices.Insert(g.windows, i, w)
+		o.open++
+	}
+	heap.Push(&o.ends, endEntry{end: w.w.End, start: w.w.Start, key: groupKey})
+	return nil
+}
+
+// appendWindowKey appends the key of a group's window starting at start:
+// the tag, the group key escaped so that keys sort as the group keys do
+// (0x00 becomes 0x00 0xff, and 0x00 0x01 ends it), then the start as
+// big-endian with its sign bit flipped, so that starts sort as numbers.
+func appendWindowKey(dst []byte, groupKey string, start int64) []byte {
+	dst = append(dst, tagWindow)
+	for {
+		i := indexZero(groupKey)
+		if i < 0 {
+			break
+		}
+		dst = append(dst, groupKey[:i+1]...)
+		dst = append(dst, 0xff)
+		groupKey = groupKey[i+1:]
+	}
+	dst = append(dst, groupKey...)
+	dst = append(dst, 0x00, 0x01)
+	return binary.BigEndian.AppendUint64(dst, uint64(start)^(1<<63))
+}
+
+func indexZero(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+// parseWindowKey reads what appendWindowKey wrote.
+func parseWindowKey(key []byte) (groupKey string, start int64, err error) {
+	if len(key) < 1+2+8 || key[0] != tagWindow {
+		return "", 0, fmt.Errorf("%w: key %x", ErrCorruptState, key)
+	}
+	var g []byte
+	rest := key[1 : len(key)-8]
+	for {
+		i := bytes.IndexByte(rest, 0)
+		if i < 0 || i+1 >= len(rest) {
+			return "", 0, fmt.Errorf("%w: key %x", ErrCorruptState, key)
+		}
+		g = append(g, rest[:i]...)
+		switch rest[i+1] {
+		case 0xff:
+			g = append(g, 0)
+			rest = rest[i+2:]
+			continue
+		case 0x01:
+			if i+2 != len(rest) {
+				return "", 0, fmt.Errorf("%w: key %x", ErrCorruptState, key)
+			}
+		default:
+			return "", 0, fmt.Errorf("%w: key %x", ErrCorruptState, key)
+		}
+		break
+	}
+	return string(g), int64(binary.BigEndian.Uint64(key[len(key)-8:]) ^ (1 << 63)), nil
+}
+
+// appendWindowValue appends a window's value: the format version, the
+// window's end, then each accumulator's state with its length.
+func appendWindowValue(dst []byte, w *window) []byte {
+	dst = append(dst, stateVersion)
+	dst = binary.AppendVarint(dst, w.w.End)
+	dst = binary.AppendUvarint(dst, uint64(len(w.accs)))
+	for _, acc := range w.accs {
+		// The state's length goes before it: reserve the most a uvarint
+		// takes, then close the gap (a copy of the state, no allocation).
+		at := len(dst)
+		dst = append(dst, make([]byte, binary.MaxVarintLen64)...)
+		dst = acc.AppendState(dst)
+		n := len(dst) - at - binary.MaxVarintLen64
+		var lenBuf [binary.MaxVarintLen64]byte
+		l := binary.PutUvarint(lenBuf[:], uint64(n))
+		copy(dst[at:], lenBuf[:l])
+		copy(dst[at+l:], dst[at+binary.MaxVarintLen64:])
+		dst = dst[:at+l+n]
+	}
+	return dst
+}
+
+// parseWindowValue rebuilds a window from its value.
+func (o *Operator) parseWindowValue(groupKey string, start int64, value []byte) (*window, error) {
+	if len(value) == 0 || value[0] != stateVersion {
+		return nil, fmt.Errorf("%w: unknown format", ErrCorruptState)
+	}
+	rest := value[1:]
+	end, n := binary.Varint(rest)
+	if n <= 0 {
+		return nil, ErrCorruptState
+	}
+	rest = rest[n:]
+	count, n := binary.Uvarint(rest)
+	if n <= 0 {
+		return nil, ErrCorruptState
+	}
+	rest = rest[n:]
+	if count != uint64(len(o.spec.Aggs)) {
+		return nil, fmt.Errorf("%w: %d aggregates, the query has %d", ErrCorruptState, count, len(o.spec.Aggs))
+	}
+	w := o.newWindow(groupKey, eventtime.Window{Start: start, End: end})
+	for _, acc := range w.accs {
+		size, n := binary.Uvarint(rest)
+		if n <= 0 || size > uint64(len(rest)-n) {
+			return nil, ErrCorruptState
+		}
+		rest = rest[n:]
+		if err := acc.LoadState(rest[:size]); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrCorruptState, err)
+		}
+		rest = rest[size:]
+	}
+	if len(rest) != 0 {
+		return nil, fmt.Errorf("%w: %d bytes after the aggregates", ErrCorruptState, len(rest))
+	}
+	return w, nil
+}

@@ -1,0 +1,462 @@
+package aggregate
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tide-data/tide/internal/eventtime"
+	"github.com/tide-data/tide/internal/sql/expr"
+	"github.com/tide-data/tide/internal/sql/types"
+)
+
+// checkpoint applies op's changes to store, as a state store and its
+// changelog would.
+func checkpoint(t *testing.T, op *Operator, store map[string][]byte) {
+	t.Helper()
+	seen := map[string]bool{}
+	err := op.Changes(func(key, value []byte) error {
+		k := string(key)
+		if value == nil {
+			if seen[k] {
+				t.Fatalf("tombstone for %x after a value in the same checkpoint", key)
+			}
+			delete(store, k)
+			return nil
+		}
+		seen[k] = true
+		store[k] = bytes.Clone(value)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fullState is every entry of op, encoded as Changes does.
+func fullState(op *Operator) map[string][]byte {
+	out := map[string][]byte{}
+	op.each(func(w *window) bool {
+		out[string(appendWindowKey(nil, w.key, w.w.Start))] = appendWindowValue(nil, w)
+		return true
+	})
+	if op.fired != eventtime.NoWatermark {
+		out[string(firedKey)] = binary.AppendVarint(nil, op.fired)
+	}
+	return out
+}
+
+// restore builds an operator from store, loading its entries in key
+// order (as a store scans them) or, when shuffle, in any order.
+func restore(t *testing.T, spec Spec, store map[string][]byte, r *rand.Rand, shuffle bool) *Operator {
+	t.Helper()
+	op, err := New(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := slices.Sorted(maps.Keys(store))
+	if shuffle {
+		r.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+	}
+	for _, k := range keys {
+		if err := op.Load([]byte(k), store[k]); err != nil {
+			t.Fatalf("load %x: %v", k, err)
+		}
+	}
+	return op
+}
+
+// An operator checkpointed at random points (Changes into a map) and
+// replaced at some of them by a fresh one loaded from the map behaves
+// exactly as one that ran without a break: the same rows from Add and
+// Fire, the same late events, the same windows open. After every
+// checkpoint the map holds exactly the operator's state, so nothing is
+// missed (a window changed but not written) or left behind (a fired or
+// merged window not deleted).
+func TestRestoreMatchesUninterrupted(t *testing.T) {
+	for _, mode := range []string{"tumble", "hop", "session", "updating"} {
+		t.Run(mode, func(t *testing.T) {
+			for seed := range uint64(20) {
+				r := rand.New(rand.NewPCG(seed, 1234))
+				var spec Spec
+				switch mode {
+				case "tumble":
+					spec.Window = &eventtime.Spec{Kind: eventtime.Tumble, Size: r.Int64N(60) + 5, Offset: r.Int64N(7) - 3}
+				case "hop":
+					slide := r.Int64N(20) + 5
+					spec.Window = &eventtime.Spec{Kind: eventtime.Hop, Slide: slide, Size: slide * (r.Int64N(3) + 1)}
+				case "session":
+					spec.Window = &eventtime.Spec{Kind: eventtime.Session, Gap: r.Int64N(40) + 1}
+				}
+				spec.Aggs = specs(t)
+				runRestore(t, seed, r, spec)
+			}
+		})
+	}
+}
+
+func runRestore(t *testing.T, seed uint64, r *rand.Rand, spec Spec) {
+	t.Helper()
+	ref, err := New(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, err := New(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := map[string][]byte{}
+	delay := r.Int64N(60)
+	evs := events(r, 400, 40)
+	// Keys with the bytes the key encoding escapes, and an empty one.
+	for i := range evs {
+		switch r.IntN(8) {
+		case 0:
+			evs[i].key = "k\x00"
+		case 1:
+			evs[i].key = ""
+		case 2:
+			evs[i].key = "k\x00\xff\x01"
+		}
+	}
+	maxTS := int64(eventtime.NoWatermark)
+	restores, rows := 0, 0
+	fire := func(wm int64) {
+		want, err1 := ref.Fire(wm)
+		got, err2 := op.Fire(wm)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("seed %d: fire: %v %v", seed, err1, err2)
+		}
+		rows += len(want)
+		if g, w := rowStrings(got), rowStrings(want); !slices.Equal(g, w) {
+			t.Fatalf("seed %d (%d restores): fire(%d):\n got %q\nwant %q", seed, restores, wm, g, w)
+		}
+	}
+	for i, e := range evs {
+		args := []types.Value{e.v, e.v, e.v, e.v, e.v, e.v, e.v}
+		want, err1 := ref.Add(e.key, e.ts, args)
+		got, err2 := op.Add(e.key, e.ts, args)
+		if !errors.Is(err2, err1) || (err1 == nil) != (err2 == nil) {
+			t.Fatalf("seed %d event %d: add: %v, uninterrupted %v", seed, i, err2, err1)
+		}
+		if (got == nil) != (want == nil) || (got != nil && rowString(*got) != rowString(*want)) {
+			t.Fatalf("seed %d event %d: add: %v, uninterrupted %v", seed, i, got, want)
+		}
+		maxTS = max(maxTS, e.ts)
+		if r.IntN(4) == 0 {
+			fire(maxTS - delay)
+		}
+		if r.IntN(15) == 0 {
+			checkpoint(t, op, store)
+			if full := fullState(op); !maps.EqualFunc(store, full, bytes.Equal) {
+				t.Fatalf("seed %d event %d: the checkpointed state differs from the operator's:\n%s", seed, i, diffState(store, full))
+			}
+			if r.IntN(2) == 0 {
+				op = restore(t, spec, store, r, r.IntN(3) == 0)
+				restores++
+			}
+		}
+		if op.Open() != ref.Open() {
+			t.Fatalf("seed %d event %d: %d open, uninterrupted %d", seed, i, op.Open(), ref.Open())
+		}
+	}
+	fire(math.MaxInt64 - 1)
+	if restores == 0 {
+		t.Fatalf("seed %d: never restored", seed)
+	}
+	if spec.Window != nil && rows == 0 {
+		t.Fatalf("seed %d: no rows", seed)
+	}
+}
+
+func rowStrings(rows []Result) []string {
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = rowString(r)
+	}
+	return out
+}
+
+func diffState(got, want map[string][]byte) string {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(got)) {
+		if w, ok := want[k]; !ok {
+			fmt.Fprintf(&b, "  extra %x\n", k)
+		} else if !bytes.Equal(w, got[k]) {
+			fmt.Fprintf(&b, "  differs %x: %x, want %x\n", k, got[k], w)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(want)) {
+		if _, ok := got[k]; !ok {
+			fmt.Fprintf(&b, "  missing %x\n", k)
+		}
+	}
+	return b.String()
+}
+
+// Only changed windows are given again: a checkpoint right after another
+// gives nothing, and one after a single Add gives that window alone.
+func TestChangesGivesOnlyWhatChanged(t *testing.T) {
+	spec := Spec{Window: &eventtime.Spec{Kind: eventtime.Tumble, Size: 10}, Aggs: specs(t)}
+	op, err := New(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := func(v int64) []types.Value {
+		x := types.NewInt8(v)
+		return []types.Value{x, x, x, x, x, x, x}
+	}
+	for i := range int64(100) {
+		if _, err := op.Add(fmt.Sprint("k", i%10), i, args(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(op.dirty) != 0 {
+		t.Fatalf("an operator never checkpointed tracks %d windows", len(op.dirty))
+	}
+	count := func() (sets, deletes int) {
+		t.Helper()
+		err := op.Changes(func(key, value []byte) error {
+			if value == nil {
+				deletes++
+			} else {
+				sets++
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sets, deletes
+	}
+	if s, d := count(); s != 100 || d != 0 { // 10 keys x 10 windows: the whole state
+		t.Fatalf("first checkpoint: %d sets, %d deletes", s, d)
+	}
+	if s, d := count(); s != 0 || d != 0 {
+		t.Fatalf("checkpoint with no change: %d sets, %d deletes", s, d)
+	}
+	if _, err := op.Add("k3", 95, args(1)); err != nil {
+		t.Fatal(err)
+	}
+	if s, d := count(); s != 1 || d != 0 {
+		t.Fatalf("after one add: %d sets, %d deletes", s, d)
+	}
+	if _, err := op.Fire(50); err != nil { // 5 windows of 10 keys fire
+		t.Fatal(err)
+	}
+	if _, err := op.Add("new", 200, args(1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := op.Fire(210); err != nil { // fired before it was ever written
+		t.Fatal(err)
+	}
+	if s, d := count(); s != 1 || d != 100 { // the watermark; 100 windows gone, "new" never written
+		t.Fatalf("after fire: %d sets, %d deletes", s, d)
+	}
+	// A failing fn forgets nothing.
+	if _, err := op.Add("again", 300, args(1)); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	if err := op.Changes(func(key, value []byte) error { return boom }); !errors.Is(err, boom) {
+		t.Fatalf("changes: %v", err)
+	}
+	if s, d := count(); s != 1 || d != 0 {
+		t.Fatalf("after a failed checkpoint: %d sets, %d deletes", s, d)
+	}
+}
+
+// A session that grows from the same start overwrites its entry, without
+// a tombstone first; one that grows backwards deletes the old start's.
+func TestSessionGrowthChanges(t *testing.T) {
+	op, err := New(Spec{Window: &eventtime.Spec{Kind: eventtime.Session, Gap: 10}, Aggs: specs(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	null := types.Null(types.KindInt8)
+	args := []types.Value{null, null, null, null, null, null, null}
+	changes := func() (sets, deletes int) {
+		t.Helper()
+		if err := op.Changes(func(key, value []byte) error {
+			if value == nil {
+				deletes++
+			} else {
+				sets++
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return sets, deletes
+	}
+	for i, c := range []struct {
+		ts            int64
+		sets, deletes int
+	}{{100, 1, 0}, {105, 1, 0}, {112, 1, 0}, {95, 1, 1}, {200, 1, 0}} {
+		if _, err := op.Add("k", c.ts, args); err != nil {
+			t.Fatal(err)
+		}
+		if s, d := changes(); s != c.sets || d != c.deletes {
+			t.Fatalf("step %d (event at %d): %d sets, %d deletes; want %d, %d", i, c.ts, s, d, c.sets, c.deletes)
+		}
+	}
+	// Both sessions fire: two tombstones and the watermark.
+	if _, err := op.Fire(1000); err != nil {
+		t.Fatal(err)
+	}
+	if s, d := changes(); s != 1 || d != 2 {
+		t.Fatalf("after fire: %d sets, %d deletes", s, d)
+	}
+}
+
+// Window keys sort by group key, then start, whatever bytes the group
+// key holds and whatever the sign of the start; they decode back.
+func TestWindowKeyOrder(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	alphabet := []byte{0x00, 0x01, 0xfe, 0xff, 'a'}
+	type entry struct {
+		key   string
+		start int64
+	}
+	var es []entry
+	for range 2000 {
+		b := make([]byte, r.IntN(5))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		start := []int64{math.MinInt64, -1, 0, 1, math.MaxInt64, r.Int64() - r.Int64()}[r.IntN(6)]
+		es = append(es, entry{string(b), start})
+	}
+	for i := range es {
+		a, b := es[i], es[r.IntN(len(es))]
+		ka, kb := appendWindowKey(nil, a.key, a.start), appendWindowKey(nil, b.key, b.start)
+		want := cmp.Or(strings.Compare(a.key, b.key), cmp.Compare(a.start, b.start))
+		if got := bytes.Compare(ka, kb); got != want {
+			t.Fatalf("%q@%d vs %q@%d: %d, want %d (%x, %x)", a.key, a.start, b.key, b.start, got, want, ka, kb)
+		}
+		key, start, err := parseWindowKey(ka)
+		if err != nil || key != a.key || start != a.start {
+			t.Fatalf("%x: %q@%d %v, want %q@%d", ka, key, start, err, a.key, a.start)
+		}
+	}
+}
+
+// Entries that do not decode, or belong to another query, are refused
+// with ErrCorruptState.
+func TestLoadRefusesCorruptEntries(t *testing.T) {
+	spec := Spec{Window: &eventtime.Spec{Kind: eventtime.Tumble, Size: 10}, Aggs: specs(t)}
+	op, _ := New(spec)
+	null := types.Null(types.KindInt8)
+	if _, err := op.Add("k", 5, []types.Value{null, null, null, null, null, null, null}); err != nil {
+		t.Fatal(err)
+	}
+	store := map[string][]byte{}
+	checkpoint(t, op, store)
+	key := appendWindowKey(nil, "k", 0)
+	good := store[string(key)]
+	fewer, _ := New(Spec{Window: spec.Window, Aggs: specs(t)[:3]})
+	updating, _ := New(Spec{Aggs: specs(t)})
+	for name, c := range map[string]struct {
+		op         *Operator
+		key, value []byte
+	}{
+		"truncated value":   {nil, key, good[:len(good)-1]},
+		"trailing bytes":    {nil, key, append(bytes.Clone(good), 0)},
+		"unknown version":   {nil, key, append([]byte{9}, good[1:]...)},
+		"empty value":       {nil, key, []byte{}},
+		"short key":         {nil, key[:5], good},
+		"unterminated key":  {nil, append([]byte{tagWindow}, "kkkkkkkkkkkk"...), good},
+		"bad escape":        {nil, append([]byte{tagWindow, 'k', 0, 7}, key[len(key)-10:]...), good},
+		"unknown meta":      {nil, []byte{tagMeta, 'x'}, good},
+		"bad watermark":     {nil, firedKey, []byte{0xff}},
+		"other aggregates":  {fewer, key, good},
+		"window in updates": {updating, key, good},
+	} {
+		target := c.op
+		if target == nil {
+			target, _ = New(spec)
+		}
+		if err := target.Load(c.key, c.value); !errors.Is(err, ErrCorruptState) {
+			t.Errorf("%s: %v, want ErrCorruptState", name, err)
+		}
+	}
+	if err := restore(t, spec, store, nil, false).Load(key, good); err != nil {
+		t.Fatalf("loading a good entry again: %v", err)
+	}
+}
+
+// Load never panics, whatever it is given.
+func FuzzLoad(f *testing.F) {
+	aggs := specs(f)
+	spec := Spec{Window: &eventtime.Spec{Kind: eventtime.Session, Gap: 10}, Aggs: aggs}
+	op, _ := New(spec)
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, e := range events(r, 50, 5) {
+		_, _ = op.Add(e.key, e.ts, []types.Value{e.v, e.v, e.v, e.v, e.v, e.v, e.v})
+	}
+	_, _ = op.Fire(100)
+	store := map[string][]byte{}
+	_ = op.Changes(func(key, value []byte) error {
+		store[string(key)] = bytes.Clone(value)
+		return nil
+	})
+	for k, v := range store {
+		f.Add([]byte(k), v)
+	}
+	f.Fuzz(func(t *testing.T, key, value []byte) {
+		op, _ := New(spec)
+		if err := op.Load(key, value); err != nil {
+			return
+		}
+		if _, err := op.Fire(math.MaxInt64 - 1); err != nil {
+			t.Skip(err) // a state that loads but does not compute (an overflow) is fine
+		}
+	})
+}
+
+// BenchmarkAdd is the hot path with and without change tracking (a
+// checkpoint every 10,000 events, its changes encoded and dropped).
+func BenchmarkAdd(b *testing.B) {
+	for _, tracked := range []bool{false, true} {
+		b.Run(fmt.Sprintf("tracked=%v", tracked), func(b *testing.B) {
+			count, _ := expr.NewAggregate("count", true, false, types.KindNull)
+			sum, _ := expr.NewAggregate("sum", false, false, types.KindInt8)
+			op, err := New(Spec{Window: &eventtime.Spec{Kind: eventtime.Hop, Size: 60, Slide: 20}, Aggs: []expr.Aggregate{count, sum}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			keys := make([]string, 1000)
+			for i := range keys {
+				keys[i] = fmt.Sprint("user-", i)
+			}
+			v := types.NewInt8(7)
+			args := []types.Value{v, v}
+			discard := func(key, value []byte) error { return nil }
+			b.ReportAllocs()
+			for i := range b.N {
+				ts := int64(i / 100)
+				if _, err := op.Add(keys[i%len(keys)], ts, args); err != nil {
+					b.Fatal(err)
+				}
+				if i%10_000 == 9_999 {
+					if _, err := op.Fire(ts - 60); err != nil {
+						b.Fatal(err)
+					}
+					if tracked {
+						if err := op.Changes(discard); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,531 @@
+package engine
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"github.com/tide-data/tide/internal/sql/expr"
+	"github.com/tide-data/tide/internal/sql/plan"
+	"math"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/tide-data/tide/internal/aggregate"
+	"github.com/tide-data/tide/internal/connector"
+	"github.com/tide-data/tide/internal/eventtime"
+	"github.com/tide-data/tide/internal/format"
+	"github.com/tide-data/tide/internal/sql/types"
+	"github.com/tide-data/tide/internal/state"
+	"github.com/tide-data/tide/internal/transport"
+)
+
+// aggStage runs the aggregate tasks of a stateful pipeline: one consumer
+// of the repartition topic, and per assigned partition a task holding the
+// groups' state. One goroutine does everything (poll, fold, fire,
+// checkpoint), so a task's state needs no lock; the shuffle tasks run
+// beside it. Any failure to checkpoint tears the stage down and starts it
+// again: tasks are rebuilt from their stores and changelog, and the
+// consumer resumes from the committed offsets, which are exactly what the
+// state holds (exactly-once) or at most what it holds (at-least-once).
+type aggStage struct {
+	p  *pipeline
+	st *stateful
+
+	consumer transport.Consumer
+	tasks    map[int32]*aggTask
+	lastCkpt time.Time
+	late     format.Encoder // for late events, when they go to a topic
+	// assignErr is a failure of OnAssigned (restoring state), which runs
+	// inside Poll; the loop restarts the stage on it.
+	assignErr error
+}
+
+// aggTask is one repartition partition's groups.
+type aggTask struct {
+	partition int32
+	op        *aggregate.Operator
+	store     *state.Store
+	wms       *eventtime.Watermarks
+	txn       transport.TxnProducer
+	args      types.Row
+	// next is the offset after the last record folded in; committed the
+	// one the last checkpoint committed.
+	next, committed int64
+	// updates holds, for an updating GROUP BY, the latest row of each
+	// group changed since the last checkpoint.
+	updates map[string]*aggregate.Result
+	// fired holds window results not yet checkpointed.
+	fired []aggregate.Result
+	late  []*transport.Record
+	// savedWM is each origin's watermark as the store holds it: a
+	// restarted task must not wait for origins that have gone quiet to
+	// send again what they sent before.
+	savedWM map[int32]int64
+}
+
+// The store keys of the origins' watermarks: a tag the operator does not
+// use (aggregate's keys start 0x00 or 0x01), 'w', the origin (4 bytes).
+const tagOriginWatermark = 0x02
+
+func originWatermarkKey(k []byte) (int32, bool) {
+	if len(k) != 6 || k[0] != tagOriginWatermark || k[1] != 'w' {
+		return 0, false
+	}
+	return int32(binary.BigEndian.Uint32(k[2:])), true
+}
+
+// saveWatermarks puts the origins' watermarks that moved since the last
+// checkpoint into ckpt.
+func (t *aggTask) saveWatermarks(ckpt *state.Checkpoint, origins int32) error {
+	for origin := range origins {
+		wm := t.wms.Input(origin)
+		if wm == eventtime.NoWatermark || wm == t.savedWM[origin] {
+			continue
+		}
+		key := binary.BigEndian.AppendUint32([]byte{tagOriginWatermark, 'w'}, uint32(origin))
+		if err := ckpt.Put(key, binary.AppendVarint(nil, wm)); err != nil {
+			return err
+		}
+		t.savedWM[origin] = wm
+	}
+	return nil
+}
+
+func newAggStage(p *pipeline, st *stateful) (*aggStage, error) {
+	s := &aggStage{p: p, st: st, tasks: map[int32]*aggTask{}}
+	if st.lateTopic != "" {
+		var err error
+		if s.late, err = format.NewEncoder("json", lateColumns(st), nil, format.Env{}); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// run runs the stage until ctx ends, restarting it after failures.
+func (s *aggStage) run(ctx context.Context) {
+	backoff := newBackoff()
+	for ctx.Err() == nil {
+		err := s.runOnce(ctx)
+		s.teardown(err != nil)
+		if ctx.Err() != nil {
+			return
+		}
+		s.p.errors.add(errorCodeSinkWrite, 1)
+		s.p.setState(stateRetrying, err)
+		s.p.logger.Warn("aggregate stage failed; restarting it from its checkpoint", "err", err)
+		if !backoff.wait(ctx) {
+			return
+		}
+	}
+}
+
+func (s *aggStage) runOnce(ctx context.Context) error {
+	c, err := s.p.engine.cfg.Transport.NewConsumer(ctx, transport.ConsumerOptions{
+		Group:      s.st.group,
+		Topics:     []string{s.st.repartition},
+		Start:      transport.StartEarliest,
+		OnAssigned: s.onAssigned,
+		OnRevoked:  s.onRevoked,
+	})
+	if err != nil {
+		return err
+	}
+	s.consumer = c
+	s.lastCkpt = time.Now()
+	for {
+		pollCtx, cancel := context.WithTimeout(ctx, s.st.interval)
+		recs, err := c.Poll(pollCtx)
+		cancel()
+		if s.assignErr != nil {
+			return s.assignErr
+		}
+		if ctx.Err() != nil {
+			// Stopping: checkpoint what is folded in, so a restart does
+			// not read it again.
+			cctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+			err := s.checkpoint(cctx, s.tasks)
+			cancel()
+			if err != nil {
+				s.p.logger.Warn("the aggregate stage's last checkpoint failed; the next start resumes from the one before", "err", err)
+			}
+			return err
+		}
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		if err := s.fold(recs); err != nil {
+			return err
+		}
+		s.fire(time.Now())
+		if time.Since(s.lastCkpt) >= s.st.interval {
+			// A checkpoint runs to its end even when the stage is told to
+			// stop meanwhile: cut short after the sink write, it would be
+			// written again by the next one.
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
+			err := s.checkpoint(cctx, s.tasks)
+			cancel()
+			if err != nil {
+				return err
+			}
+			s.lastCkpt = time.Now()
+		}
+	}
+}
+
+// teardown closes the consumer and forgets the tasks (their state is in
+// their stores and changelog). After a failure the tasks are dropped
+// first, without the checkpoint Close's OnRevoked would make: a failed
+// checkpoint leaves operators that no longer match their stores, and
+// results that may have been written; they are rebuilt and recomputed
+// from the last checkpoint.
+func (s *aggStage) teardown(failed bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	if failed {
+		for part, t := range s.tasks {
+			s.closeTask(ctx, t)
+			delete(s.tasks, part)
+		}
+	}
+	if s.consumer != nil {
+		if err := s.consumer.Close(ctx); err != nil {
+			s.p.logger.Debug("closing the aggregate stage's consumer", "err", err)
+		}
+		s.consumer = nil
+	}
+	for part, t := range s.tasks {
+		s.closeTask(ctx, t)
+		delete(s.tasks, part)
+	}
+	s.assignErr = nil
+}
+
+func (s *aggStage) closeTask(ctx context.Context, t *aggTask) {
+	if t.txn != nil {
+		_ = t.txn.Close(ctx)
+	}
+	if err := t.store.Close(); err != nil {
+		s.p.logger.Warn("closing a state store", "partition", t.partition, "err", err)
+	}
+}
+
+func (s *aggStage) onAssigned(ctx context.Context, tps []transport.TopicPartition) {
+	for _, tp := range tps {
+		if tp.Topic != s.st.repartition || s.tasks[tp.Partition] != nil || s.assignErr != nil {
+			continue
+		}
+		t, err := s.openTask(ctx, tp.Partition)
+		if err != nil {
+			s.assignErr = fmt.Errorf("restoring the state of partition %d: %w", tp.Partition, err)
+			return
+		}
+		s.tasks[tp.Partition] = t
+	}
+}
+
+func (s *aggStage) onRevoked(ctx context.Context, tps []transport.TopicPartition) {
+	revoked := map[int32]*aggTask{}
+	for _, tp := range tps {
+		if t := s.tasks[tp.Partition]; tp.Topic == s.st.repartition && t != nil {
+			revoked[tp.Partition] = t
+		}
+	}
+	if err := s.checkpoint(ctx, revoked); err != nil {
+		s.p.logger.Warn("checkpoint on revoke failed; the next owner starts from the last checkpoint", "err", err)
+	}
+	for part, t := range revoked {
+		s.closeTask(ctx, t)
+		delete(s.tasks, part)
+	}
+}
+
+// openTask opens a partition's store, brings it up to date from the
+// changelog and loads it into a new operator. With exactly-once it first
+// takes the partition's transactional id, which aborts a former owner's
+// open transaction so the changelog can be read to its end.
+func (s *aggStage) openTask(ctx context.Context, part int32) (*aggTask, error) {
+	tr := s.p.engine.cfg.Transport
+	op, err := aggregate.New(aggregate.Spec{Window: s.st.agg.Window, Aggs: aggFuncs(s.st.agg)})
+	if err != nil {
+		return nil, err
+	}
+	t := &aggTask{partition: part, op: op, wms: eventtime.NewWatermarks(s.st.idle),
+		args: make(types.Row, len(s.st.agg.Aggs)), next: -1, committed: -1, updates: map[string]*aggregate.Result{}, savedWM: map[int32]int64{}}
+	if s.st.exactlyOnce {
+		if t.txn, err = tr.NewTxnProducer(ctx, s.txnID(part)); err != nil {
+			return nil, err
+		}
+	}
+	store, err := state.Open(filepath.Join(s.st.stateDir, strconv.Itoa(int(part))))
+	if err != nil {
+		return nil, errors.Join(err, s.closeTxn(ctx, t))
+	}
+	t.store = store
+	fail := func(err error) (*aggTask, error) {
+		return nil, errors.Join(err, s.closeTxn(ctx, t), store.Close())
+	}
+	start := time.Now()
+	stats, err := store.Restore(ctx, tr, transport.TopicPartition{Topic: s.st.changelog, Partition: part})
+	if err != nil {
+		return fail(err)
+	}
+	loaded := 0
+	now := time.Now()
+	if err := store.Scan(func(k, v []byte) error {
+		loaded++
+		if origin, ok := originWatermarkKey(k); ok {
+			wm, n := binary.Varint(v)
+			if n <= 0 {
+				return fmt.Errorf("origin watermark %x: %w", v, aggregate.ErrCorruptState)
+			}
+			t.wms.Observe(origin, wm, now)
+			t.savedWM[origin] = wm
+			return nil
+		}
+
+		return op.Load(k, v)
+	}); err != nil {
+		return fail(fmt.Errorf("loading state: %w", err))
+	}
+	for origin := range s.st.partitions {
+		t.wms.Expect(origin, now)
+	}
+	s.p.logger.Info("aggregate task restored", "partition", part, "entries", loaded,
+		"changelog_records", stats.Records, "took", time.Since(start).Round(time.Millisecond))
+	return t, nil
+}
+
+func (s *aggStage) closeTxn(ctx context.Context, t *aggTask) error {
+	if t.txn == nil {
+		return nil
+	}
+	return t.txn.Close(ctx)
+}
+
+func (s *aggStage) txnID(part int32) string {
+	return s.st.group + "-" + strconv.Itoa(int(part))
+}
+
+// fold adds polled records to their tasks' groups.
+func (s *aggStage) fold(recs []*transport.Record) error {
+	now := time.Now()
+
+	for _, r := range recs {
+		t := s.tasks[r.Partition]
+		if t == nil {
+			continue // revoked meanwhile
+		}
+		t.next = r.Offset + 1
+		if len(r.Headers) > 0 && r.Headers[0].Key == headerWatermark {
+			origin, wm, err := readPunctuation(r.Headers[0].Value)
+			if err != nil {
+				return err
+			}
+			t.wms.Observe(origin, wm, now)
+			continue
+		}
+		sh, err := readShuffled(r.Value, t.args)
+		if err != nil {
+			return fmt.Errorf("partition %d offset %d: %w", r.Partition, r.Offset, err)
+		}
+		s.p.stats.aggregated.Add(1)
+		res, err := t.op.Add(string(r.Key), sh.ts, t.args)
+		switch {
+		case errors.Is(err, aggregate.ErrLate):
+			s.p.stats.late.Add(1)
+			if s.late != nil {
+				if rec, err := s.lateRecord(r, sh, t.args); err == nil {
+					t.late = append(t.late, rec)
+				}
+			}
+		case err != nil:
+			// An aggregate that cannot fold the value (a sum out of
+			// range): the event cannot count; it is dead-lettered as the
+			// repartition record with the error.
+			s.p.stats.dead.Add(1)
+			s.p.errors.add(stageErrorCode(stageAggregate), 1)
+			s.p.logger.Warn("an event could not be aggregated; skipped", "err", err, "origin_partition", sh.origin.Partition, "origin_offset", sh.origin.Offset)
+		case res != nil:
+			t.updates[res.Key] = res
+		}
+	}
+	return nil
+}
+
+// fire emits the windows each task's watermark closed.
+func (s *aggStage) fire(now time.Time) {
+	if s.st.agg.Window == nil {
+		return
+	}
+	low := int64(math.MaxInt64)
+	defer func() {
+		if low != math.MaxInt64 {
+			s.p.stats.watermark.Store(low)
+		}
+	}()
+	for _, t := range s.tasks {
+		wm := t.wms.Current(now)
+		low = min(low, wm)
+		res, err := t.op.Fire(wm)
+		if err != nil {
+			s.p.logger.Warn("computing window results", "partition", t.partition, "err", err)
+		}
+		t.fired = append(t.fired, res...)
+
+	}
+}
+
+// checkpoint writes, per task with anything new, the results, the state
+// changes and the input offsets — in one transaction with exactly-once —
+// and then commits the changes to the task's store.
+func (s *aggStage) checkpoint(ctx context.Context, tasks map[int32]*aggTask) error {
+	for _, t := range tasks {
+		if err := s.checkpointTask(ctx, t); err != nil {
+			return fmt.Errorf("checkpoint of partition %d: %w", t.partition, err)
+		}
+	}
+	return nil
+}
+
+func (s *aggStage) checkpointTask(ctx context.Context, t *aggTask) error {
+	out := newResultWriter(s.p, connector.Origin{Topic: s.st.repartition, Partition: t.partition, Offset: max(t.next, t.committed) - 1})
+	for i := range t.fired {
+		out.add(&t.fired[i])
+	}
+	for _, r := range t.updates {
+		out.add(r)
+	}
+	ckpt := t.store.NewCheckpoint(transport.TopicPartition{Topic: s.st.changelog, Partition: t.partition})
+	if err := t.op.Changes(ckpt.Put); err != nil {
+		ckpt.Discard()
+		return err
+	}
+	if err := t.saveWatermarks(ckpt, s.st.partitions); err != nil {
+		ckpt.Discard()
+		return err
+	}
+	changelog := ckpt.Records()
+	if len(changelog) == 0 && len(out.outputs) == 0 && len(out.dead) == 0 && len(t.late) == 0 && t.next <= t.committed {
+		ckpt.Discard()
+		return nil
+	}
+	offsets := []transport.PartitionOffset{{TopicPartition: transport.TopicPartition{Topic: s.st.repartition, Partition: t.partition}, Offset: t.next}}
+	if t.next < 0 { // nothing read: only fired windows (a watermark moved by idleness)
+		offsets = nil
+	}
+	records := append(slices.Clip(changelog), t.late...)
+	var err error
+	if s.st.exactlyOnce {
+		err = s.commitTxn(ctx, t, out, records, offsets)
+	} else {
+		err = s.commitPlain(ctx, out, records, offsets)
+	}
+	if err != nil {
+		ckpt.Discard()
+		return err
+	}
+	if err := t.store.Commit(ckpt); err != nil {
+		return err
+	}
+	s.p.stats.out.Add(int64(len(out.outputs)))
+	t.committed = t.next
+	t.fired, t.late = t.fired[:0], t.late[:0]
+	clear(t.updates)
+	return nil
+}
+
+// commitPlain writes outputs, then state changes and late events, then
+// commits the offsets: a crash in between replays what the state may
+// already hold (at-least-once).
+func (s *aggStage) commitPlain(ctx context.Context, out *resultWriter, records []*transport.Record, offsets []transport.PartitionOffset) error {
+	if err := out.write(ctx); err != nil {
+		return err
+	}
+	tr := s.p.engine.cfg.Transport
+	if len(records) > 0 {
+		if err := tr.Produce(ctx, records); err != nil {
+			return err
+		}
+	}
+	if offsets == nil {
+		return nil
+	}
+	return s.consumer.Commit(ctx, offsets)
+}
+
+// commitTxn writes everything in one transaction with the offsets. A sink
+// that is not a topic gets its outputs first (idempotent upserts for
+// postgres, duplicates possible for others).
+func (s *aggStage) commitTxn(ctx context.Context, t *aggTask, out *resultWriter, records []*transport.Record, offsets []transport.PartitionOffset) error {
+	if out.topic == "" {
+		if err := out.write(ctx); err != nil {
+			return err
+		}
+	} else {
+		records = append(records, out.records()...)
+	}
+	records = append(records, out.deadRecords()...)
+	if err := t.txn.Begin(ctx); err != nil {
+		return err
+	}
+	if len(records) > 0 {
+		if err := t.txn.Produce(ctx, records); err != nil {
+			return errors.Join(err, t.txn.Abort(ctx))
+		}
+	}
+	return t.txn.Commit(ctx, s.st.group, offsets)
+}
+
+// lateColumns are the columns of a late event written to the late topic:
+// the group keys, the event time, the aggregates' arguments, the origin.
+func lateColumns(st *stateful) []format.Column {
+	var cols []format.Column
+	for _, k := range st.agg.Keys {
+		cols = append(cols, format.Column{Name: k.Name, Type: k.Type})
+	}
+	cols = append(cols, format.Column{Name: "event_time", Type: types.KindTimestampTZ})
+	for i, a := range st.agg.Aggs {
+		k := a.Agg.Arg
+		if a.Arg == nil {
+			k = types.KindNull
+		}
+		cols = append(cols, format.Column{Name: "arg" + strconv.Itoa(i), Type: k})
+	}
+	return append(cols,
+		format.Column{Name: "origin_partition", Type: types.KindInt4},
+		format.Column{Name: "origin_offset", Type: types.KindInt8})
+}
+
+func (s *aggStage) lateRecord(r *transport.Record, sh shuffled, args types.Row) (*transport.Record, error) {
+	row := make(types.Row, 0, len(s.st.agg.Keys)+len(args)+3)
+	keys := make(types.Row, len(s.st.agg.Keys))
+	if _, err := types.ReadBinaryRow(r.Key, keys); err != nil {
+		return nil, err
+	}
+	row = append(row, keys...)
+	row = append(row, types.NewTimestampTZ(sh.ts))
+	row = append(row, args...)
+	row = append(row, types.NewInt4(sh.origin.Partition), types.NewInt8(sh.origin.Offset))
+	value, err := s.late.Encode(nil, row)
+	if err != nil {
+		return nil, err
+	}
+	return &transport.Record{Topic: s.st.lateTopic, Partition: -1, Key: r.Key, Value: value, Timestamp: time.UnixMicro(sh.ts),
+		Headers: []transport.Header{{Key: HeaderPipeline, Value: []byte(s.p.plan.Name)},
+			{Key: HeaderTopic, Value: []byte(s.p.plan.Source.Name)},
+			{Key: HeaderPartition, Value: strconv.AppendInt(nil, int64(sh.origin.Partition), 10)},
+			{Key: HeaderOffset, Value: strconv.AppendInt(nil, sh.origin.Offset, 10)}}}, nil
+}
+
+// aggFuncs are the aggregate functions of an aggregation, in order.
+func aggFuncs(agg *plan.Aggregation) []expr.Aggregate {
+	out := make([]expr.Aggregate, len(agg.Aggs))
+	for i, a := range agg.Aggs {
+		out[i] = a.Agg
+	}
+	return out
+}

@@ -1,0 +1,242 @@
+package engine
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/tide-data/tide/internal/aggregate"
+	"github.com/tide-data/tide/internal/connector"
+	"github.com/tide-data/tide/internal/sql/plan"
+	"github.com/tide-data/tide/internal/sql/types"
+	"github.com/tide-data/tide/internal/transport"
+)
+
+// resultWriter turns an aggregate stage's results into the sink's
+// outputs: the aggregated row (group keys, window bounds, aggregate
+// values; plan.Aggregation.RowColumns), HAVING, the SELECT list, the key,
+// the format. An updating GROUP BY's group that HAVING rejects becomes a
+// deletion (a record with no value) of the group's key.
+type resultWriter struct {
+	p       *pipeline
+	topic   string // the sink's topic when it is one (written in transactions)
+	outputs []connector.Output
+	rows    []types.Row // per output, for a row sink
+	dead    []connector.Output
+	buf     []byte
+	// origin stamps every output: the repartition partition and the last
+	// offset the checkpoint covers. A sink that skips what it applied
+	// before a crash (postgres) compares it: a replay recomputes the same
+	// results up to that offset.
+	origin connector.Origin
+}
+
+func newResultWriter(p *pipeline, origin connector.Origin) *resultWriter {
+	w := &resultWriter{p: p, origin: origin}
+	if ts, ok := p.sink.(*connector.TopicSink); ok {
+		w.topic = ts.Topic()
+	}
+	return w
+}
+
+// add evaluates one result into an output, or a dead letter when an
+// expression fails.
+func (w *resultWriter) add(r *aggregate.Result) {
+	pl := w.p.plan
+	agg := pl.Aggregation
+	row := make(types.Row, 0, len(agg.Keys)+2+len(r.Values))
+	keys := make(types.Row, len(agg.Keys))
+	if _, err := types.ReadBinaryRow([]byte(r.Key), keys); err != nil {
+		w.deadResult(r, stageAggregate, err)
+		return
+	}
+	row = append(row, keys...)
+	if agg.Window != nil {
+		row = append(row, windowBound(agg, r.Window.Start), windowBound(agg, r.Window.End))
+	}
+	row = append(row, r.Values...)
+	ts := time.Now()
+	if agg.Window != nil {
+		ts = time.UnixMicro(r.Window.End)
+	}
+	if agg.Having != nil {
+		v, err := agg.Having.Eval(row)
+		if err != nil {
+			w.deadResult(r, stageHaving, err)
+			return
+		}
+		if v.IsNull() || !v.Bool() {
+			// The group left an updating result: delete its row, where
+			// the sink can (a tombstone on a topic; a row sink keeps it).
+			if _, rowSink := w.p.sink.(connector.RowSink); pl.Updating() && !rowSink {
+				key, err := w.key(row, keys)
+				if err != nil {
+					w.deadResult(r, stageKey, err)
+					return
+				}
+				w.outputs = append(w.outputs, connector.Output{Key: key, Timestamp: ts, Origin: w.origin})
+				w.rows = append(w.rows, nil)
+			}
+			return
+		}
+	}
+	out := make(types.Row, len(pl.Outputs))
+	for i, o := range pl.Outputs {
+		v, err := o.Expr.Eval(row)
+		if err != nil {
+			w.deadResult(r, stageProject, err)
+			return
+		}
+		out[i] = v
+	}
+	key, err := w.key(row, keys)
+	if err != nil {
+		w.deadResult(r, stageKey, err)
+		return
+	}
+	if _, ok := w.p.sink.(connector.RowSink); ok {
+		w.outputs = append(w.outputs, connector.Output{Key: key, Timestamp: ts, Origin: w.origin})
+		w.rows = append(w.rows, out)
+		return
+	}
+	start := len(w.buf)
+	w.buf, err = w.p.enc.Encode(w.buf, out)
+	if err != nil {
+		w.buf = w.buf[:start]
+		w.deadResult(r, stageEncode, err)
+		return
+	}
+	w.outputs = append(w.outputs, connector.Output{Key: key, Value: w.buf[start:len(w.buf):len(w.buf)], Timestamp: ts, Origin: w.origin})
+	w.rows = append(w.rows, nil)
+}
+
+// key is an output's record key: the KEY clause's value, else the group
+// (its keys, and the window's bounds with one): one value's text, or a
+// JSON array of the values.
+func (w *resultWriter) key(row, keys types.Row) ([]byte, error) {
+	if k := w.p.plan.Key; k != nil {
+		v, err := k.Eval(row)
+		if err != nil {
+			return nil, err
+		}
+		return keyBytes(v), nil
+	}
+	group := row[:len(keys)]
+	if w.p.plan.Aggregation.Window != nil {
+		group = row[:len(keys)+2]
+	}
+	switch len(group) {
+	case 0:
+		return nil, nil
+	case 1:
+		return keyBytes(group[0]), nil
+	}
+	b := []byte{'['}
+	for i, v := range group {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONValue(b, v)
+	}
+	return append(b, ']'), nil
+}
+
+func keyBytes(v types.Value) []byte {
+	switch {
+	case v.IsNull():
+		return nil
+	case v.Kind() == types.KindBytea:
+		return []byte(v.Bytes())
+	}
+	return v.AppendText(nil)
+}
+
+// appendJSONValue renders a key value in a JSON array: numbers and
+// booleans bare, everything else as a string of its text.
+func appendJSONValue(b []byte, v types.Value) []byte {
+	switch {
+	case v.IsNull():
+		return append(b, "null"...)
+	case v.Kind().IsNumeric() && v.Kind() != types.KindFloat8, v.Kind() == types.KindBool:
+		return v.AppendText(b)
+	}
+	return types.AppendJSONString(b, v.String())
+}
+
+func windowBound(agg *plan.Aggregation, micros int64) types.Value {
+	if agg.TimeType == types.KindTimestamp {
+		return types.NewTimestamp(micros)
+	}
+	return types.NewTimestampTZ(micros)
+}
+
+// deadResult dead-letters a result that failed after aggregation: its
+// value is the aggregated row's text, headers say what failed.
+func (w *resultWriter) deadResult(r *aggregate.Result, stage string, err error) {
+	headers := []transport.Header{
+		{Key: HeaderError, Value: []byte(err.Error())},
+		{Key: HeaderStage, Value: []byte(stage)},
+		{Key: HeaderPipeline, Value: []byte(w.p.plan.Name)},
+		{Key: HeaderAttempts, Value: strconv.AppendInt(nil, 1, 10)},
+	}
+	code := stageErrorCode(stage)
+	if te, ok := err.(*types.Error); ok && te.Code != "" {
+		code = te.Code
+	}
+	headers = append(headers, transport.Header{Key: HeaderErrorCode, Value: []byte(code)})
+	w.p.errors.add(code, 1)
+	var value []byte
+	for i, v := range r.Values {
+		if i > 0 {
+			value = append(value, ',')
+		}
+		value = v.AppendText(value)
+	}
+	w.dead = append(w.dead, connector.Output{Key: []byte(r.Key), Value: value, Headers: headers, Timestamp: time.Now()})
+}
+
+// write writes the outputs to the sink and the dead letters to the
+// dead-letter topic, retrying until durable (or ctx ends).
+func (w *resultWriter) write(ctx context.Context) error {
+	sink := w.p.sink
+	if rs, ok := sink.(connector.RowSink); ok && len(w.outputs) > 0 {
+		sink = rowWriter{rs, w.rows}
+	}
+	if len(w.outputs) > 0 {
+
+		if err := sink.Write(ctx, w.outputs); err != nil {
+			return err
+		}
+	}
+	if len(w.dead) > 0 {
+		if err := w.p.dlq.Write(ctx, w.dead); err != nil {
+			return err
+		}
+		w.p.stats.dead.Add(int64(len(w.dead)))
+	}
+	return nil
+}
+
+// records are the outputs as records of the sink's topic.
+func (w *resultWriter) records() []*transport.Record {
+	return outputRecords(w.topic, w.outputs)
+}
+
+// deadRecords are the dead letters as records of the dead-letter topic.
+func (w *resultWriter) deadRecords() []*transport.Record {
+	if len(w.dead) > 0 {
+		w.p.stats.dead.Add(int64(len(w.dead)))
+	}
+	return outputRecords(w.p.dlqTopic, w.dead)
+}
+
+func outputRecords(topic string, outputs []connector.Output) []*transport.Record {
+	recs := make([]transport.Record, len(outputs))
+	ptrs := make([]*transport.Record, len(outputs))
+	for i := range outputs {
+		o := &outputs[i]
+		recs[i] = transport.Record{Topic: topic, Partition: -1, Key: o.Key, Value: o.Value, Headers: o.Headers, Timestamp: o.Timestamp}
+		ptrs[i] = &recs[i]
+	}
+	return ptrs
+}

@@ -1,0 +1,278 @@
+package engine
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/tide-data/tide/internal/connector"
+	"github.com/tide-data/tide/internal/sql/plan"
+	"github.com/tide-data/tide/internal/sql/types"
+	"github.com/tide-data/tide/internal/transport"
+)
+
+// A pipeline with GROUP BY runs in two stages joined by an internal
+// repartition topic, so that each group's state lives in one task
+// whatever the input's partitioning (Kafka Streams and Flink do the same):
+//
+//	source partitions ──► shuffle tasks ──► __tide.<sink>-<id>.repartition ──► aggregate tasks ──► sink
+//	 (decode, WHERE,       (one per source    (keyed by the group key,          (one per repartition
+//	  keys, arguments,      partition)          one partition per task)           partition: state,
+//	  event time)                                                                 windows, HAVING,
+//	                                                                              SELECT)
+//
+// The shuffle tasks run in the pipeline's usual task machinery (task.go);
+// the aggregate tasks in aggregate_stage.go, with their state in a pebble
+// store mirrored to the changelog topic __tide.<sink>-<id>.changelog.
+//
+// A repartition record's key is the group key (types.AppendGroupKey of
+// each key value); its value is
+//
+//	varint event time (µs) | varint origin partition | varint origin offset | argument values (types.AppendBinary)
+//
+// and a shuffle task that moved its partition's watermark sends a
+// punctuation record to every repartition partition: no key, no value, a
+// header tide.wm holding varint origin partition | varint watermark. An
+// aggregate task's watermark is the minimum over the origins (source
+// partitions) it heard from within the idle timeout (eventtime.Watermarks).
+
+// Delivery guarantees, the sink option delivery.guarantee.
+const (
+	guaranteeAtLeastOnce = "at_least_once"
+	guaranteeExactlyOnce = "exactly_once"
+)
+
+// headerWatermark marks a punctuation record of a repartition topic.
+const headerWatermark = "tide.wm"
+
+// Defaults of the stateful options.
+const (
+	defaultCheckpointInterval = 200 * time.Millisecond
+	defaultIdleTimeout        = 10 * time.Second
+)
+
+// stateful is what a pipeline with an aggregation needs on top of a
+// stateless one, worked out at start.
+type stateful struct {
+	agg         *plan.Aggregation
+	repartition string // internal topic between the stages
+	changelog   string // internal compacted topic of the aggregate state
+	partitions  int32  // of both internal topics: the source's partitions
+	group       string // the aggregate stage's consumer group
+	exactlyOnce bool
+	interval    time.Duration // between checkpoints of the aggregate stage
+	idle        time.Duration // an origin silent this long stops holding the watermark
+	lateTopic   string        // where late events go; "" drops them (counted)
+	stateDir    string        // this pipeline's pebble stores, one per task
+	// wmExpr is the source's WATERMARK expression when the window's time
+	// column is the declared one; nil when it is _timestamp (the
+	// watermark is then the largest record timestamp seen).
+	wmExpr bool
+
+	stage *aggStage
+}
+
+// statefulOptions takes the stateful pipeline options out of a sink's
+// connector options.
+func statefulOptions(opts map[string]string, agg *plan.Aggregation) (exactly bool, interval time.Duration, err error) {
+	g, ok := opts["delivery.guarantee"]
+	delete(opts, "delivery.guarantee")
+	switch strings.ToLower(g) {
+	case "", guaranteeAtLeastOnce, "at-least-once":
+	case guaranteeExactlyOnce, "exactly-once":
+		exactly = true
+	default:
+		return false, 0, fmt.Errorf("option 'delivery.guarantee' must be 'at_least_once' or 'exactly_once', not '%s'", g)
+	}
+	if ok && exactly && agg == nil {
+		return false, 0, errors.New("option 'delivery.guarantee' = 'exactly_once' applies to pipelines with GROUP BY for now; stateless pipelines are at-least-once")
+	}
+	interval = defaultCheckpointInterval
+	if v, ok := opts["checkpoint.interval"]; ok {
+		delete(opts, "checkpoint.interval")
+		if agg == nil {
+			return false, 0, errors.New("option 'checkpoint.interval' applies to pipelines with GROUP BY")
+		}
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil || d <= 0 {
+			return false, 0, fmt.Errorf("option 'checkpoint.interval' must be a positive duration such as '200ms', not '%s'", v)
+		}
+		interval = d
+	}
+	return exactly, interval, nil
+}
+
+// sourceTimeOptions takes the event-time options out of a source's
+// connector options: the idle timeout and the late-event topic.
+func sourceTimeOptions(opts map[string]string) (idle time.Duration, lateTopic string, err error) {
+	idle = defaultIdleTimeout
+	if v, ok := opts["watermark.idle_timeout"]; ok {
+		delete(opts, "watermark.idle_timeout")
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil || d < 0 {
+			return 0, "", fmt.Errorf("option 'watermark.idle_timeout' must be a duration such as '10s' ('0s': never idle), not '%s'", v)
+		}
+		idle = d
+	}
+	lateTopic = opts["late.topic"]
+	delete(opts, "late.topic")
+	return idle, lateTopic, nil
+}
+
+// updatingSinks are the connectors that apply a changelog (an updating
+// GROUP BY's result): rows keyed by the group key, upserted; a NULL value
+// deletes. Others append and would show every update as a new row.
+var updatingSinks = map[string]bool{"topic": true, "postgres": true, "stdout": true, "blackhole": true}
+
+// checkStateful checks a stateful pipeline's options and sink.
+func checkStateful(p *plan.Pipeline, sinkOpts map[string]string) error {
+	exactly, _, err := statefulOptions(sinkOpts, p.Aggregation)
+	if err != nil {
+		return err
+	}
+	if p.Aggregation == nil {
+		return nil
+	}
+	if p.Updating() && !updatingSinks[p.Connector] {
+		return fmt.Errorf("a GROUP BY without a window produces an updating result (each group's row changes as events arrive), which the %s sink can only append; "+
+			"write it to a topic (compacted, keyed by the group key) or to postgres, or group by a window (TUMBLE, HOP, SESSION) to get final rows", p.Connector)
+	}
+	if exactly && p.Connector != "topic" && p.Connector != "postgres" && p.Connector != "blackhole" {
+		return fmt.Errorf("exactly-once delivery needs a topic sink (written in Kafka transactions) or a postgres sink (offsets in its transactions), not %s", p.Connector)
+	}
+	if exactly && p.Source.Connector != "topic" {
+		return fmt.Errorf("exactly-once delivery needs a topic source (its offsets commit in the transaction), not %s", p.Source.Connector)
+	}
+	return nil
+}
+
+// internalTopicPrefix starts every topic Tide keeps for itself; Topics()
+// hides them.
+const internalTopicPrefix = "__tide."
+
+func repartitionTopic(sink, id string) string {
+	return internalTopicPrefix + sink + "-" + id + ".repartition"
+}
+
+func changelogTopic(sink, id string) string {
+	return internalTopicPrefix + sink + "-" + id + ".changelog"
+}
+
+// setupStateful creates the internal topics and the state directory of a
+// stateful pipeline; partitions is the source's partition count.
+func (p *pipeline) setupStateful(ctx context.Context, st *stateful) error {
+	tr := p.engine.cfg.Transport
+	specs := []transport.TopicSpec{
+		{Name: st.repartition, Partitions: st.partitions, Configs: map[string]string{"cleanup.policy": "delete", "retention.ms": "604800000"}},
+		{Name: st.changelog, Partitions: st.partitions, Configs: map[string]string{"cleanup.policy": "compact"}},
+	}
+	for _, spec := range specs {
+		err := tr.CreateTopic(ctx, spec)
+		if errors.Is(err, transport.ErrTopicExists) {
+			info, terr := tr.Topic(ctx, spec.Name)
+			if terr != nil {
+				return terr
+			}
+			if info.Partitions != spec.Partitions {
+				return fmt.Errorf("internal topic %s has %d partitions, the source %d: a source that grew partitions needs the sink re-created", spec.Name, info.Partitions, spec.Partitions)
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("creating internal topic %s: %w", spec.Name, err)
+		}
+	}
+	if st.lateTopic != "" {
+		if err := tr.CreateTopic(ctx, transport.TopicSpec{Name: st.lateTopic}); err != nil && !errors.Is(err, transport.ErrTopicExists) {
+			return fmt.Errorf("creating late-event topic %s: %w", st.lateTopic, err)
+		}
+	}
+	return os.MkdirAll(st.stateDir, 0o755)
+}
+
+// dropStateful deletes a dropped stateful pipeline's internal topics and
+// local state.
+func (p *pipeline) dropStateful(ctx context.Context) error {
+	st := p.stateful
+	if st == nil {
+		return nil
+	}
+	tr := p.engine.cfg.Transport
+	var errs []error
+	for _, t := range []string{st.repartition, st.changelog} {
+		if err := tr.DeleteTopic(ctx, t); err != nil && !errors.Is(err, transport.ErrTopicNotFound) {
+			errs = append(errs, err)
+		}
+	}
+	errs = append(errs, os.RemoveAll(st.stateDir))
+	return errors.Join(errs...)
+}
+
+// stateDirFor is where a pipeline's stores live.
+func (e *Engine) stateDirFor(sink, id string) string {
+	return filepath.Join(e.stateDir, sink+"-"+id)
+}
+
+// groupPartition picks the repartition partition of a group key: the same
+// on every worker and both transports.
+func groupPartition(key []byte, partitions int32) int32 {
+	h := fnv.New32a()
+	h.Write(key)
+	return int32(h.Sum32() % uint32(partitions))
+}
+
+// appendPunctuation appends a watermark punctuation's header value.
+func appendPunctuation(dst []byte, origin int32, wm int64) []byte {
+	return binary.AppendVarint(binary.AppendVarint(dst, int64(origin)), wm)
+}
+
+func readPunctuation(b []byte) (origin int32, wm int64, err error) {
+	o, n := binary.Varint(b)
+	if n <= 0 {
+		return 0, 0, errMalformedRepartition
+	}
+	wm, m := binary.Varint(b[n:])
+	if m <= 0 {
+		return 0, 0, errMalformedRepartition
+	}
+	return int32(o), wm, nil
+}
+
+var errMalformedRepartition = errors.New("engine: malformed repartition record")
+
+// shuffled is one decoded repartition record.
+type shuffled struct {
+	ts     int64
+	origin connector.Origin
+}
+
+// readShuffled decodes a repartition value's header fields and its
+// arguments into args.
+func readShuffled(b []byte, args types.Row) (shuffled, error) {
+	var s shuffled
+	var n int
+	var part int64
+	if s.ts, n = binary.Varint(b); n <= 0 {
+		return s, errMalformedRepartition
+	}
+	b = b[n:]
+	if part, n = binary.Varint(b); n <= 0 {
+		return s, errMalformedRepartition
+	}
+	b = b[n:]
+	if s.origin.Offset, n = binary.Varint(b); n <= 0 {
+		return s, errMalformedRepartition
+	}
+	s.origin.Partition = int32(part)
+	rest, err := types.ReadBinaryRow(b[n:], args)
+	if err != nil || len(rest) != 0 {
+		return s, errMalformedRepartition
+	}
+	return s, nil
+}

@@ -1,0 +1,314 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tide-data/tide/internal/transport"
+)
+
+// clickEvent is one generated input of the aggregation tests.
+type clickEvent struct {
+	partition int32
+	user      int
+	amount    int64
+	ts        time.Time
+}
+
+// genClicks makes n events over parts partitions, seeded: per partition
+// the event time advances by about 100 ms per event with up to jitter of
+// disorder (never more than the watermark's lateness, so no event is
+// late and the oracle needs no watermark).
+func genClicks(seed uint64, n, parts, users int, jitter time.Duration) []clickEvent {
+	r := rand.New(rand.NewPCG(seed, 1))
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := make([]time.Time, parts)
+	for i := range clock {
+		clock[i] = base
+	}
+	out := make([]clickEvent, n)
+	for i := range out {
+		p := int32(r.IntN(parts))
+		clock[p] = clock[p].Add(time.Duration(50+r.IntN(100)) * time.Millisecond)
+		ts := clock[p].Add(-time.Duration(r.Int64N(int64(jitter) + 1)))
+		out[i] = clickEvent{partition: p, user: r.IntN(users), amount: 1 + r.Int64N(100), ts: ts}
+	}
+	return out
+}
+
+func produceClicks(t *testing.T, tr transport.Transport, topic string, events []clickEvent) {
+	t.Helper()
+	recs := make([]*transport.Record, len(events))
+	for i, ev := range events {
+		recs[i] = &transport.Record{Topic: topic, Partition: ev.partition, Key: fmt.Appendf(nil, "u%d", ev.user),
+			Value: fmt.Appendf(nil, `{"user_id":%d,"amount":%d,"ts":"%s"}`, ev.user, ev.amount, ev.ts.Format("2006-01-02 15:04:05.999999"))}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for len(recs) > 0 {
+		n := min(500, len(recs))
+		if err := tr.Produce(ctx, recs[:n]); err != nil {
+			t.Fatal(err)
+		}
+		recs = recs[n:]
+	}
+}
+
+type windowKey struct {
+	user  int
+	start time.Time
+}
+
+type windowAgg struct {
+	count, sum int64
+}
+
+// tumbleOracle counts and sums by user and tumbling window the events
+// whose windows end at or before wm.
+func tumbleOracle(events []clickEvent, size time.Duration, wm time.Time) map[windowKey]windowAgg {
+	out := map[windowKey]windowAgg{}
+	for _, ev := range events {
+		start := ev.ts.Truncate(size)
+		if start.Add(size).After(wm) {
+			continue
+		}
+		k := windowKey{ev.user, start}
+		a := out[k]
+		a.count++
+		a.sum += ev.amount
+		out[k] = a
+	}
+	return out
+}
+
+// flushEvents are one event per partition far past the others, to move
+// every partition's watermark past the last window; their user is -1.
+func flushEvents(parts int, at time.Time) []clickEvent {
+	out := make([]clickEvent, parts)
+	for p := range out {
+		out[p] = clickEvent{partition: int32(p), user: -1, amount: 0, ts: at}
+	}
+	return out
+}
+
+type windowRow struct {
+	UserID      int         `json:"user_id"`
+	WindowStart string      `json:"window_start"`
+	WindowEnd   string      `json:"window_end"`
+	N           int64       `json:"n"`
+	Total       json.Number `json:"total"`
+}
+
+func decodeWindowRows(t *testing.T, recs []*transport.Record) map[windowKey]windowAgg {
+	t.Helper()
+	got := map[windowKey]windowAgg{}
+	at := map[windowKey]int64{}
+	for _, r := range recs {
+		var row windowRow
+		dec := json.NewDecoder(strings.NewReader(string(r.Value)))
+		dec.UseNumber()
+		if err := dec.Decode(&row); err != nil {
+			t.Fatalf("output %s: %v", r.Value, err)
+		}
+		start, err := time.Parse("2006-01-02T15:04:05", row.WindowStart)
+		if err != nil {
+			t.Fatalf("window_start %q: %v", row.WindowStart, err)
+		}
+		k := windowKey{row.UserID, start}
+		if _, dup := got[k]; dup {
+			t.Errorf("window %v emitted twice (at %d and %d: %s)", k, at[k], r.Offset, r.Value)
+		}
+		at[k] = r.Offset
+		sum, _ := row.Total.Int64()
+		got[k] = windowAgg{row.N, sum}
+	}
+	return got
+}
+
+func compareWindows(t *testing.T, got, want map[windowKey]windowAgg) {
+	t.Helper()
+	bad := 0
+	for k, w := range want {
+		if g, ok := got[k]; !ok || g != w {
+			if bad++; bad <= 5 {
+				t.Errorf("window user %d at %s: got %+v (present %v), want %+v", k.user, k.start.Format(time.TimeOnly), g, ok, w)
+			}
+		}
+	}
+	for k, g := range got {
+		if _, ok := want[k]; !ok {
+			if bad++; bad <= 10 {
+				t.Errorf("unexpected window user %d at %s: %+v", k.user, k.start.Format(time.TimeOnly), g)
+			}
+		}
+	}
+	if bad > 0 {
+		t.Fatalf("%d windows differ (of %d expected)", bad, len(want))
+	}
+}
+
+const clicksSource = `CREATE SOURCE clicks (user_id int, amount bigint, ts timestamp, WATERMARK FOR ts AS ts - INTERVAL '2' SECOND)
+	WITH (connector = 'topic', topic = 'clicks', topic.partitions = '3')`
+
+// TestTumblingWindowAgainstOracle runs a windowed count and sum by key
+// over three input partitions (so through the repartition topic) and
+// checks every window against a brute-force count.
+func TestTumblingWindowAgainstOracle(t *testing.T) {
+	for _, guarantee := range []string{guaranteeAtLeastOnce, guaranteeExactlyOnce} {
+		t.Run(guarantee, func(t *testing.T) {
+			n := openNode(t, t.TempDir())
+			defer n.close(t)
+			e := openEngine(t, n)
+			defer closeEngine(t, e)
+			mustExec(t, e, clicksSource)
+			mustExec(t, e, `CREATE SINK per_user WITH (connector = 'topic', topic = 'per_user', delivery.guarantee = '`+guarantee+`') AS
+				SELECT user_id, window_start, window_end, count(*) AS n, sum(amount) AS total
+				FROM TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND)
+				WHERE user_id >= 0
+				GROUP BY user_id, window_start, window_end`)
+			events := genClicks(7, 3000, 3, 20, 1500*time.Millisecond)
+			produceClicks(t, n.tr, "clicks", events)
+			last := events[0].ts
+			for _, ev := range events {
+				if ev.ts.After(last) {
+					last = ev.ts
+				}
+			}
+			flush := last.Add(time.Minute)
+			produceClicks(t, n.tr, "clicks", flushEvents(3, flush))
+			want := tumbleOracle(events, 10*time.Second, flush.Add(-2*time.Second))
+			got := decodeWindowRows(t, readAll(t, n.tr, "per_user", len(want)))
+			compareWindows(t, got, want)
+		})
+	}
+}
+
+// TestUpdatingGroupBy checks a GROUP BY without a window: the last row
+// of each key is the group's total.
+func TestUpdatingGroupBy(t *testing.T) {
+	n := openNode(t, t.TempDir())
+	defer n.close(t)
+	e := openEngine(t, n)
+	defer closeEngine(t, e)
+	mustExec(t, e, clicksSource)
+	mustExec(t, e, `CREATE SINK totals WITH (connector = 'topic', topic = 'totals') AS
+		SELECT user_id, count(*) AS n, sum(amount) AS total FROM clicks GROUP BY user_id HAVING count(*) > 1`)
+	events := genClicks(11, 2000, 3, 30, time.Second)
+	produceClicks(t, n.tr, "clicks", events)
+	want := map[string]windowAgg{}
+	for _, ev := range events {
+		k := fmt.Sprint(ev.user)
+		a := want[k]
+		a.count++
+		a.sum += ev.amount
+		want[k] = a
+	}
+	waitFor(t, "every group's final row", func() bool {
+		last := latestPerKey(t, n.tr, "totals")
+		for k, w := range want {
+			g, ok := last[k]
+			if !ok || g != w {
+				return false
+			}
+		}
+		return len(last) == len(want)
+	})
+}
+
+// latestPerKey reads a topic to its end and returns each key's last row
+// as (n, total).
+func latestPerKey(t *testing.T, tr transport.Transport, topic string) map[string]windowAgg {
+	t.Helper()
+	ctx := context.Background()
+	ends, err := tr.EndOffsets(ctx, topic)
+	if err != nil {
+		return nil
+	}
+	out := map[string]windowAgg{}
+	for p, end := range ends {
+		for off := int64(0); off < end; {
+			recs, err := tr.ReadAt(ctx, transport.TopicPartition{Topic: topic, Partition: p}, off, 1<<20)
+			if err != nil || len(recs) == 0 {
+				break
+			}
+			for _, r := range recs {
+				off = r.Offset + 1
+				if r.Value == nil {
+					delete(out, string(r.Key))
+					continue
+				}
+				var row windowRow
+				dec := json.NewDecoder(strings.NewReader(string(r.Value)))
+				dec.UseNumber()
+				if err := dec.Decode(&row); err != nil {
+					t.Fatalf("output %s: %v", r.Value, err)
+				}
+				sum, _ := row.Total.Int64()
+				out[string(r.Key)] = windowAgg{row.N, sum}
+			}
+		}
+	}
+	return out
+}
+
+// TestWindowStateSurvivesRestart stops the engine halfway through the
+// input and starts it again, once on the same state directory (the
+// store holds the state) and once on an empty one (the state comes back
+// from the changelog topic, as on another worker); every window is still
+// exact and emitted once.
+func TestWindowStateSurvivesRestart(t *testing.T) {
+	for _, wipe := range []bool{false, true} {
+		t.Run(fmt.Sprintf("wipe=%v", wipe), func(t *testing.T) {
+			n := openNode(t, t.TempDir())
+			defer n.close(t)
+			stateDir := t.TempDir()
+			withState := func(dir string) func(*Config) { return func(c *Config) { c.StateDir = dir } }
+			e := openEngineWith(t, n, withState(stateDir))
+			mustExec(t, e, clicksSource)
+			mustExec(t, e, `CREATE SINK per_user WITH (connector = 'topic', topic = 'per_user') AS
+				SELECT user_id, window_start, window_end, count(*) AS n, sum(amount) AS total
+				FROM TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND)
+				GROUP BY user_id, window_start, window_end`)
+			events := genClicks(3, 4000, 3, 20, 1500*time.Millisecond)
+			half := len(events) / 2
+			produceClicks(t, n.tr, "clicks", events[:half])
+			waitFor(t, "some windows", func() bool {
+				ends, _ := n.tr.EndOffsets(context.Background(), "per_user")
+				total := int64(0)
+				for _, o := range ends {
+					total += o
+				}
+				return total > 20
+			})
+			closeEngine(t, e)
+			if wipe {
+				stateDir = t.TempDir()
+			}
+			e = openEngineWith(t, n, withState(stateDir))
+			defer closeEngine(t, e)
+			produceClicks(t, n.tr, "clicks", events[half:])
+			last := events[0].ts
+			for _, ev := range events {
+				if ev.ts.After(last) {
+					last = ev.ts
+				}
+			}
+			flush := last.Add(time.Minute)
+			produceClicks(t, n.tr, "clicks", flushEvents(3, flush))
+			want := tumbleOracle(events, 10*time.Second, flush.Add(-2*time.Second))
+			// The flush events' user (-1) has windows of its own.
+			for k := range want {
+				if k.user < 0 {
+					delete(want, k)
+				}
+			}
+			got := decodeWindowRows(t, readAll(t, n.tr, "per_user", len(want)))
+			compareWindows(t, got, want)
+		})
+	}
+}

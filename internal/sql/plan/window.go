@@ -1,0 +1,215 @@
+package plan
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/tide-data/tide/internal/eventtime"
+	"github.com/tide-data/tide/internal/sql/ast"
+	"github.com/tide-data/tide/internal/sql/expr"
+	"github.com/tide-data/tide/internal/sql/types"
+)
+
+// The columns a window table function adds to its source's, named as
+// Flink names them.
+const (
+	ColWindowStart = "window_start"
+	ColWindowEnd   = "window_end"
+)
+
+// windowFunction is a window table function's signature: its parameters
+// in positional order (Flink's, and the names => binds), how many are
+// required, and what it is called in messages.
+type windowFunction struct {
+	kind      eventtime.Kind
+	params    []string
+	required  int
+	signature string
+}
+
+var windowFunctions = map[ast.Ident]windowFunction{
+	"tumble":  {eventtime.Tumble, []string{"data", "timecol", "size", "offset"}, 3, "TUMBLE(TABLE source, DESCRIPTOR(time_column), size [, offset])"},
+	"hop":     {eventtime.Hop, []string{"data", "timecol", "slide", "size", "offset"}, 4, "HOP(TABLE source, DESCRIPTOR(time_column), slide, size [, offset])"},
+	"session": {eventtime.Session, []string{"data", "timecol", "gap"}, 3, "SESSION(TABLE source, DESCRIPTOR(time_column), gap)"},
+}
+
+// window is a resolved window table function in FROM.
+type window struct {
+	fn       *ast.TableFunc
+	spec     eventtime.Spec
+	text     string     // the call without its alias, for EXPLAIN
+	time     int        // the time column's index in the source's row
+	timeType types.Kind // timestamp or timestamptz: window_start and window_end's type
+}
+
+// resolveWindow checks a window table function's arguments: the source
+// (returned), its event-time column, and the constant intervals.
+func resolveWindow(fn *ast.TableFunc, lookup func(string) (*Source, bool), opts Options) (*Source, *window, error) {
+	wf, ok := windowFunctions[fn.Name]
+	if !ok {
+		return nil, nil, &Error{Pos: fn.Pos, Msg: fmt.Sprintf("table function %s does not exist", fn.Name), Hint: "the table functions are the windows TUMBLE, HOP and SESSION"}
+	}
+	name := strings.ToUpper(string(fn.Name))
+	usage := func(pos ast.Pos, format string, args ...any) *Error {
+		return &Error{Pos: pos, Msg: fmt.Sprintf(format, args...), Hint: "it is called as " + wf.signature}
+	}
+	// Bind the arguments to the parameters, as Postgres binds named
+	// notation: positional ones first, then any by name.
+	bound := make([]*ast.TableFuncArg, len(wf.params))
+	named := false
+	for i := range fn.Args {
+		a := &fn.Args[i]
+		var p int
+		switch {
+		case a.Name != "":
+			named = true
+			p = slices.Index(wf.params, string(a.Name))
+			if p < 0 {
+				return nil, nil, usage(a.Pos, "%s has no argument named %q", name, a.Name)
+			}
+		case named:
+			return nil, nil, usage(a.Pos, "positional argument cannot follow named argument")
+		default:
+			p = i
+			if p >= len(wf.params) {
+				return nil, nil, usage(a.Pos, "too many arguments for %s", name)
+			}
+		}
+		if bound[p] != nil {
+			return nil, nil, usage(a.Pos, "argument %q of %s given more than once", wf.params[p], name)
+		}
+		bound[p] = a
+	}
+	for p := range wf.required {
+		if bound[p] == nil {
+			return nil, nil, usage(fn.Pos, "%s is missing its %s argument", name, wf.params[p])
+		}
+	}
+
+	data := bound[0]
+	if data.Table == nil {
+		return nil, nil, usage(data.Pos, "the data argument of %s must be TABLE source", name)
+	}
+	src, ok := lookup(string(data.Table.Name))
+	if !ok {
+		return nil, nil, &Error{Pos: data.Table.Pos, Msg: fmt.Sprintf("source %q does not exist", data.Table.Name), Hint: "SHOW SOURCES lists them; create it with CREATE SOURCE"}
+	}
+	row := src.RowColumns()
+	for _, c := range []string{ColWindowStart, ColWindowEnd} {
+		if slices.ContainsFunc(src.Columns, func(sc Column) bool { return sc.Name == c }) {
+			return nil, nil, &Error{Pos: data.Table.Pos, Msg: fmt.Sprintf("source %s has a column %s, which %s adds too", src.Name, c, name), Hint: "rename the source's column"}
+		}
+	}
+
+	w := &window{fn: fn, spec: eventtime.Spec{Kind: wf.kind}}
+	timecol := bound[1]
+	if len(timecol.Descriptor) != 1 {
+		return nil, nil, usage(timecol.Pos, "the timecol argument of %s must be DESCRIPTOR(time_column), naming one column", name)
+	}
+	col := string(timecol.Descriptor[0])
+	w.time = slices.IndexFunc(row, func(c Column) bool { return c.Name == col })
+	if w.time < 0 {
+		return nil, nil, errorf(timecol.Pos, "column %q does not exist in %s", col, src.Name)
+	}
+	w.timeType = row[w.time].Type
+	if w.timeType != types.KindTimestamp && w.timeType != types.KindTimestampTZ {
+		return nil, nil, &Error{Pos: timecol.Pos, Msg: fmt.Sprintf("time column %q of %s must be a timestamp, not %s", col, name, w.timeType), Hint: "windows are over event time: a timestamp or timestamptz column with a WATERMARK, or _timestamp"}
+	}
+	// Event time is what the watermark follows: the declared WATERMARK
+	// column, or the record timestamp for a source that declares none.
+	// Windowing one column while the watermark follows another would
+	// fire windows before, or long after, their events arrive.
+	switch wm := src.Watermark; {
+	case wm != nil && wm.Column != w.time:
+		wcol := src.Columns[wm.Column].Name
+		return nil, nil, &Error{Pos: timecol.Pos, Msg: fmt.Sprintf("time column %q of %s is not the watermark column of %s", col, name, src.Name),
+			Hint: fmt.Sprintf("%s declares WATERMARK FOR %s: window by DESCRIPTOR(%s)", src.Name, wcol, wcol)}
+	case wm == nil && col != ColTimestamp:
+		return nil, nil, &Error{Pos: timecol.Pos, Msg: fmt.Sprintf("time column %q of %s has no watermark", col, name),
+			Hint: fmt.Sprintf("declare WATERMARK FOR %s AS %s - INTERVAL '5' SECOND in the source, or window by the record timestamp: DESCRIPTOR(_timestamp)", col, col)}
+	}
+
+	for p := 2; p < len(wf.params); p++ {
+		a := bound[p]
+		if a == nil {
+			continue
+		}
+		param := wf.params[p]
+		if a.Expr == nil {
+			return nil, nil, usage(a.Pos, "the %s argument of %s must be an interval", param, name)
+		}
+		us, err := constInterval(a.Expr, name+" "+param, param != "offset", opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		switch param {
+		case "size":
+			w.spec.Size = us
+		case "slide":
+			w.spec.Slide = us
+		case "gap":
+			w.spec.Gap = us
+		case "offset":
+			w.spec.Offset = us
+		}
+	}
+	if err := w.spec.Check(); err != nil {
+		return nil, nil, errorf(fn.Pos, "%s", err)
+	}
+	call := *fn
+	call.Alias = ""
+	w.text = ast.Format(&call)
+	return src, w, nil
+}
+
+// maxIntervalDays is the most days an interval can hold in microseconds
+// of an int64.
+const maxIntervalDays = math.MaxInt64 / (24 * 3600 * 1_000_000)
+
+// constInterval evaluates a window's size (what names it: "TUMBLE size")
+// at plan time, in microseconds: a constant interval without months,
+// positive unless it is an offset.
+func constInterval(x ast.Expr, what string, positive bool, opts Options) (int64, error) {
+	hint := "write a constant interval, such as INTERVAL '1' MINUTE"
+	if ref := find(x, func(*ast.ColumnRef) bool { return true }); ref != nil {
+		return 0, &Error{Pos: ref.Pos, Msg: what + " must be a constant", Hint: hint}
+	}
+	if f := find(x, func(f *ast.Func) bool { return isAggregate(string(f.Name)) }); f != nil {
+		return 0, errorf(f.Pos, "aggregate functions are not allowed in functions in FROM")
+	}
+	if s, ok := x.(*ast.StringLit); ok { // '1 minute': an untyped literal takes the parameter's type
+		x = &ast.Cast{Pos: s.Pos, X: s, Type: ast.TypeName{Pos: s.Pos, Name: "interval"}}
+	}
+	e, err := expr.CompileWith(x, nil, opts.Compile)
+	if err != nil {
+		return 0, err
+	}
+	if k := e.Type(); k != types.KindInterval {
+		return 0, &Error{Pos: x.Position(), Msg: fmt.Sprintf("%s must be an interval, not %s", what, k), Hint: hint}
+	}
+	v, err := e.Eval(nil)
+	if err != nil {
+		return 0, errorf(x.Position(), "%s: %v", what, err)
+	}
+	if v.IsNull() {
+		return 0, &Error{Pos: x.Position(), Msg: what + " must not be NULL", Hint: hint}
+	}
+	months, days, us := v.Interval()
+	if months != 0 {
+		return 0, &Error{Pos: x.Position(), Msg: what + " cannot be in months or years, which vary in length", Hint: "use days: INTERVAL '30' DAY"}
+	}
+	if int64(days) > maxIntervalDays || int64(days) < -maxIntervalDays {
+		return 0, errorf(x.Position(), "%s is out of range", what)
+	}
+	dayUS := int64(days) * 24 * 3600 * 1_000_000
+	total := dayUS + us
+	if (us > 0 && total < dayUS) || (us < 0 && total > dayUS) {
+		return 0, errorf(x.Position(), "%s is out of range", what)
+	}
+	if positive && total <= 0 {
+		return 0, &Error{Pos: x.Position(), Msg: what + " must be positive", Hint: hint}
+	}
+	return total, nil
+}

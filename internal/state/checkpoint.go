@@ -1,0 +1,156 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/tide-data/tide/internal/transport"
+)
+
+// ErrNotProduced is Commit's answer for a checkpoint whose changelog
+// records were not all produced (Produce sets their offsets).
+var ErrNotProduced = errors.New("state: checkpoint's changelog records not produced")
+
+// Checkpoint is one checkpoint's changes in both their forms: a pending
+// pebble batch for the store, and changelog records for the transport.
+// Nothing is visible in the store until Commit. A Checkpoint belongs to
+// the store's goroutine.
+type Checkpoint struct {
+	store     *Store
+	changelog transport.TopicPartition
+	batch     *pebble.Batch
+	records   []*transport.Record
+	bytes     int
+
+	// Keys and values are copied into arenas and records come from slabs:
+	// a few allocations per checkpoint, not two per change. Neither is
+	// ever grown in place, so what was handed out stays valid.
+	arena []byte
+	slab  []transport.Record
+}
+
+// NewCheckpoint starts a checkpoint whose changelog is the partition
+// changelog (the task's partition of the operator's changelog topic).
+func (s *Store) NewCheckpoint(changelog transport.TopicPartition) *Checkpoint {
+	return &Checkpoint{store: s, changelog: changelog}
+}
+
+// Put records one change: key set to value, or deleted when value is nil
+// (a tombstone in the changelog). It copies both, and fits
+// aggregate.Operator.Changes. Changes apply in the order they are put.
+func (c *Checkpoint) Put(key, value []byte) error {
+	if c.store == nil {
+		return errors.New("state: put into a checkpoint committed or discarded")
+	}
+	if key == nil {
+		return errors.New("state: put with a nil key")
+	}
+	if c.batch == nil {
+		if c.store.db == nil {
+			return ErrClosed
+		}
+		c.batch = c.store.db.NewBatch()
+	}
+	if value == nil {
+		op := c.batch.DeleteDeferred(1 + len(key))
+		op.Key[0] = tagData
+		copy(op.Key[1:], key)
+		if err := op.Finish(); err != nil {
+			return fmt.Errorf("state: put: %w", err)
+		}
+	} else {
+		op := c.batch.SetDeferred(1+len(key), len(value))
+		op.Key[0] = tagData
+		copy(op.Key[1:], key)
+		copy(op.Value, value)
+		if err := op.Finish(); err != nil {
+			return fmt.Errorf("state: put: %w", err)
+		}
+	}
+	r := c.newRecord()
+	r.Topic, r.Partition, r.Offset = c.changelog.Topic, c.changelog.Partition, -1
+	r.Key = c.copyBytes(key)
+	if value != nil {
+		r.Value = c.copyBytes(value)
+	}
+	c.records = append(c.records, r)
+	c.bytes += len(key) + len(value)
+	return nil
+}
+
+func (c *Checkpoint) newRecord() *transport.Record {
+	if len(c.slab) == cap(c.slab) {
+		c.slab = make([]transport.Record, 0, min(max(2*cap(c.slab), 16), 4096))
+	}
+	c.slab = c.slab[:len(c.slab)+1]
+	return &c.slab[len(c.slab)-1]
+}
+
+// copyBytes copies b into the arena; the copy is never nil.
+func (c *Checkpoint) copyBytes(b []byte) []byte {
+	if len(b) > cap(c.arena)-len(c.arena) {
+		c.arena = make([]byte, 0, max(len(b), 64<<10))
+	}
+	at := len(c.arena)
+	c.arena = append(c.arena, b...)
+	return c.arena[at:len(c.arena):len(c.arena)]
+}
+
+// Records returns the changelog records of the changes, in order, for the
+// caller to produce (Produce and TxnProducer.Produce set their offsets,
+// which Commit reads). The checkpoint owns them: they are not to be
+// changed but by Produce.
+func (c *Checkpoint) Records() []*transport.Record { return c.records }
+
+// Len returns the number of changes.
+func (c *Checkpoint) Len() int { return len(c.records) }
+
+// Bytes returns the size of the changes' keys and values.
+func (c *Checkpoint) Bytes() int { return c.bytes }
+
+// Discard drops the checkpoint without applying it (its produce failed).
+func (c *Checkpoint) Discard() {
+	if c.batch != nil {
+		_ = c.batch.Close()
+	}
+	*c = Checkpoint{}
+}
+
+// Commit applies a checkpoint whose records were produced — and, with
+// transactions, committed: the changes and the changelog offset after
+// its last record, in one synced pebble batch. A checkpoint without
+// changes commits nothing. Checkpoints commit in changelog order; one
+// whose records are not all produced is ErrNotProduced, and the store is
+// left as it was. Either way the checkpoint is spent.
+//
+// An error from pebble is sticky: the store no longer knows what it
+// holds, and every later Commit returns that error; the task closes the
+// store and restores it.
+func (s *Store) Commit(c *Checkpoint) error {
+	if c.store != s {
+		return errors.New("state: commit of a checkpoint of another store, or spent")
+	}
+	defer c.Discard()
+	if s.db == nil {
+		return ErrClosed
+	}
+	if len(c.records) == 0 {
+		return nil
+	}
+	prev := s.offset
+	if s.changelog != c.changelog {
+		if s.offset >= 0 {
+			return fmt.Errorf("state: commit to changelog %s[%d], the store follows %s[%d]", c.changelog.Topic, c.changelog.Partition, s.changelog.Topic, s.changelog.Partition)
+		}
+		prev = -1
+	}
+	for _, r := range c.records {
+		if r.Offset < 0 || r.Partition != c.changelog.Partition || r.Offset < prev {
+			return fmt.Errorf("%w: record at offset %d of %s[%d] after %d", ErrNotProduced, r.Offset, r.Topic, r.Partition, prev)
+		}
+		prev = r.Offset + 1
+	}
+	return s.apply(c.batch, c.changelog, prev, true)
+}
