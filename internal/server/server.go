@@ -176,7 +176,15 @@ func (s *Server) openEmbedded() error {
 func (s *Server) openKafkaTransport() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	t, err := kafkatransport.New(ctx, kafkatransport.Config{Brokers: s.cfg.KafkaBrokers, ClientID: "tide-" + s.workerID(), Logger: s.logger})
+	cfg := kafkatransport.Config{Brokers: s.cfg.KafkaBrokers, ClientID: "tide-" + s.workerID(), Logger: s.logger,
+		// A worker that dies is noticed in 10 s rather than franz-go's 45.
+		SessionTimeout: 10 * time.Second, HeartbeatInterval: time.Second}
+	if s.cfg.WorkerID != "" {
+		// An explicit worker id is stable and unique: restarting the
+		// worker keeps its partitions without a rebalance.
+		cfg.InstanceID = "tide-" + s.cfg.WorkerID
+	}
+	t, err := kafkatransport.New(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("kafka cluster %v: %w", s.cfg.KafkaBrokers, err)
 	}

@@ -116,7 +116,7 @@ var registry = struct {
 	open map[*log.Log]*Coordinator
 }{open: make(map[*log.Log]*Coordinator)}
 
-// ErrGroupsMismatch: Open found a coordinator open on the log with
+// ErrGroupsMismatch means Open found a coordinator open on the log with
 // another group coordinator.
 var ErrGroupsMismatch = errors.New("txn: a coordinator is open on this log with another group coordinator")
 

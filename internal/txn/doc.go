@@ -58,6 +58,17 @@
 // the check and the append, which would leave records after their
 // transaction's marker, hanging the partition's last stable offset.
 //
+// # Locking
+//
+// Three locks, always taken in this order: the registry's (Open and
+// Close), then an id's entry lock (entry.mu), then the coordinator's map
+// lock (Coordinator.mu, held only to look up, add or start a goroutine).
+// An entry lock is held across the durable write of a transition, the
+// markers (which take the partitions' locks) and the group settlement
+// (which waits for the group's goroutine); neither the log nor the group
+// coordinator ever calls back into this package, so that cannot cycle.
+// Writes into a transaction hold the entry lock shared.
+//
 // # On disk
 //
 // Transitions are records of the compacted topic __transaction_state, in

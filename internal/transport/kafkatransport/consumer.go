@@ -84,6 +84,9 @@ func (t *Transport) NewConsumer(_ context.Context, opts transport.ConsumerOption
 	if d := t.cfg.HeartbeatInterval; d > 0 {
 		kopts = append(kopts, kgo.HeartbeatInterval(d))
 	}
+	if t.cfg.InstanceID != "" {
+		kopts = append(kopts, kgo.InstanceID(t.cfg.InstanceID))
+	}
 	cl, err := kgo.NewClient(append(kopts, t.cfg.Opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("kafkatransport: %w", err)

@@ -40,6 +40,13 @@ type Config struct {
 	// how soon a member notices a rebalance; Kafka brokers refuse
 	// session timeouts below group.min.session.timeout.ms (6s).
 	SessionTimeout, RebalanceTimeout, HeartbeatInterval time.Duration
+	// InstanceID, if set, makes consumers static group members (Kafka's
+	// group.instance.id, KIP-345): a process restarted with the same id
+	// takes its old member's place and partitions at once instead of
+	// waiting for the session timeout and a rebalance. It must be unique
+	// among the processes sharing a group; a member that stops for good
+	// keeps its partitions until its session times out.
+	InstanceID string
 	// Balancers are the partition assignors consumers offer, in order of
 	// preference. Default range (kgo.RangeBalancer), which the embedded
 	// transport also speaks, so both kinds of member can share a group.
