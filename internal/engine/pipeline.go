@@ -270,6 +270,15 @@ func (p *pipeline) run(ctx, taskCtx context.Context) {
 		close(t.in)
 	}
 	wg.Wait()
+	if finished && p.stateful != nil {
+		// A bounded input has ended: its windows all close, and the
+		// pipeline is finished once the aggregate stage has them.
+		finishCtx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+		if err := p.finishStateful(finishCtx); err != nil {
+			p.logger.Warn("the aggregate stage did not catch up with the end of a bounded input; it resumes at the next start", "err", err)
+		}
+		cancel()
+	}
 	stopStage()
 	stage.Wait()
 	closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

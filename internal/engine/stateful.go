@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -212,6 +213,52 @@ func (p *pipeline) dropStateful(ctx context.Context) error {
 	}
 	errs = append(errs, os.RemoveAll(st.stateDir))
 	return errors.Join(errs...)
+}
+
+// endOfInput is the watermark of an input that has ended: every window
+// closes (Flink's MAX_WATERMARK at the end of a bounded source).
+const endOfInput = math.MaxInt64
+
+// finishStateful ends a bounded input: every source partition's
+// watermark moves to endOfInput, and it waits until the aggregate stage
+// has committed everything in the repartition topic.
+func (p *pipeline) finishStateful(ctx context.Context) error {
+	st := p.stateful
+	tr := p.engine.cfg.Transport
+	// Also without a window: the punctuation is then each partition's
+	// last record, which the stage commits past (a transaction marker
+	// would leave its committed offset one short of the end).
+	var recs []*transport.Record
+	for part := range st.partitions {
+		for origin := range st.partitions {
+			recs = append(recs, &transport.Record{Topic: st.repartition, Partition: part,
+				Headers: []transport.Header{{Key: headerWatermark, Value: appendPunctuation(nil, origin, endOfInput)}}})
+		}
+	}
+	if err := tr.Produce(ctx, recs); err != nil {
+		return err
+	}
+	ends, err := tr.EndOffsets(ctx, st.repartition)
+	if err != nil {
+		return err
+	}
+	var offsets []transport.PartitionOffset
+	for part, end := range ends {
+		if end > 0 {
+			offsets = append(offsets, transport.PartitionOffset{TopicPartition: transport.TopicPartition{Topic: st.repartition, Partition: part}, Offset: end})
+		}
+	}
+	for {
+		done, err := committedPast(ctx, tr, st.group, offsets)
+		if err == nil && done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // stateDirFor is where a pipeline's stores live.

@@ -312,3 +312,39 @@ func TestWindowStateSurvivesRestart(t *testing.T) {
 		})
 	}
 }
+
+// TestBoundedInputFiresEveryWindow runs a window over a bounded datagen
+// source: when the input ends every window closes, and the pipeline is
+// finished only once their rows are written.
+func TestBoundedInputFiresEveryWindow(t *testing.T) {
+	n := openNode(t, t.TempDir())
+	defer n.close(t)
+	e := openEngine(t, n)
+	defer closeEngine(t, e)
+	mustExec(t, e, `CREATE SOURCE gen (k int, v bigint) WITH (connector = 'datagen', "number-of-rows" = '1000', "rows-per-second" = '0',
+		partitions = '2', seed = '5', fields.k.min = '0', fields.k.max = '4', fields.v.min = '1', fields.v.max = '10')`)
+	mustExec(t, e, `CREATE SINK per_k WITH (connector = 'topic', topic = 'per_k') AS
+		SELECT k, count(*) AS n, sum(v) AS total FROM TUMBLE(TABLE gen, DESCRIPTOR(_timestamp), INTERVAL '1' MINUTE)
+		GROUP BY k, window_start, window_end`)
+	waitFor(t, "the pipeline to finish", func() bool { return showRow(t, e, "SINKS", "per_k")["state"] == stateFinished })
+	ends, err := n.tr.EndOffsets(context.Background(), "per_k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := 0
+	for _, end := range ends {
+		rows += int(end)
+	}
+	recs := readAll(t, n.tr, "per_k", rows)
+	total := int64(0)
+	for _, r := range recs {
+		var row struct{ N int64 }
+		if err := json.Unmarshal(r.Value, &row); err != nil {
+			t.Fatal(err)
+		}
+		total += row.N
+	}
+	if rows != 5 || total != 1000 {
+		t.Fatalf("finished with %d rows counting %d events; want 5 rows (k = 0..4) counting 1000", rows, total)
+	}
+}
