@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 
@@ -180,7 +181,7 @@ func (w *resultWriter) deadResult(r *aggregate.Result, stage string, err error) 
 		{Key: HeaderAttempts, Value: strconv.AppendInt(nil, 1, 10)},
 	}
 	code := stageErrorCode(stage)
-	if te, ok := err.(*types.Error); ok && te.Code != "" {
+	if te := (*types.Error)(nil); errors.As(err, &te) && te.Code != "" {
 		code = te.Code
 	}
 	headers = append(headers, transport.Header{Key: HeaderErrorCode, Value: []byte(code)})

@@ -210,12 +210,12 @@ func (p *Partition) readProducerSnapshot() (*producerSnapshot, map[int64]*produc
 		Version *int `json:"version"`
 	}
 	if err := json.Unmarshal(b, &head); err != nil {
-		return nil, nil, nil
+		return nil, nil, nil //nolint:nilerr // unreadable: the caller replays the log instead
 	}
 	if head.Version == nil {
 		var legacy map[int64]*producerState
 		if err := json.Unmarshal(b, &legacy); err != nil {
-			return nil, nil, nil
+			return nil, nil, nil //nolint:nilerr // unreadable: the caller replays the log instead
 		}
 		for _, st := range legacy {
 			if st == nil {
@@ -227,7 +227,7 @@ func (p *Partition) readProducerSnapshot() (*producerSnapshot, map[int64]*produc
 	}
 	var snap producerSnapshot
 	if err := json.Unmarshal(b, &snap); err != nil || snap.Version != producerSnapshotVersion {
-		return nil, nil, nil
+		return nil, nil, nil //nolint:nilerr // unreadable: the caller replays the log instead
 	}
 	for _, st := range snap.Producers {
 		if st == nil {

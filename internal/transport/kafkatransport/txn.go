@@ -401,7 +401,8 @@ func retryTxn(ctx context.Context, fn func() error) error {
 	backoff := txnBackoff
 	for {
 		err := fn()
-		if err == nil || !(kerr.IsRetriable(err) || errors.Is(err, kerr.ConcurrentTransactions)) || time.Now().After(deadline) {
+		retriable := kerr.IsRetriable(err) || errors.Is(err, kerr.ConcurrentTransactions)
+		if err == nil || !retriable || time.Now().After(deadline) {
 			return err
 		}
 		timer := time.NewTimer(backoff)
