@@ -8,5 +8,7 @@
 // pipelines (pipelinebench.go) it is a plain fastjson parse and re-encode
 // of the same generated events, and rates are per CPU-second of the
 // whole process; for Postgres change data capture (cdcbench.go), on
-// request, Debezium Embedded on the same table (cdcdebezium.go).
+// request, Debezium Embedded on the same table (cdcdebezium.go); for
+// windowed aggregations (windowbench.go) the stateless pass-through over
+// the same events in the log, and at-least-once for exactly-once.
 package bench

@@ -182,6 +182,7 @@ func TestHelp(t *testing.T) {
 		{"group"},
 		{"group", "reset-offsets", "--help"},
 		{"bench", "log", "--help"},
+		{"bench", "window", "--help"},
 	} {
 		r := tide(t, "", args...)
 		if r.code != 0 || !strings.Contains(r.stdout, "Usage:") || r.stderr != "" {
@@ -235,6 +236,7 @@ func TestBadInput(t *testing.T) {
 		{"consume key separator with json", []string{"consume", "orders", "--format", "json", "--key-sep", ":"}, "", "raw"},
 		{"missing data directory", []string{"consume", "orders", "--data-dir", missing}, "", "no data directory at " + missing},
 		{"bench bad duration", []string{"bench", "log", "--duration", "0s"}, "", "duration must be positive"},
+		{"bench window without keys", []string{"bench", "window", "--keys", "0"}, "", "keys must be positive"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
