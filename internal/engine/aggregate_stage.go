@@ -51,6 +51,7 @@ type aggTask struct {
 	wms       *eventtime.Watermarks
 	txn       transport.TxnProducer
 	args      types.Row
+	keys      types.Row // a record's group key, decoded to check it
 	// next is the offset after the last record folded in; committed the
 	// one the last checkpoint committed.
 	next, committed int64
@@ -60,6 +61,13 @@ type aggTask struct {
 	// fired holds window results not yet checkpointed.
 	fired []aggregate.Result
 	late  []*transport.Record
+	// dead holds the repartition records refused since the last
+	// checkpoint (malformed, or an aggregate failed on them), for the
+	// dead-letter topic.
+	dead []connector.Output
+	// firedWM is the highest watermark fired at, the stamp of results
+	// a checkpoint without new input carries (see checkpointTask).
+	firedWM int64
 	// savedWM is each origin's watermark as the store holds it: a
 	// restarted task must not wait for origins that have gone quiet to
 	// send again what they sent before.
@@ -157,9 +165,7 @@ func (s *aggStage) runOnce(ctx context.Context) error {
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 			return err
 		}
-		if err := s.fold(recs); err != nil {
-			return err
-		}
+		s.fold(recs)
 		s.fire(time.Now())
 		if time.Since(s.lastCkpt) >= s.st.interval {
 			// A checkpoint runs to its end even when the stage is told to
@@ -172,6 +178,9 @@ func (s *aggStage) runOnce(ctx context.Context) error {
 				return err
 			}
 			s.lastCkpt = time.Now()
+			if s.p.status().State == stateRetrying {
+				s.p.setState(stateRunning, nil) // recovered from a restart
+			}
 		}
 	}
 }
@@ -254,7 +263,8 @@ func (s *aggStage) openTask(ctx context.Context, part int32) (*aggTask, error) {
 		return nil, err
 	}
 	t := &aggTask{partition: part, op: op, wms: eventtime.NewWatermarks(s.st.idle),
-		args: make(types.Row, len(s.st.agg.Aggs)), next: -1, committed: -1, updates: map[string]*aggregate.Result{}, savedWM: map[int32]int64{}}
+		args: make(types.Row, len(s.st.agg.Aggs)), keys: make(types.Row, len(s.st.agg.Keys)), next: -1, committed: -1,
+		updates: map[string]*aggregate.Result{}, savedWM: map[int32]int64{}, firedWM: eventtime.NoWatermark}
 	if s.st.exactlyOnce {
 		if t.txn, err = tr.NewTxnProducer(ctx, s.txnID(part)); err != nil {
 			return nil, err
@@ -310,10 +320,12 @@ func (s *aggStage) txnID(part int32) string {
 	return s.st.group + "-" + strconv.Itoa(int(part))
 }
 
-// fold adds polled records to their tasks' groups.
-func (s *aggStage) fold(recs []*transport.Record) error {
+// fold adds polled records to their tasks' groups. A record that is
+// not what a shuffle task writes (the topic is open to any producer), or
+// that an aggregate cannot fold, is dead-lettered and skipped: it must
+// neither crash the worker nor stop the partition.
+func (s *aggStage) fold(recs []*transport.Record) {
 	now := time.Now()
-
 	for _, r := range recs {
 		t := s.tasks[r.Partition]
 		if t == nil {
@@ -322,15 +334,20 @@ func (s *aggStage) fold(recs []*transport.Record) error {
 		t.next = r.Offset + 1
 		if len(r.Headers) > 0 && r.Headers[0].Key == headerWatermark {
 			origin, wm, err := readPunctuation(r.Headers[0].Value)
+			if err == nil && (origin < 0 || origin >= s.st.partitions) {
+				err = fmt.Errorf("%w: punctuation of origin %d; the source has %d partitions", errMalformedRepartition, origin, s.st.partitions)
+			}
 			if err != nil {
-				return err
+				s.refuse(t, r, stageRepartition, err)
+				continue
 			}
 			t.wms.Observe(origin, wm, now)
 			continue
 		}
-		sh, err := readShuffled(r.Value, t.args)
+		sh, err := s.decodeShuffled(r, t)
 		if err != nil {
-			return fmt.Errorf("partition %d offset %d: %w", r.Partition, r.Offset, err)
+			s.refuse(t, r, stageRepartition, err)
+			continue
 		}
 		s.p.stats.aggregated.Add(1)
 		res, err := t.op.Add(string(r.Key), sh.ts, t.args)
@@ -344,16 +361,64 @@ func (s *aggStage) fold(recs []*transport.Record) error {
 			}
 		case err != nil:
 			// An aggregate that cannot fold the value (a sum out of
-			// range): the event cannot count; it is dead-lettered as the
-			// repartition record with the error.
-			s.p.stats.dead.Add(1)
-			s.p.errors.add(stageErrorCode(stageAggregate), 1)
-			s.p.logger.Warn("an event could not be aggregated; skipped", "err", err, "origin_partition", sh.origin.Partition, "origin_offset", sh.origin.Offset)
+			// range): the event cannot count.
+			s.p.logger.Warn("an event could not be aggregated; dead-lettered", "err", err, "origin_partition", sh.origin.Partition, "origin_offset", sh.origin.Offset)
+			s.refuse(t, r, stageAggregate, err)
 		case res != nil:
 			t.updates[res.Key] = res
 		}
 	}
-	return nil
+}
+
+// decodeShuffled decodes a repartition record's value into t.args and
+// checks it against the plan: a group key and arguments of the query's
+// types (an accumulator trusts its argument's type), an event time whose
+// windows have bounds.
+func (s *aggStage) decodeShuffled(r *transport.Record, t *aggTask) (shuffled, error) {
+	sh, err := readShuffled(r.Value, t.args)
+	if err != nil {
+		return sh, err
+	}
+	agg := s.st.agg
+	for i, a := range agg.Aggs {
+		if v := t.args[i]; a.Arg != nil && !v.IsNull() && v.Kind() != a.Agg.Arg {
+			return sh, fmt.Errorf("%w: argument of %s is %s, not %s", errMalformedRepartition, a.Text, v.Kind(), a.Agg.Arg)
+		}
+	}
+	rest, err := types.ReadBinaryRow(r.Key, t.keys)
+	if err != nil || len(rest) != 0 {
+		return sh, fmt.Errorf("%w: group key %x", errMalformedRepartition, r.Key)
+	}
+	for i, k := range agg.Keys {
+		if v := t.keys[i]; !v.IsNull() && v.Kind() != k.Type {
+			return sh, fmt.Errorf("%w: group key %s is %s, not %s", errMalformedRepartition, k.Name, v.Kind(), k.Type)
+		}
+	}
+	if agg.Window != nil {
+		if err := checkEventTime(agg.Window, sh.ts); err != nil {
+			return sh, err
+		}
+	}
+	return sh, nil
+}
+
+// refuse dead-letters a repartition record at the task's next checkpoint.
+func (s *aggStage) refuse(t *aggTask, r *transport.Record, stage string, err error) {
+	code := stageErrorCode(stage)
+	if te := (*types.Error)(nil); errors.As(err, &te) && te.Code != "" {
+		code = te.Code
+	}
+	s.p.errors.add(code, 1)
+	t.dead = append(t.dead, connector.Output{Key: r.Key, Value: r.Value, Timestamp: r.Timestamp,
+		Headers: append(slices.Clip(r.Headers),
+			transport.Header{Key: HeaderError, Value: []byte(err.Error())},
+			transport.Header{Key: HeaderErrorCode, Value: []byte(code)},
+			transport.Header{Key: HeaderStage, Value: []byte(stage)},
+			transport.Header{Key: HeaderPipeline, Value: []byte(s.p.plan.Name)},
+			transport.Header{Key: HeaderTopic, Value: []byte(r.Topic)},
+			transport.Header{Key: HeaderPartition, Value: strconv.AppendInt(nil, int64(r.Partition), 10)},
+			transport.Header{Key: HeaderOffset, Value: strconv.AppendInt(nil, r.Offset, 10)},
+			transport.Header{Key: HeaderAttempts, Value: []byte("1")})})
 }
 
 // fire emits the windows each task's watermark closed.
@@ -370,6 +435,7 @@ func (s *aggStage) fire(now time.Time) {
 	for _, t := range s.tasks {
 		wm := t.wms.Current(now)
 		low = min(low, wm)
+		t.firedWM = max(t.firedWM, wm)
 		res, err := t.op.Fire(wm)
 		if err != nil {
 			s.p.logger.Warn("computing window results", "partition", t.partition, "err", err)
@@ -392,7 +458,20 @@ func (s *aggStage) checkpoint(ctx context.Context, tasks map[int32]*aggTask) err
 }
 
 func (s *aggStage) checkpointTask(ctx context.Context, t *aggTask) error {
-	out := newResultWriter(s.p, connector.Origin{Topic: s.st.repartition, Partition: t.partition, Offset: max(t.next, t.committed) - 1})
+	// The results carry the last input offset the checkpoint covers: a
+	// sink that skips what it applied before a crash (postgres) compares
+	// it, and a replay recomputes the same results up to it. Windows that
+	// fire with no new input (an origin went idle) would carry the offset
+	// of the checkpoint before, which the sink holds, and be skipped:
+	// they carry the watermark they fired at instead, under a name of
+	// their own. A replay fires them again at that watermark or a later
+	// one; the final rows of windows are the same.
+	origin := connector.Origin{Topic: s.st.repartition, Partition: t.partition, Offset: max(t.next, t.committed) - 1}
+	if t.next <= t.committed {
+		origin = connector.Origin{Topic: s.st.repartition + idleResultsSuffix, Partition: t.partition, Offset: t.firedWM}
+	}
+	out := newResultWriter(s.p, origin)
+	out.dead = append(out.dead, t.dead...)
 	for i := range t.fired {
 		out.add(&t.fired[i])
 	}
@@ -432,8 +511,13 @@ func (s *aggStage) checkpointTask(ctx context.Context, t *aggTask) error {
 		return err
 	}
 	s.p.stats.out.Add(int64(len(out.outputs)))
+	if s.st.exactlyOnce {
+		s.p.stats.dead.Add(int64(len(out.dead))) // commitPlain's write counts its own
+	}
 	t.committed = t.next
 	t.fired, t.late = t.fired[:0], t.late[:0]
+	clear(t.dead)
+	t.dead = t.dead[:0]
 	clear(t.updates)
 	return nil
 }
@@ -481,7 +565,8 @@ func (s *aggStage) commitTxn(ctx context.Context, t *aggTask, out *resultWriter,
 }
 
 // lateColumns are the columns of a late event written to the late topic:
-// the group keys, the event time, the aggregates' arguments, the origin.
+// the group keys, the event time, the aggregates' arguments (argN for the
+// Nth aggregate; count(*) has none), the origin.
 func lateColumns(st *stateful) []format.Column {
 	var cols []format.Column
 	for _, k := range st.agg.Keys {
@@ -489,11 +574,9 @@ func lateColumns(st *stateful) []format.Column {
 	}
 	cols = append(cols, format.Column{Name: "event_time", Type: types.KindTimestampTZ})
 	for i, a := range st.agg.Aggs {
-		k := a.Agg.Arg
-		if a.Arg == nil {
-			k = types.KindNull
+		if a.Arg != nil {
+			cols = append(cols, format.Column{Name: "arg" + strconv.Itoa(i), Type: a.Agg.Arg})
 		}
-		cols = append(cols, format.Column{Name: "arg" + strconv.Itoa(i), Type: k})
 	}
 	return append(cols,
 		format.Column{Name: "origin_partition", Type: types.KindInt4},
@@ -508,7 +591,11 @@ func (s *aggStage) lateRecord(r *transport.Record, sh shuffled, args types.Row) 
 	}
 	row = append(row, keys...)
 	row = append(row, types.NewTimestampTZ(sh.ts))
-	row = append(row, args...)
+	for i, a := range s.st.agg.Aggs {
+		if a.Arg != nil {
+			row = append(row, args[i])
+		}
+	}
 	row = append(row, types.NewInt4(sh.origin.Partition), types.NewInt8(sh.origin.Offset))
 	value, err := s.late.Encode(nil, row)
 	if err != nil {

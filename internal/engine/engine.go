@@ -183,7 +183,17 @@ func (e *Engine) applyRemote(ch catalog.Change) {
 	defer e.ddl.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
+	e.mu.Lock()
+	old := e.mu.pipelines[ch.Name]
+	e.mu.Unlock()
 	e.removeObject(ctx, ch.Name)
+	if old != nil && old.stateful != nil && (ch.Deleted || ch.Entry.ID != old.entry.ID) {
+		// Dropped (or re-created) on another worker, which deletes the
+		// internal topics: this worker's copy of the state goes too.
+		if err := os.RemoveAll(old.stateful.stateDir); err != nil {
+			e.logger.Warn("removing a dropped pipeline's local state", "pipeline", ch.Name, "err", err)
+		}
+	}
 	if ch.Deleted {
 		return
 	}

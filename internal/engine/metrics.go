@@ -265,7 +265,7 @@ func (c pipelineCollector) Collect(ch chan<- prometheus.Metric) {
 		if st := p.stateful; st != nil {
 			counter(pipelineAggregatedDesc, float64(p.stats.aggregated.Load()), name)
 			counter(pipelineLateDesc, float64(p.stats.late.Load()), name)
-			if wm := p.stats.watermark.Load(); st.agg.Window != nil && wm != eventtime.NoWatermark {
+			if wm := p.stats.watermark.Load(); st.agg.Window != nil && wm != eventtime.NoWatermark && wm != endOfInput {
 				lag := time.Since(time.UnixMicro(wm)).Seconds()
 				ch <- prometheus.MustNewConstMetric(pipelineWatermarkLagDesc, prometheus.GaugeValue, lag, name)
 			}

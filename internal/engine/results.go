@@ -223,11 +223,9 @@ func (w *resultWriter) records() []*transport.Record {
 	return outputRecords(w.topic, w.outputs)
 }
 
-// deadRecords are the dead letters as records of the dead-letter topic.
+// deadRecords are the dead letters as records of the dead-letter topic
+// (counted once the transaction commits).
 func (w *resultWriter) deadRecords() []*transport.Record {
-	if len(w.dead) > 0 {
-		w.p.stats.dead.Add(int64(len(w.dead)))
-	}
 	return outputRecords(w.p.dlqTopic, w.dead)
 }
 

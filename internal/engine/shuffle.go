@@ -1,10 +1,13 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/tide-data/tide/internal/connector"
 	"github.com/tide-data/tide/internal/eventtime"
@@ -19,6 +22,9 @@ const (
 	stageEventTime = "eventtime" // the window's time column or the watermark
 	stageAggregate = "aggregate" // folding into a group, computing a result
 	stageHaving    = "having"
+	// stageRepartition: a repartition record that is not what a shuffle
+	// task writes (the topic is open to any producer).
+	stageRepartition = "repartition"
 )
 
 var errNullEventTime = &types.Error{Code: "22004", Message: "the window's time column is NULL: the event has no event time"}
@@ -29,14 +35,17 @@ type shuffleState struct {
 	st   *stateful
 	keys []*expr.Expr
 	args []*expr.Expr // nil for count(*)
-	// wm is this source partition's watermark; sent the one last sent.
-	wm, sent int64
+	// wm is this source partition's watermark; sent the one last sent,
+	// at sentAt; punctuated says the current batch sends one.
+	wm, sent   int64
+	sentAt     time.Time
+	punctuated bool
 
 	key     []byte // the current record's group key
 	buf     []byte // keys and values of the current batch's records
 	recs    []transport.Record
 	records []*transport.Record
-	txn     transport.TxnProducer // exactly-once: made on first use
+	txn     transport.TxnProducer // exactly-once: taken for the first batch and after a failed transaction
 }
 
 func newShuffleState(st *stateful) *shuffleState {
@@ -67,21 +76,42 @@ func shuffleExprs(st *stateful) []*expr.Expr {
 // (with the batch's offsets, in one transaction, for exactly-once), then
 // acknowledges it; if ctx ends first, b is released unacknowledged.
 func (t *task) handleShuffle(ctx context.Context, b connector.Batch) {
+	t.p.stats.in.Add(int64(len(b.Messages)))
+	if t.shuffle.st.exactlyOnce {
+		t.handleShuffleTxn(ctx, b)
+		return
+	}
+	t.shuffleBatch(b.Messages)
+	if !t.writeShuffle(ctx) {
+		clear(t.errs)
+		release(b)
+		return
+	}
+	t.shuffleWritten()
+	b.Ack()
+}
+
+// shuffleBatch evaluates msgs into repartition records and dead letters,
+// and a punctuation for every repartition partition when the source
+// partition's watermark moved.
+func (t *task) shuffleBatch(msgs []connector.Message) {
 	sh := t.shuffle
 	sh.buf, sh.recs, sh.records = sh.buf[:0], sh.recs[:0], sh.records[:0]
 	t.dead, t.filtered = t.dead[:0], 0
 	clear(t.errs)
-	t.p.stats.in.Add(int64(len(b.Messages)))
-	for i := range b.Messages {
-		m := &b.Messages[i]
+	for i := range msgs {
+		m := &msgs[i]
 		if stage, err := t.shuffleOne(m); err != nil {
 			t.dead = append(t.dead, t.deadLetter(m, stage, err, 1, ""))
 		}
 	}
-	if t.filtered > 0 {
-		t.p.stats.filtered.Add(t.filtered)
-	}
-	if sh.st.agg.Window != nil && sh.wm > sh.sent {
+	// A punctuation when the watermark moved, and at least every half
+	// idle timeout while events come: an aggregate task holds a source
+	// partition idle when it hears nothing from it, and one whose events
+	// do not move its watermark (a backlog of old events) is not idle.
+	sh.punctuated = sh.st.agg.Window != nil && sh.wm != eventtime.NoWatermark &&
+		(sh.wm > sh.sent || (sh.st.idle > 0 && time.Since(sh.sentAt) >= sh.st.idle/2))
+	if sh.punctuated {
 		for part := range sh.st.partitions {
 			start := len(sh.buf)
 			sh.buf = appendPunctuation(sh.buf, t.partition, sh.wm)
@@ -92,25 +122,21 @@ func (t *task) handleShuffle(ctx context.Context, b connector.Batch) {
 	for i := range sh.recs {
 		sh.records = append(sh.records, &sh.recs[i])
 	}
-	ok := false
-	if sh.st.exactlyOnce {
-		ok = t.writeShuffleTxn(ctx, b)
-	} else {
-		ok = t.writeShuffle(ctx)
+}
+
+// shuffleWritten counts a batch whose records are written.
+func (t *task) shuffleWritten() {
+	sh := t.shuffle
+	if sh.punctuated {
+		sh.sent, sh.sentAt = max(sh.sent, sh.wm), time.Now()
 	}
-	if !ok {
-		clear(t.errs)
-		release(b)
-		return
-	}
-	if sh.st.agg.Window != nil {
-		sh.sent = max(sh.sent, sh.wm)
+	if t.filtered > 0 {
+		t.p.stats.filtered.Add(t.filtered)
 	}
 	t.p.stats.dead.Add(int64(len(t.dead)))
 	if len(t.errs) > 0 {
 		t.p.errors.addAll(t.errs)
 	}
-	b.Ack()
 }
 
 // shuffleOne evaluates one message into a repartition record.
@@ -129,6 +155,9 @@ func (t *task) shuffleOne(m *connector.Message) (stage string, err error) {
 			return stageEventTime, errNullEventTime
 		}
 		ts = v.Micros()
+		if err := checkEventTime(agg.Window, ts); err != nil {
+			return stageEventTime, err
+		}
 		candidate := ts
 		if sh.st.wmExpr {
 			w, err := t.p.plan.Source.Watermark.Expr.Eval(t.row)
@@ -184,6 +213,9 @@ func (t *task) writeShuffle(ctx context.Context) bool {
 	for len(t.shuffle.records) > 0 {
 		err := t.p.engine.cfg.Transport.Produce(ctx, t.shuffle.records)
 		if err == nil {
+			if t.p.status().State == stateRetrying {
+				t.p.setState(stateRunning, nil)
+			}
 			break
 		}
 		if ctx.Err() != nil {
@@ -199,75 +231,78 @@ func (t *task) writeShuffle(ctx context.Context) bool {
 	return t.writeDead(ctx)
 }
 
-// writeShuffleTxn writes the batch's records and dead letters and commits
-// its offsets in one transaction, retrying until it commits. False when
-// ctx ends or another worker took the partition (fenced).
-func (t *task) writeShuffleTxn(ctx context.Context, b connector.Batch) bool {
+// handleShuffleTxn writes a batch's repartition records and dead letters
+// and commits its offsets in one transaction, retrying until that
+// commits; if ctx ends first, b is released unacknowledged.
+//
+// Exactly-once rests on one rule: a transaction that commits the source
+// partition's offsets up to o holds the records of exactly the inputs
+// from the group's committed offset c to o, where c is read after this
+// task took the partition's transactional id. Taking the id (a new
+// producer) fences every other producer of it (another worker that had
+// the partition, a zombie; this task's own attempt whose commit timed
+// out) and settles their open transaction, so c stays what was read until
+// someone takes the id again, which fails this task's commit. The task
+// takes the id for its first batch and again after any failed commit,
+// and aligns the batch to c: inputs before c are someone's committed
+// output already (all of them: the batch is done); inputs between c and
+// the batch (the consumer read past them: another producer committed an
+// offset behind its position) are read back from the source topic and
+// processed first.
+func (t *task) handleShuffleTxn(ctx context.Context, b connector.Batch) {
+	backoff := newBackoff()
+	for retry := false; ; retry = true {
+		err := t.shuffleTxnOnce(ctx, b.Messages, retry)
+		if err == nil {
+			if t.p.status().State == stateRetrying {
+				t.p.setState(stateRunning, nil)
+			}
+			b.Ack()
+			return
+		}
+		t.closeShuffleTxn()
+		if ctx.Err() != nil {
+			clear(t.errs)
+			release(b)
+			return
+		}
+		t.p.errors.add(errorCodeSinkWrite, 1)
+		t.p.setState(stateRetrying, err)
+		if errors.Is(err, transport.ErrFenced) {
+			t.p.logger.Warn("transaction fenced: another producer took the partition's transactional id; realigning with the committed offsets",
+				"partition", t.partition, "err", err)
+		} else {
+			t.p.logger.Warn("transaction failed; retrying from the committed offsets", "partition", t.partition, "err", err)
+		}
+		if !backoff.wait(ctx) {
+			clear(t.errs)
+			release(b)
+			return
+		}
+	}
+}
+
+// shuffleTxnOnce is one attempt of handleShuffleTxn; nil when msgs are
+// written and their offsets committed, by this attempt or before it.
+// retry says an attempt failed before.
+func (t *task) shuffleTxnOnce(ctx context.Context, msgs []connector.Message, retry bool) error {
 	sh := t.shuffle
-	last := b.Messages[len(b.Messages)-1].Origin
-	offsets := []transport.PartitionOffset{{TopicPartition: transport.TopicPartition{Topic: last.Topic, Partition: last.Partition}, Offset: last.Offset + 1}}
+	last := msgs[len(msgs)-1].Origin
+	tp := transport.TopicPartition{Topic: last.Topic, Partition: last.Partition}
+	if sh.txn == nil {
+		var done bool
+		var err error
+		if msgs, done, err = t.alignShuffle(ctx, tp, msgs, retry); err != nil || done {
+			return err
+		}
+	}
+	t.shuffleBatch(msgs)
 	records := slices.Clip(sh.records)
 	for i := range t.dead {
 		d := &t.dead[i]
 		records = append(records, &transport.Record{Topic: t.p.dlqTopic, Partition: -1, Key: d.Key, Value: d.Value, Headers: d.Headers, Timestamp: d.Timestamp})
 	}
-	w := txnWriter{p: t.p, id: t.p.group + "-" + last.Topic + "-" + itoa(int64(last.Partition)), txn: &sh.txn}
-	return w.commit(ctx, records, t.p.group, offsets)
-}
-
-// txnWriter commits a set of records and offsets in one transaction,
-// retrying transient failures. It owns the producer in *txn.
-type txnWriter struct {
-	p   *pipeline
-	id  string
-	txn *transport.TxnProducer
-}
-
-// commit writes records and commits offsets for group atomically; false
-// when ctx ended or the producer was fenced.
-func (w txnWriter) commit(ctx context.Context, records []*transport.Record, group string, offsets []transport.PartitionOffset) bool {
-	tr := w.p.engine.cfg.Transport
-	backoff := newBackoff()
-	for {
-		err := w.try(ctx, records, group, offsets)
-		if err == nil {
-			if w.p.status().State == stateRetrying {
-				w.p.setState(stateRunning, nil)
-			}
-			return true
-		}
-		if errors.Is(err, transport.ErrFenced) {
-			w.p.logger.Warn("transaction fenced: another worker owns the partition now", "transactional_id", w.id)
-			w.close(ctx)
-			return false
-		}
-		if ctx.Err() != nil {
-			return false
-		}
-		// The outcome is unknown: a new producer completes or aborts the
-		// transaction; the group's offsets then say which.
-		w.close(ctx)
-		if done, cerr := committedPast(ctx, tr, group, offsets); cerr == nil && done {
-			return true
-		}
-		w.p.errors.add(errorCodeSinkWrite, 1)
-		w.p.setState(stateRetrying, err)
-		w.p.logger.Warn("transaction failed; retrying", "transactional_id", w.id, "err", err)
-		if !backoff.wait(ctx) {
-			return false
-		}
-	}
-}
-
-func (w txnWriter) try(ctx context.Context, records []*transport.Record, group string, offsets []transport.PartitionOffset) error {
-	if *w.txn == nil {
-		txn, err := w.p.engine.cfg.Transport.NewTxnProducer(ctx, w.id)
-		if err != nil {
-			return err
-		}
-		*w.txn = txn
-	}
-	txn := *w.txn
+	txn := sh.txn
 	if err := txn.Begin(ctx); err != nil {
 		return err
 	}
@@ -276,18 +311,147 @@ func (w txnWriter) try(ctx context.Context, records []*transport.Record, group s
 			return errors.Join(err, txn.Abort(ctx))
 		}
 	}
-	return txn.Commit(ctx, group, offsets)
+	offsets := []transport.PartitionOffset{{TopicPartition: tp, Offset: last.Offset + 1}}
+	if err := txn.Commit(ctx, t.p.group, offsets); err != nil {
+		return err
+	}
+	t.shuffleWritten()
+	return nil
 }
 
-func (w txnWriter) close(ctx context.Context) {
-	if *w.txn != nil {
-		_ = (*w.txn).Close(ctx)
-		*w.txn = nil
+// alignShuffle takes the partition's transactional id and aligns msgs, a
+// batch, to the group's committed offset (see handleShuffleTxn): done
+// when the whole batch is committed already. With retry, a batch found
+// committed before the id is taken does not take it: a zombie's stale
+// batches leave the partition's owner alone.
+//
+// Reading the committed offset lists the groups (Transport has no
+// narrower call), which a busy or locked-down cluster may answer slowly
+// or refuse. A first batch, which the consumer started at the committed
+// offset, is then written as it is, as before a failure it can be (only
+// a zombie committing meanwhile would be missed); a retry must align.
+func (t *task) alignShuffle(ctx context.Context, tp transport.TopicPartition, msgs []connector.Message, retry bool) (aligned []connector.Message, done bool, err error) {
+	tr := t.p.engine.cfg.Transport
+	first, last := msgs[0].Origin.Offset, msgs[len(msgs)-1].Origin.Offset
+	if retry {
+		if c, ok, err := committedOffset(ctx, tr, t.p.group, tp); err == nil && ok && last < c {
+			return nil, true, nil
+		}
 	}
+	txn, err := tr.NewTxnProducer(ctx, t.p.group+"-"+tp.Topic+"-"+itoa(int64(tp.Partition)))
+	if err != nil {
+		return nil, false, err
+	}
+	t.shuffle.txn = txn
+	c, ok, err := committedOffset(ctx, tr, t.p.group, tp)
+	if err != nil {
+		if !retry && ctx.Err() == nil {
+			t.p.logger.Warn("reading the committed offsets failed; the first batch is written from where the consumer started",
+				"partition", tp.Partition, "err", err)
+			return msgs, false, nil
+		}
+		return nil, false, err
+	}
+	if !ok {
+		if strings.EqualFold(strings.TrimSpace(t.p.plan.Source.Options["scan.startup.mode"]), "latest") {
+			return msgs, false, nil // the consumer started at the end: nothing to align to
+		}
+		starts, err := tr.StartOffsets(ctx, tp.Topic)
+		if err != nil {
+			return nil, false, err
+		}
+		c = starts[tp.Partition]
+	}
+	switch {
+	case last < c:
+		return nil, true, nil
+	case first < c:
+		i, _ := slices.BinarySearchFunc(msgs, c, func(m connector.Message, c int64) int { return cmp.Compare(m.Origin.Offset, c) })
+		t.p.logger.Info("a batch starts before the committed offset; its committed part is skipped",
+			"partition", tp.Partition, "committed", c, "skipped", i)
+		return msgs[i:], false, nil
+	case first > c:
+		gap, err := readInputs(ctx, tr, tp, c, first)
+		if err != nil {
+			return nil, false, err
+		}
+		if len(gap) > 0 {
+			t.p.logger.Info("a batch starts after the committed offset; the inputs between are read again",
+				"partition", tp.Partition, "committed", c, "read", len(gap))
+			return append(gap, msgs...), false, nil
+		}
+	}
+	return msgs, false, nil
 }
+
+// readInputs reads the committed records of tp in [from, to) as messages.
+func readInputs(ctx context.Context, tr transport.Transport, tp transport.TopicPartition, from, to int64) ([]connector.Message, error) {
+	var out []connector.Message
+	for from < to {
+		recs, err := tr.ReadAt(ctx, tp, from, 1<<20)
+		if errors.Is(err, transport.ErrOffsetOutOfRange) {
+			starts, serr := tr.StartOffsets(ctx, tp.Topic)
+			if serr != nil {
+				return nil, serr
+			}
+			if start := starts[tp.Partition]; start > from {
+				from = start // retention removed them: the consumer would skip them too
+				continue
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(recs) == 0 {
+			break
+		}
+		for _, r := range recs {
+			if r.Offset >= to {
+				return out, nil
+			}
+			out = append(out, connector.Message{Key: r.Key, Value: r.Value, Headers: r.Headers, Timestamp: r.Timestamp,
+				Origin: connector.Origin{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}})
+			from = r.Offset + 1
+		}
+	}
+	return out, nil
+}
+
+// closeShuffleTxn drops the task's producer after a failed transaction;
+// the next attempt takes the transactional id again.
+func (t *task) closeShuffleTxn() {
+	if t.shuffle.txn == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	_ = t.shuffle.txn.Close(ctx)
+	t.shuffle.txn = nil
+}
+
+// committedOffset returns group's committed offset of tp; ok false when
+// it has none. It gives up after offsetsTimeout.
+func committedOffset(ctx context.Context, tr transport.Transport, group string, tp transport.TopicPartition) (offset int64, ok bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, offsetsTimeout)
+	defer cancel()
+	groups, err := tr.Groups(ctx)
+	if err != nil {
+		return 0, false, err
+	}
+	for _, g := range groups {
+		if g.Group == group {
+			offset, ok = g.Offsets[tp]
+			return offset, ok, nil
+		}
+	}
+	return 0, false, nil
+}
+
+// offsetsTimeout bounds a read of the committed offsets.
+const offsetsTimeout = 10 * time.Second
 
 // committedPast reports whether group's committed offsets reached every
-// one of offsets (a transaction of unknown outcome committed).
+// one of offsets.
 func committedPast(ctx context.Context, tr transport.Transport, group string, offsets []transport.PartitionOffset) (bool, error) {
 	groups, err := tr.Groups(ctx)
 	if err != nil {

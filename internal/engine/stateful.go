@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tide-data/tide/internal/connector"
+	"github.com/tide-data/tide/internal/eventtime"
 	"github.com/tide-data/tide/internal/sql/plan"
 	"github.com/tide-data/tide/internal/sql/types"
 	"github.com/tide-data/tide/internal/transport"
@@ -292,6 +293,33 @@ func readPunctuation(b []byte) (origin int32, wm int64, err error) {
 }
 
 var errMalformedRepartition = errors.New("engine: malformed repartition record")
+
+// idleResultsSuffix names, after the repartition topic, the origin of the
+// results of a checkpoint without new input (aggregate_stage.go).
+const idleResultsSuffix = "#watermark"
+
+// checkEventTime refuses an event time whose windows' bounds do not fit
+// in an int64 ('infinity', '-infinity' and times within a window's size
+// of them): windows computed from it would wrap around, and a state
+// holding one could not be loaded again.
+func checkEventTime(w *eventtime.Spec, ts int64) error {
+	span := w.Size
+	if w.Kind == eventtime.Session {
+		span = w.Gap
+	}
+	margin := saturatingAdd(saturatingAdd(span, span), max(w.Offset, -w.Offset))
+	if ts > math.MinInt64+margin && ts < math.MaxInt64-margin {
+		return nil
+	}
+	return &types.Error{Code: "22008", Message: "the window's time column is out of range (infinity?): the event has no window"}
+}
+
+func saturatingAdd(a, b int64) int64 { // a, b >= 0
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
 
 // shuffled is one decoded repartition record.
 type shuffled struct {

@@ -513,6 +513,8 @@ func stageErrorCode(stage string) string {
 		return "encode_error"
 	case stageSink:
 		return "sink_error"
+	case stageGroup, stageEventTime, stageAggregate, stageHaving, stageRepartition:
+		return stage + "_error"
 	}
 	return "error"
 }

@@ -176,12 +176,14 @@ func (t *Transport) CreateTopic(_ context.Context, spec transport.TopicSpec) err
 }
 
 // DeleteTopic deletes a topic and, as Kafka does, every group's committed
-// offsets for it. Internal topics ("__" prefix) cannot be deleted.
+// offsets for it. Internal topics ("__" prefix) cannot be deleted, but
+// for a stateful pipeline's ("__tide." prefix: its repartition and
+// changelog topics), which DROP SINK deletes.
 func (t *Transport) DeleteTopic(_ context.Context, name string) error {
 	if err := t.checkOpen(); err != nil {
 		return err
 	}
-	if strings.HasPrefix(name, "__") {
+	if strings.HasPrefix(name, "__") && !strings.HasPrefix(name, "__tide.") {
 		return fmt.Errorf("embedded: delete topic %q: internal topics cannot be deleted", name)
 	}
 	if err := t.log.DeleteTopic(name); err != nil {
