@@ -145,6 +145,13 @@ type Env struct {
 	// ExternalCommit tells a topic source that the runtime commits its
 	// offsets (in its transactions): see TopicSourceOptions.ExternalCommit.
 	ExternalCommit bool
+	// OnAssigned, if set, is called by a topic source with the partitions
+	// newly assigned to it, before their committed offsets are read and
+	// any of their records returned: a runtime writing transactions takes
+	// the partitions' transactional ids there, so a dead owner's open
+	// transaction is aborted at once rather than at its timeout (until
+	// then it holds back the group's offsets and read_committed readers).
+	OnAssigned func(ctx context.Context, partitions []int32)
 }
 
 func (e Env) now() time.Time {

@@ -307,13 +307,18 @@ func (s *TopicSource) release(p int32, generation uint64) {
 	s.acked.Broadcast()
 }
 
-func (s *TopicSource) onAssigned(_ context.Context, tps []transport.TopicPartition) {
+func (s *TopicSource) onAssigned(ctx context.Context, tps []transport.TopicPartition) {
+	var parts []int32
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, tp := range tps {
 		if tp.Topic == s.topic {
 			s.stateLocked(tp.Partition)
+			parts = append(parts, tp.Partition)
 		}
+	}
+	s.mu.Unlock()
+	if s.env.OnAssigned != nil && len(parts) > 0 {
+		s.env.OnAssigned(ctx, parts)
 	}
 }
 

@@ -165,6 +165,9 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 	env := connector.Env{Transport: e.cfg.Transport, Logger: p.logger, Group: p.group, Source: src.Name, Pipeline: entry.Name, Now: e.cfg.Now, Stdout: e.cfg.Stdout}
 	srcEnv := env
 	srcEnv.ExternalCommit = exactly
+	if exactly && pl.Aggregation != nil {
+		srcEnv.OnAssigned = p.takeShuffleIDs
+	}
 	sinkEnv := env
 	sinkEnv.Columns = p.outColumns
 	if p.sink, err = connector.NewSink(pl.Connector, sinkOpts, sinkEnv); err != nil {

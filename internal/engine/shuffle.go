@@ -338,7 +338,7 @@ func (t *task) alignShuffle(ctx context.Context, tp transport.TopicPartition, ms
 			return nil, true, nil
 		}
 	}
-	txn, err := tr.NewTxnProducer(ctx, t.p.group+"-"+tp.Topic+"-"+itoa(int64(tp.Partition)))
+	txn, err := tr.NewTxnProducer(ctx, shuffleTxnID(t.p.group, tp.Topic, tp.Partition))
 	if err != nil {
 		return nil, false, err
 	}
@@ -415,6 +415,33 @@ func readInputs(ctx context.Context, tr transport.Transport, tp transport.TopicP
 		}
 	}
 	return out, nil
+}
+
+// takeShuffleIDs takes the transactional ids of newly assigned source
+// partitions (connector.Env.OnAssigned): a producer for each fences the
+// former owner and aborts its open transaction, which would otherwise
+// hold the group's offsets, and the consumer starting from them, until
+// the transaction timed out. The producer is closed at once: a task takes
+// the id again for its first batch (alignShuffle).
+func (p *pipeline) takeShuffleIDs(ctx context.Context, partitions []int32) {
+	topic := p.plan.Source.Options["topic"]
+	for _, part := range partitions {
+		txn, err := p.engine.cfg.Transport.NewTxnProducer(ctx, shuffleTxnID(p.group, topic, part))
+		if err != nil {
+			p.logger.Warn("taking a source partition's transactional id failed; a dead owner's open transaction holds it until it times out",
+				"partition", part, "err", err)
+			continue
+		}
+		if err := txn.Close(ctx); err != nil {
+			p.logger.Debug("closing a transactional producer", "err", err)
+		}
+	}
+}
+
+// shuffleTxnID is the transactional id of a shuffle task: one per source
+// partition (Kafka Streams' exactly-once, version 1).
+func shuffleTxnID(group, topic string, partition int32) string {
+	return group + "-" + topic + "-" + itoa(int64(partition))
 }
 
 // closeShuffleTxn drops the task's producer after a failed transaction;
