@@ -41,8 +41,9 @@ type shuffleState struct {
 	sentAt     time.Time
 	punctuated bool
 
-	key     []byte // the current record's group key
-	buf     []byte // keys and values of the current batch's records
+	now     time.Time // the current batch's processing time, the repartition records' timestamp
+	key     []byte    // the current record's group key
+	buf     []byte    // keys and values of the current batch's records
 	recs    []transport.Record
 	records []*transport.Record
 	txn     transport.TxnProducer // exactly-once: taken for the first batch and after a failed transaction
@@ -96,6 +97,7 @@ func (t *task) handleShuffle(ctx context.Context, b connector.Batch) {
 // partition's watermark moved.
 func (t *task) shuffleBatch(msgs []connector.Message) {
 	sh := t.shuffle
+	sh.now = time.Now()
 	sh.buf, sh.recs, sh.records = sh.buf[:0], sh.recs[:0], sh.records[:0]
 	t.dead, t.filtered = t.dead[:0], 0
 	clear(t.errs)
@@ -202,7 +204,12 @@ func (t *task) shuffleOne(m *connector.Message) (stage string, err error) {
 	sh.buf = append(sh.buf, sh.key...)
 	key := sh.buf[start:len(sh.buf):len(sh.buf)]
 	sh.recs = append(sh.recs, transport.Record{Topic: sh.st.repartition, Partition: groupPartition(key, sh.st.partitions),
-		Key: key, Value: value, Timestamp: m.Timestamp})
+		// Stamped now, not with the input's timestamp: the topic's
+		// time-based retention must count from when the record was
+		// written (an input stamped weeks ago, a backfill, would be
+		// deleted before the aggregate stage reads it); event time
+		// travels in the value.
+		Key: key, Value: value, Timestamp: sh.now})
 	return "", nil
 }
 

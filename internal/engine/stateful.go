@@ -56,7 +56,12 @@ const headerWatermark = "tide.wm"
 // Defaults of the stateful options.
 const (
 	defaultCheckpointInterval = 200 * time.Millisecond
-	defaultIdleTimeout        = 10 * time.Second
+	// defaultIdleTimeout is long on purpose: the aggregate stage takes a
+	// silent source partition for idle, and a partition whose worker died
+	// is silent too until another worker takes it over (the session
+	// timeout, 10 s, plus a rebalance and a restore). Shorter, a window
+	// could close before the dead worker's events are processed.
+	defaultIdleTimeout = 60 * time.Second
 )
 
 // stateful is what a pipeline with an aggregation needs on top of a
@@ -177,7 +182,7 @@ func (p *pipeline) setupStateful(ctx context.Context, st *stateful) error {
 	for _, spec := range specs {
 		err := tr.CreateTopic(ctx, spec)
 		if errors.Is(err, transport.ErrTopicExists) {
-			info, terr := tr.Topic(ctx, spec.Name)
+			info, terr := existingTopic(ctx, tr, spec.Name)
 			if terr != nil {
 				return terr
 			}
@@ -196,6 +201,23 @@ func (p *pipeline) setupStateful(ctx context.Context, st *stateful) error {
 		}
 	}
 	return os.MkdirAll(st.stateDir, 0o755)
+}
+
+// existingTopic describes a topic CreateTopic said exists: on a Kafka
+// cluster, another worker may have just created it and the metadata may
+// not show it for a moment.
+func existingTopic(ctx context.Context, tr transport.Transport, name string) (transport.TopicInfo, error) {
+	for attempt := 0; ; attempt++ {
+		info, err := tr.Topic(ctx, name)
+		if !errors.Is(err, transport.ErrTopicNotFound) || attempt == 50 {
+			return info, err
+		}
+		select {
+		case <-ctx.Done():
+			return info, err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // dropStateful deletes a dropped stateful pipeline's internal topics and

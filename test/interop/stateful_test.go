@@ -105,7 +105,11 @@ func TestExactlyOnceWindowsSurviveSIGKILL(t *testing.T) {
 			}
 			adm := newAdmin(t, c)
 			in := createTopic(t, adm, 3, nil)
-			out := uniqueName(t, "windows")
+			// Window rows carry their window's end as timestamp, months in
+			// the past: under a default 7-day retention.ms the broker
+			// would delete them before the reader gets there.
+			keep := "-1"
+			out := createTopic(t, adm, 1, map[string]*string{"retention.ms": &keep})
 			suffix := strings.ReplaceAll(strings.TrimPrefix(uniqueName(t, "x"), "it-x-"), "-", "_")
 			suffix = suffix[len(suffix)-8:]
 			p.SQL(fmt.Sprintf(`CREATE SOURCE clicks_%[3]s (user_id int, amount bigint, ts timestamp, WATERMARK FOR ts AS ts - INTERVAL '2' SECOND)
@@ -125,7 +129,9 @@ func TestExactlyOnceWindowsSurviveSIGKILL(t *testing.T) {
 			const chunks, perChunk = 10, 3000
 			base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 			events := windowInputs(42, chunks*perChunk, 50, base)
-			cl := newClient(t, c)
+			// The events name their partitions: kgo's default
+			// partitioner would hash them elsewhere.
+			cl := newClient(t, c, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 			ctx := testContext(t, 4*time.Minute)
 			r := rand.New(rand.NewPCG(7, 7))
 			part := func(i int) int32 { return int32(i % 3) }
