@@ -117,8 +117,12 @@ func newAggStage(p *pipeline, st *stateful) (*aggStage, error) {
 func (s *aggStage) run(ctx context.Context) {
 	backoff := newBackoff()
 	for ctx.Err() == nil {
+		started := time.Now()
 		err := s.runOnce(ctx)
 		s.teardown(err != nil)
+		if time.Since(started) > time.Minute {
+			backoff.reset() // a failure after a good run is a new one
+		}
 		if ctx.Err() != nil {
 			return
 		}
