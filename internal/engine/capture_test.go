@@ -3,8 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -12,51 +10,12 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// cdcDatabase creates a throw-away database in the test cluster
-// (TIDE_TEST_POSTGRES_URL, wal_level = logical) and returns a connection
-// to it and its URL, with a password that trust authentication ignores
-// (for checking that SHOW hides it).
+// cdcDatabase is a throw-away database for the CDC tests, its URL with a
+// password that trust authentication ignores (for checking that SHOW
+// hides it).
 func cdcDatabase(t *testing.T) (*pgx.Conn, string) {
 	t.Helper()
-	base := os.Getenv("TIDE_TEST_POSTGRES_URL")
-	if base == "" {
-		msg := "TIDE_TEST_POSTGRES_URL is not set: start a throw-away PostgreSQL with scripts/peers/postgres.sh and export what it prints"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip("SKIPPING the postgres-cdc engine test: " + msg)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	name := fmt.Sprintf("engine_cdc_%d", time.Now().UnixNano()%1e9)
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_, _ = admin.Exec(ctx, `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active`, name)
-		if _, err := admin.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database: %v", err)
-		}
-		_ = admin.Close(ctx)
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	u.User = url.UserPassword(u.User.Username(), "hunter2")
-	conn, err := pgx.Connect(ctx, u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close(context.Background()) })
-	return conn, u.String()
+	return testDatabase(t, "engine_cdc", "the postgres-cdc engine test", "hunter2")
 }
 
 func TestPostgresCDCSource(t *testing.T) {

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/tide-data/tide/internal/group"
 	"github.com/tide-data/tide/internal/log"
@@ -177,4 +181,54 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// testDatabase creates a throw-away database named prefix_<n> in the test
+// cluster (TIDE_TEST_POSTGRES_URL), dropped with any replication slot left
+// on it when the test ends, and returns a connection to it and its URL,
+// with password in it if one is given. Without the cluster the test
+// (what) is skipped loudly, or fails under CI=true.
+func testDatabase(t *testing.T, prefix, what, password string) (*pgx.Conn, string) {
+	t.Helper()
+	base := os.Getenv("TIDE_TEST_POSTGRES_URL")
+	if base == "" {
+		msg := "TIDE_TEST_POSTGRES_URL is not set: start a throw-away PostgreSQL with scripts/peers/postgres.sh and export what it prints"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip("SKIPPING " + what + ": " + msg)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	name := fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano()%1e9)
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = admin.Exec(ctx, `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active`, name)
+		if _, err := admin.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop database: %v", err)
+		}
+		_ = admin.Close(ctx)
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	if password != "" {
+		u.User = url.UserPassword(u.User.Username(), password)
+	}
+	conn, err := pgx.Connect(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close(context.Background()) })
+	return conn, u.String()
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -523,47 +522,10 @@ func TestDropStatefulSink(t *testing.T) {
 	readAll(t, n.tr, "totals2", 5)
 }
 
-// testPostgres creates a throw-away database in the test cluster
-// (TIDE_TEST_POSTGRES_URL) and returns a connection to it and its URL.
+// testPostgres is a throw-away database for the stateful sink tests.
 func testPostgres(t *testing.T) (*pgx.Conn, string) {
 	t.Helper()
-	base := os.Getenv("TIDE_TEST_POSTGRES_URL")
-	if base == "" {
-		msg := "TIDE_TEST_POSTGRES_URL is not set: start a throw-away PostgreSQL with scripts/peers/postgres.sh and export what it prints"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip("SKIPPING the stateful postgres-sink engine test: " + msg)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	name := fmt.Sprintf("engine_agg_%d", time.Now().UnixNano()%1e9)
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := admin.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database: %v", err)
-		}
-		_ = admin.Close(ctx)
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	conn, err := pgx.Connect(ctx, u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close(context.Background()) })
-	return conn, u.String()
+	return testDatabase(t, "engine_agg", "the stateful postgres-sink engine test", "")
 }
 
 // TestUpdatingGroupByIntoPostgres upserts an updating GROUP BY into a
