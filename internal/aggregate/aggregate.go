@@ -1,8 +1,10 @@
 package aggregate
 
 import (
+	"cmp"
 	"container/heap"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -14,11 +16,35 @@ import (
 // ErrLate is Add's answer for an event whose windows have all fired.
 var ErrLate = errors.New("aggregate: late event: its windows have been emitted")
 
+// ErrSpill wraps a failure to read an evicted window back from the
+// spill store (an I/O error, a corrupt entry): the operator can no
+// longer be trusted, and its task must be rebuilt from its store.
+var ErrSpill = errors.New("aggregate: reading spilled state")
+
 // Spec is what an operator computes.
 type Spec struct {
 	// Window is the window function; nil for an updating GROUP BY.
 	Window *eventtime.Spec
 	Aggs   []expr.Aggregate
+
+	// Spill, when set, lets the operator hold more state than memory:
+	// Evict drops windows from memory beyond MaxMemory bytes, and they
+	// are read back from Spill when an event or Fire needs them. Spill
+	// must be the store Changes feeds, holding every change as of the
+	// last Evict. Session windows stay in memory (a merge needs all of
+	// a key's sessions).
+	Spill     Spill
+	MaxMemory int64
+}
+
+// Spill is the store evicted windows are read back from: a task's
+// state store (internal/state).
+type Spill interface {
+	// Get returns key's value, or found false when there is none.
+	Get(key []byte) (value []byte, found bool, err error)
+	// ScanPrefix calls fn with every entry whose key starts with
+	// prefix, in key order, until fn returns an error.
+	ScanPrefix(prefix []byte, fn func(key, value []byte) error) error
 }
 
 // Result is one row of output: the group's key as the caller encoded it,
@@ -31,14 +57,27 @@ type Result struct {
 
 // Operator holds the groups' state.
 type Operator struct {
-	spec   Spec
-	groups map[string]*group
-	// ends orders the open windows by end, for Fire; entries of windows
-	// that merged away or fired stay until they surface (lazy deletion).
+	spec    Spec
+	session bool
+	// windows holds the tumbling and hopping windows, and the groups of
+	// an updating GROUP BY (under window start 0), that are in memory,
+	// by group and start. Until the next checkpoint it also holds those
+	// dropped since the last one whose entries the store still has, so
+	// that a lookup never reads them back.
+	windows map[windowID]*window
+	// sessions holds each key's sessions, sorted by start.
+	sessions map[string][]*window
+	// byEnd groups the open windows by end, for Fire and for the count
+	// of those evicted; ends orders the buckets' ends, one entry each.
+	byEnd map[int64]*bucket
 	ends  endHeap
 	fired int64 // the watermark of the last Fire
 	win   []eventtime.Window
-	open  int
+	open  int // windows held, in memory or evicted
+	// memory is what the windows in memory take, approximately, as of
+	// their last checkpoint; spilled counts the evicted ones.
+	memory  int64
+	spilled int
 
 	// The changes since the last checkpoint (state.go): tracked once the
 	// operator is checkpointed or loaded, so one that never is keeps
@@ -46,17 +85,29 @@ type Operator struct {
 	tracking   bool
 	dirty      []*window // each at most once (window.dirty)
 	firedDirty bool      // fired moved since the last Changes
+	key        []byte    // scratch for spill keys
 }
 
-type group struct {
-	windows []*window // sorted by start; sessions never overlap
-	updates *window   // the accumulators of an updating GROUP BY
+type windowID struct {
+	key   string
+	start int64
+}
+
+// bucket is the open windows that end at one instant.
+type bucket struct {
+	windows []*window // in memory; window.slot is the index
+	spilled int       // evicted to the spill store
 }
 
 type window struct {
 	key  string // the group's
 	w    eventtime.Window
 	accs []*expr.Accumulator
+	slot int // in its bucket
+	// size is its approximate memory, measured when a checkpoint wrote
+	// it; ref is set when an event touches it, cleared by Evict's clock.
+	size int64
+	ref  bool
 	// Checkpoint bookkeeping (state.go): dirty while in Operator.dirty;
 	// stored once a checkpoint wrote it; dropped once fired or merged
 	// away, so its entry must be deleted if it was stored.
@@ -70,7 +121,9 @@ func New(spec Spec) (*Operator, error) {
 			return nil, err
 		}
 	}
-	return &Operator{spec: spec, groups: map[string]*group{}, fired: eventtime.NoWatermark}, nil
+	return &Operator{spec: spec, session: spec.Window != nil && spec.Window.Kind == eventtime.Session,
+		windows: map[windowID]*window{}, sessions: map[string][]*window{}, byEnd: map[int64]*bucket{},
+		fired: eventtime.NoWatermark}, nil
 }
 
 func (o *Operator) newWindow(key string, w eventtime.Window) *window {
@@ -81,80 +134,146 @@ func (o *Operator) newWindow(key string, w eventtime.Window) *window {
 	return win
 }
 
-// Open reports how many windows (or groups, without a window) are held.
+// Open reports how many windows (or groups, without a window) are held,
+// in memory or evicted.
 func (o *Operator) Open() int { return o.open }
+
+// Memory reports what the windows in memory take, approximately (as of
+// their last checkpoint), and how many are evicted to the spill store.
+func (o *Operator) Memory() (bytes int64, evicted int) { return o.memory, o.spilled }
 
 // Add folds one event into its group: args holds one value per
 // aggregate (any value for count(*)), ts its event time (ignored without
 // a window). Without a window it returns the group's new row; with one,
-// nil — rows come from Fire.
+// nil — rows come from Fire. An error wrapping ErrSpill means the
+// operator is unusable; any other leaves it as it was before the event
+// for its first window (an aggregate that cannot fold the value).
 func (o *Operator) Add(key string, ts int64, args []types.Value) (*Result, error) {
-	g := o.groups[key]
-	if g == nil {
-		g = &group{}
-		o.groups[key] = g
-	}
 	if o.spec.Window == nil {
-		if g.updates == nil {
-			g.updates = o.newWindow(key, eventtime.Window{})
-			o.open++
-		}
-		o.touch(g.updates)
-		if err := addAll(g.updates.accs, args); err != nil {
+		w, err := o.window(key, eventtime.Window{})
+		if err != nil {
 			return nil, err
 		}
-		vals, err := results(g.updates.accs)
+		o.touch(w)
+		if err := addAll(w.accs, args); err != nil {
+			return nil, err
+		}
+		vals, err := results(w.accs)
 		if err != nil {
 			return nil, err
 		}
 		return &Result{Key: key, Values: vals}, nil
 	}
 	o.win = o.spec.Window.Assign(o.win[:0], ts)
-	if o.spec.Window.Kind == eventtime.Session {
-		return nil, o.addSession(key, g, o.win[0], args)
+	if o.session {
+		return nil, o.addSession(key, o.win[0], args)
 	}
 	added := false
-	for _, w := range o.win {
-		if eventtime.Late(w, o.fired) {
+	for _, span := range o.win {
+		if eventtime.Late(span, o.fired) {
 			continue
 		}
-		i, found := slices.BinarySearchFunc(g.windows, w.Start, func(x *window, start int64) int { return cmp64(x.w.Start, start) })
-		if !found {
-			g.windows = slices.Insert(g.windows, i, o.newWindow(key, w))
-			heap.Push(&o.ends, endEntry{end: w.End, start: w.Start, key: key})
-			o.open++
+		w, err := o.window(key, span)
+		if err != nil {
+			return nil, err
 		}
-		o.touch(g.windows[i])
-		if err := addAll(g.windows[i].accs, args); err != nil {
+		o.touch(w)
+		if err := addAll(w.accs, args); err != nil {
 			return nil, err
 		}
 		added = true
 	}
 	if !added {
-		if len(g.windows) == 0 {
-			delete(o.groups, key)
-		}
 		return nil, ErrLate
 	}
 	return nil, nil
 }
 
-// addSession merges the event's session into the key's open ones.
-func (o *Operator) addSession(key string, g *group, w eventtime.Window, args []types.Value) error {
-	if eventtime.Late(w, o.fired) {
-		if len(g.windows) == 0 {
-			delete(o.groups, key)
+// window returns key's window span: the one in memory, else the one
+// evicted (read back), else a new one.
+func (o *Operator) window(key string, span eventtime.Window) (*window, error) {
+	id := windowID{key, span.Start}
+	old := o.windows[id]
+	if old != nil && !old.dropped {
+		old.ref = true
+		return old, nil
+	}
+	b := o.byEnd[span.End]
+	if old == nil && b != nil && b.spilled > 0 {
+		o.key = appendWindowKey(o.key[:0], key, span)
+		v, found, err := o.spec.Spill.Get(o.key)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrSpill, err)
 		}
+		if found {
+			w, err := o.parseWindowValue(key, span, v)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %w (key %x)", ErrSpill, err, o.key)
+			}
+			w.stored, w.ref, w.size = true, true, entrySize(len(o.key), len(v), len(w.accs))
+			b.spilled--
+			o.spilled--
+			o.place(w, b)
+			return w, nil
+		}
+	}
+	w := o.newWindow(key, span)
+	w.ref = true
+	if old != nil {
+		// A dropped window of the same key and start, its entry stored:
+		// the new one's entry overwrites it rather than deleting it.
+		w.stored, old.stored = old.stored, false
+	}
+	o.place(w, o.bucket(span.End))
+	o.open++
+	return w, nil
+}
+
+// bucket returns the bucket of windows ending at end, made if need be.
+func (o *Operator) bucket(end int64) *bucket {
+	b := o.byEnd[end]
+	if b == nil {
+		b = &bucket{}
+		o.byEnd[end] = b
+		heap.Push(&o.ends, end)
+	}
+	return b
+}
+
+// place puts a window in memory: in its bucket, and in windows unless
+// it is a session (sessions are listed by key).
+func (o *Operator) place(w *window, b *bucket) {
+	w.slot = len(b.windows)
+	b.windows = append(b.windows, w)
+	if !o.session {
+		o.windows[windowID{w.key, w.w.Start}] = w
+	}
+	o.memory += w.size
+}
+
+// unplace takes a window out of its bucket.
+func (o *Operator) unplace(w *window) {
+	b := o.byEnd[w.w.End]
+	last := b.windows[len(b.windows)-1]
+	b.windows[w.slot], last.slot = last, w.slot
+	b.windows[len(b.windows)-1] = nil
+	b.windows = b.windows[:len(b.windows)-1]
+}
+
+// addSession merges the event's session into the key's open ones.
+func (o *Operator) addSession(key string, span eventtime.Window, args []types.Value) error {
+	if eventtime.Late(span, o.fired) {
 		return ErrLate
 	}
-	spans := make([]eventtime.Window, len(g.windows))
-	for i, s := range g.windows {
+	sessions := o.sessions[key]
+	spans := make([]eventtime.Window, len(sessions))
+	for i, s := range sessions {
 		spans[i] = s.w
 	}
-	merged, absorbed := eventtime.MergeSession(spans, w)
+	merged, absorbed := eventtime.MergeSession(spans, span)
 	target := o.newWindow(key, merged)
 	for _, i := range absorbed {
-		for j, acc := range g.windows[i].accs {
+		for j, acc := range sessions[i].accs {
 			if err := target.accs[j].Merge(acc); err != nil {
 				return err
 			}
@@ -165,24 +284,29 @@ func (o *Operator) addSession(key string, g *group, w eventtime.Window, args []t
 	}
 	o.open += 1 - len(absorbed)
 	for i := len(absorbed) - 1; i >= 0; i-- {
-		old := g.windows[absorbed[i]]
-		if old.w.Start == merged.Start {
-			// The same key: the merged session's entry overwrites this
-			// one's rather than deleting it first.
+		old := sessions[absorbed[i]]
+		if old.w == merged {
+			// The same key (an event inside the session): the merged
+			// session's entry overwrites this one's rather than
+			// deleting it first.
 			target.stored, old.stored = old.stored, false
 		}
+		o.unplace(old)
 		o.drop(old)
-		g.windows = slices.Delete(g.windows, absorbed[i], absorbed[i]+1)
+		sessions = slices.Delete(sessions, absorbed[i], absorbed[i]+1)
 	}
-	i, _ := slices.BinarySearchFunc(g.windows, merged.Start, func(x *window, start int64) int { return cmp64(x.w.Start, start) })
-	g.windows = slices.Insert(g.windows, i, target)
+	i, _ := slices.BinarySearchFunc(sessions, merged.Start, func(x *window, start int64) int { return cmp.Compare(x.w.Start, start) })
+	o.sessions[key] = slices.Insert(sessions, i, target)
+	o.place(target, o.bucket(merged.End))
 	o.touch(target)
-	heap.Push(&o.ends, endEntry{end: merged.End, start: merged.Start, key: key})
 	return nil
 }
 
 // Fire emits, and forgets, every window that ends at or before the
-// watermark wm, ordered by end, then key, then start.
+// watermark wm, ordered by end, then key, then start. A window whose
+// result cannot be computed (an aggregate's overflow) is forgotten too:
+// Fire returns the others and the first such error. An error wrapping
+// ErrSpill means the operator is unusable.
 func (o *Operator) Fire(wm int64) ([]Result, error) {
 	if o.spec.Window == nil || wm == eventtime.NoWatermark {
 		return nil, nil
@@ -191,29 +315,113 @@ func (o *Operator) Fire(wm int64) ([]Result, error) {
 		o.fired, o.firedDirty = wm, true
 	}
 	var out []Result
-	for len(o.ends) > 0 && o.ends[0].end <= wm {
-		e := heap.Pop(&o.ends).(endEntry)
-		g := o.groups[e.key]
-		if g == nil {
-			continue
-		}
-		i, found := slices.BinarySearchFunc(g.windows, e.start, func(x *window, start int64) int { return cmp64(x.w.Start, start) })
-		if !found || g.windows[i].w.End != e.end {
-			continue // merged into a larger session, or fired already
-		}
-		vals, err := results(g.windows[i].accs)
+	var failed error
+	emit := func(w *window) {
+		vals, err := results(w.accs)
 		if err != nil {
-			return out, err
+			failed = cmp.Or(failed, fmt.Errorf("window %v of group %x: %w", w.w, w.key, err))
+			return
 		}
-		out = append(out, Result{Key: e.key, Window: g.windows[i].w, Values: vals})
-		o.drop(g.windows[i])
-		g.windows = slices.Delete(g.windows, i, i+1)
-		o.open--
-		if len(g.windows) == 0 {
-			delete(o.groups, e.key)
+		out = append(out, Result{Key: w.key, Window: w.w, Values: vals})
+	}
+	for len(o.ends) > 0 && o.ends[0] <= wm {
+		end := heap.Pop(&o.ends).(int64)
+		b := o.byEnd[end]
+		delete(o.byEnd, end)
+		from := len(out)
+		for _, w := range b.windows {
+			emit(w)
+			o.drop(w)
+			if o.session {
+				o.forgetSession(w)
+			}
+		}
+		if b.spilled > 0 {
+			if err := o.fireSpilled(end, emit); err != nil {
+				return out, err
+			}
+		}
+		o.open -= len(b.windows) + b.spilled
+		o.spilled -= b.spilled
+		slices.SortFunc(out[from:], func(a, b Result) int {
+			return cmp.Or(strings.Compare(a.Key, b.Key), cmp.Compare(a.Window.Start, b.Window.Start))
+		})
+	}
+	return out, failed
+}
+
+// fireSpilled emits the evicted windows that end at end, reading them
+// back, and leaves each as a dropped window so that the next checkpoint
+// deletes its entry.
+func (o *Operator) fireSpilled(end int64, emit func(*window)) error {
+	o.key = appendEndPrefix(o.key[:0], end)
+	err := o.spec.Spill.ScanPrefix(o.key, func(k, v []byte) error {
+		key, span, err := parseWindowKey(k)
+		if err != nil {
+			return err
+		}
+		id := windowID{key, span.Start}
+		if o.windows[id] != nil {
+			return nil // fired from memory, or read back and then fired
+		}
+		w, err := o.parseWindowValue(key, span, v)
+		if err != nil {
+			return fmt.Errorf("%w (key %x)", err, k)
+		}
+		emit(w)
+		w.stored = true
+		o.windows[id] = w
+		o.drop(w)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrSpill, err)
+	}
+	return nil
+}
+
+// forgetSession takes a fired session out of its key's list.
+func (o *Operator) forgetSession(w *window) {
+	sessions := o.sessions[w.key]
+	i, found := slices.BinarySearchFunc(sessions, w.w.Start, func(x *window, start int64) int { return cmp.Compare(x.w.Start, start) })
+	if found {
+		sessions = slices.Delete(sessions, i, i+1)
+	}
+	if len(sessions) == 0 {
+		delete(o.sessions, w.key)
+	} else {
+		o.sessions[w.key] = sessions
+	}
+}
+
+// Evict drops windows from memory until they take at most
+// Spec.MaxMemory bytes, those not touched since the last Evict first (a
+// clock, which approximates least recently used). Call it only once the
+// spill store holds every change Changes gave: an evicted window is read
+// back from there. Sessions are never evicted.
+func (o *Operator) Evict() {
+	if o.spec.Spill == nil || o.memory <= o.spec.MaxMemory {
+		return
+	}
+	for pass := 0; pass < 2 && o.memory > o.spec.MaxMemory; pass++ {
+		for id, w := range o.windows {
+			if o.memory <= o.spec.MaxMemory {
+				break
+			}
+			if w.dirty || w.dropped || !w.stored {
+				continue
+			}
+			if w.ref {
+				w.ref = false
+				continue
+			}
+			o.unplace(w)
+			delete(o.windows, id)
+			o.memory -= w.size
+			o.byEnd[w.w.End].spilled++
+			o.spilled++
 		}
 	}
-	return out, nil
 }
 
 func addAll(accs []*expr.Accumulator, args []types.Value) error {
@@ -237,36 +445,13 @@ func results(accs []*expr.Accumulator) ([]types.Value, error) {
 	return vals, nil
 }
 
-func cmp64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
+// endHeap orders the buckets' ends, for Fire.
+type endHeap []int64
 
-// endEntry is a window in the firing order.
-type endEntry struct {
-	end, start int64
-	key        string
-}
-
-type endHeap []endEntry
-
-func (h endHeap) Len() int { return len(h) }
-func (h endHeap) Less(i, j int) bool {
-	if h[i].end != h[j].end {
-		return h[i].end < h[j].end
-	}
-	if c := strings.Compare(h[i].key, h[j].key); c != 0 {
-		return c < 0
-	}
-	return h[i].start < h[j].start
-}
-func (h endHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *endHeap) Push(x any)   { *h = append(*h, x.(endEntry)) }
+func (h endHeap) Len() int           { return len(h) }
+func (h endHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h endHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *endHeap) Push(x any)        { *h = append(*h, x.(int64)) }
 func (h *endHeap) Pop() any {
 	old := *h
 	x := old[len(old)-1]

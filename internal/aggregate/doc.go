@@ -13,8 +13,30 @@
 // row, which the pipeline emits as an upsert keyed by the group (a
 // changelog).
 //
-// The operator keeps its state in memory. It is used by one task
-// goroutine: not safe for concurrent use.
+// The operator is used by one task goroutine: not safe for concurrent
+// use.
+//
+// # State larger than memory
+//
+// With a Spill store (the task's pebble store) the operator keeps only
+// part of its state in memory. Windows are grouped in buckets by end
+// (a heap of the distinct ends drives Fire). After each checkpoint has
+// reached the store, Evict drops clean windows from memory — a clock
+// over a referenced bit, so recently touched ones stay — until what is
+// left takes Spec.MaxMemory bytes (estimated from each window's entry
+// size at its last checkpoint), counting the evicted ones in their
+// bucket. An event for a window not in memory reads it back with a point
+// lookup when its bucket has evicted windows (pebble's bloom filters
+// answer most misses for new groups), and Fire reads a bucket's evicted
+// windows with one prefix scan: window keys start with the end. A window
+// fired or merged away stays in memory as a tombstone until the next
+// checkpoint deletes its entry, so a stale copy is never read back.
+// Load (restore) stops materializing windows at the budget and leaves
+// the rest in the store. Session windows always stay in memory: a merge
+// needs all of a key's sessions. What memory always holds: the buckets
+// (one per distinct window end, with a count; for sessions, also the
+// empty ones merges leave until the watermark passes their end) and the
+// tombstones between two checkpoints.
 //
 // # Persistence
 //
@@ -24,28 +46,30 @@
 // restore. Tracking costs a flag test per Add and an append the first
 // time a window changes between checkpoints; Changes walks those windows
 // only. An entry is one (group, window) — the group's accumulators
-// without a window, under window start 0 — plus one operator-wide entry,
+// without a window, under window [0, 0) — plus one operator-wide entry,
 // the watermark of the last Fire, so that windows emitted before a
 // restore are not emitted again and their late events stay late.
 //
-// Keys sort by group key, then window start (the group key is the
-// caller's opaque string; a 0x00 in it is escaped as 0x00 0xff):
+// Keys sort by window end, then group key, then window start (the group
+// key is the caller's opaque string; a 0x00 in it is escaped as
+// 0x00 0xff):
 //
 //	window entry:
-//	+------+----------------------+-----------+----------------------+
-//	| 0x01 | group key (escaped)  | 0x00 0x01 | start (8 bytes, BE,  |
-//	|      |                      |           |  sign bit flipped)   |
-//	+------+----------------------+-----------+----------------------+
+//	+------+--------------------+----------------------+-----------+--------------------+
+//	| 0x03 | end (8 bytes, BE,  | group key (escaped)  | 0x00 0x01 | start (8 bytes, BE,|
+//	|      |  sign bit flipped) |                      |           |  sign bit flipped) |
+//	+------+--------------------+----------------------+-----------+--------------------+
 //	value:
-//	+------+-----------------+--------------------+---------------------------------+
-//	| 0x01 | end (varint)    | count (uvarint) =  | count x { len (uvarint),        |
-//	| vers |                 | len(Spec.Aggs)     |   Accumulator.AppendState }     |
-//	+------+-----------------+--------------------+---------------------------------+
+//	+------+--------------------+---------------------------------+
+//	| 0x02 | count (uvarint) =  | count x { len (uvarint),        |
+//	| vers | len(Spec.Aggs)     |   Accumulator.AppendState }     |
+//	+------+--------------------+---------------------------------+
 //
 //	watermark entry: key 0x00 "fired", value the watermark (varint)
 //
-// Keys starting 0x00 are the operator's own; other values of the first
-// byte are free for later kinds of entry. A deleted entry (its window
-// fired or merged into a larger session) is a nil value, a tombstone in
-// the changelog.
+// Keys starting 0x00 are the operator's own; 0x01 was the first layout's
+// window entry (by group first), refused at Load; 0x02 is the engine's;
+// other values of the first byte are free for later kinds of entry. A
+// deleted entry (its window fired, or merged into a larger session) is a
+// nil value, a tombstone in the changelog.
 package aggregate

@@ -2,11 +2,12 @@ package aggregate
 
 import (
 	"bytes"
-	"container/heap"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/tide-data/tide/internal/eventtime"
 )
@@ -17,10 +18,11 @@ var ErrCorruptState = errors.New("aggregate: corrupt state entry")
 
 // State entry keys (see the package doc for the layout).
 const (
-	tagMeta   byte = 0x00 // operator-wide entries
-	tagWindow byte = 0x01 // one per (group, window)
+	tagMeta     byte = 0x00 // operator-wide entries
+	tagWindowV1 byte = 0x01 // windows in the first layout (by group): refused
+	tagWindow   byte = 0x03 // one per (group, window), by end
 
-	stateVersion byte = 1 // the first byte of every window entry's value
+	stateVersion byte = 2 // the first byte of every window entry's value
 )
 
 // firedKey holds the watermark of the last Fire.
@@ -50,19 +52,21 @@ func (o *Operator) Changes(fn func(key, value []byte) error) error {
 	var key, val []byte
 	for _, w := range o.dirty {
 		if w.dropped && w.stored {
-			key = appendWindowKey(key[:0], w.key, w.w.Start)
+			key = appendWindowKey(key[:0], w.key, w.w)
 			if err := fn(key, nil); err != nil {
 				return err
 			}
 		}
 	}
-	for _, w := range o.dirty {
+	sizes := make([]int64, len(o.dirty))
+	for i, w := range o.dirty {
 		if !w.dropped {
-			key = appendWindowKey(key[:0], w.key, w.w.Start)
+			key = appendWindowKey(key[:0], w.key, w.w)
 			val = appendWindowValue(val[:0], w)
 			if err := fn(key, val); err != nil {
 				return err
 			}
+			sizes[i] = entrySize(len(key), len(val), len(w.accs))
 		}
 	}
 	if o.firedDirty {
@@ -72,19 +76,36 @@ func (o *Operator) Changes(fn func(key, value []byte) error) error {
 	}
 	for i, w := range o.dirty {
 		w.dirty, w.stored = false, !w.dropped
+		if w.dropped {
+			if id := (windowID{w.key, w.w.Start}); o.windows[id] == w {
+				delete(o.windows, id) // its entry is gone: nothing left to mask
+			}
+		} else {
+			o.memory += sizes[i] - w.size
+			w.size = sizes[i]
+		}
 		o.dirty[i] = nil
 	}
 	o.dirty, o.firedDirty = o.dirty[:0], false
 	return nil
 }
 
+// entrySize estimates what a window takes in memory from its entry's
+// size: the key and the accumulators' state, plus the structures
+// around them (map slot, window, accumulators).
+func entrySize(key, value, accs int) int64 {
+	return int64(key + value + 160 + 64*accs)
+}
+
 // snapshot gives every entry and starts tracking.
 func (o *Operator) snapshot(fn func(key, value []byte) error) error {
 	var key, val []byte
 	var err error
+	sizes := map[*window]int64{}
 	o.each(func(w *window) bool {
-		key = appendWindowKey(key[:0], w.key, w.w.Start)
+		key = appendWindowKey(key[:0], w.key, w.w)
 		val = appendWindowValue(val[:0], w)
+		sizes[w] = entrySize(len(key), len(val), len(w.accs))
 		err = fn(key, val)
 		return err == nil
 	})
@@ -98,20 +119,19 @@ func (o *Operator) snapshot(fn func(key, value []byte) error) error {
 	}
 	o.each(func(w *window) bool {
 		w.stored = true
+		o.memory += sizes[w] - w.size
+		w.size = sizes[w]
 		return true
 	})
 	o.tracking, o.firedDirty = true, false
 	return nil
 }
 
-// each calls fn with every open window (or updating group's state), in
-// no particular order, until fn returns false.
+// each calls fn with every open window in memory (or updating group's
+// state), in no particular order, until fn returns false.
 func (o *Operator) each(fn func(w *window) bool) {
-	for _, g := range o.groups {
-		if g.updates != nil && !fn(g.updates) {
-			return
-		}
-		for _, w := range g.windows {
+	for _, b := range o.byEnd {
+		for _, w := range b.windows {
 			if !fn(w) {
 				return
 			}
@@ -129,19 +149,29 @@ func (o *Operator) touch(w *window) {
 }
 
 // drop marks a window gone (fired, or merged into another session): its
-// entry is deleted at the next checkpoint if one was written.
+// entry is deleted at the next checkpoint if one was written. The caller
+// takes it out of its bucket.
 func (o *Operator) drop(w *window) {
 	w.dropped = true
-	if w.stored {
+	o.memory -= w.size
+	w.size = 0
+	switch {
+	case w.stored:
 		o.touch(w)
+	case !o.session:
+		if id := (windowID{w.key, w.w.Start}); o.windows[id] == w {
+			delete(o.windows, id)
+		}
 	}
 }
 
 // Load rebuilds one entry Changes gave, at restore: into an operator
 // fresh from New, before any Add or Fire, with every entry of its store
-// in any order. The operator starts tracking changes from there. It
-// returns ErrCorruptState (wrapped) for an entry that does not decode or
-// does not fit the operator's spec. Load does not retain key or value.
+// once, in any order. The operator starts tracking changes from there. Once
+// the windows loaded take Spec.MaxMemory, further ones (not sessions)
+// are checked and counted, and left in the spill store. Load returns
+// ErrCorruptState (wrapped) for an entry that does not decode or does
+// not fit the operator's spec. It does not retain key or value.
 func (o *Operator) Load(key, value []byte) error {
 	o.tracking = true
 	if bytes.Equal(key, firedKey) {
@@ -152,52 +182,62 @@ func (o *Operator) Load(key, value []byte) error {
 		o.fired = fired
 		return nil
 	}
-	groupKey, start, err := parseWindowKey(key)
+	if len(key) > 0 && key[0] == tagWindowV1 {
+		return fmt.Errorf("%w: an entry of an older Tide's layout (key %x): drop the sink and create it again to start its state afresh", ErrCorruptState, key)
+	}
+	groupKey, span, err := parseWindowKey(key)
 	if err != nil {
 		return err
 	}
-	w, err := o.parseWindowValue(groupKey, start, value)
+	switch {
+	case o.spec.Window == nil && span != (eventtime.Window{}):
+		return fmt.Errorf("%w: a window %v in an updating GROUP BY (key %x)", ErrCorruptState, span, key)
+	case o.spec.Window != nil && span.End <= span.Start:
+		return fmt.Errorf("%w: empty window %v (key %x)", ErrCorruptState, span, key)
+	}
+	w, err := o.parseWindowValue(groupKey, span, value)
 	if err != nil {
 		return fmt.Errorf("%w (key %x)", err, key)
 	}
-	w.stored = true
-	g := o.groups[groupKey]
-	if g == nil {
-		g = &group{}
-		o.groups[groupKey] = g
-	}
-	if o.spec.Window == nil {
-		if w.w != (eventtime.Window{}) {
-			return fmt.Errorf("%w: a window %v in an updating GROUP BY (key %x)", ErrCorruptState, w.w, key)
-		}
-		if g.updates == nil {
+	b := o.bucket(span.End)
+	if o.session {
+		sessions := o.sessions[groupKey]
+		i, found := slices.BinarySearchFunc(sessions, span.Start, func(x *window, start int64) int { return cmp.Compare(x.w.Start, start) })
+		if found {
+			o.unplace(sessions[i])
+			o.memory -= sessions[i].size
+			sessions[i] = w
+		} else {
+			o.sessions[groupKey] = slices.Insert(sessions, i, w)
 			o.open++
 		}
-		g.updates = w
-		return nil
-	}
-	if w.w.End <= w.w.Start {
-		return fmt.Errorf("%w: empty window %v (key %x)", ErrCorruptState, w.w, key)
-	}
-	i, found := slices.BinarySearchFunc(g.windows, start, func(x *window, start int64) int { return cmp64(x.w.Start, start) })
-	if found {
-		g.windows[i] = w // the stale heap entry, if its end differs, is skipped by Fire
+	} else if old := o.windows[windowID{groupKey, span.Start}]; old != nil {
+		o.unplace(old)
+		o.memory -= old.size
 	} else {
-		g.windows = slices.Insert(g.windows, i, w)
+		if o.spec.Spill != nil && o.memory >= o.spec.MaxMemory {
+			b.spilled++
+			o.spilled++
+			o.open++
+			return nil
+		}
 		o.open++
 	}
-	heap.Push(&o.ends, endEntry{end: w.w.End, start: w.w.Start, key: groupKey})
+	w.stored, w.size = true, entrySize(len(key), len(value), len(w.accs))
+	o.place(w, b)
 	return nil
 }
 
-// appendWindowKey appends the key of a group's window starting at start:
-// the tag, the group key escaped so that keys sort as the group keys do
-// (0x00 becomes 0x00 0xff, and 0x00 0x01 ends it), then the start as
-// big-endian with its sign bit flipped, so that starts sort as numbers.
-func appendWindowKey(dst []byte, groupKey string, start int64) []byte {
-	dst = append(dst, tagWindow)
+// appendWindowKey appends the key of a group's window: the tag, the
+// window's end as big-endian with its sign bit flipped (so that ends
+// sort as numbers and Fire reads a bucket's evicted windows with one
+// prefix scan), the group key escaped so that keys sort as the group
+// keys do (0x00 becomes 0x00 0xff, and 0x00 0x01 ends it), then the
+// start as the end is.
+func appendWindowKey(dst []byte, groupKey string, span eventtime.Window) []byte {
+	dst = appendEndPrefix(dst, span.End)
 	for {
-		i := indexZero(groupKey)
+		i := strings.IndexByte(groupKey, 0)
 		if i < 0 {
 			break
 		}
@@ -207,29 +247,26 @@ func appendWindowKey(dst []byte, groupKey string, start int64) []byte {
 	}
 	dst = append(dst, groupKey...)
 	dst = append(dst, 0x00, 0x01)
-	return binary.BigEndian.AppendUint64(dst, uint64(start)^(1<<63))
+	return binary.BigEndian.AppendUint64(dst, uint64(span.Start)^(1<<63))
 }
 
-func indexZero(s string) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == 0 {
-			return i
-		}
-	}
-	return -1
+// appendEndPrefix appends what the keys of the windows ending at end
+// start with.
+func appendEndPrefix(dst []byte, end int64) []byte {
+	return binary.BigEndian.AppendUint64(append(dst, tagWindow), uint64(end)^(1<<63))
 }
 
 // parseWindowKey reads what appendWindowKey wrote.
-func parseWindowKey(key []byte) (groupKey string, start int64, err error) {
-	if len(key) < 1+2+8 || key[0] != tagWindow {
-		return "", 0, fmt.Errorf("%w: key %x", ErrCorruptState, key)
+func parseWindowKey(key []byte) (groupKey string, span eventtime.Window, err error) {
+	if len(key) < 1+8+2+8 || key[0] != tagWindow {
+		return "", span, fmt.Errorf("%w: key %x", ErrCorruptState, key)
 	}
 	var g []byte
-	rest := key[1 : len(key)-8]
+	rest := key[1+8 : len(key)-8]
 	for {
 		i := bytes.IndexByte(rest, 0)
 		if i < 0 || i+1 >= len(rest) {
-			return "", 0, fmt.Errorf("%w: key %x", ErrCorruptState, key)
+			return "", span, fmt.Errorf("%w: key %x", ErrCorruptState, key)
 		}
 		g = append(g, rest[:i]...)
 		switch rest[i+1] {
@@ -239,21 +276,22 @@ func parseWindowKey(key []byte) (groupKey string, start int64, err error) {
 			continue
 		case 0x01:
 			if i+2 != len(rest) {
-				return "", 0, fmt.Errorf("%w: key %x", ErrCorruptState, key)
+				return "", span, fmt.Errorf("%w: key %x", ErrCorruptState, key)
 			}
 		default:
-			return "", 0, fmt.Errorf("%w: key %x", ErrCorruptState, key)
+			return "", span, fmt.Errorf("%w: key %x", ErrCorruptState, key)
 		}
 		break
 	}
-	return string(g), int64(binary.BigEndian.Uint64(key[len(key)-8:]) ^ (1 << 63)), nil
+	span.End = int64(binary.BigEndian.Uint64(key[1:9]) ^ (1 << 63))
+	span.Start = int64(binary.BigEndian.Uint64(key[len(key)-8:]) ^ (1 << 63))
+	return string(g), span, nil
 }
 
-// appendWindowValue appends a window's value: the format version, the
-// window's end, then each accumulator's state with its length.
+// appendWindowValue appends a window's value: the format version, then
+// each accumulator's state with its length.
 func appendWindowValue(dst []byte, w *window) []byte {
 	dst = append(dst, stateVersion)
-	dst = binary.AppendVarint(dst, w.w.End)
 	dst = binary.AppendUvarint(dst, uint64(len(w.accs)))
 	for _, acc := range w.accs {
 		// The state's length goes before it: reserve the most a uvarint
@@ -272,16 +310,11 @@ func appendWindowValue(dst []byte, w *window) []byte {
 }
 
 // parseWindowValue rebuilds a window from its value.
-func (o *Operator) parseWindowValue(groupKey string, start int64, value []byte) (*window, error) {
+func (o *Operator) parseWindowValue(groupKey string, span eventtime.Window, value []byte) (*window, error) {
 	if len(value) == 0 || value[0] != stateVersion {
 		return nil, fmt.Errorf("%w: unknown format", ErrCorruptState)
 	}
 	rest := value[1:]
-	end, n := binary.Varint(rest)
-	if n <= 0 {
-		return nil, ErrCorruptState
-	}
-	rest = rest[n:]
 	count, n := binary.Uvarint(rest)
 	if n <= 0 {
 		return nil, ErrCorruptState
@@ -290,7 +323,7 @@ func (o *Operator) parseWindowValue(groupKey string, start int64, value []byte) 
 	if count != uint64(len(o.spec.Aggs)) {
 		return nil, fmt.Errorf("%w: %d aggregates, the query has %d", ErrCorruptState, count, len(o.spec.Aggs))
 	}
-	w := o.newWindow(groupKey, eventtime.Window{Start: start, End: end})
+	w := o.newWindow(groupKey, span)
 	for _, acc := range w.accs {
 		size, n := binary.Uvarint(rest)
 		if n <= 0 || size > uint64(len(rest)-n) {

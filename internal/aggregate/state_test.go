@@ -41,11 +41,30 @@ func checkpoint(t *testing.T, op *Operator, store map[string][]byte) {
 	}
 }
 
+// mapSpill is a spill store over the map checkpoint writes to.
+type mapSpill map[string][]byte
+
+func (m mapSpill) Get(key []byte) ([]byte, bool, error) {
+	v, ok := m[string(key)]
+	return v, ok, nil
+}
+
+func (m mapSpill) ScanPrefix(prefix []byte, fn func(key, value []byte) error) error {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if strings.HasPrefix(k, string(prefix)) {
+			if err := fn([]byte(k), m[k]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // fullState is every entry of op, encoded as Changes does.
 func fullState(op *Operator) map[string][]byte {
 	out := map[string][]byte{}
 	op.each(func(w *window) bool {
-		out[string(appendWindowKey(nil, w.key, w.w.Start))] = appendWindowValue(nil, w)
+		out[string(appendWindowKey(nil, w.key, w.w))] = appendWindowValue(nil, w)
 		return true
 	})
 	if op.fired != eventtime.NoWatermark {
@@ -81,9 +100,24 @@ func restore(t *testing.T, spec Spec, store map[string][]byte, r *rand.Rand, shu
 // checkpoint the map holds exactly the operator's state, so nothing is
 // missed (a window changed but not written) or left behind (a fired or
 // merged window not deleted).
+//
+// With spill, the operator is also evicted to the map after every
+// checkpoint, down to a small memory budget (often none at all): what
+// it holds in memory is then a part of the map, and the rest is read
+// back from there.
 func TestRestoreMatchesUninterrupted(t *testing.T) {
 	for _, mode := range []string{"tumble", "hop", "session", "updating"} {
-		t.Run(mode, func(t *testing.T) {
+		for _, spill := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/spill=%v", mode, spill), func(t *testing.T) {
+				testRestoreMatchesUninterrupted(t, mode, spill)
+			})
+		}
+	}
+}
+
+func testRestoreMatchesUninterrupted(t *testing.T, mode string, spill bool) {
+	{
+		{
 			for seed := range uint64(20) {
 				r := rand.New(rand.NewPCG(seed, 1234))
 				var spec Spec
@@ -97,23 +131,27 @@ func TestRestoreMatchesUninterrupted(t *testing.T) {
 					spec.Window = &eventtime.Spec{Kind: eventtime.Session, Gap: r.Int64N(40) + 1}
 				}
 				spec.Aggs = specs(t)
-				runRestore(t, seed, r, spec)
+				runRestore(t, seed, r, spec, spill)
 			}
-		})
+		}
 	}
 }
 
-func runRestore(t *testing.T, seed uint64, r *rand.Rand, spec Spec) {
+func runRestore(t *testing.T, seed uint64, r *rand.Rand, spec Spec, spill bool) {
 	t.Helper()
 	ref, err := New(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
+	store := map[string][]byte{}
+	if spill {
+		spec.Spill, spec.MaxMemory = mapSpill(store), []int64{0, 1, 2000}[r.IntN(3)]
+	}
 	op, err := New(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := map[string][]byte{}
+	evicted := 0
 	delay := r.Int64N(60)
 	evs := events(r, 400, 40)
 	// Keys with the bytes the key encoding escapes, and an empty one.
@@ -156,8 +194,13 @@ func runRestore(t *testing.T, seed uint64, r *rand.Rand, spec Spec) {
 		}
 		if r.IntN(15) == 0 {
 			checkpoint(t, op, store)
-			if full := fullState(op); !maps.EqualFunc(store, full, bytes.Equal) {
-				t.Fatalf("seed %d event %d: the checkpointed state differs from the operator's:\n%s", seed, i, diffState(store, full))
+			checkStored(t, op, store, fmt.Sprintf("seed %d event %d", seed, i))
+			if spill {
+				op.Evict()
+				checkStored(t, op, store, fmt.Sprintf("seed %d event %d, evicted", seed, i))
+				if _, n := op.Memory(); n > 0 {
+					evicted++
+				}
 			}
 			if r.IntN(2) == 0 {
 				op = restore(t, spec, store, r, r.IntN(3) == 0)
@@ -175,6 +218,47 @@ func runRestore(t *testing.T, seed uint64, r *rand.Rand, spec Spec) {
 	if spec.Window != nil && rows == 0 {
 		t.Fatalf("seed %d: no rows", seed)
 	}
+	if spill && spec.MaxMemory < 2000 && !op.session && evicted == 0 {
+		t.Fatalf("seed %d: never evicted", seed)
+	}
+}
+
+// checkStored checks, right after a checkpoint, that op's windows in
+// memory are exactly as the store holds them, and that the store holds
+// nothing else but the evicted windows and the watermark: nothing is
+// missed (a window changed but not written) or left behind (a fired or
+// merged window not deleted). The memory op counts is its windows'.
+func checkStored(t *testing.T, op *Operator, store map[string][]byte, where string) {
+	t.Helper()
+	full := fullState(op)
+	inMemory := map[string][]byte{}
+	for k := range full {
+		if v, ok := store[k]; ok {
+			inMemory[k] = v
+		}
+	}
+	if !maps.EqualFunc(inMemory, full, bytes.Equal) {
+		t.Fatalf("%s: the checkpointed state differs from the operator's:\n%s", where, diffState(inMemory, full))
+	}
+	mem, evicted := op.Memory()
+	if len(store)-len(full) != evicted {
+		t.Fatalf("%s: the store holds %d entries, the operator %d in memory and %d evicted:\n%s", where, len(store), len(full), evicted, diffState(store, full))
+	}
+	if mem != sumSizes(op) {
+		t.Fatalf("%s: memory %d, its windows' sizes add up to %d", where, mem, sumSizes(op))
+	}
+	if op.spec.Spill != nil && !op.session && op.Open()-evicted > 0 && mem > op.spec.MaxMemory && strings.HasSuffix(where, "evicted") {
+		t.Fatalf("%s: %d bytes in memory after Evict, more than %d", where, mem, op.spec.MaxMemory)
+	}
+}
+
+func sumSizes(op *Operator) int64 {
+	var n int64
+	op.each(func(w *window) bool {
+		n += w.size
+		return true
+	})
+	return n
 }
 
 func rowStrings(rows []Result) []string {
@@ -274,8 +358,9 @@ func TestChangesGivesOnlyWhatChanged(t *testing.T) {
 	}
 }
 
-// A session that grows from the same start overwrites its entry, without
-// a tombstone first; one that grows backwards deletes the old start's.
+// A session that an event inside it changes overwrites its entry,
+// without a tombstone first; one that grows (its key holds its bounds)
+// deletes the old entry.
 func TestSessionGrowthChanges(t *testing.T) {
 	op, err := New(Spec{Window: &eventtime.Spec{Kind: eventtime.Session, Gap: 10}, Aggs: specs(t)})
 	if err != nil {
@@ -300,7 +385,7 @@ func TestSessionGrowthChanges(t *testing.T) {
 	for i, c := range []struct {
 		ts            int64
 		sets, deletes int
-	}{{100, 1, 0}, {105, 1, 0}, {112, 1, 0}, {95, 1, 1}, {200, 1, 0}} {
+	}{{100, 1, 0}, {105, 1, 1}, {112, 1, 1}, {95, 1, 1}, {200, 1, 0}, {201, 1, 1}, {100, 1, 0}} {
 		if _, err := op.Add("k", c.ts, args); err != nil {
 			t.Fatal(err)
 		}
@@ -317,34 +402,38 @@ func TestSessionGrowthChanges(t *testing.T) {
 	}
 }
 
-// Window keys sort by group key, then start, whatever bytes the group
-// key holds and whatever the sign of the start; they decode back.
+// Window keys sort by end, then group key, then start, whatever bytes
+// the group key holds and whatever the signs of the bounds; they decode
+// back; a bucket's prefix is a prefix of exactly its windows' keys.
 func TestWindowKeyOrder(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 5))
 	alphabet := []byte{0x00, 0x01, 0xfe, 0xff, 'a'}
 	type entry struct {
-		key   string
-		start int64
+		key  string
+		span eventtime.Window
 	}
+	bound := func() int64 { return []int64{math.MinInt64, -1, 0, 1, math.MaxInt64, r.Int64() - r.Int64()}[r.IntN(6)] }
 	var es []entry
 	for range 2000 {
 		b := make([]byte, r.IntN(5))
 		for i := range b {
 			b[i] = alphabet[r.IntN(len(alphabet))]
 		}
-		start := []int64{math.MinInt64, -1, 0, 1, math.MaxInt64, r.Int64() - r.Int64()}[r.IntN(6)]
-		es = append(es, entry{string(b), start})
+		es = append(es, entry{string(b), eventtime.Window{Start: bound(), End: bound()}})
 	}
 	for i := range es {
 		a, b := es[i], es[r.IntN(len(es))]
-		ka, kb := appendWindowKey(nil, a.key, a.start), appendWindowKey(nil, b.key, b.start)
-		want := cmp.Or(strings.Compare(a.key, b.key), cmp.Compare(a.start, b.start))
+		ka, kb := appendWindowKey(nil, a.key, a.span), appendWindowKey(nil, b.key, b.span)
+		want := cmp.Or(cmp.Compare(a.span.End, b.span.End), strings.Compare(a.key, b.key), cmp.Compare(a.span.Start, b.span.Start))
 		if got := bytes.Compare(ka, kb); got != want {
-			t.Fatalf("%q@%d vs %q@%d: %d, want %d (%x, %x)", a.key, a.start, b.key, b.start, got, want, ka, kb)
+			t.Fatalf("%q@%v vs %q@%v: %d, want %d (%x, %x)", a.key, a.span, b.key, b.span, got, want, ka, kb)
 		}
-		key, start, err := parseWindowKey(ka)
-		if err != nil || key != a.key || start != a.start {
-			t.Fatalf("%x: %q@%d %v, want %q@%d", ka, key, start, err, a.key, a.start)
+		if got := bytes.HasPrefix(kb, appendEndPrefix(nil, a.span.End)); got != (a.span.End == b.span.End) {
+			t.Fatalf("%x has the prefix of end %d: %v", kb, a.span.End, got)
+		}
+		key, span, err := parseWindowKey(ka)
+		if err != nil || key != a.key || span != a.span {
+			t.Fatalf("%x: %q@%v %v, want %q@%v", ka, key, span, err, a.key, a.span)
 		}
 	}
 }
@@ -360,7 +449,7 @@ func TestLoadRefusesCorruptEntries(t *testing.T) {
 	}
 	store := map[string][]byte{}
 	checkpoint(t, op, store)
-	key := appendWindowKey(nil, "k", 0)
+	key := appendWindowKey(nil, "k", eventtime.Window{Start: 0, End: 10})
 	good := store[string(key)]
 	fewer, _ := New(Spec{Window: spec.Window, Aggs: specs(t)[:3]})
 	updating, _ := New(Spec{Aggs: specs(t)})
@@ -373,8 +462,10 @@ func TestLoadRefusesCorruptEntries(t *testing.T) {
 		"unknown version":   {nil, key, append([]byte{9}, good[1:]...)},
 		"empty value":       {nil, key, []byte{}},
 		"short key":         {nil, key[:5], good},
-		"unterminated key":  {nil, append([]byte{tagWindow}, "kkkkkkkkkkkk"...), good},
-		"bad escape":        {nil, append([]byte{tagWindow, 'k', 0, 7}, key[len(key)-10:]...), good},
+		"unterminated key":  {nil, append([]byte{tagWindow}, "kkkkkkkkkkkkkkkkkkkk"...), good},
+		"bad escape":        {nil, append(append(bytes.Clone(key[:9]), 'k', 0, 7), key[len(key)-10:]...), good},
+		"empty window":      {nil, appendWindowKey(nil, "k", eventtime.Window{Start: 10, End: 10}), good},
+		"older layout":      {nil, append([]byte{tagWindowV1}, key[1:]...), good},
 		"unknown meta":      {nil, []byte{tagMeta, 'x'}, good},
 		"bad watermark":     {nil, firedKey, []byte{0xff}},
 		"other aggregates":  {fewer, key, good},

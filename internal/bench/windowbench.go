@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"slices"
 	"strings"
 	"time"
@@ -57,6 +58,11 @@ GROUP BY user_id, window_start, window_end`
 const (
 	KindWindowPassthrough = "passthrough"
 	KindWindow            = "window"
+	// KindWindowOnDisk is the windowed query at-least-once with the
+	// sink's state.memory at WindowOptions.StateMemory ('0' by default:
+	// every window leaves memory at each checkpoint and is read back
+	// from the task's store).
+	KindWindowOnDisk = "window-on-disk"
 )
 
 // Delivery guarantees the windowed query runs with, in the sink option
@@ -79,9 +85,12 @@ type WindowOptions struct {
 	// WindowEvents is how many events fall in one window: event time
 	// advances by WindowSize/WindowEvents per event.
 	WindowEvents int64 `json:"window_events"`
-	// Rounds runs the three measurements this many times, in alternating
-	// order (pass-through, at-least-once, exactly-once, then backwards).
+	// Rounds runs the four measurements this many times, in alternating
+	// order (pass-through, at-least-once, exactly-once, on disk, then
+	// backwards).
 	Rounds int `json:"rounds"`
+	// StateMemory is the state.memory of the on-disk run.
+	StateMemory string `json:"state_memory"`
 	// CheckpointInterval is the windowed sinks' checkpoint.interval; 0
 	// leaves the engine's default.
 	CheckpointInterval time.Duration `json:"checkpoint_interval_ns,omitempty"`
@@ -96,7 +105,7 @@ type WindowOptions struct {
 // DefaultWindowOptions reads 2,000,000 events over 100,000 keys, 500,000
 // events per window (five per key on average), in two rounds.
 func DefaultWindowOptions() WindowOptions {
-	return WindowOptions{Dir: ".", Events: 2_000_000, Keys: 100_000, WindowEvents: 500_000, Rounds: 2}
+	return WindowOptions{Dir: ".", Events: 2_000_000, Keys: 100_000, WindowEvents: 500_000, Rounds: 2, StateMemory: "0"}
 }
 
 // Validate reports options RunWindow cannot run with.
@@ -139,6 +148,9 @@ type WindowResult struct {
 	// wrote to its changelog topic; Repartition to its repartition topic.
 	Changelog   int64 `json:"changelog_records,omitempty"`
 	Repartition int64 `json:"repartition_records,omitempty"`
+	// PeakHeap is the most heap the process's live and unswept objects
+	// took, sampled every 20 ms during the run.
+	PeakHeap uint64 `json:"peak_heap_bytes"`
 }
 
 func (r *WindowResult) finish() {
@@ -156,12 +168,16 @@ type WindowSummary struct {
 	Passthrough WindowMean `json:"passthrough"`
 	AtLeastOnce WindowMean `json:"at_least_once"`
 	ExactlyOnce WindowMean `json:"exactly_once"`
+	OnDisk      WindowMean `json:"on_disk"`
 	// Window over pass-through (at-least-once), and exactly-once over
 	// at-least-once: per second and per CPU-second.
 	WindowRatio    float64 `json:"window_ratio"`
 	WindowRatioCPU float64 `json:"window_ratio_per_cpu_sec"`
 	ExactlyRatio   float64 `json:"exactly_once_ratio"`
 	ExactlyCPU     float64 `json:"exactly_once_ratio_per_cpu_sec"`
+	// State on disk over state in memory (both at-least-once).
+	OnDiskRatio    float64 `json:"on_disk_ratio"`
+	OnDiskRatioCPU float64 `json:"on_disk_ratio_per_cpu_sec"`
 }
 
 // WindowMean is the mean of one measurement's runs.
@@ -169,12 +185,15 @@ type WindowMean struct {
 	PerSec float64 `json:"events_per_sec"`
 	PerCPU float64 `json:"events_per_cpu_sec"`
 	Runs   int     `json:"runs"`
+	// PeakHeap is the largest of the runs'.
+	PeakHeap uint64 `json:"peak_heap_bytes"`
 }
 
 func (m *WindowMean) add(r WindowResult) {
 	n := float64(m.Runs)
 	m.PerSec = (m.PerSec*n + r.PerSec) / (n + 1)
 	m.PerCPU = (m.PerCPU*n + r.PerCPU) / (n + 1)
+	m.PeakHeap = max(m.PeakHeap, r.PeakHeap)
 	m.Runs++
 }
 
@@ -258,7 +277,8 @@ func RunWindow(ctx context.Context, opts WindowOptions) (_ *WindowReport, err er
 	}
 	total := opts.Events + 1 // and the flush event
 	type run struct{ kind, guarantee string }
-	order := []run{{KindWindowPassthrough, ""}, {KindWindow, GuaranteeAtLeastOnce}, {KindWindow, GuaranteeExactlyOnce}}
+	order := []run{{KindWindowPassthrough, ""}, {KindWindow, GuaranteeAtLeastOnce}, {KindWindow, GuaranteeExactlyOnce},
+		{KindWindowOnDisk, GuaranteeAtLeastOnce}}
 	for round := range opts.Rounds {
 		runs := slices.Clone(order)
 		if round%2 == 1 {
@@ -398,10 +418,14 @@ func runWindowCase(ctx context.Context, eng *engine.Engine, l *log.Log, tr trans
 	res := WindowResult{Kind: kind, Guarantee: guarantee, Round: round}
 	name := "passthrough"
 	query, with := WindowBaselineQuery, "connector = 'blackhole'"
-	if kind == KindWindow {
+	if kind != KindWindowPassthrough {
 		name = "window-" + guarantee
 		query = WindowQuery
 		with += ", delivery.guarantee = '" + guarantee + "'"
+		if kind == KindWindowOnDisk {
+			name += "-on-disk"
+			with += ", state.memory = '" + strings.ReplaceAll(opts.StateMemory, "'", "''") + "'"
+		}
 		if opts.CheckpointInterval > 0 {
 			with += ", checkpoint.interval = '" + opts.CheckpointInterval.String() + "'"
 		}
@@ -425,7 +449,14 @@ func runWindowCase(ctx context.Context, eng *engine.Engine, l *log.Log, tr trans
 	}
 	var st sinkStatus
 	var err error
+	heap := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	lastSample := time.Time{}
 	for {
+		if time.Since(lastSample) >= 20*time.Millisecond {
+			metrics.Read(heap)
+			res.PeakHeap = max(res.PeakHeap, heap[0].Value.Uint64())
+			lastSample = time.Now()
+		}
 		if st, err = showSink(ctx, eng, sink); err != nil {
 			break
 		}
@@ -454,7 +485,7 @@ func runWindowCase(ctx context.Context, eng *engine.Engine, l *log.Log, tr trans
 	}
 	res.Events, res.Out = st.in, st.out
 	res.finish()
-	if kind == KindWindow {
+	if kind != KindWindowPassthrough {
 		res.Changelog, res.Repartition = internalRecords(ctx, l, tr, sink)
 	}
 	if _, err := eng.Execute(ctx, "DROP SINK "+sink, engine.ExecOptions{}); err != nil {
@@ -503,6 +534,8 @@ func (r *WindowReport) summarize() {
 		switch {
 		case res.Kind == KindWindowPassthrough:
 			s.Passthrough.add(res)
+		case res.Kind == KindWindowOnDisk:
+			s.OnDisk.add(res)
 		case res.Guarantee == GuaranteeAtLeastOnce:
 			s.AtLeastOnce.add(res)
 		case res.Guarantee == GuaranteeExactlyOnce:
@@ -513,6 +546,8 @@ func (r *WindowReport) summarize() {
 	s.WindowRatioCPU = ratio(s.AtLeastOnce.PerCPU, s.Passthrough.PerCPU)
 	s.ExactlyRatio = ratio(s.ExactlyOnce.PerSec, s.AtLeastOnce.PerSec)
 	s.ExactlyCPU = ratio(s.ExactlyOnce.PerCPU, s.AtLeastOnce.PerCPU)
+	s.OnDiskRatio = ratio(s.OnDisk.PerSec, s.AtLeastOnce.PerSec)
+	s.OnDiskRatioCPU = ratio(s.OnDisk.PerCPU, s.AtLeastOnce.PerCPU)
 	r.Targets = []Target{{
 		Name:  "exactly-once vs at-least-once, events/s",
 		Value: s.ExactlyRatio,
@@ -525,19 +560,20 @@ func (r *WindowReport) summarize() {
 
 // WriteWindowHeader writes the heading of the text report.
 func WriteWindowHeader(w io.Writer, opts WindowOptions) error {
-	_, err := fmt.Fprintf(w, "tide bench window: %d events over %d keys, %d per %s window, from an embedded log in %s; CPU = process user+sys\n\n%-26s %5s %10s %10s %11s %9s %9s %13s %11s\n",
-		opts.Events, opts.Keys, opts.WindowEvents, WindowSize, opts.Dir, "run", "round", "events", "rows out", "events/s", "wall", "cpu", "events/cpu-s", "changelog")
+	_, err := fmt.Fprintf(w, "tide bench window: %d events over %d keys, %d per %s window, from an embedded log in %s; CPU = process user+sys\n\n%-32s %5s %10s %10s %11s %9s %9s %13s %11s %10s\n",
+		opts.Events, opts.Keys, opts.WindowEvents, WindowSize, opts.Dir, "run", "round", "events", "rows out", "events/s", "wall", "cpu", "events/cpu-s", "changelog", "peak heap")
 	return err
 }
 
 // WriteWindowRow writes one result as a table row.
 func WriteWindowRow(w io.Writer, r WindowResult) error {
 	changelog := "-"
-	if r.Kind == KindWindow {
+	if r.Kind != KindWindowPassthrough {
 		changelog = fmt.Sprintf("%d", r.Changelog)
 	}
-	_, err := fmt.Fprintf(w, "%-26s %5d %10d %10d %11.0f %9s %9s %13.0f %11s\n",
-		r.Name, r.Round, r.Events, r.Out, r.PerSec, r.Wall.Round(time.Millisecond), r.CPU.Round(time.Millisecond), r.PerCPU, changelog)
+	_, err := fmt.Fprintf(w, "%-32s %5d %10d %10d %11.0f %9s %9s %13.0f %11s %7.1f MiB\n",
+		r.Name, r.Round, r.Events, r.Out, r.PerSec, r.Wall.Round(time.Millisecond), r.CPU.Round(time.Millisecond), r.PerCPU, changelog,
+		float64(r.PeakHeap)/(1<<20))
 	return err
 }
 
@@ -550,6 +586,10 @@ func WriteWindowSummary(w io.Writer, r *WindowReport) error {
 		s.Passthrough.PerSec, s.Passthrough.PerCPU, s.AtLeastOnce.PerSec, s.AtLeastOnce.PerCPU, s.ExactlyOnce.PerSec, s.ExactlyOnce.PerCPU)
 	fmt.Fprintf(&b, "window (at-least-once) / passthrough: %.3f events/s, %.3f per CPU-second\n", s.WindowRatio, s.WindowRatioCPU)
 	fmt.Fprintf(&b, "exactly-once / at-least-once:         %.3f events/s, %.3f per CPU-second\n", s.ExactlyRatio, s.ExactlyCPU)
+	fmt.Fprintf(&b, "state on disk / in memory:            %.3f events/s, %.3f per CPU-second (on disk: %.0f events/s, %.0f events/cpu-s)\n",
+		s.OnDiskRatio, s.OnDiskRatioCPU, s.OnDisk.PerSec, s.OnDisk.PerCPU)
+	fmt.Fprintf(&b, "peak heap: passthrough %.1f MiB; window in memory %.1f MiB, on disk %.1f MiB (at-least-once)\n",
+		float64(s.Passthrough.PeakHeap)/(1<<20), float64(s.AtLeastOnce.PeakHeap)/(1<<20), float64(s.OnDisk.PeakHeap)/(1<<20))
 	for _, t := range r.Targets {
 		verdict := "PASS"
 		if !t.Pass {

@@ -26,19 +26,19 @@ func TestRunWindow(t *testing.T) {
 	if report.EventBytes < 190 || report.EventBytes > 215 {
 		t.Errorf("events average %.1f bytes", report.EventBytes)
 	}
-	if len(report.Results) != 3 {
+	if len(report.Results) != 4 {
 		t.Fatalf("%d results", len(report.Results))
 	}
 	for _, r := range report.Results {
 		if r.Events != opts.Events+1 || r.Out != r.Expected || r.PerSec <= 0 || r.PerCPU <= 0 {
 			t.Errorf("%s: %+v", r.Name, r)
 		}
-		if r.Kind == KindWindow && (r.Expected != report.Expected || r.Changelog == 0 || r.Repartition < opts.Events) {
+		if r.Kind != KindWindowPassthrough && (r.Expected != report.Expected || r.Changelog == 0 || r.Repartition < opts.Events) {
 			t.Errorf("%s: %+v", r.Name, r)
 		}
 	}
 	s := report.Summary
-	if s.WindowRatio <= 0 || s.ExactlyRatio <= 0 || len(report.Targets) != 1 {
+	if s.WindowRatio <= 0 || s.ExactlyRatio <= 0 || s.OnDiskRatio <= 0 || len(report.Targets) != 1 {
 		t.Errorf("summary %+v, targets %+v", s, report.Targets)
 	}
 	var summary strings.Builder
@@ -68,7 +68,7 @@ func TestWindowOptionsValidate(t *testing.T) {
 	}
 }
 
-// BenchmarkWindow runs the three measurements once over b.N events (at
+// BenchmarkWindow runs the four measurements once over b.N events (at
 // least 10,000), for profiling: go test -run '^$' -bench Window
 // -cpuprofile (tide bench window --cpuprofile profiles each run apart).
 func BenchmarkWindow(b *testing.B) {

@@ -5,8 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/tide-data/tide/internal/sql/expr"
-	"github.com/tide-data/tide/internal/sql/plan"
 	"math"
 	"path/filepath"
 	"slices"
@@ -17,6 +15,8 @@ import (
 	"github.com/tide-data/tide/internal/connector"
 	"github.com/tide-data/tide/internal/eventtime"
 	"github.com/tide-data/tide/internal/format"
+	"github.com/tide-data/tide/internal/sql/expr"
+	"github.com/tide-data/tide/internal/sql/plan"
 	"github.com/tide-data/tide/internal/sql/types"
 	"github.com/tide-data/tide/internal/state"
 	"github.com/tide-data/tide/internal/transport"
@@ -169,8 +169,12 @@ func (s *aggStage) runOnce(ctx context.Context) error {
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 			return err
 		}
-		s.fold(recs)
-		s.fire(time.Now())
+		if err := s.fold(recs); err != nil {
+			return err
+		}
+		if err := s.fire(time.Now()); err != nil {
+			return err
+		}
 		if time.Since(s.lastCkpt) >= s.st.interval {
 			// A checkpoint runs to its end even when the stage is told to
 			// stop meanwhile: cut short after the sink write, it would be
@@ -182,11 +186,23 @@ func (s *aggStage) runOnce(ctx context.Context) error {
 				return err
 			}
 			s.lastCkpt = time.Now()
+			s.publishStateSize()
 			if s.p.status().State == stateRetrying {
 				s.p.setState(stateRunning, nil) // recovered from a restart
 			}
 		}
 	}
+}
+
+// publishStateSize sets the state metrics from the tasks' operators.
+func (s *aggStage) publishStateSize() {
+	var memory, evicted int64
+	for _, t := range s.tasks {
+		m, e := t.op.Memory()
+		memory, evicted = memory+m, evicted+int64(e)
+	}
+	s.p.stats.stateMemory.Store(memory)
+	s.p.stats.stateEvicted.Store(evicted)
 }
 
 // teardown closes the consumer and forgets the tasks (their state is in
@@ -238,6 +254,7 @@ func (s *aggStage) onAssigned(ctx context.Context, tps []transport.TopicPartitio
 		}
 		s.tasks[tp.Partition] = t
 	}
+	s.publishStateSize()
 }
 
 func (s *aggStage) onRevoked(ctx context.Context, tps []transport.TopicPartition) {
@@ -262,13 +279,10 @@ func (s *aggStage) onRevoked(ctx context.Context, tps []transport.TopicPartition
 // open transaction so the changelog can be read to its end.
 func (s *aggStage) openTask(ctx context.Context, part int32) (*aggTask, error) {
 	tr := s.p.engine.cfg.Transport
-	op, err := aggregate.New(aggregate.Spec{Window: s.st.agg.Window, Aggs: aggFuncs(s.st.agg)})
-	if err != nil {
-		return nil, err
-	}
-	t := &aggTask{partition: part, op: op, wms: eventtime.NewWatermarks(s.st.idle),
+	t := &aggTask{partition: part, wms: eventtime.NewWatermarks(s.st.idle),
 		args: make(types.Row, len(s.st.agg.Aggs)), keys: make(types.Row, len(s.st.agg.Keys)), next: -1, committed: -1,
 		updates: map[string]*aggregate.Result{}, savedWM: map[int32]int64{}, firedWM: eventtime.NoWatermark}
+	var err error
 	if s.st.exactlyOnce {
 		if t.txn, err = tr.NewTxnProducer(ctx, s.txnID(part)); err != nil {
 			return nil, err
@@ -282,6 +296,14 @@ func (s *aggStage) openTask(ctx context.Context, part int32) (*aggTask, error) {
 	fail := func(err error) (*aggTask, error) {
 		return nil, errors.Join(err, s.closeTxn(ctx, t), store.Close())
 	}
+	// The operator holds what fits in its memory budget; the rest of
+	// its state stays in the store, read back when needed.
+	op, err := aggregate.New(aggregate.Spec{Window: s.st.agg.Window, Aggs: aggFuncs(s.st.agg),
+		Spill: store, MaxMemory: s.st.stateMemory})
+	if err != nil {
+		return fail(err)
+	}
+	t.op = op
 	start := time.Now()
 	stats, err := store.Restore(ctx, tr, transport.TopicPartition{Topic: s.st.changelog, Partition: part})
 	if err != nil {
@@ -308,8 +330,10 @@ func (s *aggStage) openTask(ctx context.Context, part int32) (*aggTask, error) {
 	for origin := range s.st.partitions {
 		t.wms.Expect(origin, now)
 	}
+	mem, evicted := op.Memory()
 	s.p.logger.Info("aggregate task restored", "partition", part, "entries", loaded,
-		"changelog_records", stats.Records, "took", time.Since(start).Round(time.Millisecond))
+		"changelog_records", stats.Records, "took", time.Since(start).Round(time.Millisecond),
+		"state_memory_bytes", mem, "entries_left_on_disk", evicted)
 	return t, nil
 }
 
@@ -327,8 +351,9 @@ func (s *aggStage) txnID(part int32) string {
 // fold adds polled records to their tasks' groups. A record that is
 // not what a shuffle task writes (the topic is open to any producer), or
 // that an aggregate cannot fold, is dead-lettered and skipped: it must
-// neither crash the worker nor stop the partition.
-func (s *aggStage) fold(recs []*transport.Record) {
+// neither crash the worker nor stop the partition. A failure to read
+// state back from a task's store fails the stage, which rebuilds it.
+func (s *aggStage) fold(recs []*transport.Record) error {
 	now := time.Now()
 	for _, r := range recs {
 		t := s.tasks[r.Partition]
@@ -356,6 +381,8 @@ func (s *aggStage) fold(recs []*transport.Record) {
 		s.p.stats.aggregated.Add(1)
 		res, err := t.op.Add(string(r.Key), sh.ts, t.args)
 		switch {
+		case errors.Is(err, aggregate.ErrSpill):
+			return fmt.Errorf("partition %d: %w", t.partition, err)
 		case errors.Is(err, aggregate.ErrLate):
 			s.p.stats.late.Add(1)
 			if s.late != nil {
@@ -372,6 +399,7 @@ func (s *aggStage) fold(recs []*transport.Record) {
 			t.updates[res.Key] = res
 		}
 	}
+	return nil
 }
 
 // decodeShuffled decodes a repartition record's value into t.args and
@@ -426,9 +454,9 @@ func (s *aggStage) refuse(t *aggTask, r *transport.Record, stage string, err err
 }
 
 // fire emits the windows each task's watermark closed.
-func (s *aggStage) fire(now time.Time) {
+func (s *aggStage) fire(now time.Time) error {
 	if s.st.agg.Window == nil {
-		return
+		return nil
 	}
 	low := int64(math.MaxInt64)
 	defer func() {
@@ -441,12 +469,15 @@ func (s *aggStage) fire(now time.Time) {
 		low = min(low, wm)
 		t.firedWM = max(t.firedWM, wm)
 		res, err := t.op.Fire(wm)
+		if errors.Is(err, aggregate.ErrSpill) {
+			return fmt.Errorf("partition %d: %w", t.partition, err)
+		}
 		if err != nil {
-			s.p.logger.Warn("computing window results", "partition", t.partition, "err", err)
+			s.p.logger.Warn("a window's result could not be computed; it is dropped", "partition", t.partition, "err", err)
 		}
 		t.fired = append(t.fired, res...)
-
 	}
+	return nil
 }
 
 // checkpoint writes, per task with anything new, the results, the state
@@ -514,6 +545,7 @@ func (s *aggStage) checkpointTask(ctx context.Context, t *aggTask) error {
 	if err := t.store.Commit(ckpt); err != nil {
 		return err
 	}
+	t.op.Evict() // the store holds every change now
 	s.p.stats.out.Add(int64(len(out.outputs)))
 	if s.st.exactlyOnce {
 		s.p.stats.dead.Add(int64(len(out.dead))) // commitPlain's write counts its own

@@ -223,6 +223,12 @@ var (
 	pipelineWatermarkLagDesc = prometheus.NewDesc("tide_pipeline_watermark_lag_seconds",
 		"Wall-clock time minus the lowest watermark of a windowed pipeline's aggregate tasks on this worker (absent before the first watermark).",
 		[]string{"pipeline"}, nil)
+	pipelineStateMemoryDesc = prometheus.NewDesc("tide_pipeline_state_memory_bytes",
+		"Approximate bytes of a pipeline's GROUP BY state held in memory on this worker (bounded by the sink's state.memory per task).",
+		[]string{"pipeline"}, nil)
+	pipelineStateEvictedDesc = prometheus.NewDesc("tide_pipeline_state_evicted_entries",
+		"Windows or groups of a pipeline's GROUP BY state held only in its on-disk store on this worker (beyond state.memory).",
+		[]string{"pipeline"}, nil)
 )
 
 // pipelineCollector exports every running pipeline's metrics at scrape
@@ -232,7 +238,7 @@ type pipelineCollector struct{ e *Engine }
 func (c pipelineCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{pipelineInDesc, pipelineOutDesc, pipelineFilteredDesc, pipelineDeadDesc,
 		pipelineErrorsDesc, pipelineLatencyDesc, pipelineBackpressureDesc, pipelineBufferedDesc,
-		pipelineAggregatedDesc, pipelineLateDesc, pipelineWatermarkLagDesc} {
+		pipelineAggregatedDesc, pipelineLateDesc, pipelineWatermarkLagDesc, pipelineStateMemoryDesc, pipelineStateEvictedDesc} {
 		ch <- d
 	}
 }
@@ -265,6 +271,8 @@ func (c pipelineCollector) Collect(ch chan<- prometheus.Metric) {
 		if st := p.stateful; st != nil {
 			counter(pipelineAggregatedDesc, float64(p.stats.aggregated.Load()), name)
 			counter(pipelineLateDesc, float64(p.stats.late.Load()), name)
+			ch <- prometheus.MustNewConstMetric(pipelineStateMemoryDesc, prometheus.GaugeValue, float64(p.stats.stateMemory.Load()), name)
+			ch <- prometheus.MustNewConstMetric(pipelineStateEvictedDesc, prometheus.GaugeValue, float64(p.stats.stateEvicted.Load()), name)
 			if wm := p.stats.watermark.Load(); st.agg.Window != nil && wm != eventtime.NoWatermark && wm != endOfInput {
 				lag := time.Since(time.UnixMicro(wm)).Seconds()
 				ch <- prometheus.MustNewConstMetric(pipelineWatermarkLagDesc, prometheus.GaugeValue, lag, name)

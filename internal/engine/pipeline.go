@@ -66,6 +66,9 @@ type pipeline struct {
 		in, out, filtered, dead atomic.Int64
 		aggregated, late        atomic.Int64 // events folded into groups; events after their windows closed
 		watermark               atomic.Int64 // the lowest of the aggregate tasks'; eventtime.NoWatermark before one
+		// The aggregate tasks' state as of their last checkpoint: bytes
+		// in memory, and entries left on disk only.
+		stateMemory, stateEvicted atomic.Int64
 	}
 	// stateful is set for a pipeline with GROUP BY (stateful.go).
 	stateful     *stateful
@@ -144,7 +147,7 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 	if p.lagSLO, err = lagSLOOption(sinkOpts); err != nil {
 		return err
 	}
-	exactly, interval, err := statefulOptions(sinkOpts, pl.Aggregation)
+	scfg, err := statefulOptions(sinkOpts, pl.Aggregation)
 	if err != nil {
 		return err
 	}
@@ -164,8 +167,8 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 	}
 	env := connector.Env{Transport: e.cfg.Transport, Logger: p.logger, Group: p.group, Source: src.Name, Pipeline: entry.Name, Now: e.cfg.Now, Stdout: e.cfg.Stdout}
 	srcEnv := env
-	srcEnv.ExternalCommit = exactly
-	if exactly && pl.Aggregation != nil {
+	srcEnv.ExternalCommit = scfg.exactlyOnce
+	if scfg.exactlyOnce && pl.Aggregation != nil {
 		srcEnv.OnAssigned = p.takeShuffleIDs
 	}
 	sinkEnv := env
@@ -184,7 +187,8 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 	}
 	if pl.Aggregation != nil {
 		st := &stateful{
-			agg: pl.Aggregation, exactlyOnce: exactly, interval: interval, idle: idle, lateTopic: lateTopic,
+			agg: pl.Aggregation, exactlyOnce: scfg.exactlyOnce, interval: scfg.interval, stateMemory: scfg.memory,
+			idle: idle, lateTopic: lateTopic,
 			repartition: repartitionTopic(entry.Name, entry.ID), changelog: changelogTopic(entry.Name, entry.ID),
 			group: "tide-agg-" + entry.Name + "-" + entry.ID, partitions: 1, stateDir: e.stateDirFor(entry.Name, entry.ID),
 			wmExpr: src.Watermark != nil && pl.Aggregation.Window != nil,

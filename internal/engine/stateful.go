@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,6 +63,9 @@ const (
 	// timeout, 10 s, plus a rebalance and a restore). Shorter, a window
 	// could close before the dead worker's events are processed.
 	defaultIdleTimeout = 60 * time.Second
+	// defaultStateMemory is each aggregate task's: beyond it, state
+	// lives in the task's store on disk.
+	defaultStateMemory = 64 << 20
 )
 
 // stateful is what a pipeline with an aggregation needs on top of a
@@ -74,6 +78,7 @@ type stateful struct {
 	group       string // the aggregate stage's consumer group
 	exactlyOnce bool
 	interval    time.Duration // between checkpoints of the aggregate stage
+	stateMemory int64         // each aggregate task's state in memory, at most
 	idle        time.Duration // an origin silent this long stops holding the watermark
 	lateTopic   string        // where late events go; "" drops them (counted)
 	stateDir    string        // this pipeline's pebble stores, one per task
@@ -85,34 +90,74 @@ type stateful struct {
 	stage *aggStage
 }
 
+// statefulConfig is a stateful pipeline's sink options.
+type statefulConfig struct {
+	exactlyOnce bool
+	interval    time.Duration // between checkpoints
+	memory      int64         // the state each aggregate task holds in memory
+}
+
 // statefulOptions takes the stateful pipeline options out of a sink's
 // connector options.
-func statefulOptions(opts map[string]string, agg *plan.Aggregation) (exactly bool, interval time.Duration, err error) {
+func statefulOptions(opts map[string]string, agg *plan.Aggregation) (cfg statefulConfig, err error) {
 	g, ok := opts["delivery.guarantee"]
 	delete(opts, "delivery.guarantee")
 	switch strings.ToLower(g) {
 	case "", guaranteeAtLeastOnce, "at-least-once":
 	case guaranteeExactlyOnce, "exactly-once":
-		exactly = true
+		cfg.exactlyOnce = true
 	default:
-		return false, 0, fmt.Errorf("option 'delivery.guarantee' must be 'at_least_once' or 'exactly_once', not '%s'", g)
+		return cfg, fmt.Errorf("option 'delivery.guarantee' must be 'at_least_once' or 'exactly_once', not '%s'", g)
 	}
-	if ok && exactly && agg == nil {
-		return false, 0, errors.New("option 'delivery.guarantee' = 'exactly_once' applies to pipelines with GROUP BY for now; stateless pipelines are at-least-once")
+	if ok && cfg.exactlyOnce && agg == nil {
+		return cfg, errors.New("option 'delivery.guarantee' = 'exactly_once' applies to pipelines with GROUP BY for now; stateless pipelines are at-least-once")
 	}
-	interval = defaultCheckpointInterval
+	cfg.interval = defaultCheckpointInterval
 	if v, ok := opts["checkpoint.interval"]; ok {
 		delete(opts, "checkpoint.interval")
 		if agg == nil {
-			return false, 0, errors.New("option 'checkpoint.interval' applies to pipelines with GROUP BY")
+			return cfg, errors.New("option 'checkpoint.interval' applies to pipelines with GROUP BY")
 		}
 		d, err := time.ParseDuration(strings.TrimSpace(v))
 		if err != nil || d <= 0 {
-			return false, 0, fmt.Errorf("option 'checkpoint.interval' must be a positive duration such as '200ms', not '%s'", v)
+			return cfg, fmt.Errorf("option 'checkpoint.interval' must be a positive duration such as '200ms', not '%s'", v)
 		}
-		interval = d
+		cfg.interval = d
 	}
-	return exactly, interval, nil
+	cfg.memory = defaultStateMemory
+	if v, ok := opts["state.memory"]; ok {
+		delete(opts, "state.memory")
+		if agg == nil {
+			return cfg, errors.New("option 'state.memory' applies to pipelines with GROUP BY")
+		}
+		n, err := parseByteSize(v)
+		if err != nil {
+			return cfg, fmt.Errorf("option 'state.memory' must be a size such as '64MiB', '1GiB' or '0' (everything on disk), not '%s'", v)
+		}
+		cfg.memory = n
+	}
+	return cfg, nil
+}
+
+// parseByteSize reads a size in bytes, with an optional binary (KiB,
+// MiB, GiB) or decimal (kB, MB, GB) unit.
+func parseByteSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	i := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+	if i < 0 {
+		i = len(s)
+	}
+	n, err := strconv.ParseInt(s[:i], 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("not a size: %q", s)
+	}
+	units := map[string]int64{"": 1, "b": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30,
+		"kb": 1e3, "mb": 1e6, "gb": 1e9}
+	unit, ok := units[strings.ToLower(strings.TrimSpace(s[i:]))]
+	if !ok || n > math.MaxInt64/unit {
+		return 0, fmt.Errorf("not a size: %q", s)
+	}
+	return n * unit, nil
 }
 
 // sourceTimeOptions takes the event-time options out of a source's
@@ -139,7 +184,7 @@ var updatingSinks = map[string]bool{"topic": true, "postgres": true, "stdout": t
 
 // checkStateful checks a stateful pipeline's options and sink.
 func checkStateful(p *plan.Pipeline, sinkOpts map[string]string) error {
-	exactly, _, err := statefulOptions(sinkOpts, p.Aggregation)
+	cfg, err := statefulOptions(sinkOpts, p.Aggregation)
 	if err != nil {
 		return err
 	}
@@ -150,10 +195,10 @@ func checkStateful(p *plan.Pipeline, sinkOpts map[string]string) error {
 		return fmt.Errorf("a GROUP BY without a window produces an updating result (each group's row changes as events arrive), which the %s sink can only append; "+
 			"write it to a topic (compacted, keyed by the group key) or to postgres, or group by a window (TUMBLE, HOP, SESSION) to get final rows", p.Connector)
 	}
-	if exactly && p.Connector != "topic" && p.Connector != "postgres" && p.Connector != "blackhole" {
+	if cfg.exactlyOnce && p.Connector != "topic" && p.Connector != "postgres" && p.Connector != "blackhole" {
 		return fmt.Errorf("exactly-once delivery needs a topic sink (written in Kafka transactions) or a postgres sink (offsets in its transactions), not %s", p.Connector)
 	}
-	if exactly && p.Source.Connector != "topic" {
+	if cfg.exactlyOnce && p.Source.Connector != "topic" {
 		return fmt.Errorf("exactly-once delivery needs a topic source (its offsets commit in the transaction), not %s", p.Source.Connector)
 	}
 	return nil

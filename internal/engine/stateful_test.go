@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tide-data/tide/internal/transport"
 )
 
@@ -158,15 +160,20 @@ const clicksSource = `CREATE SOURCE clicks (user_id int, amount bigint, ts times
 // TestTumblingWindowAgainstOracle runs a windowed count and sum by key
 // over three input partitions (so through the repartition topic) and
 // checks every window against a brute-force count.
+// With state.memory = '0' every window goes to the task's store at each
+// checkpoint and is read back from there.
 func TestTumblingWindowAgainstOracle(t *testing.T) {
-	for _, guarantee := range []string{guaranteeAtLeastOnce, guaranteeExactlyOnce} {
-		t.Run(guarantee, func(t *testing.T) {
+	for _, c := range []struct{ guarantee, memory string }{
+		{guaranteeAtLeastOnce, "64MiB"}, {guaranteeExactlyOnce, "64MiB"}, {guaranteeExactlyOnce, "0"},
+	} {
+		t.Run(c.guarantee+"/state.memory="+c.memory, func(t *testing.T) {
 			n := openNode(t, t.TempDir())
 			defer n.close(t)
 			e := openEngine(t, n)
 			defer closeEngine(t, e)
 			mustExec(t, e, clicksSource)
-			mustExec(t, e, `CREATE SINK per_user WITH (connector = 'topic', topic = 'per_user', delivery.guarantee = '`+guarantee+`') AS
+			mustExec(t, e, `CREATE SINK per_user WITH (connector = 'topic', topic = 'per_user', delivery.guarantee = '`+c.guarantee+`',
+				state.memory = '`+c.memory+`') AS
 				SELECT user_id, window_start, window_end, count(*) AS n, sum(amount) AS total
 				FROM TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND)
 				WHERE user_id >= 0
@@ -189,14 +196,22 @@ func TestTumblingWindowAgainstOracle(t *testing.T) {
 }
 
 // TestUpdatingGroupBy checks a GROUP BY without a window: the last row
-// of each key is the group's total.
+// of each key is the group's total, with its state in memory and on
+// disk.
 func TestUpdatingGroupBy(t *testing.T) {
+	for _, memory := range []string{"64MiB", "0"} {
+		t.Run("state.memory="+memory, func(t *testing.T) { testUpdatingGroupBy(t, memory) })
+	}
+}
+
+func testUpdatingGroupBy(t *testing.T, memory string) {
 	n := openNode(t, t.TempDir())
 	defer n.close(t)
-	e := openEngine(t, n)
+	reg := prometheus.NewRegistry()
+	e := openEngineWith(t, n, func(c *Config) { c.Metrics = reg })
 	defer closeEngine(t, e)
 	mustExec(t, e, clicksSource)
-	mustExec(t, e, `CREATE SINK totals WITH (connector = 'topic', topic = 'totals') AS
+	mustExec(t, e, `CREATE SINK totals WITH (connector = 'topic', topic = 'totals', state.memory = '`+memory+`') AS
 		SELECT user_id, count(*) AS n, sum(amount) AS total FROM clicks GROUP BY user_id HAVING count(*) > 1`)
 	events := genClicks(11, 2000, 3, 30, time.Second)
 	produceClicks(t, n.tr, "clicks", events)
@@ -217,6 +232,15 @@ func TestUpdatingGroupBy(t *testing.T) {
 			}
 		}
 		return len(last) == len(want)
+	})
+	// Every group lives in its task's store; with no memory, only there.
+	waitFor(t, "the state metrics", func() bool {
+		mem := gather(t, reg, "tide_pipeline_state_memory_bytes", "totals")[""].GetGauge().GetValue()
+		evicted := gather(t, reg, "tide_pipeline_state_evicted_entries", "totals")[""].GetGauge().GetValue()
+		if memory == "0" {
+			return mem == 0 && int(evicted) == len(want)
+		}
+		return mem > 0 && evicted == 0
 	})
 }
 
@@ -261,16 +285,22 @@ func latestPerKey(t *testing.T, tr transport.Transport, topic string) map[string
 // store holds the state) and once on an empty one (the state comes back
 // from the changelog topic, as on another worker); every window is still
 // exact and emitted once.
+//
+// With a small state.memory, most of the state stays on disk at restart.
 func TestWindowStateSurvivesRestart(t *testing.T) {
-	for _, wipe := range []bool{false, true} {
-		t.Run(fmt.Sprintf("wipe=%v", wipe), func(t *testing.T) {
+	for _, c := range []struct {
+		wipe   bool
+		memory string
+	}{{false, "64MiB"}, {true, "64MiB"}, {false, "4KiB"}} {
+		wipe := c.wipe
+		t.Run(fmt.Sprintf("wipe=%v/state.memory=%s", wipe, c.memory), func(t *testing.T) {
 			n := openNode(t, t.TempDir())
 			defer n.close(t)
 			stateDir := t.TempDir()
 			withState := func(dir string) func(*Config) { return func(c *Config) { c.StateDir = dir } }
 			e := openEngineWith(t, n, withState(stateDir))
 			mustExec(t, e, clicksSource)
-			mustExec(t, e, `CREATE SINK per_user WITH (connector = 'topic', topic = 'per_user') AS
+			mustExec(t, e, `CREATE SINK per_user WITH (connector = 'topic', topic = 'per_user', state.memory = '`+c.memory+`') AS
 				SELECT user_id, window_start, window_end, count(*) AS n, sum(amount) AS total
 				FROM TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND)
 				GROUP BY user_id, window_start, window_end`)

@@ -75,7 +75,8 @@ func hopOracle(events []clickEvent, slide, size time.Duration, wm time.Time) map
 func TestHopWindowAgainstOracle(t *testing.T) {
 	events := genClicks(31, 2000, 3, 15, 1500*time.Millisecond)
 	var want map[windowKey]windowAgg
-	recs, _, _ := runWindowed(t, `CREATE SINK hops WITH (connector = 'topic', topic = 'out') AS
+	// A small state.memory: windows move between memory and disk.
+	recs, _, _ := runWindowed(t, `CREATE SINK hops WITH (connector = 'topic', topic = 'out', state.memory = '2KiB') AS
 		SELECT user_id, window_start, window_end, count(*) AS n, sum(amount) AS total
 		FROM HOP(TABLE clicks, DESCRIPTOR(ts), INTERVAL '5' SECOND, INTERVAL '15' SECOND)
 		WHERE user_id >= 0
@@ -158,7 +159,8 @@ func TestSessionWindowAgainstOracle(t *testing.T) {
 	events := genClicks(32, 3000, 3, 60, 1500*time.Millisecond)
 	const gap = 2 * time.Second
 	var want map[windowKey]session
-	recs, _, _ := runWindowed(t, `CREATE SINK sessions WITH (connector = 'topic', topic = 'out', delivery.guarantee = 'exactly_once') AS
+	// Sessions stay in memory whatever state.memory says.
+	recs, _, _ := runWindowed(t, `CREATE SINK sessions WITH (connector = 'topic', topic = 'out', delivery.guarantee = 'exactly_once', state.memory = '0') AS
 		SELECT user_id, window_start, window_end, count(*) AS n, sum(amount) AS total
 		FROM SESSION(TABLE clicks, DESCRIPTOR(ts), INTERVAL '2' SECOND)
 		WHERE user_id >= 0

@@ -3,8 +3,10 @@
 // crash and moves between workers (Kafka Streams' model).
 //
 // A Store is a pebble database in the task's state directory. The
-// operator holds its state in memory; the store is its durable copy and
-// the changelog its replicated one. A checkpoint (the task's loop):
+// operator holds its state in memory up to a budget; the store is its
+// durable copy — and, beyond the budget, where the rest of it lives,
+// read back with Get and ScanPrefix — and the changelog its replicated
+// one. A checkpoint (the task's loop):
 //
 //	cp := store.NewCheckpoint(changelog)
 //	op.Changes(cp.Put)                      // the entries changed since the last one
@@ -12,12 +14,14 @@
 //	                                        // or one after the other (at-least-once)
 //	store.Commit(cp)                        // the changes and the changelog offset
 //	                                        // reached, one synced pebble batch
+//	op.Evict()                              // what exceeds the memory budget leaves
+//	                                        // memory: the store has it now
 //
 // and at start:
 //
 //	store, _ := state.Open(dir)
 //	store.Restore(ctx, tr, changelog) // replay the changelog from the store's offset
-//	store.Scan(op.Load)               // the whole state into the operator
+//	store.Scan(op.Load)               // the state into the operator, up to its budget
 //
 // # Invariant
 //

@@ -1,20 +1,20 @@
 package state
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/tide-data/tide/internal/transport"
 )
 
 var (
-	// ErrNotFound is Get's answer for a key the store does not hold.
-	ErrNotFound = errors.New("state: key not found")
 	// ErrClosed is the answer of every method after Close or Destroy.
 	ErrClosed = errors.New("state: store closed")
 	// ErrCorrupt marks a store whose own bookkeeping does not decode:
@@ -97,12 +97,12 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// pebbleOptions fit small state on a shared box: a modest cache and
+// pebbleOptions fit state on a shared box: a modest cache and
 // memtable, few files open, one compaction at a time, no disk-health
 // goroutine (the FS is given, not defaulted) and no table statistics
 // collected in the background.
 func (s *Store) pebbleOptions() *pebble.Options {
-	return &pebble.Options{
+	o := &pebble.Options{
 		FS:                          s.opts.fs,
 		CacheSize:                   s.opts.cacheSize,
 		MemTableSize:                4 << 20,
@@ -111,6 +111,12 @@ func (s *Store) pebbleOptions() *pebble.Options {
 		DisableTableStats:           true,
 		Logger:                      pebbleLogger{s.opts.logger},
 	}
+	// Bloom filters: an operator whose state spills looks up every
+	// group it does not hold, most of them new, so most lookups miss.
+	for i := range o.Levels {
+		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	return o
 }
 
 func (s *Store) open() error {
@@ -145,31 +151,37 @@ func (s *Store) Offset() int64 { return s.offset }
 // Offset is -1).
 func (s *Store) Changelog() transport.TopicPartition { return s.changelog }
 
-// Get returns key's committed value, a copy the caller owns, or
-// ErrNotFound.
-func (s *Store) Get(key []byte) ([]byte, error) {
+// Get returns key's committed value, a copy the caller owns, or found
+// false when it has none. Its signature fits aggregate.Spill.
+func (s *Store) Get(key []byte) (value []byte, found bool, err error) {
 	if s.db == nil {
-		return nil, ErrClosed
+		return nil, false, ErrClosed
 	}
 	v, closer, err := s.db.Get(dataKey(nil, key))
 	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, ErrNotFound
+		return nil, false, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("state: get: %w", err)
+		return nil, false, fmt.Errorf("state: get: %w", err)
 	}
 	defer closer.Close()
-	return append([]byte(nil), v...), nil
+	return append([]byte(nil), v...), true, nil
 }
 
 // Scan calls fn with every committed entry in key order, until fn
 // returns an error, which Scan returns. key and value are valid only
 // until fn returns. Its callback fits aggregate.Operator.Load.
 func (s *Store) Scan(fn func(key, value []byte) error) error {
+	return s.ScanPrefix(nil, fn)
+}
+
+// ScanPrefix is Scan over the entries whose keys start with prefix.
+func (s *Store) ScanPrefix(prefix []byte, fn func(key, value []byte) error) error {
 	if s.db == nil {
 		return ErrClosed
 	}
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{tagData}, UpperBound: []byte{tagData + 1}})
+	lower := dataKey(nil, prefix)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(lower)})
 	if err != nil {
 		return fmt.Errorf("state: scan: %w", err)
 	}
@@ -186,6 +198,19 @@ func (s *Store) Scan(fn func(key, value []byte) error) error {
 	}
 	if err := it.Close(); err != nil {
 		return fmt.Errorf("state: scan: %w", err)
+	}
+	return nil
+}
+
+// prefixEnd is the smallest key after every key that starts with
+// prefix (prefix is never all 0xff: it starts with a tag).
+func prefixEnd(prefix []byte) []byte {
+	end := bytes.Clone(prefix)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] != 0xff {
+			end[i]++
+			return end[:i+1]
+		}
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -122,13 +123,37 @@ func TestCommitSurvivesReopen(t *testing.T) {
 		t.Fatalf("after reopen: %d entries, want %d", len(got), len(model))
 	}
 	for k, v := range model {
-		got, err := s.Get([]byte(k))
-		if err != nil || string(got) != v {
-			t.Fatalf("get %s: %q %v, want %q", k, got, err, v)
+		got, found, err := s.Get([]byte(k))
+		if err != nil || !found || string(got) != v {
+			t.Fatalf("get %s: %q %v %v, want %q", k, got, found, err, v)
 		}
 	}
-	if _, err := s.Get([]byte("zzz")); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("get of a discarded key: %v", err)
+	if _, found, err := s.Get([]byte("zzz")); found || err != nil {
+		t.Fatalf("get of a discarded key: %v %v", found, err)
+	}
+	// A prefix scan gives exactly the entries under the prefix, in order.
+	for _, k := range sortedKeys(model)[:1] {
+		for _, prefix := range []string{"key-1", "key-3", k, k + "\x00", ""} {
+			var got []string
+			if err := s.ScanPrefix([]byte(prefix), func(key, _ []byte) error {
+				got = append(got, string(key))
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			for _, m := range sortedKeys(model) {
+				if strings.HasPrefix(m, prefix) {
+					want = append(want, m)
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("scan of prefix %q: %q, want %q", prefix, got, want)
+			}
+		}
+	}
+	if got := prefixEnd([]byte{1, 0xff, 0xff}); !bytes.Equal(got, []byte{2}) {
+		t.Fatalf("prefixEnd: %x", got)
 	}
 }
 
@@ -259,7 +284,7 @@ func TestDestroy(t *testing.T) {
 	if err := s.Destroy(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Get([]byte("a")); !errors.Is(err, ErrClosed) {
+	if _, _, err := s.Get([]byte("a")); !errors.Is(err, ErrClosed) {
 		t.Fatalf("get after destroy: %v", err)
 	}
 	s = open(t, dir)

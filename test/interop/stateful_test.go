@@ -70,18 +70,22 @@ func produceWindowEvents(t *testing.T, ctx context.Context, cl *kgo.Client, topi
 // user with delivery.guarantee = 'exactly_once' while the server is
 // killed with SIGKILL ten times at random moments, input arriving in
 // between; a read_committed reader then finds every window exactly once,
-// with the counts of a brute-force evaluation.
+// with the counts of a brute-force evaluation. On the embedded log it
+// runs again with state.memory = '0': every window lives only in the
+// tasks' stores between checkpoints, read back after each crash.
 func TestExactlyOnceWindowsSurviveSIGKILL(t *testing.T) {
 	if os.Getenv(envTideBin) == "" {
 		peerMissing(t, "%s is not set", envTideBin)
 	}
+	embedded := func(p *tideProc) *cluster { return &cluster{name: "tide", bootstrap: p.Bootstrap(), tide: p} }
 	cases := []struct {
-		name  string
-		extra func(t *testing.T) []string
-		c     func(p *tideProc) *cluster
+		name   string
+		extra  func(t *testing.T) []string
+		c      func(p *tideProc) *cluster
+		memory string // the sink's state.memory
 	}{
-		{"embedded", func(*testing.T) []string { return nil },
-			func(p *tideProc) *cluster { return &cluster{name: "tide", bootstrap: p.Bootstrap(), tide: p} }},
+		{"embedded", func(*testing.T) []string { return nil }, embedded, "64MiB"},
+		{"embedded-state-on-disk", func(*testing.T) []string { return nil }, embedded, "0"},
 		{"kafka", func(t *testing.T) []string {
 			addr := os.Getenv(envKafkaBootstrap)
 			if addr == "" {
@@ -90,7 +94,7 @@ func TestExactlyOnceWindowsSurviveSIGKILL(t *testing.T) {
 			// A stable worker id makes the restarted worker a static group
 			// member that takes its partitions back without a rebalance.
 			return []string{"--kafka-brokers", addr, "--worker-id", "eos-" + strings.ReplaceAll(uniqueName(t, "w")[len(uniqueName(t, "w"))-8:], "-", "")}
-		}, func(*tideProc) *cluster { return &cluster{name: "kafka", bootstrap: os.Getenv(envKafkaBootstrap)} }},
+		}, func(*tideProc) *cluster { return &cluster{name: "kafka", bootstrap: os.Getenv(envKafkaBootstrap)} }, "64MiB"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -114,10 +118,11 @@ func TestExactlyOnceWindowsSurviveSIGKILL(t *testing.T) {
 			suffix = suffix[len(suffix)-8:]
 			p.SQL(fmt.Sprintf(`CREATE SOURCE clicks_%[3]s (user_id int, amount bigint, ts timestamp, WATERMARK FOR ts AS ts - INTERVAL '2' SECOND)
 					WITH (connector = 'topic', topic = '%[1]s');
-				CREATE SINK per_user_%[3]s WITH (connector = 'topic', topic = '%[2]s', delivery.guarantee = 'exactly_once', checkpoint.interval = '100ms') AS
+				CREATE SINK per_user_%[3]s WITH (connector = 'topic', topic = '%[2]s', delivery.guarantee = 'exactly_once', checkpoint.interval = '100ms',
+						state.memory = '%[4]s') AS
 					SELECT user_id, window_start, count(*) AS n, sum(amount) AS total
 					FROM TUMBLE(TABLE clicks_%[3]s, DESCRIPTOR(ts), INTERVAL '5' SECOND)
-					GROUP BY user_id, window_start, window_end;`, in, out, suffix))
+					GROUP BY user_id, window_start, window_end;`, in, out, suffix, tc.memory))
 			t.Cleanup(func() {
 				// A Kafka cluster's catalog outlives the test: leave it
 				// as it was found.
