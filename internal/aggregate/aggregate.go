@@ -35,6 +35,10 @@ type Spec struct {
 	// a key's sessions).
 	Spill     Spill
 	MaxMemory int64
+
+	// Early makes the operator remember which tumbling or hopping
+	// windows changed since the last call to Early, for early results.
+	Early bool
 }
 
 // Spill is the store evicted windows are read back from: a task's
@@ -86,6 +90,8 @@ type Operator struct {
 	dirty      []*window // each at most once (window.dirty)
 	firedDirty bool      // fired moved since the last Changes
 	key        []byte    // scratch for spill keys
+
+	changed []*window // since the last Early, each once (window.early)
 }
 
 type windowID struct {
@@ -108,6 +114,9 @@ type window struct {
 	// it; ref is set when an event touches it, cleared by Evict's clock.
 	size int64
 	ref  bool
+	// early is set while the window is in Operator.changed: Evict keeps
+	// it in memory, so that Early reads the state it holds.
+	early bool
 	// Checkpoint bookkeeping (state.go): dirty while in Operator.dirty;
 	// stored once a checkpoint wrote it; dropped once fired or merged
 	// away, so its entry must be deleted if it was stored.
@@ -120,6 +129,9 @@ func New(spec Spec) (*Operator, error) {
 		if err := spec.Window.Check(); err != nil {
 			return nil, err
 		}
+	}
+	if spec.Early && (spec.Window == nil || spec.Window.Kind == eventtime.Session) {
+		return nil, errors.New("aggregate: early results are for TUMBLE and HOP windows")
 	}
 	return &Operator{spec: spec, session: spec.Window != nil && spec.Window.Kind == eventtime.Session,
 		windows: map[windowID]*window{}, sessions: map[string][]*window{}, byEnd: map[int64]*bucket{},
@@ -178,6 +190,10 @@ func (o *Operator) Add(key string, ts int64, args []types.Value) (*Result, error
 			return nil, err
 		}
 		o.touch(w)
+		if o.spec.Early && !w.early {
+			w.early = true
+			o.changed = append(o.changed, w)
+		}
 		if err := addAll(w.accs, args); err != nil {
 			return nil, err
 		}
@@ -350,6 +366,34 @@ func (o *Operator) Fire(wm int64) ([]Result, error) {
 	return out, failed
 }
 
+// Early returns the current row of every open window that changed
+// since the last call (Spec.Early), ordered as Fire orders its rows: the
+// early results of windows the watermark has not closed yet. A window
+// fired meanwhile is left out (Fire gave its final row). Like Fire, it
+// returns the rows it could compute and the first error.
+func (o *Operator) Early() ([]Result, error) {
+	var out []Result
+	var failed error
+	for i, w := range o.changed {
+		o.changed[i] = nil
+		w.early = false
+		if w.dropped {
+			continue
+		}
+		vals, err := results(w.accs)
+		if err != nil {
+			failed = cmp.Or(failed, fmt.Errorf("window %v of group %x: %w", w.w, w.key, err))
+			continue
+		}
+		out = append(out, Result{Key: w.key, Window: w.w, Values: vals})
+	}
+	o.changed = o.changed[:0]
+	slices.SortFunc(out, func(a, b Result) int {
+		return cmp.Or(cmp.Compare(a.Window.End, b.Window.End), strings.Compare(a.Key, b.Key), cmp.Compare(a.Window.Start, b.Window.Start))
+	})
+	return out, failed
+}
+
 // fireSpilled emits the evicted windows that end at end, reading them
 // back, and leaves each as a dropped window so that the next checkpoint
 // deletes its entry.
@@ -408,7 +452,7 @@ func (o *Operator) Evict() {
 			if o.memory <= o.spec.MaxMemory {
 				break
 			}
-			if w.dirty || w.dropped || !w.stored {
+			if w.dirty || w.dropped || !w.stored || w.early {
 				continue
 			}
 			if w.ref {

@@ -3,6 +3,8 @@ package aggregate
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -259,5 +261,107 @@ func TestUpdatingAgainstOracle(t *testing.T) {
 	}
 	if op.Open() != len(byKey) {
 		t.Errorf("%d groups open, want %d", op.Open(), len(byKey))
+	}
+}
+
+// Early gives, at random points, the current row of exactly the open
+// windows that changed since the last call — each row what a brute-force
+// evaluation of the window's events so far gives — while Fire still gives
+// every window's final row once; eviction (state on disk) changes
+// nothing.
+func TestEarlyResults(t *testing.T) {
+	for seed := range uint64(30) {
+		r := rand.New(rand.NewPCG(seed, 77))
+		spec := eventtime.Spec{Kind: eventtime.Tumble, Size: r.Int64N(60) + 5}
+		if seed%2 == 1 {
+			spec = eventtime.Spec{Kind: eventtime.Hop, Slide: r.Int64N(20) + 5}
+			spec.Size = spec.Slide * (r.Int64N(3) + 1)
+		}
+		aggs := specs(t)
+		store := map[string][]byte{}
+		s := Spec{Window: &spec, Aggs: aggs, Early: true}
+		if seed%3 == 0 {
+			s.Spill, s.MaxMemory = mapSpill(store), 0
+		}
+		op, err := New(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		delay := r.Int64N(30)
+		kept := map[string][]event{}  // window -> its events so far
+		changed := map[string]bool{}  // windows changed since the last Early
+		firedRows := map[string]int{} // window -> final rows
+		maxTS := int64(eventtime.NoWatermark)
+		early := 0
+		for i, e := range events(r, 400, 40) {
+			args := []types.Value{e.v, e.v, e.v, e.v, e.v, e.v, e.v}
+			if _, err := op.Add(e.key, e.ts, args); err != nil && !errors.Is(err, ErrLate) {
+				t.Fatal(err)
+			}
+			for _, w := range spec.Assign(nil, e.ts) {
+				if !eventtime.Late(w, op.fired) {
+					id := e.key + " " + w.String()
+					kept[id] = append(kept[id], e)
+					changed[id] = true
+				}
+			}
+			maxTS = max(maxTS, e.ts)
+			if r.IntN(5) == 0 {
+				rows, err := op.Fire(maxTS - delay)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, row := range rows {
+					id := row.Key + " " + row.Window.String()
+					firedRows[id]++
+					delete(changed, id)
+				}
+			}
+			if r.IntN(7) == 0 {
+				rows, err := op.Early()
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := map[string]bool{}
+				for _, row := range rows {
+					id := row.Key + " " + row.Window.String()
+					got[id] = true
+					want := oracle(t, aggs, kept[id])
+					if g, w := rowString(row), rowString(Result{Key: row.Key, Window: row.Window, Values: want}); g != w {
+						t.Fatalf("seed %d event %d: early row %s, want %s", seed, i, g, w)
+					}
+				}
+				if !maps.Equal(got, changed) {
+					t.Fatalf("seed %d event %d: early rows for %v, changed %v", seed, i, slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(changed)))
+				}
+				early += len(rows)
+				clear(changed)
+			}
+			if s.Spill != nil && r.IntN(10) == 0 {
+				checkpoint(t, op, store)
+				op.Evict()
+			}
+		}
+		rows, err := op.Fire(math.MaxInt64 - 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, row := range rows {
+			firedRows[row.Key+" "+row.Window.String()]++
+		}
+		for id := range kept {
+			if firedRows[id] != 1 {
+				t.Fatalf("seed %d: window %s fired %d times", seed, id, firedRows[id])
+			}
+		}
+		if early == 0 {
+			t.Fatalf("seed %d: no early rows", seed)
+		}
+	}
+	if _, err := New(Spec{Aggs: specs(t), Early: true}); err == nil {
+		t.Error("early results accepted without a window")
+	}
+	if _, err := New(Spec{Window: &eventtime.Spec{Kind: eventtime.Session, Gap: 5}, Aggs: specs(t), Early: true}); err == nil {
+		t.Error("early results accepted for sessions")
 	}
 }

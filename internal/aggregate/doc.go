@@ -4,7 +4,10 @@
 // query has one (internal/eventtime).
 //
 // Windowed, results are append-only: a window's row is emitted once, when
-// the watermark passes its end (Fire), and its state is dropped. An event
+// the watermark passes its end (Fire), and its state is dropped. With
+// Spec.Early, Early also gives the current rows of the open tumbling or
+// hopping windows changed since its last call (early results, which make
+// the output an updating one). An event
 // whose every window has already fired is late (ErrLate) and the caller
 // applies the source's late-data policy. SESSION windows grow and merge
 // as events come, their accumulators merged.

@@ -34,10 +34,11 @@ type aggStage struct {
 	p  *pipeline
 	st *stateful
 
-	consumer transport.Consumer
-	tasks    map[int32]*aggTask
-	lastCkpt time.Time
-	late     format.Encoder // for late events, when they go to a topic
+	consumer  transport.Consumer
+	tasks     map[int32]*aggTask
+	lastCkpt  time.Time
+	lastEarly time.Time      // the last early results (emit.early)
+	late      format.Encoder // for late events, when they go to a topic
 	// assignErr is a failure of OnAssigned (restoring state), which runs
 	// inside Poll; the loop restarts the stage on it.
 	assignErr error
@@ -175,6 +176,10 @@ func (s *aggStage) runOnce(ctx context.Context) error {
 		if err := s.fire(time.Now()); err != nil {
 			return err
 		}
+		if s.st.early > 0 && time.Since(s.lastEarly) >= s.st.early {
+			s.early()
+			s.lastEarly = time.Now()
+		}
 		if time.Since(s.lastCkpt) >= s.st.interval {
 			// A checkpoint runs to its end even when the stage is told to
 			// stop meanwhile: cut short after the sink write, it would be
@@ -299,7 +304,7 @@ func (s *aggStage) openTask(ctx context.Context, part int32) (*aggTask, error) {
 	// The operator holds what fits in its memory budget; the rest of
 	// its state stays in the store, read back when needed.
 	op, err := aggregate.New(aggregate.Spec{Window: s.st.agg.Window, Aggs: aggFuncs(s.st.agg),
-		Spill: store, MaxMemory: s.st.stateMemory})
+		Spill: store, MaxMemory: s.st.stateMemory, Early: s.st.early > 0})
 	if err != nil {
 		return fail(err)
 	}
@@ -478,6 +483,19 @@ func (s *aggStage) fire(now time.Time) error {
 		t.fired = append(t.fired, res...)
 	}
 	return nil
+}
+
+// early adds the current rows of the open windows that changed since
+// the last early results to each task's results: the next checkpoint
+// writes them, as upserts of the windows' rows (emit.early).
+func (s *aggStage) early() {
+	for _, t := range s.tasks {
+		res, err := t.op.Early()
+		if err != nil {
+			s.p.logger.Warn("a window's early result could not be computed", "partition", t.partition, "err", err)
+		}
+		t.fired = append(t.fired, res...)
+	}
 }
 
 // checkpoint writes, per task with anything new, the results, the state

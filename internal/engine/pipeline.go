@@ -187,7 +187,7 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 	}
 	if pl.Aggregation != nil {
 		st := &stateful{
-			agg: pl.Aggregation, exactlyOnce: scfg.exactlyOnce, interval: scfg.interval, stateMemory: scfg.memory,
+			agg: pl.Aggregation, exactlyOnce: scfg.exactlyOnce, interval: scfg.interval, stateMemory: scfg.memory, early: scfg.early,
 			idle: idle, lateTopic: lateTopic,
 			repartition: repartitionTopic(entry.Name, entry.ID), changelog: changelogTopic(entry.Name, entry.ID),
 			group: "tide-agg-" + entry.Name + "-" + entry.ID, partitions: 1, stateDir: e.stateDirFor(entry.Name, entry.ID),

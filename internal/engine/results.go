@@ -69,7 +69,7 @@ func (w *resultWriter) add(r *aggregate.Result) {
 		if v.IsNull() || !v.Bool() {
 			// The group left an updating result: delete its row, where
 			// the sink can (a tombstone on a topic; a row sink keeps it).
-			if _, rowSink := w.p.sink.(connector.RowSink); pl.Updating() && !rowSink {
+			if _, rowSink := w.p.sink.(connector.RowSink); w.p.updatingResult() && !rowSink {
 				key, err := w.key(row, keys)
 				if err != nil {
 					w.deadResult(r, stageKey, err)

@@ -79,6 +79,7 @@ type stateful struct {
 	exactlyOnce bool
 	interval    time.Duration // between checkpoints of the aggregate stage
 	stateMemory int64         // each aggregate task's state in memory, at most
+	early       time.Duration // between early results of open windows; 0: none
 	idle        time.Duration // an origin silent this long stops holding the watermark
 	lateTopic   string        // where late events go; "" drops them (counted)
 	stateDir    string        // this pipeline's pebble stores, one per task
@@ -95,6 +96,7 @@ type statefulConfig struct {
 	exactlyOnce bool
 	interval    time.Duration // between checkpoints
 	memory      int64         // the state each aggregate task holds in memory
+	early       time.Duration // between early results of open windows; 0: none
 }
 
 // statefulOptions takes the stateful pipeline options out of a sink's
@@ -135,6 +137,17 @@ func statefulOptions(opts map[string]string, agg *plan.Aggregation) (cfg statefu
 			return cfg, fmt.Errorf("option 'state.memory' must be a size such as '64MiB', '1GiB' or '0' (everything on disk), not '%s'", v)
 		}
 		cfg.memory = n
+	}
+	if v, ok := opts["emit.early"]; ok {
+		delete(opts, "emit.early")
+		if agg == nil || agg.Window == nil || agg.Window.Kind == eventtime.Session {
+			return cfg, errors.New("option 'emit.early' applies to GROUP BY over TUMBLE or HOP windows (a GROUP BY without a window updates its rows already; SESSION windows have no early results yet)")
+		}
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil || d <= 0 {
+			return cfg, fmt.Errorf("option 'emit.early' must be a positive duration such as '5s', not '%s'", v)
+		}
+		cfg.early = d
 	}
 	return cfg, nil
 }
@@ -190,6 +203,10 @@ func checkStateful(p *plan.Pipeline, sinkOpts map[string]string) error {
 	}
 	if p.Aggregation == nil {
 		return nil
+	}
+	if cfg.early > 0 && !updatingSinks[p.Connector] {
+		return fmt.Errorf("with 'emit.early' a window's row is written again each time it changes, until its final row, which the %s sink can only append; "+
+			"write it to a topic (compacted, keyed by the group key and window) or to postgres (primary key: the group columns and window_start)", p.Connector)
 	}
 	if p.Updating() && !updatingSinks[p.Connector] {
 		return fmt.Errorf("a GROUP BY without a window produces an updating result (each group's row changes as events arrive), which the %s sink can only append; "+
@@ -417,4 +434,11 @@ func readShuffled(b []byte, args types.Row) (shuffled, error) {
 		return s, errMalformedRepartition
 	}
 	return s, nil
+}
+
+// updatingResult reports whether the pipeline's rows update earlier
+// ones of the same key: a GROUP BY without a window, or windows with
+// early results.
+func (p *pipeline) updatingResult() bool {
+	return p.plan.Updating() || (p.stateful != nil && p.stateful.early > 0)
 }

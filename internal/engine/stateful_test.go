@@ -111,25 +111,30 @@ func decodeWindowRows(t *testing.T, recs []*transport.Record) map[windowKey]wind
 	got := map[windowKey]windowAgg{}
 	at := map[windowKey]int64{}
 	for _, r := range recs {
-		var row windowRow
-		dec := json.NewDecoder(strings.NewReader(string(r.Value)))
-		dec.UseNumber()
-		if err := dec.Decode(&row); err != nil {
-			t.Fatalf("output %s: %v", r.Value, err)
-		}
-		start, err := time.Parse("2006-01-02T15:04:05", row.WindowStart)
-		if err != nil {
-			t.Fatalf("window_start %q: %v", row.WindowStart, err)
-		}
-		k := windowKey{row.UserID, start}
+		k, agg := decodeWindowRow(t, r)
 		if _, dup := got[k]; dup {
 			t.Errorf("window %v emitted twice (at %d and %d: %s)", k, at[k], r.Offset, r.Value)
 		}
 		at[k] = r.Offset
-		sum, _ := row.Total.Int64()
-		got[k] = windowAgg{row.N, sum}
+		got[k] = agg
 	}
 	return got
+}
+
+func decodeWindowRow(t *testing.T, r *transport.Record) (windowKey, windowAgg) {
+	t.Helper()
+	var row windowRow
+	dec := json.NewDecoder(strings.NewReader(string(r.Value)))
+	dec.UseNumber()
+	if err := dec.Decode(&row); err != nil {
+		t.Fatalf("output %s: %v", r.Value, err)
+	}
+	start, err := time.Parse("2006-01-02T15:04:05", row.WindowStart)
+	if err != nil {
+		t.Fatalf("window_start %q: %v", row.WindowStart, err)
+	}
+	sum, _ := row.Total.Int64()
+	return windowKey{row.UserID, start}, windowAgg{row.N, sum}
 }
 
 func compareWindows(t *testing.T, got, want map[windowKey]windowAgg) {

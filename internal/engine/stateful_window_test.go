@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
 	"os"
@@ -676,4 +677,94 @@ func readToEnd(t *testing.T, tr transport.Transport, topic string) []*transport.
 	}
 	sortRecords(out)
 	return out
+}
+
+// TestEarlyWindowResults runs a tumbling window with emit.early: while
+// the window is open its rows appear, and are replaced, as events
+// arrive (upserts keyed by the group and window); when the watermark
+// closes it, its final row is the oracle's. Exactly-once, with the state
+// on disk between checkpoints, so early rows come from windows read back.
+func TestEarlyWindowResults(t *testing.T) {
+	n := openNode(t, t.TempDir())
+	defer n.close(t)
+	e := openEngine(t, n)
+	defer closeEngine(t, e)
+	mustExec(t, e, clicksSource)
+	mustExec(t, e, `CREATE SINK per_user WITH (connector = 'topic', topic = 'per_user', delivery.guarantee = 'exactly_once',
+			emit.early = '100ms', checkpoint.interval = '50ms', state.memory = '0') AS
+		SELECT user_id, window_start, window_end, count(*) AS n, sum(amount) AS total
+		FROM TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' MINUTE)
+		GROUP BY user_id, window_start, window_end`)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var sent []clickEvent
+	send := func(batch int) {
+		var evs []clickEvent
+		for i := range 30 {
+			evs = append(evs, clickEvent{partition: int32(i % 3), user: i % 5, amount: int64(batch*100 + i),
+				ts: base.Add(time.Duration(batch*10+i%10) * time.Second)})
+		}
+		produceClicks(t, n.tr, "clicks", evs)
+		sent = append(sent, evs...)
+	}
+	// Each batch's rows while the window is still open: the oracle over
+	// every event so far (the watermark stays inside the window).
+	for batch := range 3 {
+		send(batch)
+		want := tumbleOracle(sent, time.Minute, base.Add(time.Hour))
+		waitFor(t, fmt.Sprintf("the early rows after batch %d", batch), func() bool {
+			got, _ := latestWindows(t, n.tr, "per_user")
+			return maps.Equal(got, want)
+		})
+	}
+	want := tumbleOracle(sent, time.Minute, base.Add(time.Hour))
+	_, before := latestWindows(t, n.tr, "per_user")
+	// The flush closes the window: one final row per window follows.
+	produceClicks(t, n.tr, "clicks", flushEvents(3, base.Add(10*time.Minute)))
+	p := e.mu.pipelines["per_user"]
+	waitFor(t, "the watermark past the window", func() bool { return p.stats.watermark.Load() >= base.Add(time.Minute).UnixMicro() })
+	final := func() bool {
+		got, rows := latestWindows(t, n.tr, "per_user")
+		return rows == before+len(want) && maps.Equal(got, want)
+	}
+	waitFor(t, "the final rows", final)
+	// Events for the closed window are late: no row changes.
+	send(3)
+	waitFor(t, "the late events counted", func() bool { return p.stats.late.Load() == 30 })
+	time.Sleep(200 * time.Millisecond) // a few checkpoints and early intervals
+	if !final() {
+		got, rows := latestWindows(t, n.tr, "per_user")
+		t.Fatalf("rows changed after the window closed: %d rows (%d before the flush, %d windows): %v", rows, before, len(want), got)
+	}
+	if before < 2*len(want) {
+		t.Errorf("%d early rows for %d windows over three batches", before, len(want))
+	}
+}
+
+// latestWindows reads a topic of window rows to its end: each window's
+// last row, and how many rows there were, leaving out the flush events'
+// (user -1).
+func latestWindows(t *testing.T, tr transport.Transport, topic string) (map[windowKey]windowAgg, int) {
+	t.Helper()
+	ends, err := tr.EndOffsets(context.Background(), topic)
+	if err != nil {
+		return nil, 0
+	}
+	out, rows := map[windowKey]windowAgg{}, 0
+	for p, end := range ends {
+		for off := int64(0); off < end; {
+			batch, err := tr.ReadAt(context.Background(), transport.TopicPartition{Topic: topic, Partition: p}, off, 1<<20)
+			if err != nil || len(batch) == 0 {
+				break
+			}
+			for _, r := range batch {
+				off = r.Offset + 1
+				k, agg := decodeWindowRow(t, r)
+				if k.user >= 0 {
+					out[k] = agg
+					rows++
+				}
+			}
+		}
+	}
+	return out, rows
 }
