@@ -38,6 +38,7 @@ type aggStage struct {
 	tasks     map[int32]*aggTask
 	lastCkpt  time.Time
 	lastEarly time.Time      // the last early results (emit.early)
+	lastPurge time.Time      // the last purge of the repartition topic
 	late      format.Encoder // for late events, when they go to a topic
 	// assignErr is a failure of OnAssigned (restoring state), which runs
 	// inside Poll; the loop restarts the stage on it.
@@ -192,10 +193,41 @@ func (s *aggStage) runOnce(ctx context.Context) error {
 			}
 			s.lastCkpt = time.Now()
 			s.publishStateSize()
+			s.purge(ctx)
 			if s.p.status().State == stateRetrying {
 				s.p.setState(stateRunning, nil) // recovered from a restart
 			}
 		}
+	}
+}
+
+// purge deletes, every Config.RepartitionPurgeInterval, the records of
+// the tasks' repartition partitions before their committed offsets: the
+// stage never reads them again (a restart resumes from the committed
+// offsets, a new owner from the group's), so the internal topic holds
+// what is in flight, not its retention's worth of input. Best effort: a
+// failure is logged and the next interval tries again.
+func (s *aggStage) purge(ctx context.Context) {
+	every := s.p.engine.cfg.RepartitionPurgeInterval
+	if every <= 0 {
+		every = defaultPurgeInterval
+	}
+	if time.Since(s.lastPurge) < every {
+		return
+	}
+	s.lastPurge = time.Now()
+	var offsets []transport.PartitionOffset
+	for _, t := range s.tasks {
+		if t.committed > 0 {
+			offsets = append(offsets, transport.PartitionOffset{
+				TopicPartition: transport.TopicPartition{Topic: s.st.repartition, Partition: t.partition}, Offset: t.committed})
+		}
+	}
+	if len(offsets) == 0 {
+		return
+	}
+	if err := s.p.engine.cfg.Transport.DeleteRecords(ctx, offsets); err != nil && ctx.Err() == nil {
+		s.p.logger.Warn("purging the repartition topic; retrying at the next interval", "err", err)
 	}
 }
 

@@ -59,6 +59,10 @@ type Config struct {
 	// per task, rebuilt from changelog topics when lost); "" means a
 	// temporary directory removed at Close.
 	StateDir string
+	// RepartitionPurgeInterval is how often an aggregate stage deletes
+	// the repartition records its committed offsets have passed; 0 means
+	// 30 s (Kafka Streams' repartition.purge.interval.ms).
+	RepartitionPurgeInterval time.Duration
 }
 
 // Engine executes statements and runs pipelines. Safe for concurrent use.

@@ -66,6 +66,8 @@ const (
 	// defaultStateMemory is each aggregate task's: beyond it, state
 	// lives in the task's store on disk.
 	defaultStateMemory = 64 << 20
+	// defaultPurgeInterval is Config.RepartitionPurgeInterval's default.
+	defaultPurgeInterval = 30 * time.Second
 )
 
 // stateful is what a pipeline with an aggregation needs on top of a

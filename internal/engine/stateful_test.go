@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -382,4 +383,53 @@ func TestBoundedInputFiresEveryWindow(t *testing.T) {
 	if rows != 5 || total != 1000 {
 		t.Fatalf("finished with %d rows counting %d events; want 5 rows (k = 0..4) counting 1000", rows, total)
 	}
+}
+
+// TestRepartitionPurged checks that the aggregate stage deletes the
+// repartition records its committed offsets have passed, and that a
+// restart after a purge still resumes exactly (it starts from the
+// committed offsets, never below the new log start).
+func TestRepartitionPurged(t *testing.T) {
+	n := openNode(t, t.TempDir())
+	defer n.close(t)
+	stateDir := t.TempDir()
+	configure := func(c *Config) { c.StateDir, c.RepartitionPurgeInterval = stateDir, 50*time.Millisecond }
+	e := openEngineWith(t, n, configure)
+	mustExec(t, e, clicksSource)
+	mustExec(t, e, `CREATE SINK totals WITH (connector = 'topic', topic = 'totals', delivery.guarantee = 'exactly_once') AS
+		SELECT user_id, count(*) AS n, sum(amount) AS total FROM clicks GROUP BY user_id`)
+	events := genClicks(5, 3000, 3, 30, time.Second)
+	half := len(events) / 2
+	produceClicks(t, n.tr, "clicks", events[:half])
+	repartition := e.mu.pipelines["totals"].stateful.repartition
+	purged := func() bool {
+		starts, err := n.tr.StartOffsets(context.Background(), repartition)
+		if err != nil {
+			return false
+		}
+		ends, _ := n.tr.EndOffsets(context.Background(), repartition)
+		var start, end int64
+		for p := range ends {
+			start, end = start+starts[p], end+ends[p]
+		}
+		return start > 0 && end-start < end/2
+	}
+	waitFor(t, "the repartition topic purged", purged)
+	closeEngine(t, e)
+	e = openEngineWith(t, n, configure)
+	defer closeEngine(t, e)
+	produceClicks(t, n.tr, "clicks", events[half:])
+	want := map[string]windowAgg{}
+	for _, ev := range events {
+		k := fmt.Sprint(ev.user)
+		a := want[k]
+		a.count++
+		a.sum += ev.amount
+		want[k] = a
+	}
+	waitFor(t, "every group's final row", func() bool {
+		last := latestPerKey(t, n.tr, "totals")
+		return maps.Equal(last, want)
+	})
+	waitFor(t, "the repartition topic purged again", purged)
 }

@@ -154,6 +154,13 @@ type Transport interface {
 	// readable (retention and DeleteRecords move it); equal to the end
 	// offset when nothing is left.
 	StartOffsets(ctx context.Context, topic string) (map[int32]int64, error)
+	// DeleteRecords makes each partition's records before its offset
+	// unreadable (Kafka's DeleteRecords): the partition's start offset
+	// moves there and whole segments below it are freed. An offset at or
+	// before the start changes nothing; one past the end is
+	// ErrOffsetOutOfRange (wrapped); a missing topic or partition
+	// ErrTopicNotFound.
+	DeleteRecords(ctx context.Context, offsets []PartitionOffset) error
 	// ReadAt returns records of one partition from offset on, without a
 	// consumer group: at least one record when any exists at or after
 	// offset (waiting for none: an offset at or past the end returns no

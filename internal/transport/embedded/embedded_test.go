@@ -1,7 +1,6 @@
 package embedded_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -46,26 +45,5 @@ func newTransport(t *testing.T) transport.Transport {
 			t.Errorf("log close: %v", err)
 		}
 	})
-	return deleter{tr, l}
-}
-
-// deleter gives the suite Kafka's DeleteRecords, straight on the log.
-type deleter struct {
-	*embedded.Transport
-	log *log.Log
-}
-
-var _ transporttest.RecordDeleter = deleter{}
-
-func (d deleter) DeleteRecords(_ context.Context, tp transport.TopicPartition, before int64) error {
-	topic, err := d.log.Topic(tp.Topic)
-	if err != nil {
-		return err
-	}
-	p, err := topic.Partition(tp.Partition)
-	if err != nil {
-		return err
-	}
-	_, err = p.DeleteRecordsBefore(before)
-	return err
+	return tr
 }

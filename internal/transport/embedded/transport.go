@@ -257,6 +257,28 @@ func (t *Transport) StartOffsets(_ context.Context, name string) (map[int32]int6
 	return starts, nil
 }
 
+// DeleteRecords moves each partition's log start (log.Partition's
+// DeleteRecordsBefore).
+func (t *Transport) DeleteRecords(_ context.Context, offsets []transport.PartitionOffset) error {
+	if err := t.checkOpen(); err != nil {
+		return err
+	}
+	for _, po := range offsets {
+		topic, err := t.log.Topic(po.Topic)
+		if err != nil {
+			return mapLogError(fmt.Errorf("embedded: delete records of %q: %w", po.Topic, err))
+		}
+		p, err := topic.Partition(po.Partition)
+		if err != nil {
+			return mapLogError(fmt.Errorf("embedded: delete records of %s[%d]: %w", po.Topic, po.Partition, err))
+		}
+		if _, err := p.DeleteRecordsBefore(po.Offset); err != nil {
+			return mapLogError(fmt.Errorf("embedded: delete records of %s[%d] before %d: %w", po.Topic, po.Partition, po.Offset, err))
+		}
+	}
+	return nil
+}
+
 // Close makes every later call fail with transport.ErrClosed and stops the
 // consumers still open: they leave their groups without calling OnRevoked
 // (their owners should have closed them first), and their Poll returns
@@ -302,8 +324,10 @@ func (t *Transport) unregister(c *Consumer) {
 // one, keeping the log's error in the chain.
 func mapLogError(err error) error {
 	switch {
-	case errors.Is(err, log.ErrUnknownTopic):
+	case errors.Is(err, log.ErrUnknownTopic), errors.Is(err, log.ErrUnknownPartition):
 		return fmt.Errorf("%w: %w", transport.ErrTopicNotFound, err)
+	case errors.Is(err, log.ErrOffsetOutOfRange):
+		return fmt.Errorf("%w: %w", transport.ErrOffsetOutOfRange, err)
 	case errors.Is(err, log.ErrTopicExists):
 		return fmt.Errorf("%w: %w", transport.ErrTopicExists, err)
 	case errors.Is(err, log.ErrClosed):

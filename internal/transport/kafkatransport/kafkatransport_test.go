@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tide-data/tide/internal/group"
@@ -212,31 +211,7 @@ func newTransport(t *testing.T, addr string) transport.Transport {
 			t.Errorf("transport close: %v", err)
 		}
 	})
-	return deleter{tr, addr}
-}
-
-// deleter gives the suite Kafka's DeleteRecords, from an admin client of
-// its own.
-type deleter struct {
-	*kafkatransport.Transport
-	addr string
-}
-
-var _ transporttest.RecordDeleter = deleter{}
-
-func (d deleter) DeleteRecords(ctx context.Context, tp transport.TopicPartition, before int64) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(d.addr))
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	var offsets kadm.Offsets
-	offsets.AddOffset(tp.Topic, tp.Partition, before, -1)
-	resp, err := kadm.NewClient(cl).DeleteRecords(ctx, offsets)
-	if err != nil {
-		return err
-	}
-	return resp.Error()
+	return tr
 }
 
 // startTide serves Tide's Kafka listener over a fresh log and returns its

@@ -341,6 +341,26 @@ func (t *Transport) StartOffsets(ctx context.Context, topic string) (map[int32]i
 	return starts, nil
 }
 
+// DeleteRecords sends one DeleteRecords request per partition leader
+// (kadm).
+func (t *Transport) DeleteRecords(ctx context.Context, offsets []transport.PartitionOffset) error {
+	if err := t.checkOpen(); err != nil {
+		return err
+	}
+	var req kadm.Offsets
+	for _, po := range offsets {
+		req.Add(kadm.Offset{Topic: po.Topic, Partition: po.Partition, At: po.Offset, LeaderEpoch: -1})
+	}
+	resps, err := t.adm.DeleteRecords(ctx, req)
+	if err == nil {
+		err = resps.Error()
+	}
+	if err != nil {
+		return mapError(fmt.Errorf("kafkatransport: delete records: %w", err))
+	}
+	return nil
+}
+
 // Produce writes records with acks=all from an idempotent producer and
 // returns when the cluster has acknowledged every one (or one failed).
 func (t *Transport) Produce(ctx context.Context, records []*transport.Record) error {
@@ -456,6 +476,8 @@ func mapError(err error) error {
 	switch {
 	case errors.Is(err, kerr.UnknownTopicOrPartition), errors.Is(err, kerr.UnknownTopicID):
 		return fmt.Errorf("%w: %w", transport.ErrTopicNotFound, err)
+	case errors.Is(err, kerr.OffsetOutOfRange):
+		return fmt.Errorf("%w: %w", transport.ErrOffsetOutOfRange, err)
 	case errors.Is(err, kerr.TopicAlreadyExists):
 		return fmt.Errorf("%w: %w", transport.ErrTopicExists, err)
 	case errors.Is(err, kgo.ErrClientClosed):

@@ -32,9 +32,11 @@
 //     earlier records of the batch skipped), one single-record batch at
 //     maxBytes 1, nothing at or past the end and without waiting, nothing
 //     in an empty partition, ErrTopicNotFound for a missing topic or
-//     partition, records the caller may modify; and, on transports that
-//     implement RecordDeleter, ErrOffsetOutOfRange below the log start and
-//     the records from a log start inside a batch.
+//     partition, records the caller may modify; after DeleteRecords (which
+//     moves the start offset, changes nothing at or below it, and answers
+//     ErrOffsetOutOfRange past the end and ErrTopicNotFound for a missing
+//     topic), ErrOffsetOutOfRange below the log start and the records from a
+//     log start inside a batch.
 //   - Transactions: a committed transaction's records are polled by a new
 //     group and read by ReadAt at the offsets Produce set, and its offsets
 //     become the group's (a member of the group resumes there); a

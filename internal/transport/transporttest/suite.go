@@ -16,15 +16,6 @@ import (
 	"github.com/tide-data/tide/internal/transport"
 )
 
-// RecordDeleter is implemented by transports that can delete the records
-// of a partition before an offset, making it the log start (Kafka's
-// DeleteRecords). Transport does not offer it; Run uses it, when the
-// transports it is given have it, to check reads below the log start, and
-// skips those checks otherwise.
-type RecordDeleter interface {
-	DeleteRecords(ctx context.Context, tp transport.TopicPartition, before int64) error
-}
-
 // Run runs the conformance suite against the transports newTransport
 // returns. It calls newTransport once per subtest, from that subtest, which
 // may use t.Cleanup to release what it made; subtests run in parallel and
