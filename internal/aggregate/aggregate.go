@@ -31,8 +31,7 @@ type Spec struct {
 	// Evict drops windows from memory beyond MaxMemory bytes, and they
 	// are read back from Spill when an event or Fire needs them. Spill
 	// must be the store Changes feeds, holding every change as of the
-	// last Evict. Session windows stay in memory (a merge needs all of
-	// a key's sessions).
+	// last Evict.
 	Spill     Spill
 	MaxMemory int64
 
@@ -69,8 +68,12 @@ type Operator struct {
 	// dropped since the last one whose entries the store still has, so
 	// that a lookup never reads them back.
 	windows map[windowID]*window
-	// sessions holds each key's sessions, sorted by start.
+	// sessions holds each key's sessions, sorted by start: all of a
+	// key's or none (evicted together, read back together).
 	sessions map[string][]*window
+	// indexDirty holds the keys whose set of sessions changed since the
+	// last checkpoint: their index entry is written again (session.go).
+	indexDirty map[string]bool
 	// byEnd groups the open windows by end, for Fire and for the count
 	// of those evicted; ends orders the buckets' ends, one entry each.
 	byEnd map[int64]*bucket
@@ -134,7 +137,7 @@ func New(spec Spec) (*Operator, error) {
 		return nil, errors.New("aggregate: early results are for TUMBLE and HOP windows")
 	}
 	return &Operator{spec: spec, session: spec.Window != nil && spec.Window.Kind == eventtime.Session,
-		windows: map[windowID]*window{}, sessions: map[string][]*window{}, byEnd: map[int64]*bucket{},
+		windows: map[windowID]*window{}, sessions: map[string][]*window{}, indexDirty: map[string]bool{}, byEnd: map[int64]*bucket{},
 		fired: eventtime.NoWatermark}, nil
 }
 
@@ -276,48 +279,6 @@ func (o *Operator) unplace(w *window) {
 	b.windows = b.windows[:len(b.windows)-1]
 }
 
-// addSession merges the event's session into the key's open ones.
-func (o *Operator) addSession(key string, span eventtime.Window, args []types.Value) error {
-	if eventtime.Late(span, o.fired) {
-		return ErrLate
-	}
-	sessions := o.sessions[key]
-	spans := make([]eventtime.Window, len(sessions))
-	for i, s := range sessions {
-		spans[i] = s.w
-	}
-	merged, absorbed := eventtime.MergeSession(spans, span)
-	target := o.newWindow(key, merged)
-	for _, i := range absorbed {
-		for j, acc := range sessions[i].accs {
-			if err := target.accs[j].Merge(acc); err != nil {
-				return err
-			}
-		}
-	}
-	if err := addAll(target.accs, args); err != nil {
-		return err
-	}
-	o.open += 1 - len(absorbed)
-	for i := len(absorbed) - 1; i >= 0; i-- {
-		old := sessions[absorbed[i]]
-		if old.w == merged {
-			// The same key (an event inside the session): the merged
-			// session's entry overwrites this one's rather than
-			// deleting it first.
-			target.stored, old.stored = old.stored, false
-		}
-		o.unplace(old)
-		o.drop(old)
-		sessions = slices.Delete(sessions, absorbed[i], absorbed[i]+1)
-	}
-	i, _ := slices.BinarySearchFunc(sessions, merged.Start, func(x *window, start int64) int { return cmp.Compare(x.w.Start, start) })
-	o.sessions[key] = slices.Insert(sessions, i, target)
-	o.place(target, o.bucket(merged.End))
-	o.touch(target)
-	return nil
-}
-
 // Fire emits, and forgets, every window that ends at or before the
 // watermark wm, ordered by end, then key, then start. A window whose
 // result cannot be computed (an aggregate's overflow) is forgotten too:
@@ -341,8 +302,16 @@ func (o *Operator) Fire(wm int64) ([]Result, error) {
 		out = append(out, Result{Key: w.key, Window: w.w, Values: vals})
 	}
 	for len(o.ends) > 0 && o.ends[0] <= wm {
-		end := heap.Pop(&o.ends).(int64)
+		end := o.ends[0]
 		b := o.byEnd[end]
+		if o.session && b.spilled > 0 {
+			// A key's sessions come back together (loadSessions), these
+			// into b; others of the same keys into their buckets.
+			if err := o.loadSessionsEnding(end); err != nil {
+				return out, err
+			}
+		}
+		heap.Pop(&o.ends)
 		delete(o.byEnd, end)
 		from := len(out)
 		for _, w := range b.windows {
@@ -424,30 +393,21 @@ func (o *Operator) fireSpilled(end int64, emit func(*window)) error {
 	return nil
 }
 
-// forgetSession takes a fired session out of its key's list.
-func (o *Operator) forgetSession(w *window) {
-	sessions := o.sessions[w.key]
-	i, found := slices.BinarySearchFunc(sessions, w.w.Start, func(x *window, start int64) int { return cmp.Compare(x.w.Start, start) })
-	if found {
-		sessions = slices.Delete(sessions, i, i+1)
-	}
-	if len(sessions) == 0 {
-		delete(o.sessions, w.key)
-	} else {
-		o.sessions[w.key] = sessions
-	}
-}
-
 // Evict drops windows from memory until they take at most
 // Spec.MaxMemory bytes, those not touched since the last Evict first (a
-// clock, which approximates least recently used). Call it only once the
-// spill store holds every change Changes gave: an evicted window is read
-// back from there. Sessions are never evicted.
+// clock, which approximates least recently used); sessions go a key at
+// a time, all of its sessions together. Call it only once the spill
+// store holds every change Changes gave: an evicted window is read back
+// from there.
 func (o *Operator) Evict() {
 	if o.spec.Spill == nil || o.memory <= o.spec.MaxMemory {
 		return
 	}
 	for pass := 0; pass < 2 && o.memory > o.spec.MaxMemory; pass++ {
+		if o.session {
+			o.evictSessions()
+			continue
+		}
 		for id, w := range o.windows {
 			if o.memory <= o.spec.MaxMemory {
 				break

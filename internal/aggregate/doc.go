@@ -35,11 +35,13 @@
 // fired or merged away stays in memory as a tombstone until the next
 // checkpoint deletes its entry, so a stale copy is never read back.
 // Load (restore) stops materializing windows at the budget and leaves
-// the rest in the store. Session windows always stay in memory: a merge
-// needs all of a key's sessions. What memory always holds: the buckets
-// (one per distinct window end, with a count; for sessions, also the
-// empty ones merges leave until the watermark passes their end) and the
-// tombstones between two checkpoints.
+// the rest in the store. Sessions merge by key, so a key's sessions go
+// and come back together, found through a per-key index entry that
+// lists their bounds (session.go); with a spill store Load leaves every
+// session in the store, read back a key at a time. What memory always
+// holds: the buckets (one per distinct window end, with a count; for
+// sessions, also the empty ones merges leave until the watermark passes
+// their end) and the tombstones between two checkpoints.
 //
 // # Persistence
 //
@@ -70,8 +72,13 @@
 //
 //	watermark entry: key 0x00 "fired", value the watermark (varint)
 //
+//	session index (one per group with SESSION windows):
+//	key:   0x04 | group key (escaped) | 0x00 0x01
+//	value: 0x01 (version) | count (uvarint) | count x { start, end (varints) }
+//
 // Keys starting 0x00 are the operator's own; 0x01 was the first layout's
 // window entry (by group first), refused at Load; 0x02 is the engine's;
+// 0x04 the session indexes;
 // other values of the first byte are free for later kinds of entry. A
 // deleted entry (its window fired, or merged into a larger session) is a
 // nil value, a tombstone in the changelog.

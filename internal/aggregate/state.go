@@ -21,8 +21,12 @@ const (
 	tagMeta     byte = 0x00 // operator-wide entries
 	tagWindowV1 byte = 0x01 // windows in the first layout (by group): refused
 	tagWindow   byte = 0x03 // one per (group, window), by end
+	// tagSessionIndex marks one entry per group with sessions: their
+	// bounds (session.go).
+	tagSessionIndex byte = 0x04
 
 	stateVersion byte = 2 // the first byte of every window entry's value
+	indexVersion byte = 1 // the first byte of every session index's value
 )
 
 // firedKey holds the watermark of the last Fire.
@@ -74,6 +78,11 @@ func (o *Operator) Changes(fn func(key, value []byte) error) error {
 			return err
 		}
 	}
+	if err := o.appendIndexChanges(fn); err != nil {
+		return err
+	}
+	o.forgetEmptySessions()
+	clear(o.indexDirty)
 	for i, w := range o.dirty {
 		w.dirty, w.stored = false, !w.dropped
 		if w.dropped {
@@ -114,6 +123,12 @@ func (o *Operator) snapshot(fn func(key, value []byte) error) error {
 	}
 	if o.fired != eventtime.NoWatermark {
 		if err := fn(firedKey, binary.AppendVarint(val[:0], o.fired)); err != nil {
+			return err
+		}
+	}
+	for k, sessions := range o.sessions {
+		key = appendIndexKey(key[:0], k)
+		if err := fn(key, appendIndexValue(val[:0], sessions)); err != nil {
 			return err
 		}
 	}
@@ -182,6 +197,17 @@ func (o *Operator) Load(key, value []byte) error {
 		o.fired = fired
 		return nil
 	}
+	if len(key) > 0 && key[0] == tagSessionIndex {
+		// Read when a key's sessions come back (loadSessions); here only
+		// checked.
+		if !o.session {
+			return fmt.Errorf("%w: a session index without SESSION windows (key %x)", ErrCorruptState, key)
+		}
+		if _, err := parseIndexValue(value); err != nil {
+			return fmt.Errorf("%w (key %x)", err, key)
+		}
+		return nil
+	}
 	if len(key) > 0 && key[0] == tagWindowV1 {
 		return fmt.Errorf("%w: an entry of an older Tide's layout (key %x): drop the sink and create it again to start its state afresh", ErrCorruptState, key)
 	}
@@ -200,6 +226,13 @@ func (o *Operator) Load(key, value []byte) error {
 		return fmt.Errorf("%w (key %x)", err, key)
 	}
 	b := o.bucket(span.End)
+	if o.session && o.spec.Spill != nil {
+		// Sessions come back a key at a time, when needed.
+		b.spilled++
+		o.spilled++
+		o.open++
+		return nil
+	}
 	if o.session {
 		sessions := o.sessions[groupKey]
 		i, found := slices.BinarySearchFunc(sessions, span.Start, func(x *window, start int64) int { return cmp.Compare(x.w.Start, start) })
@@ -235,7 +268,14 @@ func (o *Operator) Load(key, value []byte) error {
 // keys do (0x00 becomes 0x00 0xff, and 0x00 0x01 ends it), then the
 // start as the end is.
 func appendWindowKey(dst []byte, groupKey string, span eventtime.Window) []byte {
-	dst = appendEndPrefix(dst, span.End)
+	dst = appendEscaped(appendEndPrefix(dst, span.End), groupKey)
+	return binary.BigEndian.AppendUint64(dst, uint64(span.Start)^(1<<63))
+}
+
+// appendEscaped appends a group key so that keys sort as the group keys
+// do and where it ends is clear: 0x00 becomes 0x00 0xff, and 0x00 0x01
+// ends it.
+func appendEscaped(dst []byte, groupKey string) []byte {
 	for {
 		i := strings.IndexByte(groupKey, 0)
 		if i < 0 {
@@ -246,8 +286,7 @@ func appendWindowKey(dst []byte, groupKey string, span eventtime.Window) []byte 
 		groupKey = groupKey[i+1:]
 	}
 	dst = append(dst, groupKey...)
-	dst = append(dst, 0x00, 0x01)
-	return binary.BigEndian.AppendUint64(dst, uint64(span.Start)^(1<<63))
+	return append(dst, 0x00, 0x01)
 }
 
 // appendEndPrefix appends what the keys of the windows ending at end

@@ -70,6 +70,9 @@ func fullState(op *Operator) map[string][]byte {
 	if op.fired != eventtime.NoWatermark {
 		out[string(firedKey)] = binary.AppendVarint(nil, op.fired)
 	}
+	for k, sessions := range op.sessions {
+		out[string(appendIndexKey(nil, k))] = appendIndexValue(nil, sessions)
+	}
 	return out
 }
 
@@ -218,7 +221,7 @@ func runRestore(t *testing.T, seed uint64, r *rand.Rand, spec Spec, spill bool) 
 	if spec.Window != nil && rows == 0 {
 		t.Fatalf("seed %d: no rows", seed)
 	}
-	if spill && spec.MaxMemory < 2000 && !op.session && evicted == 0 {
+	if spill && spec.MaxMemory < 2000 && evicted == 0 {
 		t.Fatalf("seed %d: never evicted", seed)
 	}
 }
@@ -241,13 +244,43 @@ func checkStored(t *testing.T, op *Operator, store map[string][]byte, where stri
 		t.Fatalf("%s: the checkpointed state differs from the operator's:\n%s", where, diffState(inMemory, full))
 	}
 	mem, evicted := op.Memory()
-	if len(store)-len(full) != evicted {
-		t.Fatalf("%s: the store holds %d entries, the operator %d in memory and %d evicted:\n%s", where, len(store), len(full), evicted, diffState(store, full))
+	windows := func(m map[string][]byte) (n int) {
+		for k := range m {
+			if k[0] == tagWindow {
+				n++
+			}
+		}
+		return n
+	}
+	if windows(store)-windows(full) != evicted {
+		t.Fatalf("%s: the store holds %d windows, the operator %d in memory and %d evicted:\n%s", where, windows(store), windows(full), evicted, diffState(store, full))
+	}
+	// The store's session indexes list exactly its sessions.
+	indexed := 0
+	for k, v := range store {
+		if k[0] != tagSessionIndex {
+			continue
+		}
+		spans, err := parseIndexValue(v)
+		if err != nil {
+			t.Fatalf("%s: index %x: %v", where, k, err)
+		}
+		for _, span := range spans {
+			wk := appendWindowKey(nil, "", span)
+			wk = append(append(wk[:9:9], k[1:]...), wk[len(wk)-8:]...) // the window key of the index's group
+			if _, ok := store[string(wk)]; !ok {
+				t.Fatalf("%s: index %x lists %v, which the store lacks", where, k, span)
+			}
+			indexed++
+		}
+	}
+	if op.session && indexed != windows(store) {
+		t.Fatalf("%s: the indexes list %d sessions, the store holds %d", where, indexed, windows(store))
 	}
 	if mem != sumSizes(op) {
 		t.Fatalf("%s: memory %d, its windows' sizes add up to %d", where, mem, sumSizes(op))
 	}
-	if op.spec.Spill != nil && !op.session && op.Open()-evicted > 0 && mem > op.spec.MaxMemory && strings.HasSuffix(where, "evicted") {
+	if op.spec.Spill != nil && op.Open()-evicted > 0 && mem > op.spec.MaxMemory && strings.HasSuffix(where, "evicted") {
 		t.Fatalf("%s: %d bytes in memory after Evict, more than %d", where, mem, op.spec.MaxMemory)
 	}
 }
@@ -385,7 +418,7 @@ func TestSessionGrowthChanges(t *testing.T) {
 	for i, c := range []struct {
 		ts            int64
 		sets, deletes int
-	}{{100, 1, 0}, {105, 1, 1}, {112, 1, 1}, {95, 1, 1}, {200, 1, 0}, {201, 1, 1}, {100, 1, 0}} {
+	}{{100, 2, 0}, {105, 2, 1}, {112, 2, 1}, {95, 2, 1}, {200, 2, 0}, {201, 2, 1}, {100, 1, 0}} {
 		if _, err := op.Add("k", c.ts, args); err != nil {
 			t.Fatal(err)
 		}
@@ -393,11 +426,11 @@ func TestSessionGrowthChanges(t *testing.T) {
 			t.Fatalf("step %d (event at %d): %d sets, %d deletes; want %d, %d", i, c.ts, s, d, c.sets, c.deletes)
 		}
 	}
-	// Both sessions fire: two tombstones and the watermark.
+	// Both sessions fire: two tombstones, the index's, and the watermark.
 	if _, err := op.Fire(1000); err != nil {
 		t.Fatal(err)
 	}
-	if s, d := changes(); s != 1 || d != 2 {
+	if s, d := changes(); s != 1 || d != 3 {
 		t.Fatalf("after fire: %d sets, %d deletes", s, d)
 	}
 }
@@ -453,6 +486,12 @@ func TestLoadRefusesCorruptEntries(t *testing.T) {
 	good := store[string(key)]
 	fewer, _ := New(Spec{Window: spec.Window, Aggs: specs(t)[:3]})
 	updating, _ := New(Spec{Aggs: specs(t)})
+	sessions := func() *Operator {
+		op, _ := New(Spec{Window: &eventtime.Spec{Kind: eventtime.Session, Gap: 10}, Aggs: specs(t)})
+		return op
+	}
+	index := appendIndexKey(nil, "k")
+	goodIndex := []byte{indexVersion, 2, 0, 20, 30, 40} // [0, 10), [15, 20)
 	for name, c := range map[string]struct {
 		op         *Operator
 		key, value []byte
@@ -466,6 +505,12 @@ func TestLoadRefusesCorruptEntries(t *testing.T) {
 		"bad escape":        {nil, append(append(bytes.Clone(key[:9]), 'k', 0, 7), key[len(key)-10:]...), good},
 		"empty window":      {nil, appendWindowKey(nil, "k", eventtime.Window{Start: 10, End: 10}), good},
 		"older layout":      {nil, append([]byte{tagWindowV1}, key[1:]...), good},
+		"index of tumbles":  {nil, index, goodIndex},
+		"index version":     {sessions(), index, append([]byte{9}, goodIndex[1:]...)},
+		"index overlaps":    {sessions(), index, []byte{indexVersion, 2, 0, 40, 30, 50}},
+		"index empty span":  {sessions(), index, []byte{indexVersion, 1, 20, 20}},
+		"index truncated":   {sessions(), index, goodIndex[:5]},
+		"index trailing":    {sessions(), index, append(bytes.Clone(goodIndex), 1)},
 		"unknown meta":      {nil, []byte{tagMeta, 'x'}, good},
 		"bad watermark":     {nil, firedKey, []byte{0xff}},
 		"other aggregates":  {fewer, key, good},
@@ -481,6 +526,9 @@ func TestLoadRefusesCorruptEntries(t *testing.T) {
 	}
 	if err := restore(t, spec, store, nil, false).Load(key, good); err != nil {
 		t.Fatalf("loading a good entry again: %v", err)
+	}
+	if err := sessions().Load(index, goodIndex); err != nil {
+		t.Fatalf("loading a good session index: %v", err)
 	}
 }
 

@@ -160,7 +160,8 @@ func TestSessionWindowAgainstOracle(t *testing.T) {
 	events := genClicks(32, 3000, 3, 60, 1500*time.Millisecond)
 	const gap = 2 * time.Second
 	var want map[windowKey]session
-	// Sessions stay in memory whatever state.memory says.
+	// No memory: every key's sessions leave at each checkpoint and come
+	// back through their index entry.
 	recs, _, _ := runWindowed(t, `CREATE SINK sessions WITH (connector = 'topic', topic = 'out', delivery.guarantee = 'exactly_once', state.memory = '0') AS
 		SELECT user_id, window_start, window_end, count(*) AS n, sum(amount) AS total
 		FROM SESSION(TABLE clicks, DESCRIPTOR(ts), INTERVAL '2' SECOND)
