@@ -25,7 +25,10 @@ const (
 	// bounds (session.go).
 	tagSessionIndex byte = 0x04
 
-	stateVersion byte = 2 // the first byte of every window entry's value
+	// stateVersion is the first byte of every window entry's value: 3
+	// since session indexes (version 2 stored sessions without them, so
+	// their keys' sessions could not be found once evicted: refused).
+	stateVersion byte = 3
 	indexVersion byte = 1 // the first byte of every session index's value
 )
 
@@ -350,6 +353,9 @@ func appendWindowValue(dst []byte, w *window) []byte {
 
 // parseWindowValue rebuilds a window from its value.
 func (o *Operator) parseWindowValue(groupKey string, span eventtime.Window, value []byte) (*window, error) {
+	if len(value) > 0 && value[0] < stateVersion {
+		return nil, fmt.Errorf("%w: a window of an older Tide's format (version %d): drop the sink and create it again to start its state afresh", ErrCorruptState, value[0])
+	}
 	if len(value) == 0 || value[0] != stateVersion {
 		return nil, fmt.Errorf("%w: unknown format", ErrCorruptState)
 	}

@@ -499,6 +499,7 @@ func TestLoadRefusesCorruptEntries(t *testing.T) {
 		"truncated value":   {nil, key, good[:len(good)-1]},
 		"trailing bytes":    {nil, key, append(bytes.Clone(good), 0)},
 		"unknown version":   {nil, key, append([]byte{9}, good[1:]...)},
+		"older version":     {nil, key, append([]byte{2}, good[1:]...)},
 		"empty value":       {nil, key, []byte{}},
 		"short key":         {nil, key[:5], good},
 		"unterminated key":  {nil, append([]byte{tagWindow}, "kkkkkkkkkkkkkkkkkkkk"...), good},
