@@ -16,7 +16,7 @@ import (
 
 func newBenchCommand(e *env) *cobra.Command {
 	cmd := groupCommand("bench", "Measure Tide's performance on this machine")
-	cmd.AddCommand(newBenchLogCommand(e), newBenchKafkaCommand(e), newBenchPipelineCommand(e), newBenchIngestCommand(e), newBenchCDCCommand(e), newBenchWindowCommand(e))
+	cmd.AddCommand(newBenchLogCommand(e), newBenchKafkaCommand(e), newBenchPipelineCommand(e), newBenchIngestCommand(e), newBenchCDCCommand(e), newBenchWindowCommand(e), newBenchNexmarkCommand(e))
 	return cmd
 }
 

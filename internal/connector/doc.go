@@ -1,7 +1,8 @@
 // Package connector holds Tide's sources and sinks: the interfaces the
 // runtime drives (Source, Sink), and the connectors of this release —
 // `topic` (source and sink over a transport.Transport, so embedded or
-// Kafka), `datagen` (a seeded, deterministic generator), `stdout` and
+// Kafka), `datagen` (a seeded, deterministic generator), `nexmark` (the
+// Nexmark benchmark's auction events), `stdout` and
 // `blackhole` — each in its own file (source_topic.go, sink_stdout.go).
 //
 // Connectors move bytes: decoding and encoding records is the format
@@ -17,6 +18,10 @@
 //	datagen    rows-per-second, number-of-rows, seed,  -
 //	           partitions, fields.<col>.{kind, min, max,
 //	           length, values, null-rate}
+//	nexmark    table, events-per-second,               -
+//	           number-of-events, seed, partitions,
+//	           first-event-rate, base-time (the Nexmark
+//	           benchmark's events, source_nexmark.go)
 //	stdout     -                                       print.key
 //	blackhole  -                                       (none)
 //	postgres   -                                       url, table, primary-key, table.create,

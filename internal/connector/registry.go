@@ -15,6 +15,7 @@ var (
 	sourceKinds = map[string]func(cols []format.Column, opts map[string]string, env Env) (Source, error){
 		"topic":     newTopicSourceFromOptions,
 		"datagen":   NewDatagen,
+		"nexmark":   NewNexmark,
 		"http":      newHTTPSourceFromOptions,
 		PostgresCDC: newCDCSourceFromOptions,
 	}

@@ -223,13 +223,13 @@ func TestBlackholeAndRegistry(t *testing.T) {
 	if _, err := NewSink("blackhole", map[string]string{"x": "1"}, Env{}); err == nil {
 		t.Error("blackhole took an option")
 	}
-	if got := strings.Join(SourceKinds(), ","); got != "datagen,http,postgres-cdc,topic" {
+	if got := strings.Join(SourceKinds(), ","); got != "datagen,http,nexmark,postgres-cdc,topic" {
 		t.Errorf("SourceKinds() = %s", got)
 	}
 	if got := SinkKinds(); !slices.IsSorted(got) || !slices.Contains(got, "blackhole") || !slices.Contains(got, "stdout") || !slices.Contains(got, "topic") {
 		t.Errorf("SinkKinds() = %s", got)
 	}
-	if _, err := NewSource("kafka", nil, nil, Env{}); err == nil || !strings.Contains(err.Error(), "'datagen', 'http', 'postgres-cdc', 'topic'") {
+	if _, err := NewSource("kafka", nil, nil, Env{}); err == nil || !strings.Contains(err.Error(), "'datagen', 'http', 'nexmark', 'postgres-cdc', 'topic'") {
 		t.Errorf("unknown source: %v", err)
 	}
 	if _, err := NewSink("nope", nil, Env{}); err == nil || !strings.Contains(err.Error(), "'blackhole', ") {

@@ -23,7 +23,7 @@ var allowed = map[string][]string{
 	"internal/record": {},
 	"internal/lint":   {},
 	"internal/log":    {"internal/vfs", "internal/record"},
-	"internal/bench":  {"internal/sql/types", "internal/log", "internal/record", "internal/vfs", "internal/group", "internal/transport", "internal/transport/embedded", "internal/cdc", "internal/engine", "internal/connector", "internal/format", "internal/sql/ast", "internal/sql/parser", "internal/sql/plan", "internal/server", "internal/schema", "internal/schema/avro", "internal/schema/jsonschema", "internal/tracing", "internal/tracing/tracingtest"},
+	"internal/bench":  {"internal/sql/types", "internal/log", "internal/record", "internal/vfs", "internal/group", "internal/transport", "internal/transport/embedded", "internal/cdc", "internal/engine", "internal/connector", "internal/format", "internal/sql/ast", "internal/sql/parser", "internal/sql/plan", "internal/server", "internal/schema", "internal/schema/avro", "internal/schema/jsonschema", "internal/tracing", "internal/tracing/tracingtest", "examples/nexmark"},
 	"internal/group":  {"internal/log", "internal/record"},
 	"internal/kafka":  {"internal/log", "internal/record", "internal/group", "internal/txn"},
 	// The transaction coordinator: over the log and the group coordinator,
@@ -44,10 +44,11 @@ var allowed = map[string][]string{
 	"internal/sql/plan":    {"internal/sql/ast", "internal/sql/types", "internal/sql/expr", "internal/sql/parser", "internal/eventtime"},
 	"internal/format":      {"internal/sql/types"},
 	"internal/eventtime":   {},
+	"internal/nexmark":     {},
 	"internal/aggregate":   {"internal/eventtime", "internal/sql/expr", "internal/sql/types"},
 	"internal/cdc/pgvalue": {"internal/format", "internal/sql/types"},
 	"internal/cdc":         {"internal/transport/embedded/embeddedtest", "internal/cdc/pgvalue", "internal/transport", "internal/record", "internal/format", "internal/sql/types", "internal/transport/embedded", "internal/transport/kafkatransport", "internal/log", "internal/group"},
-	"internal/connector":   {"internal/cdc", "internal/cdc/pgvalue", "internal/transport", "internal/record", "internal/sql/types", "internal/format", "internal/transport/embedded", "internal/log", "internal/group"},
+	"internal/connector":   {"internal/cdc", "internal/cdc/pgvalue", "internal/transport", "internal/record", "internal/sql/types", "internal/format", "internal/transport/embedded", "internal/log", "internal/group", "internal/nexmark"},
 	// HTTP ingestion writes through the transport only; its tests stand
 	// up the log under an embedded transport.
 	// Lag objectives watch the pipelines' groups through the lag monitor;
