@@ -46,6 +46,10 @@ const nexmarkBidColumns = `auction bigint, bidder bigint, price bigint, channel 
 // NexmarkTopic holds the bids of the log runs.
 const NexmarkTopic = "nexmark_bid"
 
+// nexmarkBaseTime is the generator's first event time: fixed, so every
+// run generates the same events.
+const nexmarkBaseTime = "2026-01-01T00:00:00Z"
+
 // NexmarkOptions configures RunNexmark.
 type NexmarkOptions struct {
 	// Dir is where the embedded log's scratch directory is made.
@@ -178,8 +182,8 @@ func RunNexmark(ctx context.Context, opts NexmarkOptions) (_ *NexmarkReport, err
 
 // nexmarkSourceOptions are the generator's options for opts.
 func nexmarkSourceOptions(opts NexmarkOptions) string {
-	return fmt.Sprintf(`connector = 'nexmark', table = 'bid', "events-per-second" = '0', "number-of-events" = '%d', seed = '%d'`,
-		opts.Events, opts.Seed)
+	return fmt.Sprintf(`connector = 'nexmark', table = 'bid', "events-per-second" = '0', "number-of-events" = '%d', seed = '%d', "base-time" = '%s'`,
+		opts.Events, opts.Seed, nexmarkBaseTime)
 }
 
 // writeNexmarkBids writes the bids of opts.Events events to NexmarkTopic
@@ -191,12 +195,14 @@ func writeNexmarkBids(ctx context.Context, tr transport.Transport, opts NexmarkO
 		return 0, fmt.Errorf("bench: %w", err)
 	}
 	src, err := connector.NewSource("nexmark", cols, map[string]string{"table": "bid", "events-per-second": "0",
-		"number-of-events": fmt.Sprint(opts.Events), "seed": fmt.Sprint(opts.Seed)}, connector.Env{})
+		"number-of-events": fmt.Sprint(opts.Events), "seed": fmt.Sprint(opts.Seed), "base-time": nexmarkBaseTime}, connector.Env{})
 	if err != nil {
 		return 0, fmt.Errorf("bench: %w", err)
 	}
 	defer func() { _ = src.Close(ctx) }()
-	if err := tr.CreateTopic(ctx, transport.TopicSpec{Name: NexmarkTopic, Partitions: 1}); err != nil {
+	// The events' times are the fixed base's, likely older than a default
+	// retention: keep them for the whole benchmark.
+	if err := tr.CreateTopic(ctx, transport.TopicSpec{Name: NexmarkTopic, Partitions: 1, Configs: map[string]string{"retention.ms": "-1"}}); err != nil {
 		return 0, fmt.Errorf("bench: %w", err)
 	}
 	var n int64

@@ -33,7 +33,9 @@ import (
 //	seed               the generator's seed (0)
 //	partitions         (1)
 //	first-event-rate   events per second of event time (10000)
-//	base-time          the first event's time, RFC 3339 (2026-01-01T00:00:00Z)
+//	base-time          the first event's time, RFC 3339 (when the source
+//	                   starts, to the second: give it for timestamps that
+//	                   are the same on every run)
 //
 // Columns are the table's fields, named as in the reference (dateTime,
 // emailAddress, ...) or in snake case (date_time, email_address, ...);
@@ -152,6 +154,9 @@ func NewNexmark(cols []format.Column, opts map[string]string, env Env) (Source, 
 	cfg := nexmark.Defaults()
 	cfg.Seed = uint64(o.int("seed", 0, math.MinInt64, math.MaxInt64))
 	cfg.FirstEventRate = o.int("first-event-rate", cfg.FirstEventRate, 1, math.MaxInt32)
+	// Event time starts now by default, as the reference's does: output
+	// records carry event times, and topics' retention counts from them.
+	cfg.BaseTime = env.now().UTC().Truncate(time.Second)
 	if s, ok := o.lookup("base-time"); ok {
 		t, err := time.Parse(time.RFC3339, strings.TrimSpace(s))
 		if err != nil {

@@ -11,7 +11,7 @@ import (
 
 func nexmarkSource(t *testing.T, table string, cols []format.Column, opts map[string]string) Source {
 	t.Helper()
-	o := map[string]string{"table": table, "events-per-second": "0", "number-of-events": "5000", "seed": "3"}
+	o := map[string]string{"table": table, "events-per-second": "0", "number-of-events": "5000", "seed": "3", "base-time": "2026-01-01T00:00:00Z"}
 	for k, v := range opts {
 		o[k] = v
 	}
