@@ -106,7 +106,7 @@ interrupted before the input was fully processed.`,
 	}
 	root.CompletionOptions.HiddenDefaultCmd = true
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
-	root.AddCommand(newServeCommand(e), newTopicCommand(g, e), newProduceCommand(g, e), newConsumeCommand(g, e), newGroupCommand(e), newSQLCommand(e), newBenchCommand(e), newDLQCommand(g, e), newCDCCommand(e), newSchemaCommand(e), newStatusCommand(e))
+	root.AddCommand(newServeCommand(e), newTopicCommand(g, e), newProduceCommand(g, e), newConsumeCommand(g, e), newGroupCommand(e), newSQLCommand(e), newBenchCommand(e), newDLQCommand(g, e), newCDCCommand(e), newSchemaCommand(e), newStatusCommand(e), newViewCommand(e))
 	return root
 }
 

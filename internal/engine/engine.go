@@ -170,11 +170,25 @@ func (e *Engine) restore(ctx context.Context, entry catalog.Entry) error {
 		e.mu.sources[entry.Name] = obj
 		e.mu.Unlock()
 	case *ast.CreateSink:
-		p, err := plan.AnalyzeSink(s, e.lookupSource, connector.SinkKinds(), e.planOptions())
+		analyzed := s
+		if s.View {
+			if analyzed, err = viewSink(s, entry.ID); err != nil {
+				return err
+			}
+		}
+		p, err := plan.AnalyzeSink(analyzed, e.lookupSource, connector.SinkKinds(), e.planOptions())
 		if err != nil {
 			return err
 		}
-		return e.startPipeline(ctx, entry, p)
+		if s.View {
+			if err := e.createViewTopic(ctx, viewTopic(entry.Name, entry.ID)); err != nil {
+				return err
+			}
+		}
+		if err := e.startPipeline(ctx, entry, p); err != nil {
+			return err
+		}
+		return e.startView(ctx, entry)
 	default:
 		return fmt.Errorf("engine: catalog entry %s holds a %T", entry.Name, stmt)
 	}
@@ -222,6 +236,7 @@ func (e *Engine) removeObject(ctx context.Context, name string) *captureRun {
 	e.mu.Unlock()
 	if p != nil {
 		p.stop(ctx)
+		p.closeView(ctx)
 	}
 	if src != nil && src.capture != nil {
 		src.capture.stop()
@@ -268,7 +283,10 @@ func (e *Engine) Close(ctx context.Context) error {
 	<-e.watchDone
 	var wg sync.WaitGroup
 	for _, p := range pipes {
-		wg.Go(func() { p.stop(ctx) })
+		wg.Go(func() {
+			p.stop(ctx)
+			p.closeView(ctx)
+		})
 	}
 	for _, c := range captures {
 		wg.Go(c.stop)
@@ -437,14 +455,31 @@ func (e *Engine) createSink(ctx context.Context, s *ast.CreateSink, text string,
 	e.ddl.Lock()
 	defer e.ddl.Unlock()
 	res := Result{Statement: "CREATE SINK"}
+	kind, what := ast.KindSink, "sink"
+	if s.View {
+		res.Statement, kind, what = "CREATE MATERIALIZED VIEW", ast.KindView, "materialized view"
+	}
 	name := string(s.Name)
-	if exists, err := e.checkFree(name, ast.KindSink, text, s.IfNotExists, opts); exists || err != nil {
-		res.Message = fmt.Sprintf("sink %s already exists, skipping", name)
+	if exists, err := e.checkFree(name, kind, text, s.IfNotExists, opts); exists || err != nil {
+		res.Message = fmt.Sprintf("%s %s already exists, skipping", what, name)
 		return res, err
 	}
-	p, err := plan.AnalyzeSink(s, e.lookupSource, connector.SinkKinds(), e.planOptions())
+	id := catalog.NewID()
+	analyzed := s
+	if s.View {
+		var err error
+		if analyzed, err = viewSink(s, id); err != nil {
+			return res, err
+		}
+	}
+	p, err := plan.AnalyzeSink(analyzed, e.lookupSource, connector.SinkKinds(), e.planOptions())
 	if err != nil {
 		return res, err
+	}
+	if s.View {
+		if err := checkView(s, p); err != nil {
+			return res, err
+		}
 	}
 	if len(p.Source.Columns) == 0 {
 		return res, &Error{Code: CodeInvalid, Pos: s.Pos, Message: fmt.Sprintf("line %s: source %s declares no columns to read", s.Pos, p.Source.Name),
@@ -453,17 +488,43 @@ func (e *Engine) createSink(ctx context.Context, s *ast.CreateSink, text string,
 	if err := e.checkSink(p); err != nil {
 		return res, &Error{Code: CodeInvalid, Pos: s.Pos, Message: fmt.Sprintf("line %s: sink %s: %v", s.Pos, name, err), err: err}
 	}
-	entry := catalog.Entry{Kind: ast.KindSink, Name: name, SQL: text, Created: e.cfg.Now().UTC(), ID: catalog.NewID()}
+	entry := catalog.Entry{Kind: kind, Name: name, SQL: text, Created: e.cfg.Now().UTC(), ID: id}
+	if s.View {
+		if err := e.createViewTopic(ctx, viewTopic(name, id)); err != nil {
+			return res, &Error{Code: CodeUnavailable, Message: fmt.Sprintf("view %s: %v", name, err), err: err}
+		}
+	}
 	if err := e.catalog.Put(ctx, entry); err != nil {
 		return res, &Error{Code: CodeUnavailable, Message: err.Error(), err: err}
 	}
 	if err := e.startPipeline(ctx, entry, p); err != nil {
 		// The pipeline could not start (its source topic is missing, the
 		// cluster refused): undo the catalog entry so the user can retry.
-		return res, errors.Join(&Error{Code: CodeInvalid, Message: fmt.Sprintf("sink %s: %v", name, err), err: err}, e.catalog.Delete(ctx, name))
+		return res, errors.Join(&Error{Code: CodeInvalid, Message: fmt.Sprintf("%s %s: %v", what, name, err), err: err}, e.catalog.Delete(ctx, name))
 	}
-	res.Message = "created sink " + name + "; its pipeline is running"
+	if err := e.startView(ctx, entry); err != nil {
+		e.removeObject(ctx, name)
+		return res, errors.Join(&Error{Code: CodeUnavailable, Message: fmt.Sprintf("view %s: %v", name, err), err: err}, e.catalog.Delete(ctx, name))
+	}
+	res.Message = "created " + what + " " + name + "; its pipeline is running"
+	if s.View {
+		res.Message += " (GET /v1/views/" + name + " serves its rows)"
+	}
 	return res, nil
+}
+
+// startView serves the view entry names once its pipeline runs.
+func (e *Engine) startView(ctx context.Context, entry catalog.Entry) error {
+	if entry.Kind != ast.KindView {
+		return nil
+	}
+	e.mu.Lock()
+	p := e.mu.pipelines[entry.Name]
+	e.mu.Unlock()
+	if p == nil {
+		return fmt.Errorf("view %s: its pipeline is not running", entry.Name)
+	}
+	return e.openView(ctx, p)
 }
 
 func (e *Engine) drop(ctx context.Context, s *ast.Drop) (Result, error) {
@@ -497,7 +558,7 @@ func (e *Engine) drop(ctx context.Context, s *ast.Drop) (Result, error) {
 	e.mu.Unlock()
 	captured := e.removeObject(ctx, name)
 	if dropped != nil {
-		if err := dropped.dropStateful(ctx); err != nil {
+		if err := errors.Join(dropped.dropStateful(ctx), dropped.dropView(ctx)); err != nil {
 			e.logger.Warn("removing a dropped pipeline's internal topics and state", "pipeline", name, "err", err)
 		}
 	}

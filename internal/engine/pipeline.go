@@ -18,6 +18,7 @@ import (
 	"github.com/tide-data/tide/internal/sql/ast"
 	"github.com/tide-data/tide/internal/sql/plan"
 	"github.com/tide-data/tide/internal/tracing"
+	"github.com/tide-data/tide/internal/view"
 )
 
 // taskQueue is how many batches may wait for one partition's task: with
@@ -70,6 +71,9 @@ type pipeline struct {
 		// in memory, and entries left on disk only.
 		stateMemory, stateEvicted atomic.Int64
 	}
+	// view is the table a materialized view's pipeline serves (view.go);
+	// nil for a sink.
+	view *view.Table
 	// stateful is set for a pipeline with GROUP BY (stateful.go).
 	stateful     *stateful
 	backpressure waitClock         // the reader's waits to hand batches on (metrics.go)

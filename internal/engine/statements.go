@@ -39,9 +39,30 @@ func (e *Engine) show(ctx context.Context, s *ast.Show) (Result, error) {
 		}
 		e.mu.Unlock()
 		for _, p := range pipes {
+			if s.What == "SINKS" && p.entry.Kind == ast.KindView {
+				continue // SHOW VIEWS lists them
+			}
 			st := p.status()
 			res.Rows = append(res.Rows, []string{p.plan.Name, p.plan.Source.Name, p.plan.Connector, strings.Join(plan.SortedOptions(p.plan.Options), ", "),
 				st.State, itoa(st.In), itoa(st.Out), itoa(st.Filtered), itoa(st.DeadLettered)})
+		}
+	case "VIEWS":
+		res.Columns = []string{"name", "source", "state", "rows", "records_in", "records_out"}
+		e.mu.Lock()
+		pipes := make([]*pipeline, 0, len(e.mu.pipelines))
+		for _, name := range slices.Sorted(maps.Keys(e.mu.pipelines)) {
+			if p := e.mu.pipelines[name]; p.entry.Kind == ast.KindView {
+				pipes = append(pipes, p)
+			}
+		}
+		e.mu.Unlock()
+		for _, p := range pipes {
+			st := p.status()
+			rows := "-"
+			if t := p.view; t != nil {
+				rows = strconv.Itoa(t.Len())
+			}
+			res.Rows = append(res.Rows, []string{p.plan.Name, p.plan.Source.Name, st.State, rows, itoa(st.In), itoa(st.Out)})
 		}
 	case "TOPICS":
 		topics, err := e.cfg.Transport.Topics(ctx)
@@ -54,7 +75,7 @@ func (e *Engine) show(ctx context.Context, s *ast.Show) (Result, error) {
 		}
 	default:
 		return res, &Error{Code: CodeNotSupported, Pos: s.Pos, Message: fmt.Sprintf("line %s: SHOW %s is not supported", s.Pos, s.What),
-			Hint: "SHOW SOURCES, SHOW SINKS or SHOW TOPICS"}
+			Hint: "SHOW SOURCES, SHOW SINKS, SHOW VIEWS or SHOW TOPICS"}
 	}
 	return res, nil
 }
@@ -89,8 +110,12 @@ func (e *Engine) describe(s *ast.Describe) (Result, error) {
 			res.Rows = append(res.Rows, []string{o.Name, o.Type.String(), o.Text})
 		}
 		st := p.status()
-		res.Message = fmt.Sprintf("sink %s: %s; group %s; in %d, out %d, filtered %d, dead-lettered %d to %s",
-			name, st.State, p.group, st.In, st.Out, st.Filtered, st.DeadLettered, p.dlqTopic)
+		what := "sink"
+		if p.entry.Kind == ast.KindView {
+			what = "materialized view"
+		}
+		res.Message = fmt.Sprintf("%s %s: %s; group %s; in %d, out %d, filtered %d, dead-lettered %d to %s",
+			what, name, st.State, p.group, st.In, st.Out, st.Filtered, st.DeadLettered, p.dlqTopic)
 		if st.LastError != "" {
 			res.Message += "; last error: " + st.LastError
 		}

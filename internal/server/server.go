@@ -36,8 +36,11 @@ import (
 type Server struct {
 	cfg    Config
 	logger *slog.Logger
-	log    *log.Log
-	groups *group.Coordinator
+	// streams is closed when the HTTP server shuts down: streaming
+	// handlers return then.
+	streams chan struct{}
+	log     *log.Log
+	groups  *group.Coordinator
 	// txns is the transaction coordinator the Kafka listener and the
 	// embedded transport share.
 	txns  *txn.Coordinator
@@ -117,6 +120,10 @@ func (s *Server) open() error {
 		return fmt.Errorf("http listener: %w", err)
 	}
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+	// Streams (view subscriptions) never end on their own: Shutdown,
+	// which waits for active requests, ends them first.
+	s.streams = make(chan struct{})
+	s.http.RegisterOnShutdown(func() { close(s.streams) })
 	if s.kafka != nil {
 		s.serve(func() error { return s.kafka.Serve(s.kafkaLn) }, kafka.ErrServerClosed)
 	}
@@ -339,6 +346,10 @@ func (s *Server) closeStores() error {
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/sql", s.handleSQL)
+	mux.HandleFunc("POST /v1/query", s.handleQuery)
+	mux.HandleFunc("GET /v1/views", s.handleViews)
+	mux.HandleFunc("GET /v1/views/{view}", s.handleView)
+	mux.HandleFunc("GET /v1/views/{view}/subscribe", s.handleSubscribe)
 	mux.Handle("POST /v1/topics/{topic}/records", s.ingest)
 	s.mountSchemaRegistry(mux)
 	mux.Handle("GET /metrics", s.metricsHandler())

@@ -84,8 +84,11 @@ type Option struct {
 
 // CreateSink is CREATE SINK [IF NOT EXISTS] name [(columns)] WITH
 // (options) AS query. Columns, if given, rename the query's outputs.
+// View marks CREATE MATERIALIZED VIEW name [(columns)] [WITH (options)]
+// AS query: a sink whose results Tide keeps and serves itself.
 type CreateSink struct {
 	Pos         Pos
+	View        bool
 	IfNotExists bool
 	Name        Ident
 	Columns     []Ident

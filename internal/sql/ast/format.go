@@ -76,7 +76,11 @@ func (f *formatter) statement(s Statement) {
 		if s == nil {
 			return
 		}
-		f.WriteString("CREATE SINK ")
+		if s.View {
+			f.WriteString("CREATE MATERIALIZED VIEW ")
+		} else {
+			f.WriteString("CREATE SINK ")
+		}
 		if s.IfNotExists {
 			f.WriteString("IF NOT EXISTS ")
 		}
@@ -86,8 +90,10 @@ func (f *formatter) statement(s Statement) {
 			f.identList(s.Columns)
 			f.WriteByte(')')
 		}
-		f.WriteByte(' ')
-		f.with(s.With)
+		if !s.View || len(s.With) > 0 {
+			f.WriteByte(' ')
+			f.with(s.With)
+		}
 		f.WriteString(" AS ")
 		f.selectStmt(s.Query)
 	case *Drop:

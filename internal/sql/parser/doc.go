@@ -17,15 +17,16 @@
 // # Grammar
 //
 //	script      = [statement] {";" [statement]}
-//	statement   = create_source | create_sink | drop | show | describe | explain | select
+//	statement   = create_source | create_sink | create_view | drop | show | describe | explain | select
 //	create_source = CREATE SOURCE [IF NOT EXISTS] name
 //	                "(" column {"," column} ["," WATERMARK FOR name AS expr] ")" with
 //	column      = name type [NOT NULL | NULL]
 //	create_sink = CREATE SINK [IF NOT EXISTS] name ["(" name {"," name} ")"] with AS select
+//	create_view = CREATE MATERIALIZED VIEW [IF NOT EXISTS] name ["(" name {"," name} ")"] [with] AS select
 //	with        = WITH "(" option {"," option} ")"
 //	option      = (name {"." name} | string) "=" (string | ["-"] number | TRUE | FALSE | name {"." name})
-//	drop        = DROP (SOURCE | SINK) [IF EXISTS] name
-//	show        = SHOW (SOURCES | SINKS | TOPICS | PIPELINES)
+//	drop        = DROP (SOURCE | SINK | MATERIALIZED VIEW) [IF EXISTS] name
+//	show        = SHOW (SOURCES | SINKS | TOPICS | PIPELINES | VIEWS)
 //	describe    = (DESCRIBE | DESC) name
 //	explain     = EXPLAIN (select | create_sink)
 //	select      = SELECT [DISTINCT | ALL] item {"," item} [FROM from] [WHERE expr]

@@ -43,13 +43,43 @@ func (p *parser) parseCreate() ast.Statement {
 		return p.parseCreateSource(t.pos)
 	case p.acceptWord("sink"):
 		return p.parseCreateSink(t.pos)
+	case p.isWord(0, "materialized") && p.isWord(1, "view"):
+		p.advance()
+		p.advance()
+		return p.parseCreateView(t.pos)
 	}
 	hint := ""
-	if p.isWord(0, "table") || p.isWord(0, "view") || p.isWord(0, "materialized") {
-		hint = "Tide pipelines are built from CREATE SOURCE and CREATE SINK ... AS SELECT"
+	if p.isWord(0, "table") || p.isWord(0, "view") {
+		hint = "Tide pipelines are built from CREATE SOURCE, CREATE SINK ... AS SELECT and CREATE MATERIALIZED VIEW ... AS SELECT"
 	}
-	p.unexpectedHint(p.tok(), hint, "SOURCE", "SINK")
+	p.unexpectedHint(p.tok(), hint, "SOURCE", "SINK", "MATERIALIZED VIEW")
 	return nil
+}
+
+// parseCreateView parses CREATE MATERIALIZED VIEW after its keywords:
+// a sink whose WITH is optional (Tide writes the view's topic itself).
+func (p *parser) parseCreateView(pos ast.Pos) *ast.CreateSink {
+	s := &ast.CreateSink{Pos: pos, View: true, IfNotExists: p.parseIfNotExists()}
+	s.Name, _ = p.parseName("a view name")
+	if p.acceptOp("(") {
+		for {
+			name, _ := p.parseName("a column name")
+			s.Columns = append(s.Columns, name)
+			if p.acceptOp(")") {
+				break
+			}
+			p.expectOp(",")
+		}
+	}
+	if p.isWord(0, "with") {
+		s.With = p.parseWith(true)
+	}
+	p.expectWord("as")
+	if !p.isWord(0, "select") {
+		p.unexpected("SELECT")
+	}
+	s.Query = p.parseSelect(endOfStatement)
+	return s
 }
 
 // parseIfNotExists consumes IF NOT EXISTS. IF is not reserved: a source
@@ -290,8 +320,12 @@ func (p *parser) parseDrop() *ast.Drop {
 		d.Kind = ast.KindSource
 	case p.acceptWord("sink"):
 		d.Kind = ast.KindSink
+	case p.isWord(0, "materialized") && p.isWord(1, "view"):
+		p.advance()
+		p.advance()
+		d.Kind = ast.KindView
 	default:
-		p.unexpected("SOURCE", "SINK")
+		p.unexpected("SOURCE", "SINK", "MATERIALIZED VIEW")
 	}
 	d.IfExists = p.parseIfExists()
 	d.Name, _ = p.parseName("a " + lowerKind(d.Kind) + " name")
@@ -305,7 +339,7 @@ func lowerKind(k ast.ObjectKind) string {
 	return "source"
 }
 
-var showTargets = []string{"SOURCES", "SINKS", "TOPICS", "PIPELINES"}
+var showTargets = []string{"SOURCES", "SINKS", "TOPICS", "PIPELINES", "VIEWS"}
 
 func (p *parser) parseShow() *ast.Show {
 	t := p.advance()
