@@ -12,6 +12,7 @@ import (
 	"github.com/tide-data/tide/internal/sql/ast"
 	"github.com/tide-data/tide/internal/sql/parser"
 	"github.com/tide-data/tide/internal/sql/plan"
+	"github.com/tide-data/tide/internal/view"
 )
 
 func (e *Engine) show(ctx context.Context, s *ast.Show) (Result, error) {
@@ -50,16 +51,18 @@ func (e *Engine) show(ctx context.Context, s *ast.Show) (Result, error) {
 		res.Columns = []string{"name", "source", "state", "rows", "records_in", "records_out"}
 		e.mu.Lock()
 		pipes := make([]*pipeline, 0, len(e.mu.pipelines))
+		var tables []*view.Table
 		for _, name := range slices.Sorted(maps.Keys(e.mu.pipelines)) {
 			if p := e.mu.pipelines[name]; p.entry.Kind == ast.KindView {
 				pipes = append(pipes, p)
+				tables = append(tables, p.view)
 			}
 		}
 		e.mu.Unlock()
-		for _, p := range pipes {
+		for i, p := range pipes {
 			st := p.status()
 			rows := "-"
-			if t := p.view; t != nil {
+			if t := tables[i]; t != nil {
 				rows = strconv.Itoa(t.Len())
 			}
 			res.Rows = append(res.Rows, []string{p.plan.Name, p.plan.Source.Name, st.State, rows, itoa(st.In), itoa(st.Out)})

@@ -81,19 +81,25 @@ func (e *Engine) openView(ctx context.Context, p *pipeline) error {
 	if err != nil {
 		return err
 	}
+	e.mu.Lock() // View and Views read it under the engine's lock
 	p.view = t
+	e.mu.Unlock()
 	return nil
 }
 
 // closeView stops serving p's view, if it is one.
 func (p *pipeline) closeView(ctx context.Context) {
-	if p.view == nil {
+	e := p.engine
+	e.mu.Lock()
+	t := p.view
+	p.view = nil
+	e.mu.Unlock()
+	if t == nil {
 		return
 	}
-	if err := p.view.Close(ctx); err != nil {
+	if err := t.Close(ctx); err != nil {
 		p.logger.Warn("closing a view's reader", "err", err)
 	}
-	p.view = nil
 }
 
 // dropView deletes a dropped view's topic.
