@@ -102,6 +102,12 @@ for _ in $(seq 50); do
 	dlq=$("$bin" consume paid_orders.dlq --server "127.0.0.1:$kport" --format raw 2>/dev/null | grep -c order_id || true)
 	[ "$paid" = 3 ] && [ "$dlq" = 2 ] && break; sleep 0.2
 done
+view=""
+for _ in $(seq 50); do
+	view=$(curl -sf "127.0.0.1:$hport/v1/views/orders_by_status?key=paid" || true)
+	case "$view" in *'"orders":3'*'"amount":812.40'*) break ;; esac; sleep 0.2
+done
+case "$view" in *'"orders":3'*'"amount":812.40'*) ;; *) echo "smoke: the view orders_by_status answered $view, want 3 paid orders for 812.40"; cat "$data/serve.log"; exit 1 ;; esac
 kill -TERM "$serve_pid"; wait "$serve_pid" || { echo "smoke: tide serve exited non-zero"; cat "$data/serve.log"; exit 1; }
 [ "$paid" = 3 ] && [ "$dlq" = 2 ] || { echo "smoke: demo gave $paid paid orders (want 3) and $dlq dead letters (want 2)"; cat "$data/serve.log"; exit 1; }
 files=$(cat "$data"/demo/exports/paid_orders/* | grep -c order_id)
