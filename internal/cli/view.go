@@ -141,14 +141,16 @@ func showView(ctx context.Context, w io.Writer, u string, asJSON bool) error {
 	return err
 }
 
-// cellText shows a JSON value as a cell: strings without their quotes.
+// cellText shows a JSON value as a cell: strings without their quotes,
+// NULL (or a missing column) as null.
 func cellText(v json.RawMessage) string {
+	// Before Unmarshal, which takes null into a string as "".
+	if len(v) == 0 || string(v) == "null" {
+		return "null"
+	}
 	var s string
 	if json.Unmarshal(v, &s) == nil {
 		return s
-	}
-	if len(v) == 0 {
-		return "null"
 	}
 	return string(v)
 }

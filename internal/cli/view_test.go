@@ -46,3 +46,12 @@ func TestViewCommand(t *testing.T) {
 		t.Errorf("a missing view: %d %q", r.code, r.stderr)
 	}
 }
+
+// A NULL column shows as null, not as an empty string.
+func TestViewCellText(t *testing.T) {
+	for raw, want := range map[string]string{`null`: "null", ``: "null", `"ann"`: "ann", `""`: "", `12.5`: "12.5", `{"a":1}`: `{"a":1}`} {
+		if got := cellText(json.RawMessage(raw)); got != want {
+			t.Errorf("cellText(%s) = %q, want %q", raw, got, want)
+		}
+	}
+}

@@ -188,7 +188,11 @@ func (e *Engine) restore(ctx context.Context, entry catalog.Entry) error {
 		if err := e.startPipeline(ctx, entry, p); err != nil {
 			return err
 		}
-		return e.startView(ctx, entry)
+		if err := e.startView(ctx, entry); err != nil {
+			// A view not served does not run either (the log says so).
+			e.removeObject(ctx, entry.Name)
+			return err
+		}
 	default:
 		return fmt.Errorf("engine: catalog entry %s holds a %T", entry.Name, stmt)
 	}
@@ -495,16 +499,24 @@ func (e *Engine) createSink(ctx context.Context, s *ast.CreateSink, text string,
 		}
 	}
 	if err := e.catalog.Put(ctx, entry); err != nil {
-		return res, &Error{Code: CodeUnavailable, Message: err.Error(), err: err}
+		return res, errors.Join(&Error{Code: CodeUnavailable, Message: err.Error(), err: err}, e.dropView(ctx, entry))
 	}
 	if err := e.startPipeline(ctx, entry, p); err != nil {
 		// The pipeline could not start (its source topic is missing, the
-		// cluster refused): undo the catalog entry so the user can retry.
-		return res, errors.Join(&Error{Code: CodeInvalid, Message: fmt.Sprintf("%s %s: %v", what, name, err), err: err}, e.catalog.Delete(ctx, name))
+		// cluster refused): undo the catalog entry (and the view's topic)
+		// so the user can retry.
+		return res, errors.Join(&Error{Code: CodeInvalid, Message: fmt.Sprintf("%s %s: %v", what, name, err), err: err}, e.catalog.Delete(ctx, name), e.dropView(ctx, entry))
 	}
 	if err := e.startView(ctx, entry); err != nil {
+		e.mu.Lock()
+		started := e.mu.pipelines[name]
+		e.mu.Unlock()
 		e.removeObject(ctx, name)
-		return res, errors.Join(&Error{Code: CodeUnavailable, Message: fmt.Sprintf("view %s: %v", name, err), err: err}, e.catalog.Delete(ctx, name))
+		var dropErr error
+		if started != nil {
+			dropErr = started.dropStateful(ctx)
+		}
+		return res, errors.Join(&Error{Code: CodeUnavailable, Message: fmt.Sprintf("view %s: %v", name, err), err: err}, e.catalog.Delete(ctx, name), dropErr, e.dropView(ctx, entry))
 	}
 	res.Message = "created " + what + " " + name + "; its pipeline is running"
 	if s.View {
@@ -557,10 +569,13 @@ func (e *Engine) drop(ctx context.Context, s *ast.Drop) (Result, error) {
 	dropped := e.mu.pipelines[name]
 	e.mu.Unlock()
 	captured := e.removeObject(ctx, name)
+	var dropErr error
 	if dropped != nil {
-		if err := errors.Join(dropped.dropStateful(ctx), dropped.dropView(ctx)); err != nil {
-			e.logger.Warn("removing a dropped pipeline's internal topics and state", "pipeline", name, "err", err)
-		}
+		dropErr = dropped.dropStateful(ctx)
+	}
+	// A view's topic goes even when the view did not run.
+	if err := errors.Join(dropErr, e.dropView(ctx, entry)); err != nil {
+		e.logger.Warn("removing a dropped pipeline's internal topics and state", "pipeline", name, "err", err)
 	}
 	if err := e.dropCaptured(ctx, captured); err != nil {
 		return res, &Error{Code: CodeUnavailable, Message: err.Error(), err: err}
@@ -574,7 +589,7 @@ func (e *Engine) sinksReading(source string) []string {
 	defer e.mu.Unlock()
 	var names []string
 	for name, p := range e.mu.pipelines {
-		if p.plan.Source.Name == source {
+		if p.plan.Source.Name == source || (p.plan.Join != nil && p.plan.Join.Table.Name == source) {
 			names = append(names, name)
 		}
 	}

@@ -74,6 +74,9 @@ type pipeline struct {
 	// view is the table a materialized view's pipeline serves (view.go);
 	// nil for a sink.
 	view *view.Table
+	// joinTable is the table a pipeline with a join looks events up in
+	// (join.go).
+	joinTable *view.Table
 	// stateful is set for a pipeline with GROUP BY (stateful.go).
 	stateful     *stateful
 	backpressure waitClock         // the reader's waits to hand batches on (metrics.go)
@@ -211,6 +214,9 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 		}
 		p.stateful = st
 	}
+	if err := e.openJoinTable(ctx, p); err != nil {
+		return errors.Join(err, p.source.Close(ctx), p.sink.Close(ctx), p.dlq.Close(ctx))
+	}
 	readCtx, stopReading := context.WithCancel(context.Background())
 	taskCtx, abortTasks := context.WithCancel(context.Background())
 	p.stopReading, p.abortTasks = stopReading, abortTasks
@@ -220,6 +226,7 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 		e.mu.Unlock()
 		stopReading()
 		abortTasks()
+		p.closeJoinTable(ctx)
 		return errors.Join(errors.New("engine: closed"), p.source.Close(ctx), p.sink.Close(ctx), p.dlq.Close(ctx))
 	}
 	e.mu.pipelines[entry.Name] = p
@@ -357,6 +364,7 @@ func (p *pipeline) stop(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, drainTimeout)
 	defer cancel()
 	p.stopReading()
+	defer p.closeJoinTable(ctx) // once the tasks that look rows up are done
 	select {
 	case <-p.done:
 		p.abortTasks()
@@ -429,6 +437,9 @@ func (e *Engine) checkSink(p *plan.Pipeline) error {
 		return err
 	}
 	if err := checkStateful(p, rest); err != nil {
+		return err
+	}
+	if err := checkJoin(p.Join); err != nil {
 		return err
 	}
 	return connector.CheckSink(p.Connector, rest)

@@ -86,6 +86,8 @@ type task struct {
 
 	// shuffle is set in the tasks of a stateful pipeline (shuffle.go).
 	shuffle *shuffleState
+	// join is set in the tasks of a pipeline with a join (join.go).
+	join *joinState
 }
 
 func (p *pipeline) newTask(partition int32) *task {
@@ -94,7 +96,7 @@ func (p *pipeline) newTask(partition int32) *task {
 	t := &task{
 		p: p, partition: partition, in: make(chan connector.Batch, taskQueue),
 		dec: dec, enc: p.enc,
-		row:  make(types.Row, len(p.inColumns)+plan.NumMetadata),
+		row:  make(types.Row, len(p.inColumns)+plan.NumMetadata+joinWidth(p.plan)),
 		out:  make(types.Row, len(p.plan.Outputs)),
 		meta: make([]bool, plan.NumMetadata),
 		errs: map[string]int64{},
@@ -103,6 +105,7 @@ func (p *pipeline) newTask(partition int32) *task {
 		t.lat = newLatencyCounts()
 	}
 	t.rowSink, _ = p.sink.(connector.RowSink)
+	t.join = p.newJoinState()
 	pl, n := p.plan, len(p.inColumns)
 	for i, c := range pl.Source.Columns {
 		if c.NotNull {
@@ -129,7 +132,7 @@ func (p *pipeline) newTask(partition int32) *task {
 		return t
 	}
 	exprs := []*expr.Expr{pl.Filter, pl.Key}
-	t.identity = len(pl.Outputs) == n
+	t.identity = len(pl.Outputs) == n && pl.Join == nil
 	for i, o := range pl.Outputs {
 		exprs = append(exprs, o.Expr)
 		col, ok := o.Expr.Column()
@@ -441,7 +444,25 @@ func (t *task) decode(m *connector.Message) (ok bool, stage string, err error) {
 		}
 	}
 	t.setMetadata(m, t.row[n:])
+	if t.join != nil {
+		found, err := t.join.join(t.p.joinTable, t.row)
+		if err != nil {
+			return false, stageJoin, err
+		}
+		if !found { // an inner join drops an event its table has no row for
+			t.filtered++
+			return false, "", nil
+		}
+	}
 	return true, "", nil
+}
+
+// joinWidth is how many columns a pipeline's join adds to its rows.
+func joinWidth(pl *plan.Pipeline) int {
+	if pl.Join == nil {
+		return 0
+	}
+	return len(pl.Join.Table.Columns)
 }
 
 // filter applies the WHERE clause to t.row; a row filtered out is
@@ -513,7 +534,7 @@ func stageErrorCode(stage string) string {
 		return "encode_error"
 	case stageSink:
 		return "sink_error"
-	case stageGroup, stageEventTime, stageAggregate, stageHaving, stageRepartition:
+	case stageGroup, stageEventTime, stageAggregate, stageHaving, stageRepartition, stageJoin:
 		return stage + "_error"
 	}
 	return "error"

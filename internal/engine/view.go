@@ -82,6 +82,12 @@ func (e *Engine) openView(ctx context.Context, p *pipeline) error {
 		return err
 	}
 	e.mu.Lock() // View and Views read it under the engine's lock
+	if e.mu.closed || e.mu.pipelines[p.entry.Name] != p {
+		// Close (or a removal) ran while the table loaded and found no
+		// table to close: it would read for ever.
+		e.mu.Unlock()
+		return errors.Join(fmt.Errorf("view %s: stopped while it opened", p.entry.Name), t.Close(ctx))
+	}
 	p.view = t
 	e.mu.Unlock()
 	return nil
@@ -102,12 +108,13 @@ func (p *pipeline) closeView(ctx context.Context) {
 	}
 }
 
-// dropView deletes a dropped view's topic.
-func (p *pipeline) dropView(ctx context.Context) error {
-	if p.entry.Kind != ast.KindView {
+// dropView deletes a dropped view's topic: by its catalog entry, as a
+// view that could not be restored has no pipeline.
+func (e *Engine) dropView(ctx context.Context, entry catalog.Entry) error {
+	if entry.Kind != ast.KindView {
 		return nil
 	}
-	err := p.engine.cfg.Transport.DeleteTopic(ctx, viewTopic(p.entry.Name, p.entry.ID))
+	err := e.cfg.Transport.DeleteTopic(ctx, viewTopic(entry.Name, entry.ID))
 	if errors.Is(err, transport.ErrTopicNotFound) {
 		return nil
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tide-data/tide/internal/engine"
@@ -25,6 +26,10 @@ import (
 // subscribeBuffer is how many changes a subscriber may fall behind by
 // before it is dropped (view.ErrSlowSubscriber).
 const subscribeBuffer = 4096
+
+// streamWriteTimeout bounds one write to a subscriber: a client that
+// stops reading is dropped instead of holding its handler for ever.
+const streamWriteTimeout = 30 * time.Second
 
 // keepAlive is how often an idle subscription gets an SSE comment, so
 // that proxies and clients do not time it out.
@@ -116,6 +121,33 @@ func (s *Server) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	rows, sub := v.Table.Subscribe(subscribeBuffer)
 	defer sub.Close()
+	// A write blocked on a client that does not read sees neither the
+	// shutdown nor the subscription's end: deadlines end it. On shutdown
+	// the deadline becomes now, under mu so that no write extends it.
+	rc := http.NewResponseController(w)
+	var mu sync.Mutex
+	ended := false
+	extend := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if !ended {
+			_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+		}
+		return !ended
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-s.streams:
+		case <-done:
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		ended = true
+		_ = rc.SetWriteDeadline(time.Now())
+	}()
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
@@ -125,6 +157,9 @@ func (s *Server) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 		b, err := json.Marshal(data)
 		if err != nil {
 			return err
+		}
+		if !extend() {
+			return http.ErrServerClosed
 		}
 		_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, b)
 		return err
@@ -147,6 +182,9 @@ func (s *Server) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 		case <-s.streams:
 			return
 		case <-tick.C:
+			if !extend() {
+				return
+			}
 			if _, err := io.WriteString(w, ": keep-alive\n\n"); err != nil {
 				return
 			}

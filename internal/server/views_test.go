@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -202,5 +203,60 @@ func TestViewsOverHTTP(t *testing.T) {
 	}
 	if ts.getJSON(t, "/v1/views", &list); len(list.Views) != 1 || list.Views[0]["name"] != "spend" || list.Views[0]["rows"] != float64(3) {
 		t.Errorf("GET /v1/views: %+v", list)
+	}
+}
+
+// A subscriber that stops reading does not hold Shutdown: its stream
+// ends with the server instead of blocking in a write until the timeout.
+func TestStalledSubscriberShutdown(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, "", func(c *Config) { c.ShutdownTimeout = 8 * time.Second })
+	ts.mustSQL(t, `CREATE SOURCE docs (id bigint, body text) WITH (connector = 'http', topic = 'docs');
+		CREATE MATERIALIZED VIEW latest AS SELECT id, body FROM docs KEY BY id`)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(ts.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Subscribe, then never read.
+	if _, err := fmt.Fprintf(conn, "GET /v1/views/latest/subscribe HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	big := strings.Repeat("x", 64<<10)
+	const rows = 160
+	for part := range 4 {
+		var body strings.Builder
+		for i := range rows / 4 {
+			fmt.Fprintf(&body, `{"id": %d, "body": %q}`+"\n", part*rows/4+i, big)
+		}
+		resp, err := http.Post(ts.url+"/v1/topics/docs/records", "application/x-ndjson", strings.NewReader(body.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("ingest: %d", resp.StatusCode)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var list struct {
+			Views []map[string]any `json:"views"`
+		}
+		if ts.getJSON(t, "/v1/views", &list); len(list.Views) == 1 && list.Views[0]["rows"] == float64(rows) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the view never had its rows")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // the handler writes what the socket takes, then blocks
+	start := time.Now()
+	var err2 error
+	ts.once.Do(func() { err2 = ts.srv.Shutdown() })
+	if took := time.Since(start); err2 != nil || took > 4*time.Second {
+		t.Fatalf("Shutdown with a stalled subscriber: %v after %v", err2, took)
 	}
 }

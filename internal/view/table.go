@@ -41,19 +41,40 @@ type Table struct {
 	c      transport.Consumer
 	cancel context.CancelFunc
 	done   chan struct{}
+	index  IndexFunc
 
 	mu struct {
 		sync.Mutex
 		rows map[string][]byte
 		subs map[*Subscription]struct{}
-		next int64 // the offset after the last change applied
+		// next is, per partition, the offset after the last change
+		// applied (a view's topic has one partition; a joined table's
+		// may have several).
+		next   map[int32]int64
+		closed bool // Close ran: a new subscription ends at once
+		// byRecord maps a record key to the row key index gave its
+		// value, for the deletions (records without a value) of a
+		// table with an IndexFunc.
+		byRecord map[string]string
 	}
 }
+
+// IndexFunc gives the key a record's row is kept under, computed from
+// its value (a column of it), or an error for a value without one (the
+// record is logged and skipped).
+type IndexFunc func(key, value []byte) (string, error)
 
 // Open reads topic to its end into a new Table and keeps tailing it
 // until Close. group names the reader's consumer group, which never
 // commits (unique per Table: two must not split the partition).
 func Open(ctx context.Context, tr transport.Transport, topic, group string, logger *slog.Logger) (*Table, error) {
+	return OpenIndexed(ctx, tr, topic, group, logger, nil)
+}
+
+// OpenIndexed is Open for a table whose rows are kept under the key
+// index computes from each value rather than under their records' keys;
+// a record without a value deletes the row its record key last gave.
+func OpenIndexed(ctx context.Context, tr transport.Transport, topic, group string, logger *slog.Logger, index IndexFunc) (*Table, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -61,8 +82,10 @@ func Open(ctx context.Context, tr transport.Transport, topic, group string, logg
 	if err != nil {
 		return nil, fmt.Errorf("view %s: %w", topic, err)
 	}
-	t := &Table{topic: topic, logger: logger, c: c, done: make(chan struct{})}
+	t := &Table{topic: topic, logger: logger, c: c, done: make(chan struct{}), index: index}
 	t.mu.rows = map[string][]byte{}
+	t.mu.next = map[int32]int64{}
+	t.mu.byRecord = map[string]string{}
 	t.mu.subs = map[*Subscription]struct{}{}
 	if _, err := transport.ReadToEnd(ctx, tr, c, topic, loadIdle, t.apply); err != nil {
 		return nil, errors.Join(fmt.Errorf("view %s: loading: %w", topic, err), c.Close(context.WithoutCancel(ctx)))
@@ -101,12 +124,24 @@ func (t *Table) apply(r *transport.Record) {
 	ch := Change{Key: string(r.Key), Value: r.Value, Offset: r.Offset}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if next, ok := t.mu.next[r.Partition]; ok && r.Offset < next {
+		// Read again (the reader's group never commits, so a consumer
+		// that restarts reads from the earliest offset): applied already,
+		// and subscribers must not see an older value again.
+		return
+	}
+	t.mu.next[r.Partition] = r.Offset + 1
+	if t.index != nil {
+		var ok bool
+		if ch.Key, ok = t.indexLocked(r); !ok {
+			return
+		}
+	}
 	if ch.Value == nil {
 		delete(t.mu.rows, ch.Key)
 	} else {
 		t.mu.rows[ch.Key] = ch.Value
 	}
-	t.mu.next = r.Offset + 1
 	for s := range t.mu.subs {
 		select {
 		case s.ch <- ch:
@@ -115,6 +150,37 @@ func (t *Table) apply(r *transport.Record) {
 			t.dropLocked(s)
 		}
 	}
+}
+
+// indexLocked gives the row key of a record of an indexed table, keeping
+// track of which record key gave which row key; false for a record that
+// changes nothing (a deletion of nothing, a value without a key).
+func (t *Table) indexLocked(r *transport.Record) (string, bool) {
+	old, had := t.mu.byRecord[string(r.Key)]
+	if r.Value == nil {
+		delete(t.mu.byRecord, string(r.Key))
+		return old, had
+	}
+	k, err := t.index(r.Key, r.Value)
+	if err != nil {
+		t.logger.Warn("view: a record of the table's topic has no key; skipped", "topic", t.topic,
+			"partition", r.Partition, "offset", r.Offset, "err", err)
+		return "", false
+	}
+	if had && old != k {
+		delete(t.mu.rows, old) // the record key's row moved to another key
+	}
+	t.mu.byRecord[string(r.Key)] = k
+	return k, true
+}
+
+// Get returns the value of the row of key, for lookups on the hot path
+// (no copy: the caller must not modify it).
+func (t *Table) Get(key []byte) ([]byte, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	v, ok := t.mu.rows[string(key)]
+	return v, ok
 }
 
 // Rows returns the rows in key order: the one of key when key is not
@@ -166,7 +232,11 @@ func (t *Table) Subscribe(buffer int) ([]Row, *Subscription) {
 	// gets every change after the snapshot, none twice.
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.mu.subs[s] = struct{}{}
+	if t.mu.closed {
+		close(s.ch) // no change will come: the subscriber is told now
+	} else {
+		t.mu.subs[s] = struct{}{}
+	}
 	rows := make([]Row, 0, len(t.mu.rows))
 	for k, v := range t.mu.rows {
 		rows = append(rows, Row{Key: k, Value: v})
@@ -205,6 +275,7 @@ func (t *Table) Close(ctx context.Context) error {
 	t.cancel()
 	<-t.done
 	t.mu.Lock()
+	t.mu.closed = true
 	for s := range t.mu.subs {
 		t.dropLocked(s)
 	}

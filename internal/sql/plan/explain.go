@@ -84,6 +84,15 @@ func (p *Pipeline) Explain() string {
 	if p.Filter != nil {
 		line("Filter %s", p.FilterText)
 	}
+	if j := p.Join; j != nil {
+		kind := "Join"
+		if j.Left {
+			kind = "Left join"
+		}
+		line("%s table %s AS %s ON %s = %s.%s (the latest row per key, looked up as each event is processed)",
+			kind, j.Table.Name, j.Alias, j.KeyText, j.Alias, j.Table.PrimaryKey)
+		fmt.Fprintf(&b, "%s  table: %s\n", indent, describeConnector(j.Table.Connector, j.Table.Options))
+	}
 	s := p.Source
 	line("Source %s (%s; one task per input partition)", s.Name, describeConnector(s.Connector, s.Options))
 	if s.Watermark != nil {

@@ -61,7 +61,11 @@ type Source struct {
 	Columns   []Column // declared columns only
 	Watermark *Watermark
 	Connector string
-	Options   map[string]string // WITH options without "connector"
+	Options   map[string]string // WITH options without "connector" and "primary-key"
+	// PrimaryKey is the column the 'primary-key' option names, "" without
+	// one: the topic is then a changelog table (the latest row per key),
+	// which pipelines can join (join.go).
+	PrimaryKey string
 }
 
 // RowColumns returns the full row layout a pipeline over s evaluates
@@ -102,8 +106,12 @@ type Pipeline struct {
 	// record's key, or for an aggregation is the group: its keys and,
 	// with a window, window_start and window_end, as the engine encodes
 	// them.
-	Key       *expr.Expr
-	KeyText   string
+	Key     *expr.Expr
+	KeyText string
+	// Join is the table each event is joined with (join.go); nil
+	// without one. The row expressions read is then the source's row
+	// followed by the table's columns.
+	Join      *Join
 	Connector string
 	Options   map[string]string // sink WITH options without "connector"
 }
@@ -218,6 +226,14 @@ func AnalyzeSource(stmt *ast.CreateSource, knownConnectors []string, opts Option
 	if err != nil {
 		return nil, err
 	}
+	if pk, ok := src.Options["primary-key"]; ok {
+		delete(src.Options, "primary-key")
+		src.PrimaryKey = strings.ToLower(strings.TrimSpace(pk))
+		if !slices.ContainsFunc(src.Columns, func(c Column) bool { return c.Name == src.PrimaryKey }) {
+			return nil, &Error{Pos: stmt.Pos, Msg: fmt.Sprintf("primary key %q is not a column of %s", pk, src.Name),
+				Hint: "'primary-key' names the one column that identifies a row of the table the topic holds"}
+		}
+	}
 	return src, nil
 }
 
@@ -236,7 +252,7 @@ func AnalyzeSink(stmt *ast.CreateSink, lookup func(name string) (*Source, bool),
 	if err != nil {
 		return nil, err
 	}
-	p.Source = in.src
+	p.Source, p.Join = in.src, in.join
 	if q.Where != nil {
 		if f := findAggregate(q.Where); f != nil {
 			return nil, errorf(f.Pos, "aggregate functions are not allowed in WHERE")
@@ -319,10 +335,7 @@ func checkSupported(q *ast.Select) error {
 	case q.Distinct:
 		return unsupported(q.Pos, "SELECT DISTINCT is not supported yet", "group instead: SELECT a, b ... GROUP BY a, b")
 	}
-	switch f := q.From.(type) {
-	case *ast.Join:
-		return unsupported(f.Pos, "joins are not supported yet", "pipelines read one source for now")
-	case *ast.Subquery:
+	if f, ok := q.From.(*ast.Subquery); ok {
 		return unsupported(f.Pos, "subqueries in FROM are not supported yet", "")
 	}
 	return nil
@@ -335,6 +348,7 @@ type input struct {
 	alias  string        // the name columns are qualified with
 	cols   []expr.Column // the input row: the source's row under alias
 	window *window       // the window table function; nil without one
+	join   *Join         // the table joined to each event; nil without one
 }
 
 // resolveFrom resolves the FROM clause: a source, or a window table
@@ -362,6 +376,8 @@ func resolveFrom(from ast.TableExpr, lookup func(string) (*Source, bool), opts O
 		if f.Alias != "" {
 			in.alias = string(f.Alias)
 		}
+	case *ast.Join:
+		return resolveJoin(f, lookup, opts)
 	default:
 		return nil, errorf(from.Position(), "a sink's query reads from exactly one source: SELECT ... FROM source")
 	}
@@ -418,8 +434,21 @@ func (in *input) expandItems(list []ast.SelectItem) ([]selectItem, error) {
 			items = append(items, selectItem{expr: item.Expr, name: name, text: ast.Format(item.Expr)})
 			continue
 		}
-		if item.StarTable != "" && string(item.StarTable) != in.alias {
+		if item.StarTable != "" && string(item.StarTable) != in.alias && (in.join == nil || string(item.StarTable) != in.join.Alias) {
 			return nil, errorf(item.Pos, "missing FROM-clause entry for table %q", item.StarTable)
+		}
+		if j := in.join; j != nil && (item.StarTable == "" || string(item.StarTable) == j.Alias) {
+			if item.StarTable == "" {
+				for _, c := range in.src.Columns {
+					ref := &ast.ColumnRef{Pos: item.Pos, Table: ast.Ident(in.alias), Name: ast.Ident(c.Name)}
+					items = append(items, selectItem{expr: ref, name: c.Name, text: c.Name})
+				}
+			}
+			for _, c := range j.Table.Columns {
+				ref := &ast.ColumnRef{Pos: item.Pos, Table: ast.Ident(j.Alias), Name: ast.Ident(c.Name)}
+				items = append(items, selectItem{expr: ref, name: c.Name, text: c.Name})
+			}
+			continue
 		}
 		names := make([]string, 0, len(in.src.Columns)+2)
 		for _, c := range in.src.Columns {

@@ -35,6 +35,7 @@ CREATE SOURCE orders (
     WATERMARK FOR placed_at AS placed_at - INTERVAL '5' SECOND
 ) WITH (connector = 'topic', topic = 'orders', format = 'json');
 CREATE SOURCE clicks (user_id bigint, url text) WITH (connector = 'datagen', seed = '7');
+CREATE SOURCE customers (name text, tier text, since date) WITH (connector = 'topic', topic = 'customers', 'primary-key' = 'name');
 CREATE SOURCE readings (
     sensor text, region text, value double precision, ok boolean, ts timestamp, at timestamp,
     WATERMARK FOR ts AS ts - INTERVAL '1' SECOND
@@ -233,8 +234,10 @@ func TestAnalyzeSinkErrors(t *testing.T) {
 			msg: "a sink's query needs FROM source", pos: "1:46"},
 		{name: "distinct", sql: with + "SELECT DISTINCT customer FROM orders",
 			msg: "SELECT DISTINCT is not supported yet", hint: "GROUP BY", pos: "1:46", unsupported: true},
-		{name: "join", sql: with + "SELECT o.id FROM orders o JOIN clicks c ON o.id = c.user_id",
-			msg: "joins are not supported yet", hint: "one source", unsupported: true},
+		{name: "join with a stream", sql: with + "SELECT o.id FROM orders o JOIN clicks c ON o.id = c.user_id",
+			msg: "clicks is not a table: a stream joins a source with a primary key", hint: "'primary-key'"},
+		{name: "full join", sql: with + "SELECT o.id FROM orders o FULL JOIN clicks c ON o.id = c.user_id",
+			msg: "FULL JOIN is not supported yet", unsupported: true},
 		{name: "subquery", sql: with + "SELECT id FROM (SELECT id FROM orders) q",
 			msg: "subqueries in FROM are not supported yet", unsupported: true},
 		{name: "aggregate in WHERE", sql: with + "SELECT id FROM orders WHERE max(amount) > 1",

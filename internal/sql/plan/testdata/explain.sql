@@ -87,3 +87,11 @@ SELECT user_id FROM TUMBLE(TABLE clicks, DESCRIPTOR(_timestamp), INTERVAL '1' MI
 CREATE SINK missing WITH (connector = 'stdout') AS
 SELECT id
 FROM nowhere
+====
+-- A stream joined with a table: the latest customer row per order.
+CREATE SINK enriched WITH (connector = 'stdout') AS
+SELECT o.id, c.tier, o.amount FROM orders o LEFT JOIN customers c ON lower(o.customer) = c.name WHERE c.tier IS DISTINCT FROM 'banned'
+====
+-- GROUP BY over the joined rows: an updating total per tier.
+CREATE SINK per_tier WITH (connector = 'stdout') AS
+SELECT c.tier, count(*) FROM orders JOIN customers c ON orders.customer = c.name GROUP BY c.tier

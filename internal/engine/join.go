@@ -1,0 +1,144 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/tide-data/tide/internal/catalog"
+	"github.com/tide-data/tide/internal/format"
+	"github.com/tide-data/tide/internal/sql/plan"
+	"github.com/tide-data/tide/internal/sql/types"
+	"github.com/tide-data/tide/internal/transport"
+	"github.com/tide-data/tide/internal/view"
+)
+
+// A stream-to-table join (plan.Join): every worker tails the table's
+// topic into memory (a view.Table indexed by the primary key's value),
+// and each task looks up the event's key there and decodes the row into
+// its own row, after the source's columns, before WHERE — so filters,
+// projections and GROUP BY see the joined row. Lookups are as of when
+// the event is processed, as in Kafka Streams' stream-GlobalKTable join:
+// a replay after a crash joins with the table as it is then.
+
+// stageJoin is the dead-letter stage of a row the join failed on.
+const stageJoin = "join"
+
+// checkJoin refuses a table whose topic Tide cannot tail.
+func checkJoin(j *plan.Join) error {
+	if j == nil {
+		return nil
+	}
+	if j.Table.Connector != "topic" && j.Table.Connector != "http" {
+		return fmt.Errorf("table %s is a %s source: a join reads a table from its topic (connector 'topic' or 'http')", j.Table.Name, j.Table.Connector)
+	}
+	return nil
+}
+
+// openJoinTable loads a pipeline's table and keeps it up to date.
+func (e *Engine) openJoinTable(ctx context.Context, p *pipeline) error {
+	j := p.plan.Join
+	if j == nil {
+		return nil
+	}
+	if err := checkJoin(j); err != nil {
+		return err
+	}
+	fmtName, fmtOpts, rest := splitFormatOptions(j.Table.Options)
+	cols := sourceColumns(j.Table)
+	env := e.formatEnv(j.Table.Name, rest)
+	dec, err := format.NewDecoder(fmtName, cols, fmtOpts, env)
+	if err != nil {
+		return fmt.Errorf("table %s: %w", j.Table.Name, err)
+	}
+	row := make(types.Row, len(cols))
+	index := func(_, value []byte) (string, error) {
+		// The tailer's own decoder: it runs on the table's goroutine.
+		if err := dec.Decode(value, row); err != nil {
+			return "", err
+		}
+		k := row[j.TableKey]
+		if k.IsNull() {
+			return "", errors.New("its primary key is NULL")
+		}
+		return string(types.AppendGroupKey(nil, k)), nil
+	}
+	// A missing topic is created, as the topic source does for its own
+	// (topic.create, default true): the table is empty until rows come.
+	if !strings.EqualFold(strings.TrimSpace(rest["topic.create"]), "false") {
+		parts := int32(1)
+		if n, err := strconv.Atoi(strings.TrimSpace(rest["topic.partitions"])); err == nil && n > 0 {
+			parts = int32(n)
+		}
+		err := e.cfg.Transport.CreateTopic(ctx, transport.TopicSpec{Name: rest["topic"], Partitions: parts})
+		if err != nil && !errors.Is(err, transport.ErrTopicExists) {
+			return fmt.Errorf("table %s: %w", j.Table.Name, err)
+		}
+	}
+	group := "__tide-join-reader-" + e.cfg.WorkerID + "-" + catalog.NewID()[:8]
+	t, err := view.OpenIndexed(ctx, e.cfg.Transport, rest["topic"], group, p.logger.With("table", j.Table.Name), index)
+	if err != nil {
+		return fmt.Errorf("table %s: %w", j.Table.Name, err)
+	}
+	p.joinTable = t
+	return nil
+}
+
+// closeJoinTable stops tailing the pipeline's table.
+func (p *pipeline) closeJoinTable(ctx context.Context) {
+	if p.joinTable == nil {
+		return
+	}
+	if err := p.joinTable.Close(ctx); err != nil {
+		p.logger.Warn("closing a joined table's reader", "err", err)
+	}
+	p.joinTable = nil
+}
+
+// joinState is a task's part of the join: its own decoder for the
+// table's rows, and a buffer for the lookup key.
+type joinState struct {
+	j   *plan.Join
+	dec format.Decoder
+	key []byte
+}
+
+func (p *pipeline) newJoinState() *joinState {
+	j := p.plan.Join
+	if j == nil {
+		return nil
+	}
+	fmtName, fmtOpts, rest := splitFormatOptions(j.Table.Options)
+	// Checked when the table was opened.
+	dec, _ := format.NewDecoder(fmtName, sourceColumns(j.Table), fmtOpts, p.engine.formatEnv(j.Table.Name, rest))
+	return &joinState{j: j, dec: dec}
+}
+
+// join fills the table's columns of row from the row of the event's key.
+// found false is an event an inner join drops.
+func (js *joinState) join(table *view.Table, row types.Row) (found bool, err error) {
+	j := js.j
+	k, err := j.Key.Eval(row)
+	if err != nil {
+		return false, err
+	}
+	cols := row[j.Offset : j.Offset+len(j.Table.Columns)]
+	if !k.IsNull() {
+		js.key = types.AppendGroupKey(js.key[:0], k)
+		if v, ok := table.Get(js.key); ok {
+			if err := js.dec.Decode(v, cols); err != nil {
+				return false, fmt.Errorf("the row of %s in table %s: %w", strings.TrimSpace(k.String()), j.Table.Name, err)
+			}
+			return true, nil
+		}
+	}
+	if !j.Left {
+		return false, nil
+	}
+	for i, c := range j.Table.Columns {
+		cols[i] = types.Null(c.Type)
+	}
+	return true, nil
+}

@@ -1,0 +1,103 @@
+package plan
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/tide-data/tide/internal/sql/ast"
+	"github.com/tide-data/tide/internal/sql/expr"
+)
+
+// Join is a stream-to-table join: each event of the pipeline's source is
+// joined with the row of a table — a source with a primary key, whose
+// topic holds the latest row per key — that has the event's key, as the
+// table stands when the event is processed (Kafka Streams' join of a
+// stream with a global table; Flink's lookup join). Every worker holds
+// the whole table, so the stream needs no repartitioning.
+type Join struct {
+	Table *Source
+	Alias string // the table's qualifier in the query
+	// Left keeps an event whose key has no row, with NULL table columns
+	// (LEFT JOIN); an inner join drops it.
+	Left bool
+	// Key is the event's side of ON, over the source's row; TableKey the
+	// primary key's index among the table's columns.
+	Key      *expr.Expr
+	KeyText  string
+	TableKey int
+	// Offset is where the table's columns start in the joined row: after
+	// the source's declared and metadata columns.
+	Offset int
+}
+
+// resolveJoin resolves FROM source [AS a] [INNER | LEFT] JOIN table [AS b]
+// ON a_expr = b.primary_key.
+func resolveJoin(f *ast.Join, lookup func(string) (*Source, bool), opts Options) (*input, error) {
+	if f.Kind != "INNER" && f.Kind != "LEFT" {
+		return nil, unsupported(f.Pos, f.Kind+" JOIN is not supported yet", "join a stream with a table: FROM stream [LEFT] JOIN table ON stream.col = table.primary_key")
+	}
+	left, ok := f.Left.(*ast.TableName)
+	if !ok {
+		return nil, unsupported(f.Left.Position(), "a join reads one source joined with one table for now", "FROM stream [LEFT] JOIN table ON ...")
+	}
+	in, err := resolveFrom(left, lookup, opts)
+	if err != nil {
+		return nil, err
+	}
+	right, ok := f.Right.(*ast.TableName)
+	if !ok {
+		return nil, unsupported(f.Right.Position(), "a join reads one source joined with one table for now", "FROM stream [LEFT] JOIN table ON ...")
+	}
+	table, ok := lookup(string(right.Name))
+	if !ok {
+		return nil, &Error{Pos: right.Pos, Msg: fmt.Sprintf("source %q does not exist", right.Name), Hint: "SHOW SOURCES lists them; create it with CREATE SOURCE"}
+	}
+	if table.PrimaryKey == "" {
+		return nil, &Error{Pos: right.Pos, Msg: fmt.Sprintf("%s is not a table: a stream joins a source with a primary key", right.Name),
+			Hint: "declare the table's key: CREATE SOURCE name (...) WITH (..., 'primary-key' = 'column'); its topic then holds the latest row per key"}
+	}
+	j := &Join{Table: table, Alias: string(right.Name), Left: f.Kind == "LEFT", Offset: len(in.cols)}
+	if right.Alias != "" {
+		j.Alias = string(right.Alias)
+	}
+	if j.Alias == in.alias {
+		return nil, errorf(right.Pos, "table name %q specified more than once", j.Alias)
+	}
+	j.TableKey = slices.IndexFunc(table.Columns, func(c Column) bool { return c.Name == table.PrimaryKey })
+	streamCols := in.cols
+	in.cols = append(slices.Clip(in.cols), exprColumns(j.Alias, table.Columns)...)
+	// ON must be stream_expr = table.primary_key, either way round.
+	on, ok := f.On.(*ast.Binary)
+	if f.On == nil || !ok || on.Op != "=" {
+		return nil, onError(f, j, table)
+	}
+	isKey := func(e ast.Expr) bool {
+		ref, ok := e.(*ast.ColumnRef)
+		return ok && string(ref.Name) == table.PrimaryKey && (string(ref.Table) == j.Alias || (ref.Table == "" && !slices.ContainsFunc(streamCols, func(c expr.Column) bool { return c.Name == string(ref.Name) })))
+	}
+	streamSide := on.L
+	switch {
+	case isKey(on.R):
+	case isKey(on.L):
+		streamSide = on.R
+	default:
+		return nil, onError(f, j, table)
+	}
+	// Compared as the key's type: an integer event key finds a bigint
+	// key's row, as Postgres's = would.
+	keyType := table.Columns[j.TableKey].Type
+	cast := &ast.Cast{Pos: streamSide.Position(), X: streamSide, Type: ast.TypeName{Pos: streamSide.Position(), Name: keyType.String()}}
+	k, err := expr.CompileWith(cast, streamCols, opts.Compile)
+	if err != nil {
+		return nil, &Error{Pos: streamSide.Position(), Msg: fmt.Sprintf("the join's key must be an expression over %s's columns: %v", in.alias, err),
+			Hint: "FROM stream [LEFT] JOIN table ON stream.col = table.primary_key"}
+	}
+	j.Key, j.KeyText = k, ast.Format(streamSide)
+	in.join = j
+	return in, nil
+}
+
+func onError(f *ast.Join, j *Join, table *Source) error {
+	return &Error{Pos: f.Pos, Msg: fmt.Sprintf("a join with table %s needs ON <expression over the stream> = %s.%s", j.Alias, j.Alias, table.PrimaryKey),
+		Hint: "a stream joins a table on the table's primary key; other conditions go in WHERE"}
+}
