@@ -104,14 +104,7 @@ type IngestReport struct {
 }
 
 // Passed reports whether every target was met.
-func (r *IngestReport) Passed() bool {
-	for _, t := range r.Targets {
-		if !t.Pass {
-			return false
-		}
-	}
-	return true
-}
+func (r *IngestReport) Passed() bool { return allPassed(r.Targets) }
 
 // RunIngest starts a server in this process (embedded log in a scratch
 // directory, fsync=always) and drives POST /v1/topics/{topic}/records over

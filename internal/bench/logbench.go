@@ -168,14 +168,7 @@ type LogReport struct {
 }
 
 // Passed reports whether every target was met.
-func (r *LogReport) Passed() bool {
-	for _, t := range r.Targets {
-		if !t.Pass {
-			return false
-		}
-	}
-	return true
-}
+func (r *LogReport) Passed() bool { return allPassed(r.Targets) }
 
 // RunLog runs every scenario of the log benchmark in a scratch directory
 // under opts.Dir and removes it afterwards. The ceilings run first, right
@@ -295,6 +288,16 @@ func RunLog(ctx context.Context, opts LogOptions) (_ *LogReport, err error) {
 
 	report.Targets = checkTargets(report.Results, opts)
 	return report, nil
+}
+
+// allPassed reports whether every target was met.
+func allPassed(targets []Target) bool {
+	for _, t := range targets {
+		if !t.Pass {
+			return false
+		}
+	}
+	return true
 }
 
 func ratio(a, b float64) float64 {

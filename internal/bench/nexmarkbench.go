@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -16,10 +13,7 @@ import (
 	nexmarksql "github.com/tide-data/tide/examples/nexmark"
 	"github.com/tide-data/tide/internal/connector"
 	"github.com/tide-data/tide/internal/engine"
-	"github.com/tide-data/tide/internal/group"
-	"github.com/tide-data/tide/internal/log"
 	"github.com/tide-data/tide/internal/transport"
-	"github.com/tide-data/tide/internal/transport/embedded"
 )
 
 // The Nexmark benchmark (issue 10): the repository's query files
@@ -113,14 +107,7 @@ type NexmarkReport struct {
 }
 
 // Passed reports whether every target was met.
-func (r *NexmarkReport) Passed() bool {
-	for _, t := range r.Targets {
-		if !t.Pass {
-			return false
-		}
-	}
-	return true
-}
+func (r *NexmarkReport) Passed() bool { return allPassed(r.Targets) }
 
 // RunNexmark measures each query, in one process on an embedded log in a
 // scratch directory (fsync=always, one partition): first over the
@@ -135,28 +122,12 @@ func RunNexmark(ctx context.Context, opts NexmarkOptions) (_ *NexmarkReport, err
 		return nil, err
 	}
 	report := &NexmarkReport{Options: opts}
-	root, err := os.MkdirTemp(opts.Dir, ".tide-bench-")
+	node, err := openBenchNode(ctx, opts.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
+		return nil, err
 	}
-	defer func() { err = errors.Join(err, os.RemoveAll(root)) }()
-	l, err := log.Open(filepath.Join(root, "data"))
-	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
-	}
-	defer func() { err = errors.Join(err, l.Close()) }()
-	groups, err := group.NewCoordinator(l, group.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
-	}
-	defer func() { err = errors.Join(err, groups.Close()) }()
-	tr := embedded.New(l, groups)
-	defer func() { err = errors.Join(err, tr.Close()) }()
-	eng, err := engine.Open(ctx, engine.Config{Transport: tr, Logger: slog.New(slog.DiscardHandler), StateDir: filepath.Join(root, "state")})
-	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
-	}
-	defer func() { err = errors.Join(err, eng.Close(context.Background())) }()
+	defer func() { err = errors.Join(err, node.close()) }()
+	tr, eng := node.tr, node.eng
 
 	bids, err := writeNexmarkBids(ctx, tr, opts)
 	if err != nil {

@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -20,8 +17,6 @@ import (
 	"github.com/tide-data/tide/internal/connector"
 	"github.com/tide-data/tide/internal/engine"
 	"github.com/tide-data/tide/internal/format"
-	"github.com/tide-data/tide/internal/group"
-	"github.com/tide-data/tide/internal/log"
 	"github.com/tide-data/tide/internal/sql/ast"
 	"github.com/tide-data/tide/internal/sql/parser"
 	"github.com/tide-data/tide/internal/sql/plan"
@@ -171,14 +166,7 @@ type PipelineReport struct {
 }
 
 // Passed reports whether every target was met.
-func (r *PipelineReport) Passed() bool {
-	for _, t := range r.Targets {
-		if !t.Pass {
-			return false
-		}
-	}
-	return true
-}
+func (r *PipelineReport) Passed() bool { return allPassed(r.Targets) }
 
 // RunPipeline measures, in one process and one run:
 //
@@ -232,28 +220,12 @@ func RunPipeline(ctx context.Context, opts PipelineOptions) (_ *PipelineReport, 
 	report.Generator.Ceiling = ratio(report.Generator.PerCPU, report.Ceiling.PerCPU)
 	add(report.Generator)
 
-	root, err := os.MkdirTemp(opts.Dir, ".tide-bench-")
+	node, err := openBenchNode(ctx, opts.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
+		return nil, err
 	}
-	defer func() { err = errors.Join(err, os.RemoveAll(root)) }()
-	l, err := log.Open(filepath.Join(root, "data"))
-	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
-	}
-	defer func() { err = errors.Join(err, l.Close()) }()
-	groups, err := group.NewCoordinator(l, group.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
-	}
-	defer func() { err = errors.Join(err, groups.Close()) }()
-	tr := embedded.New(l, groups)
-	defer func() { err = errors.Join(err, tr.Close()) }()
-	eng, err := engine.Open(ctx, engine.Config{Transport: tr, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
-	}
-	defer func() { err = errors.Join(err, eng.Close(context.Background())) }()
+	defer func() { err = errors.Join(err, node.close()) }()
+	tr, eng := node.tr, node.eng
 	if _, err := eng.Execute(ctx, sourceSQL, engine.ExecOptions{}); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}

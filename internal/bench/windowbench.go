@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/metrics"
 	"slices"
@@ -17,11 +14,9 @@ import (
 
 	"github.com/tide-data/tide/internal/engine"
 	"github.com/tide-data/tide/internal/format"
-	"github.com/tide-data/tide/internal/group"
 	"github.com/tide-data/tide/internal/log"
 	"github.com/tide-data/tide/internal/sql/types"
 	"github.com/tide-data/tide/internal/transport"
-	"github.com/tide-data/tide/internal/transport/embedded"
 )
 
 // The stateful pipeline benchmark (issue 9): a tumbling-window count and
@@ -212,14 +207,7 @@ type WindowReport struct {
 }
 
 // Passed reports whether every target was met.
-func (r *WindowReport) Passed() bool {
-	for _, t := range r.Targets {
-		if !t.Pass {
-			return false
-		}
-	}
-	return true
-}
+func (r *WindowReport) Passed() bool { return allPassed(r.Targets) }
 
 // RunWindow measures, in one process and one run, on an embedded log in a
 // scratch directory with the events written beforehand (opts.Events of the
@@ -244,28 +232,12 @@ func RunWindow(ctx context.Context, opts WindowOptions) (_ *WindowReport, err er
 		return nil, err
 	}
 	report := &WindowReport{Options: opts}
-	root, err := os.MkdirTemp(opts.Dir, ".tide-bench-")
+	node, err := openBenchNode(ctx, opts.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
+		return nil, err
 	}
-	defer func() { err = errors.Join(err, os.RemoveAll(root)) }()
-	l, err := log.Open(filepath.Join(root, "data"))
-	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
-	}
-	defer func() { err = errors.Join(err, l.Close()) }()
-	groups, err := group.NewCoordinator(l, group.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
-	}
-	defer func() { err = errors.Join(err, groups.Close()) }()
-	tr := embedded.New(l, groups)
-	defer func() { err = errors.Join(err, tr.Close()) }()
-	eng, err := engine.Open(ctx, engine.Config{Transport: tr, Logger: slog.New(slog.DiscardHandler), StateDir: filepath.Join(root, "state")})
-	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
-	}
-	defer func() { err = errors.Join(err, eng.Close(context.Background())) }()
+	defer func() { err = errors.Join(err, node.close()) }()
+	l, tr, eng := node.log, node.tr, node.eng
 
 	written, err := produceWindowEvents(ctx, tr, opts)
 	if err != nil {

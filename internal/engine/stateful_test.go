@@ -221,14 +221,7 @@ func testUpdatingGroupBy(t *testing.T, memory string) {
 		SELECT user_id, count(*) AS n, sum(amount) AS total FROM clicks GROUP BY user_id HAVING count(*) > 1`)
 	events := genClicks(11, 2000, 3, 30, time.Second)
 	produceClicks(t, n.tr, "clicks", events)
-	want := map[string]windowAgg{}
-	for _, ev := range events {
-		k := fmt.Sprint(ev.user)
-		a := want[k]
-		a.count++
-		a.sum += ev.amount
-		want[k] = a
-	}
+	want := userTotals(events)
 	waitFor(t, "every group's final row", func() bool {
 		last := latestPerKey(t, n.tr, "totals")
 		for k, w := range want {
@@ -254,34 +247,20 @@ func testUpdatingGroupBy(t *testing.T, memory string) {
 // as (n, total).
 func latestPerKey(t *testing.T, tr transport.Transport, topic string) map[string]windowAgg {
 	t.Helper()
-	ctx := context.Background()
-	ends, err := tr.EndOffsets(ctx, topic)
-	if err != nil {
-		return nil
-	}
 	out := map[string]windowAgg{}
-	for p, end := range ends {
-		for off := int64(0); off < end; {
-			recs, err := tr.ReadAt(ctx, transport.TopicPartition{Topic: topic, Partition: p}, off, 1<<20)
-			if err != nil || len(recs) == 0 {
-				break
-			}
-			for _, r := range recs {
-				off = r.Offset + 1
-				if r.Value == nil {
-					delete(out, string(r.Key))
-					continue
-				}
-				var row windowRow
-				dec := json.NewDecoder(strings.NewReader(string(r.Value)))
-				dec.UseNumber()
-				if err := dec.Decode(&row); err != nil {
-					t.Fatalf("output %s: %v", r.Value, err)
-				}
-				sum, _ := row.Total.Int64()
-				out[string(r.Key)] = windowAgg{row.N, sum}
-			}
+	for _, r := range readSoFar(t, tr, topic) {
+		if r.Value == nil {
+			delete(out, string(r.Key))
+			continue
 		}
+		var row windowRow
+		dec := json.NewDecoder(strings.NewReader(string(r.Value)))
+		dec.UseNumber()
+		if err := dec.Decode(&row); err != nil {
+			t.Fatalf("output %s: %v", r.Value, err)
+		}
+		sum, _ := row.Total.Int64()
+		out[string(r.Key)] = windowAgg{row.N, sum}
 	}
 	return out
 }
@@ -419,14 +398,7 @@ func TestRepartitionPurged(t *testing.T) {
 	e = openEngineWith(t, n, configure)
 	defer closeEngine(t, e)
 	produceClicks(t, n.tr, "clicks", events[half:])
-	want := map[string]windowAgg{}
-	for _, ev := range events {
-		k := fmt.Sprint(ev.user)
-		a := want[k]
-		a.count++
-		a.sum += ev.amount
-		want[k] = a
-	}
+	want := userTotals(events)
 	waitFor(t, "every group's final row", func() bool {
 		last := latestPerKey(t, n.tr, "totals")
 		return maps.Equal(last, want)

@@ -654,6 +654,29 @@ func mapsEqual[K, V comparable](a, b map[K]V) bool {
 	return true
 }
 
+// readSoFar reads every partition of topic from its start to its end,
+// each in offset order; nothing when the topic is not there yet.
+func readSoFar(t *testing.T, tr transport.Transport, topic string) []*transport.Record {
+	t.Helper()
+	ctx := context.Background()
+	ends, err := tr.EndOffsets(ctx, topic)
+	if err != nil {
+		return nil
+	}
+	var out []*transport.Record
+	for p, end := range ends {
+		for off := int64(0); off < end; {
+			recs, err := tr.ReadAt(ctx, transport.TopicPartition{Topic: topic, Partition: p}, off, 1<<20)
+			if err != nil || len(recs) == 0 {
+				break
+			}
+			out = append(out, recs...)
+			off = recs[len(recs)-1].Offset + 1
+		}
+	}
+	return out
+}
+
 // readToEnd reads every partition of topic from its start to its end.
 func readToEnd(t *testing.T, tr transport.Transport, topic string) []*transport.Record {
 	t.Helper()
@@ -746,25 +769,11 @@ func TestEarlyWindowResults(t *testing.T) {
 // (user -1).
 func latestWindows(t *testing.T, tr transport.Transport, topic string) (map[windowKey]windowAgg, int) {
 	t.Helper()
-	ends, err := tr.EndOffsets(context.Background(), topic)
-	if err != nil {
-		return nil, 0
-	}
 	out, rows := map[windowKey]windowAgg{}, 0
-	for p, end := range ends {
-		for off := int64(0); off < end; {
-			batch, err := tr.ReadAt(context.Background(), transport.TopicPartition{Topic: topic, Partition: p}, off, 1<<20)
-			if err != nil || len(batch) == 0 {
-				break
-			}
-			for _, r := range batch {
-				off = r.Offset + 1
-				k, agg := decodeWindowRow(t, r)
-				if k.user >= 0 {
-					out[k] = agg
-					rows++
-				}
-			}
+	for _, r := range readSoFar(t, tr, topic) {
+		if k, agg := decodeWindowRow(t, r); k.user >= 0 {
+			out[k] = agg
+			rows++
 		}
 	}
 	return out, rows

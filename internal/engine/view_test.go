@@ -36,18 +36,6 @@ func viewRows(t *testing.T, rows []view.Row) map[string]windowAgg {
 	return out
 }
 
-func clickTotals(events []clickEvent) map[string]windowAgg {
-	want := map[string]windowAgg{}
-	for _, ev := range events {
-		k := fmt.Sprint(ev.user)
-		a := want[k]
-		a.count++
-		a.sum += ev.amount
-		want[k] = a
-	}
-	return want
-}
-
 // A materialized view holds the GROUP BY's current rows, one per group;
 // a subscriber that starts midway ends, applying the snapshot and then
 // the changes in order, with the same rows; after a restart (the table
@@ -68,7 +56,7 @@ func TestMaterializedView(t *testing.T) {
 	if !ok {
 		t.Fatal("no view totals")
 	}
-	want := clickTotals(events[:third])
+	want := userTotals(events[:third])
 	waitFor(t, "the view's first rows", func() bool { return maps.Equal(viewRows(t, v.Table.Rows(nil, 0)), want) })
 
 	// A subscriber from here on.
@@ -78,7 +66,7 @@ func TestMaterializedView(t *testing.T) {
 		state[r.Key] = r.Value
 	}
 	produceClicks(t, n.tr, "clicks", events[third:2*third])
-	want = clickTotals(events[:2*third])
+	want = userTotals(events[:2*third])
 	applied := func() map[string]windowAgg {
 		var rows []view.Row
 		for _, k := range slices.Sorted(maps.Keys(state)) {
@@ -147,7 +135,7 @@ func TestMaterializedView(t *testing.T) {
 		t.Fatalf("after the restart the view has %d rows; want the %d it had", len(got), len(want))
 	}
 	produceClicks(t, n.tr, "clicks", events[2*third:])
-	want = clickTotals(events)
+	want = userTotals(events)
 	waitFor(t, "the view's final rows", func() bool { return maps.Equal(viewRows(t, v.Table.Rows(nil, 0)), want) })
 	key := "7"
 	if rows := v.Table.Rows(&key, 0); len(rows) != 1 || viewRows(t, rows)["7"] != want["7"] {
