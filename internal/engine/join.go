@@ -59,7 +59,16 @@ func (e *Engine) openJoinTable(ctx context.Context, p *pipeline) error {
 		if err := dec.Decode(value, row); err != nil {
 			return "", err
 		}
+		if err := coerceTableRow(j, row); err != nil {
+			return "", err // a row the table cannot hold is skipped
+		}
 		k := row[j.TableKey]
+		if j.IndexKey != nil { // compared in the event key's wider type
+			var err error
+			if k, err = j.IndexKey.Eval(row); err != nil {
+				return "", err
+			}
+		}
 		if k.IsNull() {
 			return "", errors.New("its primary key is NULL")
 		}
@@ -128,7 +137,11 @@ func (js *joinState) join(table *view.Table, row types.Row) (found bool, err err
 	if !k.IsNull() {
 		js.key = types.AppendGroupKey(js.key[:0], k)
 		if v, ok := table.Get(js.key); ok {
-			if err := js.dec.Decode(v, cols); err != nil {
+			err := js.dec.Decode(v, cols)
+			if err == nil {
+				err = coerceTableRow(j, cols)
+			}
+			if err != nil {
 				return false, fmt.Errorf("the row of %s in table %s: %w", strings.TrimSpace(k.String()), j.Table.Name, err)
 			}
 			return true, nil
@@ -141,4 +154,25 @@ func (js *joinState) join(table *view.Table, row types.Row) (found bool, err err
 		cols[i] = types.Null(c.Type)
 	}
 	return true, nil
+}
+
+// coerceTableRow applies the table's declared column types to a decoded
+// row, as a task does to its source's (numeric(10, 2) rounds; NOT NULL
+// holds), so the joined columns are what reading the table's topic as a
+// source gives. The tailer skips a row that fails; a task then never
+// finds it failing.
+func coerceTableRow(j *plan.Join, row types.Row) error {
+	for i, c := range j.Table.Columns {
+		if c.Coerce != nil {
+			v, err := c.Coerce.Eval(row)
+			if err != nil {
+				return fmt.Errorf("column %q: %w", c.Name, err)
+			}
+			row[i] = v
+		}
+		if c.NotNull && row[i].IsNull() {
+			return &types.Error{Code: "23502", Message: "null value in column \"" + c.Name + "\" violates not-null constraint"}
+		}
+	}
+	return nil
 }

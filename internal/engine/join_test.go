@@ -50,26 +50,13 @@ func produceJoinOrders(t *testing.T, tr transport.Transport, from, to int, custo
 // readJoined reads a topic of JSON rows to its end: id -> the row.
 func readJoined(t *testing.T, tr transport.Transport, topic string) map[string]string {
 	t.Helper()
-	ends, err := tr.EndOffsets(context.Background(), topic)
-	if err != nil {
-		return nil
-	}
 	out := map[string]string{}
-	for p, end := range ends {
-		for off := int64(0); off < end; {
-			recs, err := tr.ReadAt(context.Background(), transport.TopicPartition{Topic: topic, Partition: p}, off, 1<<20)
-			if err != nil || len(recs) == 0 {
-				break
-			}
-			for _, r := range recs {
-				off = r.Offset + 1
-				var row map[string]any
-				if err := json.Unmarshal(r.Value, &row); err != nil {
-					t.Fatalf("row %s: %v", r.Value, err)
-				}
-				out[fmt.Sprint(row["id"])] = string(r.Value)
-			}
+	for _, r := range readSoFar(t, tr, topic) {
+		var row map[string]any
+		if err := json.Unmarshal(r.Value, &row); err != nil {
+			t.Fatalf("row %s: %v", r.Value, err)
 		}
+		out[fmt.Sprint(row["id"])] = string(r.Value)
 	}
 	return out
 }
@@ -160,22 +147,9 @@ func TestStreamTableJoin(t *testing.T) {
 // latestRows reads a keyed topic to its end: the last value per key.
 func latestRows(t *testing.T, tr transport.Transport, topic string) map[string]string {
 	t.Helper()
-	ends, err := tr.EndOffsets(context.Background(), topic)
-	if err != nil {
-		return nil
-	}
 	out := map[string]string{}
-	for p, end := range ends {
-		for off := int64(0); off < end; {
-			recs, err := tr.ReadAt(context.Background(), transport.TopicPartition{Topic: topic, Partition: p}, off, 1<<20)
-			if err != nil || len(recs) == 0 {
-				break
-			}
-			for _, r := range recs {
-				off = r.Offset + 1
-				out[string(r.Key)] = string(r.Value)
-			}
-		}
+	for _, r := range readSoFar(t, tr, topic) {
+		out[string(r.Key)] = string(r.Value)
 	}
 	return out
 }

@@ -117,7 +117,7 @@ func (p *pipeline) newTask(partition int32) *task {
 	}
 	if st := p.stateful; st != nil {
 		t.shuffle = newShuffleState(st)
-		exprs := append(shuffleExprs(st), pl.Filter)
+		exprs := append(shuffleExprs(st), pl.Filter, joinKey(pl))
 		if st.wmExpr {
 			exprs = append(exprs, pl.Source.Watermark.Expr)
 		}
@@ -131,7 +131,8 @@ func (p *pipeline) newTask(partition int32) *task {
 		}
 		return t
 	}
-	exprs := []*expr.Expr{pl.Filter, pl.Key}
+	// The join's key is evaluated over the row too (ON o._partition = ...).
+	exprs := []*expr.Expr{pl.Filter, pl.Key, joinKey(pl)}
 	t.identity = len(pl.Outputs) == n && pl.Join == nil
 	for i, o := range pl.Outputs {
 		exprs = append(exprs, o.Expr)
@@ -463,6 +464,14 @@ func joinWidth(pl *plan.Pipeline) int {
 		return 0
 	}
 	return len(pl.Join.Table.Columns)
+}
+
+// joinKey is the event's side of a pipeline's join, nil without one.
+func joinKey(pl *plan.Pipeline) *expr.Expr {
+	if pl.Join == nil {
+		return nil
+	}
+	return pl.Join.Key
 }
 
 // filter applies the WHERE clause to t.row; a row filtered out is

@@ -56,6 +56,10 @@ type Table struct {
 		// value, for the deletions (records without a value) of a
 		// table with an IndexFunc.
 		byRecord map[string]string
+		// owner maps a row key to the record key that wrote its row last
+		// ("" for a keyless record): a deletion or move by a record key
+		// takes away only a row it still owns.
+		owner map[string]string
 	}
 }
 
@@ -86,6 +90,7 @@ func OpenIndexed(ctx context.Context, tr transport.Transport, topic, group strin
 	t.mu.rows = map[string][]byte{}
 	t.mu.next = map[int32]int64{}
 	t.mu.byRecord = map[string]string{}
+	t.mu.owner = map[string]string{}
 	t.mu.subs = map[*Subscription]struct{}{}
 	if _, err := transport.ReadToEnd(ctx, tr, c, topic, loadIdle, t.apply); err != nil {
 		return nil, errors.Join(fmt.Errorf("view %s: loading: %w", topic, err), c.Close(context.WithoutCancel(ctx)))
@@ -154,12 +159,22 @@ func (t *Table) apply(r *transport.Record) {
 
 // indexLocked gives the row key of a record of an indexed table, keeping
 // track of which record key gave which row key; false for a record that
-// changes nothing (a deletion of nothing, a value without a key).
+// changes nothing (a deletion of nothing, a value without a row key).
 func (t *Table) indexLocked(r *transport.Record) (string, bool) {
+	// A record without a key (rows POSTed without a key field) neither
+	// moves nor deletes anything: keyless records are not one record key.
+	keyed := len(r.Key) > 0
 	old, had := t.mu.byRecord[string(r.Key)]
 	if r.Value == nil {
+		if !keyed || !had {
+			return "", false
+		}
 		delete(t.mu.byRecord, string(r.Key))
-		return old, had
+		if t.mu.owner[old] != string(r.Key) {
+			return "", false // another record key wrote the row since: it stays
+		}
+		delete(t.mu.owner, old)
+		return old, true
 	}
 	k, err := t.index(r.Key, r.Value)
 	if err != nil {
@@ -167,10 +182,14 @@ func (t *Table) indexLocked(r *transport.Record) (string, bool) {
 			"partition", r.Partition, "offset", r.Offset, "err", err)
 		return "", false
 	}
-	if had && old != k {
+	if keyed && had && old != k && t.mu.owner[old] == string(r.Key) {
 		delete(t.mu.rows, old) // the record key's row moved to another key
+		delete(t.mu.owner, old)
 	}
-	t.mu.byRecord[string(r.Key)] = k
+	if keyed {
+		t.mu.byRecord[string(r.Key)] = k
+	}
+	t.mu.owner[k] = string(r.Key) // "" for a keyless record: no record key's
 	return k, true
 }
 

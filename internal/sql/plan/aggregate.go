@@ -443,6 +443,6 @@ func (pl *aggPlanner) rewrite(e ast.Expr) (ast.Expr, error) {
 		if _, err := expr.CompileWith(ref, pl.in.cols, pl.opts.Compile); err != nil {
 			return nil, err
 		}
-		return nil, errorf(ref.Pos, "column \"%s.%s\" must appear in the GROUP BY clause or be used in an aggregate function", pl.in.alias, ref.Name)
+		return nil, errorf(ref.Pos, "column \"%s.%s\" must appear in the GROUP BY clause or be used in an aggregate function", pl.in.qualifier(ref), ref.Name)
 	})
 }

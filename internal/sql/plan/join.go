@@ -6,6 +6,7 @@ import (
 
 	"github.com/tide-data/tide/internal/sql/ast"
 	"github.com/tide-data/tide/internal/sql/expr"
+	"github.com/tide-data/tide/internal/sql/types"
 )
 
 // Join is a stream-to-table join: each event of the pipeline's source is
@@ -25,6 +26,13 @@ type Join struct {
 	Key      *expr.Expr
 	KeyText  string
 	TableKey int
+	// IndexKey, when the event's side has the wider type (numeric or
+	// float8 against an integer key, bigint against integer), is the
+	// primary key cast to that type, over the table's columns: the two
+	// are compared in their common type, as Postgres' = compares them,
+	// so 1.5 finds no row rather than 2's. Nil: Key is of the primary
+	// key's type.
+	IndexKey *expr.Expr
 	// Offset is where the table's columns start in the joined row: after
 	// the source's declared and metadata columns.
 	Offset int
@@ -84,10 +92,20 @@ func resolveJoin(f *ast.Join, lookup func(string) (*Source, bool), opts Options)
 		return nil, onError(f, j, table)
 	}
 	// Compared as the key's type: an integer event key finds a bigint
-	// key's row, as Postgres's = would.
+	// key's row, as Postgres's = would. A wider event key (numeric,
+	// float8, bigint against integer) is not cast down, which would
+	// round it or fail: the primary key is cast up to it instead.
 	keyType := table.Columns[j.TableKey].Type
-	cast := &ast.Cast{Pos: streamSide.Position(), X: streamSide, Type: ast.TypeName{Pos: streamSide.Position(), Name: keyType.String()}}
-	k, err := expr.CompileWith(cast, streamCols, opts.Compile)
+	k, err := expr.CompileWith(streamSide, streamCols, opts.Compile)
+	if err == nil && wider(k.Type(), keyType) {
+		pk := &ast.Cast{Pos: f.Pos, X: &ast.ColumnRef{Pos: f.Pos, Name: ast.Ident(table.PrimaryKey)}, Type: ast.TypeName{Pos: f.Pos, Name: k.Type().String()}}
+		if j.IndexKey, err = expr.CompileWith(pk, exprColumns(j.Alias, table.Columns), opts.Compile); err != nil {
+			return nil, err
+		}
+	} else if err == nil {
+		cast := &ast.Cast{Pos: streamSide.Position(), X: streamSide, Type: ast.TypeName{Pos: streamSide.Position(), Name: keyType.String()}}
+		k, err = expr.CompileWith(cast, streamCols, opts.Compile)
+	}
 	if err != nil {
 		return nil, &Error{Pos: streamSide.Position(), Msg: fmt.Sprintf("the join's key must be an expression over %s's columns: %v", in.alias, err),
 			Hint: "FROM stream [LEFT] JOIN table ON stream.col = table.primary_key"}
@@ -100,4 +118,16 @@ func resolveJoin(f *ast.Join, lookup func(string) (*Source, bool), opts Options)
 func onError(f *ast.Join, j *Join, table *Source) error {
 	return &Error{Pos: f.Pos, Msg: fmt.Sprintf("a join with table %s needs ON <expression over the stream> = %s.%s", j.Alias, j.Alias, table.PrimaryKey),
 		Hint: "a stream joins a table on the table's primary key; other conditions go in WHERE"}
+}
+
+// wider reports whether a value of kind a compares with one of kind b in
+// a's type: both numbers or both date/times, a of the higher rank
+// (Postgres' implicit coercions, as the expression compiler applies them).
+func wider(a, b types.Kind) bool {
+	rank := func(k types.Kind, order ...types.Kind) int { return slices.Index(order, k) }
+	if ra, rb := rank(a, types.KindInt2, types.KindInt4, types.KindInt8, types.KindNumeric, types.KindFloat8), rank(b, types.KindInt2, types.KindInt4, types.KindInt8, types.KindNumeric, types.KindFloat8); ra >= 0 && rb >= 0 {
+		return ra > rb
+	}
+	ra, rb := rank(a, types.KindDate, types.KindTimestamp, types.KindTimestampTZ), rank(b, types.KindDate, types.KindTimestamp, types.KindTimestampTZ)
+	return ra >= 0 && rb >= 0 && ra > rb
 }

@@ -406,12 +406,31 @@ func (in *input) findWindowColumn(e ast.Expr) *ast.ColumnRef {
 // compare equal, as GROUP BY matching needs.
 func (in *input) canonical(e ast.Expr) string {
 	x, _ := rewriteExpr(e, func(x ast.Expr) (ast.Expr, error) {
-		if ref, ok := x.(*ast.ColumnRef); ok && string(ref.Table) == in.alias {
+		ref, ok := x.(*ast.ColumnRef)
+		if ok && string(ref.Table) == in.alias {
 			return &ast.ColumnRef{Pos: ref.Pos, Name: ref.Name}, nil
+		}
+		// A joined table's column named bare is its qualified name (tier
+		// is c.tier), so GROUP BY tier matches SELECT c.tier.
+		if ok && ref.Table == "" && in.join != nil && in.qualifier(ref) == in.join.Alias {
+			return &ast.ColumnRef{Pos: ref.Pos, Table: ast.Ident(in.join.Alias), Name: ref.Name}, nil
 		}
 		return nil, nil
 	})
 	return ast.Format(x)
+}
+
+// qualifier is the alias a column reference resolves to: its own, or
+// for a bare name the stream's unless only the joined table has it.
+func (in *input) qualifier(ref *ast.ColumnRef) string {
+	if ref.Table != "" {
+		return string(ref.Table)
+	}
+	if j := in.join; j != nil && !slices.ContainsFunc(in.cols[:j.Offset], func(c expr.Column) bool { return c.Name == string(ref.Name) }) &&
+		slices.ContainsFunc(j.Table.Columns, func(c Column) bool { return c.Name == string(ref.Name) }) {
+		return j.Alias
+	}
+	return in.alias
 }
 
 // selectItem is one item of the select list, stars expanded.
