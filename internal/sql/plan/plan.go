@@ -240,8 +240,11 @@ func AnalyzeSource(stmt *ast.CreateSource, knownConnectors []string, opts Option
 // AnalyzeSink checks a CREATE SINK ... AS SELECT against the sources it
 // reads (found by lookup) and compiles its expressions.
 func AnalyzeSink(stmt *ast.CreateSink, lookup func(name string) (*Source, bool), knownConnectors []string, opts Options) (*Pipeline, error) {
-	q := stmt.Query
 	p := &Pipeline{Name: string(stmt.Name)}
+	q, err := flattenSubqueries(stmt.Query, lookup, opts)
+	if err != nil {
+		return nil, err
+	}
 	if strings.HasPrefix(p.Name, "_") {
 		return nil, &Error{Pos: stmt.Pos, Msg: fmt.Sprintf("invalid sink name %q", p.Name), Hint: "names starting with _ are reserved"}
 	}
@@ -334,9 +337,6 @@ func checkSupported(q *ast.Select) error {
 		return errorf(q.Pos, "a sink's query needs FROM source")
 	case q.Distinct:
 		return unsupported(q.Pos, "SELECT DISTINCT is not supported yet", "group instead: SELECT a, b ... GROUP BY a, b")
-	}
-	if f, ok := q.From.(*ast.Subquery); ok {
-		return unsupported(f.Pos, "subqueries in FROM are not supported yet", "")
 	}
 	return nil
 }

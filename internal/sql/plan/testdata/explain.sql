@@ -95,3 +95,13 @@ SELECT o.id, c.tier, o.amount FROM orders o LEFT JOIN customers c ON lower(o.cus
 -- GROUP BY over the joined rows: an updating total per tier.
 CREATE SINK per_tier WITH (connector = 'stdout') AS
 SELECT c.tier, count(*) FROM orders JOIN customers c ON orders.customer = c.name GROUP BY c.tier
+====
+-- Subqueries in FROM merge into the query, at any depth: one filter, one projection.
+CREATE SINK nested WITH (connector = 'stdout') AS
+SELECT doubled + 1 AS plus_one, * FROM (
+    SELECT id, amount * 2 AS doubled, amount > 100 AS big FROM (SELECT * FROM orders WHERE customer IS NOT NULL) inner_q
+) q WHERE q.doubled > 10
+====
+-- An aggregation over a subquery.
+CREATE SINK per_customer WITH (connector = 'stdout') AS
+SELECT who, count(*) FROM (SELECT lower(customer) AS who FROM orders WHERE amount > 0) q GROUP BY who
