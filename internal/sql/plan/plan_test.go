@@ -2,6 +2,7 @@ package plan
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -382,5 +383,32 @@ func TestRedact(t *testing.T) {
 	}
 	if got := SortedOptions(map[string]string{"url": "postgres://u:p@h/d", "hmac.secret": "x"}); got[0] != "hmac.secret = '****'" || got[1] != "url = 'postgres://u:****@h/d'" {
 		t.Errorf("SortedOptions = %q", got)
+	}
+}
+
+// The outer WHERE of a subquery is not evaluated on rows the inner one
+// drops, NULL included: 10 / amount never runs on amount 0 or NULL.
+func TestSubqueryWhereGuardsOuter(t *testing.T) {
+	lookup := catalogOf(t, testSources)
+	sink, err := parser.ParseOne(`CREATE SINK s WITH (connector = 'stdout') AS
+		SELECT id FROM (SELECT id, amount FROM orders WHERE amount <> 0) q WHERE 10 / amount > 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := AnalyzeSink(sink.(*ast.CreateSink), lookup, sinkConnectors, testOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := make(types.Row, len(p.Source.RowColumns()))
+	for i, c := range p.Source.RowColumns() {
+		row[i] = types.Null(c.Type)
+	}
+	amount := slices.IndexFunc(p.Source.Columns, func(c Column) bool { return c.Name == "amount" })
+	for _, v := range []types.Value{types.Null(types.KindNumeric), types.NewInt8(0)} {
+		row[amount] = v
+		got, err := p.Filter.Eval(row)
+		if err != nil || got.IsNull() || got.Bool() {
+			t.Errorf("amount %v: filter %v, %v; want false without an error", v, got, err)
+		}
 	}
 }

@@ -98,7 +98,12 @@ func flattenSubqueries(q *ast.Select, lookup func(string) (*Source, bool), opts 
 		if out.Where == nil {
 			out.Where = inner.Where
 		} else {
-			out.Where = &ast.Binary{Pos: inner.Where.Position(), Op: "AND", L: inner.Where, R: out.Where}
+			// (inner) IS TRUE AND outer: AND stops at a false left side,
+			// so the outer condition is never evaluated (nor its errors
+			// raised) on rows the subquery's WHERE drops — NULL included.
+			isTrue := true
+			first := &ast.IsBool{Pos: inner.Where.Position(), X: inner.Where, Value: &isTrue}
+			out.Where = &ast.Binary{Pos: inner.Where.Position(), Op: "AND", L: first, R: out.Where}
 		}
 	}
 	out.GroupBy = make([]ast.Expr, len(q.GroupBy))
