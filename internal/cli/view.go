@@ -45,6 +45,9 @@ event per line.`,
 			}
 			base := strings.TrimRight(server, "/") + "/v1/views/" + url.PathEscape(args[0])
 			if watch {
+				if cmd.Flags().Changed("key") || limit > 0 {
+					return usageErrorf("--watch shows every row and change: it takes no --key or --limit")
+				}
 				return watchView(cmd.Context(), e.stdout, base+"/subscribe", asJSON)
 			}
 			q := url.Values{}

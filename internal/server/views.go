@@ -239,7 +239,10 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var e *engine.Error
 		if !errors.As(err, &e) {
-			e = &engine.Error{Code: engine.CodeUnavailable, Message: err.Error()}
+			// Not the query's fault (a stored row that does not decode):
+			// the server's.
+			writeJSON(w, http.StatusInternalServerError, apiError("query_failed", err.Error()))
+			return
 		}
 		body := map[string]any{"code": e.Code, "message": e.Message}
 		if e.Hint != "" {
