@@ -56,8 +56,8 @@ type Datagen struct {
 	cols       []format.Column
 	fields     []fieldGen
 	enc        format.Encoder
-	rate       float64 // rows per second; 0: unlimited
-	limit      int64   // rows in all; -1: unbounded
+	pacer      pacer // rows-per-second
+	limit      int64 // rows in all; -1: unbounded
 	partitions int32
 	origin     string
 	now        func() time.Time
@@ -66,7 +66,6 @@ type Datagen struct {
 	gens    []partitionGen
 	turn    int32
 	emitted int64
-	started time.Time
 	row     types.Row
 	// Random text of a row is generated into arena and becomes one
 	// string per row; spans say which column holds which part.
@@ -109,7 +108,7 @@ func NewDatagen(cols []format.Column, opts map[string]string, env Env) (Source, 
 	o := newOptions("datagen", opts, valid...)
 	g := &Datagen{
 		cols:       cols,
-		rate:       float64(o.int("rows-per-second", 10, 0, math.MaxInt32)),
+		pacer:      pacer{rate: float64(o.int("rows-per-second", 10, 0, math.MaxInt32))},
 		limit:      o.int("number-of-rows", -1, 0, math.MaxInt64),
 		partitions: int32(o.int("partitions", 1, 1, 1<<16)),
 		origin:     "datagen:" + env.Group,
@@ -227,26 +226,13 @@ func (g *Datagen) Read(ctx context.Context) (Batch, error) {
 	if err := ctx.Err(); err != nil {
 		return Batch{}, err
 	}
-	p, ok := g.nextPartition()
+	p, ok := roundRobin(&g.turn, g.partitions, g.remaining)
 	if !ok {
 		return Batch{}, io.EOF
 	}
-	batch := 256
-	if g.rate > 0 {
-		batch = int(min(max(g.rate/10, 1), 256))
-		if g.started.IsZero() {
-			g.started = time.Now()
-		}
-		due := g.started.Add(time.Duration(float64(g.emitted) / g.rate * float64(time.Second)))
-		if wait := time.Until(due); wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return Batch{}, ctx.Err()
-			case <-t.C:
-			}
-		}
+	batch, err := g.pacer.pace(ctx, g.emitted)
+	if err != nil {
+		return Batch{}, err
 	}
 	pg := &g.gens[p]
 	msgs := make([]Message, 0, batch)
@@ -289,18 +275,6 @@ func (g *Datagen) Read(ctx context.Context) (Batch, error) {
 	}
 	g.emitted += int64(len(msgs))
 	return Batch{Partition: p, Messages: msgs, Ack: func() {}}, nil
-}
-
-// nextPartition picks the next partition with rows left, round-robin.
-func (g *Datagen) nextPartition() (int32, bool) {
-	for range g.partitions {
-		p := g.turn
-		g.turn = (g.turn + 1) % g.partitions
-		if g.remaining(p) {
-			return p, true
-		}
-	}
-	return 0, false
 }
 
 func (g *Datagen) remaining(p int32) bool {

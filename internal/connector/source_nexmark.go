@@ -48,7 +48,7 @@ type Nexmark struct {
 	cols       []format.Column
 	fields     []nexmarkField
 	enc        format.Encoder
-	rate       float64
+	pacer      pacer // events-per-second
 	limit      int64 // event numbers; -1: unbounded
 	partitions int32
 	origin     string
@@ -56,7 +56,6 @@ type Nexmark struct {
 	gens    []*nexmark.Generator
 	next    []int64 // per partition, the next event number to look at
 	turn    int32
-	started time.Time
 	emitted int64 // event numbers passed, all partitions
 	ev      nexmark.Event
 	row     types.Row
@@ -167,7 +166,7 @@ func NewNexmark(cols []format.Column, opts map[string]string, env Env) (Source, 
 	s := &Nexmark{
 		cfg:        cfg,
 		cols:       cols,
-		rate:       float64(o.int("events-per-second", 10_000, 0, math.MaxInt32)),
+		pacer:      pacer{rate: float64(o.int("events-per-second", 10_000, 0, math.MaxInt32))},
 		limit:      o.int("number-of-events", -1, 0, math.MaxInt64),
 		partitions: int32(o.int("partitions", 1, 1, 1<<16)),
 		origin:     "nexmark:" + env.Group,
@@ -242,26 +241,13 @@ func (s *Nexmark) read(ctx context.Context) (Batch, error) {
 	if err := ctx.Err(); err != nil {
 		return Batch{}, err
 	}
-	p, ok := s.nextPartition()
+	p, ok := roundRobin(&s.turn, s.partitions, s.remaining)
 	if !ok {
 		return Batch{}, io.EOF
 	}
-	batch := 256
-	if s.rate > 0 {
-		batch = int(min(max(s.rate/10, 1), 256))
-		if s.started.IsZero() {
-			s.started = time.Now()
-		}
-		due := s.started.Add(time.Duration(float64(s.emitted) / s.rate * float64(time.Second)))
-		if wait := time.Until(due); wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return Batch{}, ctx.Err()
-			case <-t.C:
-			}
-		}
+	batch, err := s.pacer.pace(ctx, s.emitted)
+	if err != nil {
+		return Batch{}, err
 	}
 	gen := s.gens[p]
 	msgs := make([]Message, 0, batch)
@@ -305,18 +291,6 @@ func (s *Nexmark) eventTime() int64 {
 		return s.ev.Auction.DateTime
 	}
 	return s.ev.Bid.DateTime
-}
-
-// nextPartition picks the next partition with events left, round-robin.
-func (s *Nexmark) nextPartition() (int32, bool) {
-	for range s.partitions {
-		p := s.turn
-		s.turn = (s.turn + 1) % s.partitions
-		if s.remaining(p) {
-			return p, true
-		}
-	}
-	return 0, false
 }
 
 func (s *Nexmark) remaining(p int32) bool { return s.limit < 0 || s.next[p] < s.limit }

@@ -49,15 +49,7 @@ func waitJoined(t *testing.T, tr transport.Transport, topic string, want map[str
 // join's key reads, as it does for WHERE and the select list — in the
 // stateless and the stateful pipeline alike.
 func TestJoinKeyOnMetadata(t *testing.T) {
-	n := openNode(t, t.TempDir())
-	defer n.close(t)
-	e := openEngine(t, n)
-	defer closeEngine(t, e)
-	mustExec(t, e, joinOrders)
-	mustExec(t, e, joinCustomers)
-	if err := n.tr.CreateTopic(context.Background(), transport.TopicSpec{Name: "customers", Partitions: 2}); err != nil {
-		t.Fatal(err)
-	}
+	n, e := joinNode(t)
 	rows := map[int]string{}
 	for id := range 3 {
 		rows[id] = fmt.Sprintf(`{"id":%d,"name":"c%d","tier":"t%d"}`, id, id, id%2)

@@ -18,6 +18,23 @@ const (
 		WITH (connector = 'topic', topic = 'customers', 'primary-key' = 'id')`
 )
 
+// joinNode opens a node and an engine with the orders and customers
+// sources declared and the customers topic made (two partitions); both
+// close when the test ends.
+func joinNode(t *testing.T) (*node, *Engine) {
+	t.Helper()
+	n := openNode(t, t.TempDir())
+	t.Cleanup(func() { n.close(t) })
+	e := openEngine(t, n)
+	t.Cleanup(func() { closeEngine(t, e) })
+	mustExec(t, e, joinOrders)
+	mustExec(t, e, joinCustomers)
+	if err := n.tr.CreateTopic(context.Background(), transport.TopicSpec{Name: "customers", Partitions: 2}); err != nil {
+		t.Fatal(err)
+	}
+	return n, e
+}
+
 // produceCustomers writes the table's rows, keyed by id; a "" row is a
 // tombstone deleting the id.
 func produceCustomers(t *testing.T, tr transport.Transport, rows map[int]string) {
@@ -68,15 +85,7 @@ func readJoined(t *testing.T, tr transport.Transport, topic string) map[string]s
 // GROUP BY over the joined rows sums per tier; a table change after
 // that is what later orders see.
 func TestStreamTableJoin(t *testing.T) {
-	n := openNode(t, t.TempDir())
-	defer n.close(t)
-	e := openEngine(t, n)
-	defer closeEngine(t, e)
-	mustExec(t, e, joinOrders)
-	mustExec(t, e, joinCustomers)
-	if err := n.tr.CreateTopic(context.Background(), transport.TopicSpec{Name: "customers", Partitions: 2}); err != nil {
-		t.Fatal(err)
-	}
+	n, e := joinNode(t)
 	customers := map[int][2]string{}
 	rows := map[int]string{}
 	for id := range 20 {
@@ -155,12 +164,7 @@ func latestRows(t *testing.T, tr transport.Transport, topic string) map[string]s
 }
 
 func TestJoinErrors(t *testing.T) {
-	n := openNode(t, t.TempDir())
-	defer n.close(t)
-	e := openEngine(t, n)
-	defer closeEngine(t, e)
-	mustExec(t, e, joinOrders)
-	mustExec(t, e, joinCustomers)
+	_, e := joinNode(t)
 	mustExec(t, e, `CREATE SOURCE plain (id bigint) WITH (connector = 'topic', topic = 'plain')`)
 	for sql, want := range map[string]string{
 		"CREATE SINK s WITH (connector = 'blackhole') AS SELECT o.id FROM orders o JOIN plain p ON o.id = p.id":                "plain is not a table",
@@ -179,12 +183,7 @@ func TestJoinErrors(t *testing.T) {
 
 // A table a sink joins cannot be dropped under it.
 func TestDropJoinedTable(t *testing.T) {
-	n := openNode(t, t.TempDir())
-	defer n.close(t)
-	e := openEngine(t, n)
-	defer closeEngine(t, e)
-	mustExec(t, e, joinOrders)
-	mustExec(t, e, joinCustomers)
+	_, e := joinNode(t)
 	mustExec(t, e, `CREATE SINK enriched WITH (connector = 'blackhole') AS SELECT o.id, c.name FROM orders o JOIN customers c ON o.customer = c.id`)
 	if _, err := e.Execute(context.Background(), "DROP SOURCE customers", ExecOptions{}); err == nil || !strings.Contains(err.Error(), "sink enriched reads it") {
 		t.Fatalf("DROP SOURCE of a joined table: %v", err)

@@ -1,26 +1,15 @@
 package engine
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"testing"
-
-	"github.com/tide-data/tide/internal/transport"
 )
 
 // Subqueries in FROM, nested and over a join, give what the same query
 // written flat gives: checked against a brute-force evaluation.
 func TestSubqueriesInFrom(t *testing.T) {
-	n := openNode(t, t.TempDir())
-	defer n.close(t)
-	e := openEngine(t, n)
-	defer closeEngine(t, e)
-	mustExec(t, e, joinOrders)
-	mustExec(t, e, joinCustomers)
-	if err := n.tr.CreateTopic(context.Background(), transport.TopicSpec{Name: "customers", Partitions: 2}); err != nil {
-		t.Fatal(err)
-	}
+	n, e := joinNode(t)
 	rows := map[int]string{}
 	for id := range 10 {
 		rows[id] = fmt.Sprintf(`{"id":%d,"name":"c%d","tier":%q}`, id, id, []string{"gold", "basic"}[id%2])
