@@ -658,39 +658,36 @@ func mapsEqual[K, V comparable](a, b map[K]V) bool {
 // each in offset order; nothing when the topic is not there yet.
 func readSoFar(t *testing.T, tr transport.Transport, topic string) []*transport.Record {
 	t.Helper()
-	ctx := context.Background()
-	ends, err := tr.EndOffsets(ctx, topic)
-	if err != nil {
-		return nil
-	}
-	var out []*transport.Record
-	for p, end := range ends {
-		for off := int64(0); off < end; {
-			recs, err := tr.ReadAt(ctx, transport.TopicPartition{Topic: topic, Partition: p}, off, 1<<20)
-			if err != nil || len(recs) == 0 {
-				break
-			}
-			out = append(out, recs...)
-			off = recs[len(recs)-1].Offset + 1
-		}
-	}
+	out, _ := readTopic(tr, topic)
 	return out
 }
 
-// readToEnd reads every partition of topic from its start to its end.
+// readToEnd reads every partition of topic from its start to its end,
+// sorted, failing the test if it cannot.
 func readToEnd(t *testing.T, tr transport.Transport, topic string) []*transport.Record {
 	t.Helper()
+	out, err := readTopic(tr, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sortRecords(out)
+	return out
+}
+
+// readTopic reads every partition of topic from its start to its end,
+// each in offset order, and the first error it met.
+func readTopic(tr transport.Transport, topic string) ([]*transport.Record, error) {
 	ctx := context.Background()
 	ends, err := tr.EndOffsets(ctx, topic)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	var out []*transport.Record
 	for p, end := range ends {
 		for off := int64(0); off < end; {
 			recs, err := tr.ReadAt(ctx, transport.TopicPartition{Topic: topic, Partition: p}, off, 1<<20)
 			if err != nil {
-				t.Fatal(err)
+				return out, err
 			}
 			if len(recs) == 0 {
 				break
@@ -699,8 +696,7 @@ func readToEnd(t *testing.T, tr transport.Transport, topic string) []*transport.
 			off = recs[len(recs)-1].Offset + 1
 		}
 	}
-	sortRecords(out)
-	return out
+	return out, nil
 }
 
 // TestEarlyWindowResults runs a tumbling window with emit.early: while
