@@ -48,7 +48,8 @@ type aggStage struct {
 // aggTask is one repartition partition's groups.
 type aggTask struct {
 	partition int32
-	op        *aggregate.Operator
+	op        *aggregate.Operator // nil in a join's task
+	join      *joinTask           // a join of two streams' (join_stage.go)
 	store     *state.Store
 	wms       *eventtime.Watermarks
 	txn       transport.TxnProducer
@@ -74,6 +75,21 @@ type aggTask struct {
 	// restarted task must not wait for origins that have gone quiet to
 	// send again what they sent before.
 	savedWM map[int32]int64
+}
+
+// taskState is what the stage checkpoints and restores of a task's
+// operator, the aggregation's or the join's.
+type taskState interface {
+	Changes(fn func(key, value []byte) error) error
+	Load(key, value []byte) error
+	Memory() (bytes int64, evicted int)
+}
+
+func (t *aggTask) state() taskState {
+	if t.join != nil {
+		return t.join.op
+	}
+	return t.op
 }
 
 // The store keys of the origins' watermarks: a tag the operator does not
@@ -106,7 +122,7 @@ func (t *aggTask) saveWatermarks(ckpt *state.Checkpoint, origins int32) error {
 
 func newAggStage(p *pipeline, st *stateful) (*aggStage, error) {
 	s := &aggStage{p: p, st: st, tasks: map[int32]*aggTask{}}
-	if st.lateTopic != "" {
+	if st.lateTopic != "" && st.agg != nil {
 		var err error
 		if s.late, err = format.NewEncoder("json", lateColumns(st), nil, format.Env{}); err != nil {
 			return nil, err
@@ -235,7 +251,7 @@ func (s *aggStage) purge(ctx context.Context) {
 func (s *aggStage) publishStateSize() {
 	var memory, evicted int64
 	for _, t := range s.tasks {
-		m, e := t.op.Memory()
+		m, e := t.state().Memory()
 		memory, evicted = memory+m, evicted+int64(e)
 	}
 	s.p.stats.stateMemory.Store(memory)
@@ -316,8 +332,7 @@ func (s *aggStage) onRevoked(ctx context.Context, tps []transport.TopicPartition
 // open transaction so the changelog can be read to its end.
 func (s *aggStage) openTask(ctx context.Context, part int32) (*aggTask, error) {
 	tr := s.p.engine.cfg.Transport
-	t := &aggTask{partition: part, wms: eventtime.NewWatermarks(s.st.idle),
-		args: make(types.Row, len(s.st.agg.Aggs)), keys: make(types.Row, len(s.st.agg.Keys)), next: -1, committed: -1,
+	t := &aggTask{partition: part, wms: eventtime.NewWatermarks(s.st.idle), next: -1, committed: -1,
 		updates: map[string]*aggregate.Result{}, savedWM: map[int32]int64{}, firedWM: eventtime.NoWatermark}
 	var err error
 	if s.st.exactlyOnce {
@@ -333,14 +348,20 @@ func (s *aggStage) openTask(ctx context.Context, part int32) (*aggTask, error) {
 	fail := func(err error) (*aggTask, error) {
 		return nil, errors.Join(err, s.closeTxn(ctx, t), store.Close())
 	}
-	// The operator holds what fits in its memory budget; the rest of
-	// its state stays in the store, read back when needed.
-	op, err := aggregate.New(aggregate.Spec{Window: s.st.agg.Window, Aggs: aggFuncs(s.st.agg),
-		Spill: store, MaxMemory: s.st.stateMemory, Early: s.st.early > 0})
-	if err != nil {
-		return fail(err)
+	if s.st.join != nil {
+		t.join = newJoinTask(s.st)
+	} else {
+		// The operator holds what fits in its memory budget; the rest of
+		// its state stays in the store, read back when needed.
+		op, err := aggregate.New(aggregate.Spec{Window: s.st.agg.Window, Aggs: aggFuncs(s.st.agg),
+			Spill: store, MaxMemory: s.st.stateMemory, Early: s.st.early > 0})
+		if err != nil {
+			return fail(err)
+		}
+		t.op = op
+		t.args, t.keys = make(types.Row, len(s.st.agg.Aggs)), make(types.Row, len(s.st.agg.Keys))
 	}
-	t.op = op
+	op := t.state()
 	start := time.Now()
 	stats, err := store.Restore(ctx, tr, transport.TopicPartition{Topic: s.st.changelog, Partition: part})
 	if err != nil {
@@ -364,7 +385,7 @@ func (s *aggStage) openTask(ctx context.Context, part int32) (*aggTask, error) {
 	}); err != nil {
 		return fail(fmt.Errorf("loading state: %w", err))
 	}
-	for origin := range s.st.partitions {
+	for origin := range s.st.origins {
 		t.wms.Expect(origin, now)
 	}
 	mem, evicted := op.Memory()
@@ -400,14 +421,18 @@ func (s *aggStage) fold(recs []*transport.Record) error {
 		t.next = r.Offset + 1
 		if len(r.Headers) > 0 && r.Headers[0].Key == headerWatermark {
 			origin, wm, err := readPunctuation(r.Headers[0].Value)
-			if err == nil && (origin < 0 || origin >= s.st.partitions) {
-				err = fmt.Errorf("%w: punctuation of origin %d; the source has %d partitions", errMalformedRepartition, origin, s.st.partitions)
+			if err == nil && (origin < 0 || origin >= s.st.origins) {
+				err = fmt.Errorf("%w: punctuation of origin %d; the sources have %d partitions", errMalformedRepartition, origin, s.st.origins)
 			}
 			if err != nil {
 				s.refuse(t, r, stageRepartition, err)
 				continue
 			}
 			t.wms.Observe(origin, wm, now)
+			continue
+		}
+		if t.join != nil {
+			s.foldJoin(t, r)
 			continue
 		}
 		sh, err := s.decodeShuffled(r, t)
@@ -492,7 +517,7 @@ func (s *aggStage) refuse(t *aggTask, r *transport.Record, stage string, err err
 
 // fire emits the windows each task's watermark closed.
 func (s *aggStage) fire(now time.Time) error {
-	if s.st.agg.Window == nil {
+	if s.st.agg != nil && s.st.agg.Window == nil {
 		return nil
 	}
 	low := int64(math.MaxInt64)
@@ -505,6 +530,10 @@ func (s *aggStage) fire(now time.Time) error {
 		wm := t.wms.Current(now)
 		low = min(low, wm)
 		t.firedWM = max(t.firedWM, wm)
+		if t.join != nil {
+			t.expireJoin(s.st.join, wm)
+			continue
+		}
 		res, err := t.op.Fire(wm)
 		if errors.Is(err, aggregate.ErrSpill) {
 			return fmt.Errorf("partition %d: %w", t.partition, err)
@@ -563,12 +592,17 @@ func (s *aggStage) checkpointTask(ctx context.Context, t *aggTask) error {
 	for _, r := range t.updates {
 		out.add(r)
 	}
+	if t.join != nil {
+		for _, r := range t.join.out {
+			out.addJoined(r.row, r.ts)
+		}
+	}
 	ckpt := t.store.NewCheckpoint(transport.TopicPartition{Topic: s.st.changelog, Partition: t.partition})
-	if err := t.op.Changes(ckpt.Put); err != nil {
+	if err := t.state().Changes(ckpt.Put); err != nil {
 		ckpt.Discard()
 		return err
 	}
-	if err := t.saveWatermarks(ckpt, s.st.partitions); err != nil {
+	if err := t.saveWatermarks(ckpt, s.st.origins); err != nil {
 		ckpt.Discard()
 		return err
 	}
@@ -595,13 +629,19 @@ func (s *aggStage) checkpointTask(ctx context.Context, t *aggTask) error {
 	if err := t.store.Commit(ckpt); err != nil {
 		return err
 	}
-	t.op.Evict() // the store holds every change now
+	if t.op != nil {
+		t.op.Evict() // the store holds every change now
+	}
 	s.p.stats.out.Add(int64(len(out.outputs)))
 	if s.st.exactlyOnce {
 		s.p.stats.dead.Add(int64(len(out.dead))) // commitPlain's write counts its own
 	}
 	t.committed = t.next
 	t.fired, t.late = t.fired[:0], t.late[:0]
+	if t.join != nil {
+		clear(t.join.out)
+		t.join.out = t.join.out[:0]
+	}
 	clear(t.dead)
 	t.dead = t.dead[:0]
 	clear(t.updates)

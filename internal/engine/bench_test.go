@@ -140,15 +140,16 @@ func benchTask(tb testing.TB, query string) *task {
 	tb.Helper()
 	pl := benchPlan(tb, query)
 	p := &pipeline{plan: pl, logger: testLogger(), sink: &connector.Blackhole{}}
-	p.inColumns, p.outColumns = sourceColumns(pl.Source), outputColumns(pl)
-	p.inFormat, p.inFormatOpts, _ = splitFormatOptions(pl.Source.Options)
+	p.outColumns = outputColumns(pl)
+	in := &sourceInput{def: pl.Source, columns: sourceColumns(pl.Source), filter: pl.Filter, partitions: 1}
+	in.format, in.formatOpts, _ = splitFormatOptions(pl.Source.Options)
 	p.outFormat, p.outFmtOpts, _ = splitFormatOptions(pl.Options)
 	var err error
 	if p.enc, err = format.NewEncoder(p.outFormat, p.outColumns, p.outFmtOpts, format.Env{}); err != nil {
 		tb.Fatal(err)
 	}
 	p.setState(stateRunning, nil)
-	return p.newTask(0)
+	return p.newTask(in, 0)
 }
 
 func reportRates(b *testing.B, events int64, cpu time.Duration) {

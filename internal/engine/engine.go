@@ -589,7 +589,8 @@ func (e *Engine) sinksReading(source string) []string {
 	defer e.mu.Unlock()
 	var names []string
 	for name, p := range e.mu.pipelines {
-		if p.plan.Source.Name == source || (p.plan.Join != nil && p.plan.Join.Table.Name == source) {
+		pl := p.plan
+		if pl.Source.Name == source || (pl.Join != nil && pl.Join.Table.Name == source) || (pl.StreamJoin != nil && pl.StreamJoin.Right.Name == source) {
 			names = append(names, name)
 		}
 	}

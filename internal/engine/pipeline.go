@@ -7,6 +7,7 @@ import (
 	"github.com/tide-data/tide/internal/eventtime"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,16 +45,17 @@ type pipeline struct {
 	lagSLO   time.Duration // the lag_slo option; 0 without one
 	logger   *slog.Logger
 
-	source connector.Source
+	// inputs are the sources read: one, or two for a join of two
+	// streams (input.go).
+	inputs []*sourceInput
 	sink   connector.Sink
 	dlq    connector.Sink
 
-	// Formats, split from the WITH options.
-	inFormat, outFormat      string
-	inFormatOpts, outFmtOpts map[string]string
-	inColumns, outColumns    []format.Column
-	inEnv                    format.Env
-	enc                      format.Encoder // safe for concurrent use
+	// The output format, split from the WITH options.
+	outFormat  string
+	outFmtOpts map[string]string
+	outColumns []format.Column
+	enc        format.Encoder // safe for concurrent use
 
 	// buffer bounds the bytes of the batches handed to tasks and not yet
 	// acknowledged or released, across all partitions.
@@ -141,10 +143,8 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 	p.stats.watermark.Store(eventtime.NoWatermark)
 	var err error
 	src := pl.Source
-	p.inColumns = sourceColumns(src)
 	p.outColumns = outputColumns(pl)
-	var srcOpts, sinkOpts map[string]string
-	p.inFormat, p.inFormatOpts, srcOpts = splitFormatOptions(src.Options)
+	var sinkOpts map[string]string
 	p.outFormat, p.outFmtOpts, sinkOpts = splitFormatOptions(pl.Options)
 	p.dlqTopic = pl.Name + ".dlq"
 	if t, ok := sinkOpts["dlq.topic"]; ok {
@@ -154,30 +154,32 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 	if p.lagSLO, err = lagSLOOption(sinkOpts); err != nil {
 		return err
 	}
-	scfg, err := statefulOptions(sinkOpts, pl.Aggregation)
-	if err != nil {
-		return err
-	}
-	idle, lateTopic, err := sourceTimeOptions(srcOpts)
+	scfg, err := statefulOptions(sinkOpts, pl)
 	if err != nil {
 		return err
 	}
 	// Check the formats before starting anything. The encoder is made
 	// once (a registry format registers its schema) and shared by the
-	// tasks; each task makes its own decoder.
-	p.inEnv = e.formatEnv(src.Name, srcOpts)
-	if _, err := format.NewDecoder(p.inFormat, p.inColumns, p.inFormatOpts, p.inEnv); err != nil {
-		return fmt.Errorf("source %s: %w", src.Name, err)
+	// tasks.
+	main, err := e.newSourceInput(src, 0, p.group)
+	if err != nil {
+		return err
+	}
+	main.filter = pl.Filter
+	p.inputs = []*sourceInput{main}
+	if j := pl.StreamJoin; j != nil {
+		main.filter = j.LeftFilter
+		right, err := e.newSourceInput(j.Right, 1, p.group+".right")
+		if err != nil {
+			return err
+		}
+		right.filter = j.RightFilter
+		p.inputs = append(p.inputs, right)
 	}
 	if p.enc, err = format.NewEncoder(p.outFormat, p.outColumns, p.outFmtOpts, e.formatEnv(entry.Name, sinkOpts)); err != nil {
 		return err
 	}
 	env := connector.Env{Transport: e.cfg.Transport, Logger: p.logger, Group: p.group, Source: src.Name, Pipeline: entry.Name, Now: e.cfg.Now, Stdout: e.cfg.Stdout}
-	srcEnv := env
-	srcEnv.ExternalCommit = scfg.exactlyOnce
-	if scfg.exactlyOnce && pl.Aggregation != nil {
-		srcEnv.OnAssigned = p.takeShuffleIDs
-	}
 	sinkEnv := env
 	sinkEnv.Columns = p.outColumns
 	if p.sink, err = connector.NewSink(pl.Connector, sinkOpts, sinkEnv); err != nil {
@@ -186,36 +188,47 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 	if p.dlq, err = connector.NewSink("topic", map[string]string{"topic": p.dlqTopic}, env); err != nil {
 		return errors.Join(err, p.sink.Close(ctx))
 	}
-	if _, ok := srcOpts["commit.interval"]; !ok && src.Connector == "topic" && e.cfg.CommitInterval > 0 {
-		srcOpts["commit.interval"] = e.cfg.CommitInterval.String()
+	closeAll := func(err error) error {
+		return errors.Join(err, p.closeInputs(ctx), p.sink.Close(ctx), p.dlq.Close(ctx))
 	}
-	if p.source, err = connector.NewSource(src.Connector, p.inColumns, srcOpts, srcEnv); err != nil {
-		return errors.Join(fmt.Errorf("source %s: %w", src.Name, err), p.sink.Close(ctx), p.dlq.Close(ctx))
+	hasState := pl.Aggregation != nil || pl.StreamJoin != nil
+	for _, in := range p.inputs {
+		srcEnv := env
+		srcEnv.ExternalCommit = scfg.exactlyOnce
+		if scfg.exactlyOnce && hasState {
+			srcEnv.OnAssigned = func(ctx context.Context, parts []int32) { p.takeShuffleIDs(ctx, in, parts) }
+		}
+		if err := in.open(srcEnv, e.cfg.CommitInterval); err != nil {
+			return closeAll(err)
+		}
 	}
-	if pl.Aggregation != nil {
+	if hasState {
 		st := &stateful{
-			agg: pl.Aggregation, exactlyOnce: scfg.exactlyOnce, interval: scfg.interval, stateMemory: scfg.memory, early: scfg.early,
-			idle: idle, lateTopic: lateTopic,
+			query: pl, agg: pl.Aggregation, join: pl.StreamJoin, exactlyOnce: scfg.exactlyOnce, interval: scfg.interval, stateMemory: scfg.memory, early: scfg.early,
+			ttl: scfg.ttl, idle: main.idle, lateTopic: main.lateTopic,
 			repartition: repartitionTopic(entry.Name, entry.ID), changelog: changelogTopic(entry.Name, entry.ID),
-			group: "tide-agg-" + entry.Name + "-" + entry.ID, partitions: 1, stateDir: e.stateDirFor(entry.Name, entry.ID),
-			wmExpr: src.Watermark != nil && pl.Aggregation.Window != nil,
+			group: "tide-agg-" + entry.Name + "-" + entry.ID, stateDir: e.stateDirFor(entry.Name, entry.ID),
+			wmExpr: src.Watermark != nil && pl.Aggregation != nil && pl.Aggregation.Window != nil,
 		}
-		if ps, ok := p.source.(connector.PartitionedSource); ok && ps.Partitions() > 0 {
-			st.partitions = ps.Partitions()
+		for _, in := range p.inputs {
+			in.firstOrigin = st.origins
+			st.origins += in.partitions
+			st.partitions = max(st.partitions, in.partitions)
+			if in.idle > 0 && (st.idle == 0 || in.idle < st.idle) {
+				st.idle = in.idle
+			}
 		}
-		if err == nil {
-			err = p.setupStateful(ctx, st)
-		}
+		err = p.setupStateful(ctx, st)
 		if err == nil {
 			st.stage, err = newAggStage(p, st)
 		}
 		if err != nil {
-			return errors.Join(err, p.source.Close(ctx), p.sink.Close(ctx), p.dlq.Close(ctx))
+			return closeAll(err)
 		}
 		p.stateful = st
 	}
 	if err := e.openJoinTable(ctx, p); err != nil {
-		return errors.Join(err, p.source.Close(ctx), p.sink.Close(ctx), p.dlq.Close(ctx))
+		return closeAll(err)
 	}
 	readCtx, stopReading := context.WithCancel(context.Background())
 	taskCtx, abortTasks := context.WithCancel(context.Background())
@@ -227,7 +240,7 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 		stopReading()
 		abortTasks()
 		p.closeJoinTable(ctx)
-		return errors.Join(errors.New("engine: closed"), p.source.Close(ctx), p.sink.Close(ctx), p.dlq.Close(ctx))
+		return errors.Join(errors.New("engine: closed"), p.closeInputs(ctx), p.sink.Close(ctx), p.dlq.Close(ctx))
 	}
 	e.mu.pipelines[entry.Name] = p
 	e.mu.Unlock()
@@ -237,14 +250,12 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 }
 
 // run reads batches and hands each to its partition's task, until the
-// source ends or stop cancels ctx; then it lets the tasks drain (they run
+// sources end or stop cancels ctx; then it lets the tasks drain (they run
 // under taskCtx) and closes the connectors. Handing a batch on waits for
 // room in the pipeline's byte budget and in the task's queue, so a slow
 // sink stops the reading.
 func (p *pipeline) run(ctx, taskCtx context.Context) {
 	defer close(p.done)
-	tasks := map[int32]*task{}
-	var wg sync.WaitGroup
 	var stage sync.WaitGroup // the aggregate stage, stopped after the tasks
 	stopStage := func() {}
 	if p.stateful != nil {
@@ -252,42 +263,13 @@ func (p *pipeline) run(ctx, taskCtx context.Context) {
 		stopStage = cancel
 		stage.Go(func() { p.stateful.stage.run(stageCtx) })
 	}
-	backoff := newBackoff()
-	finished := false // the source ended (a bounded datagen)
-	for {
-		b, err := p.source.Read(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				break
-			}
-			if errors.Is(err, io.EOF) {
-				finished = true
-				break
-			}
-			p.setState(stateRetrying, err)
-			p.errors.add(errorCodeSourceRead, 1)
-			p.logger.Warn("source read failed; retrying", "err", err)
-			if !backoff.wait(ctx) {
-				break
-			}
-			continue
-		}
-		backoff.reset()
-		t := tasks[b.Partition]
-		if t == nil {
-			t = p.newTask(b.Partition)
-			tasks[b.Partition] = t
-			wg.Go(func() { t.run(taskCtx) })
-		}
-		p.handOff(taskCtx, t, b)
-		if ctx.Err() != nil {
-			break
-		}
+	var readers sync.WaitGroup
+	ended := make([]bool, len(p.inputs))
+	for i, in := range p.inputs {
+		readers.Go(func() { ended[i] = p.read(ctx, taskCtx, in) })
 	}
-	for _, t := range tasks {
-		close(t.in)
-	}
-	wg.Wait()
+	readers.Wait()
+	finished := !slices.Contains(ended, false) // the sources ended (bounded)
 	if finished && p.stateful != nil {
 		// A bounded input has ended: its windows all close, and the
 		// pipeline is finished once the aggregate stage has them.
@@ -301,7 +283,7 @@ func (p *pipeline) run(ctx, taskCtx context.Context) {
 	stage.Wait()
 	closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := errors.Join(p.source.Close(closeCtx), p.sink.Close(closeCtx), p.dlq.Close(closeCtx)); err != nil {
+	if err := errors.Join(p.closeInputs(closeCtx), p.sink.Close(closeCtx), p.dlq.Close(closeCtx)); err != nil {
 		p.logger.Warn("closing the pipeline's connectors", "err", err)
 	}
 	// Finished only now: every batch read has been written and acknowledged.
@@ -310,6 +292,59 @@ func (p *pipeline) run(ctx, taskCtx context.Context) {
 	} else {
 		p.setState(stateStopped, nil)
 	}
+}
+
+// read reads one input until it ends (true) or ctx does, handing each
+// batch to its partition's task, and waits for its tasks to finish. An
+// input of a stateful pipeline that ends moves its partitions'
+// watermarks to the end of time (the other input's still hold the
+// stage's).
+func (p *pipeline) read(ctx, taskCtx context.Context, in *sourceInput) (ended bool) {
+	tasks := map[int32]*task{}
+	var wg sync.WaitGroup
+	backoff := newBackoff()
+	for {
+		b, err := in.source.Read(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			if errors.Is(err, io.EOF) {
+				ended = true
+				break
+			}
+			p.setState(stateRetrying, err)
+			p.errors.add(errorCodeSourceRead, 1)
+			p.logger.Warn("source read failed; retrying", "source", in.def.Name, "err", err)
+			if !backoff.wait(ctx) {
+				break
+			}
+			continue
+		}
+		backoff.reset()
+		t := tasks[b.Partition]
+		if t == nil {
+			t = p.newTask(in, b.Partition)
+			tasks[b.Partition] = t
+			wg.Go(func() { t.run(taskCtx) })
+		}
+		p.handOff(taskCtx, t, b)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	for _, t := range tasks {
+		close(t.in)
+	}
+	wg.Wait()
+	if ended && p.stateful != nil && len(p.inputs) > 1 {
+		endCtx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+		if err := p.endInput(endCtx, in); err != nil {
+			p.logger.Warn("announcing the end of a bounded input failed", "source", in.def.Name, "err", err)
+		}
+		cancel()
+	}
+	return ended
 }
 
 // handOff queues b for t once the byte budget has room for it and t's

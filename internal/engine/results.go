@@ -95,20 +95,68 @@ func (w *resultWriter) add(r *aggregate.Result) {
 		w.deadResult(r, stageKey, err)
 		return
 	}
+	if err := w.emit(out, key, ts); err != nil {
+		w.deadResult(r, stageEncode, err)
+	}
+}
+
+// emit adds an output row with its key: the row itself for a row sink,
+// else its encoding.
+func (w *resultWriter) emit(out types.Row, key []byte, ts time.Time) error {
 	if _, ok := w.p.sink.(connector.RowSink); ok {
 		w.outputs = append(w.outputs, connector.Output{Key: key, Timestamp: ts, Origin: w.origin})
 		w.rows = append(w.rows, out)
-		return
+		return nil
 	}
 	start := len(w.buf)
+	var err error
 	w.buf, err = w.p.enc.Encode(w.buf, out)
 	if err != nil {
 		w.buf = w.buf[:start]
-		w.deadResult(r, stageEncode, err)
-		return
+		return err
 	}
 	w.outputs = append(w.outputs, connector.Output{Key: key, Value: w.buf[start:len(w.buf):len(w.buf)], Timestamp: ts, Origin: w.origin})
 	w.rows = append(w.rows, nil)
+	return nil
+}
+
+// addJoined evaluates one joined row (plan.StreamJoin) into an output —
+// WHERE, the SELECT list, KEY BY (no key without one) — or a dead
+// letter when an expression fails; ts is its event time.
+func (w *resultWriter) addJoined(row types.Row, ts int64) {
+	pl := w.p.plan
+	if pl.Filter != nil {
+		v, err := pl.Filter.Eval(row)
+		if err != nil {
+			w.deadRow(nil, row, stageFilter, err)
+			return
+		}
+		if v.IsNull() || !v.Bool() {
+			w.p.stats.filtered.Add(1)
+			return
+		}
+	}
+	out := make(types.Row, len(pl.Outputs))
+	for i, o := range pl.Outputs {
+		v, err := o.Expr.Eval(row)
+		if err != nil {
+			w.deadRow(nil, row, stageProject, err)
+			return
+		}
+		out[i] = v
+	}
+	var key []byte
+	if pl.Key != nil {
+		v, err := pl.Key.Eval(row)
+		if err != nil {
+			w.deadRow(nil, row, stageKey, err)
+			return
+		}
+		key = keyBytes(v)
+	}
+	if err := w.emit(out, key, time.UnixMicro(ts)); err != nil {
+		w.deadRow(key, row, stageEncode, err)
+	}
 }
 
 // key is an output's record key: the KEY clause's value, else the group
@@ -174,6 +222,12 @@ func windowBound(agg *plan.Aggregation, micros int64) types.Value {
 // deadResult dead-letters a result that failed after aggregation: its
 // value is the aggregated row's text, headers say what failed.
 func (w *resultWriter) deadResult(r *aggregate.Result, stage string, err error) {
+	w.deadRow([]byte(r.Key), r.Values, stage, err)
+}
+
+// deadRow dead-letters a row that failed after the stateful stage: its
+// value is the row's values as text, comma-separated.
+func (w *resultWriter) deadRow(key []byte, values types.Row, stage string, err error) {
 	headers := []transport.Header{
 		{Key: HeaderError, Value: []byte(err.Error())},
 		{Key: HeaderStage, Value: []byte(stage)},
@@ -187,13 +241,13 @@ func (w *resultWriter) deadResult(r *aggregate.Result, stage string, err error) 
 	headers = append(headers, transport.Header{Key: HeaderErrorCode, Value: []byte(code)})
 	w.p.errors.add(code, 1)
 	var value []byte
-	for i, v := range r.Values {
+	for i, v := range values {
 		if i > 0 {
 			value = append(value, ',')
 		}
 		value = v.AppendText(value)
 	}
-	w.dead = append(w.dead, connector.Output{Key: []byte(r.Key), Value: value, Headers: headers, Timestamp: time.Now()})
+	w.dead = append(w.dead, connector.Output{Key: key, Value: value, Headers: headers, Timestamp: time.Now()})
 }
 
 // write writes the outputs to the sink and the dead letters to the

@@ -12,6 +12,7 @@ import (
 	"github.com/tide-data/tide/internal/connector"
 	"github.com/tide-data/tide/internal/eventtime"
 	"github.com/tide-data/tide/internal/sql/expr"
+	"github.com/tide-data/tide/internal/sql/plan"
 	"github.com/tide-data/tide/internal/sql/types"
 	"github.com/tide-data/tide/internal/transport"
 )
@@ -29,12 +30,72 @@ const (
 
 var errNullEventTime = &types.Error{Code: "22004", Message: "the window's time column is NULL: the event has no event time"}
 
+// shuffleSpec is what the shuffle tasks of one input send the stateful
+// stage for each record: a key, values and an event time.
+type shuffleSpec struct {
+	keys []*expr.Expr
+	// args are an aggregation's arguments (nil for count(*)); a join's
+	// side sends its whole row instead (row).
+	args []*expr.Expr
+	row  bool
+	// dropNullKeys: a row with a NULL key can never match (an inner
+	// join's side, a LEFT JOIN's right side), so it is not sent.
+	dropNullKeys bool
+	// time is the event-time column in the row; -1 without event time
+	// (an aggregation without a window).
+	time int
+	// watermark is the source's WATERMARK expression when time is its
+	// column; nil: the watermark follows the event time itself.
+	watermark *expr.Expr
+	// meta marks the metadata columns a join's stage reads (the rows sent
+	// carry them); none for an aggregation.
+	meta []bool
+	// firstOrigin numbers the input's partitions among the stage's
+	// origins.
+	firstOrigin int32
+}
+
+// newShuffleSpec works out what an input's shuffle tasks send.
+func newShuffleSpec(st *stateful, in *sourceInput) *shuffleSpec {
+	spec := &shuffleSpec{time: -1, meta: make([]bool, plan.NumMetadata), firstOrigin: in.firstOrigin}
+	if j := st.join; j != nil {
+		spec.keys, spec.time, spec.row = j.LeftKeys, j.LeftTime, true
+		offset := 0
+		if in.side == 1 {
+			spec.keys, spec.time, offset = j.RightKeys, j.RightTime, j.Offset
+		}
+		spec.dropNullKeys = !j.Left || in.side == 1
+		if in.def.Watermark != nil {
+			spec.watermark = in.def.Watermark.Expr
+		}
+		n := len(in.def.Columns)
+		for _, e := range joinStageExprs(st) {
+			for m := range spec.meta {
+				spec.meta[m] = spec.meta[m] || e.References(offset+n+m)
+			}
+		}
+		return spec
+	}
+	for _, k := range st.agg.Keys {
+		spec.keys = append(spec.keys, k.Expr)
+	}
+	for _, a := range st.agg.Aggs {
+		spec.args = append(spec.args, a.Arg)
+	}
+	if st.agg.Window != nil {
+		spec.time = st.agg.Time
+		if st.wmExpr {
+			spec.watermark = in.def.Watermark.Expr
+		}
+	}
+	return spec
+}
+
 // shuffleState is a shuffle task's part of a stateful pipeline: it turns
 // each input record into a repartition record (see stateful.go).
 type shuffleState struct {
 	st   *stateful
-	keys []*expr.Expr
-	args []*expr.Expr // nil for count(*)
+	spec *shuffleSpec
 	// wm is this source partition's watermark; sent the one last sent,
 	// at sentAt; punctuated says the current batch sends one.
 	wm, sent   int64
@@ -49,28 +110,9 @@ type shuffleState struct {
 	txn     transport.TxnProducer // exactly-once: taken for the first batch and after a failed transaction
 }
 
-func newShuffleState(st *stateful) *shuffleState {
-	sh := &shuffleState{st: st, wm: eventtime.NoWatermark, sent: eventtime.NoWatermark}
-	for _, k := range st.agg.Keys {
-		sh.keys = append(sh.keys, k.Expr)
-	}
-	for _, a := range st.agg.Aggs {
-		sh.args = append(sh.args, a.Arg)
-	}
-	return sh
-}
-
-// shuffleExprs are the expressions a shuffle task evaluates over the
-// input row (for working out which metadata columns to fill).
-func shuffleExprs(st *stateful) []*expr.Expr {
-	var out []*expr.Expr
-	for _, k := range st.agg.Keys {
-		out = append(out, k.Expr)
-	}
-	for _, a := range st.agg.Aggs {
-		out = append(out, a.Arg)
-	}
-	return out
+func newShuffleState(st *stateful, in *sourceInput) (*shuffleState, *shuffleSpec) {
+	spec := newShuffleSpec(st, in)
+	return &shuffleState{st: st, spec: spec, wm: eventtime.NoWatermark, sent: eventtime.NoWatermark}, spec
 }
 
 // handleShuffle turns a batch into repartition records and writes them
@@ -111,12 +153,12 @@ func (t *task) shuffleBatch(msgs []connector.Message) {
 	// idle timeout while events come: an aggregate task holds a source
 	// partition idle when it hears nothing from it, and one whose events
 	// do not move its watermark (a backlog of old events) is not idle.
-	sh.punctuated = sh.st.agg.Window != nil && sh.wm != eventtime.NoWatermark &&
+	sh.punctuated = sh.spec.time >= 0 && sh.wm != eventtime.NoWatermark &&
 		(sh.wm > sh.sent || (sh.st.idle > 0 && time.Since(sh.sentAt) >= sh.st.idle/2))
 	if sh.punctuated {
 		for part := range sh.st.partitions {
 			start := len(sh.buf)
-			sh.buf = appendPunctuation(sh.buf, t.partition, sh.wm)
+			sh.buf = appendPunctuation(sh.buf, sh.spec.firstOrigin+t.partition, sh.wm)
 			sh.recs = append(sh.recs, transport.Record{Topic: sh.st.repartition, Partition: part,
 				Headers: []transport.Header{{Key: headerWatermark, Value: sh.buf[start:len(sh.buf):len(sh.buf)]}}})
 		}
@@ -147,22 +189,24 @@ func (t *task) shuffleOne(m *connector.Message) (stage string, err error) {
 		return stage, err
 	}
 	sh := t.shuffle
-	agg := sh.st.agg
+	spec := sh.spec
 	// Event time and the watermark come before WHERE: a filtered event
 	// still moves time forward (Flink assigns watermarks at the source).
 	var ts int64
-	if agg.Window != nil {
-		v := t.row[agg.Time]
+	if spec.time >= 0 {
+		v := t.row[spec.time]
 		if v.IsNull() {
 			return stageEventTime, errNullEventTime
 		}
 		ts = v.Micros()
-		if err := checkEventTime(agg.Window, ts); err != nil {
-			return stageEventTime, err
+		if agg := sh.st.agg; agg != nil {
+			if err := checkEventTime(agg.Window, ts); err != nil {
+				return stageEventTime, err
+			}
 		}
 		candidate := ts
-		if sh.st.wmExpr {
-			w, err := t.p.plan.Source.Watermark.Expr.Eval(t.row)
+		if spec.watermark != nil {
+			w, err := spec.watermark.Eval(t.row)
 			if err != nil {
 				return stageEventTime, err
 			}
@@ -176,18 +220,27 @@ func (t *task) shuffleOne(m *connector.Message) (stage string, err error) {
 		return stage, err
 	}
 	sh.key = sh.key[:0]
-	for _, k := range sh.keys {
+	for _, k := range spec.keys {
 		v, err := k.Eval(t.row)
 		if err != nil {
 			return stageGroup, err
+		}
+		if v.IsNull() && spec.dropNullKeys {
+			t.filtered++ // NULL = anything is not true: it cannot match
+			return "", nil
 		}
 		sh.key = types.AppendGroupKey(sh.key, v)
 	}
 	start := len(sh.buf)
 	sh.buf = binary.AppendVarint(sh.buf, ts)
-	sh.buf = binary.AppendVarint(sh.buf, int64(m.Origin.Partition))
+	sh.buf = binary.AppendVarint(sh.buf, int64(spec.firstOrigin+m.Origin.Partition))
 	sh.buf = binary.AppendVarint(sh.buf, m.Origin.Offset)
-	for _, a := range sh.args {
+	if spec.row {
+		for _, v := range t.row[:len(t.src.columns)+plan.NumMetadata] {
+			sh.buf = types.AppendBinary(sh.buf, v)
+		}
+	}
+	for _, a := range spec.args {
 		if a == nil { // count(*)
 			sh.buf = types.AppendBinary(sh.buf, types.Value{})
 			continue
@@ -319,7 +372,7 @@ func (t *task) shuffleTxnOnce(ctx context.Context, msgs []connector.Message, ret
 		}
 	}
 	offsets := []transport.PartitionOffset{{TopicPartition: tp, Offset: last.Offset + 1}}
-	if err := txn.Commit(ctx, t.p.group, offsets); err != nil {
+	if err := txn.Commit(ctx, t.src.group, offsets); err != nil {
 		return err
 	}
 	t.shuffleWritten()
@@ -341,16 +394,16 @@ func (t *task) alignShuffle(ctx context.Context, tp transport.TopicPartition, ms
 	tr := t.p.engine.cfg.Transport
 	first, last := msgs[0].Origin.Offset, msgs[len(msgs)-1].Origin.Offset
 	if retry {
-		if c, ok, err := committedOffset(ctx, tr, t.p.group, tp); err == nil && ok && last < c {
+		if c, ok, err := committedOffset(ctx, tr, t.src.group, tp); err == nil && ok && last < c {
 			return nil, true, nil
 		}
 	}
-	txn, err := tr.NewTxnProducer(ctx, shuffleTxnID(t.p.group, tp.Topic, tp.Partition))
+	txn, err := tr.NewTxnProducer(ctx, shuffleTxnID(t.src.group, tp.Topic, tp.Partition))
 	if err != nil {
 		return nil, false, err
 	}
 	t.shuffle.txn = txn
-	c, ok, err := committedOffset(ctx, tr, t.p.group, tp)
+	c, ok, err := committedOffset(ctx, tr, t.src.group, tp)
 	if err != nil {
 		if !retry && ctx.Err() == nil {
 			t.p.logger.Warn("reading the committed offsets failed; the first batch is written from where the consumer started",
@@ -360,7 +413,7 @@ func (t *task) alignShuffle(ctx context.Context, tp transport.TopicPartition, ms
 		return nil, false, err
 	}
 	if !ok {
-		if strings.EqualFold(strings.TrimSpace(t.p.plan.Source.Options["scan.startup.mode"]), "latest") {
+		if strings.EqualFold(strings.TrimSpace(t.src.def.Options["scan.startup.mode"]), "latest") {
 			return msgs, false, nil // the consumer started at the end: nothing to align to
 		}
 		starts, err := tr.StartOffsets(ctx, tp.Topic)
@@ -430,10 +483,10 @@ func readInputs(ctx context.Context, tr transport.Transport, tp transport.TopicP
 // hold the group's offsets, and the consumer starting from them, until
 // the transaction timed out. The producer is closed at once: a task takes
 // the id again for its first batch (alignShuffle).
-func (p *pipeline) takeShuffleIDs(ctx context.Context, partitions []int32) {
-	topic := p.plan.Source.Options["topic"]
+func (p *pipeline) takeShuffleIDs(ctx context.Context, in *sourceInput, partitions []int32) {
+	topic := in.def.Options["topic"]
 	for _, part := range partitions {
-		txn, err := p.engine.cfg.Transport.NewTxnProducer(ctx, shuffleTxnID(p.group, topic, part))
+		txn, err := p.engine.cfg.Transport.NewTxnProducer(ctx, shuffleTxnID(in.group, topic, part))
 		if err != nil {
 			p.logger.Warn("taking a source partition's transactional id failed; a dead owner's open transaction holds it until it times out",
 				"partition", part, "err", err)

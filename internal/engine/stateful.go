@@ -73,15 +73,22 @@ const (
 // stateful is what a pipeline with an aggregation needs on top of a
 // stateless one, worked out at start.
 type stateful struct {
+	query       *plan.Pipeline
 	agg         *plan.Aggregation
-	repartition string // internal topic between the stages
-	changelog   string // internal compacted topic of the aggregate state
-	partitions  int32  // of both internal topics: the source's partitions
+	join        *plan.StreamJoin // instead of agg: a join of two streams (join_stage.go)
+	repartition string           // internal topic between the stages
+	changelog   string           // internal compacted topic of the aggregate state
+	partitions  int32            // of both internal topics: the source's partitions (the larger of a join's two)
+	// origins counts the inputs' partitions, whose watermarks the stage
+	// follows: the source's, or both of a join's (the right's numbered
+	// after the left's).
+	origins     int32
 	group       string // the aggregate stage's consumer group
 	exactlyOnce bool
 	interval    time.Duration // between checkpoints of the aggregate stage
 	stateMemory int64         // each aggregate task's state in memory, at most
 	early       time.Duration // between early results of open windows; 0: none
+	ttl         time.Duration // a join's rows without a time bound stay this long in event time; 0: for ever
 	idle        time.Duration // an origin silent this long stops holding the watermark
 	lateTopic   string        // where late events go; "" drops them (counted)
 	stateDir    string        // this pipeline's pebble stores, one per task
@@ -99,11 +106,25 @@ type statefulConfig struct {
 	interval    time.Duration // between checkpoints
 	memory      int64         // the state each aggregate task holds in memory
 	early       time.Duration // between early results of open windows; 0: none
+	ttl         time.Duration // state.ttl of a join; 0: none
 }
 
 // statefulOptions takes the stateful pipeline options out of a sink's
 // connector options.
-func statefulOptions(opts map[string]string, agg *plan.Aggregation) (cfg statefulConfig, err error) {
+func statefulOptions(opts map[string]string, pl *plan.Pipeline) (cfg statefulConfig, err error) {
+	agg := pl.Aggregation
+	if v, ok := opts["state.ttl"]; ok {
+		delete(opts, "state.ttl")
+		if pl.StreamJoin == nil {
+			return cfg, errors.New("option 'state.ttl' applies to joins of two streams")
+		}
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil || d <= 0 {
+			return cfg, fmt.Errorf("option 'state.ttl' must be a positive duration such as '1h', not '%s'", v)
+		}
+		cfg.ttl = d
+	}
+	stateful := agg != nil || pl.StreamJoin != nil
 	g, ok := opts["delivery.guarantee"]
 	delete(opts, "delivery.guarantee")
 	switch strings.ToLower(g) {
@@ -113,14 +134,14 @@ func statefulOptions(opts map[string]string, agg *plan.Aggregation) (cfg statefu
 	default:
 		return cfg, fmt.Errorf("option 'delivery.guarantee' must be 'at_least_once' or 'exactly_once', not '%s'", g)
 	}
-	if ok && cfg.exactlyOnce && agg == nil {
-		return cfg, errors.New("option 'delivery.guarantee' = 'exactly_once' applies to pipelines with GROUP BY for now; stateless pipelines are at-least-once")
+	if ok && cfg.exactlyOnce && !stateful {
+		return cfg, errors.New("option 'delivery.guarantee' = 'exactly_once' applies to pipelines with GROUP BY or a join of two streams for now; stateless pipelines are at-least-once")
 	}
 	cfg.interval = defaultCheckpointInterval
 	if v, ok := opts["checkpoint.interval"]; ok {
 		delete(opts, "checkpoint.interval")
-		if agg == nil {
-			return cfg, errors.New("option 'checkpoint.interval' applies to pipelines with GROUP BY")
+		if !stateful {
+			return cfg, errors.New("option 'checkpoint.interval' applies to pipelines with GROUP BY or a join of two streams")
 		}
 		d, err := time.ParseDuration(strings.TrimSpace(v))
 		if err != nil || d <= 0 {
@@ -132,7 +153,7 @@ func statefulOptions(opts map[string]string, agg *plan.Aggregation) (cfg statefu
 	if v, ok := opts["state.memory"]; ok {
 		delete(opts, "state.memory")
 		if agg == nil {
-			return cfg, errors.New("option 'state.memory' applies to pipelines with GROUP BY")
+			return cfg, errors.New("option 'state.memory' applies to pipelines with GROUP BY (a join's state is held in memory, and in its store)")
 		}
 		n, err := parseByteSize(v)
 		if err != nil {
@@ -199,9 +220,20 @@ var updatingSinks = map[string]bool{"topic": true, "postgres": true, "stdout": t
 
 // checkStateful checks a stateful pipeline's options and sink.
 func checkStateful(p *plan.Pipeline, sinkOpts map[string]string) error {
-	cfg, err := statefulOptions(sinkOpts, p.Aggregation)
+	cfg, err := statefulOptions(sinkOpts, p)
 	if err != nil {
 		return err
+	}
+	if p.StreamJoin != nil {
+		if cfg.exactlyOnce && p.Connector != "topic" && p.Connector != "postgres" && p.Connector != "blackhole" {
+			return fmt.Errorf("exactly-once delivery needs a topic sink (written in Kafka transactions) or a postgres sink (offsets in its transactions), not %s", p.Connector)
+		}
+		for _, src := range []*plan.Source{p.Source, p.StreamJoin.Right} {
+			if cfg.exactlyOnce && src.Connector != "topic" {
+				return fmt.Errorf("exactly-once delivery needs topic sources (their offsets commit in the transaction), not %s (%s)", src.Connector, src.Name)
+			}
+		}
+		return nil
 	}
 	if p.Aggregation == nil {
 		return nil
@@ -306,23 +338,16 @@ func (p *pipeline) dropStateful(ctx context.Context) error {
 // closes (Flink's MAX_WATERMARK at the end of a bounded source).
 const endOfInput = math.MaxInt64
 
-// finishStateful ends a bounded input: every source partition's
-// watermark moves to endOfInput, and it waits until the aggregate stage
-// has committed everything in the repartition topic.
+// finishStateful ends a bounded input: every origin's watermark moves
+// to endOfInput, and it waits until the aggregate stage has committed
+// everything in the repartition topic.
 func (p *pipeline) finishStateful(ctx context.Context) error {
 	st := p.stateful
 	tr := p.engine.cfg.Transport
 	// Also without a window: the punctuation is then each partition's
 	// last record, which the stage commits past (a transaction marker
 	// would leave its committed offset one short of the end).
-	var recs []*transport.Record
-	for part := range st.partitions {
-		for origin := range st.partitions {
-			recs = append(recs, &transport.Record{Topic: st.repartition, Partition: part,
-				Headers: []transport.Header{{Key: headerWatermark, Value: appendPunctuation(nil, origin, endOfInput)}}})
-		}
-	}
-	if err := tr.Produce(ctx, recs); err != nil {
+	if err := p.punctuateEnd(ctx, 0, st.origins); err != nil {
 		return err
 	}
 	ends, err := tr.EndOffsets(ctx, st.repartition)
@@ -346,6 +371,26 @@ func (p *pipeline) finishStateful(ctx context.Context) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// endInput moves the watermarks of one ended input's partitions to
+// endOfInput, while the other input of a join goes on.
+func (p *pipeline) endInput(ctx context.Context, in *sourceInput) error {
+	return p.punctuateEnd(ctx, in.firstOrigin, in.firstOrigin+in.partitions)
+}
+
+// punctuateEnd sends every repartition partition the end of time as the
+// watermark of origins [from, to).
+func (p *pipeline) punctuateEnd(ctx context.Context, from, to int32) error {
+	st := p.stateful
+	var recs []*transport.Record
+	for part := range st.partitions {
+		for origin := from; origin < to; origin++ {
+			recs = append(recs, &transport.Record{Topic: st.repartition, Partition: part,
+				Headers: []transport.Header{{Key: headerWatermark, Value: appendPunctuation(nil, origin, endOfInput)}}})
+		}
+	}
+	return p.engine.cfg.Transport.Produce(ctx, recs)
 }
 
 // stateDirFor is where a pipeline's stores live.

@@ -44,6 +44,7 @@ const (
 // decoder, encoder and buffers: nothing in it is shared.
 type task struct {
 	p         *pipeline
+	src       *sourceInput // the input whose partition it is
 	partition int32
 	in        chan connector.Batch
 
@@ -90,13 +91,13 @@ type task struct {
 	join *joinState
 }
 
-func (p *pipeline) newTask(partition int32) *task {
+func (p *pipeline) newTask(in *sourceInput, partition int32) *task {
 	// The decoder's format was checked when the pipeline started.
-	dec, _ := format.NewDecoder(p.inFormat, p.inColumns, p.inFormatOpts, p.inEnv)
+	dec, _ := format.NewDecoder(in.format, in.columns, in.formatOpts, in.env)
 	t := &task{
-		p: p, partition: partition, in: make(chan connector.Batch, taskQueue),
+		p: p, src: in, partition: partition, in: make(chan connector.Batch, taskQueue),
 		dec: dec, enc: p.enc,
-		row:  make(types.Row, len(p.inColumns)+plan.NumMetadata+joinWidth(p.plan)),
+		row:  make(types.Row, len(in.columns)+plan.NumMetadata+joinWidth(p.plan)),
 		out:  make(types.Row, len(p.plan.Outputs)),
 		meta: make([]bool, plan.NumMetadata),
 		errs: map[string]int64{},
@@ -106,8 +107,8 @@ func (p *pipeline) newTask(partition int32) *task {
 	}
 	t.rowSink, _ = p.sink.(connector.RowSink)
 	t.join = p.newJoinState()
-	pl, n := p.plan, len(p.inColumns)
-	for i, c := range pl.Source.Columns {
+	pl, n := p.plan, len(in.columns)
+	for i, c := range in.def.Columns {
 		if c.NotNull {
 			t.notNull = append(t.notNull, i)
 		}
@@ -116,18 +117,20 @@ func (p *pipeline) newTask(partition int32) *task {
 		}
 	}
 	if st := p.stateful; st != nil {
-		t.shuffle = newShuffleState(st)
-		exprs := append(shuffleExprs(st), pl.Filter, joinKey(pl))
-		if st.wmExpr {
-			exprs = append(exprs, pl.Source.Watermark.Expr)
-		}
+		var spec *shuffleSpec
+		t.shuffle, spec = newShuffleState(st, in)
+		exprs := append(slices.Clone(spec.keys), spec.args...)
+		exprs = append(exprs, in.filter, joinKey(pl), spec.watermark)
 		for _, e := range exprs {
 			for j := range t.meta {
 				t.meta[j] = t.meta[j] || (e != nil && e.References(n+j))
 			}
 		}
-		if st.agg.Time >= n { // the window runs on a metadata column (_timestamp)
-			t.meta[st.agg.Time-n] = true
+		if spec.time >= n { // event time is a metadata column (_timestamp)
+			t.meta[spec.time-n] = true
+		}
+		for j := range t.meta { // a join's row carries what the stage reads
+			t.meta[j] = t.meta[j] || spec.meta[j]
 		}
 		return t
 	}
@@ -141,7 +144,7 @@ func (p *pipeline) newTask(partition int32) *task {
 			col = -1
 		}
 		t.outCols = append(t.outCols, col)
-		t.identity = t.identity && col == i && o.Type == p.inColumns[i].Type
+		t.identity = t.identity && col == i && o.Type == in.columns[i].Type
 	}
 	for _, e := range exprs {
 		for j := range t.meta {
@@ -365,7 +368,7 @@ func (t *task) process(b connector.Batch) {
 // (if it passes the filter) to t.outputs.
 func (t *task) evaluate(m *connector.Message) (stage string, err error) {
 	pl := t.p.plan
-	n := len(t.p.inColumns)
+	n := len(t.src.columns)
 	if pass, stage, err := t.decodeFilter(m); !pass {
 		return stage, err
 	}
@@ -423,8 +426,8 @@ func (t *task) decodeFilter(m *connector.Message) (pass bool, stage string, err 
 // and the metadata columns an expression reads. ok false without an error
 // is a record the format skips (counted as filtered).
 func (t *task) decode(m *connector.Message) (ok bool, stage string, err error) {
-	pl := t.p.plan
-	n := len(t.p.inColumns)
+	def := t.src.def
+	n := len(t.src.columns)
 	if err := t.dec.Decode(m.Value, t.row[:n]); err != nil {
 		if errors.Is(err, format.ErrSkip) { // the format was told to drop what it cannot read
 			t.filtered++
@@ -433,15 +436,15 @@ func (t *task) decode(m *connector.Message) (ok bool, stage string, err error) {
 		return false, stageDecode, err
 	}
 	for _, i := range t.coerced {
-		v, err := pl.Source.Columns[i].Coerce.Eval(t.row)
+		v, err := def.Columns[i].Coerce.Eval(t.row)
 		if err != nil {
-			return false, stageDecode, fmt.Errorf("column %q: %w", pl.Source.Columns[i].Name, err)
+			return false, stageDecode, fmt.Errorf("column %q: %w", def.Columns[i].Name, err)
 		}
 		t.row[i] = v
 	}
 	for _, i := range t.notNull {
 		if t.row[i].IsNull() {
-			return false, stageDecode, &types.Error{Code: "23502", Message: "null value in column \"" + pl.Source.Columns[i].Name + "\" violates not-null constraint"}
+			return false, stageDecode, &types.Error{Code: "23502", Message: "null value in column \"" + def.Columns[i].Name + "\" violates not-null constraint"}
 		}
 	}
 	t.setMetadata(m, t.row[n:])
@@ -477,7 +480,7 @@ func joinKey(pl *plan.Pipeline) *expr.Expr {
 // filter applies the WHERE clause to t.row; a row filtered out is
 // counted.
 func (t *task) filter() (pass bool, stage string, err error) {
-	if f := t.p.plan.Filter; f != nil {
+	if f := t.src.filter; f != nil {
 		v, err := f.Eval(t.row)
 		if err != nil {
 			return false, stageFilter, err

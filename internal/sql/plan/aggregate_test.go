@@ -360,7 +360,7 @@ func TestAggregationErrors(t *testing.T) {
 		{name: "HOP over too many windows", sql: sink + "SELECT count(*) FROM HOP(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '1' SECOND, INTERVAL '1' DAY)",
 			msg: "HOP with a size 86400 times its slide", pos: "1:67"},
 		{name: "window join", sql: sink + "SELECT count(*) FROM " + tumble + " JOIN clicks ON true",
-			msg: "a join reads one source joined with one table for now", unsupported: true},
+			msg: "a join reads two sources for now", unsupported: true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

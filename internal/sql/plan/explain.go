@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Explain renders the pipeline's dataflow as an indented tree, sink at
@@ -93,6 +94,23 @@ func (p *Pipeline) Explain() string {
 			kind, j.Table.Name, j.Alias, j.KeyText, j.Alias, j.Table.PrimaryKey)
 		fmt.Fprintf(&b, "%s  table: %s\n", indent, describeConnector(j.Table.Connector, j.Table.Options))
 	}
+	if j := p.StreamJoin; j != nil {
+		kind := "Join"
+		if j.Left {
+			kind = "Left join"
+		}
+		line("%s stream %s AS %s ON %s (rows shuffled by key to the join tasks; pairs emitted as they meet)", kind, j.Right.Name, j.RightAlias, j.ConditionText)
+		fmt.Fprintf(&b, "%s  keys: %s\n", indent, strings.Join(j.KeyText, ", "))
+		left, right := j.Keep()
+		fmt.Fprintf(&b, "%s  state: %s rows for %s, %s rows for %s after their event time\n", indent, j.LeftAlias, keepText(left), j.RightAlias, keepText(right))
+		fmt.Fprintf(&b, "%s  %s: %s\n", indent, j.RightAlias, describeConnector(j.Right.Connector, j.Right.Options))
+		if j.RightFilter != nil {
+			fmt.Fprintf(&b, "%s  %s filter: %s\n", indent, j.RightAlias, j.RightFilterText)
+		}
+		if j.LeftFilter != nil {
+			line("Filter %s", j.LeftFilterText)
+		}
+	}
 	s := p.Source
 	line("Source %s (%s; one task per input partition)", s.Name, describeConnector(s.Connector, s.Options))
 	if s.Watermark != nil {
@@ -120,4 +138,12 @@ func (a *Aggregation) groupText() string {
 		return "none: a single group"
 	}
 	return strings.Join(parts, ", ")
+}
+
+// keepText renders a join side's retention.
+func keepText(us int64) string {
+	if us == Forever {
+		return "ever (no time bound; see 'state.ttl')"
+	}
+	return (time.Duration(us) * time.Microsecond).String()
 }

@@ -42,11 +42,11 @@ type Join struct {
 // ON a_expr = b.primary_key.
 func resolveJoin(f *ast.Join, lookup func(string) (*Source, bool), opts Options) (*input, error) {
 	if f.Kind != "INNER" && f.Kind != "LEFT" {
-		return nil, unsupported(f.Pos, f.Kind+" JOIN is not supported yet", "join a stream with a table: FROM stream [LEFT] JOIN table ON stream.col = table.primary_key")
+		return nil, unsupported(f.Pos, f.Kind+" JOIN is not supported yet", "FROM stream [LEFT] JOIN table ON stream.col = table.primary_key, or FROM stream [LEFT] JOIN stream ON ...")
 	}
 	left, ok := f.Left.(*ast.TableName)
 	if !ok {
-		return nil, unsupported(f.Left.Position(), "a join reads one source joined with one table for now", "FROM stream [LEFT] JOIN table ON ...")
+		return nil, unsupported(f.Left.Position(), "a join reads two sources for now (no nested joins, subqueries or windows on its sides)", "FROM stream [LEFT] JOIN table_or_stream ON ...")
 	}
 	in, err := resolveFrom(left, lookup, opts)
 	if err != nil {
@@ -54,15 +54,14 @@ func resolveJoin(f *ast.Join, lookup func(string) (*Source, bool), opts Options)
 	}
 	right, ok := f.Right.(*ast.TableName)
 	if !ok {
-		return nil, unsupported(f.Right.Position(), "a join reads one source joined with one table for now", "FROM stream [LEFT] JOIN table ON ...")
+		return nil, unsupported(f.Right.Position(), "a join reads two sources for now (no nested joins, subqueries or windows on its sides)", "FROM stream [LEFT] JOIN table_or_stream ON ...")
 	}
 	table, ok := lookup(string(right.Name))
 	if !ok {
 		return nil, &Error{Pos: right.Pos, Msg: fmt.Sprintf("source %q does not exist", right.Name), Hint: "SHOW SOURCES lists them; create it with CREATE SOURCE"}
 	}
-	if table.PrimaryKey == "" {
-		return nil, &Error{Pos: right.Pos, Msg: fmt.Sprintf("%s is not a table: a stream joins a source with a primary key", right.Name),
-			Hint: "declare the table's key: CREATE SOURCE name (...) WITH (..., 'primary-key' = 'column'); its topic then holds the latest row per key"}
+	if table.PrimaryKey == "" { // two streams
+		return resolveStreamJoin(f, in, right, table, opts)
 	}
 	j := &Join{Table: table, Alias: string(right.Name), Left: f.Kind == "LEFT", Offset: len(in.cols)}
 	if right.Alias != "" {

@@ -111,9 +111,13 @@ type Pipeline struct {
 	// Join is the table each event is joined with (join.go); nil
 	// without one. The row expressions read is then the source's row
 	// followed by the table's columns.
-	Join      *Join
-	Connector string
-	Options   map[string]string // sink WITH options without "connector"
+	Join *Join
+	// StreamJoin joins the source with a second stream (streamjoin.go);
+	// nil without one. Filter, Outputs and Key are then over the joined
+	// row: the source's row, then the other stream's.
+	StreamJoin *StreamJoin
+	Connector  string
+	Options    map[string]string // sink WITH options without "connector"
 }
 
 // Updating reports whether the pipeline's result is a changelog: an
@@ -255,8 +259,16 @@ func AnalyzeSink(stmt *ast.CreateSink, lookup func(name string) (*Source, bool),
 	if err != nil {
 		return nil, err
 	}
-	p.Source, p.Join = in.src, in.join
-	if q.Where != nil {
+	p.Source, p.Join, p.StreamJoin = in.src, in.join, in.sjoin
+	if in.sjoin != nil {
+		if len(q.GroupBy) > 0 || aggregatesAny(q) {
+			return nil, unsupported(q.Pos, "aggregating a join of two streams is not supported yet",
+				"write the join to a topic with one sink and aggregate that topic with another")
+		}
+		if err := finishStreamJoin(p, q.Where, in, opts); err != nil {
+			return nil, err
+		}
+	} else if q.Where != nil {
 		if f := findAggregate(q.Where); f != nil {
 			return nil, errorf(f.Pos, "aggregate functions are not allowed in WHERE")
 		}
@@ -349,6 +361,7 @@ type input struct {
 	cols   []expr.Column // the input row: the source's row under alias
 	window *window       // the window table function; nil without one
 	join   *Join         // the table joined to each event; nil without one
+	sjoin  *StreamJoin   // the stream joined with the source; nil without one
 }
 
 // resolveFrom resolves the FROM clause: a source, or a window table
@@ -451,6 +464,27 @@ func (in *input) expandItems(list []ast.SelectItem) ([]selectItem, error) {
 				name = outputName(item.Expr)
 			}
 			items = append(items, selectItem{expr: item.Expr, name: name, text: ast.Format(item.Expr)})
+			continue
+		}
+		if j := in.sjoin; j != nil {
+			sides := []struct {
+				alias string
+				src   *Source
+			}{{in.alias, in.src}, {j.RightAlias, j.Right}}
+			found := false
+			for _, side := range sides {
+				if item.StarTable != "" && string(item.StarTable) != side.alias {
+					continue
+				}
+				found = true
+				for _, c := range side.src.Columns {
+					ref := &ast.ColumnRef{Pos: item.Pos, Table: ast.Ident(side.alias), Name: ast.Ident(c.Name)}
+					items = append(items, selectItem{expr: ref, name: c.Name, text: side.alias + "." + c.Name})
+				}
+			}
+			if !found {
+				return nil, errorf(item.Pos, "missing FROM-clause entry for table %q", item.StarTable)
+			}
 			continue
 		}
 		if item.StarTable != "" && string(item.StarTable) != in.alias && (in.join == nil || string(item.StarTable) != in.join.Alias) {

@@ -42,6 +42,10 @@ CREATE SOURCE readings (
     WATERMARK FOR ts AS ts - INTERVAL '1' SECOND
 ) WITH (connector = 'datagen');
 CREATE SOURCE visits (page text, seen timestamptz) WITH (connector = 'datagen');
+CREATE SOURCE payments (
+    order_id integer, amount numeric, paid_at timestamptz,
+    WATERMARK FOR paid_at AS paid_at - INTERVAL '2' SECOND
+) WITH (connector = 'topic', topic = 'payments');
 `
 
 func parseOne(t *testing.T, sql string) ast.Statement {
@@ -235,8 +239,10 @@ func TestAnalyzeSinkErrors(t *testing.T) {
 			msg: "a sink's query needs FROM source", pos: "1:46"},
 		{name: "distinct", sql: with + "SELECT DISTINCT customer FROM orders",
 			msg: "SELECT DISTINCT is not supported yet", hint: "GROUP BY", pos: "1:46", unsupported: true},
-		{name: "join with a stream", sql: with + "SELECT o.id FROM orders o JOIN clicks c ON o.id = c.user_id",
-			msg: "clicks is not a table: a stream joins a source with a primary key", hint: "'primary-key'"},
+		{name: "streams without an equality", sql: with + "SELECT o.id FROM orders o JOIN clicks c ON o.id < c.user_id",
+			msg: "a join between two streams needs an equality between them in ON", hint: "a.key = b.key", pos: "1:89"},
+		{name: "aggregated stream join", sql: with + "SELECT count(*) FROM orders o JOIN clicks c ON o.id = c.user_id",
+			msg: "aggregating a join of two streams is not supported yet", unsupported: true},
 		{name: "full join", sql: with + "SELECT o.id FROM orders o FULL JOIN clicks c ON o.id = c.user_id",
 			msg: "FULL JOIN is not supported yet", unsupported: true},
 		{name: "aggregating subquery", sql: with + "SELECT n FROM (SELECT count(*) AS n FROM orders) q",

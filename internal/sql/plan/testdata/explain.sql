@@ -105,3 +105,31 @@ SELECT doubled + 1 AS plus_one, * FROM (
 -- An aggregation over a subquery.
 CREATE SINK per_customer WITH (connector = 'stdout') AS
 SELECT who, count(*) FROM (SELECT lower(customer) AS who FROM orders WHERE amount > 0) q GROUP BY who
+====
+-- An interval join of two streams: the key's narrower side is cast, one-sided conditions go before the shuffle.
+CREATE SINK paid WITH (connector = 'stdout') AS
+SELECT o.id, p.amount AS paid, p.paid_at - o.placed_at AS took
+FROM orders o JOIN payments p ON o.id = p.order_id AND p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '1' HOUR
+WHERE o.amount > 10 AND p.amount > 0 AND p.amount <= o.amount
+====
+-- A LEFT interval join: the bound written as comparisons the other way round; WHERE on the right side stays after the join.
+CREATE SINK unpaid WITH (connector = 'stdout') AS
+SELECT o.id, o.customer, p.amount FROM orders o LEFT JOIN payments AS p
+  ON p.order_id = o.id AND o.placed_at >= p.paid_at - INTERVAL '30' MINUTE AND o.placed_at < p.paid_at + INTERVAL '1' MINUTE AND o.customer <> 'test'
+WHERE p.amount IS NULL
+====
+-- A regular join of two streams: no time bound, state kept for ever.
+CREATE SINK all_paid WITH (connector = 'stdout') AS
+SELECT orders.*, payments.paid_at FROM orders JOIN payments ON orders.id = payments.order_id
+====
+-- A LEFT join of two streams needs an upper bound.
+CREATE SINK never WITH (connector = 'stdout') AS
+SELECT o.id FROM orders o LEFT JOIN payments p ON o.id = p.order_id
+====
+-- Two streams need an equality.
+CREATE SINK cross_time WITH (connector = 'stdout') AS
+SELECT o.id FROM orders o JOIN payments p ON p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '1' HOUR
+====
+-- Aggregating a join of two streams is not there yet.
+CREATE SINK per_customer WITH (connector = 'stdout') AS
+SELECT o.customer, count(*) FROM orders o JOIN payments p ON o.id = p.order_id GROUP BY o.customer

@@ -1,0 +1,86 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tide-data/tide/internal/connector"
+	"github.com/tide-data/tide/internal/format"
+	"github.com/tide-data/tide/internal/sql/expr"
+	"github.com/tide-data/tide/internal/sql/plan"
+)
+
+// sourceInput is one source a pipeline reads: its connector, format and
+// consumer group. A pipeline reads one; a join of two streams
+// (plan.StreamJoin) reads two, the right side second, each shuffled to
+// the join stage.
+type sourceInput struct {
+	def        *plan.Source
+	side       int // 0; 1 for the right side of a stream join
+	source     connector.Source
+	format     string
+	formatOpts map[string]string
+	columns    []format.Column
+	env        format.Env
+	group      string
+	// filter is what a task applies after decoding: the query's WHERE,
+	// or for a stream join the conditions on this side alone.
+	filter *expr.Expr
+	// firstOrigin numbers this input's partitions among the origins of a
+	// stateful stage's watermarks: 0 for the first input, the first's
+	// partition count for the second.
+	firstOrigin int32
+	partitions  int32 // at least 1
+	idle        time.Duration
+	lateTopic   string
+	// connectorOpts are the connector options, without the format's and
+	// the event-time ones, until the source is opened.
+	connectorOpts map[string]string
+}
+
+// newSourceInput splits a source's options and checks its format.
+func (e *Engine) newSourceInput(def *plan.Source, side int, group string) (*sourceInput, error) {
+	in := &sourceInput{def: def, side: side, group: group, columns: sourceColumns(def), partitions: 1}
+	in.format, in.formatOpts, in.connectorOpts = splitFormatOptions(def.Options)
+	var err error
+	if in.idle, in.lateTopic, err = sourceTimeOptions(in.connectorOpts); err != nil {
+		return nil, err
+	}
+	// Each task makes its own decoder; this checks the format once.
+	in.env = e.formatEnv(def.Name, in.connectorOpts)
+	if _, err := format.NewDecoder(in.format, in.columns, in.formatOpts, in.env); err != nil {
+		return nil, fmt.Errorf("source %s: %w", def.Name, err)
+	}
+	return in, nil
+}
+
+// open creates the input's connector.
+func (in *sourceInput) open(env connector.Env, commitInterval time.Duration) error {
+	opts := in.connectorOpts
+	if _, ok := opts["commit.interval"]; !ok && in.def.Connector == "topic" && commitInterval > 0 {
+		opts["commit.interval"] = commitInterval.String()
+	}
+	env.Group, env.Source = in.group, in.def.Name
+	src, err := connector.NewSource(in.def.Connector, in.columns, opts, env)
+	if err != nil {
+		return fmt.Errorf("source %s: %w", in.def.Name, err)
+	}
+	in.source = src
+	if ps, ok := src.(connector.PartitionedSource); ok && ps.Partitions() > 0 {
+		in.partitions = ps.Partitions()
+	}
+	return nil
+}
+
+// closeInputs closes the inputs' connectors that are open.
+func (p *pipeline) closeInputs(ctx context.Context) error {
+	var errs []error
+	for _, in := range p.inputs {
+		if in.source != nil {
+			errs = append(errs, in.source.Close(ctx))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,191 @@
+package engine
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/tide-data/tide/internal/join"
+	"github.com/tide-data/tide/internal/sql/expr"
+	"github.com/tide-data/tide/internal/sql/plan"
+	"github.com/tide-data/tide/internal/sql/types"
+	"github.com/tide-data/tide/internal/transport"
+)
+
+// A join of two streams (plan.StreamJoin) runs on the machinery of
+// GROUP BY (stateful.go): both inputs' shuffle tasks send their rows,
+// keyed by the join's equality keys, to the one repartition topic — a
+// right-side row's origin partition numbered after the left's
+// partitions, which tells the sides apart — and the stage's tasks keep
+// them in a join.Operator, mirrored to the store and the changelog.
+// Each arriving row is evaluated against the other side's rows of its
+// key in the joined row (ON); the pairs that match, and a LEFT JOIN's
+// left rows that expire unmatched, are the task's results, written at
+// the next checkpoint like an aggregation's fired windows — exactly once
+// with delivery.guarantee = 'exactly_once'.
+//
+// Late rows (behind the stage's watermark when they arrive) are dropped
+// and counted: a partner they should have met may be gone. A source's
+// late.topic is not written for joins yet.
+
+// joinTask is a stage task's join: the operator and the rows it
+// evaluates pairs in.
+type joinTask struct {
+	op     *join.Operator
+	sides  [2]types.Row // each side's row, decoded
+	kinds  [2][]types.Kind
+	joined types.Row // the left row, then the right: what ON, WHERE and SELECT read
+	// out holds the joined rows not yet checkpointed.
+	out []joinedRow
+}
+
+// joinedRow is one result of a join: a pair, or an unmatched left row
+// with NULL right columns, stamped with the later event time.
+type joinedRow struct {
+	row types.Row
+	ts  int64
+}
+
+// joinStageExprs are the expressions the join stage evaluates over the
+// joined row.
+func joinStageExprs(st *stateful) []*expr.Expr {
+	pl := st.query
+	exprs := []*expr.Expr{st.join.Condition}
+	if pl.Filter != nil {
+		exprs = append(exprs, pl.Filter)
+	}
+	if pl.Key != nil {
+		exprs = append(exprs, pl.Key)
+	}
+	for _, o := range pl.Outputs {
+		exprs = append(exprs, o.Expr)
+	}
+	return exprs
+}
+
+// newJoinTask makes a task's join operator.
+func newJoinTask(st *stateful) *joinTask {
+	j := st.join
+	left, right := j.Keep()
+	if st.ttl > 0 { // bounds the sides without a time bound
+		if left == plan.Forever {
+			left = st.ttl.Microseconds()
+		}
+		if right == plan.Forever {
+			right = st.ttl.Microseconds()
+		}
+	}
+	jt := &joinTask{op: join.New(join.Spec{Keep: [2]int64{left, right}, Outer: [2]bool{j.Left, false}})}
+	for side, src := range []*plan.Source{st.query.Source, j.Right} {
+		for _, c := range src.RowColumns() {
+			jt.kinds[side] = append(jt.kinds[side], c.Type)
+		}
+		jt.sides[side] = make(types.Row, len(jt.kinds[side]))
+	}
+	jt.joined = make(types.Row, len(jt.kinds[0])+len(jt.kinds[1]))
+	return jt
+}
+
+// foldJoin adds one repartition record to its task's join.
+func (s *aggStage) foldJoin(t *aggTask, r *transport.Record) {
+	jt := t.join
+	ts, origin, offset, values, err := readJoinRecord(r.Value)
+	if err == nil && (origin < 0 || origin >= s.st.origins) {
+		err = fmt.Errorf("%w: origin %d; the sources have %d partitions", errMalformedRepartition, origin, s.st.origins)
+	}
+	side := join.Left
+	if len(s.p.inputs) > 1 && origin >= s.p.inputs[1].firstOrigin {
+		side = join.Right
+	}
+	if err == nil {
+		err = readTypedRow(values, jt.sides[side], jt.kinds[side])
+	}
+	if err != nil {
+		s.refuse(t, r, stageRepartition, err)
+		return
+	}
+	base := [2]int{0, s.st.join.Offset}
+	copy(jt.joined[base[side]:], jt.sides[side])
+	other := side.Other()
+	width := len(jt.kinds[other])
+	var condErr error
+	err = jt.op.Add(join.Row{Side: side, Key: string(r.Key), TS: ts, Partition: origin, Offset: offset, Values: values},
+		func(o *join.Row) (bool, error) {
+			into := jt.joined[base[other] : base[other]+width]
+			if rest, err := types.ReadBinaryRow(o.Values, into); err != nil || len(rest) != 0 {
+				return false, fmt.Errorf("%w: a stored row does not decode", join.ErrCorruptState)
+			}
+			v, err := s.st.join.Condition.Eval(jt.joined)
+			if err != nil {
+				condErr = err // the pair does not match; the row is dead-lettered
+				return false, nil
+			}
+			if v.IsNull() || !v.Bool() {
+				return false, nil
+			}
+			jt.out = append(jt.out, joinedRow{row: slices.Clone(jt.joined), ts: max(ts, o.TS)})
+			return true, nil
+		})
+	switch {
+	case errors.Is(err, join.ErrLate):
+		s.p.stats.late.Add(1)
+	case err != nil:
+		s.refuse(t, r, stageJoin, err)
+	case condErr != nil:
+		s.refuse(t, r, stageJoin, condErr)
+	default:
+		s.p.stats.aggregated.Add(1)
+	}
+}
+
+// expireJoin drops the rows the watermark has passed; a LEFT JOIN's
+// left rows that never matched become results, with NULL right columns.
+func (t *aggTask) expireJoin(j *plan.StreamJoin, wm int64) {
+	jt := t.join
+	jt.op.Expire(wm, func(r *join.Row) {
+		row := make(types.Row, len(jt.joined))
+		if rest, err := types.ReadBinaryRow(r.Values, row[:j.Offset]); err != nil || len(rest) != 0 {
+			return // cannot be: the row was checked when it arrived
+		}
+		for i, k := range jt.kinds[join.Right] {
+			row[j.Offset+i] = types.Null(k)
+		}
+		jt.out = append(jt.out, joinedRow{row: row, ts: r.TS})
+	})
+}
+
+// readJoinRecord splits a repartition value of a join: the event time,
+// the origin, and the row's encoded columns.
+func readJoinRecord(b []byte) (ts int64, origin int32, offset int64, values []byte, err error) {
+	var n int
+	var o int64
+	if ts, n = binary.Varint(b); n <= 0 {
+		return 0, 0, 0, nil, errMalformedRepartition
+	}
+	b = b[n:]
+	if o, n = binary.Varint(b); n <= 0 || o != int64(int32(o)) {
+		return 0, 0, 0, nil, errMalformedRepartition
+	}
+	b = b[n:]
+	if offset, n = binary.Varint(b); n <= 0 {
+		return 0, 0, 0, nil, errMalformedRepartition
+	}
+	return ts, int32(o), offset, b[n:], nil
+}
+
+// readTypedRow decodes values into row and checks each is NULL or of
+// its column's kind: expressions trust their inputs' types, and the
+// repartition topic is open to any producer.
+func readTypedRow(values []byte, row types.Row, kinds []types.Kind) error {
+	rest, err := types.ReadBinaryRow(values, row)
+	if err != nil || len(rest) != 0 {
+		return fmt.Errorf("%w: the row does not decode", errMalformedRepartition)
+	}
+	for i, v := range row {
+		if !v.IsNull() && v.Kind() != kinds[i] {
+			return fmt.Errorf("%w: column %d is %s, not %s", errMalformedRepartition, i, v.Kind(), kinds[i])
+		}
+	}
+	return nil
+}

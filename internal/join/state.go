@@ -1,0 +1,212 @@
+package join
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// ErrCorruptState is Load's answer for an entry it cannot decode, or one
+// that contradicts the entries loaded before it.
+var ErrCorruptState = errors.New("join: corrupt state")
+
+// State entry keys (see the package doc for the layout).
+const (
+	tagJoin byte = 0x05 // every entry of the join's
+	// metaWatermark follows the tag in the watermark's key: any byte but
+	// a side's would do.
+	metaWatermark byte = 'w'
+	originLen          = 4 + 8 // partition, offset
+
+	flagMatched byte = 1 << 0
+)
+
+var watermarkKey = []byte{tagJoin, metaWatermark}
+
+// Changes calls fn with every state entry that changed since the last
+// call: a row's entry with its value when it was added or first matched,
+// a nil value when it was dropped, and the watermark's entry when it
+// moved. No key is both deleted and written in one call: a dropped row
+// is behind the watermark, so the same row cannot come back. key and
+// value are valid only until fn returns: fn copies what it keeps.
+//
+// The first call on an operator that was neither loaded nor checkpointed
+// gives its whole state: tracking starts there, so an operator that is
+// never checkpointed keeps no record of its changes.
+//
+// When fn fails, Changes returns its error and forgets nothing: the next
+// call gives the same changes again (and any newer). Once Changes has
+// returned nil its changes are handed over; if they then fail to reach
+// the store (the checkpoint failed), the operator no longer matches it
+// and must be discarded and rebuilt from the store.
+func (o *Operator) Changes(fn func(key, value []byte) error) error {
+	if !o.tracking {
+		return o.snapshot(fn)
+	}
+	for _, e := range o.dirty {
+		if e.dropped && !e.stored {
+			continue // came and went between two checkpoints
+		}
+		o.key = appendRowKey(o.key[:0], &e.row)
+		var val []byte
+		if !e.dropped {
+			o.val = appendRowValue(o.val[:0], &e.row)
+			val = o.val
+		}
+		if err := fn(o.key, val); err != nil {
+			return err
+		}
+	}
+	if o.wmDirty {
+		if err := fn(watermarkKey, binary.AppendVarint(o.val[:0], o.wm)); err != nil {
+			return err
+		}
+	}
+	for i, e := range o.dirty {
+		e.dirty, e.stored = false, !e.dropped
+		o.dirty[i] = nil
+	}
+	o.dirty, o.wmDirty = o.dirty[:0], false
+	return nil
+}
+
+// snapshot gives every entry and starts tracking.
+func (o *Operator) snapshot(fn func(key, value []byte) error) error {
+	for _, side := range o.keys {
+		for _, k := range side {
+			for _, e := range k.rows {
+				if e == nil {
+					continue
+				}
+				o.key = appendRowKey(o.key[:0], &e.row)
+				o.val = appendRowValue(o.val[:0], &e.row)
+				if err := fn(o.key, o.val); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if o.wmDirty {
+		if err := fn(watermarkKey, binary.AppendVarint(o.val[:0], o.wm)); err != nil {
+			return err
+		}
+	}
+	for _, e := range o.ids {
+		e.stored = true
+	}
+	o.tracking, o.wmDirty = true, false
+	return nil
+}
+
+// touch marks a row changed, on the hot path: a flag and, the first time
+// since the last checkpoint, an append.
+func (o *Operator) touch(e *entry) {
+	if o.tracking && !e.dirty {
+		e.dirty = true
+		o.dirty = append(o.dirty, e)
+	}
+}
+
+// Load restores one entry Changes gave, at restore: into an operator
+// fresh from New, before any Add or Expire, with every entry of its
+// store once, in key order (any order works, but the order of a key's
+// rows for match callbacks is the order they are loaded). Restored rows
+// are registered for expiry again. The operator starts tracking changes
+// from there. Load returns ErrCorruptState (wrapped, with what is wrong)
+// for an entry that does not decode or repeats a row's identity. It does
+// not retain key or value.
+func (o *Operator) Load(key, value []byte) error {
+	o.tracking = true
+	if len(key) < 2 || key[0] != tagJoin {
+		return fmt.Errorf("%w: key %x is not a join entry's", ErrCorruptState, key)
+	}
+	if key[1] == metaWatermark {
+		if len(key) != len(watermarkKey) {
+			return fmt.Errorf("%w: key %x", ErrCorruptState, key)
+		}
+		wm, n := binary.Varint(value)
+		if n <= 0 || n != len(value) {
+			return fmt.Errorf("%w: watermark %x", ErrCorruptState, value)
+		}
+		o.wm = wm
+		return nil
+	}
+	r, err := o.parseRowKey(key)
+	if err != nil {
+		return err
+	}
+	if err := parseRowValue(&r, value); err != nil {
+		return fmt.Errorf("%w (key %x)", err, key)
+	}
+	if _, dup := o.ids[rowID{r.Side, r.Partition, r.Offset}]; dup {
+		return fmt.Errorf("%w: %v row %d/%d stored twice (key %x)", ErrCorruptState, r.Side, r.Partition, r.Offset, key)
+	}
+	o.insert(r).stored = true
+	return nil
+}
+
+// appendRowKey appends a row's key: the tag, its side, its join key
+// with its length before it (so that it ends unambiguously and keys sort
+// by join key within a length), then its origin.
+func appendRowKey(dst []byte, r *Row) []byte {
+	dst = append(dst, tagJoin, byte(r.Side))
+	dst = binary.AppendUvarint(dst, uint64(len(r.Key)))
+	dst = append(dst, r.Key...)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(r.Partition))
+	return binary.BigEndian.AppendUint64(dst, uint64(r.Offset))
+}
+
+// parseRowKey reads what appendRowKey wrote, refusing any other
+// encoding of the same row: Changes would write a row loaded from one
+// under a second key, and never delete the first.
+func (o *Operator) parseRowKey(key []byte) (Row, error) {
+	var r Row
+	if side := Side(key[1]); side <= Right {
+		r.Side = side
+	} else {
+		return r, fmt.Errorf("%w: key %x: no side %d", ErrCorruptState, key, key[1])
+	}
+	n, l := binary.Uvarint(key[2:])
+	rest := key[2+max(l, 0):]
+	if l <= 0 || len(rest) < originLen || n != uint64(len(rest)-originLen) {
+		return r, fmt.Errorf("%w: key %x: bad join key length", ErrCorruptState, key)
+	}
+	r.Key = string(rest[:n])
+	r.Partition = int32(binary.BigEndian.Uint32(rest[n:]))
+	r.Offset = int64(binary.BigEndian.Uint64(rest[n+4:]))
+	o.key = appendRowKey(o.key[:0], &r)
+	if !bytes.Equal(o.key, key) {
+		return r, fmt.Errorf("%w: key %x: join key length not in its shortest form", ErrCorruptState, key)
+	}
+	return r, nil
+}
+
+// appendRowValue appends a row's value: its event time, its flags, then
+// its columns.
+func appendRowValue(dst []byte, r *Row) []byte {
+	dst = binary.AppendVarint(dst, r.TS)
+	var flags byte
+	if r.Matched {
+		flags |= flagMatched
+	}
+	dst = append(dst, flags)
+	return append(dst, r.Values...)
+}
+
+// parseRowValue reads what appendRowValue wrote into r, copying the
+// columns.
+func parseRowValue(r *Row, value []byte) error {
+	ts, n := binary.Varint(value)
+	if n <= 0 || n >= len(value) {
+		return fmt.Errorf("%w: value %x: no event time and flags", ErrCorruptState, value)
+	}
+	flags := value[n]
+	if flags&^flagMatched != 0 {
+		return fmt.Errorf("%w: value %x: unknown flags %#x", ErrCorruptState, value, flags)
+	}
+	r.TS = ts
+	r.Matched = flags&flagMatched != 0
+	r.Values = append([]byte(nil), value[n+1:]...)
+	return nil
+}

@@ -1,0 +1,373 @@
+package plan
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/tide-data/tide/internal/sql/ast"
+	"github.com/tide-data/tide/internal/sql/expr"
+)
+
+// StreamJoin is a join of two streams (the pipeline's Source on the left,
+// Right on the right): both are shuffled by the equality keys of ON to
+// the tasks of a join stage, which keep each side's rows in state and
+// pair each arriving row with the other side's rows of the same key that
+// satisfy ON. A bound on the sides' event times in ON (an interval join:
+// r.ts BETWEEN l.ts AND l.ts + INTERVAL '1' HOUR, or comparisons) tells
+// how long a row can still find a partner: once the watermark passes
+// that, it leaves the state. Without one a side's rows stay for ever (a
+// regular join; the sink option 'state.ttl' bounds them).
+//
+// Rows read by Condition, the pipeline's Filter, Outputs and Key are the
+// joined row: the left source's row (declared and metadata columns), then
+// the right's from Offset. The output is append-only: an inner join emits
+// each matching pair once, when its second row arrives; a LEFT join also
+// emits a left row that found no partner, with NULL right columns, once
+// the watermark passes its bound.
+type StreamJoin struct {
+	Right                 *Source
+	LeftAlias, RightAlias string
+	Left                  bool // LEFT JOIN
+	// LeftKeys and RightKeys are the equalities of ON, each side's
+	// expression over its own row, pairwise of the same type.
+	LeftKeys, RightKeys []*expr.Expr
+	KeyText             []string
+	// LeftTime and RightTime are the event-time columns, in each side's
+	// row: the WATERMARK column, or _timestamp without one.
+	LeftTime, RightTime int
+	// Lower and Upper bound right time - left time in µs, as ON states
+	// them; HasLower and HasUpper say whether it does.
+	Lower, Upper       int64
+	HasLower, HasUpper bool
+	// LeftFilter and RightFilter are the conjuncts of ON and WHERE over
+	// one side that can be applied before the shuffle (over that side's
+	// row); nil: none.
+	LeftFilter, RightFilter         *expr.Expr
+	LeftFilterText, RightFilterText string
+	// Condition is ON over the joined row: a pair matches when it is true.
+	Condition     *expr.Expr
+	ConditionText string
+	Offset        int // where the right side's row starts in the joined row
+
+	leftOnly, rightOnly []ast.Expr // one-sided conjuncts, until finishStreamJoin
+}
+
+// Forever is a retention without end.
+const Forever = math.MaxInt64
+
+// Keep returns how long after its own event time each side's row may
+// still find a partner, in µs (left, right); Forever without a bound.
+func (j *StreamJoin) Keep() (left, right int64) {
+	left, right = Forever, Forever
+	if j.HasUpper {
+		left = j.Upper
+	}
+	if j.HasLower && j.Lower != math.MinInt64 {
+		right = -j.Lower
+	}
+	return left, right
+}
+
+// resolveStreamJoin resolves FROM left JOIN right ON ... where right is a
+// stream (a source without a primary key); in is the left side, resolved.
+func resolveStreamJoin(f *ast.Join, in *input, rightName *ast.TableName, right *Source, opts Options) (*input, error) {
+	hint := "FROM a JOIN b ON a.key = b.key [AND b.ts BETWEEN a.ts AND a.ts + INTERVAL '1' MINUTE]"
+	if f.Kind != "INNER" && f.Kind != "LEFT" {
+		return nil, unsupported(f.Pos, f.Kind+" JOIN between two streams is not supported yet", "use INNER or LEFT JOIN: "+hint)
+	}
+	j := &StreamJoin{Right: right, LeftAlias: in.alias, RightAlias: string(rightName.Name), Left: f.Kind == "LEFT", Offset: len(in.cols)}
+	if rightName.Alias != "" {
+		j.RightAlias = string(rightName.Alias)
+	}
+	if j.RightAlias == j.LeftAlias {
+		return nil, errorf(rightName.Pos, "table name %q specified more than once", j.RightAlias)
+	}
+	j.LeftTime, j.RightTime = eventTimeColumn(in.src), eventTimeColumn(right)
+	leftCols := in.cols
+	rightCols := exprColumns(j.RightAlias, right.RowColumns())
+	in.cols = append(slices.Clip(in.cols), rightCols...)
+	in.sjoin = j
+	if f.On == nil {
+		return nil, &Error{Pos: f.Pos, Msg: "a join between two streams needs ON with at least one equality between them", Hint: hint}
+	}
+	cond, err := expr.CompilePredicateWith(f.On, in.cols, opts.Compile)
+	if err != nil {
+		return nil, err
+	}
+	j.Condition, j.ConditionText = cond, ast.Format(f.On)
+	var leftOnly, rightOnly []ast.Expr
+	for _, c := range conjuncts(f.On) {
+		e, err := expr.CompileWith(c, in.cols, opts.Compile)
+		if err != nil {
+			return nil, err
+		}
+		switch j.sides(e) {
+		case sideLeft:
+			leftOnly = append(leftOnly, c)
+			continue
+		case sideRight:
+			rightOnly = append(rightOnly, c)
+			continue
+		}
+		if b, ok := c.(*ast.Binary); ok && b.Op == "=" {
+			if err := j.addKey(b, leftCols, rightCols, opts); err != nil {
+				return nil, err
+			}
+		}
+		j.addBound(c, in.cols, opts) // l.ts = r.ts is a key and a bound
+	}
+	if len(j.LeftKeys) == 0 {
+		return nil, &Error{Pos: f.On.Position(), Msg: "a join between two streams needs an equality between them in ON (a.col = b.col), which decides where each row's partners are",
+			Hint: hint}
+	}
+	// Conditions on one side are applied before the shuffle: on the right
+	// always (a right row that fails them can never match), on the left
+	// of an inner join only (a LEFT JOIN keeps such left rows, unmatched).
+	j.rightOnly = rightOnly
+	if !j.Left {
+		j.leftOnly = leftOnly
+	}
+	if j.Left && !j.HasUpper {
+		return nil, &Error{Pos: f.Pos, Msg: "a LEFT JOIN between two streams needs an upper bound on the right side's event time in ON, after which a left row without a partner is emitted",
+			Hint: fmt.Sprintf("bound it: ON ... AND %s.%s BETWEEN %s.%s AND %s.%s + INTERVAL '1' MINUTE", j.RightAlias, right.RowColumns()[j.RightTime].Name,
+				j.LeftAlias, in.src.RowColumns()[j.LeftTime].Name, j.LeftAlias, in.src.RowColumns()[j.LeftTime].Name)}
+	}
+	return in, nil
+}
+
+// eventTimeColumn is a source's event-time column in its row: the
+// WATERMARK column, or the record timestamp.
+func eventTimeColumn(s *Source) int {
+	if s.Watermark != nil {
+		return s.Watermark.Column
+	}
+	return len(s.Columns) + slices.IndexFunc(metadataColumns, func(c Column) bool { return c.Name == ColTimestamp })
+}
+
+type joinSides int
+
+const (
+	sideNone joinSides = iota // a constant
+	sideLeft
+	sideRight
+	sideBoth
+)
+
+// sides says which sides of the joined row e reads.
+func (j *StreamJoin) sides(e *expr.Expr) joinSides {
+	var left, right bool
+	for i := range j.Offset + len(j.Right.RowColumns()) {
+		if e.References(i) {
+			left, right = left || i < j.Offset, right || i >= j.Offset
+		}
+	}
+	switch {
+	case left && right:
+		return sideBoth
+	case left:
+		return sideLeft
+	case right:
+		return sideRight
+	}
+	return sideNone
+}
+
+// addKey takes l = r with l over one side and r over the other as an
+// equality key, if it is one.
+func (j *StreamJoin) addKey(b *ast.Binary, leftCols, rightCols []expr.Column, opts Options) error {
+	l, lerr := expr.CompileWith(b.L, leftCols, opts.Compile)
+	r, rerr := expr.CompileWith(b.R, rightCols, opts.Compile)
+	lx, rx := b.L, b.R
+	if lerr != nil || rerr != nil {
+		l, lerr = expr.CompileWith(b.R, leftCols, opts.Compile)
+		r, rerr = expr.CompileWith(b.L, rightCols, opts.Compile)
+		lx, rx = b.R, b.L
+	}
+	if lerr != nil || rerr != nil {
+		return nil
+	}
+	// Both sides' keys are encoded in one type, so that equal values
+	// meet: the narrower is cast to the wider, as Postgres' = compares.
+	switch lt, rt := l.Type(), r.Type(); {
+	case lt == rt:
+	case wider(lt, rt):
+		var err error
+		if r, err = expr.CompileWith(&ast.Cast{Pos: rx.Position(), X: rx, Type: ast.TypeName{Pos: rx.Position(), Name: lt.String()}}, rightCols, opts.Compile); err != nil {
+			return err
+		}
+	case wider(rt, lt):
+		var err error
+		if l, err = expr.CompileWith(&ast.Cast{Pos: lx.Position(), X: lx, Type: ast.TypeName{Pos: lx.Position(), Name: rt.String()}}, leftCols, opts.Compile); err != nil {
+			return err
+		}
+	default:
+		return &Error{Pos: b.Pos, Msg: fmt.Sprintf("the join's equality compares %s with %s", lt, rt), Hint: "cast one side to the other's type"}
+	}
+	j.LeftKeys, j.RightKeys = append(j.LeftKeys, l), append(j.RightKeys, r)
+	j.KeyText = append(j.KeyText, ast.Format(lx)+" = "+ast.Format(rx))
+	return nil
+}
+
+// addBound narrows the time bounds by a conjunct comparing the sides'
+// event times (BETWEEN, <, <=, >, >=, = with constant intervals added or
+// subtracted); any other conjunct leaves them as they are.
+func (j *StreamJoin) addBound(c ast.Expr, cols []expr.Column, opts Options) {
+	type cmp struct {
+		x, y ast.Expr
+		op   string
+	}
+	var cmps []cmp
+	switch x := c.(type) {
+	case *ast.Between:
+		if x.Not || x.Symmetric {
+			return
+		}
+		cmps = []cmp{{x.X, x.Lo, ">="}, {x.X, x.Hi, "<="}}
+	case *ast.Binary:
+		switch x.Op {
+		case "<", "<=", ">", ">=", "=":
+			cmps = []cmp{{x.L, x.R, x.Op}}
+		}
+	}
+	for _, c := range cmps {
+		xs, xo, ok := j.timeTerm(c.x, cols, opts)
+		if !ok {
+			continue
+		}
+		ys, yo, ok := j.timeTerm(c.y, cols, opts)
+		if !ok || xs == ys {
+			continue
+		}
+		// right + a op left + b: right - left op b - a; written the
+		// other way round, the operator turns.
+		op, d := c.op, yo-xo
+		if xs == sideLeft {
+			op, d = flip(op), xo-yo
+		}
+		if op == ">" || op == ">=" || op == "=" {
+			if !j.HasLower || d > j.Lower {
+				j.Lower, j.HasLower = d, true
+			}
+		}
+		if op == "<" || op == "<=" || op == "=" {
+			if !j.HasUpper || d < j.Upper {
+				j.Upper, j.HasUpper = d, true
+			}
+		}
+	}
+}
+
+func flip(op string) string {
+	switch op {
+	case "<":
+		return ">"
+	case "<=":
+		return ">="
+	case ">":
+		return "<"
+	case ">=":
+		return "<="
+	}
+	return op
+}
+
+// timeTerm matches a side's event-time column plus or minus constant
+// intervals, returning the side and the constant in µs.
+func (j *StreamJoin) timeTerm(e ast.Expr, cols []expr.Column, opts Options) (joinSides, int64, bool) {
+	switch x := e.(type) {
+	case *ast.ColumnRef:
+		c, err := expr.CompileWith(x, cols, opts.Compile)
+		if err != nil {
+			return sideNone, 0, false
+		}
+		switch i, _ := c.Column(); i {
+		case j.LeftTime:
+			return sideLeft, 0, true
+		case j.Offset + j.RightTime:
+			return sideRight, 0, true
+		}
+	case *ast.Binary:
+		if x.Op != "+" && x.Op != "-" {
+			return sideNone, 0, false
+		}
+		if s, o, ok := j.timeTerm(x.L, cols, opts); ok {
+			d, err := constInterval(x.R, "the bound", false, opts)
+			if err != nil {
+				return sideNone, 0, false
+			}
+			if x.Op == "-" {
+				d = -d
+			}
+			return s, o + d, true
+		}
+		if s, o, ok := j.timeTerm(x.R, cols, opts); ok && x.Op == "+" {
+			d, err := constInterval(x.L, "the bound", false, opts)
+			if err != nil {
+				return sideNone, 0, false
+			}
+			return s, o + d, true
+		}
+	}
+	return sideNone, 0, false
+}
+
+// conjuncts splits e at its top-level ANDs.
+func conjuncts(e ast.Expr) []ast.Expr {
+	if b, ok := e.(*ast.Binary); ok && b.Op == "AND" {
+		return append(conjuncts(b.L), conjuncts(b.R)...)
+	}
+	return []ast.Expr{e}
+}
+
+// andAll compiles the conjunction of cs over cols; nil for none.
+func andAll(cs []ast.Expr, cols []expr.Column, opts Options) (*expr.Expr, string, error) {
+	if len(cs) == 0 {
+		return nil, "", nil
+	}
+	all := cs[0]
+	for _, c := range cs[1:] {
+		all = &ast.Binary{Pos: c.Position(), Op: "AND", L: all, R: c}
+	}
+	e, err := expr.CompilePredicateWith(all, cols, opts.Compile)
+	if err != nil {
+		return nil, "", err
+	}
+	return e, ast.Format(all), nil
+}
+
+// finishStreamJoin splits the WHERE of a query over a stream join: its
+// conjuncts over the left side go before the shuffle, as do those over
+// the right side of an inner join (a LEFT JOIN's WHERE sees the NULLs of
+// unmatched rows, so its right-side conjuncts stay after the join); the
+// rest become the pipeline's Filter over the joined row. It compiles the
+// filters of both sides, with the one-sided conjuncts of ON.
+func finishStreamJoin(p *Pipeline, where ast.Expr, in *input, opts Options) error {
+	j := in.sjoin
+	var rest []ast.Expr
+	if where != nil {
+		for _, c := range conjuncts(where) {
+			e, err := expr.CompilePredicateWith(c, in.cols, opts.Compile)
+			if err != nil {
+				return err
+			}
+			switch s := j.sides(e); {
+			case s == sideLeft:
+				j.leftOnly = append(j.leftOnly, c)
+			case s == sideRight && !j.Left:
+				j.rightOnly = append(j.rightOnly, c)
+			default:
+				rest = append(rest, c)
+			}
+		}
+	}
+	var err error
+	if j.LeftFilter, j.LeftFilterText, err = andAll(j.leftOnly, in.cols[:j.Offset], opts); err != nil {
+		return err
+	}
+	if j.RightFilter, j.RightFilterText, err = andAll(j.rightOnly, exprColumns(j.RightAlias, j.Right.RowColumns()), opts); err != nil {
+		return err
+	}
+	p.Filter, p.FilterText, err = andAll(rest, in.cols, opts)
+	return err
+}
