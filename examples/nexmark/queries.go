@@ -11,7 +11,7 @@ import (
 var files embed.FS
 
 // Queries are the queries this directory holds, in order.
-var Queries = []string{"q0", "q1", "q2"}
+var Queries = []string{"q0", "q1", "q2", "q3", "q7", "q8"}
 
 // File returns query's file as it is in the repository.
 func File(query string) (string, error) {

@@ -12,8 +12,9 @@
 // # Lateness and retention
 //
 // Expire moves the watermark. A row whose event time is behind the
-// watermark of the last Expire is late: Add refuses it (ErrLate) and
-// the caller applies the source's late-data policy. Every row that is
+// watermark of the last Expire is late, unless the other side keeps its
+// rows Forever (then none of its partners is gone): Add refuses it
+// (ErrLate) and the caller applies the source's late-data policy. Every row that is
 // not late is stored and stays until the watermark passes its time plus
 // its side's Spec.Keep; then Expire drops it, and hands it to the
 // caller first if its side is outer and it never matched (the

@@ -165,8 +165,9 @@ func (o *Operator) Memory() (bytes int64, evicted int) { return o.memory, 0 }
 // Matched on both rows. match must neither modify nor retain other or
 // its Values, which are the operator's.
 //
-// r is late when r.TS is behind the watermark of the last Expire: Add
-// returns ErrLate, stores nothing and does not call match. A row whose
+// r is late when r.TS is behind the watermark of the last Expire and
+// the other side does not keep its rows Forever: Add returns ErrLate,
+// stores nothing and does not call match. A row whose
 // identity (Side, Partition, Offset) is already in state is a duplicate
 // (a repartition record written twice): Add does nothing and returns
 // nil, even if it is now behind the watermark, since the first copy was
@@ -184,7 +185,10 @@ func (o *Operator) Add(r Row, match func(other *Row) (bool, error)) error {
 	if _, dup := o.ids[id]; dup {
 		return nil
 	}
-	if r.TS < o.wm {
+	// Behind the watermark, partners of r may have been dropped, unless
+	// the other side keeps its rows for ever (a join without a time
+	// bound): then r meets every one of them, and is not late.
+	if r.TS < o.wm && o.spec.Keep[r.Side.Other()] != Forever {
 		return ErrLate
 	}
 	matched := false

@@ -380,6 +380,24 @@ func TestForever(t *testing.T) {
 	}
 }
 
+// A row behind the watermark is late only when the other side drops
+// rows: against a side kept Forever it misses no partner.
+func TestLateAgainstForever(t *testing.T) {
+	op := New(Spec{Keep: [2]int64{Left: 10, Right: Forever}})
+	mustAdd(t, op, Row{Side: Right, Key: "k", TS: 0, Offset: 1})
+	op.Expire(100, nil)
+	var matched int
+	if err := op.Add(Row{Side: Left, Key: "k", TS: 50, Offset: 2}, func(*Row) (bool, error) {
+		matched++
+		return true, nil
+	}); err != nil || matched != 1 {
+		t.Fatalf("a left row behind the watermark against a Forever right side: %v, %d matches; want nil, 1", err, matched)
+	}
+	if err := op.Add(Row{Side: Right, Key: "k", TS: 50, Offset: 3}, func(*Row) (bool, error) { return true, nil }); !errors.Is(err, ErrLate) {
+		t.Fatalf("a right row behind the watermark against a bounded left side: %v, want ErrLate", err)
+	}
+}
+
 func mustAdd(t *testing.T, op *Operator, r Row) {
 	t.Helper()
 	if err := op.Add(r, func(*Row) (bool, error) { return true, nil }); err != nil {

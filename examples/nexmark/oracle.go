@@ -1,0 +1,160 @@
+package nexmarksql
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/tide-data/tide/internal/nexmark"
+)
+
+// Expected evaluates query by brute force in plain Go over the first
+// events of the generator configured by cfg: the rows its file's last
+// sink writes, each as a JSON object with sorted keys (Canonical). It is
+// how the tests check the query files, and how `tide bench nexmark`
+// knows when a run is complete.
+func Expected(query string, cfg nexmark.Config, events int64) ([]string, error) {
+	gen, err := nexmark.NewGenerator(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var persons []nexmark.Person
+	var auctions []nexmark.Auction
+	var bids []nexmark.Bid
+	var ev nexmark.Event
+	for range events {
+		gen.Next(&ev)
+		switch ev.Kind {
+		case nexmark.KindPerson:
+			persons = append(persons, ev.Person)
+		case nexmark.KindAuction:
+			auctions = append(auctions, ev.Auction)
+		case nexmark.KindBid:
+			bids = append(bids, ev.Bid)
+		}
+	}
+	var rows []map[string]any
+	switch query {
+	case "q0", "q1", "q2":
+		rows = selectBids(query, bids)
+	case "q3":
+		rows = localItems(persons, auctions)
+	case "q7":
+		rows = highestBids(bids)
+	case "q8":
+		rows = newUsers(persons, auctions)
+	default:
+		return nil, fmt.Errorf("nexmark: no brute-force evaluation of %s", query)
+	}
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		if out[i], err = Canonical(r); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Canonical encodes a row as a JSON object with sorted keys.
+func Canonical(row map[string]any) (string, error) {
+	b, err := json.Marshal(row) // map keys are sorted
+	return string(b), err
+}
+
+// timestamp renders a time as Tide's JSON format writes a timestamp.
+func timestamp(us int64) string {
+	return time.UnixMicro(us).UTC().Format("2006-01-02T15:04:05.999999")
+}
+
+// selectBids is q0 (every bid), q1 (prices in euros) and q2 (bids on
+// auctions whose id is divisible by 123).
+func selectBids(query string, bids []nexmark.Bid) []map[string]any {
+	var rows []map[string]any
+	for _, b := range bids {
+		switch query {
+		case "q0":
+			rows = append(rows, map[string]any{"auction": b.Auction, "bidder": b.Bidder, "price": b.Price, "date_time": timestamp(b.DateTime), "extra": b.Extra})
+		case "q1":
+			euros := new(big.Rat).Mul(big.NewRat(908, 1000), new(big.Rat).SetInt64(b.Price))
+			rows = append(rows, map[string]any{"auction": b.Auction, "bidder": b.Bidder, "price": json.Number(euros.FloatString(3)), "date_time": timestamp(b.DateTime), "extra": b.Extra})
+		case "q2":
+			if b.Auction%123 == 0 {
+				rows = append(rows, map[string]any{"auction": b.Auction, "price": b.Price})
+			}
+		}
+	}
+	return rows
+}
+
+// localItems is q3: auctions of category 10 with their seller, if the
+// seller lives in OR, ID or CA — every pair, whichever came first.
+func localItems(persons []nexmark.Person, auctions []nexmark.Auction) []map[string]any {
+	var rows []map[string]any
+	for _, a := range auctions {
+		if a.Category != 10 {
+			continue
+		}
+		for _, p := range persons {
+			if p.ID == a.Seller && (p.State == "OR" || p.State == "ID" || p.State == "CA") {
+				rows = append(rows, map[string]any{"name": p.Name, "city": p.City, "state": p.State, "id": a.ID})
+			}
+		}
+	}
+	return rows
+}
+
+// window10s is the start of the 10-second tumbling window holding us.
+func window10s(us int64) int64 {
+	const size = 10_000_000
+	start := us - us%size
+	if us%size < 0 {
+		start -= size
+	}
+	return start
+}
+
+// highestBids is q7: per 10-second tumbling window, the bids whose price
+// is the window's highest.
+func highestBids(bids []nexmark.Bid) []map[string]any {
+	highest := map[int64]int64{}
+	for _, b := range bids {
+		w := window10s(b.DateTime)
+		if p, ok := highest[w]; !ok || b.Price > p {
+			highest[w] = b.Price
+		}
+	}
+	var rows []map[string]any
+	for _, b := range bids {
+		if b.Price == highest[window10s(b.DateTime)] {
+			rows = append(rows, map[string]any{"auction": b.Auction, "price": b.Price, "bidder": b.Bidder, "date_time": timestamp(b.DateTime), "extra": b.Extra})
+		}
+	}
+	return rows
+}
+
+// newUsers is q8: the people who registered and opened an auction in the
+// same 10-second tumbling window, once per window.
+func newUsers(persons []nexmark.Person, auctions []nexmark.Auction) []map[string]any {
+	type seller struct{ id, window int64 }
+	selling := map[seller]bool{}
+	for _, a := range auctions {
+		selling[seller{a.Seller, window10s(a.DateTime)}] = true
+	}
+	type person struct {
+		id     int64
+		name   string
+		window int64
+	}
+	seen := map[person]bool{}
+	var rows []map[string]any
+	for _, p := range persons {
+		k := person{p.ID, p.Name, window10s(p.DateTime)}
+		if seen[k] || !selling[seller{p.ID, k.window}] {
+			continue
+		}
+		seen[k] = true
+		rows = append(rows, map[string]any{"id": p.ID, "name": p.Name, "starttime": timestamp(k.window)})
+	}
+	return rows
+}
