@@ -90,13 +90,17 @@ func selectBids(query string, bids []nexmark.Bid) []map[string]any {
 // localItems is q3: auctions of category 10 with their seller, if the
 // seller lives in OR, ID or CA — every pair, whichever came first.
 func localItems(persons []nexmark.Person, auctions []nexmark.Auction) []map[string]any {
+	byID := map[int64][]nexmark.Person{}
+	for _, p := range persons {
+		byID[p.ID] = append(byID[p.ID], p)
+	}
 	var rows []map[string]any
 	for _, a := range auctions {
 		if a.Category != 10 {
 			continue
 		}
-		for _, p := range persons {
-			if p.ID == a.Seller && (p.State == "OR" || p.State == "ID" || p.State == "CA") {
+		for _, p := range byID[a.Seller] {
+			if p.State == "OR" || p.State == "ID" || p.State == "CA" {
 				rows = append(rows, map[string]any{"name": p.Name, "city": p.City, "state": p.State, "id": a.ID})
 			}
 		}

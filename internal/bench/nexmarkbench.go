@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	nexmarksql "github.com/tide-data/tide/examples/nexmark"
 	"github.com/tide-data/tide/internal/connector"
 	"github.com/tide-data/tide/internal/engine"
+	"github.com/tide-data/tide/internal/nexmark"
 	"github.com/tide-data/tide/internal/transport"
 )
 
@@ -33,12 +35,12 @@ var nexmarkTargets = map[string]float64{
 	"q0": 310_000, "q1": 316_000, "q2": 350_000, "q3": 304_000, "q4": 68_000, "q5": 44_000, "q7": 25_000, "q8": 292_000,
 }
 
-// nexmarkBidColumns declares the bid table as the query files do.
-const nexmarkBidColumns = `auction bigint, bidder bigint, price bigint, channel text, url text, date_time timestamp, extra text,
-    WATERMARK FOR date_time AS date_time - INTERVAL '4' SECOND`
+// nexmarkTables are the generator's tables, as the query files name them.
+var nexmarkTables = []string{"person", "auction", "bid"}
 
-// NexmarkTopic holds the bids of the log runs.
-const NexmarkTopic = "nexmark_bid"
+// NexmarkTopicPrefix names the topics holding each table's rows for the
+// log runs: nexmark_person, nexmark_auction, nexmark_bid.
+const NexmarkTopicPrefix = "nexmark_"
 
 // nexmarkBaseTime is the generator's first event time: fixed, so every
 // run generates the same events.
@@ -76,7 +78,7 @@ func (o *NexmarkOptions) Validate() error {
 		return errors.New("bench: no query")
 	}
 	for _, q := range o.Queries {
-		if _, err := nexmarksql.Select(q); err != nil {
+		if _, err := nexmarksql.File(q); err != nil {
 			return fmt.Errorf("bench: %w", err)
 		}
 	}
@@ -84,14 +86,14 @@ func (o *NexmarkOptions) Validate() error {
 }
 
 // NexmarkResult is one run: a query over one source. Events counts the
-// stream's events (all kinds, as Flink's figures do); Bids those the
-// query read.
+// stream's events (all kinds, as Flink's figures do); Rows the rows of
+// the tables the query reads; Out the rows of its last sink.
 type NexmarkResult struct {
 	Query  string        `json:"query"`
 	Source string        `json:"source"`
 	Round  int           `json:"round"`
 	Events int64         `json:"events"`
-	Bids   int64         `json:"bids"`
+	Rows   int64         `json:"rows_in"`
 	Out    int64         `json:"rows_out"`
 	Wall   time.Duration `json:"wall_ns"`
 	CPU    time.Duration `json:"cpu_ns"`
@@ -110,13 +112,15 @@ type NexmarkReport struct {
 func (r *NexmarkReport) Passed() bool { return allPassed(r.Targets) }
 
 // RunNexmark measures each query, in one process on an embedded log in a
-// scratch directory (fsync=always, one partition): first over the
-// nexmark connector generating opts.Events events in the pipeline's
-// process, then over the same bids written to a topic beforehand (not
-// timed). Each run creates the query's source under the name the query
-// reads (bid) and a blackhole sink with the query file's SELECT, times
-// from CREATE SINK until every bid has been read and every row written,
-// and drops both.
+// scratch directory (fsync=always, one partition per topic): first with
+// the nexmark connector generating opts.Events events in the pipelines'
+// process, then over the same rows written to topics beforehand (not
+// timed). Each run executes the query's file as it is — its sources,
+// its intermediate sinks — with the sources' WITH clauses replaced and
+// its last sink writing to a blackhole; it is timed from the file's
+// execution until the last sink has written as many rows as the query's
+// brute-force evaluation (nexmarksql.Expected) has, and every object the
+// file made is dropped after it.
 func RunNexmark(ctx context.Context, opts NexmarkOptions) (_ *NexmarkReport, err error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -129,14 +133,25 @@ func RunNexmark(ctx context.Context, opts NexmarkOptions) (_ *NexmarkReport, err
 	defer func() { err = errors.Join(err, node.close()) }()
 	tr, eng := node.tr, node.eng
 
-	bids, err := writeNexmarkBids(ctx, tr, opts)
-	if err != nil {
+	rows := map[string]int64{}
+	for _, table := range nexmarkTables {
+		if rows[table], err = writeNexmarkTable(ctx, tr, opts, table); err != nil {
+			return nil, err
+		}
+	}
+	cfg := nexmark.Defaults()
+	cfg.Seed = opts.Seed
+	if cfg.BaseTime, err = time.Parse(time.RFC3339, nexmarkBaseTime); err != nil {
 		return nil, err
 	}
 	for round := 1; round <= opts.Rounds; round++ {
 		for _, q := range opts.Queries {
+			expected, err := nexmarksql.Expected(q, cfg, opts.Events)
+			if err != nil {
+				return nil, fmt.Errorf("bench: %w", err)
+			}
 			for _, source := range []string{NexmarkGenerator, NexmarkLog} {
-				res, err := runNexmarkCase(ctx, eng, opts, q, source, round, bids)
+				res, err := runNexmarkCase(ctx, eng, tr, opts, q, source, round, rows, int64(len(expected)))
 				if err != nil {
 					return nil, err
 				}
@@ -151,29 +166,30 @@ func RunNexmark(ctx context.Context, opts NexmarkOptions) (_ *NexmarkReport, err
 	return report, nil
 }
 
-// nexmarkSourceOptions are the generator's options for opts.
-func nexmarkSourceOptions(opts NexmarkOptions) string {
-	return fmt.Sprintf(`connector = 'nexmark', table = 'bid', "events-per-second" = '0', "number-of-events" = '%d', seed = '%d', "base-time" = '%s'`,
-		opts.Events, opts.Seed, nexmarkBaseTime)
+// nexmarkGeneratorWith are the generator's options of table for opts.
+func nexmarkGeneratorWith(opts NexmarkOptions, table string) string {
+	return fmt.Sprintf(`connector = 'nexmark', table = '%s', "events-per-second" = '0', "number-of-events" = '%d', seed = '%d', "base-time" = '%s'`,
+		table, opts.Events, opts.Seed, nexmarkBaseTime)
 }
 
-// writeNexmarkBids writes the bids of opts.Events events to NexmarkTopic
-// with the nexmark connector itself (so the log runs read exactly what
-// the generator runs make) and returns how many there are.
-func writeNexmarkBids(ctx context.Context, tr transport.Transport, opts NexmarkOptions) (int64, error) {
-	cols, err := benchColumns(`CREATE SOURCE bid (` + nexmarkBidColumns + `) WITH (connector = 'nexmark', table = 'bid')`)
+// writeNexmarkTable writes table's rows among opts.Events events to its
+// topic with the nexmark connector itself (so the log runs read exactly
+// what the generator runs make) and returns how many there are.
+func writeNexmarkTable(ctx context.Context, tr transport.Transport, opts NexmarkOptions, table string) (int64, error) {
+	cols, err := benchColumns(nexmarkSourceStatement(table))
 	if err != nil {
 		return 0, fmt.Errorf("bench: %w", err)
 	}
-	src, err := connector.NewSource("nexmark", cols, map[string]string{"table": "bid", "events-per-second": "0",
+	src, err := connector.NewSource("nexmark", cols, map[string]string{"table": table, "events-per-second": "0",
 		"number-of-events": fmt.Sprint(opts.Events), "seed": fmt.Sprint(opts.Seed), "base-time": nexmarkBaseTime}, connector.Env{})
 	if err != nil {
 		return 0, fmt.Errorf("bench: %w", err)
 	}
 	defer func() { _ = src.Close(ctx) }()
+	topic := NexmarkTopicPrefix + table
 	// The events' times are the fixed base's, likely older than a default
 	// retention: keep them for the whole benchmark.
-	if err := tr.CreateTopic(ctx, transport.TopicSpec{Name: NexmarkTopic, Partitions: 1, Configs: map[string]string{"retention.ms": "-1"}}); err != nil {
+	if err := tr.CreateTopic(ctx, transport.TopicSpec{Name: topic, Partitions: 1, Configs: map[string]string{"retention.ms": "-1"}}); err != nil {
 		return 0, fmt.Errorf("bench: %w", err)
 	}
 	var n int64
@@ -183,51 +199,116 @@ func writeNexmarkBids(ctx context.Context, tr transport.Transport, opts NexmarkO
 			return n, nil
 		}
 		if err != nil {
-			return 0, fmt.Errorf("bench: generating bids: %w", err)
+			return 0, fmt.Errorf("bench: generating the %s table: %w", table, err)
 		}
 		recs := make([]*transport.Record, len(b.Messages))
 		for i, m := range b.Messages {
-			recs[i] = &transport.Record{Topic: NexmarkTopic, Partition: 0, Value: m.Value, Timestamp: m.Timestamp}
+			recs[i] = &transport.Record{Topic: topic, Partition: 0, Value: m.Value, Timestamp: m.Timestamp}
 		}
 		if err := tr.Produce(ctx, recs); err != nil {
-			return 0, fmt.Errorf("bench: writing the bids to the log: %w", err)
+			return 0, fmt.Errorf("bench: writing the %s table to the log: %w", table, err)
 		}
 		n += int64(len(recs))
 	}
 }
 
-// runNexmarkCase runs one query over one source and drops both.
-func runNexmarkCase(ctx context.Context, eng *engine.Engine, opts NexmarkOptions, query, source string, round int, bids int64) (NexmarkResult, error) {
-	res := NexmarkResult{Query: query, Source: source, Round: round, Events: opts.Events, Bids: bids}
-	sel, err := nexmarksql.Select(query)
+// nexmarkSourceStatement is table's CREATE SOURCE as the query files
+// declare it, taken from the first file that does.
+func nexmarkSourceStatement(table string) string {
+	for _, q := range nexmarksql.Queries {
+		text, _ := nexmarksql.File(q)
+		if m := regexp.MustCompile(`(?s)CREATE SOURCE IF NOT EXISTS ` + table + ` \(.*?\) WITH \([^)]*\);`).FindString(text); m != "" {
+			return strings.TrimSuffix(m, ";")
+		}
+	}
+	return ""
+}
+
+var (
+	nexmarkSourceWith = regexp.MustCompile(`WITH \(connector = 'nexmark', table = '(\w+)'\)`)
+	createdSink       = regexp.MustCompile(`CREATE SINK (\w+) WITH \(connector = 'topic', topic = '(\w+)'\)`)
+	createdSource     = regexp.MustCompile(`CREATE SOURCE IF NOT EXISTS (\w+)`)
+)
+
+// nexmarkRun is a query file rewritten for one run: its sources read
+// the generator or the log, its last sink writes to a blackhole.
+type nexmarkRun struct {
+	text    string
+	sink    string   // the last sink, which the run waits for
+	drop    []string // DROP statements of what the file makes, in order
+	topics  []string // the intermediate sinks' topics, deleted after the run
+	tables  []string // the nexmark tables its sources read
+	chained bool     // more than one sink: the last reads another's topic
+}
+
+func newNexmarkRun(text string, opts NexmarkOptions, source string) (*nexmarkRun, error) {
+	run := &nexmarkRun{}
+	for _, m := range nexmarkSourceWith.FindAllStringSubmatch(text, -1) {
+		run.tables = append(run.tables, m[1])
+	}
+	text = nexmarkSourceWith.ReplaceAllStringFunc(text, func(with string) string {
+		table := nexmarkSourceWith.FindStringSubmatch(with)[1]
+		if source == NexmarkLog {
+			return fmt.Sprintf("WITH (connector = 'topic', topic = '%s%s', format = 'json', scan.bounded.mode = 'latest-offset')", NexmarkTopicPrefix, table)
+		}
+		return "WITH (" + nexmarkGeneratorWith(opts, table) + ")"
+	})
+	sinks := createdSink.FindAllStringSubmatchIndex(text, -1)
+	if len(sinks) == 0 {
+		return nil, errors.New("bench: the query file has no CREATE SINK ... WITH (connector = 'topic', topic = '...')")
+	}
+	last := sinks[len(sinks)-1]
+	run.sink = "bench_" + text[last[2]:last[3]]
+	run.chained = len(sinks) > 1
+	for _, s := range sinks[:len(sinks)-1] {
+		run.drop = append(run.drop, "DROP SINK IF EXISTS "+text[s[2]:s[3]])
+		run.topics = append(run.topics, text[s[4]:s[5]])
+	}
+	run.drop = append([]string{"DROP SINK IF EXISTS " + run.sink}, run.drop...)
+	text = text[:last[0]] + "CREATE SINK " + run.sink + " WITH (connector = 'blackhole')" + text[last[1]:]
+	sources := createdSource.FindAllStringSubmatch(text, -1)
+	for i := len(sources) - 1; i >= 0; i-- {
+		run.drop = append(run.drop, "DROP SOURCE IF EXISTS "+sources[i][1])
+	}
+	run.text = text
+	return run, nil
+}
+
+// runNexmarkCase runs one query file over one source and drops what it
+// made.
+func runNexmarkCase(ctx context.Context, eng *engine.Engine, tr transport.Transport, opts NexmarkOptions, query, source string, round int,
+	rows map[string]int64, expected int64) (NexmarkResult, error) {
+	res := NexmarkResult{Query: query, Source: source, Round: round, Events: opts.Events}
+	text, err := nexmarksql.File(query)
 	if err != nil {
 		return res, err
 	}
-	with := nexmarkSourceOptions(opts)
-	if source == NexmarkLog {
-		with = fmt.Sprintf("connector = 'topic', topic = '%s', format = 'json'", NexmarkTopic)
+	run, err := newNexmarkRun(text, opts, source)
+	if err != nil {
+		return res, fmt.Errorf("bench: %s: %w", query, err)
+	}
+	for _, t := range slices.Compact(slices.Sorted(slices.Values(run.tables))) {
+		res.Rows += rows[t]
 	}
 	exec := func(sql string) error {
 		_, err := eng.Execute(ctx, sql, engine.ExecOptions{})
 		return err
 	}
-	if err := exec(fmt.Sprintf("CREATE SOURCE bid (%s) WITH (%s)", nexmarkBidColumns, with)); err != nil {
-		return res, fmt.Errorf("bench: %s: %w", query, err)
-	}
-	sink := "bench_nexmark_" + query
 	runtime.GC()
 	wall0, cpu0 := time.Now(), selfCPU()
-	err = exec(fmt.Sprintf("CREATE SINK %s WITH (connector = 'blackhole') AS %s", sink, sel))
+	err = exec(run.text)
 	var st sinkStatus
 	for err == nil {
-		if st, err = showSink(ctx, eng, sink); err != nil {
+		if st, err = showSink(ctx, eng, run.sink); err != nil {
 			break
 		}
-		if st.in == bids && st.out+st.filtered+st.dead == bids {
+		// Every row of the query is out; a single pipeline has also read
+		// every row of its tables (a filter's last rows write nothing).
+		if st.out >= expected && (run.chained || st.in == res.Rows) {
 			break
 		}
 		if st.state != "running" && st.state != "retrying" && st.state != "finished" {
-			err = fmt.Errorf("pipeline %s (DESCRIBE %s says why)", st.state, sink)
+			err = fmt.Errorf("pipeline %s (DESCRIBE %s says why)", st.state, run.sink)
 			break
 		}
 		select {
@@ -244,9 +325,19 @@ func runNexmarkCase(ctx context.Context, eng *engine.Engine, opts NexmarkOptions
 	if s := res.CPU.Seconds(); s > 0 {
 		res.PerCPU = float64(res.Events) / s
 	}
-	err = errors.Join(err, exec("DROP SINK IF EXISTS "+sink), exec("DROP SOURCE bid"))
-	if err == nil && st.dead != 0 {
-		err = fmt.Errorf("%d bids dead-lettered", st.dead)
+	for _, d := range run.drop {
+		err = errors.Join(err, exec(d))
+	}
+	for _, t := range run.topics {
+		if derr := tr.DeleteTopic(ctx, t); derr != nil && !errors.Is(derr, transport.ErrTopicNotFound) {
+			err = errors.Join(err, derr)
+		}
+	}
+	switch {
+	case err == nil && st.dead != 0:
+		err = fmt.Errorf("%d rows dead-lettered", st.dead)
+	case err == nil && st.out != expected:
+		err = fmt.Errorf("%d rows out, the brute-force evaluation has %d", st.out, expected)
 	}
 	if err != nil {
 		return res, fmt.Errorf("bench: %s over the %s: %w", query, source, err)
@@ -285,13 +376,13 @@ func checkNexmarkTargets(results []NexmarkResult) []Target {
 // WriteNexmarkHeader writes the heading of the text report.
 func WriteNexmarkHeader(w io.Writer, opts NexmarkOptions) error {
 	_, err := fmt.Fprintf(w, "tide bench nexmark: %d events (seed %d) per run, queries %s, embedded log in %s; CPU = process user+sys\n\n%-6s %-10s %5s %10s %10s %10s %9s %9s %11s %13s\n",
-		opts.Events, opts.Seed, strings.Join(opts.Queries, ","), opts.Dir, "query", "source", "round", "events", "bids", "rows out", "wall", "cpu", "events/s", "events/cpu-s")
+		opts.Events, opts.Seed, strings.Join(opts.Queries, ","), opts.Dir, "query", "source", "round", "events", "rows in", "rows out", "wall", "cpu", "events/s", "events/cpu-s")
 	return err
 }
 
 // WriteNexmarkRow writes one result as a table row.
 func WriteNexmarkRow(w io.Writer, r NexmarkResult) error {
-	_, err := fmt.Fprintf(w, "%-6s %-10s %5d %10d %10d %10d %9s %9s %11.0f %13.0f\n", r.Query, r.Source, r.Round, r.Events, r.Bids, r.Out,
+	_, err := fmt.Fprintf(w, "%-6s %-10s %5d %10d %10d %10d %9s %9s %11.0f %13.0f\n", r.Query, r.Source, r.Round, r.Events, r.Rows, r.Out,
 		r.Wall.Round(time.Millisecond), r.CPU.Round(time.Millisecond), r.PerSec, r.PerCPU)
 	return err
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,6 +46,15 @@ import (
 // default behaviour spelled out ('earliest' for partitions without a
 // commit). Unlike Flink, 'earliest' does not ignore committed offsets; to
 // read a topic again, reset the group's offsets.
+//
+// # Bounded reading
+//
+// With 'scan.bounded.mode' = 'latest-offset' (Flink's name) the source
+// reads each partition up to its end offset when the source is opened,
+// then Read returns io.EOF: the pipeline finishes as over a bounded
+// generator, its last windows closing. Records written after that are
+// left for a later run. It reads every partition of the topic, so it is
+// meant for one worker (a backfill, a benchmark).
 type TopicSource struct {
 	env            Env
 	logger         *slog.Logger
@@ -52,6 +63,13 @@ type TopicSource struct {
 	partitions     int32
 	commitInterval time.Duration
 	externalCommit bool
+	bounded        bool
+
+	// stopAt is, for a bounded source, each partition's end offset when
+	// it was opened; next the offset after the last record returned (or
+	// where reading started); done marks the partitions read up to stopAt.
+	stopAt, next map[int32]int64
+	done         map[int32]bool
 
 	consumer transport.Consumer // opened by the first Read
 	closed   bool
@@ -106,6 +124,10 @@ type TopicSourceOptions struct {
 	// source only tracks what was acknowledged and never commits itself
 	// (a late commit of its own could move the group's offsets back).
 	ExternalCommit bool
+	// Bounded stops at the partitions' end offsets when the source is
+	// opened (scan.bounded.mode = 'latest-offset'): Read then returns
+	// io.EOF.
+	Bounded bool
 }
 
 // newTopicSourceFromOptions reads the WITH options:
@@ -115,6 +137,8 @@ type TopicSourceOptions struct {
 //	topic.create       'true' (default): create the topic if it is missing
 //	topic.partitions   its partitions then (default: the transport's)
 //	commit.interval    how often acknowledged offsets are committed ('1s')
+//	scan.bounded.mode  'unbounded' (default) | 'latest-offset': stop at the
+//	                   end offsets of when the source is opened
 func newTopicSourceFromOptions(_ []format.Column, opts map[string]string, env Env) (Source, error) {
 	so, err := parseTopicSourceOptions(opts)
 	if err != nil {
@@ -127,11 +151,12 @@ func newTopicSourceFromOptions(_ []format.Column, opts map[string]string, env En
 }
 
 func parseTopicSourceOptions(opts map[string]string) (TopicSourceOptions, error) {
-	o := newOptions("topic", opts, "topic", "scan.startup.mode", "commit.interval", "topic.create", "topic.partitions")
+	o := newOptions("topic", opts, "topic", "scan.startup.mode", "scan.bounded.mode", "commit.interval", "topic.create", "topic.partitions")
 	so := TopicSourceOptions{Topic: o.required("topic")}
 	if o.oneOf("scan.startup.mode", "earliest", "earliest", "latest", "group-offsets") == "latest" {
 		so.Start = transport.StartLatest
 	}
+	so.Bounded = o.oneOf("scan.bounded.mode", "unbounded", "unbounded", "latest-offset") == "latest-offset"
 	so.CommitInterval = o.duration("commit.interval", time.Second)
 	so.Create = o.bool("topic.create", true)
 	so.Partitions = int32(o.int("topic.partitions", 0, 1, math.MaxInt32))
@@ -170,6 +195,7 @@ func NewTopicSource(ctx context.Context, env Env, o TopicSourceOptions) (*TopicS
 		partitions:     info.Partitions,
 		commitInterval: o.CommitInterval,
 		externalCommit: o.ExternalCommit,
+		bounded:        o.Bounded,
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -193,6 +219,11 @@ func (s *TopicSource) open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("connector topic: consuming %q: %w", s.topic, err)
 	}
+	if s.bounded {
+		if err := s.findBounds(ctx); err != nil {
+			return errors.Join(err, c.Close(ctx))
+		}
+	}
 	s.consumer = c
 	s.stopLoop, s.loopDone = make(chan struct{}), make(chan struct{})
 	go s.commitLoop()
@@ -208,9 +239,18 @@ func (s *TopicSource) Read(ctx context.Context) (Batch, error) {
 	}
 	for {
 		if b, ok := s.nextBatch(); ok {
+			if s.bounded {
+				s.next[b.Partition] = b.Messages[len(b.Messages)-1].Origin.Offset + 1
+				if s.next[b.Partition] >= s.stopAt[b.Partition] {
+					s.done[b.Partition] = true
+				}
+			}
 			return b, nil
 		}
-		recs, err := s.consumer.Poll(ctx)
+		if s.bounded && len(s.done) == len(s.stopAt) {
+			return Batch{}, io.EOF
+		}
+		recs, err := s.poll(ctx)
 		if err != nil {
 			return Batch{}, err
 		}
@@ -218,6 +258,80 @@ func (s *TopicSource) Read(ctx context.Context) (Batch, error) {
 		s.mu.pending = append(s.mu.pending, recs...)
 		s.mu.Unlock()
 	}
+}
+
+// findBounds reads where a bounded source stops: each partition's end
+// offset now. A partition with nothing to read before it — empty, or
+// committed up to it by an earlier run — is done already.
+func (s *TopicSource) findBounds(ctx context.Context) error {
+	tr := s.env.Transport
+	ends, err := tr.EndOffsets(ctx, s.topic)
+	if err != nil {
+		return fmt.Errorf("connector topic: end offsets of %q: %w", s.topic, err)
+	}
+	starts, err := tr.StartOffsets(ctx, s.topic)
+	if err != nil {
+		return fmt.Errorf("connector topic: start offsets of %q: %w", s.topic, err)
+	}
+	groups, err := tr.Groups(ctx)
+	if err != nil {
+		return fmt.Errorf("connector topic: committed offsets of %q: %w", s.env.Group, err)
+	}
+	from := starts
+	if s.start == transport.StartLatest {
+		from = ends
+	}
+	s.stopAt, s.next, s.done = map[int32]int64{}, map[int32]int64{}, map[int32]bool{}
+	for p, end := range ends {
+		s.stopAt[p], s.next[p] = end, from[p]
+		for _, g := range groups {
+			if o, ok := g.Offsets[transport.TopicPartition{Topic: s.topic, Partition: p}]; ok && g.Group == s.env.Group {
+				s.next[p] = o
+			}
+		}
+		if s.next[p] >= end {
+			s.done[p] = true
+		}
+	}
+	return nil
+}
+
+// boundedPollWait is how long a bounded source polls before it checks
+// whether the partitions it still waits for have anything left before
+// their bounds.
+const boundedPollWait = 200 * time.Millisecond
+
+// poll polls the consumer. A bounded source's poll that brings nothing
+// checks the partitions not done: one whose next record is at or past
+// its bound is done — the offsets before the bound were transaction
+// markers or records deleted by retention or compaction, which no
+// record returned will ever reach.
+func (s *TopicSource) poll(ctx context.Context) ([]*transport.Record, error) {
+	if !s.bounded {
+		return s.consumer.Poll(ctx)
+	}
+	pollCtx, cancel := context.WithTimeout(ctx, boundedPollWait)
+	recs, err := s.consumer.Poll(pollCtx)
+	cancel()
+	if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+		return slices.DeleteFunc(recs, func(r *transport.Record) bool { return r.Offset >= s.stopAt[r.Partition] }), err
+	}
+	for p, stop := range s.stopAt {
+		if s.done[p] {
+			continue
+		}
+		left, err := s.env.Transport.ReadAt(ctx, transport.TopicPartition{Topic: s.topic, Partition: p}, s.next[p], 1)
+		if errors.Is(err, transport.ErrOffsetOutOfRange) {
+			continue // retention moved the start: the consumer skips ahead, and says so
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(left) == 0 || left[0].Offset >= stop {
+			s.done[p] = true
+		}
+	}
+	return nil, nil
 }
 
 // nextBatch takes the records of the first pending record's partition.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -300,5 +301,78 @@ func TestTopicSourceOptions(t *testing.T) {
 	}
 	if err := src.Close(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A bounded source reads each partition up to its end when the source is
+// opened, whatever is written after, then ends; a partition that is empty
+// or read to its bound by an earlier run (its commits) is done at once,
+// and a partition whose last offsets are transaction markers ends too.
+func TestTopicSourceBounded(t *testing.T) {
+	tr := newEmbedded(t)
+	ctx := testContext(t)
+	env := Env{Transport: tr, Group: "backfill"}
+	if err := tr.CreateTopic(ctx, transport.TopicSpec{Name: "history", Partitions: 3}); err != nil {
+		t.Fatal(err)
+	}
+	var recs []*transport.Record
+	for i := range 40 {
+		recs = append(recs, &transport.Record{Topic: "history", Partition: int32(i % 2), Value: fmt.Appendf(nil, `{"i":%d}`, i)}) // partition 2 stays empty
+	}
+	if err := tr.Produce(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	// A transaction's markers after partition 1's last record.
+	txn, err := tr.NewTxnProducer(ctx, "history-writer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.Begin(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.Produce(ctx, []*transport.Record{{Topic: "history", Partition: 1, Value: []byte(`{"i":40}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.Commit(ctx, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	_ = txn.Close(ctx)
+
+	readAll := func() int {
+		src, err := NewSource("topic", nil, map[string]string{"topic": "history", "scan.bounded.mode": "latest-offset", "commit.interval": "10ms"}, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if err := src.Close(ctx); err != nil {
+				t.Error(err)
+			}
+		}()
+		n := 0
+		for {
+			b, err := src.Read(ctx)
+			if errors.Is(err, io.EOF) {
+				return n
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 { // written after the source opened: past its bound
+				if err := tr.Produce(ctx, []*transport.Record{{Topic: "history", Partition: 0, Value: []byte(`{"i":-1}`)}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			n += len(b.Messages)
+			b.Ack()
+		}
+	}
+	if n := readAll(); n != 41 {
+		t.Fatalf("read %d records, want the 41 written before the source opened", n)
+	}
+	if n := readAll(); n != 1 {
+		t.Fatalf("a second run read %d records, want the one written during the first", n)
+	}
+	if _, err := NewSource("topic", nil, map[string]string{"topic": "history", "scan.bounded.mode": "earliest"}, env); err == nil || !strings.Contains(err.Error(), "scan.bounded.mode") {
+		t.Errorf("a bad scan.bounded.mode: %v", err)
 	}
 }
