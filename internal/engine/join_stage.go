@@ -77,8 +77,8 @@ func newJoinTask(st *stateful) *joinTask {
 		}
 	}
 	jt := &joinTask{op: join.New(join.Spec{Keep: [2]int64{left, right}, Outer: [2]bool{j.Left, false}})}
-	for side, src := range []*plan.Source{st.query.Source, j.Right} {
-		for _, c := range src.RowColumns() {
+	for side, row := range [][]plan.Column{j.LeftRow, j.RightRow} {
+		for _, c := range row {
 			jt.kinds[side] = append(jt.kinds[side], c.Type)
 		}
 		jt.sides[side] = make(types.Row, len(jt.kinds[side]))

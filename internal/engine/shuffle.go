@@ -53,6 +53,12 @@ type shuffleSpec struct {
 	// firstOrigin numbers the input's partitions among the stage's
 	// origins.
 	firstOrigin int32
+	// window is a join side's TUMBLE: window_start and window_end follow
+	// the metadata columns in the row sent (windowKind is their type).
+	window     *eventtime.Spec
+	windowKind types.Kind
+	windows    []eventtime.Window // scratch for Assign
+	width      int                // the columns of the row sent
 }
 
 // newShuffleSpec works out what an input's shuffle tasks send.
@@ -60,9 +66,15 @@ func newShuffleSpec(st *stateful, in *sourceInput) *shuffleSpec {
 	spec := &shuffleSpec{time: -1, meta: make([]bool, plan.NumMetadata), firstOrigin: in.firstOrigin}
 	if j := st.join; j != nil {
 		spec.keys, spec.time, spec.row = j.LeftKeys, j.LeftTime, true
-		offset := 0
+		offset, row := 0, j.LeftRow
+		spec.window = j.LeftWindow
 		if in.side == 1 {
-			spec.keys, spec.time, offset = j.RightKeys, j.RightTime, j.Offset
+			spec.keys, spec.time, offset, row = j.RightKeys, j.RightTime, j.Offset, j.RightRow
+			spec.window = j.RightWindow
+		}
+		spec.width = len(row)
+		if spec.window != nil {
+			spec.windowKind = row[len(row)-1].Type
 		}
 		spec.dropNullKeys = !j.Left || in.side == 1
 		if in.def.Watermark != nil {
@@ -215,6 +227,11 @@ func (t *task) shuffleOne(m *connector.Message) (stage string, err error) {
 			}
 		}
 		sh.wm = max(sh.wm, candidate)
+		if spec.window != nil { // a window join's side: its window's bounds
+			spec.windows = spec.window.Assign(spec.windows[:0], ts)
+			w, at := spec.windows[0], spec.width-2
+			t.row[at], t.row[at+1] = timeValue(spec.windowKind, w.Start), timeValue(spec.windowKind, w.End)
+		}
 	}
 	if pass, stage, err := t.filter(); !pass {
 		return stage, err
@@ -236,7 +253,7 @@ func (t *task) shuffleOne(m *connector.Message) (stage string, err error) {
 	sh.buf = binary.AppendVarint(sh.buf, int64(spec.firstOrigin+m.Origin.Partition))
 	sh.buf = binary.AppendVarint(sh.buf, m.Origin.Offset)
 	if spec.row {
-		for _, v := range t.row[:len(t.src.columns)+plan.NumMetadata] {
+		for _, v := range t.row[:spec.width] {
 			sh.buf = types.AppendBinary(sh.buf, v)
 		}
 	}
@@ -556,4 +573,12 @@ func committedPast(ctx context.Context, tr transport.Transport, group string, of
 		return true, nil
 	}
 	return false, nil
+}
+
+// timeValue is a timestamp or timestamptz of kind.
+func timeValue(kind types.Kind, micros int64) types.Value {
+	if kind == types.KindTimestamp {
+		return types.NewTimestamp(micros)
+	}
+	return types.NewTimestampTZ(micros)
 }

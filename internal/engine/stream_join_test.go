@@ -304,3 +304,58 @@ func later(a, b time.Time) time.Time {
 	}
 	return a
 }
+
+// windowOracle joins by brute force every order of amount > 10 with the
+// payments of it in the same 5-second tumbling window; with left, every
+// such order without one too.
+func windowOracle(orders []sjOrder, payments []sjPayment, left bool) []string {
+	var out []string
+	for _, o := range orders {
+		if o.amount <= 10 {
+			continue
+		}
+		matched := false
+		for _, p := range payments {
+			if p.orderID == o.id && p.ts.Truncate(5*time.Second).Equal(o.ts.Truncate(5*time.Second)) {
+				out = append(out, fmt.Sprintf("%d|%d|%s", o.id, p.amount, p.ts.Format("2006-01-02T15:04:05.999")))
+				matched = true
+			}
+		}
+		if left && !matched {
+			out = append(out, fmt.Sprintf("%d|<nil>|<nil>", o.id))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// A window join: both sides TUMBLE, equal window starts; pairs meet
+// within their window only, and a LEFT JOIN's lonely orders come out when
+// their window has passed.
+func TestWindowJoinAgainstOracle(t *testing.T) {
+	for _, c := range []struct {
+		name, kind string
+		left       bool
+	}{{"inner", "", false}, {"left", "LEFT", true}} {
+		t.Run(c.name, func(t *testing.T) {
+			orders, payments := genOrdersPayments(13, 800)
+			want := windowOracle(orders, payments, c.left)
+			t.Logf("%d rows expected", len(want))
+			n := openNode(t, t.TempDir())
+			t.Cleanup(func() { n.close(t) })
+			e := openEngine(t, n)
+			t.Cleanup(func() { closeEngine(t, e) })
+			mustExec(t, e, sjOrders)
+			mustExec(t, e, sjPayments)
+			mustExec(t, e, fmt.Sprintf(`CREATE SINK paid WITH (connector = 'topic', topic = 'out') AS
+				SELECT o.id, p.amount AS paid, p.paid_at
+				FROM TUMBLE(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '5' SECOND) o
+				%s JOIN TUMBLE(TABLE payments, DESCRIPTOR(paid_at), INTERVAL '5' SECOND) p
+				  ON o.id = p.order_id AND p.window_start = o.window_start
+				WHERE o.id >= 0 AND o.amount > 10`, c.kind))
+			produceOrdersPayments(t, n.tr, orders, payments, 17)
+			got := joinedRows(t, readExactly(t, n.tr, "out", len(want)))
+			compareRows(t, got, want)
+		})
+	}
+}

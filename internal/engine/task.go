@@ -97,7 +97,7 @@ func (p *pipeline) newTask(in *sourceInput, partition int32) *task {
 	t := &task{
 		p: p, src: in, partition: partition, in: make(chan connector.Batch, taskQueue),
 		dec: dec, enc: p.enc,
-		row:  make(types.Row, len(in.columns)+plan.NumMetadata+joinWidth(p.plan)),
+		row:  make(types.Row, len(in.columns)+plan.NumMetadata+joinWidth(p.plan)+windowWidth(p.plan, in)),
 		out:  make(types.Row, len(p.plan.Outputs)),
 		meta: make([]bool, plan.NumMetadata),
 		errs: map[string]int64{},
@@ -467,6 +467,15 @@ func joinWidth(pl *plan.Pipeline) int {
 		return 0
 	}
 	return len(pl.Join.Table.Columns)
+}
+
+// windowWidth is how many columns a window join adds to a side's rows:
+// window_start and window_end.
+func windowWidth(pl *plan.Pipeline, in *sourceInput) int {
+	if j := pl.StreamJoin; j != nil && (in.side == 0 && j.LeftWindow != nil || in.side == 1 && j.RightWindow != nil) {
+		return 2
+	}
+	return 0
 }
 
 // joinKey is the event's side of a pipeline's join, nil without one.

@@ -104,8 +104,14 @@ func (p *Pipeline) Explain() string {
 		left, right := j.Keep()
 		fmt.Fprintf(&b, "%s  state: %s rows for %s, %s rows for %s after their event time\n", indent, j.LeftAlias, keepText(left), j.RightAlias, keepText(right))
 		fmt.Fprintf(&b, "%s  %s: %s\n", indent, j.RightAlias, describeConnector(j.Right.Connector, j.Right.Options))
+		if j.RightWindow != nil {
+			fmt.Fprintf(&b, "%s  %s window: %s\n", indent, j.RightAlias, j.RightWindowText)
+		}
 		if j.RightFilter != nil {
 			fmt.Fprintf(&b, "%s  %s filter: %s\n", indent, j.RightAlias, j.RightFilterText)
+		}
+		if j.LeftWindow != nil {
+			fmt.Fprintf(&b, "%s  %s window: %s\n", indent, j.LeftAlias, j.LeftWindowText)
 		}
 		if j.LeftFilter != nil {
 			line("Filter %s", j.LeftFilterText)

@@ -44,24 +44,41 @@ func resolveJoin(f *ast.Join, lookup func(string) (*Source, bool), opts Options)
 	if f.Kind != "INNER" && f.Kind != "LEFT" {
 		return nil, unsupported(f.Pos, f.Kind+" JOIN is not supported yet", "FROM stream [LEFT] JOIN table ON stream.col = table.primary_key, or FROM stream [LEFT] JOIN stream ON ...")
 	}
-	left, ok := f.Left.(*ast.TableName)
-	if !ok {
-		return nil, unsupported(f.Left.Position(), "a join reads two sources for now (no nested joins, subqueries or windows on its sides)", "FROM stream [LEFT] JOIN table_or_stream ON ...")
+	if !isJoinSide(f.Left) {
+		return nil, unsupported(f.Left.Position(), "a join reads two sources for now (no nested joins or subqueries on its sides)", "FROM stream [LEFT] JOIN table_or_stream ON ...")
 	}
-	in, err := resolveFrom(left, lookup, opts)
+	in, err := resolveFrom(f.Left, lookup, opts)
 	if err != nil {
 		return nil, err
 	}
+	if fn, ok := f.Right.(*ast.TableFunc); ok { // a window join: two streams
+		src, w, err := resolveWindow(fn, lookup, opts)
+		if err != nil {
+			return nil, err
+		}
+		alias := src.Name
+		if fn.Alias != "" {
+			alias = string(fn.Alias)
+		}
+		return resolveStreamJoin(f, in, &joinSide{src: src, alias: alias, window: w, pos: fn.Pos}, opts)
+	}
 	right, ok := f.Right.(*ast.TableName)
 	if !ok {
-		return nil, unsupported(f.Right.Position(), "a join reads two sources for now (no nested joins, subqueries or windows on its sides)", "FROM stream [LEFT] JOIN table_or_stream ON ...")
+		return nil, unsupported(f.Right.Position(), "a join reads two sources for now (no nested joins or subqueries on its sides)", "FROM stream [LEFT] JOIN table_or_stream ON ...")
 	}
 	table, ok := lookup(string(right.Name))
 	if !ok {
 		return nil, &Error{Pos: right.Pos, Msg: fmt.Sprintf("source %q does not exist", right.Name), Hint: "SHOW SOURCES lists them; create it with CREATE SOURCE"}
 	}
 	if table.PrimaryKey == "" { // two streams
-		return resolveStreamJoin(f, in, right, table, opts)
+		alias := string(right.Name)
+		if right.Alias != "" {
+			alias = string(right.Alias)
+		}
+		return resolveStreamJoin(f, in, &joinSide{src: table, alias: alias, pos: right.Pos}, opts)
+	}
+	if in.window != nil {
+		return nil, unsupported(f.Left.Position(), "a window table function joined with a table is not supported yet", "join the stream with the table, and window in a query over the result")
 	}
 	j := &Join{Table: table, Alias: string(right.Name), Left: f.Kind == "LEFT", Offset: len(in.cols)}
 	if right.Alias != "" {
@@ -129,4 +146,14 @@ func wider(a, b types.Kind) bool {
 	}
 	ra, rb := rank(a, types.KindDate, types.KindTimestamp, types.KindTimestampTZ), rank(b, types.KindDate, types.KindTimestamp, types.KindTimestampTZ)
 	return ra >= 0 && rb >= 0 && ra > rb
+}
+
+// isJoinSide reports whether a side of a join is one this planner
+// reads: a source, or a window table function over one.
+func isJoinSide(t ast.TableExpr) bool {
+	switch t.(type) {
+	case *ast.TableName, *ast.TableFunc:
+		return true
+	}
+	return false
 }

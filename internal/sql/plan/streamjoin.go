@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
+
+	"github.com/tide-data/tide/internal/eventtime"
 
 	"github.com/tide-data/tide/internal/sql/ast"
 	"github.com/tide-data/tide/internal/sql/expr"
@@ -45,12 +48,21 @@ type StreamJoin struct {
 	// row); nil: none.
 	LeftFilter, RightFilter         *expr.Expr
 	LeftFilterText, RightFilterText string
+	// LeftRow and RightRow are each side's row: the source's declared and
+	// metadata columns, then window_start and window_end for a side
+	// that is a window table function.
+	LeftRow, RightRow []Column
+	// LeftWindow and RightWindow are the sides' TUMBLE windows, nil for a
+	// plain stream: the shuffle computes window_start and window_end.
+	LeftWindow, RightWindow         *eventtime.Spec
+	LeftWindowText, RightWindowText string // as written, for EXPLAIN
 	// Condition is ON over the joined row: a pair matches when it is true.
 	Condition     *expr.Expr
 	ConditionText string
 	Offset        int // where the right side's row starts in the joined row
 
 	leftOnly, rightOnly []ast.Expr // one-sided conjuncts, until finishStreamJoin
+	windowed            [2]bool    // per side: a window join bounds its rows (windowBounds)
 }
 
 // Forever is a retention without end.
@@ -66,27 +78,82 @@ func (j *StreamJoin) Keep() (left, right int64) {
 	if j.HasLower && j.Lower != math.MinInt64 {
 		right = -j.Lower
 	}
+	// A window join's rows meet only rows of their own window, which
+	// ends at most a window's size after them.
+	if j.windowed[0] {
+		left = min(left, j.LeftWindow.Size)
+	}
+	if j.windowed[1] {
+		right = min(right, j.RightWindow.Size)
+	}
 	return left, right
+}
+
+// windowBounds notes which sides are windows joined only with the same
+// window of the other side: ON equates the sides' window_start (or
+// window_end) and both windows are the same TUMBLE.
+func (j *StreamJoin) windowBounds() {
+	l, r := j.LeftWindow, j.RightWindow
+	if l == nil || r == nil || *l != *r {
+		return
+	}
+	for i := range j.LeftKeys {
+		lc, lok := j.LeftKeys[i].Column()
+		rc, rok := j.RightKeys[i].Column()
+		if !lok || !rok || lc < len(j.LeftRow)-2 || rc < len(j.RightRow)-2 || lc-len(j.LeftRow) != rc-len(j.RightRow) {
+			continue
+		}
+		j.windowed = [2]bool{true, true}
+	}
+}
+
+// joinSide is the right side of a join of two streams, resolved.
+type joinSide struct {
+	src    *Source
+	alias  string
+	window *window // a window table function's; nil for a plain stream
+	pos    ast.Pos
+}
+
+// sideRow is a side's row: the source's, then the window's bounds.
+func sideRow(src *Source, w *window) []Column {
+	row := src.RowColumns()
+	if w != nil {
+		row = append(row, Column{Name: ColWindowStart, Type: w.timeType}, Column{Name: ColWindowEnd, Type: w.timeType})
+	}
+	return row
 }
 
 // resolveStreamJoin resolves FROM left JOIN right ON ... where right is a
 // stream (a source without a primary key); in is the left side, resolved.
-func resolveStreamJoin(f *ast.Join, in *input, rightName *ast.TableName, right *Source, opts Options) (*input, error) {
+func resolveStreamJoin(f *ast.Join, in *input, right *joinSide, opts Options) (*input, error) {
 	hint := "FROM a JOIN b ON a.key = b.key [AND b.ts BETWEEN a.ts AND a.ts + INTERVAL '1' MINUTE]"
 	if f.Kind != "INNER" && f.Kind != "LEFT" {
 		return nil, unsupported(f.Pos, f.Kind+" JOIN between two streams is not supported yet", "use INNER or LEFT JOIN: "+hint)
 	}
-	j := &StreamJoin{Right: right, LeftAlias: in.alias, RightAlias: string(rightName.Name), Left: f.Kind == "LEFT", Offset: len(in.cols)}
-	if rightName.Alias != "" {
-		j.RightAlias = string(rightName.Alias)
-	}
+	j := &StreamJoin{Right: right.src, LeftAlias: in.alias, RightAlias: right.alias, Left: f.Kind == "LEFT"}
 	if j.RightAlias == j.LeftAlias {
-		return nil, errorf(rightName.Pos, "table name %q specified more than once", j.RightAlias)
+		return nil, errorf(right.pos, "table name %q specified more than once", j.RightAlias)
 	}
-	j.LeftTime, j.RightTime = eventTimeColumn(in.src), eventTimeColumn(right)
-	leftCols := in.cols
-	rightCols := exprColumns(j.RightAlias, right.RowColumns())
-	in.cols = append(slices.Clip(in.cols), rightCols...)
+	for _, w := range []*window{in.window, right.window} {
+		if w != nil && w.spec.Kind != eventtime.Tumble {
+			return nil, unsupported(w.fn.Pos, fmt.Sprintf("a %s window as a side of a join is not supported yet", strings.ToUpper(string(w.fn.Name))),
+				"join TUMBLE windows, or aggregate per window into a topic and join the results")
+		}
+	}
+	j.LeftRow, j.RightRow = sideRow(in.src, in.window), sideRow(right.src, right.window)
+	if in.window != nil {
+		j.LeftWindow, j.LeftWindowText = &in.window.spec, in.window.text
+	}
+	if right.window != nil {
+		j.RightWindow, j.RightWindowText = &right.window.spec, right.window.text
+	}
+	in.window = nil // the window's columns are the side's, not a GROUP BY's
+	j.Offset = len(j.LeftRow)
+	j.LeftTime, j.RightTime = eventTimeColumn(in.src), eventTimeColumn(right.src)
+	leftCols := exprColumns(j.LeftAlias, j.LeftRow)
+	rightCols := exprColumns(j.RightAlias, j.RightRow)
+	in.cols = append(slices.Clip(leftCols), rightCols...)
 	in.sjoin = j
 	if f.On == nil {
 		return nil, &Error{Pos: f.Pos, Msg: "a join between two streams needs ON with at least one equality between them", Hint: hint}
@@ -128,9 +195,10 @@ func resolveStreamJoin(f *ast.Join, in *input, rightName *ast.TableName, right *
 	if !j.Left {
 		j.leftOnly = leftOnly
 	}
-	if j.Left && !j.HasUpper {
+	j.windowBounds()
+	if j.Left && !j.HasUpper && !j.windowed[0] {
 		return nil, &Error{Pos: f.Pos, Msg: "a LEFT JOIN between two streams needs an upper bound on the right side's event time in ON, after which a left row without a partner is emitted",
-			Hint: fmt.Sprintf("bound it: ON ... AND %s.%s BETWEEN %s.%s AND %s.%s + INTERVAL '1' MINUTE", j.RightAlias, right.RowColumns()[j.RightTime].Name,
+			Hint: fmt.Sprintf("bound it: ON ... AND %s.%s BETWEEN %s.%s AND %s.%s + INTERVAL '1' MINUTE", j.RightAlias, right.src.RowColumns()[j.RightTime].Name,
 				j.LeftAlias, in.src.RowColumns()[j.LeftTime].Name, j.LeftAlias, in.src.RowColumns()[j.LeftTime].Name)}
 	}
 	return in, nil
@@ -157,7 +225,7 @@ const (
 // sides says which sides of the joined row e reads.
 func (j *StreamJoin) sides(e *expr.Expr) joinSides {
 	var left, right bool
-	for i := range j.Offset + len(j.Right.RowColumns()) {
+	for i := range j.Offset + len(j.RightRow) {
 		if e.References(i) {
 			left, right = left || i < j.Offset, right || i >= j.Offset
 		}
@@ -365,7 +433,7 @@ func finishStreamJoin(p *Pipeline, where ast.Expr, in *input, opts Options) erro
 	if j.LeftFilter, j.LeftFilterText, err = andAll(j.leftOnly, in.cols[:j.Offset], opts); err != nil {
 		return err
 	}
-	if j.RightFilter, j.RightFilterText, err = andAll(j.rightOnly, exprColumns(j.RightAlias, j.Right.RowColumns()), opts); err != nil {
+	if j.RightFilter, j.RightFilterText, err = andAll(j.rightOnly, exprColumns(j.RightAlias, j.RightRow), opts); err != nil {
 		return err
 	}
 	p.Filter, p.FilterText, err = andAll(rest, in.cols, opts)

@@ -133,3 +133,20 @@ SELECT o.id FROM orders o JOIN payments p ON p.paid_at BETWEEN o.placed_at AND o
 -- Aggregating a join of two streams is not there yet.
 CREATE SINK per_customer WITH (connector = 'stdout') AS
 SELECT o.customer, count(*) FROM orders o JOIN payments p ON o.id = p.order_id GROUP BY o.customer
+====
+-- A window join: the same TUMBLE on both sides, equal window starts; each side keeps its rows a window long.
+CREATE SINK same_minute WITH (connector = 'stdout') AS
+SELECT o.id, p.amount, o.window_start
+FROM TUMBLE(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '1' MINUTE) o
+JOIN TUMBLE(TABLE payments, DESCRIPTOR(paid_at), INTERVAL '1' MINUTE) p
+  ON o.id = p.order_id AND o.window_start = p.window_start
+====
+-- Windows of different sizes do not bound each other: the rows stay.
+CREATE SINK mismatched WITH (connector = 'stdout') AS
+SELECT o.id FROM TUMBLE(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '1' MINUTE) o
+JOIN TUMBLE(TABLE payments, DESCRIPTOR(paid_at), INTERVAL '2' MINUTE) p ON o.id = p.order_id AND o.window_start = p.window_start
+====
+-- HOP windows as join sides are not there yet.
+CREATE SINK hops WITH (connector = 'stdout') AS
+SELECT o.id FROM HOP(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '1' MINUTE, INTERVAL '2' MINUTE) o
+JOIN payments p ON o.id = p.order_id
