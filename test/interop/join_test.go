@@ -1,0 +1,220 @@
+package interop
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// joinRow is one input of the join test: an order (payment false) or a
+// payment of an order.
+type joinRow struct {
+	payment bool
+	id      int // the order's id, or the order a payment pays
+	amount  int
+	ts      time.Time
+	part    int32
+}
+
+// joinInputs makes n orders, a partition each among 3, and about n
+// payments among 2, each within [-3 s, +15 s] of an order (the query's
+// bound is [-2 s, +10 s]), in event-time order give or take 1 s (less
+// than the sources' 2 s lateness, so no row is late).
+func joinInputs(seed uint64, n int, base time.Time) []joinRow {
+	r := rand.New(rand.NewPCG(seed, 5))
+	var rows []joinRow
+	orders := make([]joinRow, n)
+	for i := range orders {
+		orders[i] = joinRow{id: i, amount: r.IntN(100), ts: base.Add(time.Duration(i*50+r.IntN(1000)) * time.Millisecond).Truncate(time.Millisecond), part: int32(r.IntN(3))}
+		rows = append(rows, orders[i])
+	}
+	for range n {
+		o := orders[r.IntN(n)]
+		rows = append(rows, joinRow{payment: true, id: o.id, amount: r.IntN(100), ts: o.ts.Add(time.Duration(r.IntN(18000)-3000) * time.Millisecond), part: int32(r.IntN(2))})
+	}
+	type keyed struct {
+		at  time.Time
+		row joinRow
+	}
+	ks := make([]keyed, len(rows))
+	for i, row := range rows {
+		ks[i] = keyed{row.ts.Add(time.Duration(r.IntN(1000)) * time.Millisecond), row}
+	}
+	sort.SliceStable(ks, func(i, j int) bool { return ks[i].at.Before(ks[j].at) })
+	for i := range ks {
+		rows[i] = ks[i].row
+	}
+	return rows
+}
+
+// joinOracle is the LEFT interval join by brute force: every order with
+// every payment of it within [-2 s, +10 s], and every order without one
+// once, with NULLs.
+func joinOracle(rows []joinRow) []string {
+	var out []string
+	for _, o := range rows {
+		if o.payment {
+			continue
+		}
+		matched := false
+		for _, p := range rows {
+			if p.payment && p.id == o.id && !p.ts.Before(o.ts.Add(-2*time.Second)) && !p.ts.After(o.ts.Add(10*time.Second)) {
+				out = append(out, fmt.Sprintf("%d|%d", o.id, p.amount))
+				matched = true
+			}
+		}
+		if !matched {
+			out = append(out, fmt.Sprintf("%d|null", o.id))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestExactlyOnceJoinSurvivesSIGKILL runs a LEFT interval join of two
+// streams with delivery.guarantee = 'exactly_once' while the server is
+// killed with SIGKILL at random moments, input arriving in between, on
+// the embedded log and on Apache Kafka; a read_committed reader then
+// finds every pair, and every order without one, exactly once.
+func TestExactlyOnceJoinSurvivesSIGKILL(t *testing.T) {
+	if os.Getenv(envTideBin) == "" {
+		peerMissing(t, "%s is not set", envTideBin)
+	}
+	cases := []struct {
+		name  string
+		extra func(t *testing.T) []string
+		c     func(p *tideProc) *cluster
+	}{
+		{"embedded", func(*testing.T) []string { return nil }, func(p *tideProc) *cluster { return &cluster{name: "tide", bootstrap: p.Bootstrap(), tide: p} }},
+		{"kafka", func(t *testing.T) []string {
+			addr := os.Getenv(envKafkaBootstrap)
+			if addr == "" {
+				peerMissing(t, "%s is not set: the exactly-once join on Kafka needs Apache Kafka", envKafkaBootstrap)
+			}
+			return []string{"--kafka-brokers", addr, "--worker-id", "join-" + strings.ReplaceAll(uniqueName(t, "w")[len(uniqueName(t, "w"))-8:], "-", "")}
+		}, func(*tideProc) *cluster { return &cluster{name: "kafka", bootstrap: os.Getenv(envKafkaBootstrap)} }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := startTide(t, tc.extra(t)...)
+			c := tc.c(p)
+			adm := newAdmin(t, c)
+			orders, payments := createTopic(t, adm, 3, nil), createTopic(t, adm, 2, nil)
+			keep := "-1" // the rows are stamped with event times months back
+			out := createTopic(t, adm, 1, map[string]*string{"retention.ms": &keep})
+			suffix := strings.ReplaceAll(strings.TrimPrefix(uniqueName(t, "x"), "it-x-"), "-", "_")
+			suffix = suffix[len(suffix)-8:]
+			p.SQL(fmt.Sprintf(`CREATE SOURCE orders_%[4]s (id bigint, amount int, placed_at timestamp, WATERMARK FOR placed_at AS placed_at - INTERVAL '2' SECOND)
+					WITH (connector = 'topic', topic = '%[1]s');
+				CREATE SOURCE payments_%[4]s (order_id bigint, amount int, paid_at timestamp, WATERMARK FOR paid_at AS paid_at - INTERVAL '2' SECOND)
+					WITH (connector = 'topic', topic = '%[2]s');
+				CREATE SINK paid_%[4]s WITH (connector = 'topic', topic = '%[3]s', delivery.guarantee = 'exactly_once', checkpoint.interval = '100ms') AS
+					SELECT o.id, p.amount AS paid
+					FROM orders_%[4]s o LEFT JOIN payments_%[4]s p
+					  ON o.id = p.order_id AND p.paid_at BETWEEN o.placed_at - INTERVAL '2' SECOND AND o.placed_at + INTERVAL '10' SECOND
+					WHERE o.id >= 0;`, orders, payments, out, suffix))
+			t.Cleanup(func() {
+				// A Kafka cluster's catalog outlives the test: leave it as
+				// it was found.
+				if !t.Failed() && p.running() {
+					p.SQL(fmt.Sprintf("DROP SINK paid_%[1]s; DROP SOURCE orders_%[1]s; DROP SOURCE payments_%[1]s", suffix))
+				}
+			})
+
+			const chunks = 6
+			base := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+			rows := joinInputs(31, 3000, base)
+			cl := newClient(t, c, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+			ctx := testContext(t, 4*time.Minute)
+			r := rand.New(rand.NewPCG(3, 3))
+			record := func(row joinRow) *kgo.Record {
+				ts := row.ts.UTC().Format("2006-01-02 15:04:05.999")
+				if row.payment {
+					return &kgo.Record{Topic: payments, Partition: row.part, Value: fmt.Appendf(nil, `{"order_id":%d,"amount":%d,"paid_at":"%s"}`, row.id, row.amount, ts)}
+				}
+				return &kgo.Record{Topic: orders, Partition: row.part, Value: fmt.Appendf(nil, `{"id":%d,"amount":%d,"placed_at":"%s"}`, row.id, row.amount, ts)}
+			}
+			per := len(rows) / chunks
+			for k := range chunks {
+				var recs []*kgo.Record
+				for _, row := range rows[k*per : min(len(rows), (k+1)*per)] {
+					recs = append(recs, record(row))
+				}
+				if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(time.Duration(50+r.IntN(400)) * time.Millisecond)
+				p.Kill()
+				p.Restart()
+			}
+			// A row per partition a minute past the rest moves every
+			// watermark beyond every bound.
+			last := rows[len(rows)-1].ts.Add(time.Minute)
+			var flush []*kgo.Record
+			for part := range int32(3) {
+				flush = append(flush, record(joinRow{id: -1, ts: last, part: part}))
+			}
+			for part := range int32(2) {
+				flush = append(flush, record(joinRow{payment: true, id: -1, ts: last, part: part}))
+			}
+			if err := cl.ProduceSync(ctx, flush...).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+
+			want := joinOracle(rows)
+			rc := newClient(t, c, kgo.ConsumeTopics(out), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+				kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+			var got []string
+			var settled time.Time
+			for settled.IsZero() || time.Since(settled) < 2*time.Second {
+				if len(got) >= len(want) && settled.IsZero() {
+					settled = time.Now() // then read on a little: a duplicate would come now
+				}
+				pollCtx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+				fs := rc.PollFetches(pollCtx)
+				cancel()
+				if ctx.Err() != nil {
+					t.Fatalf("read %d of %d rows before the deadline", len(got), len(want))
+				}
+				fs.EachRecord(func(rec *kgo.Record) {
+					var row struct {
+						ID   int64           `json:"id"`
+						Paid json.RawMessage `json:"paid"`
+					}
+					if err := json.Unmarshal(rec.Value, &row); err != nil {
+						t.Fatalf("output %s: %v", rec.Value, err)
+					}
+					got = append(got, fmt.Sprintf("%d|%s", row.ID, row.Paid))
+				})
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				diff := 0
+				for i := 0; i < max(len(got), len(want)) && diff < 10; i++ {
+					g, w := "", ""
+					if i < len(got) {
+						g = got[i]
+					}
+					if i < len(want) {
+						w = want[i]
+					}
+					if g != w {
+						t.Errorf("row %d: got %q, want %q", i, g, w)
+						diff++
+					}
+				}
+				t.Fatalf("%d rows, want %d, after %d SIGKILLs", len(got), len(want), chunks)
+			}
+			t.Logf("%d rows exact after %d SIGKILLs over %d inputs", len(want), chunks, len(rows))
+		})
+	}
+}
