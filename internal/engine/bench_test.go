@@ -141,7 +141,7 @@ func benchTask(tb testing.TB, query string) *task {
 	pl := benchPlan(tb, query)
 	p := &pipeline{plan: pl, logger: testLogger(), sink: &connector.Blackhole{}}
 	p.outColumns = outputColumns(pl)
-	in := &sourceInput{def: pl.Source, columns: sourceColumns(pl.Source), filter: pl.Filter, partitions: 1}
+	in := &sourceInput{def: pl.Source, columns: sourceColumns(pl.Source), filter: pl.Filter, query: pl, partitions: 1}
 	in.format, in.formatOpts, _ = splitFormatOptions(pl.Source.Options)
 	p.outFormat, p.outFmtOpts, _ = splitFormatOptions(pl.Options)
 	var err error

@@ -485,9 +485,11 @@ func (e *Engine) createSink(ctx context.Context, s *ast.CreateSink, text string,
 			return res, err
 		}
 	}
-	if len(p.Source.Columns) == 0 {
-		return res, &Error{Code: CodeInvalid, Pos: s.Pos, Message: fmt.Sprintf("line %s: source %s declares no columns to read", s.Pos, p.Source.Name),
-			Hint: "re-create the source with its columns, e.g. (before JSON, after JSON, op TEXT) for a postgres-cdc source"}
+	for _, src := range p.Sources() {
+		if len(src.Columns) == 0 {
+			return res, &Error{Code: CodeInvalid, Pos: s.Pos, Message: fmt.Sprintf("line %s: source %s declares no columns to read", s.Pos, src.Name),
+				Hint: "re-create the source with its columns, e.g. (before JSON, after JSON, op TEXT) for a postgres-cdc source"}
+		}
 	}
 	if err := e.checkSink(p); err != nil {
 		return res, &Error{Code: CodeInvalid, Pos: s.Pos, Message: fmt.Sprintf("line %s: sink %s: %v", s.Pos, name, err), err: err}
@@ -590,7 +592,11 @@ func (e *Engine) sinksReading(source string) []string {
 	var names []string
 	for name, p := range e.mu.pipelines {
 		pl := p.plan
-		if pl.Source.Name == source || (pl.Join != nil && pl.Join.Table.Name == source) || (pl.StreamJoin != nil && pl.StreamJoin.Right.Name == source) {
+		reads := pl.Join != nil && pl.Join.Table.Name == source
+		for _, src := range pl.Sources() {
+			reads = reads || src.Name == source
+		}
+		if reads {
 			names = append(names, name)
 		}
 	}

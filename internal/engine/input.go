@@ -25,6 +25,9 @@ type sourceInput struct {
 	columns    []format.Column
 	env        format.Env
 	group      string
+	// query is what its stateless tasks evaluate: the pipeline's plan,
+	// or a query after UNION ALL (plan.Pipeline.Union).
+	query *plan.Pipeline
 	// filter is what a task applies after decoding: the query's WHERE,
 	// or for a stream join the conditions on this side alone.
 	filter *expr.Expr

@@ -165,15 +165,23 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 	if err != nil {
 		return err
 	}
-	main.filter = pl.Filter
+	main.filter, main.query = pl.Filter, pl
 	p.inputs = []*sourceInput{main}
+	for i, q := range pl.Union {
+		in, err := e.newSourceInput(q.Source, i+1, p.group+".union"+itoa(int64(i+1)))
+		if err != nil {
+			return err
+		}
+		in.filter, in.query = q.Filter, q
+		p.inputs = append(p.inputs, in)
+	}
 	if j := pl.StreamJoin; j != nil {
 		main.filter = j.LeftFilter
 		right, err := e.newSourceInput(j.Right, 1, p.group+".right")
 		if err != nil {
 			return err
 		}
-		right.filter = j.RightFilter
+		right.filter, right.query = j.RightFilter, pl
 		p.inputs = append(p.inputs, right)
 	}
 	if p.enc, err = format.NewEncoder(p.outFormat, p.outColumns, p.outFmtOpts, e.formatEnv(entry.Name, sinkOpts)); err != nil {

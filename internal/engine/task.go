@@ -107,7 +107,7 @@ func (p *pipeline) newTask(in *sourceInput, partition int32) *task {
 	}
 	t.rowSink, _ = p.sink.(connector.RowSink)
 	t.join = p.newJoinState()
-	pl, n := p.plan, len(in.columns)
+	pl, n := in.query, len(in.columns)
 	for i, c := range in.def.Columns {
 		if c.NotNull {
 			t.notNull = append(t.notNull, i)
@@ -367,7 +367,7 @@ func (t *task) process(b connector.Batch) {
 // evaluate runs one message through the pipeline, appending its output
 // (if it passes the filter) to t.outputs.
 func (t *task) evaluate(m *connector.Message) (stage string, err error) {
-	pl := t.p.plan
+	pl := t.src.query
 	n := len(t.src.columns)
 	if pass, stage, err := t.decodeFilter(m); !pass {
 		return stage, err

@@ -135,6 +135,9 @@ type Select struct {
 	// Key is Tide's extension KEY BY expr (may also be given as the
 	// sink's key option); nil keeps the input key.
 	Key Expr
+	// UnionAll is the query after UNION ALL, whose rows are appended to
+	// this one's (it may have a UnionAll of its own); nil without one.
+	UnionAll *Select
 }
 
 // SelectItem is one output of a SELECT list: an expression with an

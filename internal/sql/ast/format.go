@@ -213,6 +213,10 @@ func (f *formatter) selectStmt(s *Select) {
 		f.WriteString(" KEY BY ")
 		f.expr(s.Key)
 	}
+	if s.UnionAll != nil {
+		f.WriteString(" UNION ALL ")
+		f.selectStmt(s.UnionAll)
+	}
 }
 
 // windowFuncs are the table functions printed in upper case, as the

@@ -96,7 +96,6 @@ var unsupportedHints = map[string]string{
 	"limit":     "LIMIT is not supported on unbounded streams",
 	"offset":    "OFFSET is not supported on unbounded streams",
 	"fetch":     "FETCH is not supported on unbounded streams",
-	"union":     "UNION is not supported yet",
 	"intersect": "INTERSECT is not supported yet",
 	"except":    "EXCEPT is not supported yet",
 	"over":      "window functions (OVER) are not supported; use TUMBLE, HOP or SESSION in FROM",

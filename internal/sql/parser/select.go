@@ -120,6 +120,14 @@ func (p *parser) parseSelect(end queryEnd) *ast.Select {
 		s.Key = p.parseExpr()
 		stage = stageKeyBy
 	}
+	if p.isWord(0, "union") {
+		t := p.advance()
+		if !p.acceptWord("all") {
+			p.failAt(t, nearText(t)+": UNION without ALL (removing duplicate rows) is not supported on streams", "write UNION ALL, which keeps every row")
+		}
+		s.UnionAll = p.parseSelect(end)
+		return s
+	}
 	if !p.atQueryEnd(end) {
 		p.clauseError(stage, end)
 	}

@@ -29,6 +29,29 @@ import (
 func (p *Pipeline) Explain() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Sink %s (%s)\n", p.Name, describeConnector(p.Connector, p.Options))
+	if len(p.Union) > 0 {
+		fmt.Fprintf(&b, "└─ Union all (%d queries, each read and written by tasks of its own)\n", len(p.Union)+1)
+		for i, q := range append([]*Pipeline{p}, p.Union...) {
+			branch, rest := "├─ ", "│  "
+			if i == len(p.Union) {
+				branch, rest = "└─ ", "   "
+			}
+			lines := strings.Split(strings.TrimSuffix(q.explainQuery(), "\n"), "\n")
+			fmt.Fprintf(&b, "   %sQuery (%s)\n", branch, strings.TrimSpace(lines[0])) // its key
+			for _, line := range lines[1:] {
+				fmt.Fprintf(&b, "   %s%s\n", rest, line)
+			}
+		}
+		return b.String()
+	}
+	b.WriteString(p.explainQuery())
+	return b.String()
+}
+
+// explainQuery renders the query's part of the tree: its key, then the
+// nodes from Project down to its sources.
+func (p *Pipeline) explainQuery() string {
+	var b strings.Builder
 	switch a := p.Aggregation; {
 	case p.Key != nil:
 		fmt.Fprintf(&b, "  key: %s\n", p.KeyText)

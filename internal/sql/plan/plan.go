@@ -116,8 +116,26 @@ type Pipeline struct {
 	// nil without one. Filter, Outputs and Key are then over the joined
 	// row: the source's row, then the other stream's.
 	StreamJoin *StreamJoin
-	Connector  string
-	Options    map[string]string // sink WITH options without "connector"
+	// Union are the queries after UNION ALL (union.go): stateless, each
+	// over its own source, with outputs of this pipeline's names and
+	// types; the sink gets all of their rows.
+	Union     []*Pipeline
+	Connector string
+	Options   map[string]string // sink WITH options without "connector"
+}
+
+// Sources returns the sources the pipeline reads as streams: its
+// Source, a joined stream, the queries' after UNION ALL (not a joined
+// table).
+func (p *Pipeline) Sources() []*Source {
+	out := []*Source{p.Source}
+	if p.StreamJoin != nil {
+		out = append(out, p.StreamJoin.Right)
+	}
+	for _, q := range p.Union {
+		out = append(out, q.Source)
+	}
+	return out
 }
 
 // Updating reports whether the pipeline's result is a changelog: an
@@ -244,6 +262,9 @@ func AnalyzeSource(stmt *ast.CreateSource, knownConnectors []string, opts Option
 // AnalyzeSink checks a CREATE SINK ... AS SELECT against the sources it
 // reads (found by lookup) and compiles its expressions.
 func AnalyzeSink(stmt *ast.CreateSink, lookup func(name string) (*Source, bool), knownConnectors []string, opts Options) (*Pipeline, error) {
+	if stmt.Query.UnionAll != nil {
+		return analyzeUnion(stmt, lookup, knownConnectors, opts)
+	}
 	p := &Pipeline{Name: string(stmt.Name)}
 	q, err := flattenSubqueries(stmt.Query, lookup, opts)
 	if err != nil {

@@ -9,3 +9,8 @@ CREATE SINK IF NOT EXISTS out (a, b) WITH (connector = 'postgres', table = 'out'
 create sink s with (connector='stdout') as select * from t
 ====
 EXPLAIN CREATE SINK s WITH (connector = 'stdout') AS SELECT a FROM t
+====
+CREATE SINK all_events WITH (connector = 'topic', topic = 'all') AS
+SELECT id, 'web' AS channel FROM web_clicks WHERE id > 0
+UNION ALL SELECT user_id, 'app' FROM app_clicks
+UNION ALL SELECT id, channel FROM (SELECT id, 'kiosk' AS channel FROM kiosk) k KEY BY id

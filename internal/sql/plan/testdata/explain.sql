@@ -150,3 +150,17 @@ JOIN TUMBLE(TABLE payments, DESCRIPTOR(paid_at), INTERVAL '2' MINUTE) p ON o.id 
 CREATE SINK hops WITH (connector = 'stdout') AS
 SELECT o.id FROM HOP(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '1' MINUTE, INTERVAL '2' MINUTE) o
 JOIN payments p ON o.id = p.order_id
+====
+-- UNION ALL: each query a stateless pipeline over its source into the one sink; integer and bigint make bigint.
+CREATE SINK everything WITH (connector = 'stdout') AS
+SELECT id, 'order' AS kind FROM orders WHERE amount > 0
+UNION ALL SELECT order_id, 'payment' FROM payments
+UNION ALL SELECT user_id, url FROM clicks KEY BY url
+====
+-- UNION ALL's columns must match in number and type.
+CREATE SINK mismatch WITH (connector = 'stdout') AS
+SELECT id, customer FROM orders UNION ALL SELECT order_id, paid_at FROM payments
+====
+-- An aggregating query in a UNION ALL is not there yet.
+CREATE SINK agg_union WITH (connector = 'stdout') AS
+SELECT id FROM orders UNION ALL SELECT count(*) FROM payments

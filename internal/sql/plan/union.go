@@ -1,0 +1,103 @@
+package plan
+
+import (
+	"fmt"
+
+	"github.com/tide-data/tide/internal/sql/ast"
+)
+
+// analyzeUnion analyzes SELECT ... UNION ALL SELECT ...: each branch is a
+// stateless query of its own over its own source, planned as a sink of
+// its own would be, and the sink's rows are all of theirs. The outputs
+// are named by the first branch (as Postgres names a UNION's columns);
+// a column whose branches differ in type takes the widest of them, the
+// narrower branches' items cast to it (integer and bigint make bigint).
+func analyzeUnion(stmt *ast.CreateSink, lookup func(string) (*Source, bool), known []string, opts Options) (*Pipeline, error) {
+	var branches []*ast.Select
+	for s := stmt.Query; s != nil; s = s.UnionAll {
+		b := *s
+		b.UnionAll = nil
+		branches = append(branches, &b)
+	}
+	analyze := func(b *ast.Select) (*Pipeline, error) {
+		one := *stmt
+		one.Query = b
+		p, err := AnalyzeSink(&one, lookup, known, opts)
+		if err != nil {
+			return nil, err
+		}
+		if p.Aggregation != nil || p.Join != nil || p.StreamJoin != nil {
+			return nil, unsupported(b.Pos, "UNION ALL of queries that aggregate or join is not supported yet",
+				"give each such query a sink of its own writing the same topic")
+		}
+		return p, nil
+	}
+	plans := make([]*Pipeline, len(branches))
+	for i, b := range branches {
+		p, err := analyze(b)
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 && len(p.Outputs) != len(plans[0].Outputs) {
+			return nil, errorf(b.Pos, "each UNION query must have the same number of columns: %d, not %d", len(plans[0].Outputs), len(p.Outputs))
+		}
+		plans[i] = p
+	}
+	// The common type of each column, then the branches cast to it.
+	for col := range plans[0].Outputs {
+		common := plans[0].Outputs[col].Type
+		for _, p := range plans[1:] {
+			t := p.Outputs[col].Type
+			switch {
+			case t == common:
+			case wider(t, common):
+				common = t
+			case !wider(common, t):
+				return nil, &Error{Pos: branches[0].Pos, Msg: fmt.Sprintf("UNION types %s and %s cannot be matched (column %d, %s)", common, t, col+1, plans[0].Outputs[col].Name),
+					Hint: "cast one of them: expr::" + common.String()}
+			}
+		}
+		for i, p := range plans {
+			if p.Outputs[col].Type == common {
+				continue
+			}
+			b := branches[i]
+			item, ok := itemOf(b, col)
+			if !ok {
+				return nil, &Error{Pos: b.Pos, Msg: fmt.Sprintf("UNION column %d (%s) is %s in one query and %s in another", col+1, plans[0].Outputs[col].Name, p.Outputs[col].Type, common),
+					Hint: "list the columns instead of *, casting the narrower: expr::" + common.String()}
+			}
+			b.Items[item].Expr = &ast.Cast{Pos: b.Items[item].Pos, X: b.Items[item].Expr, Type: ast.TypeName{Pos: b.Items[item].Pos, Name: common.String()}}
+			if b.Items[item].Alias == "" {
+				b.Items[item].Alias = ast.Ident(p.Outputs[col].Name)
+			}
+			var err error
+			if plans[i], err = analyze(b); err != nil {
+				return nil, err
+			}
+		}
+	}
+	first := plans[0]
+	for i, p := range plans[1:] {
+		for col := range p.Outputs {
+			p.Outputs[col].Name = first.Outputs[col].Name
+		}
+		p.Name = fmt.Sprintf("%s#%d", first.Name, i+2)
+	}
+	first.Union = plans[1:]
+	return first, nil
+}
+
+// itemOf finds the select item that makes output col, when no star comes
+// before it.
+func itemOf(q *ast.Select, col int) (int, bool) {
+	for i, it := range q.Items {
+		if it.Star {
+			return 0, false
+		}
+		if i == col {
+			return i, true
+		}
+	}
+	return 0, false
+}
