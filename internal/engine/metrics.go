@@ -219,9 +219,9 @@ var (
 	pipelineAggregatedDesc = prometheus.NewDesc("tide_pipeline_records_aggregated_total",
 		"Events a pipeline with GROUP BY folded into its groups.", []string{"pipeline"}, nil)
 	pipelineLateDesc = prometheus.NewDesc("tide_pipeline_late_records_total",
-		"Events that arrived after the watermark closed their windows: dropped, or written to the source's late.topic.", []string{"pipeline"}, nil)
+		"Events that arrived after the watermark closed their windows, or rows of a join behind its watermark: dropped, or written to the source's late.topic.", []string{"pipeline"}, nil)
 	pipelineWatermarkLagDesc = prometheus.NewDesc("tide_pipeline_watermark_lag_seconds",
-		"Wall-clock time minus the lowest watermark of a windowed pipeline's aggregate tasks on this worker (absent before the first watermark).",
+		"Wall-clock time minus the lowest watermark of a windowed pipeline's (or a join's) stage tasks on this worker (absent before the first watermark).",
 		[]string{"pipeline"}, nil)
 	pipelineStateMemoryDesc = prometheus.NewDesc("tide_pipeline_state_memory_bytes",
 		"Approximate bytes of a pipeline's GROUP BY state held in memory on this worker (bounded by the sink's state.memory per task).",
@@ -273,7 +273,7 @@ func (c pipelineCollector) Collect(ch chan<- prometheus.Metric) {
 			counter(pipelineLateDesc, float64(p.stats.late.Load()), name)
 			ch <- prometheus.MustNewConstMetric(pipelineStateMemoryDesc, prometheus.GaugeValue, float64(p.stats.stateMemory.Load()), name)
 			ch <- prometheus.MustNewConstMetric(pipelineStateEvictedDesc, prometheus.GaugeValue, float64(p.stats.stateEvicted.Load()), name)
-			if wm := p.stats.watermark.Load(); st.agg.Window != nil && wm != eventtime.NoWatermark && wm != endOfInput {
+			if wm := p.stats.watermark.Load(); (st.agg == nil || st.agg.Window != nil) && wm != eventtime.NoWatermark && wm != endOfInput {
 				lag := time.Since(time.UnixMicro(wm)).Seconds()
 				ch <- prometheus.MustNewConstMetric(pipelineWatermarkLagDesc, prometheus.GaugeValue, lag, name)
 			}

@@ -7,8 +7,11 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tide-data/tide/internal/transport"
 )
@@ -356,6 +359,66 @@ func TestWindowJoinAgainstOracle(t *testing.T) {
 			produceOrdersPayments(t, n.tr, orders, payments, 17)
 			got := joinedRows(t, readExactly(t, n.tr, "out", len(want)))
 			compareRows(t, got, want)
+		})
+	}
+}
+
+// Late rows: once the join's watermark has passed a row's time, an
+// interval join drops it (a partner it should meet may be gone) and
+// counts it, while a regular join (the other side kept for ever) still
+// joins it. The state and lateness metrics of a join are scraped.
+func TestJoinLateRows(t *testing.T) {
+	for _, c := range []struct {
+		name, on string
+		joined   bool // whether the late payment joins
+	}{
+		{"interval", "AND p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '10' SECOND", false},
+		{"regular", "", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			n := openNode(t, t.TempDir())
+			t.Cleanup(func() { n.close(t) })
+			reg := prometheus.NewRegistry()
+			e := openEngineWith(t, n, func(cfg *Config) { cfg.Metrics = reg })
+			t.Cleanup(func() { closeEngine(t, e) })
+			mustExec(t, e, strings.Replace(sjOrders, "topic.partitions = '3'", "topic.partitions = '1'", 1))
+			mustExec(t, e, strings.Replace(sjPayments, "topic.partitions = '2'", "topic.partitions = '1'", 1))
+			mustExec(t, e, `CREATE SINK paid WITH (connector = 'topic', topic = 'out') AS
+				SELECT o.id, p.amount AS paid, p.paid_at FROM orders o JOIN payments p ON o.id = p.order_id `+c.on)
+			base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+			ts := func(s int) string { return base.Add(time.Duration(s) * time.Second).Format("2006-01-02 15:04:05") }
+			produce := func(topic, value string) {
+				t.Helper()
+				if err := n.tr.Produce(context.Background(), []*transport.Record{{Topic: topic, Partition: 0, Value: []byte(value)}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			produce("orders", fmt.Sprintf(`{"id":1,"amount":5,"placed_at":"%s"}`, ts(5)))
+			produce("payments", fmt.Sprintf(`{"order_id":1,"amount":7,"paid_at":"%s"}`, ts(6))) // on time: joins
+			// Both sides far ahead: the watermark passes 90 s.
+			produce("orders", fmt.Sprintf(`{"id":2,"amount":5,"placed_at":"%s"}`, ts(100)))
+			produce("payments", fmt.Sprintf(`{"order_id":2,"amount":8,"paid_at":"%s"}`, ts(100)))
+			p := e.mu.pipelines["paid"]
+			waitFor(t, "the join's watermark past 90 s", func() bool { return p.stats.watermark.Load() >= base.Add(90*time.Second).UnixMicro() })
+			produce("payments", fmt.Sprintf(`{"order_id":1,"amount":9,"paid_at":"%s"}`, ts(7))) // late
+			want := []string{"1|7|2026-03-01T00:00:06", "2|8|2026-03-01T00:01:40"}
+			late := int64(1)
+			if c.joined {
+				want, late = append(want, "1|9|2026-03-01T00:00:07"), 0
+			}
+			slices.Sort(want)
+			waitFor(t, "the late row handled", func() bool { return p.stats.aggregated.Load()+p.stats.late.Load() == 5 })
+			got := joinedRows(t, readExactly(t, n.tr, "out", len(want)))
+			compareRows(t, got, want)
+			if got := p.stats.late.Load(); got != late {
+				t.Errorf("%d late rows counted, want %d", got, late)
+			}
+			if v := gather(t, reg, "tide_pipeline_late_records_total", "paid")[""].GetCounter().GetValue(); int64(v) != late {
+				t.Errorf("tide_pipeline_late_records_total = %v, want %d", v, late)
+			}
+			waitFor(t, "the join's state in the metrics", func() bool {
+				return gather(t, reg, "tide_pipeline_state_memory_bytes", "paid")[""].GetGauge().GetValue() > 0
+			})
 		})
 	}
 }
