@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -197,7 +198,11 @@ func (o *Operator) Load(key, value []byte) error {
 		if n <= 0 || n != len(value) {
 			return fmt.Errorf("%w: watermark %x", ErrCorruptState, value)
 		}
-		o.fired = fired
+		// The end of a bounded input (the end of time) ended that run,
+		// not the job: a later run over new input starts without it.
+		if fired != math.MaxInt64 {
+			o.fired = fired
+		}
 		return nil
 	}
 	if len(key) > 0 && key[0] == tagSessionIndex {

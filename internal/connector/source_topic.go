@@ -286,7 +286,7 @@ func (s *TopicSource) findBounds(ctx context.Context) error {
 		s.stopAt[p], s.next[p] = end, from[p]
 		for _, g := range groups {
 			if o, ok := g.Offsets[transport.TopicPartition{Topic: s.topic, Partition: p}]; ok && g.Group == s.env.Group {
-				s.next[p] = o
+				s.next[p] = max(o, starts[p]) // what retention deleted is not read
 			}
 		}
 		if s.next[p] >= end {
@@ -313,16 +313,39 @@ func (s *TopicSource) poll(ctx context.Context) ([]*transport.Record, error) {
 	pollCtx, cancel := context.WithTimeout(ctx, boundedPollWait)
 	recs, err := s.consumer.Poll(pollCtx)
 	cancel()
-	if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
-		return slices.DeleteFunc(recs, func(r *transport.Record) bool { return r.Offset >= s.stopAt[r.Partition] }), err
+	if err != nil && (ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded)) {
+		return nil, err
+	}
+	// A record at or past its partition's bound: the consumer delivers
+	// in order, so nothing before the bound is left there.
+	recs = slices.DeleteFunc(recs, func(r *transport.Record) bool {
+		if r.Offset >= s.stopAt[r.Partition] {
+			s.done[r.Partition] = true
+			return true
+		}
+		return false
+	})
+	if len(recs) > 0 {
+		return recs, nil
 	}
 	for p, stop := range s.stopAt {
 		if s.done[p] {
 			continue
 		}
-		left, err := s.env.Transport.ReadAt(ctx, transport.TopicPartition{Topic: s.topic, Partition: p}, s.next[p], 1)
+		tp := transport.TopicPartition{Topic: s.topic, Partition: p}
+		left, err := s.env.Transport.ReadAt(ctx, tp, s.next[p], 1)
 		if errors.Is(err, transport.ErrOffsetOutOfRange) {
-			continue // retention moved the start: the consumer skips ahead, and says so
+			// Retention or DeleteRecords moved the start past where the
+			// partition was to be read from: the consumer skips there too.
+			starts, serr := s.env.Transport.StartOffsets(ctx, s.topic)
+			if serr != nil {
+				return nil, serr
+			}
+			if starts[p] > s.next[p] {
+				s.next[p] = starts[p]
+				s.done[p] = s.next[p] >= stop
+			}
+			continue
 		}
 		if err != nil {
 			return nil, err

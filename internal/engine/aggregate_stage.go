@@ -376,6 +376,9 @@ func (s *aggStage) openTask(ctx context.Context, part int32) (*aggTask, error) {
 			if n <= 0 {
 				return fmt.Errorf("origin watermark %x: %w", v, aggregate.ErrCorruptState)
 			}
+			if wm == endOfInput {
+				return nil // that run's end: a later run's origins start afresh (Expect below)
+			}
 			t.wms.Observe(origin, wm, now)
 			t.savedWM[origin] = wm
 			return nil

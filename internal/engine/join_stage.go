@@ -4,8 +4,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 
+	"github.com/tide-data/tide/internal/eventtime"
 	"github.com/tide-data/tide/internal/join"
 	"github.com/tide-data/tide/internal/sql/expr"
 	"github.com/tide-data/tide/internal/sql/plan"
@@ -26,8 +28,10 @@ import (
 // with delivery.guarantee = 'exactly_once'.
 //
 // Late rows (behind the stage's watermark when they arrive) are dropped
-// and counted: a partner they should have met may be gone. A source's
-// late.topic is not written for joins yet.
+// and counted: a partner they should have met may be gone (a source with
+// a late.topic is refused for a join). A row on which ON fails to
+// evaluate against a partner is dead-lettered and takes no part in the
+// join.
 
 // joinTask is a stage task's join: the operator and the rows it
 // evaluates pairs in.
@@ -109,7 +113,7 @@ func (s *aggStage) foldJoin(t *aggTask, r *transport.Record) {
 	copy(jt.joined[base[side]:], jt.sides[side])
 	other := side.Other()
 	width := len(jt.kinds[other])
-	var condErr error
+	pairs := len(jt.out)
 	err = jt.op.Add(join.Row{Side: side, Key: string(r.Key), TS: ts, Partition: origin, Offset: offset, Values: values},
 		func(o *join.Row) (bool, error) {
 			into := jt.joined[base[other] : base[other]+width]
@@ -118,8 +122,7 @@ func (s *aggStage) foldJoin(t *aggTask, r *transport.Record) {
 			}
 			v, err := s.st.join.Condition.Eval(jt.joined)
 			if err != nil {
-				condErr = err // the pair does not match; the row is dead-lettered
-				return false, nil
+				return false, err
 			}
 			if v.IsNull() || !v.Bool() {
 				return false, nil
@@ -131,9 +134,12 @@ func (s *aggStage) foldJoin(t *aggTask, r *transport.Record) {
 	case errors.Is(err, join.ErrLate):
 		s.p.stats.late.Add(1)
 	case err != nil:
+		// ON failed on a pair (or the state is corrupt): Add stored
+		// nothing, so the row takes no part in the join; neither do the
+		// pairs it had made.
+		clear(jt.out[pairs:])
+		jt.out = jt.out[:pairs]
 		s.refuse(t, r, stageJoin, err)
-	case condErr != nil:
-		s.refuse(t, r, stageJoin, condErr)
 	default:
 		s.p.stats.aggregated.Add(1)
 	}
@@ -153,6 +159,29 @@ func (t *aggTask) expireJoin(j *plan.StreamJoin, wm int64) {
 		}
 		jt.out = append(jt.out, joinedRow{row: row, ts: r.TS})
 	})
+}
+
+// checkJoinTime refuses an event time a join cannot hold ('infinity',
+// '-infinity' and times within a bound or a window of them): its expiry
+// and window bounds would wrap around, and as a watermark it would take
+// its partition out of the join's for good.
+func checkJoinTime(st *stateful, ts int64) error {
+	margin := int64(0)
+	left, right := st.join.Keep()
+	for _, keep := range []int64{left, right, st.ttl.Microseconds()} {
+		if keep != plan.Forever {
+			margin = max(margin, keep)
+		}
+	}
+	for _, w := range []*eventtime.Spec{st.join.LeftWindow, st.join.RightWindow} {
+		if w != nil {
+			margin = saturatingAdd(margin, saturatingAdd(w.Size, max(w.Offset, -w.Offset)))
+		}
+	}
+	if ts > math.MinInt64+margin && ts < math.MaxInt64-margin {
+		return nil
+	}
+	return &types.Error{Code: "22008", Message: "the join's time column is out of range (infinity?): the row has no place in event time"}
 }
 
 // readJoinRecord splits a repartition value of a join: the event time,

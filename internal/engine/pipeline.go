@@ -218,14 +218,14 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 			group: "tide-agg-" + entry.Name + "-" + entry.ID, stateDir: e.stateDirFor(entry.Name, entry.ID),
 			wmExpr: src.Watermark != nil && pl.Aggregation != nil && pl.Aggregation.Window != nil,
 		}
+		// The internal topics have a partition per origin: a source that
+		// gains partitions changes their count, which setupStateful
+		// refuses, rather than renumbering a join's origins unnoticed.
 		for _, in := range p.inputs {
 			in.firstOrigin = st.origins
 			st.origins += in.partitions
-			st.partitions = max(st.partitions, in.partitions)
-			if in.idle > 0 && (st.idle == 0 || in.idle < st.idle) {
-				st.idle = in.idle
-			}
 		}
+		st.partitions = st.origins
 		err = p.setupStateful(ctx, st)
 		if err == nil {
 			st.stage, err = newAggStage(p, st)

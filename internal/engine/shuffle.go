@@ -215,6 +215,8 @@ func (t *task) shuffleOne(m *connector.Message) (stage string, err error) {
 			if err := checkEventTime(agg.Window, ts); err != nil {
 				return stageEventTime, err
 			}
+		} else if err := checkJoinTime(sh.st, ts); err != nil {
+			return stageEventTime, err
 		}
 		candidate := ts
 		if spec.watermark != nil {

@@ -228,10 +228,25 @@ func checkStateful(p *plan.Pipeline, sinkOpts map[string]string) error {
 		if cfg.exactlyOnce && p.Connector != "topic" && p.Connector != "postgres" && p.Connector != "blackhole" {
 			return fmt.Errorf("exactly-once delivery needs a topic sink (written in Kafka transactions) or a postgres sink (offsets in its transactions), not %s", p.Connector)
 		}
+		var idle []time.Duration
 		for _, src := range []*plan.Source{p.Source, p.StreamJoin.Right} {
 			if cfg.exactlyOnce && src.Connector != "topic" {
 				return fmt.Errorf("exactly-once delivery needs topic sources (their offsets commit in the transaction), not %s (%s)", src.Connector, src.Name)
 			}
+			_, _, rest := splitFormatOptions(src.Options)
+			d, late, err := sourceTimeOptions(rest)
+			if err != nil {
+				return err
+			}
+			if late != "" {
+				return fmt.Errorf("source %s has a 'late.topic', which joins do not write yet: a join's late rows are dropped and counted; declare a source without it for the join", src.Name)
+			}
+			idle = append(idle, d)
+		}
+		// One watermark follows both sources' partitions, with one idle
+		// timeout.
+		if idle[0] != idle[1] {
+			return fmt.Errorf("the sources of a join must have the same 'watermark.idle_timeout' (%s has %s, %s has %s)", p.Source.Name, idle[0], p.StreamJoin.Right.Name, idle[1])
 		}
 		return nil
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 )
 
 // ErrCorruptState is Load's answer for an entry it cannot decode, or one
@@ -129,7 +130,11 @@ func (o *Operator) Load(key, value []byte) error {
 		if n <= 0 || n != len(value) {
 			return fmt.Errorf("%w: watermark %x", ErrCorruptState, value)
 		}
-		o.wm = wm
+		// The end of a bounded input (the end of time) ended that run,
+		// not the job: a later run over new input starts without it.
+		if wm != math.MaxInt64 {
+			o.wm = wm
+		}
 		return nil
 	}
 	r, err := o.parseRowKey(key)

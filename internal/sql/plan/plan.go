@@ -489,18 +489,26 @@ func (in *input) expandItems(list []ast.SelectItem) ([]selectItem, error) {
 		}
 		if j := in.sjoin; j != nil {
 			sides := []struct {
-				alias string
-				src   *Source
-			}{{in.alias, in.src}, {j.RightAlias, j.Right}}
+				alias    string
+				src      *Source
+				windowed bool
+			}{{in.alias, in.src, j.LeftWindow != nil}, {j.RightAlias, j.Right, j.RightWindow != nil}}
 			found := false
 			for _, side := range sides {
 				if item.StarTable != "" && string(item.StarTable) != side.alias {
 					continue
 				}
 				found = true
+				names := make([]string, 0, len(side.src.Columns)+2)
 				for _, c := range side.src.Columns {
-					ref := &ast.ColumnRef{Pos: item.Pos, Table: ast.Ident(side.alias), Name: ast.Ident(c.Name)}
-					items = append(items, selectItem{expr: ref, name: c.Name, text: side.alias + "." + c.Name})
+					names = append(names, c.Name)
+				}
+				if side.windowed {
+					names = append(names, ColWindowStart, ColWindowEnd)
+				}
+				for _, name := range names {
+					ref := &ast.ColumnRef{Pos: item.Pos, Table: ast.Ident(side.alias), Name: ast.Ident(name)}
+					items = append(items, selectItem{expr: ref, name: name, text: side.alias + "." + name})
 				}
 			}
 			if !found {

@@ -182,7 +182,12 @@ func resolveStreamJoin(f *ast.Join, in *input, right *joinSide, opts Options) (*
 				return nil, err
 			}
 		}
-		j.addBound(c, in.cols, opts) // l.ts = r.ts is a key and a bound
+		// l.ts = r.ts is a key and a bound. Times of different kinds
+		// (timestamp against timestamptz) compare through the session's
+		// time zone: no bound is read from them.
+		if j.LeftRow[j.LeftTime].Type == j.RightRow[j.RightTime].Type {
+			j.addBound(c, in.cols, opts)
+		}
 	}
 	if len(j.LeftKeys) == 0 {
 		return nil, &Error{Pos: f.On.Position(), Msg: "a join between two streams needs an equality between them in ON (a.col = b.col), which decides where each row's partners are",
@@ -244,16 +249,20 @@ func (j *StreamJoin) sides(e *expr.Expr) joinSides {
 // addKey takes l = r with l over one side and r over the other as an
 // equality key, if it is one.
 func (j *StreamJoin) addKey(b *ast.Binary, leftCols, rightCols []expr.Column, opts Options) error {
-	l, lerr := expr.CompileWith(b.L, leftCols, opts.Compile)
-	r, rerr := expr.CompileWith(b.R, rightCols, opts.Compile)
-	lx, rx := b.L, b.R
-	if lerr != nil || rerr != nil {
-		l, lerr = expr.CompileWith(b.R, leftCols, opts.Compile)
-		r, rerr = expr.CompileWith(b.L, rightCols, opts.Compile)
-		lx, rx = b.R, b.L
+	// Each operand must compile over one side's row alone (a failure
+	// says it reads the other side, or both).
+	overSides := func(lx, rx ast.Expr) (l, r *expr.Expr, ok bool) {
+		l, lerr := expr.CompileWith(lx, leftCols, opts.Compile)
+		r, rerr := expr.CompileWith(rx, rightCols, opts.Compile)
+		return l, r, lerr == nil && rerr == nil
 	}
-	if lerr != nil || rerr != nil {
-		return nil
+	lx, rx := b.L, b.R
+	l, r, ok := overSides(lx, rx)
+	if !ok {
+		lx, rx = b.R, b.L
+		if l, r, ok = overSides(lx, rx); !ok {
+			return nil // not a key: the condition is evaluated on each pair
+		}
 	}
 	// Both sides' keys are encoded in one type, so that equal values
 	// meet: the narrower is cast to the wider, as Postgres' = compares.
