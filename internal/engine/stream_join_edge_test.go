@@ -130,27 +130,13 @@ func TestBoundedSourceEndsOnABusyTopic(t *testing.T) {
 // end of time for good, and that side would stop holding the join's
 // watermark back.
 func TestJoinRefusesInfiniteEventTime(t *testing.T) {
-	n := openNode(t, t.TempDir())
-	defer n.close(t)
-	e := openEngine(t, n)
-	defer closeEngine(t, e)
-	mustExec(t, e, `CREATE SOURCE orders (id bigint, amount int, placed_at timestamp,
-		WATERMARK FOR placed_at AS placed_at - INTERVAL '2' SECOND)
-		WITH (connector = 'topic', topic = 'orders', topic.partitions = '1')`)
-	mustExec(t, e, `CREATE SOURCE payments (order_id int, amount int, paid_at timestamp,
-		WATERMARK FOR paid_at AS paid_at - INTERVAL '2' SECOND)
-		WITH (connector = 'topic', topic = 'payments', topic.partitions = '1')`)
+	n, e := sjEngine(t, nil, true)
 	mustExec(t, e, `CREATE SINK paid WITH (connector = 'topic', topic = 'out') AS
 		SELECT o.id, p.amount AS paid, p.paid_at FROM orders o JOIN payments p
 		ON o.id = p.order_id AND p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '10' SECOND`)
 	base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	ts := func(s int) string { return base.Add(time.Duration(s) * time.Second).Format("2006-01-02 15:04:05") }
-	produce := func(topic, value string) {
-		t.Helper()
-		if err := n.tr.Produce(context.Background(), []*transport.Record{{Topic: topic, Partition: 0, Value: []byte(value)}}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	produce := func(topic, value string) { t.Helper(); produceValue(t, n.tr, topic, value) }
 	produce("orders", fmt.Sprintf(`{"id":0,"amount":1,"placed_at":"%s"}`, ts(90)))
 	produce("orders", `{"id":9,"amount":1,"placed_at":"infinity"}`)
 	produce("payments", fmt.Sprintf(`{"order_id":1,"amount":7,"paid_at":"%s"}`, ts(100)))

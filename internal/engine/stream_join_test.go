@@ -122,10 +122,10 @@ func produceOrdersPayments(t *testing.T, tr transport.Transport, orders []sjOrde
 	}
 }
 
-// intervalOracle joins by brute force: every order of amount > 10 with
-// every payment of it within [-2 s, +10 s] of it; with left, every such
-// order without one too, with a NULL payment.
-func intervalOracle(orders []sjOrder, payments []sjPayment, left bool) []string {
+// joinOracle joins by brute force every order of amount > 10 with every
+// payment of it for which meets holds; with left, every such order
+// without one too, with a NULL payment.
+func joinOracle(orders []sjOrder, payments []sjPayment, left bool, meets func(o sjOrder, p sjPayment) bool) []string {
 	var out []string
 	for _, o := range orders {
 		if o.amount <= 10 {
@@ -133,7 +133,7 @@ func intervalOracle(orders []sjOrder, payments []sjPayment, left bool) []string 
 		}
 		matched := false
 		for _, p := range payments {
-			if p.orderID == o.id && !p.ts.Before(o.ts.Add(-2*time.Second)) && !p.ts.After(o.ts.Add(10*time.Second)) {
+			if p.orderID == o.id && meets(o, p) {
 				out = append(out, fmt.Sprintf("%d|%d|%s", o.id, p.amount, p.ts.Format("2006-01-02T15:04:05.999")))
 				matched = true
 			}
@@ -144,6 +144,39 @@ func intervalOracle(orders []sjOrder, payments []sjPayment, left bool) []string 
 	}
 	slices.Sort(out)
 	return out
+}
+
+// intervalOracle is the join within [-2 s, +10 s] of the order.
+func intervalOracle(orders []sjOrder, payments []sjPayment, left bool) []string {
+	return joinOracle(orders, payments, left, func(o sjOrder, p sjPayment) bool {
+		return !p.ts.Before(o.ts.Add(-2*time.Second)) && !p.ts.After(o.ts.Add(10*time.Second))
+	})
+}
+
+// sjEngine opens an engine on a new node with the orders and payments
+// sources declared, each on one partition if single.
+func sjEngine(t *testing.T, configure func(*Config), single bool) (*node, *Engine) {
+	t.Helper()
+	n := openNode(t, t.TempDir())
+	t.Cleanup(func() { n.close(t) })
+	e := openEngineWith(t, n, configure)
+	t.Cleanup(func() { closeEngine(t, e) })
+	orders, payments := sjOrders, sjPayments
+	if single {
+		orders = strings.Replace(orders, "topic.partitions = '3'", "topic.partitions = '1'", 1)
+		payments = strings.Replace(payments, "topic.partitions = '2'", "topic.partitions = '1'", 1)
+	}
+	mustExec(t, e, orders)
+	mustExec(t, e, payments)
+	return n, e
+}
+
+// produceValue writes one record to partition 0 of topic.
+func produceValue(t *testing.T, tr transport.Transport, topic, value string) {
+	t.Helper()
+	if err := tr.Produce(context.Background(), []*transport.Record{{Topic: topic, Partition: 0, Value: []byte(value)}}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // joinedRows decodes the sink's rows as the oracle writes them.
@@ -231,12 +264,7 @@ func TestIntervalJoinAgainstOracle(t *testing.T) {
 			orders, payments := genOrdersPayments(7, 800)
 			want := intervalOracle(orders, payments, c.left)
 			t.Logf("%d rows expected", len(want))
-			n := openNode(t, t.TempDir())
-			t.Cleanup(func() { n.close(t) })
-			e := openEngine(t, n)
-			t.Cleanup(func() { closeEngine(t, e) })
-			mustExec(t, e, sjOrders)
-			mustExec(t, e, sjPayments)
+			n, e := sjEngine(t, nil, false)
 			mustExec(t, e, fmt.Sprintf("CREATE SINK paid WITH (connector = 'topic', topic = 'out'%s) AS "+sjQuery, c.opts, c.kind))
 			produceOrdersPayments(t, n.tr, orders, payments, 11)
 			got := joinedRows(t, readExactly(t, n.tr, "out", len(want)))
@@ -308,28 +336,11 @@ func later(a, b time.Time) time.Time {
 	return a
 }
 
-// windowOracle joins by brute force every order of amount > 10 with the
-// payments of it in the same 5-second tumbling window; with left, every
-// such order without one too.
+// windowOracle is the join within the order's 5-second tumbling window.
 func windowOracle(orders []sjOrder, payments []sjPayment, left bool) []string {
-	var out []string
-	for _, o := range orders {
-		if o.amount <= 10 {
-			continue
-		}
-		matched := false
-		for _, p := range payments {
-			if p.orderID == o.id && p.ts.Truncate(5*time.Second).Equal(o.ts.Truncate(5*time.Second)) {
-				out = append(out, fmt.Sprintf("%d|%d|%s", o.id, p.amount, p.ts.Format("2006-01-02T15:04:05.999")))
-				matched = true
-			}
-		}
-		if left && !matched {
-			out = append(out, fmt.Sprintf("%d|<nil>|<nil>", o.id))
-		}
-	}
-	slices.Sort(out)
-	return out
+	return joinOracle(orders, payments, left, func(o sjOrder, p sjPayment) bool {
+		return p.ts.Truncate(5 * time.Second).Equal(o.ts.Truncate(5 * time.Second))
+	})
 }
 
 // A window join: both sides TUMBLE, equal window starts; pairs meet
@@ -344,12 +355,7 @@ func TestWindowJoinAgainstOracle(t *testing.T) {
 			orders, payments := genOrdersPayments(13, 800)
 			want := windowOracle(orders, payments, c.left)
 			t.Logf("%d rows expected", len(want))
-			n := openNode(t, t.TempDir())
-			t.Cleanup(func() { n.close(t) })
-			e := openEngine(t, n)
-			t.Cleanup(func() { closeEngine(t, e) })
-			mustExec(t, e, sjOrders)
-			mustExec(t, e, sjPayments)
+			n, e := sjEngine(t, nil, false)
 			mustExec(t, e, fmt.Sprintf(`CREATE SINK paid WITH (connector = 'topic', topic = 'out') AS
 				SELECT o.id, p.amount AS paid, p.paid_at
 				FROM TUMBLE(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '5' SECOND) o
@@ -376,23 +382,13 @@ func TestJoinLateRows(t *testing.T) {
 		{"regular", "", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			n := openNode(t, t.TempDir())
-			t.Cleanup(func() { n.close(t) })
 			reg := prometheus.NewRegistry()
-			e := openEngineWith(t, n, func(cfg *Config) { cfg.Metrics = reg })
-			t.Cleanup(func() { closeEngine(t, e) })
-			mustExec(t, e, strings.Replace(sjOrders, "topic.partitions = '3'", "topic.partitions = '1'", 1))
-			mustExec(t, e, strings.Replace(sjPayments, "topic.partitions = '2'", "topic.partitions = '1'", 1))
+			n, e := sjEngine(t, func(cfg *Config) { cfg.Metrics = reg }, true)
 			mustExec(t, e, `CREATE SINK paid WITH (connector = 'topic', topic = 'out') AS
 				SELECT o.id, p.amount AS paid, p.paid_at FROM orders o JOIN payments p ON o.id = p.order_id `+c.on)
 			base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 			ts := func(s int) string { return base.Add(time.Duration(s) * time.Second).Format("2006-01-02 15:04:05") }
-			produce := func(topic, value string) {
-				t.Helper()
-				if err := n.tr.Produce(context.Background(), []*transport.Record{{Topic: topic, Partition: 0, Value: []byte(value)}}); err != nil {
-					t.Fatal(err)
-				}
-			}
+			produce := func(topic, value string) { t.Helper(); produceValue(t, n.tr, topic, value) }
 			produce("orders", fmt.Sprintf(`{"id":1,"amount":5,"placed_at":"%s"}`, ts(5)))
 			produce("payments", fmt.Sprintf(`{"order_id":1,"amount":7,"paid_at":"%s"}`, ts(6))) // on time: joins
 			// Both sides far ahead: the watermark passes 90 s.

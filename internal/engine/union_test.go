@@ -26,12 +26,7 @@ func TestUnionAll(t *testing.T) {
 		}
 	}
 	slices.Sort(want)
-	n := openNode(t, t.TempDir())
-	t.Cleanup(func() { n.close(t) })
-	e := openEngine(t, n)
-	t.Cleanup(func() { closeEngine(t, e) })
-	mustExec(t, e, sjOrders)
-	mustExec(t, e, sjPayments)
+	n, e := sjEngine(t, nil, false)
 	mustExec(t, e, `CREATE SINK both_kinds WITH (connector = 'topic', topic = 'out') AS
 		SELECT id, 'order' AS kind, amount FROM orders WHERE amount > 50
 		UNION ALL
