@@ -80,7 +80,7 @@ func newJoinTask(st *stateful) *joinTask {
 			right = st.ttl.Microseconds()
 		}
 	}
-	jt := &joinTask{op: join.New(join.Spec{Keep: [2]int64{left, right}, Outer: [2]bool{j.Left, false}})}
+	jt := &joinTask{op: join.New(join.Spec{Keep: [2]int64{left, right}, Outer: j.Outer})}
 	for side, row := range [][]plan.Column{j.LeftRow, j.RightRow} {
 		for _, c := range row {
 			jt.kinds[side] = append(jt.kinds[side], c.Type)
@@ -145,17 +145,21 @@ func (s *aggStage) foldJoin(t *aggTask, r *transport.Record) {
 	}
 }
 
-// expireJoin drops the rows the watermark has passed; a LEFT JOIN's
-// left rows that never matched become results, with NULL right columns.
+// expireJoin drops the rows the watermark has passed; an outer side's
+// rows that never matched become results, with NULL columns for the
+// other side.
 func (t *aggTask) expireJoin(j *plan.StreamJoin, wm int64) {
 	jt := t.join
+	base := [2]int{0, j.Offset}
 	jt.op.Expire(wm, func(r *join.Row) {
 		row := make(types.Row, len(jt.joined))
-		if rest, err := types.ReadBinaryRow(r.Values, row[:j.Offset]); err != nil || len(rest) != 0 {
+		own := row[base[r.Side] : base[r.Side]+len(jt.kinds[r.Side])]
+		if rest, err := types.ReadBinaryRow(r.Values, own); err != nil || len(rest) != 0 {
 			return // cannot be: the row was checked when it arrived
 		}
-		for i, k := range jt.kinds[join.Right] {
-			row[j.Offset+i] = types.Null(k)
+		other := r.Side.Other()
+		for i, k := range jt.kinds[other] {
+			row[base[other]+i] = types.Null(k)
 		}
 		jt.out = append(jt.out, joinedRow{row: row, ts: r.TS})
 	})

@@ -38,8 +38,8 @@ type shuffleSpec struct {
 	// side sends its whole row instead (row).
 	args []*expr.Expr
 	row  bool
-	// dropNullKeys: a row with a NULL key can never match (an inner
-	// join's side, a LEFT JOIN's right side), so it is not sent.
+	// dropNullKeys: a row with a NULL key can never match, so a side
+	// that is not outer does not send it.
 	dropNullKeys bool
 	// time is the event-time column in the row; -1 without event time
 	// (an aggregation without a window).
@@ -76,7 +76,7 @@ func newShuffleSpec(st *stateful, in *sourceInput) *shuffleSpec {
 		if spec.window != nil {
 			spec.windowKind = row[len(row)-1].Type
 		}
-		spec.dropNullKeys = !j.Left || in.side == 1
+		spec.dropNullKeys = !j.Outer[in.side] // an outer side's row without a key is emitted unmatched
 		if in.def.Watermark != nil {
 			spec.watermark = in.def.Watermark.Expr
 		}

@@ -122,24 +122,35 @@ func produceOrdersPayments(t *testing.T, tr transport.Transport, orders []sjOrde
 	}
 }
 
-// joinOracle joins by brute force every order of amount > 10 with every
-// payment of it for which meets holds; with left, every such order
-// without one too, with a NULL payment.
-func joinOracle(orders []sjOrder, payments []sjPayment, left bool, meets func(o sjOrder, p sjPayment) bool) []string {
+// joinOracle evaluates the tests' join by brute force, as SQL defines
+// it: every order with every payment of it for which meets holds; with
+// outer[0], every order without one, with a NULL payment; with outer[1],
+// every payment (of an order id >= 0) without one, with a NULL order;
+// then WHERE: the order's id >= 0 and amount > 10, or no order.
+func joinOracle(orders []sjOrder, payments []sjPayment, outer [2]bool, meets func(o sjOrder, p sjPayment) bool) []string {
 	var out []string
+	where := func(o *sjOrder) bool { return o == nil || o.id >= 0 && o.amount > 10 }
+	paid := func(p sjPayment) string {
+		return fmt.Sprintf("%d|%s", p.amount, p.ts.Format("2006-01-02T15:04:05.999"))
+	}
+	matched := make([]bool, len(payments))
 	for _, o := range orders {
-		if o.amount <= 10 {
-			continue
-		}
-		matched := false
-		for _, p := range payments {
-			if p.orderID == o.id && meets(o, p) {
-				out = append(out, fmt.Sprintf("%d|%d|%s", o.id, p.amount, p.ts.Format("2006-01-02T15:04:05.999")))
-				matched = true
+		found := false
+		for i, p := range payments {
+			if p.orderID >= 0 && p.orderID == o.id && meets(o, p) {
+				found, matched[i] = true, true
+				if where(&o) {
+					out = append(out, fmt.Sprintf("%d|%s", o.id, paid(p)))
+				}
 			}
 		}
-		if left && !matched {
+		if outer[0] && !found && where(&o) {
 			out = append(out, fmt.Sprintf("%d|<nil>|<nil>", o.id))
+		}
+	}
+	for i, p := range payments {
+		if outer[1] && !matched[i] && p.orderID >= 0 && where(nil) {
+			out = append(out, "<nil>|"+paid(p))
 		}
 	}
 	slices.Sort(out)
@@ -147,8 +158,8 @@ func joinOracle(orders []sjOrder, payments []sjPayment, left bool, meets func(o 
 }
 
 // intervalOracle is the join within [-2 s, +10 s] of the order.
-func intervalOracle(orders []sjOrder, payments []sjPayment, left bool) []string {
-	return joinOracle(orders, payments, left, func(o sjOrder, p sjPayment) bool {
+func intervalOracle(orders []sjOrder, payments []sjPayment, outer [2]bool) []string {
+	return joinOracle(orders, payments, outer, func(o sjOrder, p sjPayment) bool {
 		return !p.ts.Before(o.ts.Add(-2*time.Second)) && !p.ts.After(o.ts.Add(10*time.Second))
 	})
 }
@@ -185,14 +196,17 @@ func joinedRows(t *testing.T, recs []*transport.Record) []string {
 	var out []string
 	for _, r := range recs {
 		var row struct {
-			ID     int64   `json:"id"`
+			ID     *int64  `json:"id"`
 			Paid   *int    `json:"paid"`
 			PaidAt *string `json:"paid_at"`
 		}
 		if err := json.Unmarshal(r.Value, &row); err != nil {
 			t.Fatalf("row %s: %v", r.Value, err)
 		}
-		paid, at := "<nil>", "<nil>"
+		id, paid, at := "<nil>", "<nil>", "<nil>"
+		if row.ID != nil {
+			id = fmt.Sprint(*row.ID)
+		}
 		if row.Paid != nil {
 			paid = fmt.Sprint(*row.Paid)
 		}
@@ -203,7 +217,7 @@ func joinedRows(t *testing.T, recs []*transport.Record) []string {
 			}
 			at = ts.Format("2006-01-02T15:04:05.999")
 		}
-		out = append(out, fmt.Sprintf("%d|%s|%s", row.ID, paid, at))
+		out = append(out, id+"|"+paid+"|"+at)
 	}
 	slices.Sort(out)
 	return out
@@ -250,19 +264,21 @@ const sjQuery = `SELECT o.id, p.amount AS paid, p.paid_at
 	FROM orders o %s JOIN payments p
 	  ON o.id = p.order_id AND p.order_id >= 0
 	 AND p.paid_at BETWEEN o.placed_at - INTERVAL '2' SECOND AND o.placed_at + INTERVAL '10' SECOND
-	WHERE o.id >= 0 AND o.amount > 10`
+	WHERE o.id IS NULL OR (o.id >= 0 AND o.amount > 10)`
 
 func TestIntervalJoinAgainstOracle(t *testing.T) {
 	for _, c := range []struct {
 		name, kind, opts string
-		left             bool
+		outer            [2]bool
 	}{
-		{"inner", "", "", false},
-		{"left exactly-once", "LEFT", ", delivery.guarantee = 'exactly_once'", true},
+		{"inner", "", "", [2]bool{}},
+		{"left exactly-once", "LEFT", ", delivery.guarantee = 'exactly_once'", [2]bool{true, false}},
+		{"right", "RIGHT", "", [2]bool{false, true}},
+		{"full", "FULL", "", [2]bool{true, true}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			orders, payments := genOrdersPayments(7, 800)
-			want := intervalOracle(orders, payments, c.left)
+			want := intervalOracle(orders, payments, c.outer)
 			t.Logf("%d rows expected", len(want))
 			n, e := sjEngine(t, nil, false)
 			mustExec(t, e, fmt.Sprintf("CREATE SINK paid WITH (connector = 'topic', topic = 'out'%s) AS "+sjQuery, c.opts, c.kind))
@@ -282,7 +298,7 @@ func TestIntervalJoinAgainstOracle(t *testing.T) {
 // checkpoint, exactly-once).
 func TestIntervalJoinSurvivesRestart(t *testing.T) {
 	orders, payments := genOrdersPayments(21, 600)
-	want := intervalOracle(orders, payments, true)
+	want := intervalOracle(orders, payments, [2]bool{true, false})
 	n := openNode(t, t.TempDir())
 	stateDir := t.TempDir()
 	e := openEngineWith(t, n, func(c *Config) { c.StateDir = stateDir })
@@ -337,8 +353,8 @@ func later(a, b time.Time) time.Time {
 }
 
 // windowOracle is the join within the order's 5-second tumbling window.
-func windowOracle(orders []sjOrder, payments []sjPayment, left bool) []string {
-	return joinOracle(orders, payments, left, func(o sjOrder, p sjPayment) bool {
+func windowOracle(orders []sjOrder, payments []sjPayment, outer [2]bool) []string {
+	return joinOracle(orders, payments, outer, func(o sjOrder, p sjPayment) bool {
 		return p.ts.Truncate(5 * time.Second).Equal(o.ts.Truncate(5 * time.Second))
 	})
 }
@@ -349,19 +365,19 @@ func windowOracle(orders []sjOrder, payments []sjPayment, left bool) []string {
 func TestWindowJoinAgainstOracle(t *testing.T) {
 	for _, c := range []struct {
 		name, kind string
-		left       bool
-	}{{"inner", "", false}, {"left", "LEFT", true}} {
+		outer      [2]bool
+	}{{"inner", "", [2]bool{}}, {"left", "LEFT", [2]bool{true, false}}, {"full", "FULL", [2]bool{true, true}}} {
 		t.Run(c.name, func(t *testing.T) {
 			orders, payments := genOrdersPayments(13, 800)
-			want := windowOracle(orders, payments, c.left)
+			want := windowOracle(orders, payments, c.outer)
 			t.Logf("%d rows expected", len(want))
 			n, e := sjEngine(t, nil, false)
 			mustExec(t, e, fmt.Sprintf(`CREATE SINK paid WITH (connector = 'topic', topic = 'out') AS
 				SELECT o.id, p.amount AS paid, p.paid_at
 				FROM TUMBLE(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '5' SECOND) o
 				%s JOIN TUMBLE(TABLE payments, DESCRIPTOR(paid_at), INTERVAL '5' SECOND) p
-				  ON o.id = p.order_id AND p.window_start = o.window_start
-				WHERE o.id >= 0 AND o.amount > 10`, c.kind))
+				  ON o.id = p.order_id AND p.order_id >= 0 AND p.window_start = o.window_start
+				WHERE o.id IS NULL OR (o.id >= 0 AND o.amount > 10)`, c.kind))
 			produceOrdersPayments(t, n.tr, orders, payments, 17)
 			got := joinedRows(t, readExactly(t, n.tr, "out", len(want)))
 			compareRows(t, got, want)

@@ -118,10 +118,7 @@ func (p *Pipeline) explainQuery() string {
 		fmt.Fprintf(&b, "%s  table: %s\n", indent, describeConnector(j.Table.Connector, j.Table.Options))
 	}
 	if j := p.StreamJoin; j != nil {
-		kind := "Join"
-		if j.Left {
-			kind = "Left join"
-		}
+		kind := map[string]string{"INNER": "Join", "LEFT": "Left join", "RIGHT": "Right join", "FULL": "Full join"}[j.Kind()]
 		line("%s stream %s AS %s ON %s (rows shuffled by key to the join tasks; pairs emitted as they meet)", kind, j.Right.Name, j.RightAlias, j.ConditionText)
 		fmt.Fprintf(&b, "%s  keys: %s\n", indent, strings.Join(j.KeyText, ", "))
 		left, right := j.Keep()

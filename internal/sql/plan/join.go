@@ -41,8 +41,8 @@ type Join struct {
 // resolveJoin resolves FROM source [AS a] [INNER | LEFT] JOIN table [AS b]
 // ON a_expr = b.primary_key.
 func resolveJoin(f *ast.Join, lookup func(string) (*Source, bool), opts Options) (*input, error) {
-	if f.Kind != "INNER" && f.Kind != "LEFT" {
-		return nil, unsupported(f.Pos, f.Kind+" JOIN is not supported yet", "FROM stream [LEFT] JOIN table ON stream.col = table.primary_key, or FROM stream [LEFT] JOIN stream ON ...")
+	if f.Kind != "INNER" && f.Kind != "LEFT" && f.Kind != "RIGHT" && f.Kind != "FULL" {
+		return nil, unsupported(f.Pos, f.Kind+" JOIN is not supported yet", "FROM stream [LEFT] JOIN table ON stream.col = table.primary_key, or FROM stream [LEFT | RIGHT | FULL] JOIN stream ON ...")
 	}
 	if !isJoinSide(f.Left) {
 		return nil, unsupported(f.Left.Position(), "a join reads two sources for now (no nested joins or subqueries on its sides)", "FROM stream [LEFT] JOIN table_or_stream ON ...")
@@ -79,6 +79,9 @@ func resolveJoin(f *ast.Join, lookup func(string) (*Source, bool), opts Options)
 	}
 	if in.window != nil {
 		return nil, unsupported(f.Left.Position(), "a window table function joined with a table is not supported yet", "join the stream with the table, and window in a query over the result")
+	}
+	if f.Kind != "INNER" && f.Kind != "LEFT" {
+		return nil, unsupported(f.Pos, f.Kind+" JOIN of a stream with a table is not supported yet", "FROM stream [LEFT] JOIN table ON stream.col = table.primary_key")
 	}
 	j := &Join{Table: table, Alias: string(right.Name), Left: f.Kind == "LEFT", Offset: len(in.cols)}
 	if right.Alias != "" {

@@ -31,7 +31,10 @@ import (
 type StreamJoin struct {
 	Right                 *Source
 	LeftAlias, RightAlias string
-	Left                  bool // LEFT JOIN
+	// Outer marks the sides whose rows are kept without a partner, with
+	// NULLs for the other side's columns: the left for LEFT JOIN, the
+	// right for RIGHT JOIN, both for FULL JOIN.
+	Outer [2]bool
 	// LeftKeys and RightKeys are the equalities of ON, each side's
 	// expression over its own row, pairwise of the same type.
 	LeftKeys, RightKeys []*expr.Expr
@@ -128,10 +131,11 @@ func sideRow(src *Source, w *window) []Column {
 // stream (a source without a primary key); in is the left side, resolved.
 func resolveStreamJoin(f *ast.Join, in *input, right *joinSide, opts Options) (*input, error) {
 	hint := "FROM a JOIN b ON a.key = b.key [AND b.ts BETWEEN a.ts AND a.ts + INTERVAL '1' MINUTE]"
-	if f.Kind != "INNER" && f.Kind != "LEFT" {
-		return nil, unsupported(f.Pos, f.Kind+" JOIN between two streams is not supported yet", "use INNER or LEFT JOIN: "+hint)
+	if f.Kind != "INNER" && f.Kind != "LEFT" && f.Kind != "RIGHT" && f.Kind != "FULL" {
+		return nil, unsupported(f.Pos, f.Kind+" JOIN between two streams is not supported yet", "use INNER, LEFT, RIGHT or FULL JOIN: "+hint)
 	}
-	j := &StreamJoin{Right: right.src, LeftAlias: in.alias, RightAlias: right.alias, Left: f.Kind == "LEFT"}
+	j := &StreamJoin{Right: right.src, LeftAlias: in.alias, RightAlias: right.alias,
+		Outer: [2]bool{f.Kind == "LEFT" || f.Kind == "FULL", f.Kind == "RIGHT" || f.Kind == "FULL"}}
 	if j.RightAlias == j.LeftAlias {
 		return nil, errorf(right.pos, "table name %q specified more than once", j.RightAlias)
 	}
@@ -193,20 +197,39 @@ func resolveStreamJoin(f *ast.Join, in *input, right *joinSide, opts Options) (*
 		return nil, &Error{Pos: f.On.Position(), Msg: "a join between two streams needs an equality between them in ON (a.col = b.col), which decides where each row's partners are",
 			Hint: hint}
 	}
-	// Conditions on one side are applied before the shuffle: on the right
-	// always (a right row that fails them can never match), on the left
-	// of an inner join only (a LEFT JOIN keeps such left rows, unmatched).
-	j.rightOnly = rightOnly
-	if !j.Left {
+	// Conditions of ON on one side are applied before the shuffle, unless
+	// that side is outer: its rows that fail them are still emitted,
+	// unmatched.
+	if !j.Outer[1] {
+		j.rightOnly = rightOnly
+	}
+	if !j.Outer[0] {
 		j.leftOnly = leftOnly
 	}
 	j.windowBounds()
-	if j.Left && !j.HasUpper && !j.windowed[0] {
-		return nil, &Error{Pos: f.Pos, Msg: "a LEFT JOIN between two streams needs an upper bound on the right side's event time in ON, after which a left row without a partner is emitted",
-			Hint: fmt.Sprintf("bound it: ON ... AND %s.%s BETWEEN %s.%s AND %s.%s + INTERVAL '1' MINUTE", j.RightAlias, right.src.RowColumns()[j.RightTime].Name,
-				j.LeftAlias, in.src.RowColumns()[j.LeftTime].Name, j.LeftAlias, in.src.RowColumns()[j.LeftTime].Name)}
+	keepLeft, keepRight := j.Keep()
+	rt, lt := right.src.RowColumns()[j.RightTime].Name, in.src.RowColumns()[j.LeftTime].Name
+	bound := fmt.Sprintf("bound it: ON ... AND %s.%s BETWEEN %s.%s AND %s.%s + INTERVAL '1' MINUTE", j.RightAlias, rt, j.LeftAlias, lt, j.LeftAlias, lt)
+	switch {
+	case j.Outer[0] && keepLeft == Forever:
+		return nil, &Error{Pos: f.Pos, Msg: f.Kind + " JOIN between two streams needs an upper bound on the right side's event time in ON, after which a left row without a partner is emitted", Hint: bound}
+	case j.Outer[1] && keepRight == Forever:
+		return nil, &Error{Pos: f.Pos, Msg: f.Kind + " JOIN between two streams needs a lower bound on the right side's event time in ON, after which a right row without a partner is emitted", Hint: bound}
 	}
 	return in, nil
+}
+
+// Kind names the join as SQL does: INNER, LEFT, RIGHT or FULL.
+func (j *StreamJoin) Kind() string {
+	switch j.Outer {
+	case [2]bool{true, false}:
+		return "LEFT"
+	case [2]bool{false, true}:
+		return "RIGHT"
+	case [2]bool{true, true}:
+		return "FULL"
+	}
+	return "INNER"
 }
 
 // eventTimeColumn is a source's event-time column in its row: the
@@ -428,10 +451,13 @@ func finishStreamJoin(p *Pipeline, where ast.Expr, in *input, opts Options) erro
 			if err != nil {
 				return err
 			}
+			// A side's conjunct of WHERE may go before the join unless
+			// the other side is outer: its unmatched rows carry NULLs
+			// for this side, which WHERE must see.
 			switch s := j.sides(e); {
-			case s == sideLeft:
+			case s == sideLeft && !j.Outer[1]:
 				j.leftOnly = append(j.leftOnly, c)
-			case s == sideRight && !j.Left:
+			case s == sideRight && !j.Outer[0]:
 				j.rightOnly = append(j.rightOnly, c)
 			default:
 				rest = append(rest, c)

@@ -40,8 +40,8 @@ func TestStreamJoinBounds(t *testing.T) {
 }
 
 // One-sided conditions are applied before the shuffle where that keeps
-// the result: both sides of an inner join; a LEFT JOIN's right side from
-// ON, its left side from WHERE.
+// the result: those of ON on a side that is not outer, those of WHERE on
+// a side whose other side is not outer.
 func TestStreamJoinPushdown(t *testing.T) {
 	cases := []struct {
 		sql, left, right, filter string
@@ -50,6 +50,10 @@ func TestStreamJoinPushdown(t *testing.T) {
 			"(o.amount > 1) AND (o.customer = 'x')", "p.amount > 2", "p.amount < o.amount"},
 		{"SELECT o.id FROM orders o LEFT JOIN payments p ON o.id = p.order_id AND o.amount > 1 AND p.amount > 2 AND p.paid_at < o.placed_at + INTERVAL '1' SECOND WHERE o.customer = 'x' AND p.amount IS NULL",
 			"o.customer = 'x'", "p.amount > 2", "p.amount IS NULL"},
+		{"SELECT o.id FROM orders o RIGHT JOIN payments p ON o.id = p.order_id AND o.amount > 1 AND p.amount > 2 AND p.paid_at > o.placed_at - INTERVAL '1' SECOND WHERE o.customer = 'x' AND p.amount < 5",
+			"o.amount > 1", "p.amount < 5", "o.customer = 'x'"},
+		{"SELECT o.id FROM orders o FULL JOIN payments p ON o.id = p.order_id AND o.amount > 1 AND p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '1' SECOND WHERE o.customer = 'x'",
+			"", "", "o.customer = 'x'"},
 	}
 	for _, c := range cases {
 		j := mustAnalyze(t, sink+c.sql)
