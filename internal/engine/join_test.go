@@ -170,7 +170,7 @@ func TestJoinErrors(t *testing.T) {
 		"CREATE SINK s WITH (connector = 'blackhole') AS SELECT o.id FROM orders o LEFT JOIN plain p ON o.id = p.id":           "needs an upper bound",
 		"CREATE SINK s WITH (connector = 'blackhole') AS SELECT o.id FROM orders o JOIN customers c ON o.id = c.name":          "needs ON <expression over the stream> = c.id",
 		"CREATE SINK s WITH (connector = 'blackhole') AS SELECT o.id FROM orders o JOIN customers c ON o.id > c.id":            "needs ON",
-		"CREATE SINK s WITH (connector = 'blackhole') AS SELECT o.id FROM orders o FULL JOIN customers c ON o.customer = c.id": "FULL JOIN is not supported yet",
+		"CREATE SINK s WITH (connector = 'blackhole') AS SELECT o.id FROM orders o FULL JOIN customers c ON o.customer = c.id": "FULL JOIN of a stream with a table is not supported yet",
 		"CREATE SINK s WITH (connector = 'blackhole') AS SELECT o.id FROM orders o JOIN customers c ON c.tier = c.id":          "the join's key must be an expression over o's columns",
 		"CREATE SOURCE t2 (id bigint) WITH (connector = 'topic', topic = 't2', 'primary-key' = 'nope')":                        `primary key "nope" is not a column of t2`,
 		"CREATE SINK s WITH (connector = 'blackhole') AS SELECT x.id FROM orders o JOIN customers c ON o.customer = c.id":      "x",
