@@ -229,24 +229,64 @@ func (t *task) shuffleOne(m *connector.Message) (stage string, err error) {
 			}
 		}
 		sh.wm = max(sh.wm, candidate)
-		if spec.window != nil { // a window join's side: its window's bounds
-			spec.windows = spec.window.Assign(spec.windows[:0], ts)
-			w, at := spec.windows[0], spec.width-2
-			t.row[at], t.row[at+1] = timeValue(spec.windowKind, w.Start), timeValue(spec.windowKind, w.End)
+	}
+	if spec.window == nil {
+		if pass, stage, err := t.filter(); !pass {
+			return stage, err
 		}
+		if sent, stage, err := t.shuffleRecord(m, ts); !sent && err == nil {
+			t.filtered++ // a NULL key: NULL = anything is not true, it cannot match
+		} else if err != nil {
+			return stage, err
+		}
+		return "", nil
 	}
-	if pass, stage, err := t.filter(); !pass {
-		return stage, err
+	// A window join's side: a record per window of the row (one for
+	// TUMBLE, several for HOP), its bounds in the row, which WHERE and
+	// the keys may read.
+	spec.windows = spec.window.Assign(spec.windows[:0], ts)
+	recs, buf, sent := len(sh.recs), len(sh.buf), false
+	at := spec.width - 2
+	for _, w := range spec.windows {
+		t.row[at], t.row[at+1] = timeValue(spec.windowKind, w.Start), timeValue(spec.windowKind, w.End)
+		pass := true
+		if f := t.src.filter; f != nil {
+			v, err := f.Eval(t.row)
+			if err != nil {
+				sh.recs, sh.buf = sh.recs[:recs], sh.buf[:buf] // none of its windows, then
+				return stageFilter, err
+			}
+			pass = !v.IsNull() && v.Bool()
+		}
+		if !pass {
+			continue
+		}
+		ok, stage, err := t.shuffleRecord(m, ts)
+		if err != nil {
+			sh.recs, sh.buf = sh.recs[:recs], sh.buf[:buf]
+			return stage, err
+		}
+		sent = sent || ok
 	}
+	if !sent {
+		t.filtered++
+	}
+	return "", nil
+}
+
+// shuffleRecord appends the repartition record of the current row; not
+// sent for a key with a NULL that cannot match.
+func (t *task) shuffleRecord(m *connector.Message, ts int64) (sent bool, stage string, err error) {
+	sh := t.shuffle
+	spec := sh.spec
 	sh.key = sh.key[:0]
 	for _, k := range spec.keys {
 		v, err := k.Eval(t.row)
 		if err != nil {
-			return stageGroup, err
+			return false, stageGroup, err
 		}
 		if v.IsNull() && spec.dropNullKeys {
-			t.filtered++ // NULL = anything is not true: it cannot match
-			return "", nil
+			return false, "", nil
 		}
 		sh.key = types.AppendGroupKey(sh.key, v)
 	}
@@ -267,7 +307,7 @@ func (t *task) shuffleOne(m *connector.Message) (stage string, err error) {
 		v, err := a.Eval(t.row)
 		if err != nil {
 			sh.buf = sh.buf[:start]
-			return stageGroup, err
+			return false, stageGroup, err
 		}
 		sh.buf = types.AppendBinary(sh.buf, v)
 	}
@@ -282,7 +322,7 @@ func (t *task) shuffleOne(m *connector.Message) (stage string, err error) {
 		// deleted before the aggregate stage reads it); event time
 		// travels in the value.
 		Key: key, Value: value, Timestamp: sh.now})
-	return "", nil
+	return true, "", nil
 }
 
 // writeShuffle writes the batch's records, then its dead letters, retrying

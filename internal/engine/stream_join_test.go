@@ -434,3 +434,45 @@ func TestJoinLateRows(t *testing.T) {
 		})
 	}
 }
+
+// A join of HOP windows: a pair meets once per window that holds both of
+// its rows.
+func TestHopWindowJoinAgainstOracle(t *testing.T) {
+	orders, payments := genOrdersPayments(19, 600)
+	starts := func(ts time.Time) map[time.Time]bool {
+		out := map[time.Time]bool{}
+		for s := ts.Truncate(2 * time.Second); s.After(ts.Add(-6 * time.Second)); s = s.Add(-2 * time.Second) {
+			out[s] = true
+		}
+		return out
+	}
+	var want []string
+	for _, o := range orders {
+		if o.amount <= 10 {
+			continue
+		}
+		ow := starts(o.ts)
+		for _, p := range payments {
+			if p.orderID != o.id {
+				continue
+			}
+			for s := range starts(p.ts) {
+				if ow[s] {
+					want = append(want, fmt.Sprintf("%d|%d|%s", o.id, p.amount, p.ts.Format("2006-01-02T15:04:05.999")))
+				}
+			}
+		}
+	}
+	slices.Sort(want)
+	t.Logf("%d rows expected", len(want))
+	n, e := sjEngine(t, nil, false)
+	mustExec(t, e, `CREATE SINK paid WITH (connector = 'topic', topic = 'out') AS
+		SELECT o.id, p.amount AS paid, p.paid_at
+		FROM HOP(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '2' SECOND, INTERVAL '6' SECOND) o
+		JOIN HOP(TABLE payments, DESCRIPTOR(paid_at), INTERVAL '2' SECOND, INTERVAL '6' SECOND) p
+		  ON o.id = p.order_id AND p.window_start = o.window_start
+		WHERE o.id >= 0 AND o.amount > 10`)
+	produceOrdersPayments(t, n.tr, orders, payments, 23)
+	got := joinedRows(t, readExactly(t, n.tr, "out", len(want)))
+	compareRows(t, got, want)
+}

@@ -38,7 +38,8 @@
 // Rows are held by join key in arrival order (match callbacks see them
 // in that order) and by expiry time in a heap (so Expire costs a heap
 // pop per dropped row, not a scan of the state). A row's identity is
-// its side, source partition and offset: the repartition topic is
+// its side, source partition, offset and join key (one input row is in
+// several hopping windows, each its own key): the repartition topic is
 // written at least once, so a second Add of a row still in state is a
 // duplicate and is ignored. A duplicate of a row already dropped is
 // behind the watermark and is refused as late.

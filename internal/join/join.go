@@ -60,7 +60,7 @@ type Row struct {
 	Key       string
 	TS        int64 // event time, µs
 	Partition int32 // the source partition the row came from and
-	Offset    int64 // its offset there: with Side, the row's identity
+	Offset    int64 // its offset there: with Side and Key, the row's identity
 	// Values holds the row's columns, opaque to the operator. Add
 	// copies them; a *Row the operator passes to a callback is its own.
 	Values []byte
@@ -96,10 +96,14 @@ type Operator struct {
 	key, val []byte   // scratch for entries
 }
 
+// rowID is a row's identity: its side, origin and join key. The key
+// tells apart the copies of one input row in several hopping windows
+// (the window is part of the key); the store's keys hold all four.
 type rowID struct {
 	side      Side
 	partition int32
 	offset    int64
+	key       string
 }
 
 // keyRows is one side's rows with one join key.
@@ -168,7 +172,7 @@ func (o *Operator) Memory() (bytes int64, evicted int) { return o.memory, 0 }
 // r is late when r.TS is behind the watermark of the last Expire and
 // the other side does not keep its rows Forever: Add returns ErrLate,
 // stores nothing and does not call match. A row whose
-// identity (Side, Partition, Offset) is already in state is a duplicate
+// identity (Side, Partition, Offset, Key) is already in state is a duplicate
 // (a repartition record written twice): Add does nothing and returns
 // nil, even if it is now behind the watermark, since the first copy was
 // joined.
@@ -181,7 +185,7 @@ func (o *Operator) Add(r Row, match func(other *Row) (bool, error)) error {
 	if r.Side > Right {
 		return fmt.Errorf("join: a row of no side (%v)", r.Side)
 	}
-	id := rowID{r.Side, r.Partition, r.Offset}
+	id := rowID{r.Side, r.Partition, r.Offset, r.Key}
 	if _, dup := o.ids[id]; dup {
 		return nil
 	}
@@ -239,7 +243,7 @@ func (o *Operator) insert(r Row) *entry {
 	e.list, e.slot = k, int32(len(k.rows))
 	k.rows = append(k.rows, e)
 	k.live++
-	o.ids[rowID{r.Side, r.Partition, r.Offset}] = e
+	o.ids[rowID{r.Side, r.Partition, r.Offset, e.row.Key}] = e
 	if e.expiry != math.MaxInt64 {
 		o.expiry.push(e)
 	}
@@ -288,7 +292,7 @@ func (o *Operator) drop(e *entry) {
 	case k.live < len(k.rows)-k.live:
 		k.compact()
 	}
-	delete(o.ids, rowID{e.row.Side, e.row.Partition, e.row.Offset})
+	delete(o.ids, rowID{e.row.Side, e.row.Partition, e.row.Offset, e.row.Key})
 	o.count[e.row.Side]--
 	o.memory -= rowOverhead + int64(len(e.row.Values))
 	e.dropped = true

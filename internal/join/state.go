@@ -144,7 +144,7 @@ func (o *Operator) Load(key, value []byte) error {
 	if err := parseRowValue(&r, value); err != nil {
 		return fmt.Errorf("%w (key %x)", err, key)
 	}
-	if _, dup := o.ids[rowID{r.Side, r.Partition, r.Offset}]; dup {
+	if _, dup := o.ids[rowID{r.Side, r.Partition, r.Offset, r.Key}]; dup {
 		return fmt.Errorf("%w: %v row %d/%d stored twice (key %x)", ErrCorruptState, r.Side, r.Partition, r.Offset, key)
 	}
 	o.insert(r).stored = true

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/tide-data/tide/internal/eventtime"
 
@@ -55,8 +54,9 @@ type StreamJoin struct {
 	// metadata columns, then window_start and window_end for a side
 	// that is a window table function.
 	LeftRow, RightRow []Column
-	// LeftWindow and RightWindow are the sides' TUMBLE windows, nil for a
-	// plain stream: the shuffle computes window_start and window_end.
+	// LeftWindow and RightWindow are the sides' TUMBLE or HOP windows,
+	// nil for a plain stream: the shuffle computes window_start and
+	// window_end (a HOP side's row goes once per window).
 	LeftWindow, RightWindow         *eventtime.Spec
 	LeftWindowText, RightWindowText string // as written, for EXPLAIN
 	// Condition is ON over the joined row: a pair matches when it is true.
@@ -140,9 +140,9 @@ func resolveStreamJoin(f *ast.Join, in *input, right *joinSide, opts Options) (*
 		return nil, errorf(right.pos, "table name %q specified more than once", j.RightAlias)
 	}
 	for _, w := range []*window{in.window, right.window} {
-		if w != nil && w.spec.Kind != eventtime.Tumble {
-			return nil, unsupported(w.fn.Pos, fmt.Sprintf("a %s window as a side of a join is not supported yet", strings.ToUpper(string(w.fn.Name))),
-				"join TUMBLE windows, or aggregate per window into a topic and join the results")
+		if w != nil && w.spec.Kind == eventtime.Session {
+			return nil, unsupported(w.fn.Pos, "a SESSION window as a side of a join is not supported yet",
+				"join TUMBLE or HOP windows, or aggregate per session into a topic and join the results")
 		}
 	}
 	j.LeftRow, j.RightRow = sideRow(in.src, in.window), sideRow(right.src, right.window)

@@ -146,9 +146,14 @@ CREATE SINK mismatched WITH (connector = 'stdout') AS
 SELECT o.id FROM TUMBLE(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '1' MINUTE) o
 JOIN TUMBLE(TABLE payments, DESCRIPTOR(paid_at), INTERVAL '2' MINUTE) p ON o.id = p.order_id AND o.window_start = p.window_start
 ====
--- HOP windows as join sides are not there yet.
+-- HOP windows join too: each row is in every window that holds it.
 CREATE SINK hops WITH (connector = 'stdout') AS
-SELECT o.id FROM HOP(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '1' MINUTE, INTERVAL '2' MINUTE) o
+SELECT o.id, o.window_start FROM HOP(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '1' MINUTE, INTERVAL '2' MINUTE) o
+JOIN HOP(TABLE payments, DESCRIPTOR(paid_at), INTERVAL '1' MINUTE, INTERVAL '2' MINUTE) p ON o.id = p.order_id AND o.window_start = p.window_start
+====
+-- SESSION windows as join sides are not there yet.
+CREATE SINK sessions WITH (connector = 'stdout') AS
+SELECT o.id FROM SESSION(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '1' MINUTE) o
 JOIN payments p ON o.id = p.order_id
 ====
 -- UNION ALL: each query a stateless pipeline over its source into the one sink; integer and bigint make bigint.
