@@ -44,7 +44,7 @@ func (e *Engine) show(ctx context.Context, s *ast.Show) (Result, error) {
 				continue // SHOW VIEWS lists them
 			}
 			st := p.status()
-			res.Rows = append(res.Rows, []string{p.plan.Name, p.plan.Source.Name, p.plan.Connector, strings.Join(plan.SortedOptions(p.plan.Options), ", "),
+			res.Rows = append(res.Rows, []string{p.plan.Name, sourceNames(p.plan), p.plan.Connector, strings.Join(plan.SortedOptions(p.plan.Options), ", "),
 				st.State, itoa(st.In), itoa(st.Out), itoa(st.Filtered), itoa(st.DeadLettered)})
 		}
 	case "VIEWS":

@@ -3,7 +3,10 @@ package engine
 import (
 	"maps"
 	"slices"
+	"strings"
 	"time"
+
+	"github.com/tide-data/tide/internal/sql/plan"
 )
 
 // PipelineInfo describes one running pipeline for monitoring: what it
@@ -11,8 +14,10 @@ import (
 // counters.
 type PipelineInfo struct {
 	Name string
-	// Source names the source; Topics are the topics its group reads
-	// (empty for a source that reads no topic).
+	// Source names the sources, comma-separated (a join's or a UNION
+	// ALL's); Topics are the topics Group reads, the first source's
+	// (empty for a source that reads no topic): the other inputs' groups
+	// (<group>.right, <group>.union<N>) are not in a pipeline's lag.
 	Source string
 	Topics []string
 	// Group is the consumer group the pipeline commits its input offsets
@@ -42,7 +47,7 @@ func (e *Engine) Pipelines() []PipelineInfo {
 	for _, p := range pipes {
 		st := p.status()
 		info := PipelineInfo{
-			Name: p.plan.Name, Source: p.plan.Source.Name, Group: p.group, Connector: p.plan.Connector,
+			Name: p.plan.Name, Source: sourceNames(p.plan), Group: p.group, Connector: p.plan.Connector,
 			LagSLO: p.lagSLO, DeadLetterTopic: p.dlqTopic,
 			State: st.State, In: st.In, Out: st.Out, Filtered: st.Filtered, DeadLettered: st.DeadLettered, LastError: st.LastError,
 		}
@@ -57,3 +62,12 @@ func (e *Engine) Pipelines() []PipelineInfo {
 // sourceReadsTopic reports whether a source connector consumes the topic
 // its 'topic' option names through the pipeline's group.
 func sourceReadsTopic(name string) bool { return name == "topic" || name == "http" }
+
+// sourceNames names the sources a pipeline reads, comma-separated.
+func sourceNames(pl *plan.Pipeline) string {
+	var names []string
+	for _, src := range pl.Sources() {
+		names = append(names, src.Name)
+	}
+	return strings.Join(names, ", ")
+}
