@@ -319,7 +319,11 @@ func (s *TopicSource) poll(ctx context.Context) ([]*transport.Record, error) {
 	// A record at or past its partition's bound: the consumer delivers
 	// in order, so nothing before the bound is left there.
 	recs = slices.DeleteFunc(recs, func(r *transport.Record) bool {
-		if r.Offset >= s.stopAt[r.Partition] {
+		stop, ok := s.stopAt[r.Partition]
+		if !ok { // a partition added since the source opened: not in this run
+			return true
+		}
+		if r.Offset >= stop {
 			s.done[r.Partition] = true
 			return true
 		}
@@ -343,7 +347,9 @@ func (s *TopicSource) poll(ctx context.Context) ([]*transport.Record, error) {
 			}
 			if starts[p] > s.next[p] {
 				s.next[p] = starts[p]
-				s.done[p] = s.next[p] >= stop
+				if s.next[p] >= stop {
+					s.done[p] = true
+				}
 			}
 			continue
 		}

@@ -36,13 +36,11 @@ func (e *Engine) Query(ctx context.Context, text string, limit int) (QueryResult
 		return res, &Error{Code: CodeInvalid, Message: "a query is one SELECT over a materialized view",
 			Hint: "SELECT columns FROM view [WHERE ...]; statements go to POST /v1/sql"}
 	}
-	var v View
 	lookup := func(name string) (*plan.Source, bool) {
 		found, ok := e.View(name)
 		if !ok {
 			return nil, false
 		}
-		v = found
 		src := &plan.Source{Name: name, Connector: "view", Options: map[string]string{}}
 		for _, c := range found.Columns {
 			src.Columns = append(src.Columns, plan.Column{Name: c.Name, Type: c.Type})
@@ -57,6 +55,14 @@ func (e *Engine) Query(ctx context.Context, text string, limit int) (QueryResult
 	if p.Aggregation != nil {
 		return res, &Error{Code: CodeNotSupported, Pos: sel.Pos, Message: "a query over a view filters and projects its rows; GROUP BY and windows are not supported in queries",
 			Hint: "aggregate in the view itself: CREATE MATERIALIZED VIEW ... AS SELECT ... GROUP BY ..."}
+	}
+	if p.Join != nil || p.StreamJoin != nil || len(p.Union) > 0 {
+		return res, &Error{Code: CodeNotSupported, Pos: sel.Pos, Message: "a query reads one view; joins and UNION ALL are not supported in queries",
+			Hint: "join or unite in a materialized view: CREATE MATERIALIZED VIEW ... AS SELECT ... JOIN ..."}
+	}
+	v, ok := e.View(p.Source.Name)
+	if !ok {
+		return res, &Error{Code: CodeNotFound, Message: fmt.Sprintf("view %s was dropped", p.Source.Name)}
 	}
 	dec, err := format.NewDecoder("json", v.Columns, nil, format.Env{})
 	if err != nil {

@@ -55,9 +55,16 @@ func viewSink(s *ast.CreateSink, id string) (*ast.CreateSink, error) {
 // checkView checks that a view's rows have keys: one row per key is
 // what a view keeps.
 func checkView(s *ast.CreateSink, p *plan.Pipeline) error {
-	if p.Aggregation == nil && p.Key == nil {
-		return &Error{Code: CodeInvalid, Pos: s.Pos, Message: fmt.Sprintf("line %s: view %s has no key: a view keeps one row per key", s.Pos, s.Name),
-			Hint: "aggregate with GROUP BY (one row per group, or per group and window), or name the key with KEY BY expr (the latest row per key)"}
+	for i, q := range append([]*plan.Pipeline{p}, p.Union...) {
+		if q.Aggregation != nil || q.Key != nil {
+			continue
+		}
+		which := ""
+		if len(p.Union) > 0 {
+			which = fmt.Sprintf(" (UNION ALL query %d)", i+1)
+		}
+		return &Error{Code: CodeInvalid, Pos: s.Pos, Message: fmt.Sprintf("line %s: view %s has no key%s: a view keeps one row per key", s.Pos, s.Name, which),
+			Hint: "aggregate with GROUP BY (one row per group, or per group and window), or name the key with KEY BY expr (the latest row per key; in every query of a UNION ALL)"}
 	}
 	return nil
 }

@@ -171,5 +171,5 @@ func keepText(us int64) string {
 	if us == Forever {
 		return "ever (no time bound; see 'state.ttl')"
 	}
-	return (time.Duration(us) * time.Microsecond).String()
+	return (time.Duration(max(us, 0)) * time.Microsecond).String() // the operator keeps a row at least until it is late
 }

@@ -2,8 +2,10 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/tide-data/tide/internal/sql/ast"
+	"github.com/tide-data/tide/internal/sql/types"
 )
 
 // analyzeUnion analyzes SELECT ... UNION ALL SELECT ...: each branch is a
@@ -17,6 +19,7 @@ func analyzeUnion(stmt *ast.CreateSink, lookup func(string) (*Source, bool), kno
 	for s := stmt.Query; s != nil; s = s.UnionAll {
 		b := *s
 		b.UnionAll = nil
+		b.Items = slices.Clone(s.Items) // casts go into the copy, not the statement
 		branches = append(branches, &b)
 	}
 	analyze := func(b *ast.Select) (*Pipeline, error) {
@@ -43,19 +46,24 @@ func analyzeUnion(stmt *ast.CreateSink, lookup func(string) (*Source, bool), kno
 		}
 		plans[i] = p
 	}
-	// The common type of each column, then the branches cast to it.
+	// The common type of each column, then the branches cast to it. A
+	// NULL or a string literal takes the others' type (Postgres' unknown);
+	// if every branch has one, the column is text.
 	for col := range plans[0].Outputs {
-		common := plans[0].Outputs[col].Type
-		for _, p := range plans[1:] {
+		common := types.KindNull
+		for i, p := range plans {
 			t := p.Outputs[col].Type
 			switch {
-			case t == common:
-			case wider(t, common):
+			case adapts(branches[i], col) || t == common:
+			case common == types.KindNull || wider(t, common):
 				common = t
 			case !wider(common, t):
-				return nil, &Error{Pos: branches[0].Pos, Msg: fmt.Sprintf("UNION types %s and %s cannot be matched (column %d, %s)", common, t, col+1, plans[0].Outputs[col].Name),
+				return nil, &Error{Pos: branches[i].Pos, Msg: fmt.Sprintf("UNION types %s and %s cannot be matched (column %d, %s)", common, t, col+1, plans[0].Outputs[col].Name),
 					Hint: "cast one of them: expr::" + common.String()}
 			}
+		}
+		if common == types.KindNull {
+			common = types.KindText
 		}
 		for i, p := range plans {
 			if p.Outputs[col].Type == common {
@@ -100,4 +108,18 @@ func itemOf(q *ast.Select, col int) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// adapts reports whether a branch's output col is a NULL or a string
+// literal, whose type is the column's.
+func adapts(q *ast.Select, col int) bool {
+	i, ok := itemOf(q, col)
+	if !ok {
+		return false
+	}
+	switch q.Items[i].Expr.(type) {
+	case *ast.NullLit, *ast.StringLit:
+		return true
+	}
+	return false
 }
