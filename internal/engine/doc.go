@@ -4,9 +4,10 @@
 //
 // # Pipelines
 //
-// A pipeline reads its source connector, and for each input partition runs
-// one task goroutine that decodes, filters, projects, keys and encodes the
-// partition's records in order, writes the outputs to the sink, and only
+// A pipeline reads its source connector (or several: the two streams of a
+// join, the queries of a UNION ALL; input.go), and for each input
+// partition runs one task goroutine that decodes, filters, projects, keys
+// and encodes the partition's records in order, writes the outputs to the sink, and only
 // then acknowledges the input batch; the source commits acknowledged
 // offsets to the pipeline's consumer group (tide-sink-<name>-<id>), the
 // same offsets `tide group describe` and any Kafka tool show. This is

@@ -22,8 +22,8 @@ import (
 // partitions, which tells the sides apart — and the stage's tasks keep
 // them in a join.Operator, mirrored to the store and the changelog.
 // Each arriving row is evaluated against the other side's rows of its
-// key in the joined row (ON); the pairs that match, and a LEFT JOIN's
-// left rows that expire unmatched, are the task's results, written at
+// key in the joined row (ON); the pairs that match, and an outer side's
+// rows that expire unmatched, are the task's results, written at
 // the next checkpoint like an aggregation's fired windows — exactly once
 // with delivery.guarantee = 'exactly_once'.
 //
@@ -44,8 +44,9 @@ type joinTask struct {
 	out []joinedRow
 }
 
-// joinedRow is one result of a join: a pair, or an unmatched left row
-// with NULL right columns, stamped with the later event time.
+// joinedRow is one result of a join: a pair, stamped with the later of
+// its event times, or an outer side's unmatched row with NULLs for the
+// other side, stamped with its own.
 type joinedRow struct {
 	row types.Row
 	ts  int64

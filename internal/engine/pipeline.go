@@ -45,8 +45,8 @@ type pipeline struct {
 	lagSLO   time.Duration // the lag_slo option; 0 without one
 	logger   *slog.Logger
 
-	// inputs are the sources read: one, or two for a join of two
-	// streams (input.go).
+	// inputs are the sources read: one; two for a join of two streams;
+	// one per query of a UNION ALL (input.go).
 	inputs []*sourceInput
 	sink   connector.Sink
 	dlq    connector.Sink
