@@ -35,9 +35,12 @@ const (
 type Pipeline struct {
 	Name   string
 	Source string
-	// Topics the pipeline reads, through Group: its lag is Group's.
+	// Topics the pipeline reads, through Group: its lag is Group's, and
+	// its other input groups' (Groups: a join's right side, a UNION ALL's
+	// other queries).
 	Topics []string
 	Group  string
+	Groups []string
 	// SLO is the lag objective; 0 means none (the pipeline's lag is still
 	// exported, but nothing fires).
 	SLO time.Duration
@@ -294,7 +297,7 @@ func (c *Checker) Check(ctx context.Context) {
 		var g lag.Group
 		measured := false
 		if err == nil && p.Group != "" {
-			g, measured = lag.Find(groups, p.Group)
+			g, measured = lag.FindAll(groups, append([]string{p.Group}, p.Groups...)...)
 			// A group that has committed nothing has no lag yet: unknown, not 0.
 			measured = measured && len(g.Partitions) > 0
 		}

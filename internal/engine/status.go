@@ -16,13 +16,14 @@ type PipelineInfo struct {
 	Name string
 	// Source names the sources, comma-separated (a join's or a UNION
 	// ALL's); Topics are the topics Group reads, the first source's
-	// (empty for a source that reads no topic): the other inputs' groups
-	// (<group>.right, <group>.union<N>) are not in a pipeline's lag.
+	// (empty for a source that reads no topic).
 	Source string
 	Topics []string
-	// Group is the consumer group the pipeline commits its input offsets
-	// as: its lag is the pipeline's lag.
+	// Group is the consumer group the pipeline commits its (first)
+	// input's offsets as, Groups its other inputs' (<group>.right,
+	// <group>.union<N>): its lag is theirs together.
 	Group     string
+	Groups    []string
 	Connector string
 	// LagSLO is the sink's lag_slo option; 0 without one.
 	LagSLO time.Duration
@@ -50,6 +51,9 @@ func (e *Engine) Pipelines() []PipelineInfo {
 			Name: p.plan.Name, Source: sourceNames(p.plan), Group: p.group, Connector: p.plan.Connector,
 			LagSLO: p.lagSLO, DeadLetterTopic: p.dlqTopic,
 			State: st.State, In: st.In, Out: st.Out, Filtered: st.Filtered, DeadLettered: st.DeadLettered, LastError: st.LastError,
+		}
+		for _, in := range p.inputs[1:] {
+			info.Groups = append(info.Groups, in.group)
 		}
 		if t, ok := p.plan.Source.Options["topic"]; ok && sourceReadsTopic(p.plan.Source.Connector) {
 			info.Topics = []string{t}

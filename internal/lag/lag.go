@@ -248,3 +248,31 @@ func Find(groups []Group, group string) (Group, bool) {
 	}
 	return groups[i], true
 }
+
+// FindAll returns the named groups' lag as one: a pipeline that reads
+// through several groups (a join's two inputs, a UNION ALL's queries)
+// lags as much as all of them — their partitions, their records summed,
+// the greatest age, known only if every one found is. It is named after
+// the first; ok reports whether any was found.
+func FindAll(groups []Group, names ...string) (Group, bool) {
+	out := Group{AgeKnown: true}
+	found := false
+	for i, name := range names {
+		g, ok := Find(groups, name)
+		if !ok {
+			continue
+		}
+		if !found || i == 0 {
+			out.Group, out.State, out.Members = g.Group, g.State, g.Members
+		}
+		found = true
+		out.Partitions = append(out.Partitions, g.Partitions...)
+		out.Records += g.Records
+		out.Age = max(out.Age, g.Age)
+		out.AgeKnown = out.AgeKnown && g.AgeKnown
+	}
+	if !found {
+		return Group{}, false
+	}
+	return out, true
+}

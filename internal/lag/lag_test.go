@@ -222,3 +222,24 @@ func TestMeasureUnreadAge(t *testing.T) {
 		t.Errorf("unreadable: %+v", g)
 	}
 }
+
+// A pipeline reading through several groups lags as all of them: their
+// partitions, records summed, the greatest age, known only if every age
+// is; named after the first group found.
+func TestFindAll(t *testing.T) {
+	groups := []Group{
+		{Group: "a", Partitions: []Partition{{Records: 3}}, Records: 3, Age: time.Second, AgeKnown: true},
+		{Group: "a.right", Partitions: []Partition{{Records: 1}, {Records: 3}}, Records: 4, Age: 5 * time.Second, AgeKnown: false},
+		{Group: "b", Records: 1, Age: 2 * time.Second, AgeKnown: true},
+	}
+	g, ok := FindAll(groups, "a", "a.right", "missing")
+	if !ok || g.Group != "a" || len(g.Partitions) != 3 || g.Records != 7 || g.Age != 5*time.Second || g.AgeKnown {
+		t.Fatalf("FindAll(a, a.right, missing) = %+v, %v", g, ok)
+	}
+	if g, ok := FindAll(groups, "missing", "b"); !ok || g.Group != "b" || g.Records != 1 || !g.AgeKnown {
+		t.Fatalf("FindAll(missing, b) = %+v, %v", g, ok)
+	}
+	if _, ok := FindAll(groups, "missing"); ok {
+		t.Fatal("FindAll of no group found reports one")
+	}
+}

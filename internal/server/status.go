@@ -62,7 +62,7 @@ func (s *Server) alertPipelines() []alert.Pipeline {
 	infos := s.engine.Pipelines()
 	out := make([]alert.Pipeline, len(infos))
 	for i, p := range infos {
-		out[i] = alert.Pipeline{Name: p.Name, Source: p.Source, Topics: p.Topics, Group: p.Group, SLO: p.LagSLO}
+		out[i] = alert.Pipeline{Name: p.Name, Source: p.Source, Topics: p.Topics, Group: p.Group, Groups: p.Groups, SLO: p.LagSLO}
 	}
 	return out
 }
@@ -247,7 +247,7 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 		ps.OutPerSecond = rate(p.Out, then[1], had)
 		// A group without commits has no lag to speak of yet (not 0), and
 		// one with a partition's age unread no age (only a lower bound).
-		if g, ok := lag.Find(groups, p.Group); ok && lagErr == nil && len(g.Partitions) > 0 {
+		if g, ok := lag.FindAll(groups, append([]string{p.Group}, p.Groups...)...); ok && lagErr == nil && len(g.Partitions) > 0 {
 			records := g.Records
 			ps.LagRecords = &records
 			if g.AgeKnown {
