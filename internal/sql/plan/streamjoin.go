@@ -94,7 +94,7 @@ func (j *StreamJoin) Keep() (left, right int64) {
 
 // windowBounds notes which sides are windows joined only with the same
 // window of the other side: ON equates the sides' window_start (or
-// window_end) and both windows are the same TUMBLE.
+// window_end) and both windows are the same TUMBLE or HOP.
 func (j *StreamJoin) windowBounds() {
 	l, r := j.LeftWindow, j.RightWindow
 	if l == nil || r == nil || *l != *r {
