@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
+	"time"
 
 	"github.com/tide-data/tide/internal/eventtime"
+	"github.com/tide-data/tide/internal/format"
 	"github.com/tide-data/tide/internal/join"
 	"github.com/tide-data/tide/internal/sql/expr"
 	"github.com/tide-data/tide/internal/sql/plan"
@@ -27,16 +30,20 @@ import (
 // the next checkpoint like an aggregation's fired windows — exactly once
 // with delivery.guarantee = 'exactly_once'.
 //
-// Late rows (behind the stage's watermark when they arrive) are dropped
-// and counted: a partner they should have met may be gone (a source with
-// a late.topic is refused for a join). A row on which ON fails to
-// evaluate against a partner is dead-lettered and takes no part in the
-// join.
+// Late rows (behind the stage's watermark when they arrive) take no part
+// in the join — a partner they should have met may be gone — and are
+// counted, and written to their source's late.topic if it has one (the
+// side's columns, the event time and the origin, as JSON). A row on
+// which ON fails to evaluate against a partner is dead-lettered and
+// takes no part in the join.
 
 // joinTask is a stage task's join: the operator and the rows it
 // evaluates pairs in.
 type joinTask struct {
-	op     *join.Operator
+	op *join.Operator
+	// late encodes a side's late rows for its source's late.topic; nil
+	// without one.
+	late   [2]format.Encoder
 	sides  [2]types.Row // each side's row, decoded
 	kinds  [2][]types.Kind
 	joined types.Row // the left row, then the right: what ON, WHERE and SELECT read
@@ -89,7 +96,58 @@ func newJoinTask(st *stateful) *joinTask {
 		jt.sides[side] = make(types.Row, len(jt.kinds[side]))
 	}
 	jt.joined = make(types.Row, len(jt.kinds[0])+len(jt.kinds[1]))
+	rows := [2][]plan.Column{j.LeftRow, j.RightRow}
+	for side, src := range []*plan.Source{st.query.Source, j.Right} {
+		if st.joinLateTopics[side] != "" {
+			// JSON of declared, typed columns: it cannot fail.
+			jt.late[side], _ = format.NewEncoder("json", joinLateColumns(src, rows[side]), nil, format.Env{})
+		}
+	}
 	return jt
+}
+
+// isLateColumn reports whether column i of a side's row goes into its
+// late rows: not the metadata columns.
+func isLateColumn(src *plan.Source, i int) bool {
+	return i < len(src.Columns) || i >= len(src.Columns)+plan.NumMetadata
+}
+
+// joinLateColumns are the columns of a join's late row: the side's row
+// without its metadata columns, then its event time and origin.
+func joinLateColumns(src *plan.Source, row []plan.Column) []format.Column {
+	var cols []format.Column
+	for i, c := range row {
+		if isLateColumn(src, i) {
+			cols = append(cols, format.Column{Name: c.Name, Type: c.Type})
+		}
+	}
+	return append(cols,
+		format.Column{Name: "event_time", Type: types.KindTimestampTZ},
+		format.Column{Name: "origin_partition", Type: types.KindInt4},
+		format.Column{Name: "origin_offset", Type: types.KindInt8})
+}
+
+// lateJoinRow is a late row's record for its source's late.topic.
+func (s *aggStage) lateJoinRow(t *aggTask, side join.Side, r *transport.Record, ts int64, origin int32, offset int64) (*transport.Record, error) {
+	jt := t.join
+	src := s.p.inputs[side].def
+	var row types.Row
+	for i, v := range jt.sides[side] {
+		if isLateColumn(src, i) {
+			row = append(row, v)
+		}
+	}
+	partition := origin - s.p.inputs[side].firstOrigin
+	row = append(row, types.NewTimestampTZ(ts), types.NewInt4(partition), types.NewInt8(offset))
+	value, err := jt.late[side].Encode(nil, row)
+	if err != nil {
+		return nil, err
+	}
+	return &transport.Record{Topic: s.st.joinLateTopics[side], Partition: -1, Key: r.Key, Value: value, Timestamp: time.UnixMicro(ts),
+		Headers: []transport.Header{{Key: HeaderPipeline, Value: []byte(s.p.plan.Name)},
+			{Key: HeaderTopic, Value: []byte(src.Name)},
+			{Key: HeaderPartition, Value: strconv.AppendInt(nil, int64(partition), 10)},
+			{Key: HeaderOffset, Value: strconv.AppendInt(nil, offset, 10)}}}, nil
 }
 
 // foldJoin adds one repartition record to its task's join.
@@ -134,6 +192,11 @@ func (s *aggStage) foldJoin(t *aggTask, r *transport.Record) {
 	switch {
 	case errors.Is(err, join.ErrLate):
 		s.p.stats.late.Add(1)
+		if jt.late[side] != nil {
+			if rec, err := s.lateJoinRow(t, side, r, ts, origin, offset); err == nil {
+				t.late = append(t.late, rec)
+			}
+		}
 	case err != nil:
 		// ON failed on a pair (or the state is corrupt): Add stored
 		// nothing, so the row takes no part in the join; neither do the

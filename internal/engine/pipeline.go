@@ -224,6 +224,9 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 		for _, in := range p.inputs {
 			in.firstOrigin = st.origins
 			st.origins += in.partitions
+			if st.join != nil {
+				st.joinLateTopics[in.side] = in.lateTopic
+			}
 		}
 		st.partitions = st.origins
 		err = p.setupStateful(ctx, st)

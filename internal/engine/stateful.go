@@ -91,7 +91,9 @@ type stateful struct {
 	ttl         time.Duration // a join's rows without a time bound stay this long in event time; 0: for ever
 	idle        time.Duration // an origin silent this long stops holding the watermark
 	lateTopic   string        // where late events go; "" drops them (counted)
-	stateDir    string        // this pipeline's pebble stores, one per task
+	// joinLateTopics are a join's sides' late.topic options, "" for none.
+	joinLateTopics [2]string
+	stateDir       string // this pipeline's pebble stores, one per task
 	// wmExpr is the source's WATERMARK expression when the window's time
 	// column is the declared one; nil when it is _timestamp (the
 	// watermark is then the largest record timestamp seen).
@@ -234,12 +236,9 @@ func checkStateful(p *plan.Pipeline, sinkOpts map[string]string) error {
 				return fmt.Errorf("exactly-once delivery needs topic sources (their offsets commit in the transaction), not %s (%s)", src.Connector, src.Name)
 			}
 			_, _, rest := splitFormatOptions(src.Options)
-			d, late, err := sourceTimeOptions(rest)
+			d, _, err := sourceTimeOptions(rest)
 			if err != nil {
 				return err
-			}
-			if late != "" {
-				return fmt.Errorf("source %s has a 'late.topic', which joins do not write yet: a join's late rows are dropped and counted; declare a source without it for the join", src.Name)
 			}
 			idle = append(idle, d)
 		}
@@ -306,9 +305,12 @@ func (p *pipeline) setupStateful(ctx context.Context, st *stateful) error {
 			return fmt.Errorf("creating internal topic %s: %w", spec.Name, err)
 		}
 	}
-	if st.lateTopic != "" {
-		if err := tr.CreateTopic(ctx, transport.TopicSpec{Name: st.lateTopic}); err != nil && !errors.Is(err, transport.ErrTopicExists) {
-			return fmt.Errorf("creating late-event topic %s: %w", st.lateTopic, err)
+	for _, late := range append([]string{st.lateTopic}, st.joinLateTopics[:]...) {
+		if late == "" {
+			continue
+		}
+		if err := tr.CreateTopic(ctx, transport.TopicSpec{Name: late}); err != nil && !errors.Is(err, transport.ErrTopicExists) {
+			return fmt.Errorf("creating late-event topic %s: %w", late, err)
 		}
 	}
 	return os.MkdirAll(st.stateDir, 0o755)

@@ -400,6 +400,10 @@ func TestJoinLateRows(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			reg := prometheus.NewRegistry()
 			n, e := sjEngine(t, func(cfg *Config) { cfg.Metrics = reg }, true)
+			// Late payments go to a topic of their own.
+			mustExec(t, e, "DROP SOURCE payments")
+			mustExec(t, e, strings.Replace(strings.Replace(sjPayments, "topic.partitions = '2'", "topic.partitions = '1'", 1),
+				"WITH (", "WITH (late.topic = 'late_payments', ", 1))
 			mustExec(t, e, `CREATE SINK paid WITH (connector = 'topic', topic = 'out') AS
 				SELECT o.id, p.amount AS paid, p.paid_at FROM orders o JOIN payments p ON o.id = p.order_id `+c.on)
 			base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
@@ -427,6 +431,13 @@ func TestJoinLateRows(t *testing.T) {
 			}
 			if v := gather(t, reg, "tide_pipeline_late_records_total", "paid")[""].GetCounter().GetValue(); int64(v) != late {
 				t.Errorf("tide_pipeline_late_records_total = %v, want %d", v, late)
+			}
+			if late > 0 {
+				recs := readAll(t, n.tr, "late_payments", 1)
+				const wantLate = `{"order_id":1,"amount":9,"paid_at":"2026-03-01T00:00:07","event_time":"2026-03-01T00:00:07+00:00","origin_partition":0,"origin_offset":2}`
+				if got := string(recs[0].Value); len(recs) != 1 || got != wantLate {
+					t.Errorf("late topic: %d records, first %s; want %s", len(recs), got, wantLate)
+				}
 			}
 			waitFor(t, "the join's state in the metrics", func() bool {
 				return gather(t, reg, "tide_pipeline_state_memory_bytes", "paid")[""].GetGauge().GetValue() > 0
