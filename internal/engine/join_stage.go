@@ -229,11 +229,9 @@ func (t *aggTask) expireJoin(j *plan.StreamJoin, wm int64) {
 	})
 }
 
-// checkJoinTime refuses an event time a join cannot hold ('infinity',
-// '-infinity' and times within a bound or a window of them): its expiry
-// and window bounds would wrap around, and as a watermark it would take
-// its partition out of the join's for good.
-func checkJoinTime(st *stateful, ts int64) error {
+// joinTimeMargin is how near the ends of int64 a join's event time may
+// not come: its longest finite retention, plus its windows' spans.
+func joinTimeMargin(st *stateful) int64 {
 	margin := int64(0)
 	left, right := st.join.Keep()
 	for _, keep := range []int64{left, right, st.ttl.Microseconds()} {
@@ -246,6 +244,14 @@ func checkJoinTime(st *stateful, ts int64) error {
 			margin = saturatingAdd(margin, saturatingAdd(w.Size, max(w.Offset, -w.Offset)))
 		}
 	}
+	return margin
+}
+
+// checkJoinTime refuses an event time a join cannot hold ('infinity',
+// '-infinity' and times within margin of them): its expiry and window
+// bounds would wrap around, and as a watermark it would take its
+// partition out of the join's for good.
+func checkJoinTime(margin, ts int64) error {
 	if ts > math.MinInt64+margin && ts < math.MaxInt64-margin {
 		return nil
 	}

@@ -53,12 +53,15 @@ type shuffleSpec struct {
 	// firstOrigin numbers the input's partitions among the stage's
 	// origins.
 	firstOrigin int32
-	// window is a join side's TUMBLE: window_start and window_end follow
-	// the metadata columns in the row sent (windowKind is their type).
+	// window is a join side's TUMBLE or HOP: window_start and
+	// window_end follow the metadata columns in the row sent (windowKind
+	// is their type).
 	window     *eventtime.Spec
 	windowKind types.Kind
-	windows    []eventtime.Window // scratch for Assign
-	width      int                // the columns of the row sent
+	width      int // the columns of the row sent
+	// timeMargin keeps a join's event times off the ends of int64
+	// (checkJoinTime).
+	timeMargin int64
 }
 
 // newShuffleSpec works out what an input's shuffle tasks send.
@@ -77,6 +80,7 @@ func newShuffleSpec(st *stateful, in *sourceInput) *shuffleSpec {
 			spec.windowKind = row[len(row)-1].Type
 		}
 		spec.dropNullKeys = !j.Outer[in.side] // an outer side's row without a key is emitted unmatched
+		spec.timeMargin = joinTimeMargin(st)
 		if in.def.Watermark != nil {
 			spec.watermark = in.def.Watermark.Expr
 		}
@@ -114,9 +118,10 @@ type shuffleState struct {
 	sentAt     time.Time
 	punctuated bool
 
-	now     time.Time // the current batch's processing time, the repartition records' timestamp
-	key     []byte    // the current record's group key
-	buf     []byte    // keys and values of the current batch's records
+	windows []eventtime.Window // a window join side's windows of the current record
+	now     time.Time          // the current batch's processing time, the repartition records' timestamp
+	key     []byte             // the current record's group key
+	buf     []byte             // keys and values of the current batch's records
 	recs    []transport.Record
 	records []*transport.Record
 	txn     transport.TxnProducer // exactly-once: taken for the first batch and after a failed transaction
@@ -215,7 +220,7 @@ func (t *task) shuffleOne(m *connector.Message) (stage string, err error) {
 			if err := checkEventTime(agg.Window, ts); err != nil {
 				return stageEventTime, err
 			}
-		} else if err := checkJoinTime(sh.st, ts); err != nil {
+		} else if err := checkJoinTime(spec.timeMargin, ts); err != nil {
 			return stageEventTime, err
 		}
 		candidate := ts
@@ -244,10 +249,10 @@ func (t *task) shuffleOne(m *connector.Message) (stage string, err error) {
 	// A window join's side: a record per window of the row (one for
 	// TUMBLE, several for HOP), its bounds in the row, which WHERE and
 	// the keys may read.
-	spec.windows = spec.window.Assign(spec.windows[:0], ts)
+	sh.windows = spec.window.Assign(sh.windows[:0], ts)
 	recs, buf, sent := len(sh.recs), len(sh.buf), false
 	at := spec.width - 2
-	for _, w := range spec.windows {
+	for _, w := range sh.windows {
 		t.row[at], t.row[at+1] = timeValue(spec.windowKind, w.Start), timeValue(spec.windowKind, w.End)
 		pass := true
 		if f := t.src.filter; f != nil {
