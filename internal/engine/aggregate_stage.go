@@ -19,6 +19,7 @@ import (
 	"github.com/tide-data/tide/internal/sql/plan"
 	"github.com/tide-data/tide/internal/sql/types"
 	"github.com/tide-data/tide/internal/state"
+	"github.com/tide-data/tide/internal/topn"
 	"github.com/tide-data/tide/internal/transport"
 )
 
@@ -50,6 +51,7 @@ type aggTask struct {
 	partition int32
 	op        *aggregate.Operator // nil in a join's task
 	join      *joinTask           // a join of two streams' (join_stage.go)
+	topn      *topnTask           // a top-N's (topn_stage.go)
 	store     *state.Store
 	wms       *eventtime.Watermarks
 	txn       transport.TxnProducer
@@ -86,8 +88,11 @@ type taskState interface {
 }
 
 func (t *aggTask) state() taskState {
-	if t.join != nil {
+	switch {
+	case t.join != nil:
 		return t.join.op
+	case t.topn != nil:
+		return t.topn.op
 	}
 	return t.op
 }
@@ -348,9 +353,12 @@ func (s *aggStage) openTask(ctx context.Context, part int32) (*aggTask, error) {
 	fail := func(err error) (*aggTask, error) {
 		return nil, errors.Join(err, s.closeTxn(ctx, t), store.Close())
 	}
-	if s.st.join != nil {
+	switch {
+	case s.st.join != nil:
 		t.join = newJoinTask(s.st)
-	} else {
+	case s.st.topn != nil:
+		t.topn = newTopNTask(s.st)
+	default:
 		// The operator holds what fits in its memory budget; the rest of
 		// its state stays in the store, read back when needed.
 		op, err := aggregate.New(aggregate.Spec{Window: s.st.agg.Window, Aggs: aggFuncs(s.st.agg),
@@ -438,6 +446,10 @@ func (s *aggStage) fold(recs []*transport.Record) error {
 			s.foldJoin(t, r)
 			continue
 		}
+		if t.topn != nil {
+			s.foldTopN(t, r)
+			continue
+		}
 		sh, err := s.decodeShuffled(r, t)
 		if err != nil {
 			s.refuse(t, r, stageRepartition, err)
@@ -520,7 +532,7 @@ func (s *aggStage) refuse(t *aggTask, r *transport.Record, stage string, err err
 
 // fire emits the windows each task's watermark closed.
 func (s *aggStage) fire(now time.Time) error {
-	if s.st.agg != nil && s.st.agg.Window == nil {
+	if s.st.agg != nil && s.st.agg.Window == nil || s.st.topn != nil && s.st.topn.Updating() {
 		return nil
 	}
 	low := int64(math.MaxInt64)
@@ -535,6 +547,10 @@ func (s *aggStage) fire(now time.Time) error {
 		t.firedWM = max(t.firedWM, wm)
 		if t.join != nil {
 			t.expireJoin(s.st.join, wm)
+			continue
+		}
+		if t.topn != nil {
+			t.fireTopN(s.st, wm, s.p.logger)
 			continue
 		}
 		res, err := t.op.Fire(wm)
@@ -600,6 +616,18 @@ func (s *aggStage) checkpointTask(ctx context.Context, t *aggTask) error {
 			out.addJoined(r.row, r.ts)
 		}
 	}
+	if tt := t.topn; tt != nil {
+		if err := t.updatesTopN(s.st); err != nil {
+			return err
+		}
+		for i := range tt.out {
+			r := &tt.out[i]
+			if rest, err := types.ReadBinaryRow([]byte(r.key), tt.keys); err != nil || len(rest) != 0 {
+				return fmt.Errorf("%w: a stored partition key does not decode", topn.ErrCorruptState)
+			}
+			out.addRanked(r, tt.keys)
+		}
+	}
 	ckpt := t.store.NewCheckpoint(transport.TopicPartition{Topic: s.st.changelog, Partition: t.partition})
 	if err := t.state().Changes(ckpt.Put); err != nil {
 		ckpt.Discard()
@@ -644,6 +672,10 @@ func (s *aggStage) checkpointTask(ctx context.Context, t *aggTask) error {
 	if t.join != nil {
 		clear(t.join.out)
 		t.join.out = t.join.out[:0]
+	}
+	if t.topn != nil {
+		clear(t.topn.out)
+		t.topn.out = t.topn.out[:0]
 	}
 	clear(t.dead)
 	t.dead = t.dead[:0]

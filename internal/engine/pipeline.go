@@ -199,7 +199,7 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 	closeAll := func(err error) error {
 		return errors.Join(err, p.closeInputs(ctx), p.sink.Close(ctx), p.dlq.Close(ctx))
 	}
-	hasState := pl.Aggregation != nil || pl.StreamJoin != nil
+	hasState := pl.Aggregation != nil || pl.StreamJoin != nil || pl.TopN != nil
 	for _, in := range p.inputs {
 		srcEnv := env
 		srcEnv.ExternalCommit = scfg.exactlyOnce
@@ -212,7 +212,7 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 	}
 	if hasState {
 		st := &stateful{
-			query: pl, agg: pl.Aggregation, join: pl.StreamJoin, exactlyOnce: scfg.exactlyOnce, interval: scfg.interval, stateMemory: scfg.memory, early: scfg.early,
+			query: pl, agg: pl.Aggregation, join: pl.StreamJoin, topn: pl.TopN, exactlyOnce: scfg.exactlyOnce, interval: scfg.interval, stateMemory: scfg.memory, early: scfg.early,
 			ttl: scfg.ttl, idle: main.idle, lateTopic: main.lateTopic,
 			repartition: repartitionTopic(entry.Name, entry.ID), changelog: changelogTopic(entry.Name, entry.ID),
 			group: "tide-agg-" + entry.Name + "-" + entry.ID, stateDir: e.stateDirFor(entry.Name, entry.ID),

@@ -56,6 +56,10 @@ func (e *Engine) Query(ctx context.Context, text string, limit int) (QueryResult
 		return res, &Error{Code: CodeNotSupported, Pos: sel.Pos, Message: "a query over a view filters and projects its rows; GROUP BY and windows are not supported in queries",
 			Hint: "aggregate in the view itself: CREATE MATERIALIZED VIEW ... AS SELECT ... GROUP BY ..."}
 	}
+	if p.TopN != nil {
+		return res, &Error{Code: CodeNotSupported, Pos: sel.Pos, Message: "a query over a view filters and projects its rows; top-N is not supported in queries",
+			Hint: "rank in the view itself: CREATE MATERIALIZED VIEW ... AS SELECT ... FROM (SELECT ..., ROW_NUMBER() OVER (...) AS rn FROM ...) WHERE rn <= N"}
+	}
 	if p.Join != nil || p.StreamJoin != nil || len(p.Union) > 0 {
 		return res, &Error{Code: CodeNotSupported, Pos: sel.Pos, Message: "a query reads one view; joins and UNION ALL are not supported in queries",
 			Hint: "join or unite in a materialized view: CREATE MATERIALIZED VIEW ... AS SELECT ... JOIN ..."}

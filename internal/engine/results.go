@@ -159,6 +159,75 @@ func (w *resultWriter) addJoined(row types.Row, ts int64) {
 	}
 }
 
+// addRanked evaluates one top-N result (topn_stage.go) into an output:
+// the outer WHERE, the SELECT list, the key (KEY BY, else the partition
+// and the row's position in it). In an updating top-N, a position that
+// emptied, or whose row the outer WHERE now rejects, becomes a deletion
+// of its key where the sink can delete (a tombstone on a topic).
+func (w *resultWriter) addRanked(r *rankedRow, partition types.Row) {
+	pl := w.p.plan
+	ts := time.UnixMicro(r.ts)
+	deleteKey := func(row types.Row) {
+		if _, rowSink := w.p.sink.(connector.RowSink); !pl.TopN.Updating() || rowSink {
+			return
+		}
+		key, err := w.rankedKey(r, row, partition)
+		if err != nil {
+			w.deadRow(nil, row, stageKey, err)
+			return
+		}
+		w.outputs = append(w.outputs, connector.Output{Key: key, Timestamp: ts, Origin: w.origin})
+		w.rows = append(w.rows, nil)
+	}
+	if r.gone {
+		if pl.Key == nil { // KEY BY reads the row, which is gone
+			deleteKey(nil)
+		}
+		return
+	}
+	if f := pl.TopN.Filter; f != nil {
+		v, err := f.Eval(r.row)
+		if err != nil {
+			w.deadRow(nil, r.row, stageFilter, err)
+			return
+		}
+		if v.IsNull() || !v.Bool() {
+			deleteKey(r.row)
+			return
+		}
+	}
+	out := make(types.Row, len(pl.Outputs))
+	for i, o := range pl.Outputs {
+		v, err := o.Expr.Eval(r.row)
+		if err != nil {
+			w.deadRow(nil, r.row, stageProject, err)
+			return
+		}
+		out[i] = v
+	}
+	key, err := w.rankedKey(r, r.row, partition)
+	if err != nil {
+		w.deadRow(nil, r.row, stageKey, err)
+		return
+	}
+	if err := w.emit(out, key, ts); err != nil {
+		w.deadRow(key, r.row, stageEncode, err)
+	}
+}
+
+// rankedKey is a top-N output's record key: KEY BY's value, else the
+// partition's values and the position, like a group key.
+func (w *resultWriter) rankedKey(r *rankedRow, row, partition types.Row) ([]byte, error) {
+	if k := w.p.plan.Key; k != nil {
+		v, err := k.Eval(row)
+		if err != nil {
+			return nil, err
+		}
+		return keyBytes(v), nil
+	}
+	return groupKeyBytes(append(partition, types.NewInt8(r.pos))), nil
+}
+
 // key is an output's record key: the KEY clause's value, else the group
 // (its keys, and the window's bounds with one): one value's text, or a
 // JSON array of the values.
@@ -174,11 +243,17 @@ func (w *resultWriter) key(row, keys types.Row) ([]byte, error) {
 	if w.p.plan.Aggregation.Window != nil {
 		group = row[:len(keys)+2]
 	}
+	return groupKeyBytes(group), nil
+}
+
+// groupKeyBytes is the record key of a group of values: one value's
+// text, or a JSON array of the values.
+func groupKeyBytes(group types.Row) []byte {
 	switch len(group) {
 	case 0:
-		return nil, nil
+		return nil
 	case 1:
-		return keyBytes(group[0]), nil
+		return keyBytes(group[0])
 	}
 	b := []byte{'['}
 	for i, v := range group {
@@ -187,7 +262,7 @@ func (w *resultWriter) key(row, keys types.Row) ([]byte, error) {
 		}
 		b = appendJSONValue(b, v)
 	}
-	return append(b, ']'), nil
+	return append(b, ']')
 }
 
 func keyBytes(v types.Value) []byte {

@@ -92,6 +92,14 @@ func newShuffleSpec(st *stateful, in *sourceInput) *shuffleSpec {
 		}
 		return spec
 	}
+	if t := st.topn; t != nil {
+		spec.keys, spec.args = t.Partition, topnShuffleArgs(t)
+		if !t.Updating() {
+			spec.time, _ = t.Partition[t.Time].Column()
+			spec.watermark = in.def.Watermark.Expr
+		}
+		return spec
+	}
 	for _, k := range st.agg.Keys {
 		spec.keys = append(spec.keys, k.Expr)
 	}

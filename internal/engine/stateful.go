@@ -76,6 +76,7 @@ type stateful struct {
 	query       *plan.Pipeline
 	agg         *plan.Aggregation
 	join        *plan.StreamJoin // instead of agg: a join of two streams (join_stage.go)
+	topn        *plan.TopN       // instead of agg: a top-N (topn_stage.go)
 	repartition string           // internal topic between the stages
 	changelog   string           // internal compacted topic of the aggregate state
 	partitions  int32            // of both internal topics: the source's partitions (the larger of a join's two)
@@ -126,7 +127,7 @@ func statefulOptions(opts map[string]string, pl *plan.Pipeline) (cfg statefulCon
 		}
 		cfg.ttl = d
 	}
-	stateful := agg != nil || pl.StreamJoin != nil
+	stateful := agg != nil || pl.StreamJoin != nil || pl.TopN != nil
 	g, ok := opts["delivery.guarantee"]
 	delete(opts, "delivery.guarantee")
 	switch strings.ToLower(g) {
@@ -137,13 +138,13 @@ func statefulOptions(opts map[string]string, pl *plan.Pipeline) (cfg statefulCon
 		return cfg, fmt.Errorf("option 'delivery.guarantee' must be 'at_least_once' or 'exactly_once', not '%s'", g)
 	}
 	if ok && cfg.exactlyOnce && !stateful {
-		return cfg, errors.New("option 'delivery.guarantee' = 'exactly_once' applies to pipelines with GROUP BY or a join of two streams for now; stateless pipelines are at-least-once")
+		return cfg, errors.New("option 'delivery.guarantee' = 'exactly_once' applies to pipelines with GROUP BY, a join of two streams or a top-N for now; stateless pipelines are at-least-once")
 	}
 	cfg.interval = defaultCheckpointInterval
 	if v, ok := opts["checkpoint.interval"]; ok {
 		delete(opts, "checkpoint.interval")
 		if !stateful {
-			return cfg, errors.New("option 'checkpoint.interval' applies to pipelines with GROUP BY or a join of two streams")
+			return cfg, errors.New("option 'checkpoint.interval' applies to pipelines with GROUP BY, a join of two streams or a top-N")
 		}
 		d, err := time.ParseDuration(strings.TrimSpace(v))
 		if err != nil || d <= 0 {
@@ -249,7 +250,12 @@ func checkStateful(p *plan.Pipeline, sinkOpts map[string]string) error {
 		}
 		return nil
 	}
-	if p.Aggregation == nil {
+	if p.TopN != nil {
+		if p.Updating() && !updatingSinks[p.Connector] {
+			return fmt.Errorf("a top-N without event time produces an updating result (each partition's rows change as rows arrive), which the %s sink can only append; "+
+				"write it to a topic (compacted, keyed by the partition and row number) or to postgres, or partition by the source's event-time column to get final rows", p.Connector)
+		}
+	} else if p.Aggregation == nil {
 		return nil
 	}
 	if cfg.early > 0 && !updatingSinks[p.Connector] {

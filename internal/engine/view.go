@@ -56,7 +56,7 @@ func viewSink(s *ast.CreateSink, id string) (*ast.CreateSink, error) {
 // what a view keeps.
 func checkView(s *ast.CreateSink, p *plan.Pipeline) error {
 	for i, q := range append([]*plan.Pipeline{p}, p.Union...) {
-		if q.Aggregation != nil || q.Key != nil {
+		if q.Aggregation != nil || q.TopN != nil || q.Key != nil {
 			continue
 		}
 		which := ""

@@ -50,6 +50,7 @@ var allowed = map[string][]string{
 	"internal/view":        {"internal/transport", "internal/transport/embedded/embeddedtest"},
 	"internal/aggregate":   {"internal/eventtime", "internal/sql/expr", "internal/sql/types"},
 	"internal/join":        {},
+	"internal/topn":        {"internal/sql/types"},
 	"internal/cdc/pgvalue": {"internal/format", "internal/sql/types"},
 	"internal/cdc":         {"internal/transport/embedded/embeddedtest", "internal/cdc/pgvalue", "internal/transport", "internal/record", "internal/format", "internal/sql/types", "internal/transport/embedded", "internal/transport/kafkatransport", "internal/log", "internal/group"},
 	"internal/connector":   {"internal/cdc", "internal/cdc/pgvalue", "internal/transport", "internal/record", "internal/sql/types", "internal/format", "internal/transport/embedded", "internal/log", "internal/group", "internal/nexmark"},
@@ -66,7 +67,7 @@ var allowed = map[string][]string{
 	// listener); the languages and the HTTP API sit on its core.
 	"internal/schema":     {"internal/transport/embedded/embeddedtest", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport", "internal/kafka", "internal/log", "internal/group"},
 	"internal/schema/api": {"internal/schema", "internal/schema/avro", "internal/schema/jsonschema", "internal/schema/protobuf", "internal/transport/embedded", "internal/log", "internal/group"},
-	"internal/engine":     {"internal/state", "internal/aggregate", "internal/join", "internal/eventtime", "internal/cdc", "internal/cdc/pgvalue", "internal/transport", "internal/connector", "internal/format", "internal/catalog", "internal/sql/ast", "internal/sql/parser", "internal/sql/types", "internal/sql/expr", "internal/sql/plan", "internal/transport/embedded", "internal/log", "internal/group", "internal/tracing", "internal/tracing/tracingtest", "internal/view"},
+	"internal/engine":     {"internal/state", "internal/aggregate", "internal/join", "internal/topn", "internal/eventtime", "internal/cdc", "internal/cdc/pgvalue", "internal/transport", "internal/connector", "internal/format", "internal/catalog", "internal/sql/ast", "internal/sql/parser", "internal/sql/types", "internal/sql/expr", "internal/sql/plan", "internal/transport/embedded", "internal/log", "internal/group", "internal/tracing", "internal/tracing/tracingtest", "internal/view"},
 	"internal/server":     {"internal/alert", "internal/lag", "internal/format", "internal/record", "internal/log", "internal/kafka", "internal/group", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport", "internal/engine", "internal/catalog", "internal/ingest", "internal/schema", "internal/schema/api", "internal/schema/avro", "internal/schema/jsonschema", "internal/schema/protobuf", "internal/tracing", "internal/tracing/tracingtest", "internal/txn", "internal/view", "internal/sql/types"},
 	"test/interop":        {},
 	"internal/cli":        {"internal/cdc", "internal/format", "internal/log", "internal/record", "internal/bench", "internal/vfs", "internal/server", "internal/kafka", "internal/engine", "internal/sql/parser", "internal/sql/ast", "internal/group", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport"},

@@ -336,7 +336,8 @@ type Cast struct {
 }
 
 // Func is a function call: name(args), count(*) (Star), agg(DISTINCT x),
-// agg(x) FILTER (WHERE cond). Name is lower case unless quoted.
+// agg(x) FILTER (WHERE cond), and a window function's call with its
+// OVER clause (Over). Name is lower case unless quoted.
 // COALESCE, NULLIF, GREATEST, LEAST, POSITION(a IN b), SUBSTRING(s FROM
 // i FOR n), TRIM(BOTH x FROM s) and OVERLAY arrive as Func with their
 // arguments in the function's positional order.
@@ -347,6 +348,43 @@ type Func struct {
 	Distinct bool
 	Star     bool
 	Filter   Expr
+	Over     *Over // nil unless called as a window function
+}
+
+// Over is a window function's OVER (PARTITION BY ... ORDER BY ...).
+type Over struct {
+	Pos         Pos
+	PartitionBy []Expr
+	OrderBy     []OrderItem
+}
+
+// OrderItem is one expression of an ORDER BY, with its direction and
+// where its NULLs go.
+type OrderItem struct {
+	Pos  Pos
+	X    Expr
+	Desc bool
+	// Nulls is NullsDefault (Postgres: last ascending, first
+	// descending), NullsFirst or NullsLast.
+	Nulls NullsOrder
+}
+
+// NullsOrder is an ORDER BY item's NULLS FIRST or NULLS LAST.
+type NullsOrder uint8
+
+// The NULLS placements of an ORDER BY item.
+const (
+	NullsDefault NullsOrder = iota
+	NullsFirst
+	NullsLast
+)
+
+// First reports whether the item's NULLs sort before its other values.
+func (o OrderItem) First() bool {
+	if o.Nulls == NullsDefault {
+		return o.Desc // Postgres: NULL is larger than every value
+	}
+	return o.Nulls == NullsFirst
 }
 
 // Extract is EXTRACT(field FROM x); Field is lower case ("epoch", "dow").

@@ -299,7 +299,7 @@ var specialCallNames = map[Ident]bool{"extract": true, "try_cast": true, "trim":
 func (f *formatter) call(e *Func) {
 	plain := !e.Star && !e.Distinct
 	switch {
-	case niladicFuncs[e.Name] && plain && len(e.Args) == 0 && e.Filter == nil:
+	case niladicFuncs[e.Name] && plain && len(e.Args) == 0 && e.Filter == nil && e.Over == nil:
 		f.WriteString(strings.ToUpper(string(e.Name)))
 		return
 	case e.Name == "position" && plain && len(e.Args) == 2:
@@ -337,6 +337,34 @@ func (f *formatter) filter(e *Func) {
 	if e.Filter != nil {
 		f.WriteString(" FILTER (WHERE ")
 		f.expr(e.Filter)
+		f.WriteByte(')')
+	}
+	if o := e.Over; o != nil {
+		f.WriteString(" OVER (")
+		if len(o.PartitionBy) > 0 {
+			f.WriteString("PARTITION BY ")
+			f.exprList(o.PartitionBy)
+		}
+		for i, it := range o.OrderBy {
+			switch {
+			case i > 0:
+				f.WriteString(", ")
+			case len(o.PartitionBy) > 0:
+				f.WriteString(" ORDER BY ")
+			default:
+				f.WriteString("ORDER BY ")
+			}
+			f.expr(it.X)
+			if it.Desc {
+				f.WriteString(" DESC")
+			}
+			switch it.Nulls {
+			case NullsFirst:
+				f.WriteString(" NULLS FIRST")
+			case NullsLast:
+				f.WriteString(" NULLS LAST")
+			}
+		}
 		f.WriteByte(')')
 	}
 }

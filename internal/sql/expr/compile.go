@@ -197,6 +197,11 @@ func (c *compiler) compile(x ast.Expr) (*node, error) {
 	case *ast.Cast:
 		return c.cast(x)
 	case *ast.Func:
+		if x.Over != nil {
+			return nil, &Error{Pos: x.Over.Pos, Code: codeFeature,
+				Msg:  "window function " + string(x.Name) + "() OVER is supported only to keep the top N rows of each partition",
+				Hint: "SELECT ... FROM (SELECT ..., ROW_NUMBER() OVER (PARTITION BY ... ORDER BY ...) AS rn FROM source) WHERE rn <= N"}
+		}
 		return c.call(x)
 	case *ast.Extract:
 		arg, err := c.compile(x.X)

@@ -43,7 +43,57 @@ func (p *parser) parseCall(name token) ast.Expr {
 		f.Args = p.parseExprList()
 	}
 	p.closeCall()
-	return p.parseFilter(f)
+	p.parseFilter(f)
+	if p.isWord(0, "over") && p.isOp(1, "(") {
+		f.Over = p.parseOver()
+	}
+	return f
+}
+
+// parseOver parses OVER ( [PARTITION BY exprs] [ORDER BY items] ) after
+// a window function's call; the current token is OVER.
+func (p *parser) parseOver() *ast.Over {
+	o := &ast.Over{Pos: p.advance().pos}
+	p.advance() // (
+	if p.acceptWord("partition") {
+		p.expectWord("by")
+		o.PartitionBy = p.parseExprList()
+	}
+	if p.acceptWord("order") {
+		p.expectWord("by")
+		for {
+			it := ast.OrderItem{Pos: p.tok().pos, X: p.parseExpr()}
+			if p.acceptWord("desc") {
+				it.Desc = true
+			} else {
+				p.acceptWord("asc")
+			}
+			if p.acceptWord("nulls") {
+				if p.acceptWord("last") {
+					it.Nulls = ast.NullsLast
+				} else {
+					p.expectWord("first", "LAST")
+					it.Nulls = ast.NullsFirst
+				}
+			}
+			o.OrderBy = append(o.OrderBy, it)
+			if !p.acceptOp(",") {
+				break
+			}
+		}
+	}
+	if !p.isOp(0, ")") {
+		switch {
+		case o.OrderBy == nil && o.PartitionBy == nil:
+			p.unexpected("PARTITION BY", "ORDER BY", `")"`)
+		case o.OrderBy == nil:
+			p.unexpected(`","`, "ORDER BY", `")"`)
+		default:
+			p.unexpected(`","`, "ASC", "DESC", "NULLS", `")"`)
+		}
+	}
+	p.advance()
+	return o
 }
 
 // closeCall expects the ")" that ends an argument list.

@@ -58,6 +58,8 @@ func dumpValue(b *strings.Builder, v reflect.Value, label string, depth int) {
 			b.WriteString(" " + f.Name)
 		case f.Type.Kind() == reflect.String:
 			b.WriteString(" " + f.Name + "=" + scalar(fv.String()))
+		case f.Type.Kind() == reflect.Uint8:
+			b.WriteString(" " + f.Name + "=" + strconv.FormatUint(fv.Uint(), 10))
 		case f.Type.Kind() == reflect.Pointer && f.Type.Elem().Kind() == reflect.Bool:
 			b.WriteString(" " + f.Name + "=" + strconv.FormatBool(fv.Elem().Bool()))
 		case f.Type.Kind() == reflect.Slice && !isStructy(f.Type.Elem()):

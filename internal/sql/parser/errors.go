@@ -92,13 +92,12 @@ func joinOr(items []string) string {
 
 // unsupportedHints explain words that start clauses Tide does not have.
 var unsupportedHints = map[string]string{
-	"order":     "ORDER BY is not supported on unbounded streams",
+	"order":     "ORDER BY is not supported on unbounded streams; to keep the first N rows of each group, filter on ROW_NUMBER() OVER (PARTITION BY ... ORDER BY ...) <= N in an outer query",
 	"limit":     "LIMIT is not supported on unbounded streams",
 	"offset":    "OFFSET is not supported on unbounded streams",
 	"fetch":     "FETCH is not supported on unbounded streams",
 	"intersect": "INTERSECT is not supported yet",
 	"except":    "EXCEPT is not supported yet",
-	"over":      "window functions (OVER) are not supported; use TUMBLE, HOP or SESSION in FROM",
 	"window":    "named windows are not supported; use TUMBLE, HOP or SESSION in FROM",
 	"using":     "JOIN ... USING is not supported; use ON",
 	"natural":   "NATURAL JOIN is not supported; use JOIN ... ON",

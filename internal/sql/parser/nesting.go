@@ -130,7 +130,14 @@ func exprNesting(e ast.Expr) int {
 	case *ast.Cast:
 		return 1 + exprNesting(e.X)
 	case *ast.Func:
-		return 1 + max(listNesting(e.Args), exprNesting(e.Filter))
+		d := max(listNesting(e.Args), exprNesting(e.Filter))
+		if e.Over != nil {
+			d = max(d, listNesting(e.Over.PartitionBy))
+			for _, it := range e.Over.OrderBy {
+				d = max(d, exprNesting(it.X))
+			}
+		}
+		return 1 + d
 	case *ast.Extract:
 		return 1 + exprNesting(e.X)
 	}

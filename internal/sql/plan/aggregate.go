@@ -91,7 +91,7 @@ func isAggregate(name string) bool {
 }
 
 func findAggregate(e ast.Expr) *ast.Func {
-	return find(e, func(f *ast.Func) bool { return isAggregate(string(f.Name)) })
+	return find(e, func(f *ast.Func) bool { return isAggregate(string(f.Name)) && f.Over == nil })
 }
 
 // aggregates reports whether a query aggregates: it has GROUP BY, HAVING

@@ -57,6 +57,8 @@ func (p *Pipeline) explainQuery() string {
 		fmt.Fprintf(&b, "  key: %s\n", p.KeyText)
 	case a != nil:
 		fmt.Fprintf(&b, "  key: group key (%s)\n", a.groupText())
+	case p.TopN != nil:
+		fmt.Fprintf(&b, "  key: partition and row number (%s, row_number)\n", strings.Join(p.TopN.PartitionText, ", "))
 	default:
 		b.WriteString("  key: input key\n")
 	}
@@ -103,6 +105,21 @@ func (p *Pipeline) explainQuery() string {
 		line("Aggregate %s", s)
 		if a.Having != nil {
 			fmt.Fprintf(&b, "%s  having: %s\n", indent, a.HavingText)
+		}
+	}
+	if t := p.TopN; t != nil {
+		order := make([]string, len(t.Order))
+		for i, o := range t.Order {
+			order[i] = o.Text
+		}
+		how := "updating: emits a changelog"
+		if !t.Updating() {
+			how = "each partition emitted once the watermark passes " + t.PartitionText[t.Time]
+		}
+		line("Top %d per partition by %s() OVER (PARTITION BY %s ORDER BY %s) AS %s (%s)",
+			t.Limit, t.Func, strings.Join(t.PartitionText, ", "), strings.Join(order, ", "), t.Columns[t.RankColumn].Name, how)
+		if t.Filter != nil {
+			fmt.Fprintf(&b, "%s  filter: %s\n", indent, t.FilterText)
 		}
 	}
 	if p.Filter != nil {

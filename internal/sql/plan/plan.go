@@ -116,6 +116,10 @@ type Pipeline struct {
 	// nil without one. Filter, Outputs and Key are then over the joined
 	// row: the source's row, then the other stream's.
 	StreamJoin *StreamJoin
+	// TopN keeps the first rows of each partition of the source
+	// (topn.go); nil without one. Outputs and Key are then over its
+	// ranked row, Filter over the source's.
+	TopN *TopN
 	// Union are the queries after UNION ALL (union.go): stateless, each
 	// over its own source, with outputs of this pipeline's names and
 	// types; the sink gets all of their rows.
@@ -140,11 +144,12 @@ func (p *Pipeline) Sources() []*Source {
 
 // Updating reports whether the pipeline's result is a changelog: an
 // aggregation without a window emits each group's row anew, as an
-// upsert by the group key, whenever an event changes it. A windowed
+// upsert by the group key, whenever an event changes it; a top-N
+// without event time, its partitions' rows by row number. A windowed
 // aggregation emits each window's rows once, when the watermark passes
 // its end; a stateless pipeline emits one row per record.
 func (p *Pipeline) Updating() bool {
-	return p.Aggregation != nil && p.Aggregation.Window == nil
+	return p.Aggregation != nil && p.Aggregation.Window == nil || p.TopN != nil && p.TopN.Updating()
 }
 
 // Error is a semantic error at a position in the statement.
@@ -266,12 +271,18 @@ func AnalyzeSink(stmt *ast.CreateSink, lookup func(name string) (*Source, bool),
 		return analyzeUnion(stmt, lookup, knownConnectors, opts)
 	}
 	p := &Pipeline{Name: string(stmt.Name)}
+	if strings.HasPrefix(p.Name, "_") {
+		return nil, &Error{Pos: stmt.Pos, Msg: fmt.Sprintf("invalid sink name %q", p.Name), Hint: "names starting with _ are reserved"}
+	}
+	if sub, i := rankedQuery(stmt.Query); i >= 0 {
+		if err := analyzeTopN(p, stmt.Query, sub, lookup, opts); err != nil {
+			return nil, err
+		}
+		return finishSink(p, stmt, stmt.Query, knownConnectors)
+	}
 	q, err := flattenSubqueries(stmt.Query, lookup, opts)
 	if err != nil {
 		return nil, err
-	}
-	if strings.HasPrefix(p.Name, "_") {
-		return nil, &Error{Pos: stmt.Pos, Msg: fmt.Sprintf("invalid sink name %q", p.Name), Hint: "names starting with _ are reserved"}
 	}
 	if err := checkSupported(q); err != nil {
 		return nil, err
@@ -313,6 +324,12 @@ func AnalyzeSink(stmt *ast.CreateSink, lookup func(name string) (*Source, bool),
 	} else if err := planProjection(p, q, in, items, opts); err != nil {
 		return nil, err
 	}
+	return finishSink(p, stmt, q, knownConnectors)
+}
+
+// finishSink names a planned query's outputs and reads the sink's
+// connector options.
+func finishSink(p *Pipeline, stmt *ast.CreateSink, q *ast.Select, knownConnectors []string) (*Pipeline, error) {
 	if len(stmt.Columns) > 0 {
 		if len(stmt.Columns) != len(p.Outputs) {
 			return nil, errorf(stmt.Pos, "sink %s names %d columns but its query has %d", p.Name, len(stmt.Columns), len(p.Outputs))
@@ -328,6 +345,7 @@ func AnalyzeSink(stmt *ast.CreateSink, lookup func(name string) (*Source, bool),
 		}
 		names[o.Name] = true
 	}
+	var err error
 	p.Connector, p.Options, err = connectorOptions(stmt.Pos, stmt.With, knownConnectors, "sink")
 	if err != nil {
 		return nil, err

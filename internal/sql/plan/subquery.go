@@ -30,6 +30,11 @@ func flattenSubqueries(q *ast.Select, lookup func(string) (*Source, bool), opts 
 	if inner.From == nil {
 		return nil, errorf(sub.Pos, "a subquery in FROM needs FROM source")
 	}
+	for _, e := range itemExprs(inner.Items) {
+		if f := findOver(e); f != nil {
+			return nil, unsupported(f.Pos, "a top-N's subquery is read by the query right around it, which filters on its rank", topNHint)
+		}
+	}
 	if _, win := inner.From.(*ast.TableFunc); win || inner.Distinct || len(inner.GroupBy) > 0 || inner.Having != nil || inner.Key != nil || aggregatesAny(inner) {
 		return nil, unsupported(sub.Pos, "subqueries in FROM that aggregate, window, key or use DISTINCT are not supported yet",
 			"aggregate in the outer query, or write the subquery's results to a topic with one sink and read them with another")

@@ -29,8 +29,8 @@ func analyzeUnion(stmt *ast.CreateSink, lookup func(string) (*Source, bool), kno
 		if err != nil {
 			return nil, err
 		}
-		if p.Aggregation != nil || p.Join != nil || p.StreamJoin != nil {
-			return nil, unsupported(b.Pos, "UNION ALL of queries that aggregate or join is not supported yet",
+		if p.Aggregation != nil || p.Join != nil || p.StreamJoin != nil || p.TopN != nil {
+			return nil, unsupported(b.Pos, "UNION ALL of queries that aggregate, join or rank is not supported yet",
 				"give each such query a sink of its own writing the same topic")
 		}
 		return p, nil

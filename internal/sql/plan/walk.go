@@ -49,6 +49,14 @@ func inspect(e ast.Expr, fn func(ast.Expr) bool) {
 			inspect(y, fn)
 		}
 		inspect(x.Filter, fn)
+		if x.Over != nil {
+			for _, y := range x.Over.PartitionBy {
+				inspect(y, fn)
+			}
+			for _, it := range x.Over.OrderBy {
+				inspect(it.X, fn)
+			}
+		}
 	case *ast.Extract:
 		inspect(x.X, fn)
 	}
@@ -151,6 +159,16 @@ func rewriteExpr(e ast.Expr, fn func(ast.Expr) (ast.Expr, error)) (ast.Expr, err
 	case *ast.Func:
 		c := *x
 		c.Args, c.Filter = list(x.Args), sub(x.Filter)
+		if x.Over != nil {
+			over := *x.Over
+			over.PartitionBy = list(x.Over.PartitionBy)
+			over.OrderBy = make([]ast.OrderItem, len(x.Over.OrderBy))
+			for i, it := range x.Over.OrderBy {
+				it.X = sub(it.X)
+				over.OrderBy[i] = it
+			}
+			c.Over = &over
+		}
 		e = &c
 	case *ast.Extract:
 		c := *x

@@ -90,7 +90,13 @@ SELECT `a` FROM t
 ====
 SELECT * FROM t WHERE x IN (SELECT y FROM u)
 ====
-SELECT count(*) OVER (PARTITION BY a) FROM t
+SELECT row_number() OVER (PARTITION BY a ORDER BY b DESC NULLS) FROM t
+====
+SELECT rank() OVER (PARTITION BY a b) FROM t
+====
+SELECT rank() OVER (ORDER BY b ASC NULLS middle) FROM t
+====
+SELECT rank() OVER (b) FROM t
 ====
 SELECT a FROM t JOIN u
 ====

@@ -52,3 +52,7 @@ SELECT "select" FROM "from" AS "where"
 SELECT t.a, "T"."B" FROM t, "T"
 ====
 SELECT left(s, 2), right(s, 3) FROM t
+====
+SELECT * FROM (SELECT a, ROW_NUMBER() OVER (PARTITION BY a, lower(b) ORDER BY c DESC, d ASC NULLS FIRST, e NULLS LAST) AS rn FROM t) AS s WHERE rn <= 3
+====
+SELECT rank() OVER (ORDER BY x), dense_rank() OVER (PARTITION BY y), count(*) OVER () FROM t

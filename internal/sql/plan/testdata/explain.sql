@@ -169,3 +169,30 @@ SELECT id, customer FROM orders UNION ALL SELECT order_id, paid_at FROM payments
 -- An aggregating query in a UNION ALL is not there yet.
 CREATE SINK agg_union WITH (connector = 'stdout') AS
 SELECT id FROM orders UNION ALL SELECT count(*) FROM payments
+====
+-- Top-N without event time: an updating result, keyed by the partition and the row number.
+CREATE SINK top_customers WITH (connector = 'topic', topic = 'top') AS
+SELECT customer, id, amount, rn
+FROM (SELECT id, customer, amount, ROW_NUMBER() OVER (PARTITION BY customer ORDER BY amount DESC NULLS LAST, id) AS rn
+      FROM orders WHERE amount > 0) AS o
+WHERE rn <= 3 AND amount < 1000
+====
+-- Top-N partitioned by the event-time column: final rows once the watermark passes; RANK keeps ties.
+CREATE SINK best_reading WITH (connector = 'stdout') AS
+SELECT * FROM (SELECT sensor, ts, value, RANK() OVER (PARTITION BY ts ORDER BY value DESC) AS r FROM readings) WHERE 2 >= r
+====
+-- RANK without event time has no key for its updates.
+CREATE SINK ranked WITH (connector = 'stdout') AS
+SELECT * FROM (SELECT sensor, value, RANK() OVER (PARTITION BY sensor ORDER BY value) AS r FROM readings) WHERE r <= 2
+====
+-- A top-N needs a bound on the rank.
+CREATE SINK unbounded WITH (connector = 'stdout') AS
+SELECT * FROM (SELECT sensor, value, ROW_NUMBER() OVER (PARTITION BY sensor ORDER BY value) AS r FROM readings) WHERE r > 2
+====
+-- A window function anywhere else is refused.
+CREATE SINK misplaced WITH (connector = 'stdout') AS
+SELECT sensor, ROW_NUMBER() OVER (ORDER BY value) FROM readings
+====
+-- A top-N over an aggregating subquery chains through a topic for now.
+CREATE SINK top_groups WITH (connector = 'stdout') AS
+SELECT * FROM (SELECT sensor, n, ROW_NUMBER() OVER (ORDER BY n DESC) AS rn FROM (SELECT sensor, count(*) AS n FROM readings GROUP BY sensor)) WHERE rn = 1

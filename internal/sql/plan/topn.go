@@ -1,0 +1,334 @@
+package plan
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/tide-data/tide/internal/sql/ast"
+	"github.com/tide-data/tide/internal/sql/expr"
+	"github.com/tide-data/tide/internal/sql/types"
+)
+
+// RankFunc is the ranking function of a top-N query.
+type RankFunc uint8
+
+// The ranking functions: ROW_NUMBER numbers the rows 1, 2, 3, …; RANK
+// gives tied rows one rank and skips the ones they take (1, 1, 3);
+// DENSE_RANK does not skip (1, 1, 2).
+const (
+	RowNumber RankFunc = iota
+	Rank
+	DenseRank
+)
+
+var rankFuncs = map[ast.Ident]RankFunc{"row_number": RowNumber, "rank": Rank, "dense_rank": DenseRank}
+
+func (f RankFunc) String() string {
+	return [...]string{"ROW_NUMBER", "RANK", "DENSE_RANK"}[f]
+}
+
+// MaxTopN bounds N: each partition keeps its N rows in memory.
+const MaxTopN = 10_000
+
+// TopN keeps the first N rows of each partition of a stream in an
+// order, the query Flink and Postgres users write as
+//
+//	SELECT ... FROM (
+//	  SELECT ..., ROW_NUMBER() OVER (PARTITION BY p ORDER BY o DESC) AS rn
+//	  FROM source [WHERE ...]
+//	) WHERE rn <= N
+//
+// The subquery's columns are the ranked row the outer query reads: its
+// expressions (Exprs, over the source row, evaluated as each row
+// arrives) and the rank (at RankColumn). Pipeline.Filter is the
+// subquery's WHERE, over the source row; Pipeline.Outputs, Key and
+// Filter below are over the ranked row.
+//
+// When PARTITION BY holds the source's event-time column (the one its
+// WATERMARK is for), every row of a partition has one event time, and
+// the partition is complete once the watermark passes it: its rows are
+// emitted then, once, ranked (Time is that partition expression's
+// index). Otherwise the result updates: each change to a partition's
+// first N rows is emitted as upserts keyed by the partition and the row
+// number (ROW_NUMBER only: a rank is not a key).
+type TopN struct {
+	Func  RankFunc
+	Limit int64 // N: rows ranked 1 to N are kept
+	// Partition are PARTITION BY's expressions, over the source row.
+	Partition     []*expr.Expr
+	PartitionText []string
+	Order         []SortKey
+	Columns       []Column     // the ranked row
+	Exprs         []*expr.Expr // Columns' expressions over the source row; nil at RankColumn
+	RankColumn    int
+	// Time is the index in Partition of the source's event-time column;
+	// -1 when it has none (an updating result).
+	Time int
+	// Filter is the outer WHERE without the bound on the rank, over the
+	// ranked row; nil without one.
+	Filter     *expr.Expr
+	FilterText string
+}
+
+// SortKey is one ORDER BY expression of a top-N, over the source row.
+type SortKey struct {
+	Expr       *expr.Expr
+	Desc       bool
+	NullsFirst bool
+	Text       string
+}
+
+// Updating reports whether the top-N's rows update: it has no event time
+// that completes its partitions.
+func (t *TopN) Updating() bool { return t.Time < 0 }
+
+// rankedQuery finds a top-N's subquery: q reads a subquery whose select
+// list has a window function call. It returns the subquery, and the
+// index of that call in its select list, or -1.
+func rankedQuery(q *ast.Select) (*ast.Subquery, int) {
+	sub, ok := q.From.(*ast.Subquery)
+	if !ok {
+		return nil, -1
+	}
+	for i, it := range sub.Query.Items {
+		if it.Expr != nil && findOver(it.Expr) != nil {
+			return sub, i
+		}
+	}
+	return sub, -1
+}
+
+func findOver(e ast.Expr) *ast.Func {
+	return find(e, func(f *ast.Func) bool { return f.Over != nil })
+}
+
+// topNHint is how a top-N is written.
+const topNHint = "SELECT ... FROM (SELECT ..., ROW_NUMBER() OVER (PARTITION BY ... ORDER BY ...) AS rn FROM source) WHERE rn <= N"
+
+// analyzeTopN plans a sink whose query ranks a subquery (rankedQuery):
+// the TopN, the subquery's WHERE as the pipeline's filter, and the outer
+// query over the ranked row.
+func analyzeTopN(p *Pipeline, q *ast.Select, sub *ast.Subquery, lookup func(string) (*Source, bool), opts Options) error {
+	switch {
+	case len(q.GroupBy) > 0 || q.Having != nil || aggregatesAny(q):
+		return unsupported(q.Pos, "aggregating a top-N is not supported yet", "write the top-N to a topic with one sink and aggregate that topic with another")
+	case q.Distinct:
+		return unsupported(q.Pos, "SELECT DISTINCT is not supported yet", "")
+	}
+	for _, e := range append([]ast.Expr{q.Where, q.Key}, itemExprs(q.Items)...) {
+		if f := findOver(e); f != nil {
+			return unsupported(f.Over.Pos, "window functions are supported only in the select list of a top-N's subquery", topNHint)
+		}
+	}
+	inner, err := flattenSubqueries(sub.Query, lookup, opts)
+	if err != nil {
+		return err
+	}
+	if _, win := inner.From.(*ast.TableFunc); win || inner.Distinct || len(inner.GroupBy) > 0 || inner.Having != nil || inner.Key != nil || aggregatesAny(inner) {
+		return unsupported(sub.Pos, "a top-N over a query that aggregates, windows, keys or uses DISTINCT is not supported yet",
+			"write that query's results to a topic with one sink, and rank that topic's rows with another")
+	}
+	if _, ok := inner.From.(*ast.TableName); !ok {
+		return unsupported(sub.Pos, "a top-N reads one source", "join in a sink of its own that writes a topic, and rank that topic's rows")
+	}
+	in, err := resolveFrom(inner.From, lookup, opts)
+	if err != nil {
+		return err
+	}
+	p.Source = in.src
+	if inner.Where != nil {
+		if f := findAggregate(inner.Where); f != nil {
+			return errorf(f.Pos, "aggregate functions are not allowed in WHERE")
+		}
+		if f := findOver(inner.Where); f != nil {
+			return errorf(f.Pos, "window functions are not allowed in WHERE")
+		}
+		f, err := expr.CompilePredicateWith(inner.Where, in.cols, opts.Compile)
+		if err != nil {
+			return err
+		}
+		p.Filter, p.FilterText = f, ast.Format(inner.Where)
+	}
+	items, err := in.expandItems(inner.Items)
+	if err != nil {
+		return err
+	}
+	t := &TopN{RankColumn: -1, Time: -1}
+	for i, it := range items {
+		f, _ := it.expr.(*ast.Func)
+		if f == nil || f.Over == nil {
+			if over := findOver(it.expr); over != nil {
+				return unsupported(over.Pos, "a window function is supported as a column of its own, not inside an expression", topNHint)
+			}
+			e, err := expr.CompileWith(it.expr, in.cols, opts.Compile)
+			if err != nil {
+				return err
+			}
+			t.Columns = append(t.Columns, Column{Name: it.name, Type: e.Type()})
+			t.Exprs = append(t.Exprs, e)
+			continue
+		}
+		if t.RankColumn >= 0 {
+			return unsupported(f.Pos, "a top-N ranks by one window function", "keep one ROW_NUMBER(), RANK() or DENSE_RANK() in the subquery")
+		}
+		if err := planRanking(t, f, in, opts); err != nil {
+			return err
+		}
+		t.RankColumn = i
+		t.Columns = append(t.Columns, Column{Name: it.name, Type: types.KindInt8})
+		t.Exprs = append(t.Exprs, nil)
+	}
+	// The outer query reads the ranked row under the subquery's alias.
+	alias := string(sub.Alias)
+	ranked := &input{src: &Source{Name: alias, Columns: t.Columns}, alias: alias}
+	ranked.cols = exprColumns(alias, t.Columns)
+	rest, err := takeRankBound(t, q, alias)
+	if err != nil {
+		return err
+	}
+	if t.Filter, t.FilterText, err = andAll(rest, ranked.cols, opts); err != nil {
+		return err
+	}
+	if t.Updating() && t.Func != RowNumber {
+		return unsupported(sub.Pos, fmt.Sprintf("%s is supported when PARTITION BY holds the source's event-time column (each partition is then complete once the watermark passes it)", t.Func),
+			"rank with ROW_NUMBER() for a top-N that updates as rows arrive, or partition by the column the source's WATERMARK is for")
+	}
+	p.TopN = t
+	outer := *q
+	outer.From, outer.Where = &ast.TableName{Pos: sub.Pos, Name: ast.Ident(alias)}, nil
+	outItems, err := ranked.expandItems(outer.Items)
+	if err != nil {
+		return err
+	}
+	return planProjection(p, &outer, ranked, outItems, opts)
+}
+
+// planRanking checks a top-N's window function call and compiles its
+// PARTITION BY and ORDER BY.
+func planRanking(t *TopN, f *ast.Func, in *input, opts Options) error {
+	fn, ok := rankFuncs[f.Name]
+	switch {
+	case !ok:
+		return unsupported(f.Pos, fmt.Sprintf("window function %s() is not supported", f.Name), "rank with ROW_NUMBER(), RANK() or DENSE_RANK()")
+	case len(f.Args) > 0 || f.Star || f.Distinct || f.Filter != nil:
+		return errorf(f.Pos, "%s() takes no arguments", strings.ToUpper(string(f.Name)))
+	case len(f.Over.OrderBy) == 0:
+		return errorf(f.Over.Pos, "a top-N needs ORDER BY in OVER (...): it ranks the rows in that order")
+	}
+	t.Func = fn
+	wm := in.src.Watermark
+	for _, pe := range f.Over.PartitionBy {
+		e, err := expr.CompileWith(pe, in.cols, opts.Compile)
+		if err != nil {
+			return err
+		}
+		if col, ok := e.Column(); ok && wm != nil && col == wm.Column && t.Time < 0 {
+			t.Time = len(t.Partition)
+		}
+		t.Partition = append(t.Partition, e)
+		t.PartitionText = append(t.PartitionText, ast.Format(pe))
+	}
+	for _, it := range f.Over.OrderBy {
+		e, err := expr.CompileWith(it.X, in.cols, opts.Compile)
+		if err != nil {
+			return err
+		}
+		if e.Type() == types.KindJSON {
+			return errorf(it.Pos, "cannot order by a json value: cast it to a type with an order (text, numeric, ...)")
+		}
+		t.Order = append(t.Order, SortKey{Expr: e, Desc: it.Desc, NullsFirst: it.First(), Text: formatOrderItem(it)})
+	}
+	return nil
+}
+
+func formatOrderItem(it ast.OrderItem) string {
+	s := ast.Format(it.X)
+	if it.Desc {
+		s += " DESC"
+	}
+	switch it.Nulls {
+	case ast.NullsFirst:
+		s += " NULLS FIRST"
+	case ast.NullsLast:
+		s += " NULLS LAST"
+	}
+	return s
+}
+
+// takeRankBound finds the bound on the rank among the conjuncts of the
+// outer WHERE (rn <= N, rn < N, rn = 1, N >= rn, rn BETWEEN 1 AND N)
+// into t.Limit, and returns the other conjuncts.
+func takeRankBound(t *TopN, q *ast.Select, alias string) ([]ast.Expr, error) {
+	rankName := t.Columns[t.RankColumn].Name
+	isRank := func(e ast.Expr) bool {
+		ref, ok := e.(*ast.ColumnRef)
+		return ok && string(ref.Name) == rankName && (ref.Table == "" || string(ref.Table) == alias)
+	}
+	bound := func(e ast.Expr) (int64, bool) {
+		lit, ok := e.(*ast.NumberLit)
+		if !ok {
+			return 0, false
+		}
+		n, err := strconv.ParseInt(lit.Text, 10, 64)
+		return n, err == nil
+	}
+	var rest []ast.Expr
+	found := false
+	var all []ast.Expr
+	if q.Where != nil {
+		all = conjuncts(q.Where)
+	}
+	for _, c := range all {
+		n, ok := int64(0), false
+		switch x := c.(type) {
+		case *ast.Binary:
+			op, l, r := x.Op, x.L, x.R
+			if isRank(r) { // N >= rn is rn <= N
+				op, l, r = map[string]string{">=": "<=", ">": "<", "=": "="}[op], r, l
+			}
+			if !isRank(l) {
+				break
+			}
+			v, isNum := bound(r)
+			switch {
+			case !isNum:
+			case op == "<=":
+				n, ok = v, true
+			case op == "<":
+				n, ok = v-1, true
+			case op == "=" && v == 1:
+				n, ok = 1, true
+			}
+		case *ast.Between:
+			lo, loOK := bound(x.Lo)
+			hi, hiOK := bound(x.Hi)
+			if isRank(x.X) && !x.Not && !x.Symmetric && loOK && hiOK && lo <= 1 {
+				n, ok = hi, true
+			}
+		}
+		if !ok || found {
+			rest = append(rest, c)
+			continue
+		}
+		if n < 1 || n > MaxTopN {
+			return nil, errorf(c.Position(), "a top-N keeps between 1 and %d rows per partition, not %d", MaxTopN, n)
+		}
+		t.Limit, found = n, true
+	}
+	if !found {
+		return nil, &Error{Pos: q.Pos, Msg: fmt.Sprintf("a query over %s() OVER (...) needs a bound on %s in its WHERE: a stream's partitions grow for ever", t.Func, rankName),
+			Hint: topNHint, Unsupported: true}
+	}
+	return rest, nil
+}
+
+func itemExprs(items []ast.SelectItem) []ast.Expr {
+	var out []ast.Expr
+	for _, it := range items {
+		if it.Expr != nil {
+			out = append(out, it.Expr)
+		}
+	}
+	return out
+}
