@@ -40,6 +40,8 @@ func Expected(query string, cfg nexmark.Config, events int64) ([]string, error) 
 		rows = selectBids(query, bids)
 	case "q3":
 		rows = localItems(persons, auctions)
+	case "q5":
+		rows = hotItems(bids)
 	case "q7":
 		rows = highestBids(bids)
 	case "q8":
@@ -116,6 +118,31 @@ func window10s(us int64) int64 {
 		start -= size
 	}
 	return start
+}
+
+// hotItems is q5: per 10-second window sliding every 2 seconds, the
+// auctions with the most bids in it (ties all of them).
+func hotItems(bids []nexmark.Bid) []map[string]any {
+	const slide, size = 2_000_000, 10_000_000
+	type window struct{ auction, start int64 }
+	counts := map[window]int64{}
+	for _, b := range bids {
+		last := b.DateTime - ((b.DateTime%slide)+slide)%slide // the latest window holding it
+		for start := last; start > b.DateTime-size; start -= slide {
+			counts[window{b.Auction, start}]++
+		}
+	}
+	most := map[int64]int64{}
+	for w, n := range counts {
+		most[w.start] = max(most[w.start], n)
+	}
+	var rows []map[string]any
+	for w, n := range counts {
+		if n == most[w.start] {
+			rows = append(rows, map[string]any{"auction": w.auction, "num": n, "starttime": timestamp(w.start), "endtime": timestamp(w.start + size)})
+		}
+	}
+	return rows
 }
 
 // highestBids is q7: per 10-second tumbling window, the bids whose price
