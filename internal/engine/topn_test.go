@@ -237,3 +237,67 @@ func TestFinalTopNAgainstOracle(t *testing.T) {
 		})
 	}
 }
+
+// TestTopNView: a materialized view over an updating top-N holds the
+// current top N of each partition, keyed by partition and row number; a
+// top-N without PARTITION BY ranks the whole stream.
+func TestTopNView(t *testing.T) {
+	n := openNode(t, t.TempDir())
+	defer n.close(t)
+	e := openEngine(t, n)
+	defer closeEngine(t, e)
+	mustExec(t, e, topnScores)
+	mustExec(t, e, `CREATE MATERIALIZED VIEW leaders AS
+		SELECT game, id, rn FROM (
+		  SELECT id, game, points, ROW_NUMBER() OVER (PARTITION BY game ORDER BY points DESC NULLS LAST, id) AS rn
+		  FROM scores WHERE points IS NULL OR points >= 0)
+		WHERE rn <= 2`)
+	mustExec(t, e, `CREATE MATERIALIZED VIEW overall AS
+		SELECT id, points, rn FROM (
+		  SELECT id, points, ROW_NUMBER() OVER (ORDER BY points DESC NULLS LAST, id) AS rn FROM scores WHERE points >= 0)
+		WHERE rn <= 5`)
+	scores := genScores(17, 900)
+	produceScores(t, n.tr, scores)
+	check := func(name string, want []string, row func(key string, value []byte) string) {
+		t.Helper()
+		v, ok := e.View(name)
+		if !ok {
+			t.Fatalf("no view %s", name)
+		}
+		var got []string
+		waitFor(t, "the view "+name, func() bool {
+			got = got[:0]
+			for _, r := range v.Table.Rows(nil, 0) {
+				got = append(got, row(r.Key, r.Value))
+			}
+			slices.Sort(got)
+			return slices.Equal(got, want)
+		})
+	}
+	check("leaders", rankScores(scores, func(s topnScore) string { return s.game }, "row_number", 2), func(key string, value []byte) string {
+		var row topnRow
+		if err := json.Unmarshal(value, &row); err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf(`["%s",%d]`, row.Game, row.Rank); key != want {
+			t.Fatalf("row %s has key %s, want %s", value, key, want)
+		}
+		return fmt.Sprintf("%s|%d|%d", row.Game, row.Rank, row.ID)
+	})
+	var positive []topnScore
+	for _, s := range scores {
+		if s.points != nil {
+			positive = append(positive, s)
+		}
+	}
+	check("overall", rankScores(positive, func(topnScore) string { return "all" }, "row_number", 5), func(key string, value []byte) string {
+		var row topnRow
+		if err := json.Unmarshal(value, &row); err != nil {
+			t.Fatal(err)
+		}
+		if key != fmt.Sprint(row.Rank) {
+			t.Fatalf("row %s has key %s, want its row number", value, key)
+		}
+		return fmt.Sprintf("all|%d|%d", row.Rank, row.ID)
+	})
+}
