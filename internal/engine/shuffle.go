@@ -58,6 +58,9 @@ type shuffleSpec struct {
 	// is their type).
 	window     *eventtime.Spec
 	windowKind types.Kind
+	// windowEnds stamps each window's record with the window's end
+	// rather than the row's event time (a window top-N's).
+	windowEnds bool
 	width      int // the columns of the row sent
 	// timeMargin keeps a join's event times off the ends of int64
 	// (checkJoinTime).
@@ -94,7 +97,19 @@ func newShuffleSpec(st *stateful, in *sourceInput) *shuffleSpec {
 	}
 	if t := st.topn; t != nil {
 		spec.keys, spec.args = t.Partition, topnShuffleArgs(t)
-		if !t.Updating() {
+		switch {
+		case t.Window != nil:
+			// Each row in each of its windows, stamped with the window's
+			// end: when the window's rows are complete.
+			spec.window, spec.windowEnds = t.Window, true
+			spec.width = len(in.def.RowColumns()) + 2
+			spec.windowKind = in.def.RowColumns()[t.WindowTime].Type
+			spec.time = t.WindowTime
+			if wm := in.def.Watermark; wm != nil && wm.Column == t.WindowTime {
+				spec.watermark = wm.Expr
+			}
+			spec.timeMargin = saturatingAdd(t.Window.Size, max(t.Window.Offset, -t.Window.Offset))
+		case !t.Updating():
 			spec.time, _ = t.Partition[t.Time].Column()
 			spec.watermark = in.def.Watermark.Expr
 		}
@@ -274,7 +289,11 @@ func (t *task) shuffleOne(m *connector.Message) (stage string, err error) {
 		if !pass {
 			continue
 		}
-		ok, stage, err := t.shuffleRecord(m, ts)
+		stamp := ts
+		if spec.windowEnds {
+			stamp = w.End
+		}
+		ok, stage, err := t.shuffleRecord(m, stamp)
 		if err != nil {
 			sh.recs, sh.buf = sh.recs[:recs], sh.buf[:buf]
 			return stage, err

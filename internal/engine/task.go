@@ -475,6 +475,9 @@ func windowWidth(pl *plan.Pipeline, in *sourceInput) int {
 	if j := pl.StreamJoin; j != nil && (in.side == 0 && j.LeftWindow != nil || in.side == 1 && j.RightWindow != nil) {
 		return 2
 	}
+	if pl.TopN != nil && pl.TopN.Window != nil {
+		return 2
+	}
 	return 0
 }
 

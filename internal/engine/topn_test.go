@@ -301,3 +301,56 @@ func TestTopNView(t *testing.T) {
 		return fmt.Sprintf("all|%d|%d", row.Rank, row.ID)
 	})
 }
+
+// TestWindowTopNAgainstOracle: a top-N over HOP windows ranks each row in
+// each of its windows and emits a window's rows once the watermark
+// passes its end.
+func TestWindowTopNAgainstOracle(t *testing.T) {
+	scores := genScores(13, 1200)
+	// HOP of 20 s every 10 s: a score at t is in the windows starting at
+	// t and t - 10 s (t is on the 10 s grid).
+	var inWindows []topnScore
+	for _, s := range scores {
+		for _, start := range []time.Time{s.at, s.at.Add(-10 * time.Second)} {
+			w := s
+			w.at = start
+			inWindows = append(inWindows, w)
+		}
+	}
+	want := rankScores(inWindows, func(s topnScore) string { return s.at.Format("2006-01-02T15:04:05") }, "rank", 2)
+	n := openNode(t, t.TempDir())
+	t.Cleanup(func() { n.close(t) })
+	e := openEngine(t, n)
+	t.Cleanup(func() { closeEngine(t, e) })
+	mustExec(t, e, topnScores)
+	mustExec(t, e, `CREATE SINK top WITH (connector = 'topic', topic = 'out', delivery.guarantee = 'exactly_once') AS
+		SELECT window_start AS at, id, r AS rn FROM (
+		  SELECT *, RANK() OVER (PARTITION BY window_start, window_end ORDER BY points DESC NULLS LAST) AS r
+		  FROM HOP(TABLE scores, DESCRIPTOR(at), INTERVAL '10' SECOND, INTERVAL '20' SECOND)
+		  WHERE points IS NULL OR points >= 0)
+		WHERE r <= 2`)
+	produceScores(t, n.tr, scores)
+	last := scores[len(scores)-1].at
+	var flush []topnScore
+	for part := range int32(3) {
+		flush = append(flush, topnScore{part: part, id: 1<<40 + int64(part), game: "x", at: last.Add(time.Hour)})
+	}
+	produceScores(t, n.tr, flush)
+	var got []string
+	for _, r := range readExactly(t, n.tr, "out", len(want)) {
+		var row topnRow
+		if err := json.Unmarshal(r.Value, &row); err != nil {
+			t.Fatalf("row %s: %v", r.Value, err)
+		}
+		at, err := time.Parse("2006-01-02T15:04:05.999999", *row.WindowEnd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s|%d|%d", at.Format("2006-01-02T15:04:05"), row.Rank, row.ID))
+	}
+	slices.Sort(got)
+	compareRows(t, got, want)
+	if late := e.mu.pipelines["top"].stats.late.Load(); late != 0 {
+		t.Errorf("%d rows late; the input was in order", late)
+	}
+}

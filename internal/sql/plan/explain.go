@@ -115,11 +115,17 @@ func (p *Pipeline) explainQuery() string {
 		how := "updating: emits a changelog"
 		if !t.Updating() {
 			how = "each partition emitted once the watermark passes " + t.PartitionText[t.Time]
+			if t.Window != nil {
+				how = "each window's rows emitted once the watermark passes its end"
+			}
 		}
 		line("Top %d per partition by %s() OVER (PARTITION BY %s ORDER BY %s) AS %s (%s)",
 			t.Limit, t.Func, strings.Join(t.PartitionText, ", "), strings.Join(order, ", "), t.Columns[t.RankColumn].Name, how)
 		if t.Filter != nil {
 			fmt.Fprintf(&b, "%s  filter: %s\n", indent, t.FilterText)
+		}
+		if t.Window != nil {
+			fmt.Fprintf(&b, "%s  window: %s (each row ranked in each of its windows)\n", indent, t.WindowText)
 		}
 	}
 	if p.Filter != nil {

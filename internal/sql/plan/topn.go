@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tide-data/tide/internal/eventtime"
 	"github.com/tide-data/tide/internal/sql/ast"
 	"github.com/tide-data/tide/internal/sql/expr"
 	"github.com/tide-data/tide/internal/sql/types"
@@ -49,7 +50,9 @@ const MaxTopN = 10_000
 // WATERMARK is for), every row of a partition has one event time, and
 // the partition is complete once the watermark passes it: its rows are
 // emitted then, once, ranked (Time is that partition expression's
-// index). Otherwise the result updates: each change to a partition's
+// index). So it is over a window table function (Flink's window top-N),
+// partitioned by window_start or window_end: each window's rows are
+// emitted once the watermark passes the window's end. Otherwise the result updates: each change to a partition's
 // first N rows is emitted as upserts keyed by the partition and the row
 // number (ROW_NUMBER only: a rank is not a key).
 type TopN struct {
@@ -62,9 +65,17 @@ type TopN struct {
 	Columns       []Column     // the ranked row
 	Exprs         []*expr.Expr // Columns' expressions over the source row; nil at RankColumn
 	RankColumn    int
-	// Time is the index in Partition of the source's event-time column;
-	// -1 when it has none (an updating result).
+	// Time is the index in Partition of the source's event-time column,
+	// or of window_start or window_end with a Window; -1 when it has none
+	// (an updating result).
 	Time int
+	// Window is the TUMBLE or HOP the subquery reads; nil without one.
+	// The source row is then followed by window_start and window_end,
+	// and each row is ranked in each of its windows, its event time the
+	// window's end. WindowTime is the time column's index in the row.
+	Window     *eventtime.Spec
+	WindowText string
+	WindowTime int
 	// Filter is the outer WHERE without the bound on the rank, over the
 	// ranked row; nil without one.
 	Filter     *expr.Expr
@@ -125,18 +136,30 @@ func analyzeTopN(p *Pipeline, q *ast.Select, sub *ast.Subquery, lookup func(stri
 	if err != nil {
 		return err
 	}
-	if _, win := inner.From.(*ast.TableFunc); win || inner.Distinct || len(inner.GroupBy) > 0 || inner.Having != nil || inner.Key != nil || aggregatesAny(inner) {
-		return unsupported(sub.Pos, "a top-N over a query that aggregates, windows, keys or uses DISTINCT is not supported yet",
+	if inner.Distinct || len(inner.GroupBy) > 0 || inner.Having != nil || inner.Key != nil || aggregatesAny(inner) {
+		return unsupported(sub.Pos, "a top-N over a query that aggregates, keys or uses DISTINCT is not supported yet",
 			"write that query's results to a topic with one sink, and rank that topic's rows with another")
 	}
-	if _, ok := inner.From.(*ast.TableName); !ok {
-		return unsupported(sub.Pos, "a top-N reads one source", "join in a sink of its own that writes a topic, and rank that topic's rows")
+	switch inner.From.(type) {
+	case *ast.TableName, *ast.TableFunc:
+	default:
+		return unsupported(sub.Pos, "a top-N reads one source, or a TUMBLE or HOP window of one", "join in a sink of its own that writes a topic, and rank that topic's rows")
 	}
 	in, err := resolveFrom(inner.From, lookup, opts)
 	if err != nil {
 		return err
 	}
 	p.Source = in.src
+	t := &TopN{RankColumn: -1, Time: -1}
+	if w := in.window; w != nil {
+		// Flink's window top-N: each row in each of its windows, whose
+		// bounds follow the source's columns.
+		if w.spec.Kind == eventtime.Session {
+			return unsupported(w.fn.Pos, "a top-N over SESSION windows is not supported yet", "rank TUMBLE or HOP windows")
+		}
+		t.Window, t.WindowText, t.WindowTime = &w.spec, w.text, w.time
+		in.cols = exprColumns(in.alias, sideRow(in.src, w))
+	}
 	if inner.Where != nil {
 		if f := findAggregate(inner.Where); f != nil {
 			return errorf(f.Pos, "aggregate functions are not allowed in WHERE")
@@ -154,7 +177,6 @@ func analyzeTopN(p *Pipeline, q *ast.Select, sub *ast.Subquery, lookup func(stri
 	if err != nil {
 		return err
 	}
-	t := &TopN{RankColumn: -1, Time: -1}
 	for i, it := range items {
 		f, _ := it.expr.(*ast.Func)
 		if f == nil || f.Over == nil {
@@ -190,6 +212,10 @@ func analyzeTopN(p *Pipeline, q *ast.Select, sub *ast.Subquery, lookup func(stri
 	if t.Filter, t.FilterText, err = andAll(rest, ranked.cols, opts); err != nil {
 		return err
 	}
+	if t.Window != nil && t.Updating() {
+		return &Error{Pos: sub.Pos, Msg: "a top-N over a window table function partitions by window_start or window_end",
+			Hint: "rank within each window: ROW_NUMBER() OVER (PARTITION BY window_start, window_end ORDER BY ...)"}
+	}
 	if t.Updating() && t.Func != RowNumber {
 		return unsupported(sub.Pos, fmt.Sprintf("%s is supported when PARTITION BY holds the source's event-time column (each partition is then complete once the watermark passes it)", t.Func),
 			"rank with ROW_NUMBER() for a top-N that updates as rows arrive, or partition by the column the source's WATERMARK is for")
@@ -223,7 +249,12 @@ func planRanking(t *TopN, f *ast.Func, in *input, opts Options) error {
 		if err != nil {
 			return err
 		}
-		if col, ok := e.Column(); ok && wm != nil && col == wm.Column && t.Time < 0 {
+		col, isCol := e.Column()
+		switch {
+		case !isCol || t.Time >= 0:
+		case t.Window != nil && col >= len(in.src.RowColumns()): // window_start or window_end
+			t.Time = len(t.Partition)
+		case t.Window == nil && wm != nil && col == wm.Column:
 			t.Time = len(t.Partition)
 		}
 		t.Partition = append(t.Partition, e)

@@ -196,3 +196,15 @@ SELECT sensor, ROW_NUMBER() OVER (ORDER BY value) FROM readings
 -- A top-N over an aggregating subquery chains through a topic for now.
 CREATE SINK top_groups WITH (connector = 'stdout') AS
 SELECT * FROM (SELECT sensor, n, ROW_NUMBER() OVER (ORDER BY n DESC) AS rn FROM (SELECT sensor, count(*) AS n FROM readings GROUP BY sensor)) WHERE rn = 1
+====
+-- Window top-N: each window's rows ranked, emitted when the watermark passes the window's end.
+CREATE SINK top_readings WITH (connector = 'stdout') AS
+SELECT window_start, sensor, value, r FROM (
+  SELECT *, ROW_NUMBER() OVER (PARTITION BY window_start, window_end ORDER BY value DESC) AS r
+  FROM HOP(TABLE readings, DESCRIPTOR(ts), INTERVAL '1' MINUTE, INTERVAL '5' MINUTE) WHERE ok)
+WHERE r <= 3
+====
+-- A window top-N ranks within each window.
+CREATE SINK top_any WITH (connector = 'stdout') AS
+SELECT * FROM (SELECT sensor, ROW_NUMBER() OVER (PARTITION BY sensor ORDER BY value DESC) AS r
+  FROM TUMBLE(TABLE readings, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) WHERE r <= 3
