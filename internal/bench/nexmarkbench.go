@@ -296,25 +296,7 @@ func runNexmarkCase(ctx context.Context, eng *engine.Engine, tr transport.Transp
 	}
 	runtime.GC()
 	wall0, cpu0 := time.Now(), selfCPU()
-	// A file whose last pipeline closes windows by the watermark of a
-	// topic its first ones write runs in two parts (nexmarksql.Stages).
-	stages := nexmarksql.Stages(query, run.text)
-	for i, stage := range stages[:len(stages)-1] {
-		if err == nil {
-			err = exec(stage)
-		}
-		for _, sink := range nexmarksql.Sinks(stage) {
-			if err == nil {
-				err = waitSinkFinished(ctx, eng, sink)
-			}
-		}
-		if err != nil {
-			err = fmt.Errorf("bench: %s, part %d: %w", query, i+1, err)
-		}
-	}
-	if err == nil {
-		err = exec(stages[len(stages)-1])
-	}
+	err = exec(run.text)
 	var st sinkStatus
 	for err == nil {
 		if st, err = showSink(ctx, eng, run.sink); err != nil {
@@ -422,24 +404,4 @@ func WriteNexmarkSummary(w io.Writer, r *NexmarkReport) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// waitSinkFinished waits until a sink over bounded sources has finished.
-func waitSinkFinished(ctx context.Context, eng *engine.Engine, sink string) error {
-	for {
-		st, err := showSink(ctx, eng, sink)
-		switch {
-		case err != nil:
-			return err
-		case st.state == "finished":
-			return nil
-		case st.state != "running" && st.state != "retrying":
-			return fmt.Errorf("pipeline %s is %s (DESCRIBE %s says why)", sink, st.state, sink)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(2 * time.Millisecond):
-		}
-	}
 }

@@ -38,12 +38,7 @@ time: "per core"), counting every event of the stream as Flink's figures do.
 The targets are twice Flink 1.13's per-core figures (q0 >= 310,000 events per
 CPU-second, q1 >= 316,000, q2 >= 350,000, q3 >= 304,000, q5 >= 44,000,
 q7 >= 25,000, q8 >= 292,000), checked on the generator runs. A missed target
-exits 0 unless --check is given.
-
-A file whose last pipeline closes windows by the watermark of a topic its
-first pipelines write (q5) runs in two parts: the first until its sinks have
-finished, then the last with that topic read as bounded, so that its end
-closes the last windows (timed as one run).`,
+exits 0 unless --check is given.`,
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
 			if queries != "" {

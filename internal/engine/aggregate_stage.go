@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/tide-data/tide/internal/aggregate"
@@ -44,6 +45,9 @@ type aggStage struct {
 	// assignErr is a failure of OnAssigned (restoring state), which runs
 	// inside Poll; the loop restarts the stage on it.
 	assignErr error
+	// memory and evicted are the stage's state sizes; a pipeline's are
+	// its stages' together.
+	memory, evicted atomic.Int64
 }
 
 // aggTask is one repartition partition's groups.
@@ -73,6 +77,11 @@ type aggTask struct {
 	// firedWM is the highest watermark fired at, the stamp of results
 	// a checkpoint without new input carries (see checkpointTask).
 	firedWM int64
+	// chained holds the checkpoint's records for the next stage (its
+	// fired windows' rows and a punctuation); chainedWM is the watermark
+	// the next stage last heard of, pendingWM the one chained carries.
+	chained              []*transport.Record
+	chainedWM, pendingWM int64
 	// savedWM is each origin's watermark as the store holds it: a
 	// restarted task must not wait for origins that have gone quiet to
 	// send again what they sent before.
@@ -259,6 +268,12 @@ func (s *aggStage) publishStateSize() {
 		m, e := t.state().Memory()
 		memory, evicted = memory+m, evicted+int64(e)
 	}
+	s.memory.Store(memory)
+	s.evicted.Store(evicted)
+	memory, evicted = 0, 0
+	for st := s.p.stateful; st != nil; st = st.next {
+		memory, evicted = memory+st.stage.memory.Load(), evicted+st.stage.evicted.Load()
+	}
 	s.p.stats.stateMemory.Store(memory)
 	s.p.stats.stateEvicted.Store(evicted)
 }
@@ -338,7 +353,8 @@ func (s *aggStage) onRevoked(ctx context.Context, tps []transport.TopicPartition
 func (s *aggStage) openTask(ctx context.Context, part int32) (*aggTask, error) {
 	tr := s.p.engine.cfg.Transport
 	t := &aggTask{partition: part, wms: eventtime.NewWatermarks(s.st.idle), next: -1, committed: -1,
-		updates: map[string]*aggregate.Result{}, savedWM: map[int32]int64{}, firedWM: eventtime.NoWatermark}
+		updates: map[string]*aggregate.Result{}, savedWM: map[int32]int64{}, firedWM: eventtime.NoWatermark,
+		chainedWM: eventtime.NoWatermark, pendingWM: eventtime.NoWatermark}
 	var err error
 	if s.st.exactlyOnce {
 		if t.txn, err = tr.NewTxnProducer(ctx, s.txnID(part)); err != nil {
@@ -537,7 +553,7 @@ func (s *aggStage) fire(now time.Time) error {
 	}
 	low := int64(math.MaxInt64)
 	defer func() {
-		if low != math.MaxInt64 {
+		if low != math.MaxInt64 && s.st.next == nil { // the last stage's: the results'
 			s.p.stats.watermark.Store(low)
 		}
 	}()
@@ -606,7 +622,14 @@ func (s *aggStage) checkpointTask(ctx context.Context, t *aggTask) error {
 	out := newResultWriter(s.p, origin)
 	out.dead = append(out.dead, t.dead...)
 	for i := range t.fired {
-		out.add(&t.fired[i])
+		if s.st.next != nil {
+			s.chainWindow(t, out, &t.fired[i])
+		} else {
+			out.add(&t.fired[i])
+		}
+	}
+	if s.st.next != nil {
+		s.chainWatermark(t)
 	}
 	for _, r := range t.updates {
 		out.add(r)
@@ -638,7 +661,7 @@ func (s *aggStage) checkpointTask(ctx context.Context, t *aggTask) error {
 		return err
 	}
 	changelog := ckpt.Records()
-	if len(changelog) == 0 && len(out.outputs) == 0 && len(out.dead) == 0 && len(t.late) == 0 && t.next <= t.committed {
+	if len(changelog) == 0 && len(out.outputs) == 0 && len(out.dead) == 0 && len(t.late) == 0 && len(t.chained) == 0 && t.next <= t.committed {
 		ckpt.Discard()
 		return nil
 	}
@@ -646,7 +669,7 @@ func (s *aggStage) checkpointTask(ctx context.Context, t *aggTask) error {
 	if t.next < 0 { // nothing read: only fired windows (a watermark moved by idleness)
 		offsets = nil
 	}
-	records := append(slices.Clip(changelog), t.late...)
+	records := append(append(slices.Clip(changelog), t.late...), t.chained...)
 	var err error
 	if s.st.exactlyOnce {
 		err = s.commitTxn(ctx, t, out, records, offsets)
@@ -669,6 +692,11 @@ func (s *aggStage) checkpointTask(ctx context.Context, t *aggTask) error {
 	}
 	t.committed = t.next
 	t.fired, t.late = t.fired[:0], t.late[:0]
+	if t.chained != nil {
+		clear(t.chained)
+		t.chained = t.chained[:0]
+		t.chainedWM = max(t.chainedWM, t.pendingWM)
+	}
 	if t.join != nil {
 		clear(t.join.out)
 		t.join.out = t.join.out[:0]

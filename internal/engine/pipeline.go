@@ -229,14 +229,21 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 			}
 		}
 		st.partitions = st.origins
-		err = p.setupStateful(ctx, st)
-		if err == nil {
-			st.stage, err = newAggStage(p, st)
-		}
-		if err != nil {
-			return closeAll(err)
+		if pl.TopN != nil && pl.Aggregation != nil { // a top-N over the windows: two stages (chain.go)
+			st.topn = nil
+			st.next = newRankStage(st)
 		}
 		p.stateful = st
+		for st := range p.stages() {
+			err = p.setupStateful(ctx, st)
+			if err == nil {
+				st.stage, err = newAggStage(p, st)
+			}
+			if err != nil {
+				p.stateful = nil
+				return closeAll(err)
+			}
+		}
 	}
 	if err := e.openJoinTable(ctx, p); err != nil {
 		return closeAll(err)
@@ -272,7 +279,9 @@ func (p *pipeline) run(ctx, taskCtx context.Context) {
 	if p.stateful != nil {
 		stageCtx, cancel := context.WithCancel(context.Background())
 		stopStage = cancel
-		stage.Go(func() { p.stateful.stage.run(stageCtx) })
+		for st := range p.stages() {
+			stage.Go(func() { st.stage.run(stageCtx) })
+		}
 	}
 	var readers sync.WaitGroup
 	ended := make([]bool, len(p.inputs))

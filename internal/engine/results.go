@@ -45,17 +45,11 @@ func newResultWriter(p *pipeline, origin connector.Origin) *resultWriter {
 func (w *resultWriter) add(r *aggregate.Result) {
 	pl := w.p.plan
 	agg := pl.Aggregation
-	row := make(types.Row, 0, len(agg.Keys)+2+len(r.Values))
-	keys := make(types.Row, len(agg.Keys))
-	if _, err := types.ReadBinaryRow([]byte(r.Key), keys); err != nil {
+	row, keys, err := aggregatedRow(agg, r)
+	if err != nil {
 		w.deadResult(r, stageAggregate, err)
 		return
 	}
-	row = append(row, keys...)
-	if agg.Window != nil {
-		row = append(row, windowBound(agg, r.Window.Start), windowBound(agg, r.Window.End))
-	}
-	row = append(row, r.Values...)
 	ts := time.Now()
 	if agg.Window != nil {
 		ts = time.UnixMicro(r.Window.End)

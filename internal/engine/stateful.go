@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"iter"
 	"math"
 	"os"
 	"path/filepath"
@@ -73,13 +74,16 @@ const (
 // stateful is what a pipeline with an aggregation needs on top of a
 // stateless one, worked out at start.
 type stateful struct {
-	query       *plan.Pipeline
-	agg         *plan.Aggregation
-	join        *plan.StreamJoin // instead of agg: a join of two streams (join_stage.go)
-	topn        *plan.TopN       // instead of agg: a top-N (topn_stage.go)
-	repartition string           // internal topic between the stages
-	changelog   string           // internal compacted topic of the aggregate state
-	partitions  int32            // of both internal topics: the source's partitions (the larger of a join's two)
+	query *plan.Pipeline
+	agg   *plan.Aggregation
+	join  *plan.StreamJoin // instead of agg: a join of two streams (join_stage.go)
+	topn  *plan.TopN       // instead of agg: a top-N (topn_stage.go)
+	// next is the stage the results go to instead of the sink: the
+	// top-N over this stage's windows (chain.go); nil for the last.
+	next        *stateful
+	repartition string // internal topic between the stages
+	changelog   string // internal compacted topic of the aggregate state
+	partitions  int32  // of both internal topics: the source's partitions (the larger of a join's two)
 	// origins counts the inputs' partitions, whose watermarks the stage
 	// follows: the source's, or both of a join's (the right's numbered
 	// after the left's).
@@ -166,8 +170,8 @@ func statefulOptions(opts map[string]string, pl *plan.Pipeline) (cfg statefulCon
 	}
 	if v, ok := opts["emit.early"]; ok {
 		delete(opts, "emit.early")
-		if agg == nil || agg.Window == nil || agg.Window.Kind == eventtime.Session {
-			return cfg, errors.New("option 'emit.early' applies to GROUP BY over TUMBLE or HOP windows (a GROUP BY without a window updates its rows already; SESSION windows have no early results yet)")
+		if agg == nil || agg.Window == nil || agg.Window.Kind == eventtime.Session || pl.TopN != nil {
+			return cfg, errors.New("option 'emit.early' applies to GROUP BY over TUMBLE or HOP windows (a GROUP BY without a window updates its rows already; SESSION windows have no early results yet; a top-N ranks final rows only)")
 		}
 		d, err := time.ParseDuration(strings.TrimSpace(v))
 		if err != nil || d <= 0 {
@@ -342,19 +346,32 @@ func existingTopic(ctx context.Context, tr transport.Transport, name string) (tr
 // dropStateful deletes a dropped stateful pipeline's internal topics and
 // local state.
 func (p *pipeline) dropStateful(ctx context.Context) error {
-	st := p.stateful
-	if st == nil {
+	if p.stateful == nil {
 		return nil
 	}
 	tr := p.engine.cfg.Transport
 	var errs []error
-	for _, t := range []string{st.repartition, st.changelog} {
-		if err := tr.DeleteTopic(ctx, t); err != nil && !errors.Is(err, transport.ErrTopicNotFound) {
-			errs = append(errs, err)
+	for st := range p.stages() {
+		for _, t := range []string{st.repartition, st.changelog} {
+			if err := tr.DeleteTopic(ctx, t); err != nil && !errors.Is(err, transport.ErrTopicNotFound) {
+				errs = append(errs, err)
+			}
 		}
 	}
-	errs = append(errs, os.RemoveAll(st.stateDir))
+	errs = append(errs, os.RemoveAll(p.stateful.stateDir)) // the next stages' are in it
 	return errors.Join(errs...)
+}
+
+// stages iterates over a stateful pipeline's stages, in order: one, or
+// an aggregation and the top-N over its windows (chain.go).
+func (p *pipeline) stages() iter.Seq[*stateful] {
+	return func(yield func(*stateful) bool) {
+		for st := p.stateful; st != nil; st = st.next {
+			if !yield(st) {
+				return
+			}
+		}
+	}
 }
 
 // endOfInput is the watermark of an input that has ended: every window
@@ -365,14 +382,26 @@ const endOfInput = math.MaxInt64
 // to endOfInput, and it waits until the aggregate stage has committed
 // everything in the repartition topic.
 func (p *pipeline) finishStateful(ctx context.Context) error {
-	st := p.stateful
-	tr := p.engine.cfg.Transport
-	// Also without a window: the punctuation is then each partition's
-	// last record, which the stage commits past (a transaction marker
-	// would leave its committed offset one short of the end).
-	if err := p.punctuateEnd(ctx, 0, st.origins); err != nil {
-		return err
+	for st := range p.stages() {
+		// Also without a window: the punctuation is then each
+		// partition's last record, which the stage commits past (a
+		// transaction marker would leave its committed offset one short
+		// of the end). A next stage hears of the end from the stage
+		// before, once that has fired everything; this says it again.
+		if err := p.punctuateEnd(ctx, st, 0, st.origins); err != nil {
+			return err
+		}
+		if err := p.waitStage(ctx, st); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// waitStage waits until a stage has committed everything in its
+// repartition topic.
+func (p *pipeline) waitStage(ctx context.Context, st *stateful) error {
+	tr := p.engine.cfg.Transport
 	ends, err := tr.EndOffsets(ctx, st.repartition)
 	if err != nil {
 		return err
@@ -399,13 +428,12 @@ func (p *pipeline) finishStateful(ctx context.Context) error {
 // endInput moves the watermarks of one ended input's partitions to
 // endOfInput, while the other input of a join goes on.
 func (p *pipeline) endInput(ctx context.Context, in *sourceInput) error {
-	return p.punctuateEnd(ctx, in.firstOrigin, in.firstOrigin+in.partitions)
+	return p.punctuateEnd(ctx, p.stateful, in.firstOrigin, in.firstOrigin+in.partitions)
 }
 
-// punctuateEnd sends every repartition partition the end of time as the
-// watermark of origins [from, to).
-func (p *pipeline) punctuateEnd(ctx context.Context, from, to int32) error {
-	st := p.stateful
+// punctuateEnd sends every partition of a stage's repartition topic the
+// end of time as the watermark of origins [from, to).
+func (p *pipeline) punctuateEnd(ctx context.Context, st *stateful, from, to int32) error {
 	var recs []*transport.Record
 	for part := range st.partitions {
 		for origin := from; origin < to; origin++ {

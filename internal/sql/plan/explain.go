@@ -55,10 +55,10 @@ func (p *Pipeline) explainQuery() string {
 	switch a := p.Aggregation; {
 	case p.Key != nil:
 		fmt.Fprintf(&b, "  key: %s\n", p.KeyText)
-	case a != nil:
-		fmt.Fprintf(&b, "  key: group key (%s)\n", a.groupText())
 	case p.TopN != nil:
 		fmt.Fprintf(&b, "  key: partition and row number (%s, row_number)\n", strings.Join(p.TopN.PartitionText, ", "))
+	case a != nil:
+		fmt.Fprintf(&b, "  key: group key (%s)\n", a.groupText())
 	default:
 		b.WriteString("  key: input key\n")
 	}
@@ -76,6 +76,37 @@ func (p *Pipeline) explainQuery() string {
 		items[i] += " :: " + o.Type.String()
 	}
 	line("Project %s", strings.Join(items, ", "))
+	if t := p.TopN; t != nil {
+		order := make([]string, len(t.Order))
+		for i, o := range t.Order {
+			order[i] = o.Text
+		}
+		how := "updating: emits a changelog"
+		if !t.Updating() {
+			how = "each partition emitted once the watermark passes " + t.PartitionText[t.Time]
+			if t.Window != nil || t.Over != nil {
+				how = "each window's rows emitted once the watermark passes its end"
+			}
+		}
+		line("Top %d per partition by %s() OVER (PARTITION BY %s ORDER BY %s) AS %s (%s)",
+			t.Limit, t.Func, strings.Join(t.PartitionText, ", "), strings.Join(order, ", "), t.Columns[t.RankColumn].Name, how)
+		if t.Filter != nil {
+			fmt.Fprintf(&b, "%s  filter: %s\n", indent, t.FilterText)
+		}
+		if t.Window != nil {
+			fmt.Fprintf(&b, "%s  window: %s (each row ranked in each of its windows)\n", indent, t.WindowText)
+		}
+		if t.Over != nil {
+			items := make([]string, len(t.Over))
+			for i, o := range t.Over {
+				items[i] = o.Text
+				if o.Text != o.Name {
+					items[i] += " AS " + o.Name
+				}
+			}
+			line("Project %s (each window's rows, to the top-N's tasks as the windows close)", strings.Join(items, ", "))
+		}
+	}
 	if a := p.Aggregation; a != nil {
 		var parts []string
 		switch {
@@ -105,27 +136,6 @@ func (p *Pipeline) explainQuery() string {
 		line("Aggregate %s", s)
 		if a.Having != nil {
 			fmt.Fprintf(&b, "%s  having: %s\n", indent, a.HavingText)
-		}
-	}
-	if t := p.TopN; t != nil {
-		order := make([]string, len(t.Order))
-		for i, o := range t.Order {
-			order[i] = o.Text
-		}
-		how := "updating: emits a changelog"
-		if !t.Updating() {
-			how = "each partition emitted once the watermark passes " + t.PartitionText[t.Time]
-			if t.Window != nil {
-				how = "each window's rows emitted once the watermark passes its end"
-			}
-		}
-		line("Top %d per partition by %s() OVER (PARTITION BY %s ORDER BY %s) AS %s (%s)",
-			t.Limit, t.Func, strings.Join(t.PartitionText, ", "), strings.Join(order, ", "), t.Columns[t.RankColumn].Name, how)
-		if t.Filter != nil {
-			fmt.Fprintf(&b, "%s  filter: %s\n", indent, t.FilterText)
-		}
-		if t.Window != nil {
-			fmt.Fprintf(&b, "%s  window: %s (each row ranked in each of its windows)\n", indent, t.WindowText)
 		}
 	}
 	if p.Filter != nil {

@@ -284,47 +284,56 @@ func AnalyzeSink(stmt *ast.CreateSink, lookup func(name string) (*Source, bool),
 	if err != nil {
 		return nil, err
 	}
-	if err := checkSupported(q); err != nil {
+	if err := planQuery(p, q, lookup, opts); err != nil {
 		return nil, err
+	}
+	return finishSink(p, stmt, q, knownConnectors)
+}
+
+// planQuery plans a flattened query into p: its source, join, filter,
+// aggregation or projection.
+func planQuery(p *Pipeline, q *ast.Select, lookup func(string) (*Source, bool), opts Options) error {
+	if err := checkSupported(q); err != nil {
+		return err
 	}
 	in, err := resolveFrom(q.From, lookup, opts)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	p.Source, p.Join, p.StreamJoin = in.src, in.join, in.sjoin
 	if in.sjoin != nil {
 		if len(q.GroupBy) > 0 || aggregatesAny(q) {
-			return nil, unsupported(q.Pos, "aggregating a join of two streams is not supported yet",
+			return unsupported(q.Pos, "aggregating a join of two streams is not supported yet",
 				"write the join to a topic with one sink and aggregate that topic with another")
 		}
 		if err := finishStreamJoin(p, q.Where, in, opts); err != nil {
-			return nil, err
+			return err
 		}
 	} else if q.Where != nil {
 		if f := findAggregate(q.Where); f != nil {
-			return nil, errorf(f.Pos, "aggregate functions are not allowed in WHERE")
+			return errorf(f.Pos, "aggregate functions are not allowed in WHERE")
 		}
 		if ref := in.findWindowColumn(q.Where); ref != nil {
-			return nil, &Error{Pos: ref.Pos, Msg: fmt.Sprintf("%s is not allowed in WHERE", ref.Name), Hint: "WHERE filters the source's records before they are windowed; filter windows in HAVING"}
+			return &Error{Pos: ref.Pos, Msg: fmt.Sprintf("%s is not allowed in WHERE", ref.Name), Hint: "WHERE filters the source's records before they are windowed; filter windows in HAVING"}
 		}
 		f, err := expr.CompilePredicateWith(q.Where, in.cols, opts.Compile)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		p.Filter, p.FilterText = f, ast.Format(q.Where)
 	}
 	items, err := in.expandItems(q.Items)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if aggregates(q, items) {
 		if err := planAggregation(p, q, in, items, opts); err != nil {
-			return nil, err
+			return err
 		}
 	} else if err := planProjection(p, q, in, items, opts); err != nil {
-		return nil, err
+		return err
 	}
-	return finishSink(p, stmt, q, knownConnectors)
+	return nil
 }
 
 // finishSink names a planned query's outputs and reads the sink's

@@ -69,6 +69,12 @@ type TopN struct {
 	// or of window_start or window_end with a Window; -1 when it has none
 	// (an updating result).
 	Time int
+	// Over is the select list of an aggregating subquery the ranked
+	// query reads (the pipeline's Aggregation, over its windows): the
+	// row Partition, Order and Exprs are over, each window's rows ranked
+	// as they come out, in a second stateful stage. Nil when the ranked
+	// query reads the source.
+	Over []Output
 	// Window is the TUMBLE or HOP the subquery reads; nil without one.
 	// The source row is then followed by window_start and window_end,
 	// and each row is ranked in each of its windows, its event time the
@@ -132,46 +138,10 @@ func analyzeTopN(p *Pipeline, q *ast.Select, sub *ast.Subquery, lookup func(stri
 			return unsupported(f.Over.Pos, "window functions are supported only in the select list of a top-N's subquery", topNHint)
 		}
 	}
-	inner, err := flattenSubqueries(sub.Query, lookup, opts)
-	if err != nil {
-		return err
-	}
-	if inner.Distinct || len(inner.GroupBy) > 0 || inner.Having != nil || inner.Key != nil || aggregatesAny(inner) {
-		return unsupported(sub.Pos, "a top-N over a query that aggregates, keys or uses DISTINCT is not supported yet",
-			"write that query's results to a topic with one sink, and rank that topic's rows with another")
-	}
-	switch inner.From.(type) {
-	case *ast.TableName, *ast.TableFunc:
-	default:
-		return unsupported(sub.Pos, "a top-N reads one source, or a TUMBLE or HOP window of one", "join in a sink of its own that writes a topic, and rank that topic's rows")
-	}
-	in, err := resolveFrom(inner.From, lookup, opts)
-	if err != nil {
-		return err
-	}
-	p.Source = in.src
 	t := &TopN{RankColumn: -1, Time: -1}
-	if w := in.window; w != nil {
-		// Flink's window top-N: each row in each of its windows, whose
-		// bounds follow the source's columns.
-		if w.spec.Kind == eventtime.Session {
-			return unsupported(w.fn.Pos, "a top-N over SESSION windows is not supported yet", "rank TUMBLE or HOP windows")
-		}
-		t.Window, t.WindowText, t.WindowTime = &w.spec, w.text, w.time
-		in.cols = exprColumns(in.alias, sideRow(in.src, w))
-	}
-	if inner.Where != nil {
-		if f := findAggregate(inner.Where); f != nil {
-			return errorf(f.Pos, "aggregate functions are not allowed in WHERE")
-		}
-		if f := findOver(inner.Where); f != nil {
-			return errorf(f.Pos, "window functions are not allowed in WHERE")
-		}
-		f, err := expr.CompilePredicateWith(inner.Where, in.cols, opts.Compile)
-		if err != nil {
-			return err
-		}
-		p.Filter, p.FilterText = f, ast.Format(inner.Where)
+	inner, in, err := rankedInput(p, t, sub, lookup, opts)
+	if err != nil {
+		return err
 	}
 	items, err := in.expandItems(inner.Items)
 	if err != nil {
@@ -194,7 +164,7 @@ func analyzeTopN(p *Pipeline, q *ast.Select, sub *ast.Subquery, lookup func(stri
 		if t.RankColumn >= 0 {
 			return unsupported(f.Pos, "a top-N ranks by one window function", "keep one ROW_NUMBER(), RANK() or DENSE_RANK() in the subquery")
 		}
-		if err := planRanking(t, f, in, opts); err != nil {
+		if err := planRanking(p, t, f, in, opts); err != nil {
 			return err
 		}
 		t.RankColumn = i
@@ -230,9 +200,126 @@ func analyzeTopN(p *Pipeline, q *ast.Select, sub *ast.Subquery, lookup func(stri
 	return planProjection(p, &outer, ranked, outItems, opts)
 }
 
+// rankedInput resolves what the ranked subquery reads, into the
+// pipeline's source, filter and (for an aggregating subquery below it)
+// aggregation: a source, a TUMBLE or HOP of one, or a subquery that
+// aggregates over windows, whose rows the top-N then ranks as they come
+// out (t.Over). It returns the ranked subquery, flattened, and its input.
+func rankedInput(p *Pipeline, t *TopN, sub *ast.Subquery, lookup func(string) (*Source, bool), opts Options) (*ast.Select, *input, error) {
+	if below, ok := sub.Query.From.(*ast.Subquery); ok {
+		aggregating, err := flattenSubqueries(below.Query, lookup, opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(aggregating.GroupBy) > 0 || aggregating.Having != nil || aggregatesAny(aggregating) {
+			in, err := planRankedAggregation(p, t, sub.Query, below, aggregating, lookup, opts)
+			return sub.Query, in, err
+		}
+	}
+	inner, err := flattenSubqueries(sub.Query, lookup, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	if inner.Distinct || len(inner.GroupBy) > 0 || inner.Having != nil || inner.Key != nil || aggregatesAny(inner) {
+		return nil, nil, unsupported(sub.Pos, "a top-N's ranked query cannot aggregate, key or use DISTINCT",
+			"aggregate in a subquery of it: SELECT ... FROM (SELECT ..., RANK() OVER (...) AS r FROM (SELECT ... GROUP BY ...)) WHERE r <= N")
+	}
+	switch inner.From.(type) {
+	case *ast.TableName, *ast.TableFunc:
+	default:
+		return nil, nil, unsupported(sub.Pos, "a top-N reads one source, a TUMBLE or HOP window of one, or a query that aggregates one",
+			"join in a sink of its own that writes a topic, and rank that topic's rows")
+	}
+	in, err := resolveFrom(inner.From, lookup, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	p.Source = in.src
+	if w := in.window; w != nil {
+		// Flink's window top-N: each row in each of its windows, whose
+		// bounds follow the source's columns.
+		if w.spec.Kind == eventtime.Session {
+			return nil, nil, unsupported(w.fn.Pos, "a top-N over SESSION windows is not supported yet", "rank TUMBLE or HOP windows")
+		}
+		t.Window, t.WindowText, t.WindowTime = &w.spec, w.text, w.time
+		in.cols = exprColumns(in.alias, sideRow(in.src, w))
+	}
+	if inner.Where != nil {
+		if f := findAggregate(inner.Where); f != nil {
+			return nil, nil, errorf(f.Pos, "aggregate functions are not allowed in WHERE")
+		}
+		if f := findOver(inner.Where); f != nil {
+			return nil, nil, errorf(f.Pos, "window functions are not allowed in WHERE")
+		}
+		f, err := expr.CompilePredicateWith(inner.Where, in.cols, opts.Compile)
+		if err != nil {
+			return nil, nil, err
+		}
+		p.Filter, p.FilterText = f, ast.Format(inner.Where)
+	}
+	return inner, in, nil
+}
+
+// planRankedAggregation plans a top-N over a subquery that aggregates
+// (Flink's window top-N after a window aggregation): the aggregation is
+// the pipeline's, its windows' rows (t.Over, the subquery's select list)
+// are what the top-N ranks, in a second stateful stage. The ranked query
+// reads them as the columns of a source named after the subquery.
+func planRankedAggregation(p *Pipeline, t *TopN, ranked *ast.Select, below *ast.Subquery, aggregating *ast.Select, lookup func(string) (*Source, bool), opts Options) (*input, error) {
+	if ranked.Where != nil {
+		return nil, unsupported(ranked.Where.Position(), "WHERE in a top-N's query over an aggregating subquery is not supported yet",
+			"filter the groups in the subquery's HAVING")
+	}
+	stage := &Pipeline{Name: p.Name}
+	if err := planQuery(stage, aggregating, lookup, opts); err != nil {
+		return nil, err
+	}
+	a := stage.Aggregation
+	switch {
+	case stage.Join != nil || stage.StreamJoin != nil:
+		return nil, unsupported(below.Pos, "a top-N over an aggregated join is not supported yet", "write the join to a topic with one sink and aggregate and rank that topic with another")
+	case a == nil || a.Window == nil:
+		return nil, unsupported(below.Pos, "a top-N over a GROUP BY without a window is not supported yet (its rows update, and the ranking would need to take them back)",
+			"aggregate over TUMBLE, HOP or SESSION windows, whose rows are final")
+	case aggregating.Key != nil:
+		return nil, unsupported(below.Pos, "KEY BY in a top-N's aggregating subquery has no effect", "key the top-N's rows in the outer query")
+	}
+	p.Source, p.Filter, p.FilterText, p.Aggregation = stage.Source, stage.Filter, stage.FilterText, a
+	t.Over = stage.Outputs
+	alias := string(below.Alias)
+	if alias == "" {
+		alias = "subquery"
+	}
+	row := make([]Column, len(t.Over))
+	for i, o := range t.Over {
+		row[i] = Column{Name: o.Name, Type: o.Type}
+	}
+	in := &input{src: &Source{Name: alias, Columns: row}, alias: alias}
+	in.cols = exprColumns(alias, row)
+	return in, nil
+}
+
+// isTimeColumn reports whether column col of the ranked query's input
+// row holds its event time, which PARTITION BY makes final: the source's
+// WATERMARK column; window_start or window_end of a window table
+// function; an aggregating subquery's column that is its window_start
+// or window_end.
+func isTimeColumn(p *Pipeline, t *TopN, in *input, col int) bool {
+	switch {
+	case t.Over != nil:
+		c, ok := t.Over[col].Expr.Column()
+		k := len(p.Aggregation.Keys)
+		return ok && (c == k || c == k+1)
+	case t.Window != nil:
+		return col >= len(in.src.RowColumns())
+	}
+	wm := in.src.Watermark
+	return wm != nil && col == wm.Column
+}
+
 // planRanking checks a top-N's window function call and compiles its
 // PARTITION BY and ORDER BY.
-func planRanking(t *TopN, f *ast.Func, in *input, opts Options) error {
+func planRanking(p *Pipeline, t *TopN, f *ast.Func, in *input, opts Options) error {
 	fn, ok := rankFuncs[f.Name]
 	switch {
 	case !ok:
@@ -243,18 +330,12 @@ func planRanking(t *TopN, f *ast.Func, in *input, opts Options) error {
 		return errorf(f.Over.Pos, "a top-N needs ORDER BY in OVER (...): it ranks the rows in that order")
 	}
 	t.Func = fn
-	wm := in.src.Watermark
 	for _, pe := range f.Over.PartitionBy {
 		e, err := expr.CompileWith(pe, in.cols, opts.Compile)
 		if err != nil {
 			return err
 		}
-		col, isCol := e.Column()
-		switch {
-		case !isCol || t.Time >= 0:
-		case t.Window != nil && col >= len(in.src.RowColumns()): // window_start or window_end
-			t.Time = len(t.Partition)
-		case t.Window == nil && wm != nil && col == wm.Column:
+		if col, ok := e.Column(); ok && t.Time < 0 && isTimeColumn(p, t, in, col) {
 			t.Time = len(t.Partition)
 		}
 		t.Partition = append(t.Partition, e)

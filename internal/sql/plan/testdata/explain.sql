@@ -208,3 +208,17 @@ WHERE r <= 3
 CREATE SINK top_any WITH (connector = 'stdout') AS
 SELECT * FROM (SELECT sensor, ROW_NUMBER() OVER (PARTITION BY sensor ORDER BY value DESC) AS r
   FROM TUMBLE(TABLE readings, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) WHERE r <= 3
+====
+-- A top-N over a window aggregation (Nexmark q5): the windows' rows ranked in a second stateful stage.
+CREATE SINK hot WITH (connector = 'topic', topic = 'hot') AS
+SELECT sensor, n, starttime FROM (
+  SELECT sensor, n, starttime, RANK() OVER (PARTITION BY starttime ORDER BY n DESC) AS r
+  FROM (SELECT sensor, count(*) AS n, window_start AS starttime
+        FROM HOP(TABLE readings, DESCRIPTOR(ts), INTERVAL '2' SECOND, INTERVAL '10' SECOND)
+        WHERE ok GROUP BY sensor, window_start, window_end HAVING count(*) > 1) AS c)
+WHERE r <= 1
+====
+-- A top-N over an updating GROUP BY would need retractions.
+CREATE SINK hot_forever WITH (connector = 'topic', topic = 'hot') AS
+SELECT * FROM (SELECT sensor, n, ROW_NUMBER() OVER (ORDER BY n DESC) AS r
+  FROM (SELECT sensor, count(*) AS n FROM readings GROUP BY sensor)) WHERE r <= 1
