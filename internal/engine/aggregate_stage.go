@@ -548,8 +548,8 @@ func (s *aggStage) refuse(t *aggTask, r *transport.Record, stage string, err err
 
 // fire emits the windows each task's watermark closed.
 func (s *aggStage) fire(now time.Time) error {
-	if s.st.agg != nil && s.st.agg.Window == nil || s.st.topn != nil && s.st.topn.Updating() {
-		return nil
+	if (s.st.agg != nil && s.st.agg.Window == nil) || (s.st.topn != nil && s.st.topn.Updating()) {
+		return nil // nothing waits for the watermark
 	}
 	low := int64(math.MaxInt64)
 	defer func() {

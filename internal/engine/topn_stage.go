@@ -114,6 +114,9 @@ func (s *aggStage) foldTopN(t *aggTask, r *transport.Record) {
 	if err == nil {
 		err = readTypedRow(r.Key, tt.keys, partitionKinds(s.st.topn))
 	}
+	if err == nil && !s.st.topn.Updating() {
+		err = checkTopNTime(s.st.topn, tt.keys, ts)
+	}
 	if err != nil {
 		s.refuse(t, r, stageRepartition, err)
 		return
@@ -132,6 +135,26 @@ func (s *aggStage) foldTopN(t *aggTask, r *transport.Record) {
 	default:
 		s.p.stats.aggregated.Add(1)
 	}
+}
+
+// checkTopNTime refuses a final top-N's event time that no watermark
+// can pass ('infinity', or near enough that a window's bounds wrap), or
+// that is not its partition's (the repartition topic is open to any
+// producer): its partition would never be emitted.
+func checkTopNTime(t *plan.TopN, keys types.Row, ts int64) error {
+	margin := int64(0)
+	if w := t.Window; w != nil {
+		margin = saturatingAdd(w.Size, max(w.Offset, -w.Offset))
+	}
+	if err := checkJoinTime(margin, ts); err != nil {
+		return err
+	}
+	if t.Window == nil && t.Over == nil { // the partition's own time column
+		if v := keys[t.Time]; v.IsNull() || v.Micros() != ts {
+			return fmt.Errorf("%w: event time %d is not the partition's (%s)", errMalformedRepartition, ts, v)
+		}
+	}
+	return nil
 }
 
 func partitionKinds(t *plan.TopN) []types.Kind {

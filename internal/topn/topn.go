@@ -128,17 +128,15 @@ func (o *Operator) Add(r Row) error {
 		return err
 	}
 	p := o.parts[r.Key]
-	if p != nil {
-		for _, e := range p.rows {
-			if e.row.Partition == r.Partition && e.row.Offset == r.Offset {
-				return nil
-			}
-		}
-	}
 	e := &entry{row: r, sort: sortVals}
 	at := 0
 	if p != nil {
 		at = sort.Search(len(p.rows), func(i int) bool { return o.less(e, p.rows[i]) })
+		// A row read twice has the same sort values and origin: it sorts
+		// right after its first copy.
+		if at > 0 && !o.less(p.rows[at-1], e) {
+			return nil
+		}
 		if o.rankBefore(p.rows, at, e) > o.spec.Limit {
 			return nil // ranks beyond N: it would be pushed out at once
 		}
@@ -158,11 +156,12 @@ func (o *Operator) Add(r Row) error {
 	o.rows++
 	o.memory += rowOverhead + int64(len(e.row.Values))
 	o.touch(e)
-	for n := len(p.rows); n > 1 && o.rankAt(p.rows, n-1) > o.spec.Limit; n-- {
-		o.drop(p.rows[n-1])
-		p.rows[n-1] = nil
-		p.rows = p.rows[:n-1]
+	keep := o.kept(p.rows)
+	for i := keep; i < len(p.rows); i++ {
+		o.drop(p.rows[i])
+		p.rows[i] = nil
 	}
+	p.rows = p.rows[:keep]
 	if !o.spec.Final {
 		if !p.changed {
 			p.changed, p.from = true, at
@@ -197,12 +196,34 @@ func (o *Operator) rankBefore(rows []*entry, at int, e *entry) int64 {
 	return int64(at) + 1
 }
 
-// rankAt is the rank of rows[i].
-func (o *Operator) rankAt(rows []*entry, i int) int64 {
-	return o.rankBefore(rows[:i], i, rows[i])
+// kept is how many of rows, in order, rank within Limit.
+func (o *Operator) kept(rows []*entry) int {
+	limit := int(min(o.spec.Limit, int64(len(rows))))
+	if limit == 0 {
+		return 0
+	}
+	switch o.spec.Func {
+	case Rank: // and the rows tied with the last of them
+		n := limit
+		for n < len(rows) && o.compareSort(rows[n].sort, rows[limit-1].sort) == 0 {
+			n++
+		}
+		return n
+	case DenseRank:
+		groups := int64(0)
+		for i := range rows {
+			if i == 0 || o.compareSort(rows[i-1].sort, rows[i].sort) != 0 {
+				if groups++; groups > o.spec.Limit {
+					return i
+				}
+			}
+		}
+		return len(rows)
+	}
+	return limit
 }
 
-// Ranks calls fn with each row of rows and its rank, in order.
+// ranks calls fn with each row of rows and its rank, in order.
 func (o *Operator) ranks(rows []*entry, fn func(pos int, rank int64, r *Row) error) error {
 	rank := int64(0)
 	for i, e := range rows {

@@ -19,13 +19,13 @@ func (p *parser) parseCall(name token) ast.Expr {
 		case "try_cast":
 			return p.parseCastCall(name, true)
 		case "position":
-			return p.parseFilter(p.parsePosition(name))
+			return p.parseCallSuffix(p.parsePosition(name))
 		case "substring":
-			return p.parseFilter(p.parseSubstring(name))
+			return p.parseCallSuffix(p.parseSubstring(name))
 		case "trim":
-			return p.parseFilter(p.parseTrim(name))
+			return p.parseCallSuffix(p.parseTrim(name))
 		case "overlay":
-			return p.parseFilter(p.parseOverlay(name))
+			return p.parseCallSuffix(p.parseOverlay(name))
 		}
 	}
 	f := &ast.Func{Pos: name.pos, Name: ast.Ident(name.val)}
@@ -43,6 +43,12 @@ func (p *parser) parseCall(name token) ast.Expr {
 		f.Args = p.parseExprList()
 	}
 	p.closeCall()
+	return p.parseCallSuffix(f)
+}
+
+// parseCallSuffix parses what may follow a call: FILTER (WHERE cond),
+// then OVER (...).
+func (p *parser) parseCallSuffix(f *ast.Func) ast.Expr {
 	p.parseFilter(f)
 	if p.isWord(0, "over") && p.isOp(1, "(") {
 		f.Over = p.parseOver()

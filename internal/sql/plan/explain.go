@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -56,7 +57,7 @@ func (p *Pipeline) explainQuery() string {
 	case p.Key != nil:
 		fmt.Fprintf(&b, "  key: %s\n", p.KeyText)
 	case p.TopN != nil:
-		fmt.Fprintf(&b, "  key: partition and row number (%s, row_number)\n", strings.Join(p.TopN.PartitionText, ", "))
+		fmt.Fprintf(&b, "  key: partition and row number (%s)\n", strings.Join(append(slices.Clip(p.TopN.PartitionText), "row_number"), ", "))
 	case a != nil:
 		fmt.Fprintf(&b, "  key: group key (%s)\n", a.groupText())
 	default:
@@ -88,8 +89,11 @@ func (p *Pipeline) explainQuery() string {
 				how = "each window's rows emitted once the watermark passes its end"
 			}
 		}
-		line("Top %d per partition by %s() OVER (PARTITION BY %s ORDER BY %s) AS %s (%s)",
-			t.Limit, t.Func, strings.Join(t.PartitionText, ", "), strings.Join(order, ", "), t.Columns[t.RankColumn].Name, how)
+		over := "ORDER BY " + strings.Join(order, ", ")
+		if len(t.PartitionText) > 0 {
+			over = "PARTITION BY " + strings.Join(t.PartitionText, ", ") + " " + over
+		}
+		line("Top %d per partition by %s() OVER (%s) AS %s (%s)", t.Limit, t.Func, over, t.Columns[t.RankColumn].Name, how)
 		if t.Filter != nil {
 			fmt.Fprintf(&b, "%s  filter: %s\n", indent, t.FilterText)
 		}

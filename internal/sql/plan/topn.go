@@ -50,9 +50,10 @@ const MaxTopN = 10_000
 // WATERMARK is for), every row of a partition has one event time, and
 // the partition is complete once the watermark passes it: its rows are
 // emitted then, once, ranked (Time is that partition expression's
-// index). So it is over a window table function (Flink's window top-N),
-// partitioned by window_start or window_end: each window's rows are
-// emitted once the watermark passes the window's end. Otherwise the result updates: each change to a partition's
+// index). Over a window table function (Flink's window top-N), or over
+// a subquery aggregating windows (Over), PARTITION BY window_start or
+// window_end makes each window's rows final once the watermark passes
+// the window's end. Otherwise the result updates: each change to a partition's
 // first N rows is emitted as upserts keyed by the partition and the row
 // number (ROW_NUMBER only: a rank is not a key).
 type TopN struct {
@@ -189,6 +190,10 @@ func analyzeTopN(p *Pipeline, q *ast.Select, sub *ast.Subquery, lookup func(stri
 	if t.Updating() && t.Func != RowNumber {
 		return unsupported(sub.Pos, fmt.Sprintf("%s is supported when PARTITION BY holds the source's event-time column (each partition is then complete once the watermark passes it)", t.Func),
 			"rank with ROW_NUMBER() for a top-N that updates as rows arrive, or partition by the column the source's WATERMARK is for")
+	}
+	if t.Updating() && q.Key != nil {
+		return &Error{Pos: q.Key.Position(), Msg: "KEY BY is not allowed on a top-N that updates: its rows are keyed by partition and row number",
+			Hint: "leave KEY BY out: a row that drops out of the top N is replaced under the same key"}
 	}
 	p.TopN = t
 	outer := *q

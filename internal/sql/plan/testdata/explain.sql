@@ -222,3 +222,12 @@ WHERE r <= 1
 CREATE SINK hot_forever WITH (connector = 'topic', topic = 'hot') AS
 SELECT * FROM (SELECT sensor, n, ROW_NUMBER() OVER (ORDER BY n DESC) AS r
   FROM (SELECT sensor, count(*) AS n FROM readings GROUP BY sensor)) WHERE r <= 1
+====
+-- A top-N without PARTITION BY ranks the whole stream.
+CREATE SINK top_overall WITH (connector = 'topic', topic = 'x') AS
+SELECT * FROM (SELECT sensor, ROW_NUMBER() OVER (ORDER BY value DESC) AS rn FROM readings) WHERE rn <= 3
+====
+-- An updating top-N is keyed by partition and row number.
+CREATE SINK top_keyed WITH (connector = 'topic', topic = 'x') AS
+SELECT * FROM (SELECT sensor, ROW_NUMBER() OVER (PARTITION BY sensor ORDER BY value DESC) AS rn FROM readings) WHERE rn <= 3
+KEY BY sensor
