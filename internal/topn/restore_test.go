@@ -80,8 +80,12 @@ func TestRestoreMidway(t *testing.T) {
 					case 2:
 						if final {
 							wm++
-							ref.Fire(wm, func(k string, rank int64, r *Row) { refOut = append(refOut, fmt.Sprint(k, rank, r.Partition, r.Offset)) })
-							o.Fire(wm, func(k string, rank int64, r *Row) { gotOut = append(gotOut, fmt.Sprint(k, rank, r.Partition, r.Offset)) })
+							ref.Fire(wm, func(k string, rank int64, r *Row) {
+								refOut = append(refOut, fmt.Sprint(k, rank, r.Partition, r.Offset))
+							})
+							o.Fire(wm, func(k string, rank int64, r *Row) {
+								gotOut = append(gotOut, fmt.Sprint(k, rank, r.Partition, r.Offset))
+							})
 						}
 					}
 				}
