@@ -628,7 +628,7 @@ func (s *aggStage) checkpointTask(ctx context.Context, t *aggTask) error {
 			out.add(&t.fired[i])
 		}
 	}
-	if s.st.next != nil {
+	if s.st.next != nil && s.st.next.topn != nil {
 		s.chainWatermark(t)
 	}
 	for _, r := range t.updates {
@@ -636,7 +636,11 @@ func (s *aggStage) checkpointTask(ctx context.Context, t *aggTask) error {
 	}
 	if t.join != nil {
 		for _, r := range t.join.out {
-			out.addJoined(r.row, r.ts)
+			if s.st.next != nil {
+				s.chainJoined(t, out, r.row, r.ts)
+			} else {
+				out.addJoined(r.row, r.ts)
+			}
 		}
 	}
 	if tt := t.topn; tt != nil {

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"hash/fnv"
 	"math"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/tide-data/tide/internal/aggregate"
@@ -13,9 +15,11 @@ import (
 	"github.com/tide-data/tide/internal/transport"
 )
 
-// A top-N over a window aggregation (plan.TopN.Over) runs as two
-// stateful stages of one pipeline, the second fed by the first through
-// a repartition topic of its own:
+// Two shapes of query run as two stateful stages of one pipeline, the
+// second fed by the first through a repartition topic of its own: a
+// top-N over a window aggregation (plan.TopN.Over), and an aggregation
+// of a join of two streams (a join's rows are final, so the aggregation
+// needs no retractions). For the first:
 //
 //	shuffle ──► .repartition ──► aggregate tasks ──► .rank.repartition ──► top-N tasks ──► sink
 //
@@ -29,25 +33,85 @@ import (
 // lateness to declare, and the end of a bounded input, which fires every
 // window, reaches the top-N too.
 //
+// The aggregation over a join goes the same way: the join tasks send each
+// checkpoint's joined rows, WHERE applied, keyed by the group key, with
+// the aggregates' arguments (chainJoined). The aggregation has no window
+// (its rows update), so its watermark plays no part.
+//
 // A row's event time is its window's end; its identity (the top-N's
 // origin partition and offset) is the aggregate task and a hash of the
 // group key and window, the same when a replay fires the window again
 // (at-least-once), so the top-N stores it once.
 
-// rankStage names the second stage's internal topics, group and state.
-const rankStage = "rank"
+// The names of a second stage's internal topics, group and state, after
+// the first's: a top-N's, an aggregation's.
+const (
+	rankStage  = "rank"
+	groupStage = "group"
+)
 
-// newRankStage makes the second stage of a top-N over an aggregation.
-func newRankStage(first *stateful) *stateful {
+// newNextStage makes the second stage of a pipeline from its first: the
+// top-N over its windows (name rankStage), or the aggregation of its
+// joined rows (groupStage).
+func newNextStage(first *stateful, name string) *stateful {
 	st := *first
-	st.agg, st.topn, st.next, st.stage = nil, first.query.TopN, nil, nil
-	st.repartition = first.repartition[:len(first.repartition)-len(".repartition")] + "." + rankStage + ".repartition"
-	st.changelog = first.changelog[:len(first.changelog)-len(".changelog")] + "." + rankStage + ".changelog"
-	st.group = first.group + "." + rankStage
-	st.stateDir = first.stateDir + "/" + rankStage
-	st.origins = first.partitions // each aggregate task is an origin
-	st.lateTopic, st.wmExpr = "", false
+	st.agg, st.join, st.topn, st.next, st.stage = nil, nil, nil, nil, nil
+	if name == rankStage {
+		st.topn = first.query.TopN
+	} else {
+		st.agg = first.query.Aggregation
+	}
+	st.repartition = strings.TrimSuffix(first.repartition, ".repartition") + "." + name + ".repartition"
+	st.changelog = strings.TrimSuffix(first.changelog, ".changelog") + "." + name + ".changelog"
+	st.group = first.group + "." + name
+	st.stateDir = filepath.Join(first.stateDir, name)
+	st.origins = first.partitions // each task of the first stage is an origin
+	st.lateTopic, st.wmExpr, st.joinLateTopics, st.ttl = "", false, [2]string{}, 0
 	return &st
+}
+
+// chainJoined adds a joined row to the checkpoint's records for the
+// aggregation of the next stage: WHERE, then the group key and the
+// aggregates' arguments, as a shuffle task evaluates them over a source's
+// rows; or a dead letter when an expression fails on it.
+func (s *aggStage) chainJoined(t *aggTask, out *resultWriter, row types.Row, ts int64) {
+	pl, next := s.p.plan, s.st.next
+	if pl.Filter != nil {
+		v, err := pl.Filter.Eval(row)
+		if err != nil {
+			out.deadRow(nil, row, stageFilter, err)
+			return
+		}
+		if v.IsNull() || !v.Bool() {
+			s.p.stats.filtered.Add(1)
+			return
+		}
+	}
+	var key []byte
+	for _, k := range next.agg.Keys {
+		v, err := k.Expr.Eval(row)
+		if err != nil {
+			out.deadRow(nil, row, stageGroup, err)
+			return
+		}
+		key = types.AppendGroupKey(key, v)
+	}
+	value := binary.AppendVarint(nil, ts)
+	value = binary.AppendVarint(value, int64(t.partition))
+	value = binary.AppendVarint(value, t.next-1) // the pair's origin: the record that completed it
+	for _, a := range next.agg.Aggs {
+		v := types.Value{} // count(*)
+		if a.Arg != nil {
+			var err error
+			if v, err = a.Arg.Eval(row); err != nil {
+				out.deadRow(nil, row, stageGroup, err)
+				return
+			}
+		}
+		value = types.AppendBinary(value, v)
+	}
+	t.chained = append(t.chained, &transport.Record{Topic: next.repartition, Partition: groupPartition(key, next.partitions),
+		Key: key, Value: value, Timestamp: time.Now()})
 }
 
 // chainWindow adds a fired window's row to the checkpoint's records for

@@ -67,6 +67,17 @@ func joinStageExprs(st *stateful) []*expr.Expr {
 	if pl.Filter != nil {
 		exprs = append(exprs, pl.Filter)
 	}
+	if agg := pl.Aggregation; agg != nil { // the next stage's keys and arguments (chain.go)
+		for _, k := range agg.Keys {
+			exprs = append(exprs, k.Expr)
+		}
+		for _, a := range agg.Aggs {
+			if a.Arg != nil {
+				exprs = append(exprs, a.Arg)
+			}
+		}
+		return exprs
+	}
 	if pl.Key != nil {
 		exprs = append(exprs, pl.Key)
 	}

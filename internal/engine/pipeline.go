@@ -229,9 +229,13 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 			}
 		}
 		st.partitions = st.origins
-		if pl.TopN != nil && pl.Aggregation != nil { // a top-N over the windows: two stages (chain.go)
+		switch {
+		case pl.TopN != nil && pl.Aggregation != nil: // a top-N over the windows: two stages (chain.go)
 			st.topn = nil
-			st.next = newRankStage(st)
+			st.next = newNextStage(st, rankStage)
+		case pl.StreamJoin != nil && pl.Aggregation != nil: // an aggregation of the joined rows
+			st.agg = nil
+			st.next = newNextStage(st, groupStage)
 		}
 		p.stateful = st
 		for st := range p.stages() {

@@ -252,6 +252,10 @@ func checkStateful(p *plan.Pipeline, sinkOpts map[string]string) error {
 		if idle[0] != idle[1] {
 			return fmt.Errorf("the sources of a join must have the same 'watermark.idle_timeout' (%s has %s, %s has %s)", p.Source.Name, idle[0], p.StreamJoin.Right.Name, idle[1])
 		}
+		if p.Updating() && !updatingSinks[p.Connector] {
+			return fmt.Errorf("a GROUP BY over a join produces an updating result (each group's row changes as pairs arrive), which the %s sink can only append; "+
+				"write it to a topic (compacted, keyed by the group key) or to postgres", p.Connector)
+		}
 		return nil
 	}
 	if p.TopN != nil {

@@ -137,6 +137,9 @@ func (p *Pipeline) explainQuery() string {
 		if a.Window == nil {
 			s += " (updating: emits a changelog)"
 		}
+		if p.StreamJoin != nil {
+			s += "; over the joined rows, in a second stateful stage"
+		}
 		line("Aggregate %s", s)
 		if a.Having != nil {
 			fmt.Fprintf(&b, "%s  having: %s\n", indent, a.HavingText)

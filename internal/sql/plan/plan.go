@@ -302,10 +302,8 @@ func planQuery(p *Pipeline, q *ast.Select, lookup func(string) (*Source, bool), 
 	}
 	p.Source, p.Join, p.StreamJoin = in.src, in.join, in.sjoin
 	if in.sjoin != nil {
-		if len(q.GroupBy) > 0 || aggregatesAny(q) {
-			return unsupported(q.Pos, "aggregating a join of two streams is not supported yet",
-				"write the join to a topic with one sink and aggregate that topic with another")
-		}
+		// Aggregated, the joined rows feed a second stateful stage
+		// (engine/chain.go); WHERE's residue applies to them first.
 		if err := finishStreamJoin(p, q.Where, in, opts); err != nil {
 			return err
 		}
