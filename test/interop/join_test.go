@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -111,6 +112,7 @@ func TestExactlyOnceJoinSurvivesSIGKILL(t *testing.T) {
 			orders, payments := createTopic(t, adm, 3, nil), createTopic(t, adm, 2, nil)
 			keep := "-1" // the rows are stamped with event times months back
 			out := createTopic(t, adm, 1, map[string]*string{"retention.ms": &keep})
+			sums := createTopic(t, adm, 1, map[string]*string{"retention.ms": &keep})
 			suffix := strings.ReplaceAll(strings.TrimPrefix(uniqueName(t, "x"), "it-x-"), "-", "_")
 			suffix = suffix[len(suffix)-8:]
 			p.SQL(fmt.Sprintf(`CREATE SOURCE orders_%[4]s (id bigint, amount int, placed_at timestamp, WATERMARK FOR placed_at AS placed_at - INTERVAL '2' SECOND)
@@ -121,12 +123,18 @@ func TestExactlyOnceJoinSurvivesSIGKILL(t *testing.T) {
 					SELECT o.id, p.amount AS paid
 					FROM orders_%[4]s o LEFT JOIN payments_%[4]s p
 					  ON o.id = p.order_id AND p.paid_at BETWEEN o.placed_at - INTERVAL '2' SECOND AND o.placed_at + INTERVAL '10' SECOND
-					WHERE o.id >= 0;`, orders, payments, out, suffix))
+					WHERE o.id >= 0;
+				CREATE SINK sums_%[4]s WITH (connector = 'topic', topic = '%[5]s', delivery.guarantee = 'exactly_once', checkpoint.interval = '100ms') AS
+					SELECT o.id %% 10 AS bucket, count(*) AS n, sum(p.amount) AS paid
+					FROM orders_%[4]s o LEFT JOIN payments_%[4]s p
+					  ON o.id = p.order_id AND p.paid_at BETWEEN o.placed_at - INTERVAL '2' SECOND AND o.placed_at + INTERVAL '10' SECOND
+					WHERE o.id >= 0
+					GROUP BY o.id %% 10;`, orders, payments, out, suffix, sums))
 			t.Cleanup(func() {
 				// A Kafka cluster's catalog outlives the test: leave it as
 				// it was found.
 				if !t.Failed() && p.running() {
-					p.SQL(fmt.Sprintf("DROP SINK paid_%[1]s; DROP SOURCE orders_%[1]s; DROP SOURCE payments_%[1]s", suffix))
+					p.SQL(fmt.Sprintf("DROP SINK paid_%[1]s; DROP SINK sums_%[1]s; DROP SOURCE orders_%[1]s; DROP SOURCE payments_%[1]s", suffix))
 				}
 			})
 
@@ -215,6 +223,45 @@ func TestExactlyOnceJoinSurvivesSIGKILL(t *testing.T) {
 				t.Fatalf("%d rows, want %d, after %d SIGKILLs", len(got), len(want), chunks)
 			}
 			t.Logf("%d rows exact after %d SIGKILLs over %d inputs", len(want), chunks, len(rows))
+
+			// The same join aggregated in the same pipeline (a second
+			// stateful stage): each bucket's last row is the oracle's.
+			wantSums := map[string]string{}
+			type bucket struct{ n, paid int }
+			buckets := map[int]bucket{}
+			for _, row := range want {
+				idText, paid, _ := strings.Cut(row, "|")
+				id, err := strconv.Atoi(idText)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b := buckets[id%10]
+				b.n++
+				if paid != "null" {
+					v, err := strconv.Atoi(paid)
+					if err != nil {
+						t.Fatal(err)
+					}
+					b.paid += v
+				}
+				buckets[id%10] = b
+			}
+			for k, b := range buckets {
+				wantSums[fmt.Sprint(k)] = fmt.Sprintf(`{"bucket":%d,"n":%d,"paid":%d}`, k, b.n, b.paid)
+			}
+			sc := newClient(t, c, kgo.ConsumeTopics(sums), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+				kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+			gotSums := map[string]string{}
+			for fmt.Sprint(gotSums) != fmt.Sprint(wantSums) { // maps print sorted
+				pollCtx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+				fs := sc.PollFetches(pollCtx)
+				cancel()
+				if ctx.Err() != nil {
+					t.Fatalf("the aggregated join's rows %v, want %v", gotSums, wantSums)
+				}
+				fs.EachRecord(func(rec *kgo.Record) { gotSums[string(rec.Key)] = string(rec.Value) })
+			}
+			t.Logf("the aggregated join's %d groups exact", len(wantSums))
 		})
 	}
 }
