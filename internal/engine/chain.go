@@ -67,6 +67,11 @@ func newNextStage(first *stateful, name string) *stateful {
 	st.stateDir = filepath.Join(first.stateDir, name)
 	st.origins = first.partitions // each task of the first stage is an origin
 	st.lateTopic, st.wmExpr, st.joinLateTopics, st.ttl = "", false, [2]string{}, 0
+	// The first stage's tasks are never idle: each punctuates as its
+	// watermark moves, and one that is quiet while event time stands
+	// still has not fallen behind. Taking it for idle would let the
+	// others' watermark complete windows it still has rows for.
+	st.idle = 0
 	return &st
 }
 

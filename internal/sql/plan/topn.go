@@ -188,8 +188,11 @@ func analyzeTopN(p *Pipeline, q *ast.Select, sub *ast.Subquery, lookup func(stri
 			Hint: "rank within each window: ROW_NUMBER() OVER (PARTITION BY window_start, window_end ORDER BY ...)"}
 	}
 	if t.Updating() && t.Func != RowNumber {
-		return unsupported(sub.Pos, fmt.Sprintf("%s is supported when PARTITION BY holds the source's event-time column (each partition is then complete once the watermark passes it)", t.Func),
-			"rank with ROW_NUMBER() for a top-N that updates as rows arrive, or partition by the column the source's WATERMARK is for")
+		hint := "rank with ROW_NUMBER() for a top-N that updates as rows arrive, or partition by the column the source's WATERMARK is for"
+		if t.Over != nil {
+			hint = "partition by the subquery's window_start or window_end (each window's ranks are then final), or rank with ROW_NUMBER()"
+		}
+		return unsupported(sub.Pos, fmt.Sprintf("%s is supported when PARTITION BY holds the event time (each partition is then complete once the watermark passes it)", t.Func), hint)
 	}
 	if t.Updating() && q.Key != nil {
 		return &Error{Pos: q.Key.Position(), Msg: "KEY BY is not allowed on a top-N that updates: its rows are keyed by partition and row number",
@@ -285,7 +288,11 @@ func planRankedAggregation(p *Pipeline, t *TopN, ranked *ast.Select, below *ast.
 		return nil, unsupported(below.Pos, "a top-N over an aggregated join is not supported yet", "write the join to a topic with one sink and aggregate and rank that topic with another")
 	case a == nil || a.Window == nil:
 		return nil, unsupported(below.Pos, "a top-N over a GROUP BY without a window is not supported yet (its rows update, and the ranking would need to take them back)",
-			"aggregate over TUMBLE, HOP or SESSION windows, whose rows are final")
+			"aggregate over TUMBLE or HOP windows, whose rows are final")
+	case a.Window.Kind == eventtime.Session:
+		// Sessions that start together end apart: a partition by
+		// window_start would be emitted when the first one closes.
+		return nil, unsupported(below.Pos, "a top-N over SESSION windows is not supported yet", "aggregate over TUMBLE or HOP windows")
 	case aggregating.Key != nil:
 		return nil, unsupported(below.Pos, "KEY BY in a top-N's aggregating subquery has no effect", "key the top-N's rows in the outer query")
 	}

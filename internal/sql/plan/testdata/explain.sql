@@ -231,3 +231,15 @@ SELECT * FROM (SELECT sensor, ROW_NUMBER() OVER (ORDER BY value DESC) AS rn FROM
 CREATE SINK top_keyed WITH (connector = 'topic', topic = 'x') AS
 SELECT * FROM (SELECT sensor, ROW_NUMBER() OVER (PARTITION BY sensor ORDER BY value DESC) AS rn FROM readings) WHERE rn <= 3
 KEY BY sensor
+====
+-- Sessions that start together end apart: no top-N over them yet.
+CREATE SINK top_sessions WITH (connector = 'topic', topic = 'o') AS
+SELECT * FROM (SELECT sensor, n, ws, RANK() OVER (PARTITION BY ws ORDER BY n DESC) AS r
+  FROM (SELECT sensor, count(*) AS n, window_start AS ws FROM SESSION(TABLE readings, DESCRIPTOR(ts), INTERVAL '10' SECOND)
+        GROUP BY sensor, window_start, window_end) AS c) WHERE r <= 1
+====
+-- RANK over a window aggregation needs the window in PARTITION BY.
+CREATE SINK top_per_sensor WITH (connector = 'stdout') AS
+SELECT * FROM (SELECT sensor, n, RANK() OVER (PARTITION BY sensor ORDER BY n DESC) AS r
+  FROM (SELECT sensor, count(*) AS n FROM TUMBLE(TABLE readings, DESCRIPTOR(ts), INTERVAL '10' SECOND)
+        GROUP BY sensor, window_start, window_end) AS c) WHERE r <= 1
