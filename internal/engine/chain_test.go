@@ -164,28 +164,8 @@ func TestChainDrop(t *testing.T) {
 // failed commits (fenced, and unknown outcome that in fact commits) in
 // both stages: the result is still the oracle's.
 func TestChainCommitFaults(t *testing.T) {
-	scores := genScores(29, 3000)
-	base := scores[0].at
-	for i := range scores {
-		scores[i].at = base.Add(time.Duration(i*40/len(scores)) * 10 * time.Second)
-	}
-	counts := map[[2]string]int{}
-	for _, s := range scores {
-		for _, start := range []time.Time{s.at, s.at.Add(-10 * time.Second)} {
-			counts[[2]string{start.Format("2006-01-02T15:04:05"), s.game}]++
-		}
-	}
-	most := map[string]int{}
-	for k, n := range counts {
-		most[k[0]] = max(most[k[0]], n)
-	}
-	var want []string
-	for k, n := range counts {
-		if n == most[k[0]] {
-			want = append(want, fmt.Sprintf("%s|%s|%d", k[0], k[1], n))
-		}
-	}
-	slices.Sort(want)
+	scores := spreadScores(29, 3000)
+	want := hotGamesOracle(scores)
 	n := openNode(t, t.TempDir())
 	ft := newFaultTransport(n.tr, "tide-agg-")
 	var calls, injected atomic.Int64
@@ -203,37 +183,13 @@ func TestChainCommitFaults(t *testing.T) {
 	e := openEngineWith(t, n, func(cfg *Config) { cfg.StateDir = t.TempDir(); cfg.Transport = ft })
 	t.Cleanup(func() { closeEngine(t, e); n.close(t) })
 	mustExec(t, e, topnScores)
-	mustExec(t, e, `CREATE SINK hot WITH (connector = 'topic', topic = 'out', delivery.guarantee = 'exactly_once') AS
-		SELECT game, num, starttime FROM (
-		  SELECT game, num, starttime, RANK() OVER (PARTITION BY starttime ORDER BY num DESC) AS r
-		  FROM (SELECT game, count(*) AS num, window_start AS starttime
-		        FROM HOP(TABLE scores, DESCRIPTOR(at), INTERVAL '10' SECOND, INTERVAL '20' SECOND)
-		        GROUP BY game, window_start, window_end) AS counts)
-		WHERE r <= 1`)
+	mustExec(t, e, fmt.Sprintf(hotGamesQuery, ", delivery.guarantee = 'exactly_once'"))
 	for i := 0; i < len(scores); i += 300 {
 		produceScores(t, n.tr, scores[i:min(i+300, len(scores))])
 		time.Sleep(150 * time.Millisecond)
 	}
-	last := scores[len(scores)-1].at
-	var flush []topnScore
-	for part := range int32(3) {
-		flush = append(flush, topnScore{part: part, id: 1<<40 + int64(part), game: "x", at: last.Add(time.Hour)})
-	}
-	produceScores(t, n.tr, flush)
-	var got []string
-	for _, r := range readExactly(t, n.tr, "out", len(want)) {
-		var row struct {
-			Game      string `json:"game"`
-			Num       int    `json:"num"`
-			StartTime string `json:"starttime"`
-		}
-		if err := json.Unmarshal(r.Value, &row); err != nil {
-			t.Fatal(err)
-		}
-		at, _ := time.Parse("2006-01-02T15:04:05.999999", row.StartTime)
-		got = append(got, fmt.Sprintf("%s|%s|%d", at.Format("2006-01-02T15:04:05"), row.Game, row.Num))
-	}
-	slices.Sort(got)
+	flushScores(t, n.tr, scores)
+	got := hotGamesRows(t, n.tr, len(want))
 	t.Logf("%d faults injected, late %d", injected.Load(), e.mu.pipelines["hot"].stats.late.Load())
 	compareRows(t, got, want)
 }

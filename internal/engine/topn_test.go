@@ -330,12 +330,7 @@ func TestWindowTopNAgainstOracle(t *testing.T) {
 		  WHERE points IS NULL OR points >= 0)
 		WHERE r <= 2`)
 	produceScores(t, n.tr, scores)
-	last := scores[len(scores)-1].at
-	var flush []topnScore
-	for part := range int32(3) {
-		flush = append(flush, topnScore{part: part, id: 1<<40 + int64(part), game: "x", at: last.Add(time.Hour)})
-	}
-	produceScores(t, n.tr, flush)
+	flushScores(t, n.tr, scores)
 	var got []string
 	for _, r := range readExactly(t, n.tr, "out", len(want)) {
 		var row topnRow
@@ -370,43 +365,14 @@ func TestTopNOverWindowAggregation(t *testing.T) {
 		{"exactly-once across a restart", ", delivery.guarantee = 'exactly_once'", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			scores := genScores(23, 3000)
-			base := scores[0].at
-			for i := range scores { // 40 windows' worth
-				scores[i].at = base.Add(time.Duration(i*40/len(scores)) * 10 * time.Second)
-			}
-			// The oracle: counts per game and window, then the games
-			// whose count is the window's highest.
-			counts := map[[2]string]int{}
-			for _, s := range scores {
-				for _, start := range []time.Time{s.at, s.at.Add(-10 * time.Second)} {
-					counts[[2]string{start.Format("2006-01-02T15:04:05"), s.game}]++
-				}
-			}
-			most := map[string]int{}
-			for k, n := range counts {
-				most[k[0]] = max(most[k[0]], n)
-			}
-			var want []string
-			for k, n := range counts {
-				if n == most[k[0]] {
-					want = append(want, fmt.Sprintf("%s|%s|%d", k[0], k[1], n))
-				}
-			}
-			slices.Sort(want)
-			t.Logf("%d rows expected over %d windows", len(want), len(most))
+			scores := spreadScores(23, 3000)
+			want := hotGamesOracle(scores)
 			n := openNode(t, t.TempDir())
 			stateDir := t.TempDir()
 			configure := func(cfg *Config) { cfg.StateDir = stateDir }
 			e := openEngineWith(t, n, configure)
 			mustExec(t, e, topnScores)
-			mustExec(t, e, `CREATE SINK hot WITH (connector = 'topic', topic = 'out'`+c.opts+`) AS
-				SELECT game, num, starttime FROM (
-				  SELECT game, num, starttime, RANK() OVER (PARTITION BY starttime ORDER BY num DESC) AS r
-				  FROM (SELECT game, count(*) AS num, window_start AS starttime
-				        FROM HOP(TABLE scores, DESCRIPTOR(at), INTERVAL '10' SECOND, INTERVAL '20' SECOND)
-				        GROUP BY game, window_start, window_end) AS counts)
-				WHERE r <= 1`)
+			mustExec(t, e, fmt.Sprintf(hotGamesQuery, c.opts))
 			half := len(scores) / 2
 			produceScores(t, n.tr, scores[:half])
 			if c.restart {
@@ -416,33 +382,91 @@ func TestTopNOverWindowAggregation(t *testing.T) {
 			}
 			t.Cleanup(func() { closeEngine(t, e); n.close(t) })
 			produceScores(t, n.tr, scores[half:])
-			last := scores[len(scores)-1].at
-			var flush []topnScore
-			for part := range int32(3) {
-				flush = append(flush, topnScore{part: part, id: 1<<40 + int64(part), game: "x", at: last.Add(time.Hour)})
-			}
-			produceScores(t, n.tr, flush)
-			var got []string
-			for _, r := range readExactly(t, n.tr, "out", len(want)) {
-				var row struct {
-					Game      string `json:"game"`
-					Num       int    `json:"num"`
-					StartTime string `json:"starttime"`
-				}
-				if err := json.Unmarshal(r.Value, &row); err != nil {
-					t.Fatalf("row %s: %v", r.Value, err)
-				}
-				at, err := time.Parse("2006-01-02T15:04:05.999999", row.StartTime)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got = append(got, fmt.Sprintf("%s|%s|%d", at.Format("2006-01-02T15:04:05"), row.Game, row.Num))
-			}
-			slices.Sort(got)
+			flushScores(t, n.tr, scores)
+			got := hotGamesRows(t, n.tr, len(want))
 			compareRows(t, got, want)
 			if st := e.mu.pipelines["hot"].stateful; st.next == nil || st.next.topn == nil {
 				t.Error("the pipeline does not run in two stages")
 			}
 		})
 	}
+}
+
+// hotGamesQuery is a top-N over window counts (Nexmark q5's shape): per
+// 20-second window sliding every 10 seconds, the games with the most
+// scores, ties kept; %s takes extra sink options.
+const hotGamesQuery = `CREATE SINK hot WITH (connector = 'topic', topic = 'out'%s) AS
+	SELECT game, num, starttime FROM (
+	  SELECT game, num, starttime, RANK() OVER (PARTITION BY starttime ORDER BY num DESC) AS r
+	  FROM (SELECT game, count(*) AS num, window_start AS starttime
+	        FROM HOP(TABLE scores, DESCRIPTOR(at), INTERVAL '10' SECOND, INTERVAL '20' SECOND)
+	        GROUP BY game, window_start, window_end) AS counts)
+	WHERE r <= 1`
+
+// spreadScores makes seeded scores over 40 windows' worth of event time.
+func spreadScores(seed uint64, n int) []topnScore {
+	scores := genScores(seed, n)
+	base := scores[0].at
+	for i := range scores {
+		scores[i].at = base.Add(time.Duration(i*40/len(scores)) * 10 * time.Second)
+	}
+	return scores
+}
+
+// hotGamesOracle is hotGamesQuery by brute force: "starttime|game|num".
+func hotGamesOracle(scores []topnScore) []string {
+	counts := map[[2]string]int{}
+	for _, s := range scores {
+		for _, start := range []time.Time{s.at, s.at.Add(-10 * time.Second)} {
+			counts[[2]string{start.Format("2006-01-02T15:04:05"), s.game}]++
+		}
+	}
+	most := map[string]int{}
+	for k, n := range counts {
+		most[k[0]] = max(most[k[0]], n)
+	}
+	var want []string
+	for k, n := range counts {
+		if n == most[k[0]] {
+			want = append(want, fmt.Sprintf("%s|%s|%d", k[0], k[1], n))
+		}
+	}
+	slices.Sort(want)
+	return want
+}
+
+// hotGamesRows reads want rows of hotGamesQuery's output as the oracle
+// writes them.
+func hotGamesRows(t *testing.T, tr transport.Transport, want int) []string {
+	t.Helper()
+	var got []string
+	for _, r := range readExactly(t, tr, "out", want) {
+		var row struct {
+			Game      string `json:"game"`
+			Num       int    `json:"num"`
+			StartTime string `json:"starttime"`
+		}
+		if err := json.Unmarshal(r.Value, &row); err != nil {
+			t.Fatalf("row %s: %v", r.Value, err)
+		}
+		at, err := time.Parse("2006-01-02T15:04:05.999999", row.StartTime)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s|%s|%d", at.Format("2006-01-02T15:04:05"), row.Game, row.Num))
+	}
+	slices.Sort(got)
+	return got
+}
+
+// flushScores writes a score per partition an hour past the last one:
+// every window before it closes.
+func flushScores(t *testing.T, tr transport.Transport, scores []topnScore) {
+	t.Helper()
+	last := scores[len(scores)-1].at
+	var flush []topnScore
+	for part := range int32(3) {
+		flush = append(flush, topnScore{part: part, id: 1<<40 + int64(part), game: "x", at: last.Add(time.Hour)})
+	}
+	produceScores(t, tr, flush)
 }

@@ -81,6 +81,29 @@ func joinOracle(rows []joinRow) []string {
 	return out
 }
 
+// killCase is where a SIGKILL test runs: a server on its embedded log, or
+// a worker of the Apache Kafka cluster.
+type killCase struct {
+	name  string
+	extra func(t *testing.T) []string // the server's flags
+	c     func(p *tideProc) *cluster
+}
+
+// killCases are the embedded and Kafka cases of a test whose Kafka
+// workers are named after what.
+func killCases(what string) []killCase {
+	return []killCase{
+		{"embedded", func(*testing.T) []string { return nil }, func(p *tideProc) *cluster { return &cluster{name: "tide", bootstrap: p.Bootstrap(), tide: p} }},
+		{"kafka", func(t *testing.T) []string {
+			addr := os.Getenv(envKafkaBootstrap)
+			if addr == "" {
+				peerMissing(t, "%s is not set: the exactly-once %s on Kafka needs Apache Kafka", envKafkaBootstrap, what)
+			}
+			return []string{"--kafka-brokers", addr, "--worker-id", what + "-" + strings.ReplaceAll(uniqueName(t, "w")[len(uniqueName(t, "w"))-8:], "-", "")}
+		}, func(*tideProc) *cluster { return &cluster{name: "kafka", bootstrap: os.Getenv(envKafkaBootstrap)} }},
+	}
+}
+
 // TestExactlyOnceJoinSurvivesSIGKILL runs a LEFT interval join of two
 // streams with delivery.guarantee = 'exactly_once' while the server is
 // killed with SIGKILL at random moments, input arriving in between, on
@@ -90,21 +113,7 @@ func TestExactlyOnceJoinSurvivesSIGKILL(t *testing.T) {
 	if os.Getenv(envTideBin) == "" {
 		peerMissing(t, "%s is not set", envTideBin)
 	}
-	cases := []struct {
-		name  string
-		extra func(t *testing.T) []string
-		c     func(p *tideProc) *cluster
-	}{
-		{"embedded", func(*testing.T) []string { return nil }, func(p *tideProc) *cluster { return &cluster{name: "tide", bootstrap: p.Bootstrap(), tide: p} }},
-		{"kafka", func(t *testing.T) []string {
-			addr := os.Getenv(envKafkaBootstrap)
-			if addr == "" {
-				peerMissing(t, "%s is not set: the exactly-once join on Kafka needs Apache Kafka", envKafkaBootstrap)
-			}
-			return []string{"--kafka-brokers", addr, "--worker-id", "join-" + strings.ReplaceAll(uniqueName(t, "w")[len(uniqueName(t, "w"))-8:], "-", "")}
-		}, func(*tideProc) *cluster { return &cluster{name: "kafka", bootstrap: os.Getenv(envKafkaBootstrap)} }},
-	}
-	for _, tc := range cases {
+	for _, tc := range killCases("join") {
 		t.Run(tc.name, func(t *testing.T) {
 			p := startTide(t, tc.extra(t)...)
 			c := tc.c(p)
@@ -179,49 +188,17 @@ func TestExactlyOnceJoinSurvivesSIGKILL(t *testing.T) {
 			}
 
 			want := joinOracle(rows)
-			rc := newClient(t, c, kgo.ConsumeTopics(out), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-				kgo.FetchIsolationLevel(kgo.ReadCommitted()))
-			var got []string
-			var settled time.Time
-			for settled.IsZero() || time.Since(settled) < 2*time.Second {
-				if len(got) >= len(want) && settled.IsZero() {
-					settled = time.Now() // then read on a little: a duplicate would come now
+			got := readCommittedRows(ctx, t, c, out, len(want), func(rec *kgo.Record) string {
+				var row struct {
+					ID   int64           `json:"id"`
+					Paid json.RawMessage `json:"paid"`
 				}
-				pollCtx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-				fs := rc.PollFetches(pollCtx)
-				cancel()
-				if ctx.Err() != nil {
-					t.Fatalf("read %d of %d rows before the deadline", len(got), len(want))
+				if err := json.Unmarshal(rec.Value, &row); err != nil {
+					t.Fatalf("output %s: %v", rec.Value, err)
 				}
-				fs.EachRecord(func(rec *kgo.Record) {
-					var row struct {
-						ID   int64           `json:"id"`
-						Paid json.RawMessage `json:"paid"`
-					}
-					if err := json.Unmarshal(rec.Value, &row); err != nil {
-						t.Fatalf("output %s: %v", rec.Value, err)
-					}
-					got = append(got, fmt.Sprintf("%d|%s", row.ID, row.Paid))
-				})
-			}
-			slices.Sort(got)
-			if !slices.Equal(got, want) {
-				diff := 0
-				for i := 0; i < max(len(got), len(want)) && diff < 10; i++ {
-					g, w := "", ""
-					if i < len(got) {
-						g = got[i]
-					}
-					if i < len(want) {
-						w = want[i]
-					}
-					if g != w {
-						t.Errorf("row %d: got %q, want %q", i, g, w)
-						diff++
-					}
-				}
-				t.Fatalf("%d rows, want %d, after %d SIGKILLs", len(got), len(want), chunks)
-			}
+				return fmt.Sprintf("%d|%s", row.ID, row.Paid)
+			})
+			requireRows(t, got, want, fmt.Sprintf("after %d SIGKILLs", chunks))
 			t.Logf("%d rows exact after %d SIGKILLs over %d inputs", len(want), chunks, len(rows))
 
 			// The same join aggregated in the same pipeline (a second
@@ -264,4 +241,53 @@ func TestExactlyOnceJoinSurvivesSIGKILL(t *testing.T) {
 			t.Logf("the aggregated join's %d groups exact", len(wantSums))
 		})
 	}
+}
+
+// readCommittedRows reads topic read_committed from its start until it
+// has want rows, then on for 2 s (a duplicate would come then), each
+// record turned into a row by row; sorted.
+func readCommittedRows(ctx context.Context, t *testing.T, c *cluster, topic string, want int, row func(rec *kgo.Record) string) []string {
+	t.Helper()
+	rc := newClient(t, c, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	var got []string
+	var settled time.Time
+	for settled.IsZero() || time.Since(settled) < 2*time.Second {
+		if len(got) >= want && settled.IsZero() {
+			settled = time.Now()
+		}
+		pollCtx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		fs := rc.PollFetches(pollCtx)
+		cancel()
+		if ctx.Err() != nil {
+			t.Fatalf("read %d of %d rows before the deadline", len(got), want)
+		}
+		fs.EachRecord(func(rec *kgo.Record) { got = append(got, row(rec)) })
+	}
+	slices.Sort(got)
+	return got
+}
+
+// requireRows fails the test, showing the first differences, unless got
+// and want (sorted) are equal.
+func requireRows(t *testing.T, got, want []string, after string) {
+	t.Helper()
+	if slices.Equal(got, want) {
+		return
+	}
+	diff := 0
+	for i := 0; i < max(len(got), len(want)) && diff < 10; i++ {
+		g, w := "", ""
+		if i < len(got) {
+			g = got[i]
+		}
+		if i < len(want) {
+			w = want[i]
+		}
+		if g != w {
+			t.Errorf("row %d: got %q, want %q", i, g, w)
+			diff++
+		}
+	}
+	t.Fatalf("%d rows, want %d, %s", len(got), len(want), after)
 }

@@ -1,7 +1,6 @@
 package interop
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -25,21 +24,7 @@ func TestExactlyOnceTopNSurvivesSIGKILL(t *testing.T) {
 	if os.Getenv(envTideBin) == "" {
 		peerMissing(t, "%s is not set", envTideBin)
 	}
-	cases := []struct {
-		name  string
-		extra func(t *testing.T) []string
-		c     func(p *tideProc) *cluster
-	}{
-		{"embedded", func(*testing.T) []string { return nil }, func(p *tideProc) *cluster { return &cluster{name: "tide", bootstrap: p.Bootstrap(), tide: p} }},
-		{"kafka", func(t *testing.T) []string {
-			addr := os.Getenv(envKafkaBootstrap)
-			if addr == "" {
-				peerMissing(t, "%s is not set: the exactly-once top-N on Kafka needs Apache Kafka", envKafkaBootstrap)
-			}
-			return []string{"--kafka-brokers", addr, "--worker-id", "topn-" + strings.ReplaceAll(uniqueName(t, "w")[len(uniqueName(t, "w"))-8:], "-", "")}
-		}, func(*tideProc) *cluster { return &cluster{name: "kafka", bootstrap: os.Getenv(envKafkaBootstrap)} }},
-	}
-	for _, tc := range cases {
+	for _, tc := range killCases("topn") {
 		t.Run(tc.name, func(t *testing.T) {
 			p := startTide(t, tc.extra(t)...)
 			c := tc.c(p)
@@ -131,54 +116,22 @@ func TestExactlyOnceTopNSurvivesSIGKILL(t *testing.T) {
 			}
 			slices.Sort(want)
 
-			rc := newClient(t, c, kgo.ConsumeTopics(out), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-				kgo.FetchIsolationLevel(kgo.ReadCommitted()))
-			var got []string
-			var settled time.Time
-			for settled.IsZero() || time.Since(settled) < 2*time.Second {
-				if len(got) >= len(want) && settled.IsZero() {
-					settled = time.Now() // then read on a little: a duplicate would come now
+			got := readCommittedRows(ctx, t, c, out, len(want), func(rec *kgo.Record) string {
+				var row struct {
+					Auction   int64  `json:"auction"`
+					Num       int    `json:"num"`
+					StartTime string `json:"starttime"`
 				}
-				pollCtx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-				fs := rc.PollFetches(pollCtx)
-				cancel()
-				if ctx.Err() != nil {
-					t.Fatalf("read %d of %d rows before the deadline", len(got), len(want))
+				if err := json.Unmarshal(rec.Value, &row); err != nil {
+					t.Fatalf("output %s: %v", rec.Value, err)
 				}
-				fs.EachRecord(func(rec *kgo.Record) {
-					var row struct {
-						Auction   int64  `json:"auction"`
-						Num       int    `json:"num"`
-						StartTime string `json:"starttime"`
-					}
-					if err := json.Unmarshal(rec.Value, &row); err != nil {
-						t.Fatalf("output %s: %v", rec.Value, err)
-					}
-					at, err := time.Parse("2006-01-02T15:04:05.999999", row.StartTime)
-					if err != nil {
-						t.Fatalf("output %s: %v", rec.Value, err)
-					}
-					got = append(got, fmt.Sprintf("%s|%d|%d", at.Format("15:04:05"), row.Auction, row.Num))
-				})
-			}
-			slices.Sort(got)
-			if !slices.Equal(got, want) {
-				diff := 0
-				for i := 0; i < max(len(got), len(want)) && diff < 10; i++ {
-					g, w := "", ""
-					if i < len(got) {
-						g = got[i]
-					}
-					if i < len(want) {
-						w = want[i]
-					}
-					if g != w {
-						t.Errorf("row %d: got %q, want %q", i, g, w)
-						diff++
-					}
+				at, err := time.Parse("2006-01-02T15:04:05.999999", row.StartTime)
+				if err != nil {
+					t.Fatalf("output %s: %v", rec.Value, err)
 				}
-				t.Fatalf("%d rows, want %d, after %d SIGKILLs", len(got), len(want), chunks)
-			}
+				return fmt.Sprintf("%s|%d|%d", at.Format("15:04:05"), row.Auction, row.Num)
+			})
+			requireRows(t, got, want, fmt.Sprintf("after %d SIGKILLs", chunks))
 			t.Logf("%d rows exact after %d SIGKILLs over %d bids", len(want), chunks, len(rows))
 		})
 	}
