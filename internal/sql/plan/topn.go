@@ -278,6 +278,10 @@ func planRankedAggregation(p *Pipeline, t *TopN, ranked *ast.Select, below *ast.
 		return nil, unsupported(ranked.Where.Position(), "WHERE in a top-N's query over an aggregating subquery is not supported yet",
 			"filter the groups in the subquery's HAVING")
 	}
+	if ranked.Distinct || len(ranked.GroupBy) > 0 || ranked.Having != nil || ranked.Key != nil || aggregatesAny(ranked) {
+		return nil, unsupported(ranked.Pos, "a top-N's ranked query cannot aggregate, key or use DISTINCT",
+			"aggregate in the subquery it reads; rank its rows as they are")
+	}
 	stage := &Pipeline{Name: p.Name}
 	if err := planQuery(stage, aggregating, lookup, opts); err != nil {
 		return nil, err

@@ -243,3 +243,9 @@ CREATE SINK top_per_sensor WITH (connector = 'stdout') AS
 SELECT * FROM (SELECT sensor, n, RANK() OVER (PARTITION BY sensor ORDER BY n DESC) AS r
   FROM (SELECT sensor, count(*) AS n FROM TUMBLE(TABLE readings, DESCRIPTOR(ts), INTERVAL '10' SECOND)
         GROUP BY sensor, window_start, window_end) AS c) WHERE r <= 1
+====
+-- The ranked query over an aggregating subquery ranks its rows as they are.
+CREATE SINK top_regrouped WITH (connector = 'stdout') AS
+SELECT * FROM (SELECT sensor, RANK() OVER (PARTITION BY ws ORDER BY sensor) AS r
+  FROM (SELECT sensor, count(*) AS n, window_start AS ws FROM TUMBLE(TABLE readings, DESCRIPTOR(ts), INTERVAL '10' SECOND)
+        GROUP BY sensor, window_start, window_end) AS c GROUP BY sensor, ws) WHERE r <= 1
