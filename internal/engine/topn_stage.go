@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -194,7 +195,7 @@ func rankedRowOf(t *plan.TopN, r *topn.Row, rank int64) (types.Row, error) {
 }
 
 // fireTopN emits the partitions of a final top-N the watermark passed.
-func (t *aggTask) fireTopN(st *stateful, wm int64, logger interface{ Warn(string, ...any) }) {
+func (t *aggTask) fireTopN(st *stateful, wm int64, logger *slog.Logger) {
 	tt := t.topn
 	tt.op.Fire(wm, func(key string, rank int64, r *topn.Row) {
 		row, err := rankedRowOf(st.topn, r, rank)

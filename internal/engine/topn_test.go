@@ -209,26 +209,11 @@ func TestFinalTopNAgainstOracle(t *testing.T) {
 			produceScores(t, n.tr, scores)
 			// A flush row far ahead closes every window; then a row for
 			// the first window, which is late.
-			last := scores[len(scores)-1].at
-			flush := []topnScore{{part: 0, id: 1 << 40, game: "x", at: last.Add(time.Hour)}, {part: 1, id: 1<<40 + 1, game: "x", at: last.Add(time.Hour)},
-				{part: 2, id: 1<<40 + 2, game: "x", at: last.Add(time.Hour)}}
-			produceScores(t, n.tr, flush)
+			flushScores(t, n.tr, scores)
 			readAll(t, n.tr, "out", len(want)) // every window emitted
 			produceScores(t, n.tr, []topnScore{{part: 1, id: 7, game: "late", at: scores[0].at}})
 			waitFor(t, "the late row counted", func() bool { return e.mu.pipelines["top"].stats.late.Load() == 1 })
-			var got []string
-			for _, r := range readExactly(t, n.tr, "out", len(want)) {
-				var row topnRow
-				if err := json.Unmarshal(r.Value, &row); err != nil {
-					t.Fatalf("row %s: %v", r.Value, err)
-				}
-				at, err := time.Parse("2006-01-02T15:04:05.999999", *row.WindowEnd)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got = append(got, fmt.Sprintf("%s|%d|%d", at.Format("2006-01-02T15:04:05"), row.Rank, row.ID))
-			}
-			slices.Sort(got)
+			got := timedRankRows(t, n.tr, len(want))
 			compareRows(t, got, want)
 			late := readAll(t, n.tr, "late", 1)
 			if !strings.Contains(string(late[0].Value), `"id":7`) {
@@ -331,19 +316,7 @@ func TestWindowTopNAgainstOracle(t *testing.T) {
 		WHERE r <= 2`)
 	produceScores(t, n.tr, scores)
 	flushScores(t, n.tr, scores)
-	var got []string
-	for _, r := range readExactly(t, n.tr, "out", len(want)) {
-		var row topnRow
-		if err := json.Unmarshal(r.Value, &row); err != nil {
-			t.Fatalf("row %s: %v", r.Value, err)
-		}
-		at, err := time.Parse("2006-01-02T15:04:05.999999", *row.WindowEnd)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, fmt.Sprintf("%s|%d|%d", at.Format("2006-01-02T15:04:05"), row.Rank, row.ID))
-	}
-	slices.Sort(got)
+	got := timedRankRows(t, n.tr, len(want))
 	compareRows(t, got, want)
 	if late := e.mu.pipelines["top"].stats.late.Load(); late != 0 {
 		t.Errorf("%d rows late; the input was in order", late)
@@ -469,4 +442,24 @@ func flushScores(t *testing.T, tr transport.Transport, scores []topnScore) {
 		flush = append(flush, topnScore{part: part, id: 1<<40 + int64(part), game: "x", at: last.Add(time.Hour)})
 	}
 	produceScores(t, tr, flush)
+}
+
+// timedRankRows reads want rows of a top-N partitioned by time ("at",
+// "id", "rn") as "at|rank|id", sorted.
+func timedRankRows(t *testing.T, tr transport.Transport, want int) []string {
+	t.Helper()
+	var got []string
+	for _, r := range readExactly(t, tr, "out", want) {
+		var row topnRow
+		if err := json.Unmarshal(r.Value, &row); err != nil {
+			t.Fatalf("row %s: %v", r.Value, err)
+		}
+		at, err := time.Parse("2006-01-02T15:04:05.999999", *row.WindowEnd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s|%d|%d", at.Format("2006-01-02T15:04:05"), row.Rank, row.ID))
+	}
+	slices.Sort(got)
+	return got
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"math"
 	"sort"
+
+	"github.com/tide-data/tide/internal/sql/types"
 )
 
 // ErrCorruptState is Load's answer for an entry it cannot decode, or one
@@ -119,8 +121,8 @@ func (o *Operator) Load(key, value []byte) error {
 		return fmt.Errorf("%w: value %x: no event time", ErrCorruptState, value)
 	}
 	r.TS, r.Values = ts, append([]byte(nil), value[n:]...)
-	sortVals, err := o.decodeSort(r.Values)
-	if err != nil {
+	sortVals := make(types.Row, len(o.spec.Order))
+	if err := o.decodeSort(sortVals, r.Values); err != nil {
 		return fmt.Errorf("%w: key %x: %w", ErrCorruptState, key, err)
 	}
 	p := o.parts[r.Key]

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/tide-data/tide/internal/sql/types"
@@ -66,6 +67,7 @@ type Operator struct {
 	wmDirty bool
 	rows    int
 	memory  int64
+	scratch types.Row // a row's sort values, decoded
 	// Checkpoint bookkeeping (state.go).
 	tracking bool
 	dirty    []*entry
@@ -100,7 +102,7 @@ const (
 
 // New returns an empty operator.
 func New(spec Spec) *Operator {
-	return &Operator{spec: spec, parts: map[string]*part{}, wm: math.MinInt64}
+	return &Operator{spec: spec, parts: map[string]*part{}, wm: math.MinInt64, scratch: make(types.Row, len(spec.Order))}
 }
 
 // Watermark returns the watermark of the last Fire (math.MinInt64
@@ -123,12 +125,13 @@ func (o *Operator) Add(r Row) error {
 	if o.spec.Final && r.TS < o.wm {
 		return ErrLate
 	}
-	sortVals, err := o.decodeSort(r.Values)
-	if err != nil {
+	// Decoded into scratch: most rows of a busy partition rank beyond N
+	// and are not kept.
+	if err := o.decodeSort(o.scratch, r.Values); err != nil {
 		return err
 	}
 	p := o.parts[r.Key]
-	e := &entry{row: r, sort: sortVals}
+	e := &entry{row: r, sort: o.scratch}
 	at := 0
 	if p != nil {
 		at = sort.Search(len(p.rows), func(i int) bool { return o.less(e, p.rows[i]) })
@@ -149,6 +152,7 @@ func (o *Operator) Add(r Row) error {
 		}
 	}
 	e.row.Key = p.key
+	e.sort = slices.Clone(o.scratch)
 	e.row.Values = append([]byte(nil), r.Values...)
 	p.rows = append(p.rows, nil)
 	copy(p.rows[at+1:], p.rows[at:])
@@ -312,13 +316,13 @@ func (o *Operator) touch(e *entry) {
 	}
 }
 
-// decodeSort decodes the sort values at the start of a row's Values.
-func (o *Operator) decodeSort(values []byte) (types.Row, error) {
-	row := make(types.Row, len(o.spec.Order))
+// decodeSort decodes the sort values at the start of a row's Values
+// into row, of len(Spec.Order).
+func (o *Operator) decodeSort(row types.Row, values []byte) error {
 	if _, err := types.ReadBinaryRow(values, row); err != nil {
-		return nil, fmt.Errorf("topn: sort values do not decode: %w", err)
+		return fmt.Errorf("topn: sort values do not decode: %w", err)
 	}
-	return row, nil
+	return nil
 }
 
 // less orders rows: by their sort values, then by origin.
