@@ -38,6 +38,13 @@ type Spec struct {
 	// Early makes the operator remember which tumbling or hopping
 	// windows changed since the last call to Early, for early results.
 	Early bool
+
+	// Retract lets Retract take rows back out of groups (the input is
+	// itself an updating result, which takes back the rows it changes):
+	// without a window only, every aggregate retractable, and the last a
+	// count(*), the group's row count, which drops the group when it
+	// falls to zero. Results leave that count out.
+	Retract bool
 }
 
 // Spill is the store evicted windows are read back from: a task's
@@ -136,6 +143,17 @@ func New(spec Spec) (*Operator, error) {
 	if spec.Early && (spec.Window == nil || spec.Window.Kind == eventtime.Session) {
 		return nil, errors.New("aggregate: early results are for TUMBLE and HOP windows")
 	}
+	if spec.Retract {
+		n := len(spec.Aggs)
+		if spec.Window != nil || n == 0 || !spec.Aggs[n-1].Star {
+			return nil, errors.New("aggregate: retractions need a GROUP BY without a window whose last aggregate is count(*)")
+		}
+		for i := range spec.Aggs {
+			if !spec.Aggs[i].Retractable() {
+				return nil, fmt.Errorf("aggregate: %s cannot take rows back", spec.Aggs[i].Func)
+			}
+		}
+	}
 	return &Operator{spec: spec, session: spec.Window != nil && spec.Window.Kind == eventtime.Session,
 		windows: map[windowID]*window{}, sessions: map[string][]*window{}, indexDirty: map[string]bool{}, byEnd: map[int64]*bucket{},
 		fired: eventtime.NoWatermark}, nil
@@ -173,11 +191,7 @@ func (o *Operator) Add(key string, ts int64, args []types.Value) (*Result, error
 		if err := addAll(w.accs, args); err != nil {
 			return nil, err
 		}
-		vals, err := results(w.accs)
-		if err != nil {
-			return nil, err
-		}
-		return &Result{Key: key, Values: vals}, nil
+		return o.row(w)
 	}
 	o.win = o.spec.Window.Assign(o.win[:0], ts)
 	if o.session {
@@ -208,35 +222,77 @@ func (o *Operator) Add(key string, ts int64, args []types.Value) (*Result, error
 	return nil, nil
 }
 
+// ErrNoRow is Retract's answer for a row its group does not hold: the
+// input took back a row it never gave.
+var ErrNoRow = errors.New("aggregate: a row taken back that its group does not hold")
+
+// Retract takes one row back out of key's group (Spec.Retract), args as
+// Add's: the inverse of Add. It returns the group's new row, or a Result
+// with nil Values when no row is left: the group is gone, its entry
+// deleted at the next checkpoint. An error wrapping ErrSpill means the
+// operator is unusable.
+func (o *Operator) Retract(key string, args []types.Value) (*Result, error) {
+	if !o.spec.Retract {
+		return nil, errors.New("aggregate: Retract needs Spec.Retract")
+	}
+	w, _, err := o.find(key, eventtime.Window{})
+	if err != nil {
+		return nil, err
+	}
+	if w == nil {
+		return nil, ErrNoRow
+	}
+	rows := w.accs[len(w.accs)-1] // count(*)
+	if rows.Count() == 0 {
+		return nil, ErrNoRow
+	}
+	o.touch(w)
+	for i, acc := range w.accs {
+		if err := acc.Retract(args[i]); err != nil {
+			return nil, err
+		}
+	}
+	if rows.Count() == 0 {
+		o.unplace(w)
+		o.drop(w)
+		o.open--
+		return &Result{Key: key}, nil
+	}
+	return o.row(w)
+}
+
+// Current returns the row of key's group without a window, or nil when
+// the operator holds no such group.
+func (o *Operator) Current(key string) (*Result, error) {
+	w, _, err := o.find(key, eventtime.Window{})
+	if w == nil || err != nil {
+		return nil, err
+	}
+	return o.row(w)
+}
+
+// row is a group's Result without a window; with Spec.Retract, without
+// the row count.
+func (o *Operator) row(w *window) (*Result, error) {
+	accs := w.accs
+	if o.spec.Retract {
+		accs = accs[:len(accs)-1]
+	}
+	vals, err := results(accs)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Key: w.key, Values: vals}, nil
+}
+
 // window returns key's window span: the one in memory, else the one
 // evicted (read back), else a new one.
 func (o *Operator) window(key string, span eventtime.Window) (*window, error) {
-	id := windowID{key, span.Start}
-	old := o.windows[id]
-	if old != nil && !old.dropped {
-		old.ref = true
-		return old, nil
+	w, old, err := o.find(key, span)
+	if w != nil || err != nil {
+		return w, err
 	}
-	b := o.byEnd[span.End]
-	if old == nil && b != nil && b.spilled > 0 {
-		o.key = appendWindowKey(o.key[:0], key, span)
-		v, found, err := o.spec.Spill.Get(o.key)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrSpill, err)
-		}
-		if found {
-			w, err := o.parseWindowValue(key, span, v)
-			if err != nil {
-				return nil, fmt.Errorf("%w: %w (key %x)", ErrSpill, err, o.key)
-			}
-			w.stored, w.ref, w.size = true, true, entrySize(len(o.key), len(v), len(w.accs))
-			b.spilled--
-			o.spilled--
-			o.place(w, b)
-			return w, nil
-		}
-	}
-	w := o.newWindow(key, span)
+	w = o.newWindow(key, span)
 	w.ref = true
 	if old != nil {
 		// A dropped window of the same key and start, its entry stored:
@@ -246,6 +302,38 @@ func (o *Operator) window(key string, span eventtime.Window) (*window, error) {
 	o.place(w, o.bucket(span.End))
 	o.open++
 	return w, nil
+}
+
+// find returns key's window span when the operator holds it: the one in
+// memory, else the one evicted (read back). When it holds none, it
+// returns the dropped one still in memory as a tombstone, if any.
+func (o *Operator) find(key string, span eventtime.Window) (w, dropped *window, err error) {
+	id := windowID{key, span.Start}
+	old := o.windows[id]
+	if old != nil && !old.dropped {
+		old.ref = true
+		return old, nil, nil
+	}
+	b := o.byEnd[span.End]
+	if old == nil && b != nil && b.spilled > 0 {
+		o.key = appendWindowKey(o.key[:0], key, span)
+		v, found, err := o.spec.Spill.Get(o.key)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: %w", ErrSpill, err)
+		}
+		if found {
+			w, err := o.parseWindowValue(key, span, v)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%w: %w (key %x)", ErrSpill, err, o.key)
+			}
+			w.stored, w.ref, w.size = true, true, entrySize(len(o.key), len(v), len(w.accs))
+			b.spilled--
+			o.spilled--
+			o.place(w, b)
+			return w, nil, nil
+		}
+	}
+	return nil, old, nil
 }
 
 // bucket returns the bucket of windows ending at end, made if need be.

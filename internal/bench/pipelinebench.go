@@ -87,6 +87,10 @@ type PipelineOptions struct {
 	InstrumentationRounds int  `json:"instrumentation_rounds"`
 	// Progress, if set, is called with each result as it is measured.
 	Progress func(PipelineResult) `json:"-"`
+	// OnRun, if set, is called as each measurement starts, with a name for
+	// it (e.g. "passthrough-log"); the function it returns is called when
+	// the measurement ends (for CPU profiles).
+	OnRun func(name string) func() `json:"-"`
 }
 
 // DefaultPipelineOptions runs both cases over 2,000,000 events.
@@ -111,6 +115,13 @@ func (o *PipelineOptions) Validate() error {
 		}
 	}
 	return nil
+}
+
+func (o *PipelineOptions) onRun(name string) func() {
+	if o.OnRun == nil {
+		return func() {}
+	}
+	return o.OnRun(name)
 }
 
 // Kinds of PipelineResult.
@@ -242,7 +253,9 @@ func RunPipeline(ctx context.Context, opts PipelineOptions) (_ *PipelineReport, 
 		return report, nil
 	}
 	for _, c := range opts.Cases {
+		stop := opts.onRun(c)
 		r, err := runPipelineCase(ctx, eng, c, opts.Events)
+		stop()
 		if err != nil {
 			return nil, err
 		}
@@ -257,7 +270,9 @@ func RunPipeline(ctx context.Context, opts PipelineOptions) (_ *PipelineReport, 
 		return nil, fmt.Errorf("bench: %w", err)
 	}
 	for _, c := range opts.Cases {
+		stop := opts.onRun(c + "-log")
 		r, err := runPipelineFromLog(ctx, eng, c, opts.Events)
+		stop()
 		if err != nil {
 			return nil, err
 		}

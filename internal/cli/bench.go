@@ -86,7 +86,7 @@ afterwards.`,
 func newBenchPipelineCommand(e *env) *cobra.Command {
 	opts := bench.DefaultPipelineOptions()
 	var asJSON, check bool
-	var cases string
+	var cases, cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "pipeline",
 		Short: "Measure SQL pipelines in process against a plain fastjson decode+encode loop",
@@ -130,6 +130,9 @@ on over off, against the target of >= 95%.`,
 			if err := opts.Validate(); err != nil {
 				return usageError(err)
 			}
+			if cpuProfile != "" {
+				opts.OnRun = phaseProfiler(e.stderr, "bench pipeline", cpuProfile)
+			}
 			if !asJSON {
 				opts.Progress = func(r bench.PipelineResult) { _ = bench.WritePipelineRow(e.stdout, r) }
 				if err := bench.WritePipelineHeader(e.stdout, opts); err != nil {
@@ -151,6 +154,8 @@ on over off, against the target of >= 95%.`,
 	f.IntVar(&opts.InstrumentationRounds, "instrumentation-rounds", opts.InstrumentationRounds, "runs of each case with instrumentation off, and as many on")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.BoolVar(&check, "check", false, "exit 1 if a target is missed")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of each case to `file`.<case>")
+	_ = f.MarkHidden("cpuprofile") // fails only for an undefined flag
 	return cmd
 }
 

@@ -65,8 +65,11 @@ type aggTask struct {
 	// one the last checkpoint committed.
 	next, committed int64
 	// updates holds, for an updating GROUP BY, the latest row of each
-	// group changed since the last checkpoint.
+	// group changed since the last checkpoint; before, when the next
+	// stage aggregates those rows, each one's row as the last checkpoint
+	// left it (nil for a new group), which the next stage takes back.
 	updates map[string]*aggregate.Result
+	before  map[string]*aggregate.Result
 	// fired holds window results not yet checkpointed.
 	fired []aggregate.Result
 	late  []*transport.Record
@@ -377,13 +380,20 @@ func (s *aggStage) openTask(ctx context.Context, part int32) (*aggTask, error) {
 	default:
 		// The operator holds what fits in its memory budget; the rest of
 		// its state stays in the store, read back when needed.
-		op, err := aggregate.New(aggregate.Spec{Window: s.st.agg.Window, Aggs: aggFuncs(s.st.agg),
+		aggs := aggFuncs(s.st.agg)
+		if s.st.retract {
+			aggs = append(aggs, rowCount) // the group's rows: gone at zero
+		}
+		op, err := aggregate.New(aggregate.Spec{Window: s.st.agg.Window, Aggs: aggs, Retract: s.st.retract,
 			Spill: store, MaxMemory: s.st.stateMemory, Early: s.st.early > 0})
 		if err != nil {
 			return fail(err)
 		}
 		t.op = op
-		t.args, t.keys = make(types.Row, len(s.st.agg.Aggs)), make(types.Row, len(s.st.agg.Keys))
+		t.args, t.keys = make(types.Row, len(aggs)), make(types.Row, len(s.st.agg.Keys))
+		if next := s.st.next; next != nil && next.retract {
+			t.before = map[string]*aggregate.Result{}
+		}
 	}
 	op := t.state()
 	start := time.Now()
@@ -472,7 +482,17 @@ func (s *aggStage) fold(recs []*transport.Record) error {
 			continue
 		}
 		s.p.stats.aggregated.Add(1)
-		res, err := t.op.Add(string(r.Key), sh.ts, t.args)
+		if t.before != nil {
+			if err := t.keepBefore(string(r.Key)); err != nil {
+				return fmt.Errorf("partition %d: %w", t.partition, err)
+			}
+		}
+		var res *aggregate.Result
+		if len(r.Headers) > 0 && r.Headers[0].Key == headerRetract && s.st.retract {
+			res, err = t.op.Retract(string(r.Key), t.args)
+		} else {
+			res, err = t.op.Add(string(r.Key), sh.ts, t.args)
+		}
 		switch {
 		case errors.Is(err, aggregate.ErrSpill):
 			return fmt.Errorf("partition %d: %w", t.partition, err)
@@ -495,16 +515,31 @@ func (s *aggStage) fold(recs []*transport.Record) error {
 	return nil
 }
 
+// keepBefore remembers key's group row as the last checkpoint left it,
+// the first time the group changes after it: the row the next stage will
+// take back.
+func (t *aggTask) keepBefore(key string) error {
+	if _, kept := t.before[key]; kept {
+		return nil
+	}
+	cur, err := t.op.Current(key)
+	if err != nil {
+		return err
+	}
+	t.before[key] = cur
+	return nil
+}
+
 // decodeShuffled decodes a repartition record's value into t.args and
 // checks it against the plan: a group key and arguments of the query's
 // types (an accumulator trusts its argument's type), an event time whose
 // windows have bounds.
 func (s *aggStage) decodeShuffled(r *transport.Record, t *aggTask) (shuffled, error) {
-	sh, err := readShuffled(r.Value, t.args)
+	agg := s.st.agg
+	sh, err := readShuffled(r.Value, t.args[:len(agg.Aggs)]) // a retracting stage's row count takes no argument
 	if err != nil {
 		return sh, err
 	}
-	agg := s.st.agg
 	for i, a := range agg.Aggs {
 		if v := t.args[i]; a.Arg != nil && !v.IsNull() && v.Kind() != a.Agg.Arg {
 			return sh, fmt.Errorf("%w: argument of %s is %s, not %s", errMalformedRepartition, a.Text, v.Kind(), a.Agg.Arg)
@@ -631,8 +666,12 @@ func (s *aggStage) checkpointTask(ctx context.Context, t *aggTask) error {
 	if s.st.next != nil && s.st.next.topn != nil {
 		s.chainWatermark(t)
 	}
-	for _, r := range t.updates {
-		out.add(r)
+	for key, r := range t.updates {
+		if t.before != nil {
+			s.chainUpdate(t, out, t.before[key], r)
+		} else {
+			out.add(r)
+		}
 	}
 	if t.join != nil {
 		for _, r := range t.join.out {
@@ -712,6 +751,7 @@ func (s *aggStage) checkpointTask(ctx context.Context, t *aggTask) error {
 	clear(t.dead)
 	t.dead = t.dead[:0]
 	clear(t.updates)
+	clear(t.before)
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/binary"
 	"hash/fnv"
 	"math"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/tide-data/tide/internal/aggregate"
 	"github.com/tide-data/tide/internal/eventtime"
+	"github.com/tide-data/tide/internal/sql/expr"
 	"github.com/tide-data/tide/internal/sql/plan"
 	"github.com/tide-data/tide/internal/sql/types"
 	"github.com/tide-data/tide/internal/transport"
@@ -48,18 +50,22 @@ import (
 const (
 	rankStage  = "rank"
 	groupStage = "group"
+	outerStage = "outer"
 )
 
-// newNextStage makes the second stage of a pipeline from its first: the
-// top-N over its windows (name rankStage), or the aggregation of its
-// joined rows (groupStage).
+// newNextStage makes the next stage of a pipeline from the one before:
+// the top-N over its windows (name rankStage), the aggregation of its
+// joined rows (groupStage), or of its groups' rows (outerStage).
 func newNextStage(first *stateful, name string) *stateful {
 	st := *first
-	st.agg, st.join, st.topn, st.next, st.stage = nil, nil, nil, nil, nil
-	if name == rankStage {
+	st.agg, st.join, st.topn, st.next, st.stage, st.retract = nil, nil, nil, nil, nil, false
+	switch name {
+	case rankStage:
 		st.topn = first.query.TopN
-	} else {
+	case groupStage:
 		st.agg = first.query.Aggregation
+	case outerStage:
+		st.agg, st.retract = first.query.Outer.Aggregation, true
 	}
 	st.repartition = strings.TrimSuffix(first.repartition, ".repartition") + "." + name + ".repartition"
 	st.changelog = strings.TrimSuffix(first.changelog, ".changelog") + "." + name + ".changelog"
@@ -191,6 +197,112 @@ func (s *aggStage) chainWatermark(t *aggTask) {
 			Headers: []transport.Header{{Key: headerWatermark, Value: appendPunctuation(nil, t.partition, next)}}})
 	}
 	t.pendingWM = wm
+}
+
+// headerRetract marks a record of an outer aggregation's repartition
+// topic that takes a row back (the row a group of the stage before had,
+// now replaced).
+const headerRetract = "tide.retract"
+
+// rowCount is the count(*) a retracting stage's operator keeps last in
+// each group: its rows, the group gone when they fall to zero.
+var rowCount = expr.Aggregate{Func: expr.AggCount, Star: true, Arg: types.KindNull, Result: types.KindInt8}
+
+// chainUpdate adds a changed group's rows to the checkpoint's records for
+// the aggregation of the groups' rows (plan.Outer): its new row, then the
+// one it replaces, taken back (header tide.retract) — in that order, so
+// that an outer group holding only this row never looks empty in
+// between. HAVING and the outer WHERE leave either out; a change the
+// outer aggregation cannot see (the same keys and arguments) sends
+// nothing.
+func (s *aggStage) chainUpdate(t *aggTask, out *resultWriter, before, after *aggregate.Result) {
+	newKey, newArgs, okNew := s.outerRow(out, after)
+	var oldKey, oldArgs []byte
+	okOld := false
+	if before != nil {
+		// Its errors were dead-lettered when it was new.
+		oldKey, oldArgs, okOld = s.outerRow(nil, before)
+	}
+	if okNew && okOld && bytes.Equal(newKey, oldKey) && bytes.Equal(newArgs, oldArgs) {
+		return
+	}
+	next := s.st.next
+	send := func(key, args []byte, headers []transport.Header) {
+		value := binary.AppendVarint(nil, 0) // no event time: the outer aggregation has no window
+		value = binary.AppendVarint(value, int64(t.partition))
+		value = binary.AppendVarint(value, t.next-1)
+		t.chained = append(t.chained, &transport.Record{Topic: next.repartition, Partition: groupPartition(key, next.partitions),
+			Key: key, Value: append(value, args...), Timestamp: time.Now(), Headers: headers})
+	}
+	if okNew {
+		send(newKey, newArgs, nil)
+	}
+	if okOld {
+		send(oldKey, oldArgs, []transport.Header{{Key: headerRetract}})
+	}
+}
+
+// outerRow evaluates a group's row for the outer aggregation: HAVING,
+// the subquery's select list, the outer WHERE, then the outer group key
+// and the aggregates' arguments. ok is false for a row HAVING or WHERE
+// drop, or one an expression fails on (dead-lettered to out, unless out
+// is nil).
+func (s *aggStage) outerRow(out *resultWriter, r *aggregate.Result) (key, args []byte, ok bool) {
+	outer := s.p.plan.Outer
+	fail := func(key []byte, row types.Row, stage string, err error) ([]byte, []byte, bool) {
+		if out != nil {
+			out.deadRow(key, row, stage, err)
+		}
+		return nil, nil, false
+	}
+	row, _, err := aggregatedRow(s.st.agg, r)
+	if err != nil {
+		if out != nil {
+			out.deadResult(r, stageAggregate, err)
+		}
+		return nil, nil, false
+	}
+	if h := s.st.agg.Having; h != nil {
+		v, err := h.Eval(row)
+		if err != nil {
+			return fail([]byte(r.Key), row, stageHaving, err)
+		}
+		if v.IsNull() || !v.Bool() {
+			return nil, nil, false
+		}
+	}
+	over := make(types.Row, len(outer.Over))
+	for i, o := range outer.Over {
+		if over[i], err = o.Expr.Eval(row); err != nil {
+			return fail([]byte(r.Key), row, stageProject, err)
+		}
+	}
+	if f := outer.Filter; f != nil {
+		v, err := f.Eval(over)
+		if err != nil {
+			return fail([]byte(r.Key), over, stageFilter, err)
+		}
+		if v.IsNull() || !v.Bool() {
+			return nil, nil, false
+		}
+	}
+	for _, k := range outer.Aggregation.Keys {
+		v, err := k.Expr.Eval(over)
+		if err != nil {
+			return fail([]byte(r.Key), over, stageGroup, err)
+		}
+		key = types.AppendGroupKey(key, v)
+	}
+	for _, a := range outer.Aggregation.Aggs {
+		v := types.Value{} // count(*)
+		if a.Arg != nil {
+			if v, err = a.Arg.Eval(over); err != nil {
+				return fail([]byte(r.Key), over, stageGroup, err)
+			}
+		}
+		args = types.AppendBinary(args, v)
+	}
+	return key, args, true
 }
 
 // aggregatedRow is a result's aggregated row: its group keys, window

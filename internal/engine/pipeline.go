@@ -237,6 +237,13 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 			st.agg = nil
 			st.next = newNextStage(st, groupStage)
 		}
+		if pl.Outer != nil { // and an aggregation of the groups' rows
+			last := st
+			for last.next != nil {
+				last = last.next
+			}
+			last.next = newNextStage(last, outerStage)
+		}
 		p.stateful = st
 		for st := range p.stages() {
 			err = p.setupStateful(ctx, st)

@@ -44,7 +44,11 @@ func newResultWriter(p *pipeline, origin connector.Origin) *resultWriter {
 // expression fails.
 func (w *resultWriter) add(r *aggregate.Result) {
 	pl := w.p.plan
-	agg := pl.Aggregation
+	agg := w.p.resultAggregation()
+	gone := r.Values == nil // an outer group whose last row was taken back
+	if gone {
+		r = &aggregate.Result{Key: r.Key, Values: make([]types.Value, len(agg.Aggs))} // the keys and NULLs, for KEY BY
+	}
 	row, keys, err := aggregatedRow(agg, r)
 	if err != nil {
 		w.deadResult(r, stageAggregate, err)
@@ -54,13 +58,15 @@ func (w *resultWriter) add(r *aggregate.Result) {
 	if agg.Window != nil {
 		ts = time.UnixMicro(r.Window.End)
 	}
-	if agg.Having != nil {
-		v, err := agg.Having.Eval(row)
-		if err != nil {
-			w.deadResult(r, stageHaving, err)
-			return
+	if agg.Having != nil || gone {
+		var v types.Value
+		if !gone {
+			if v, err = agg.Having.Eval(row); err != nil {
+				w.deadResult(r, stageHaving, err)
+				return
+			}
 		}
-		if v.IsNull() || !v.Bool() {
+		if gone || v.IsNull() || !v.Bool() {
 			// The group left an updating result: delete its row, where
 			// the sink can (a tombstone on a topic; a row sink keeps it).
 			if _, rowSink := w.p.sink.(connector.RowSink); w.p.updatingResult() && !rowSink {
@@ -92,6 +98,15 @@ func (w *resultWriter) add(r *aggregate.Result) {
 	if err := w.emit(out, key, ts); err != nil {
 		w.deadResult(r, stageEncode, err)
 	}
+}
+
+// resultAggregation is the aggregation whose rows the sink gets: the
+// outer one over an aggregating subquery, else the query's.
+func (p *pipeline) resultAggregation() *plan.Aggregation {
+	if o := p.plan.Outer; o != nil {
+		return o.Aggregation
+	}
+	return p.plan.Aggregation
 }
 
 // emit adds an output row with its key: the row itself for a row sink,
@@ -234,7 +249,7 @@ func (w *resultWriter) key(row, keys types.Row) ([]byte, error) {
 		return keyBytes(v), nil
 	}
 	group := row[:len(keys)]
-	if w.p.plan.Aggregation.Window != nil {
+	if w.p.resultAggregation().Window != nil {
 		group = row[:len(keys)+2]
 	}
 	return groupKeyBytes(group), nil

@@ -79,8 +79,12 @@ type stateful struct {
 	join  *plan.StreamJoin // instead of agg: a join of two streams (join_stage.go)
 	topn  *plan.TopN       // instead of agg: a top-N (topn_stage.go)
 	// next is the stage the results go to instead of the sink: the
-	// top-N over this stage's windows (chain.go); nil for the last.
-	next        *stateful
+	// top-N over this stage's windows, the aggregation of its joined
+	// rows or of its groups' rows (chain.go); nil for the last.
+	next *stateful
+	// retract marks the aggregation of another's groups' rows
+	// (plan.Outer): its input takes back the rows it replaces.
+	retract     bool
 	repartition string // internal topic between the stages
 	changelog   string // internal compacted topic of the aggregate state
 	partitions  int32  // of both internal topics: the source's partitions (the larger of a join's two)

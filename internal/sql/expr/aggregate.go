@@ -223,6 +223,82 @@ func (acc *Accumulator) addSum(v types.Value) error {
 	return nil
 }
 
+// Count is how many rows the accumulator holds: for count(*) every row,
+// for the others (but DISTINCT) those with a non-NULL argument.
+func (acc *Accumulator) Count() int64 { return acc.count }
+
+// Retractable reports whether Retract can take rows back out of the
+// aggregate: count, count(*), sum and avg, without DISTINCT. min and max
+// would need every value kept (to find the next one when the extreme is
+// taken back), DISTINCT each value's count; neither is.
+func (a *Aggregate) Retractable() bool {
+	return !a.Distinct && (a.Func == AggCount || a.Func == AggSum || a.Func == AggAvg)
+}
+
+// errNotRetractable is Retract's answer for an aggregate that cannot
+// take rows back; planners refuse such queries first.
+var errNotRetractable = errors.New("expr: the aggregate cannot take rows back")
+
+// Retract takes one argument value back out (a row an updating input
+// took back): the inverse of Add. The caller retracts only values it
+// added; a count falling below zero is reported as corrupt state.
+func (acc *Accumulator) Retract(v types.Value) error {
+	a := acc.agg
+	if !a.Retractable() {
+		return errNotRetractable
+	}
+	if !a.Star && v.IsNull() {
+		return nil
+	}
+	if acc.count == 0 {
+		return errState
+	}
+	if a.Func != AggCount {
+		if err := acc.subSum(v); err != nil {
+			return err
+		}
+	}
+	acc.count--
+	return nil
+}
+
+// subSum takes a non-NULL value out of sum and avg's running total.
+func (acc *Accumulator) subSum(v types.Value) error {
+	switch acc.agg.Arg {
+	case types.KindInt2, types.KindInt4:
+		if acc.agg.Func == AggSum {
+			s := acc.i - v.Int()
+			if (v.Int() < 0 && s < acc.i) || (v.Int() > 0 && s > acc.i) {
+				return types.ErrBigintRange
+			}
+			acc.i = s
+			return nil
+		}
+		fallthrough
+	case types.KindInt8:
+		_, err := types.NumericContext.Sub(&acc.d, &acc.d, apd.New(v.Int(), 0))
+		return err
+	case types.KindNumeric:
+		r, err := numericOp("-", &acc.d, v.Decimal())
+		if err != nil {
+			return err
+		}
+		acc.d.Set(r)
+	case types.KindFloat8:
+		acc.f -= v.Float()
+	case types.KindInterval:
+		m, d, us := v.Interval()
+		acc.months -= int64(m)
+		acc.days -= int64(d)
+		s := acc.i - us
+		if (us < 0 && s < acc.i) || (us > 0 && s > acc.i) || acc.months != int64(int32(acc.months)) || acc.days != int64(int32(acc.days)) {
+			return types.ErrIntervalRange
+		}
+		acc.i = s
+	}
+	return nil
+}
+
 // Merge folds other's state (of the same Aggregate) into acc, as when two
 // session windows become one.
 func (acc *Accumulator) Merge(other *Accumulator) error {

@@ -56,6 +56,8 @@ func (p *Pipeline) explainQuery() string {
 	switch a := p.Aggregation; {
 	case p.Key != nil:
 		fmt.Fprintf(&b, "  key: %s\n", p.KeyText)
+	case p.Outer != nil:
+		fmt.Fprintf(&b, "  key: group key (%s)\n", p.Outer.Aggregation.groupText())
 	case p.TopN != nil:
 		fmt.Fprintf(&b, "  key: partition and row number (%s)\n", strings.Join(append(slices.Clip(p.TopN.PartitionText), "row_number"), ", "))
 	case a != nil:
@@ -111,32 +113,25 @@ func (p *Pipeline) explainQuery() string {
 			line("Project %s (each window's rows, to the top-N's tasks as the windows close)", strings.Join(items, ", "))
 		}
 	}
+	if o := p.Outer; o != nil {
+		line("Aggregate %s; over the subquery's rows, taking back each one its group replaces, in a further stateful stage", aggregateText(o.Aggregation))
+		if o.Aggregation.Having != nil {
+			fmt.Fprintf(&b, "%s  having: %s\n", indent, o.Aggregation.HavingText)
+		}
+		if o.Filter != nil {
+			line("Filter %s", o.FilterText)
+		}
+		items := make([]string, len(o.Over))
+		for i, c := range o.Over {
+			items[i] = c.Text
+			if c.Text != c.Name {
+				items[i] += " AS " + c.Name
+			}
+		}
+		line("Project %s (each group's row as it changes: the old one taken back, the new one added)", strings.Join(items, ", "))
+	}
 	if a := p.Aggregation; a != nil {
-		var parts []string
-		switch {
-		case len(a.Keys) > 0:
-			keys := make([]string, len(a.Keys))
-			for i, k := range a.Keys {
-				keys[i] = k.Text
-			}
-			parts = append(parts, "keys: "+strings.Join(keys, ", "))
-		case a.Window == nil:
-			parts = append(parts, "keys: none")
-		}
-		if a.Window != nil {
-			parts = append(parts, "window: "+a.WindowText)
-		}
-		if len(a.Aggs) > 0 {
-			aggs := make([]string, len(a.Aggs))
-			for i, c := range a.Aggs {
-				aggs[i] = c.Text
-			}
-			parts = append(parts, "aggs: "+strings.Join(aggs, ", "))
-		}
-		s := strings.Join(parts, "; ")
-		if a.Window == nil {
-			s += " (updating: emits a changelog)"
-		}
+		s := aggregateText(a)
 		if p.StreamJoin != nil {
 			s += "; over the joined rows, in a second stateful stage"
 		}
@@ -183,6 +178,37 @@ func (p *Pipeline) explainQuery() string {
 		fmt.Fprintf(&b, "%s  watermark: %s\n", indent, s.Watermark.Text)
 	}
 	return b.String()
+}
+
+// aggregateText describes an aggregation: its keys, window and
+// aggregates.
+func aggregateText(a *Aggregation) string {
+	var parts []string
+	switch {
+	case len(a.Keys) > 0:
+		keys := make([]string, len(a.Keys))
+		for i, k := range a.Keys {
+			keys[i] = k.Text
+		}
+		parts = append(parts, "keys: "+strings.Join(keys, ", "))
+	case a.Window == nil:
+		parts = append(parts, "keys: none")
+	}
+	if a.Window != nil {
+		parts = append(parts, "window: "+a.WindowText)
+	}
+	if len(a.Aggs) > 0 {
+		aggs := make([]string, len(a.Aggs))
+		for i, c := range a.Aggs {
+			aggs[i] = c.Text
+		}
+		parts = append(parts, "aggs: "+strings.Join(aggs, ", "))
+	}
+	s := strings.Join(parts, "; ")
+	if a.Window == nil {
+		s += " (updating: emits a changelog)"
+	}
+	return s
 }
 
 func describeConnector(kind string, opts map[string]string) string {

@@ -120,6 +120,10 @@ type Pipeline struct {
 	// (topn.go); nil without one. Outputs and Key are then over its
 	// ranked row, Filter over the source's.
 	TopN *TopN
+	// Outer aggregates the rows of Aggregation, which groups without a
+	// window (outer.go); nil without one. Outputs and Key are then over
+	// Outer.Aggregation's aggregated row.
+	Outer *Outer
 	// Union are the queries after UNION ALL (union.go): stateless, each
 	// over its own source, with outputs of this pipeline's names and
 	// types; the sink gets all of their rows.
@@ -276,6 +280,16 @@ func AnalyzeSink(stmt *ast.CreateSink, lookup func(name string) (*Source, bool),
 	}
 	if sub, i := rankedQuery(stmt.Query); i >= 0 {
 		if err := analyzeTopN(p, stmt.Query, sub, lookup, opts); err != nil {
+			return nil, err
+		}
+		return finishSink(p, stmt, stmt.Query, knownConnectors)
+	}
+	sub, inner, err := aggregatingSubquery(stmt.Query, lookup, opts)
+	if err != nil {
+		return nil, err
+	}
+	if sub != nil {
+		if err := planOuterAggregation(p, stmt.Query, sub, inner, lookup, opts); err != nil {
 			return nil, err
 		}
 		return finishSink(p, stmt, stmt.Query, knownConnectors)

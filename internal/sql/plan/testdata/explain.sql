@@ -249,3 +249,25 @@ CREATE SINK top_regrouped WITH (connector = 'stdout') AS
 SELECT * FROM (SELECT sensor, RANK() OVER (PARTITION BY ws ORDER BY sensor) AS r
   FROM (SELECT sensor, count(*) AS n, window_start AS ws FROM TUMBLE(TABLE readings, DESCRIPTOR(ts), INTERVAL '10' SECOND)
         GROUP BY sensor, window_start, window_end) AS c GROUP BY sensor, ws) WHERE r <= 1
+====
+-- A GROUP BY over a GROUP BY without a window: the inner rows update, and the outer aggregation takes back each row replaced.
+CREATE SINK avg_of_max WITH (connector = 'topic', topic = 'x') AS
+SELECT region, avg(top) AS avg_top, count(*) AS sensors FROM (
+  SELECT sensor, region, max(value) AS top FROM readings WHERE ok GROUP BY sensor, region HAVING count(*) > 1) AS m
+WHERE top > 0 GROUP BY region
+====
+-- Nexmark q4's shape: an average of maxima over a join.
+CREATE SINK avg_paid WITH (connector = 'topic', topic = 'x') AS
+SELECT Q.customer, avg(Q.final) FROM (
+  SELECT max(p.amount) AS final, o.customer FROM orders AS o JOIN payments AS p ON o.id = p.order_id
+  WHERE p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '1' HOUR GROUP BY o.id, o.customer) Q
+GROUP BY Q.customer
+====
+-- min and max cannot take a row back.
+CREATE SINK max_of_counts WITH (connector = 'topic', topic = 'x') AS
+SELECT max(n) FROM (SELECT sensor, count(*) AS n FROM readings GROUP BY sensor)
+====
+-- Nor over windows' rows, yet.
+CREATE SINK sum_of_windows WITH (connector = 'topic', topic = 'x') AS
+SELECT sensor, sum(n) FROM (SELECT sensor, count(*) AS n FROM TUMBLE(TABLE readings, DESCRIPTOR(ts), INTERVAL '10' SECOND)
+  GROUP BY sensor, window_start, window_end) GROUP BY sensor

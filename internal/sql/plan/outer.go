@@ -1,0 +1,109 @@
+package plan
+
+import (
+	"fmt"
+
+	"github.com/tide-data/tide/internal/sql/ast"
+	"github.com/tide-data/tide/internal/sql/expr"
+)
+
+// Outer is an aggregation over the rows of another: a GROUP BY over a
+// subquery that itself groups without a window (Nexmark q4's average of
+// per-auction maxima). The subquery's rows update as events come, so
+// each change reaches the outer aggregation as the row it replaces,
+// taken back, and the new one (a retraction and an insertion, as Flink's
+// changelog carries them); the outer aggregates must be able to take
+// rows back: count, sum and avg.
+//
+// The pipeline's Aggregation is the subquery's; Over its select list,
+// over the subquery's aggregated row (Aggregation.RowColumns): the row
+// Filter, Aggregation's keys and arguments are over. The pipeline's
+// Outputs and Key are over Aggregation's aggregated row.
+type Outer struct {
+	Over []Output
+	// Filter is the outer WHERE, over Over's row; nil without one.
+	Filter      *expr.Expr
+	FilterText  string
+	Aggregation *Aggregation
+}
+
+// aggregatingSubquery reports whether q aggregates over a subquery that
+// aggregates too, returning the subquery and its query flattened.
+func aggregatingSubquery(q *ast.Select, lookup func(string) (*Source, bool), opts Options) (*ast.Subquery, *ast.Select, error) {
+	sub, ok := q.From.(*ast.Subquery)
+	if !ok || sub.Query.UnionAll != nil || (len(q.GroupBy) == 0 && q.Having == nil && !aggregatesAny(q)) {
+		return nil, nil, nil
+	}
+	if _, ranked := rankedQuery(sub.Query); ranked >= 0 {
+		return nil, nil, nil
+	}
+	inner, err := flattenSubqueries(sub.Query, lookup, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(inner.GroupBy) == 0 && inner.Having == nil && !aggregatesAny(inner) {
+		return nil, nil, nil
+	}
+	return sub, inner, nil
+}
+
+// planOuterAggregation plans q, a GROUP BY over sub, whose flattened
+// query inner aggregates: inner is the pipeline's Aggregation (over its
+// source or join), q the Outer one over inner's rows.
+func planOuterAggregation(p *Pipeline, q *ast.Select, sub *ast.Subquery, inner *ast.Select, lookup func(string) (*Source, bool), opts Options) error {
+	stage := &Pipeline{Name: p.Name}
+	if err := planQuery(stage, inner, lookup, opts); err != nil {
+		return err
+	}
+	a := stage.Aggregation
+	switch {
+	case a.Window != nil:
+		return unsupported(sub.Pos, "a GROUP BY over windows' rows is not supported yet",
+			"write the windows' rows to a topic with one sink and aggregate that topic with another, or rank them (a top-N over the subquery)")
+	case inner.Distinct || q.Distinct:
+		return unsupported(sub.Pos, "DISTINCT with a GROUP BY over an aggregating subquery is not supported yet", "group by the columns instead")
+	case inner.Key != nil:
+		return unsupported(sub.Pos, "KEY BY in an aggregating subquery has no effect", "key the outer query's rows")
+	}
+	p.Source, p.Filter, p.FilterText, p.Aggregation = stage.Source, stage.Filter, stage.FilterText, a
+	p.Join, p.StreamJoin = stage.Join, stage.StreamJoin
+	outer := &Outer{Over: stage.Outputs}
+	alias := string(sub.Alias)
+	if alias == "" {
+		alias = "subquery"
+	}
+	row := make([]Column, len(outer.Over))
+	for i, o := range outer.Over {
+		row[i] = Column{Name: o.Name, Type: o.Type}
+	}
+	in := &input{src: &Source{Name: alias, Columns: row}, alias: alias}
+	in.cols = exprColumns(alias, row)
+	if q.Where != nil {
+		if f := findAggregate(q.Where); f != nil {
+			return errorf(f.Pos, "aggregate functions are not allowed in WHERE")
+		}
+		f, err := expr.CompilePredicateWith(q.Where, in.cols, opts.Compile)
+		if err != nil {
+			return err
+		}
+		outer.Filter, outer.FilterText = f, ast.Format(q.Where)
+	}
+	items, err := in.expandItems(q.Items)
+	if err != nil {
+		return err
+	}
+	top := &Pipeline{Name: p.Name}
+	if err := planAggregation(top, q, in, items, opts); err != nil {
+		return err
+	}
+	for _, c := range top.Aggregation.Aggs {
+		if !c.Agg.Retractable() {
+			return unsupported(q.Pos, fmt.Sprintf("%s over a subquery that groups without a window is not supported yet: its rows update, and %s cannot take the old ones back", c.Text, c.Agg.Func),
+				"count, sum and avg can take rows back; min and max would need every row kept, which they do not do yet")
+		}
+	}
+	outer.Aggregation = top.Aggregation
+	p.Outer = outer
+	p.Outputs, p.Key, p.KeyText = top.Outputs, top.Key, top.KeyText
+	return nil
+}
