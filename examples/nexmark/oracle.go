@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 
 	"github.com/tide-data/tide/internal/nexmark"
@@ -40,6 +41,8 @@ func Expected(query string, cfg nexmark.Config, events int64) ([]string, error) 
 		rows = selectBids(query, bids)
 	case "q3":
 		rows = localItems(persons, auctions)
+	case "q4":
+		rows = closingPrices(auctions, bids)
 	case "q5":
 		rows = hotItems(bids)
 	case "q7":
@@ -108,6 +111,79 @@ func localItems(persons []nexmark.Person, auctions []nexmark.Auction) []map[stri
 		}
 	}
 	return rows
+}
+
+// closingPrices is q4: per category, the average over its auctions of
+// each one's highest bid placed between its date_time and expires
+// (auctions without such a bid left out) — the final row of each
+// category of the updating result.
+func closingPrices(auctions []nexmark.Auction, bids []nexmark.Bid) []map[string]any {
+	byID := map[int64][]nexmark.Auction{}
+	for _, a := range auctions {
+		byID[a.ID] = append(byID[a.ID], a)
+	}
+	type key struct{ id, category int64 }
+	final := map[key]int64{}
+	for _, b := range bids {
+		for _, a := range byID[b.Auction] {
+			if b.DateTime >= a.DateTime && b.DateTime <= a.Expires {
+				k := key{a.ID, a.Category}
+				if p, ok := final[k]; !ok || b.Price > p {
+					final[k] = b.Price
+				}
+			}
+		}
+	}
+	type sum struct{ total, n int64 }
+	sums := map[int64]sum{}
+	for k, price := range final {
+		s := sums[k.category]
+		sums[k.category] = sum{s.total + price, s.n + 1}
+	}
+	var rows []map[string]any
+	for category, s := range sums {
+		rows = append(rows, map[string]any{"category": category, "avg_final": json.Number(postgresQuotient(s.total, s.n))})
+	}
+	return rows
+}
+
+// postgresQuotient is x / y (y > 0) as Postgres' numeric division writes
+// it, its avg of integers too (select_div_scale): at least 16 significant
+// digits — the scale is 16 less four per base-10000 digit the quotient
+// has before the point, never below 0 — rounded half away from zero.
+func postgresQuotient(x, y int64) string {
+	weight := func(v int64) (w int, first int64) { // base-10000 digits after the first, and the first
+		for v = max(v, -v); v >= 10000; v /= 10000 {
+			w++
+		}
+		return w, v
+	}
+	w1, d1 := weight(x)
+	w2, d2 := weight(y)
+	qweight := w1 - w2
+	if d1 < d2 {
+		qweight--
+	}
+	scale := max(16-4*qweight, 0)
+	pow := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)
+	num := new(big.Int).Mul(big.NewInt(max(x, -x)), pow)
+	den := big.NewInt(y)
+	q, r := new(big.Int).QuoRem(num, den, new(big.Int))
+	if r.Mul(r, big.NewInt(2)).Cmp(den) >= 0 {
+		q.Add(q, big.NewInt(1))
+	}
+	digits := q.String()
+	if len(digits) <= scale {
+		digits = strings.Repeat("0", scale-len(digits)+1) + digits
+	}
+	out := digits
+	if scale > 0 {
+		out = digits[:len(digits)-scale] + "." + digits[len(digits)-scale:]
+	}
+	if x < 0 {
+		out = "-" + out
+	}
+	return out
 }
 
 // window10s is the start of the 10-second tumbling window holding us.

@@ -62,6 +62,12 @@ type shuffleSpec struct {
 	// rather than the row's event time (a window top-N's).
 	windowEnds bool
 	width      int // the columns of the row sent
+	// keep marks the columns of a join side's row the join stage reads
+	// (ON, WHERE, what follows the join); the others are sent as NULLs,
+	// which shrinks the repartition topic, the join's state and its
+	// changelog. Nil: every column is sent (a side with a late.topic,
+	// whose late rows carry the whole row).
+	keep []bool
 	// timeMargin keeps a join's event times off the ends of int64
 	// (checkJoinTime).
 	timeMargin int64
@@ -88,9 +94,16 @@ func newShuffleSpec(st *stateful, in *sourceInput) *shuffleSpec {
 			spec.watermark = in.def.Watermark.Expr
 		}
 		n := len(in.def.Columns)
+		if st.joinLateTopics[in.side] == "" {
+			spec.keep = make([]bool, spec.width)
+			spec.keep[spec.time] = true
+		}
 		for _, e := range joinStageExprs(st) {
 			for m := range spec.meta {
 				spec.meta[m] = spec.meta[m] || e.References(offset+n+m)
+			}
+			for i := range spec.keep {
+				spec.keep[i] = spec.keep[i] || e.References(offset+i)
 			}
 		}
 		return spec
@@ -327,7 +340,10 @@ func (t *task) shuffleRecord(m *connector.Message, ts int64) (sent bool, stage s
 	sh.buf = binary.AppendVarint(sh.buf, int64(spec.firstOrigin+m.Origin.Partition))
 	sh.buf = binary.AppendVarint(sh.buf, m.Origin.Offset)
 	if spec.row {
-		for _, v := range t.row[:spec.width] {
+		for i, v := range t.row[:spec.width] {
+			if spec.keep != nil && !spec.keep[i] {
+				v = types.Null(v.Kind())
+			}
 			sh.buf = types.AppendBinary(sh.buf, v)
 		}
 	}

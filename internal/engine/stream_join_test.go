@@ -292,6 +292,23 @@ func TestIntervalJoinAgainstOracle(t *testing.T) {
 	}
 }
 
+// An inner join's time bound written in WHERE bounds the join's state as
+// one in ON does, and gives the same pairs.
+func TestInnerJoinBoundInWhere(t *testing.T) {
+	orders, payments := genOrdersPayments(9, 800)
+	want := intervalOracle(orders, payments, [2]bool{})
+	n, e := sjEngine(t, nil, false)
+	mustExec(t, e, `CREATE SINK paid WITH (connector = 'topic', topic = 'out') AS
+		SELECT o.id, p.amount AS paid, p.paid_at FROM orders o JOIN payments p ON o.id = p.order_id
+		WHERE p.order_id >= 0 AND p.paid_at BETWEEN o.placed_at - INTERVAL '2' SECOND AND o.placed_at + INTERVAL '10' SECOND
+		  AND o.id >= 0 AND o.amount > 10`)
+	if left, right := e.mu.pipelines["paid"].plan.StreamJoin.Keep(); left != 10e6 || right != 2e6 {
+		t.Errorf("rows kept %d µs (orders) and %d µs (payments), want 10 s and 2 s", left, right)
+	}
+	produceOrdersPayments(t, n.tr, orders, payments, 11)
+	compareRows(t, joinedRows(t, readExactly(t, n.tr, "out", len(want))), want)
+}
+
 // A join's state survives a restart: the engine closed halfway through
 // the input and opened again on the same data directory gives the same
 // rows as a run without one (each pair once: the stage resumes from its

@@ -440,7 +440,8 @@ func andAll(cs []ast.Expr, cols []expr.Column, opts Options) (*expr.Expr, string
 // conjuncts over the left side go before the shuffle, as do those over
 // the right side of an inner join (a LEFT JOIN's WHERE sees the NULLs of
 // unmatched rows, so its right-side conjuncts stay after the join); the
-// rest become the pipeline's Filter over the joined row. It compiles the
+// rest become the pipeline's Filter over the joined row, an inner join's
+// time bounds among them also bounding its state. It compiles the
 // filters of both sides, with the one-sided conjuncts of ON.
 func finishStreamJoin(p *Pipeline, where ast.Expr, in *input, opts Options) error {
 	j := in.sjoin
@@ -459,6 +460,13 @@ func finishStreamJoin(p *Pipeline, where ast.Expr, in *input, opts Options) erro
 				j.leftOnly = append(j.leftOnly, c)
 			case s == sideRight && !j.Outer[0]:
 				j.rightOnly = append(j.rightOnly, c)
+			case s == sideBoth && !j.Outer[0] && !j.Outer[1] && j.LeftRow[j.LeftTime].Type == j.RightRow[j.RightTime].Type:
+				// An inner join's WHERE could as well be its ON: a time
+				// bound in it bounds the rows' state as one in ON does
+				// (a row dropped could only have made pairs WHERE drops),
+				// and still filters the pairs.
+				j.addBound(c, in.cols, opts)
+				rest = append(rest, c)
 			default:
 				rest = append(rest, c)
 			}

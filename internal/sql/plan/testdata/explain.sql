@@ -271,3 +271,10 @@ SELECT max(n) FROM (SELECT sensor, count(*) AS n FROM readings GROUP BY sensor)
 CREATE SINK sum_of_windows WITH (connector = 'topic', topic = 'x') AS
 SELECT sensor, sum(n) FROM (SELECT sensor, count(*) AS n FROM TUMBLE(TABLE readings, DESCRIPTOR(ts), INTERVAL '10' SECOND)
   GROUP BY sensor, window_start, window_end) GROUP BY sensor
+====
+-- q4 with its time condition in ON.
+CREATE SINK avg_paid_on WITH (connector = 'topic', topic = 'x') AS
+SELECT Q.customer, avg(Q.final) FROM (
+  SELECT max(p.amount) AS final, o.customer FROM orders AS o JOIN payments AS p ON o.id = p.order_id
+  AND p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '1' HOUR GROUP BY o.id, o.customer) Q
+GROUP BY Q.customer
