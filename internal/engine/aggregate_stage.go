@@ -16,6 +16,7 @@ import (
 	"github.com/tide-data/tide/internal/connector"
 	"github.com/tide-data/tide/internal/eventtime"
 	"github.com/tide-data/tide/internal/format"
+	"github.com/tide-data/tide/internal/join"
 	"github.com/tide-data/tide/internal/sql/expr"
 	"github.com/tide-data/tide/internal/sql/plan"
 	"github.com/tide-data/tide/internal/sql/types"
@@ -101,12 +102,42 @@ type taskState interface {
 
 func (t *aggTask) state() taskState {
 	switch {
+	case t.join != nil && t.op != nil:
+		return fusedState{t.join.op, t.op}
 	case t.join != nil:
 		return t.join.op
 	case t.topn != nil:
 		return t.topn.op
 	}
 	return t.op
+}
+
+// fusedState is the state of a join task that aggregates its joined
+// rows: the join's entries and the aggregation's, in one store (their
+// keys start with tags of their own).
+type fusedState struct {
+	join *join.Operator
+	agg  *aggregate.Operator
+}
+
+func (f fusedState) Changes(fn func(key, value []byte) error) error {
+	if err := f.join.Changes(fn); err != nil {
+		return err
+	}
+	return f.agg.Changes(fn)
+}
+
+func (f fusedState) Load(key, value []byte) error {
+	if join.Owns(key) {
+		return f.join.Load(key, value)
+	}
+	return f.agg.Load(key, value)
+}
+
+func (f fusedState) Memory() (bytes int64, evicted int) {
+	b1, e1 := f.join.Memory()
+	b2, e2 := f.agg.Memory()
+	return b1 + b2, e1 + e2
 }
 
 // The store keys of the origins' watermarks: a tag the operator does not
@@ -139,7 +170,7 @@ func (t *aggTask) saveWatermarks(ckpt *state.Checkpoint, origins int32) error {
 
 func newAggStage(p *pipeline, st *stateful) (*aggStage, error) {
 	s := &aggStage{p: p, st: st, tasks: map[int32]*aggTask{}}
-	if st.lateTopic != "" && st.agg != nil {
+	if st.lateTopic != "" && st.agg != nil && st.join == nil {
 		var err error
 		if s.late, err = format.NewEncoder("json", lateColumns(st), nil, format.Env{}); err != nil {
 			return nil, err
@@ -372,12 +403,13 @@ func (s *aggStage) openTask(ctx context.Context, part int32) (*aggTask, error) {
 	fail := func(err error) (*aggTask, error) {
 		return nil, errors.Join(err, s.closeTxn(ctx, t), store.Close())
 	}
-	switch {
-	case s.st.join != nil:
+	if s.st.join != nil {
 		t.join = newJoinTask(s.st)
+	}
+	switch {
 	case s.st.topn != nil:
 		t.topn = newTopNTask(s.st)
-	default:
+	case s.st.agg != nil:
 		// The operator holds what fits in its memory budget; the rest of
 		// its state stays in the store, read back when needed.
 		aggs := aggFuncs(s.st.agg)
@@ -583,7 +615,7 @@ func (s *aggStage) refuse(t *aggTask, r *transport.Record, stage string, err err
 
 // fire emits the windows each task's watermark closed.
 func (s *aggStage) fire(now time.Time) error {
-	if (s.st.agg != nil && s.st.agg.Window == nil) || (s.st.topn != nil && s.st.topn.Updating()) {
+	if (s.st.agg != nil && s.st.agg.Window == nil && s.st.join == nil) || (s.st.topn != nil && s.st.topn.Updating()) {
 		return nil // nothing waits for the watermark
 	}
 	low := int64(math.MaxInt64)
@@ -666,6 +698,13 @@ func (s *aggStage) checkpointTask(ctx context.Context, t *aggTask) error {
 	if s.st.next != nil && s.st.next.topn != nil {
 		s.chainWatermark(t)
 	}
+	if t.join != nil && t.op != nil {
+		for _, r := range t.join.out {
+			if err := s.aggregateJoined(t, out, r.row); err != nil {
+				return err
+			}
+		}
+	}
 	for key, r := range t.updates {
 		if t.before != nil {
 			s.chainUpdate(t, out, t.before[key], r)
@@ -673,7 +712,7 @@ func (s *aggStage) checkpointTask(ctx context.Context, t *aggTask) error {
 			out.add(r)
 		}
 	}
-	if t.join != nil {
+	if t.join != nil && t.op == nil {
 		for _, r := range t.join.out {
 			if s.st.next != nil {
 				s.chainJoined(t, out, r.row, r.ts)

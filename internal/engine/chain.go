@@ -3,6 +3,8 @@ package engine
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"hash/fnv"
 	"math"
 	"path/filepath"
@@ -86,43 +88,84 @@ func newNextStage(first *stateful, name string) *stateful {
 // aggregates' arguments, as a shuffle task evaluates them over a source's
 // rows; or a dead letter when an expression fails on it.
 func (s *aggStage) chainJoined(t *aggTask, out *resultWriter, row types.Row, ts int64) {
-	pl, next := s.p.plan, s.st.next
-	if pl.Filter != nil {
-		v, err := pl.Filter.Eval(row)
-		if err != nil {
-			out.deadRow(nil, row, stageFilter, err)
-			return
-		}
-		if v.IsNull() || !v.Bool() {
-			s.p.stats.filtered.Add(1)
-			return
-		}
-	}
-	var key []byte
-	for _, k := range next.agg.Keys {
-		v, err := k.Expr.Eval(row)
-		if err != nil {
-			out.deadRow(nil, row, stageGroup, err)
-			return
-		}
-		key = types.AppendGroupKey(key, v)
+	next := s.st.next
+	args := make(types.Row, len(next.agg.Aggs))
+	key, ok := s.groupJoined(out, next.agg, row, args)
+	if !ok {
+		return
 	}
 	value := binary.AppendVarint(nil, ts)
 	value = binary.AppendVarint(value, int64(t.partition))
 	value = binary.AppendVarint(value, t.next-1) // the pair's origin: the record that completed it
-	for _, a := range next.agg.Aggs {
-		v := types.Value{} // count(*)
-		if a.Arg != nil {
-			var err error
-			if v, err = a.Arg.Eval(row); err != nil {
-				out.deadRow(nil, row, stageGroup, err)
-				return
-			}
-		}
+	for _, v := range args {
 		value = types.AppendBinary(value, v)
 	}
 	t.chained = append(t.chained, &transport.Record{Topic: next.repartition, Partition: groupPartition(key, next.partitions),
 		Key: key, Value: value, Timestamp: time.Now()})
+}
+
+// aggregateJoined folds a joined row into the task's own aggregation (a
+// join grouped by its key, plan.StreamJoin.Grouped), as the stage of an
+// aggregation folds a repartition record. Only a failure of the state
+// store is returned.
+func (s *aggStage) aggregateJoined(t *aggTask, out *resultWriter, row types.Row) error {
+	key, ok := s.groupJoined(out, s.st.agg, row, t.args[:len(s.st.agg.Aggs)])
+	if !ok {
+		return nil
+	}
+	s.p.stats.aggregated.Add(1)
+	if t.before != nil {
+		if err := t.keepBefore(string(key)); err != nil {
+			return fmt.Errorf("partition %d: %w", t.partition, err)
+		}
+	}
+	res, err := t.op.Add(string(key), 0, t.args)
+	switch {
+	case errors.Is(err, aggregate.ErrSpill):
+		return fmt.Errorf("partition %d: %w", t.partition, err)
+	case err != nil: // an aggregate that cannot fold the value (a sum out of range)
+		out.deadRow(key, row, stageAggregate, err)
+	case res != nil:
+		t.updates[res.Key] = res
+	}
+	return nil
+}
+
+// groupJoined evaluates a joined row for an aggregation of the join:
+// WHERE, then the group key, returned, and the aggregates' arguments,
+// into args. ok is false for a row WHERE drops, or one an expression
+// fails on (dead-lettered).
+func (s *aggStage) groupJoined(out *resultWriter, agg *plan.Aggregation, row, args types.Row) (key []byte, ok bool) {
+	if f := s.p.plan.Filter; f != nil {
+		v, err := f.Eval(row)
+		if err != nil {
+			out.deadRow(nil, row, stageFilter, err)
+			return nil, false
+		}
+		if v.IsNull() || !v.Bool() {
+			s.p.stats.filtered.Add(1)
+			return nil, false
+		}
+	}
+	for _, k := range agg.Keys {
+		v, err := k.Expr.Eval(row)
+		if err != nil {
+			out.deadRow(nil, row, stageGroup, err)
+			return nil, false
+		}
+		key = types.AppendGroupKey(key, v)
+	}
+	for i, a := range agg.Aggs {
+		args[i] = types.Value{} // count(*)
+		if a.Arg != nil {
+			var err error
+			if args[i], err = a.Arg.Eval(row); err != nil {
+				out.deadRow(nil, row, stageGroup, err)
+				return nil, false
+			}
+		}
+	}
+	return key, true
 }
 
 // chainWindow adds a fired window's row to the checkpoint's records for

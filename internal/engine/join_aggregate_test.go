@@ -10,69 +10,131 @@ import (
 )
 
 // TestAggregatedJoinAgainstOracle: a GROUP BY over a join of two streams
-// runs in one pipeline, the joined rows feeding a second stateful stage;
-// each group's latest row is the brute-force evaluation's — inner, and
-// LEFT with exactly-once.
+// runs in one pipeline, the joined rows feeding a second stateful stage,
+// or, grouped by the join key (the order's id), aggregated in the join's
+// own tasks; each group's latest row is the brute-force evaluation's —
+// inner, and LEFT with exactly-once.
 func TestAggregatedJoinAgainstOracle(t *testing.T) {
 	for _, c := range []struct {
 		name, kind, opts string
 		outer            [2]bool
+		byID             bool
 	}{
-		{"inner", "", "", [2]bool{}},
-		{"left exactly-once", "LEFT", ", delivery.guarantee = 'exactly_once'", [2]bool{true, false}},
+		{"inner", "", "", [2]bool{}, false},
+		{"left exactly-once", "LEFT", ", delivery.guarantee = 'exactly_once'", [2]bool{true, false}, false},
+		{"inner by the join key", "", "", [2]bool{}, true},
+		{"left exactly-once by the join key", "LEFT", ", delivery.guarantee = 'exactly_once'", [2]bool{true, false}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			orders, payments := genOrdersPayments(13, 700)
 			// The oracle's pairs ("id|paid|paid_at", WHERE applied), grouped
 			// by the order's customer (c<id % 7>).
-			type group struct{ n, paidN, paid int64 }
-			want := map[string]group{}
+			type sums struct{ n, paidN, paid int64 }
+			want := map[string]sums{}
 			for _, row := range intervalOracle(orders, payments, c.outer) {
 				parts := strings.Split(row, "|")
 				id, _ := strconv.ParseInt(parts[0], 10, 64)
-				g := want[fmt.Sprintf("c%d", id%7)]
+				group := fmt.Sprintf("c%d", id%7)
+				if c.byID {
+					group = parts[0]
+				}
+				g := want[group]
 				g.n++
 				if parts[1] != "<nil>" {
 					paid, _ := strconv.ParseInt(parts[1], 10, 64)
 					g.paidN, g.paid = g.paidN+1, g.paid+paid
 				}
-				want[fmt.Sprintf("c%d", id%7)] = g
+				want[group] = g
+			}
+			column := "o.customer"
+			if c.byID {
+				column = "o.id"
 			}
 			n, e := sjEngine(t, nil, false)
 			mustExec(t, e, fmt.Sprintf(`CREATE SINK spend WITH (connector = 'topic', topic = 'out'%s) AS
-				SELECT o.customer, count(*) AS n, count(p.amount) AS paid_n, sum(p.amount) AS paid
+				SELECT %s AS grp, count(*) AS n, count(p.amount) AS paid_n, sum(p.amount) AS paid
 				FROM orders o %s JOIN payments p
 				  ON o.id = p.order_id AND p.order_id >= 0
 				 AND p.paid_at BETWEEN o.placed_at - INTERVAL '2' SECOND AND o.placed_at + INTERVAL '10' SECOND
 				WHERE o.id >= 0 AND o.amount > 10
-				GROUP BY o.customer`, c.opts, c.kind))
+				GROUP BY %s`, c.opts, column, c.kind, column))
 			produceOrdersPayments(t, n.tr, orders, payments, 17)
-			got := map[string]group{}
+			got := map[string]sums{}
 			waitFor(t, "every group's final row", func() bool {
 				for _, r := range readAll(t, n.tr, "out", 1) {
 					var row struct {
-						Customer string `json:"customer"`
-						N        int64  `json:"n"`
-						PaidN    int64  `json:"paid_n"`
-						Paid     *int64 `json:"paid"`
+						Group json.RawMessage `json:"grp"`
+						N     int64           `json:"n"`
+						PaidN int64           `json:"paid_n"`
+						Paid  *int64          `json:"paid"`
 					}
 					if err := json.Unmarshal(r.Value, &row); err != nil {
 						t.Fatalf("row %s: %v", r.Value, err)
 					}
-					if string(r.Key) != row.Customer {
-						t.Fatalf("row %s has key %s, want its customer", r.Value, r.Key)
+					group := strings.Trim(string(row.Group), `"`)
+					if string(r.Key) != group {
+						t.Fatalf("row %s has key %s, want its group", r.Value, r.Key)
 					}
-					g := group{n: row.N, paidN: row.PaidN}
+					g := sums{n: row.N, paidN: row.PaidN}
 					if row.Paid != nil {
 						g.paid = *row.Paid
 					}
-					got[row.Customer] = g
+					got[group] = g
 				}
 				return maps.Equal(got, want)
 			})
-			if st := e.mu.pipelines["spend"].stateful; st.next == nil || st.next.agg == nil {
+			st := e.mu.pipelines["spend"].stateful
+			if c.byID && (st.next != nil || !st.fused()) {
+				t.Error("the join's tasks do not aggregate the rows themselves")
+			}
+			if !c.byID && (st.next == nil || st.next.agg == nil) {
 				t.Error("the pipeline does not run in two stages")
 			}
 		})
 	}
+}
+
+// A join that aggregates its rows itself (grouped by the join key) keeps
+// both states in one store per task: closed halfway and opened again on
+// an empty state directory, it rebuilds the join's rows and the groups
+// from the changelog, and every group's final row is still exact
+// (exactly-once: nothing counted twice).
+func TestGroupedJoinSurvivesRestart(t *testing.T) {
+	orders, payments := genOrdersPayments(23, 600)
+	want := map[string]string{}
+	paid := map[string]int64{}
+	for _, row := range intervalOracle(orders, payments, [2]bool{}) {
+		parts := strings.Split(row, "|")
+		amount, _ := strconv.ParseInt(parts[1], 10, 64)
+		paid[parts[0]] += amount
+		want[parts[0]] = fmt.Sprintf(`{"id":%s,"paid":%d}`, parts[0], paid[parts[0]])
+	}
+	n := openNode(t, t.TempDir())
+	e := openEngineWith(t, n, func(c *Config) { c.StateDir = t.TempDir() })
+	mustExec(t, e, sjOrders)
+	mustExec(t, e, sjPayments)
+	mustExec(t, e, `CREATE SINK paid WITH (connector = 'topic', topic = 'out', delivery.guarantee = 'exactly_once') AS
+		SELECT o.id, sum(p.amount) AS paid FROM orders o JOIN payments p
+		  ON o.id = p.order_id AND p.order_id >= 0
+		 AND p.paid_at BETWEEN o.placed_at - INTERVAL '2' SECOND AND o.placed_at + INTERVAL '10' SECOND
+		WHERE o.id >= 0 AND o.amount > 10 GROUP BY o.id`)
+	if !e.mu.pipelines["paid"].stateful.fused() {
+		t.Fatal("the join's tasks do not aggregate the rows themselves")
+	}
+	half := len(orders) / 2
+	var firstPayments, restPayments []sjPayment
+	for _, p := range payments {
+		if p.ts.Before(orders[half].ts) {
+			firstPayments = append(firstPayments, p)
+		} else {
+			restPayments = append(restPayments, p)
+		}
+	}
+	produceHalf(t, n.tr, orders[:half], firstPayments)
+	waitFor(t, "some groups", func() bool { return len(currentRows(t, n, "out")) > 10 })
+	closeEngine(t, e)
+	e = openEngineWith(t, n, func(c *Config) { c.StateDir = t.TempDir() })
+	t.Cleanup(func() { closeEngine(t, e); n.close(t) })
+	produceOrdersPayments(t, n.tr, orders[half:], restPayments, 5)
+	waitFor(t, "every group's final row", func() bool { return maps.Equal(currentRows(t, n, "out"), want) })
 }

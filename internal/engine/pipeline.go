@@ -233,7 +233,7 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 		case pl.TopN != nil && pl.Aggregation != nil: // a top-N over the windows: two stages (chain.go)
 			st.topn = nil
 			st.next = newNextStage(st, rankStage)
-		case pl.StreamJoin != nil && pl.Aggregation != nil: // an aggregation of the joined rows
+		case pl.StreamJoin != nil && pl.Aggregation != nil && !pl.StreamJoin.Grouped: // an aggregation of the joined rows
 			st.agg = nil
 			st.next = newNextStage(st, groupStage)
 		}

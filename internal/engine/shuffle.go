@@ -252,7 +252,7 @@ func (t *task) shuffleOne(m *connector.Message) (stage string, err error) {
 			return stageEventTime, errNullEventTime
 		}
 		ts = v.Micros()
-		if agg := sh.st.agg; agg != nil {
+		if agg := sh.st.agg; agg != nil && sh.st.join == nil {
 			if err := checkEventTime(agg.Window, ts); err != nil {
 				return stageEventTime, err
 			}

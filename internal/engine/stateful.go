@@ -111,6 +111,10 @@ type stateful struct {
 	stage *aggStage
 }
 
+// fused reports whether the stage's join tasks also aggregate the joined
+// rows (plan.StreamJoin.Grouped): agg and join are both set.
+func (st *stateful) fused() bool { return st.join != nil && st.agg != nil }
+
 // statefulConfig is a stateful pipeline's sink options.
 type statefulConfig struct {
 	exactlyOnce bool

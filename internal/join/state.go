@@ -12,6 +12,10 @@ import (
 // that contradicts the entries loaded before it.
 var ErrCorruptState = errors.New("join: corrupt state")
 
+// Owns reports whether a store entry's key is one of the join's: a store
+// other operators share tells them apart by it.
+func Owns(key []byte) bool { return len(key) > 0 && key[0] == tagJoin }
+
 // State entry keys (see the package doc for the layout).
 const (
 	tagJoin byte = 0x05 // every entry of the join's

@@ -132,7 +132,10 @@ func (p *Pipeline) explainQuery() string {
 	}
 	if a := p.Aggregation; a != nil {
 		s := aggregateText(a)
-		if p.StreamJoin != nil {
+		switch {
+		case p.StreamJoin != nil && p.StreamJoin.Grouped:
+			s += "; over the joined rows, in the join's tasks (the group key holds the join key)"
+		case p.StreamJoin != nil:
 			s += "; over the joined rows, in a second stateful stage"
 		}
 		line("Aggregate %s", s)

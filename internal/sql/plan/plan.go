@@ -342,6 +342,9 @@ func planQuery(p *Pipeline, q *ast.Select, lookup func(string) (*Source, bool), 
 		if err := planAggregation(p, q, in, items, opts); err != nil {
 			return err
 		}
+		if j := p.StreamJoin; j != nil {
+			j.Grouped = groupedByJoinKey(j, p.Aggregation)
+		}
 	} else if err := planProjection(p, q, in, items, opts); err != nil {
 		return err
 	}

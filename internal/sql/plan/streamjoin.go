@@ -64,6 +64,12 @@ type StreamJoin struct {
 	ConditionText string
 	Offset        int // where the right side's row starts in the joined row
 
+	// Grouped marks a join whose aggregation groups by the join key of a
+	// side the join never fills with NULLs: each group's rows meet in
+	// one join task, which aggregates them itself rather than sending
+	// them to a stage of their own.
+	Grouped bool
+
 	leftOnly, rightOnly []ast.Expr // one-sided conjuncts, until finishStreamJoin
 	windowed            [2]bool    // per side: a window join bounds its rows (windowBounds)
 }
@@ -217,6 +223,29 @@ func resolveStreamJoin(f *ast.Join, in *input, right *joinSide, opts Options) (*
 		return nil, &Error{Pos: f.Pos, Msg: f.Kind + " JOIN between two streams needs a lower bound on the right side's event time in ON, after which a right row without a partner is emitted", Hint: bound}
 	}
 	return in, nil
+}
+
+// groupedByJoinKey reports whether agg's group key holds every join key
+// column of a side that is never NULL-extended (the left of an inner or
+// LEFT join, the right of an inner or RIGHT join): then rows of one
+// group have one join key, and meet in one join task.
+func groupedByJoinKey(j *StreamJoin, agg *Aggregation) bool {
+	grouped := map[int]bool{}
+	for _, k := range agg.Keys {
+		if c, ok := k.Expr.Column(); ok {
+			grouped[c] = true
+		}
+	}
+	covers := func(keys []*expr.Expr, offset int) bool {
+		for _, k := range keys {
+			c, ok := k.Column()
+			if !ok || !grouped[offset+c] {
+				return false
+			}
+		}
+		return len(keys) > 0
+	}
+	return !j.Outer[1] && covers(j.LeftKeys, 0) || !j.Outer[0] && covers(j.RightKeys, j.Offset)
 }
 
 // Kind names the join as SQL does: INNER, LEFT, RIGHT or FULL.
