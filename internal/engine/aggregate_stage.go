@@ -46,6 +46,9 @@ type aggStage struct {
 	// assignErr is a failure of OnAssigned (restoring state), which runs
 	// inside Poll; the loop restarts the stage on it.
 	assignErr error
+	// foldOut collects the dead letters of a join's rows aggregated as
+	// they are folded (a grouped join), for their task's checkpoint.
+	foldOut resultWriter
 	// memory and evicted are the stage's state sizes; a pipeline's are
 	// its stages' together.
 	memory, evicted atomic.Int64
@@ -169,7 +172,7 @@ func (t *aggTask) saveWatermarks(ckpt *state.Checkpoint, origins int32) error {
 }
 
 func newAggStage(p *pipeline, st *stateful) (*aggStage, error) {
-	s := &aggStage{p: p, st: st, tasks: map[int32]*aggTask{}}
+	s := &aggStage{p: p, st: st, tasks: map[int32]*aggTask{}, foldOut: resultWriter{p: p}}
 	if st.lateTopic != "" && st.agg != nil && st.join == nil {
 		var err error
 		if s.late, err = format.NewEncoder("json", lateColumns(st), nil, format.Env{}); err != nil {
@@ -501,7 +504,9 @@ func (s *aggStage) fold(recs []*transport.Record) error {
 			continue
 		}
 		if t.join != nil {
-			s.foldJoin(t, r)
+			if err := s.foldJoin(t, r); err != nil {
+				return fmt.Errorf("partition %d: %w", t.partition, err)
+			}
 			continue
 		}
 		if t.topn != nil {
@@ -699,7 +704,7 @@ func (s *aggStage) checkpointTask(ctx context.Context, t *aggTask) error {
 		s.chainWatermark(t)
 	}
 	if t.join != nil && t.op != nil {
-		for _, r := range t.join.out {
+		for _, r := range t.join.out { // an outer side's rows without a partner
 			if err := s.aggregateJoined(t, out, r.row); err != nil {
 				return err
 			}

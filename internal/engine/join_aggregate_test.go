@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestAggregatedJoinAgainstOracle: a GROUP BY over a join of two streams
@@ -60,6 +61,7 @@ func TestAggregatedJoinAgainstOracle(t *testing.T) {
 				GROUP BY %s`, c.opts, column, c.kind, column))
 			produceOrdersPayments(t, n.tr, orders, payments, 17)
 			got := map[string]sums{}
+			start, logged := time.Now(), false
 			waitFor(t, "every group's final row", func() bool {
 				for _, r := range readAll(t, n.tr, "out", 1) {
 					var row struct {
@@ -81,8 +83,22 @@ func TestAggregatedJoinAgainstOracle(t *testing.T) {
 					}
 					got[group] = g
 				}
+				if !maps.Equal(got, want) && time.Since(start) > 3*time.Second && !logged {
+					logged = true
+					for k, w := range want {
+						if got[k] != w {
+							t.Logf("%s: got %+v, want %+v", k, got[k], w)
+						}
+					}
+					t.Logf("%d groups, want %d", len(got), len(want))
+				}
 				return maps.Equal(got, want)
 			})
+			for k, w := range want {
+				if got[k] != w {
+					t.Logf("%s: got %+v, want %+v", k, got[k], w)
+				}
+			}
 			st := e.mu.pipelines["spend"].stateful
 			if c.byID && (st.next != nil || !st.fused()) {
 				t.Error("the join's tasks do not aggregate the rows themselves")

@@ -49,6 +49,11 @@ type joinTask struct {
 	joined types.Row // the left row, then the right: what ON, WHERE and SELECT read
 	// out holds the joined rows not yet checkpointed.
 	out []joinedRow
+	// partners are, for a join that aggregates its own rows, the stored
+	// rows the row being added matched, aggregated once Add succeeds;
+	// lastMatched says whether the last one is still decoded in joined.
+	partners    [][]byte
+	lastMatched bool
 }
 
 // joinedRow is one result of a join: a pair, stamped with the later of
@@ -161,8 +166,9 @@ func (s *aggStage) lateJoinRow(t *aggTask, side join.Side, r *transport.Record, 
 			{Key: HeaderOffset, Value: strconv.AppendInt(nil, offset, 10)}}}, nil
 }
 
-// foldJoin adds one repartition record to its task's join.
-func (s *aggStage) foldJoin(t *aggTask, r *transport.Record) {
+// foldJoin adds one repartition record to its task's join. Only a
+// failure of the state store is returned.
+func (s *aggStage) foldJoin(t *aggTask, r *transport.Record) error {
 	jt := t.join
 	ts, origin, offset, values, err := readJoinRecord(r.Value)
 	if err == nil && (origin < 0 || origin >= s.st.origins) {
@@ -177,16 +183,18 @@ func (s *aggStage) foldJoin(t *aggTask, r *transport.Record) {
 	}
 	if err != nil {
 		s.refuse(t, r, stageRepartition, err)
-		return
+		return nil
 	}
 	base := [2]int{0, s.st.join.Offset}
 	copy(jt.joined[base[side]:], jt.sides[side])
 	other := side.Other()
 	width := len(jt.kinds[other])
 	pairs := len(jt.out)
+	into := jt.joined[base[other] : base[other]+width]
+	grouped := t.op != nil
+	jt.partners = jt.partners[:0]
 	err = jt.op.Add(join.Row{Side: side, Key: string(r.Key), TS: ts, Partition: origin, Offset: offset, Values: values},
 		func(o *join.Row) (bool, error) {
-			into := jt.joined[base[other] : base[other]+width]
 			if rest, err := types.ReadBinaryRow(o.Values, into); err != nil || len(rest) != 0 {
 				return false, fmt.Errorf("%w: a stored row does not decode", join.ErrCorruptState)
 			}
@@ -194,10 +202,15 @@ func (s *aggStage) foldJoin(t *aggTask, r *transport.Record) {
 			if err != nil {
 				return false, err
 			}
-			if v.IsNull() || !v.Bool() {
+			jt.lastMatched = !v.IsNull() && v.Bool()
+			switch {
+			case !jt.lastMatched:
 				return false, nil
+			case grouped:
+				jt.partners = append(jt.partners, o.Values)
+			default:
+				jt.out = append(jt.out, joinedRow{row: slices.Clone(jt.joined), ts: max(ts, o.TS)})
 			}
-			jt.out = append(jt.out, joinedRow{row: slices.Clone(jt.joined), ts: max(ts, o.TS)})
 			return true, nil
 		})
 	switch {
@@ -217,7 +230,31 @@ func (s *aggStage) foldJoin(t *aggTask, r *transport.Record) {
 		s.refuse(t, r, stageJoin, err)
 	default:
 		s.p.stats.aggregated.Add(1)
+		// The pairs, aggregated now that the row is in: the last one's
+		// partner first, still decoded unless a later candidate failed
+		// ON; the others decoded again.
+		partners := jt.partners
+		if n := len(partners); n > 0 && jt.lastMatched {
+			if err := s.aggregateJoined(t, &s.foldOut, jt.joined); err != nil {
+				return err
+			}
+			partners = partners[:n-1]
+		}
+		for _, values := range partners {
+			if _, err := types.ReadBinaryRow(values, into); err != nil {
+				return fmt.Errorf("%w: a stored row does not decode", join.ErrCorruptState)
+			}
+			if err := s.aggregateJoined(t, &s.foldOut, jt.joined); err != nil {
+				return err
+			}
+		}
+		if len(s.foldOut.dead) > 0 {
+			t.dead = append(t.dead, s.foldOut.dead...)
+			clear(s.foldOut.dead)
+			s.foldOut.dead = s.foldOut.dead[:0]
+		}
 	}
+	return nil
 }
 
 // expireJoin drops the rows the watermark has passed; an outer side's
