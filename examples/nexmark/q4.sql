@@ -1,11 +1,13 @@
 -- Nexmark q4, average closing price per category: each auction's highest
 -- bid placed while it was open (between its date_time and expires), then
 -- the average of those per category. A join of two streams and two
--- aggregations in one pipeline of three stateful stages: the join, the
--- maximum per auction, and the average per category, which takes back an
--- auction's old maximum whenever a higher bid replaces it. The result
--- updates: one row per category, keyed by it (a compacted topic, a
--- postgres table or a view hold the latest).
+-- aggregations in one pipeline of two stateful stages: the join, whose
+-- tasks also keep each auction's maximum (the group key holds the join
+-- key), then the average per category, which takes back an auction's old
+-- maximum whenever a higher bid replaces it. The WHERE bound keeps each
+-- bid in the join only until the auctions' watermark passes it. The
+-- result updates: one row per category, keyed by it (a compacted topic,
+-- a postgres table or a view hold the latest).
 -- Run it: tide sql -f examples/nexmark/q4.sql   (then: tide consume nexmark_q4)
 
 CREATE SOURCE IF NOT EXISTS auction (
