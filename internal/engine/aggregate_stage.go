@@ -525,7 +525,12 @@ func (s *aggStage) fold(recs []*transport.Record) error {
 			}
 		}
 		var res *aggregate.Result
-		if len(r.Headers) > 0 && r.Headers[0].Key == headerRetract && s.st.retract {
+		retract := len(r.Headers) > 0 && r.Headers[0].Key == headerRetract
+		if retract && !s.st.retract {
+			s.refuse(t, r, stageRepartition, fmt.Errorf("%w: a retraction for a stage whose input takes nothing back", errMalformedRepartition))
+			continue
+		}
+		if retract {
 			res, err = t.op.Retract(string(r.Key), t.args)
 		} else {
 			res, err = t.op.Add(string(r.Key), sh.ts, t.args)
@@ -560,9 +565,11 @@ func (t *aggTask) keepBefore(key string) error {
 		return nil
 	}
 	cur, err := t.op.Current(key)
-	if err != nil {
+	if errors.Is(err, aggregate.ErrSpill) {
 		return err
 	}
+	// A row that cannot be computed (an aggregate out of range) was not
+	// sent when it was new either: there is nothing to take back.
 	t.before[key] = cur
 	return nil
 }
@@ -705,7 +712,7 @@ func (s *aggStage) checkpointTask(ctx context.Context, t *aggTask) error {
 	}
 	if t.join != nil && t.op != nil {
 		for _, r := range t.join.out { // an outer side's rows without a partner
-			if err := s.aggregateJoined(t, out, r.row); err != nil {
+			if err := s.aggregateJoined(t, out, r.row, false); err != nil {
 				return err
 			}
 		}
@@ -720,9 +727,9 @@ func (s *aggStage) checkpointTask(ctx context.Context, t *aggTask) error {
 	if t.join != nil && t.op == nil {
 		for _, r := range t.join.out {
 			if s.st.next != nil {
-				s.chainJoined(t, out, r.row, r.ts)
+				s.chainJoined(t, out, r.row, r.ts, r.retract)
 			} else {
-				out.addJoined(r.row, r.ts)
+				out.addJoined(r.row, r.ts, r.retract)
 			}
 		}
 	}

@@ -2,11 +2,14 @@ package engine
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io/fs"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -65,7 +68,8 @@ func newNextStage(first *stateful, name string) *stateful {
 	case rankStage:
 		st.topn = first.query.TopN
 	case groupStage:
-		st.agg = first.query.Aggregation
+		// An updating join takes back the NULL-padded rows it replaces.
+		st.agg, st.retract = first.query.Aggregation, first.query.StreamJoin.Updates()
 	case outerStage:
 		st.agg, st.retract = first.query.Outer.Aggregation, true
 	}
@@ -83,11 +87,28 @@ func newNextStage(first *stateful, name string) *stateful {
 	return &st
 }
 
+// hasGroupStage reports whether a pipeline whose join is grouped by its
+// key (which a join's tasks aggregate themselves) was created when such
+// a join still sent its rows to a stage of their own: that stage's
+// state (its directory, or its changelog on another worker) holds the
+// groups, so the pipeline keeps running in two stages rather than
+// start its groups afresh. A failure to tell counts as such a stage:
+// the two stages are right either way.
+func (e *Engine) hasGroupStage(ctx context.Context, first *stateful) bool {
+	dir := filepath.Join(first.stateDir, groupStage)
+	if _, err := os.Stat(dir); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return true
+	}
+	changelog := strings.TrimSuffix(first.changelog, ".changelog") + "." + groupStage + ".changelog"
+	_, err := e.cfg.Transport.Topic(ctx, changelog)
+	return !errors.Is(err, transport.ErrTopicNotFound)
+}
+
 // chainJoined adds a joined row to the checkpoint's records for the
 // aggregation of the next stage: WHERE, then the group key and the
 // aggregates' arguments, as a shuffle task evaluates them over a source's
 // rows; or a dead letter when an expression fails on it.
-func (s *aggStage) chainJoined(t *aggTask, out *resultWriter, row types.Row, ts int64) {
+func (s *aggStage) chainJoined(t *aggTask, out *resultWriter, row types.Row, ts int64, retract bool) {
 	next := s.st.next
 	args := make(types.Row, len(next.agg.Aggs))
 	key, ok := s.groupJoined(out, next.agg, row, args)
@@ -100,15 +121,19 @@ func (s *aggStage) chainJoined(t *aggTask, out *resultWriter, row types.Row, ts 
 	for _, v := range args {
 		value = types.AppendBinary(value, v)
 	}
+	var headers []transport.Header
+	if retract {
+		headers = []transport.Header{{Key: headerRetract}}
+	}
 	t.chained = append(t.chained, &transport.Record{Topic: next.repartition, Partition: groupPartition(key, next.partitions),
-		Key: key, Value: value, Timestamp: time.Now()})
+		Key: key, Value: value, Timestamp: time.Now(), Headers: headers})
 }
 
 // aggregateJoined folds a joined row into the task's own aggregation (a
 // join grouped by its key, plan.StreamJoin.Grouped), as the stage of an
 // aggregation folds a repartition record. Only a failure of the state
 // store is returned.
-func (s *aggStage) aggregateJoined(t *aggTask, out *resultWriter, row types.Row) error {
+func (s *aggStage) aggregateJoined(t *aggTask, out *resultWriter, row types.Row, retract bool) error {
 	key, ok := s.groupJoined(out, s.st.agg, row, t.args[:len(s.st.agg.Aggs)])
 	if !ok {
 		return nil
@@ -119,7 +144,13 @@ func (s *aggStage) aggregateJoined(t *aggTask, out *resultWriter, row types.Row)
 			return fmt.Errorf("partition %d: %w", t.partition, err)
 		}
 	}
-	res, err := t.op.Add(string(key), 0, t.args)
+	var res *aggregate.Result
+	var err error
+	if retract {
+		res, err = t.op.Retract(string(key), t.args)
+	} else {
+		res, err = t.op.Add(string(key), 0, t.args)
+	}
 	switch {
 	case errors.Is(err, aggregate.ErrSpill):
 		return fmt.Errorf("partition %d: %w", t.partition, err)

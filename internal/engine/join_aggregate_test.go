@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -153,4 +155,31 @@ func TestGroupedJoinSurvivesRestart(t *testing.T) {
 	t.Cleanup(func() { closeEngine(t, e); n.close(t) })
 	produceOrdersPayments(t, n.tr, orders[half:], restPayments, 5)
 	waitFor(t, "every group's final row", func() bool { return maps.Equal(currentRows(t, n, "out"), want) })
+}
+
+// A pipeline made when a join grouped by its key still sent its rows to a
+// stage of their own keeps that layout: its second stage's state holds
+// the groups, which the join's tasks would otherwise start afresh.
+func TestGroupedJoinKeepsAnEarlierSecondStage(t *testing.T) {
+	n := openNode(t, t.TempDir())
+	stateDir := t.TempDir()
+	e := openEngineWith(t, n, func(c *Config) { c.StateDir = stateDir })
+	mustExec(t, e, sjOrders)
+	mustExec(t, e, sjPayments)
+	mustExec(t, e, `CREATE SINK paid WITH (connector = 'topic', topic = 'out') AS
+		SELECT o.id, sum(p.amount) AS paid FROM orders o JOIN payments p ON o.id = p.order_id GROUP BY o.id`)
+	st := e.mu.pipelines["paid"].stateful
+	if !st.fused() {
+		t.Fatal("a new pipeline does not aggregate in the join's tasks")
+	}
+	dir := st.stateDir
+	closeEngine(t, e)
+	if err := os.MkdirAll(filepath.Join(dir, groupStage), 0o755); err != nil { // as the earlier layout left it
+		t.Fatal(err)
+	}
+	e = openEngineWith(t, n, func(c *Config) { c.StateDir = stateDir })
+	t.Cleanup(func() { closeEngine(t, e); n.close(t) })
+	if st := e.mu.pipelines["paid"].stateful; st.fused() || st.next == nil || st.next.agg == nil {
+		t.Error("a pipeline with an earlier second stage's state does not run in two stages")
+	}
 }

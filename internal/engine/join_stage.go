@@ -54,6 +54,9 @@ type joinTask struct {
 	// lastMatched says whether the last one is still decoded in joined.
 	partners    [][]byte
 	lastMatched bool
+	// firsts are the partners of an updating outer side that matched for
+	// the first time: their NULL-padded rows are taken back.
+	firsts []join.Row
 }
 
 // joinedRow is one result of a join: a pair, stamped with the later of
@@ -62,6 +65,9 @@ type joinTask struct {
 type joinedRow struct {
 	row types.Row
 	ts  int64
+	// retract takes back a row emitted before: the NULL-padded row of
+	// an updating outer side's row, at its first match.
+	retract bool
 }
 
 // joinStageExprs are the expressions the join stage evaluates over the
@@ -104,7 +110,10 @@ func newJoinTask(st *stateful) *joinTask {
 			right = st.ttl.Microseconds()
 		}
 	}
-	jt := &joinTask{op: join.New(join.Spec{Keep: [2]int64{left, right}, Outer: j.Outer})}
+	// An updating outer side emits its lonely rows itself, at once
+	// (foldJoin): the operator hands none over when they expire.
+	outer := [2]bool{j.Outer[0] && !j.Updating[0], j.Outer[1] && !j.Updating[1]}
+	jt := &joinTask{op: join.New(join.Spec{Keep: [2]int64{left, right}, Outer: outer})}
 	for side, row := range [][]plan.Column{j.LeftRow, j.RightRow} {
 		for _, c := range row {
 			jt.kinds[side] = append(jt.kinds[side], c.Type)
@@ -192,7 +201,8 @@ func (s *aggStage) foldJoin(t *aggTask, r *transport.Record) error {
 	pairs := len(jt.out)
 	into := jt.joined[base[other] : base[other]+width]
 	grouped := t.op != nil
-	jt.partners = jt.partners[:0]
+	updating := s.st.join.Updating
+	jt.partners, jt.firsts = jt.partners[:0], jt.firsts[:0]
 	err = jt.op.Add(join.Row{Side: side, Key: string(r.Key), TS: ts, Partition: origin, Offset: offset, Values: values},
 		func(o *join.Row) (bool, error) {
 			if rest, err := types.ReadBinaryRow(o.Values, into); err != nil || len(rest) != 0 {
@@ -203,17 +213,21 @@ func (s *aggStage) foldJoin(t *aggTask, r *transport.Record) error {
 				return false, err
 			}
 			jt.lastMatched = !v.IsNull() && v.Bool()
-			switch {
-			case !jt.lastMatched:
+			if !jt.lastMatched {
 				return false, nil
-			case grouped:
+			}
+			if updating[other] && !o.Matched {
+				jt.firsts = append(jt.firsts, *o)
+			}
+			if grouped {
 				jt.partners = append(jt.partners, o.Values)
-			default:
+			} else {
 				jt.out = append(jt.out, joinedRow{row: slices.Clone(jt.joined), ts: max(ts, o.TS)})
 			}
 			return true, nil
 		})
 	switch {
+	case errors.Is(err, join.ErrDuplicate): // joined when it first came
 	case errors.Is(err, join.ErrLate):
 		s.p.stats.late.Add(1)
 		if jt.late[side] != nil {
@@ -230,30 +244,83 @@ func (s *aggStage) foldJoin(t *aggTask, r *transport.Record) error {
 		s.refuse(t, r, stageJoin, err)
 	default:
 		s.p.stats.aggregated.Add(1)
-		// The pairs, aggregated now that the row is in: the last one's
-		// partner first, still decoded unless a later candidate failed
-		// ON; the others decoded again.
-		partners := jt.partners
-		if n := len(partners); n > 0 && jt.lastMatched {
-			if err := s.aggregateJoined(t, &s.foldOut, jt.joined); err != nil {
-				return err
-			}
-			partners = partners[:n-1]
-		}
-		for _, values := range partners {
-			if _, err := types.ReadBinaryRow(values, into); err != nil {
-				return fmt.Errorf("%w: a stored row does not decode", join.ErrCorruptState)
-			}
-			if err := s.aggregateJoined(t, &s.foldOut, jt.joined); err != nil {
+		matched := len(jt.partners) > 0 || len(jt.out) > pairs
+		if grouped {
+			if err := s.aggregatePairs(t, into); err != nil {
 				return err
 			}
 		}
+		// An updating outer side: the partners' NULL-padded rows are
+		// taken back (after the pairs, so that a group holding only
+		// those never looks empty in between), and a row of its own
+		// without a partner is emitted at once.
+		for i := range jt.firsts {
+			o := &jt.firsts[i]
+			// Before the pairs on their way to the sink, where they
+			// may replace it under the same key.
+			if err := s.emitPadded(t, o.Side, o.Values, o.TS, true, pairs+i); err != nil {
+				return err
+			}
+		}
+		if !matched && updating[side] {
+			if err := s.emitPadded(t, side, values, ts, false, len(jt.out)); err != nil {
+				return err
+			}
+		}
+		clear(jt.firsts)
 		if len(s.foldOut.dead) > 0 {
 			t.dead = append(t.dead, s.foldOut.dead...)
 			clear(s.foldOut.dead)
 			s.foldOut.dead = s.foldOut.dead[:0]
 		}
 	}
+	return nil
+}
+
+// aggregatePairs aggregates the pairs the row just added made (a join
+// that aggregates its own rows): the last one's partner first, still
+// decoded unless a later candidate failed ON; the others decoded again.
+func (s *aggStage) aggregatePairs(t *aggTask, into types.Row) error {
+	jt := t.join
+	partners := jt.partners
+	if n := len(partners); n > 0 && jt.lastMatched {
+		if err := s.aggregateJoined(t, &s.foldOut, jt.joined, false); err != nil {
+			return err
+		}
+		partners = partners[:n-1]
+	}
+	for _, values := range partners {
+		if _, err := types.ReadBinaryRow(values, into); err != nil {
+			return fmt.Errorf("%w: a stored row does not decode", join.ErrCorruptState)
+		}
+		if err := s.aggregateJoined(t, &s.foldOut, jt.joined, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// emitPadded emits, or with retract takes back, the NULL-padded row of
+// a row of an updating outer side: its values, NULLs for the other
+// side's columns. A join that aggregates its own rows folds it in at
+// once; otherwise it waits for the checkpoint with the pairs, at index
+// at of the task's joined rows.
+func (s *aggStage) emitPadded(t *aggTask, side join.Side, values []byte, ts int64, retract bool, at int) error {
+	jt := t.join
+	base := [2]int{0, s.st.join.Offset}
+	row := make(types.Row, len(jt.joined))
+	own := row[base[side] : base[side]+len(jt.kinds[side])]
+	if rest, err := types.ReadBinaryRow(values, own); err != nil || len(rest) != 0 {
+		return fmt.Errorf("%w: a stored row does not decode", join.ErrCorruptState)
+	}
+	other := side.Other()
+	for i, k := range jt.kinds[other] {
+		row[base[other]+i] = types.Null(k)
+	}
+	if t.op != nil {
+		return s.aggregateJoined(t, &s.foldOut, row, retract)
+	}
+	jt.out = slices.Insert(jt.out, at, joinedRow{row: row, ts: ts, retract: retract})
 	return nil
 }
 

@@ -167,7 +167,7 @@ func TestJoinErrors(t *testing.T) {
 	_, e := joinNode(t)
 	mustExec(t, e, `CREATE SOURCE plain (id bigint) WITH (connector = 'topic', topic = 'plain')`)
 	for sql, want := range map[string]string{
-		"CREATE SINK s WITH (connector = 'blackhole') AS SELECT o.id FROM orders o LEFT JOIN plain p ON o.id = p.id":           "needs an upper bound",
+		"CREATE SINK s WITH (connector = 'blackhole') AS SELECT o.id FROM orders o LEFT JOIN plain p ON o.id = p.id":           "it needs KEY BY",
 		"CREATE SINK s WITH (connector = 'blackhole') AS SELECT o.id FROM orders o JOIN customers c ON o.id = c.name":          "needs ON <expression over the stream> = c.id",
 		"CREATE SINK s WITH (connector = 'blackhole') AS SELECT o.id FROM orders o JOIN customers c ON o.id > c.id":            "needs ON",
 		"CREATE SINK s WITH (connector = 'blackhole') AS SELECT o.id FROM orders o FULL JOIN customers c ON o.customer = c.id": "FULL JOIN of a stream with a table is not supported yet",

@@ -229,13 +229,16 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 			}
 		}
 		st.partitions = st.origins
+		grouped := pl.StreamJoin != nil && pl.StreamJoin.Grouped && !e.hasGroupStage(ctx, st)
 		switch {
 		case pl.TopN != nil && pl.Aggregation != nil: // a top-N over the windows: two stages (chain.go)
 			st.topn = nil
 			st.next = newNextStage(st, rankStage)
-		case pl.StreamJoin != nil && pl.Aggregation != nil && !pl.StreamJoin.Grouped: // an aggregation of the joined rows
+		case pl.StreamJoin != nil && pl.Aggregation != nil && !grouped: // an aggregation of the joined rows
 			st.agg = nil
 			st.next = newNextStage(st, groupStage)
+		case pl.StreamJoin != nil && pl.Aggregation != nil: // aggregated in the join's tasks
+			st.retract = pl.StreamJoin.Updates()
 		}
 		if pl.Outer != nil { // and an aggregation of the groups' rows
 			last := st

@@ -48,6 +48,18 @@ func (w *resultWriter) add(r *aggregate.Result) {
 	gone := r.Values == nil // an outer group whose last row was taken back
 	if gone {
 		r = &aggregate.Result{Key: r.Key, Values: make([]types.Value, len(agg.Aggs))} // the keys and NULLs, for KEY BY
+		if len(agg.Keys) == 0 {
+			// Without GROUP BY there is one row, over no rows too: a
+			// count of 0, NULL sums (Postgres').
+			gone = false
+			for i := range agg.Aggs {
+				var err error
+				if r.Values[i], err = agg.Aggs[i].Agg.NewAccumulator().Result(); err != nil {
+					w.deadResult(r, stageAggregate, err)
+					return
+				}
+			}
+		}
 	}
 	row, keys, err := aggregatedRow(agg, r)
 	if err != nil {
@@ -132,18 +144,35 @@ func (w *resultWriter) emit(out types.Row, key []byte, ts time.Time) error {
 // addJoined evaluates one joined row (plan.StreamJoin) into an output —
 // WHERE, the SELECT list, KEY BY (no key without one) — or a dead
 // letter when an expression fails; ts is its event time.
-func (w *resultWriter) addJoined(row types.Row, ts int64) {
+func (w *resultWriter) addJoined(row types.Row, ts int64, retract bool) {
 	pl := w.p.plan
 	if pl.Filter != nil {
 		v, err := pl.Filter.Eval(row)
 		if err != nil {
-			w.deadRow(nil, row, stageFilter, err)
+			if !retract { // a retracted row failed when it came, and was dead-lettered then
+				w.deadRow(nil, row, stageFilter, err)
+			}
 			return
 		}
 		if v.IsNull() || !v.Bool() {
-			w.p.stats.filtered.Add(1)
+			if !retract {
+				w.p.stats.filtered.Add(1)
+			}
 			return
 		}
+	}
+	if retract {
+		// An updating join's NULL-padded row, replaced by its first
+		// pair: deleted where the sink can (a tombstone on a topic; a
+		// row sink keeps it, and the pair replaces it under the same
+		// key). A key that fails was dead-lettered when the row came.
+		if _, rowSink := w.p.sink.(connector.RowSink); !rowSink && pl.Key != nil {
+			if v, err := pl.Key.Eval(row); err == nil {
+				w.outputs = append(w.outputs, connector.Output{Key: keyBytes(v), Timestamp: time.UnixMicro(ts), Origin: w.origin})
+				w.rows = append(w.rows, nil)
+			}
+		}
+		return
 	}
 	out := make(types.Row, len(pl.Outputs))
 	for i, o := range pl.Outputs {

@@ -82,8 +82,9 @@ type stateful struct {
 	// top-N over this stage's windows, the aggregation of its joined
 	// rows or of its groups' rows (chain.go); nil for the last.
 	next *stateful
-	// retract marks the aggregation of another's groups' rows
-	// (plan.Outer): its input takes back the rows it replaces.
+	// retract marks an aggregation whose input takes back rows it
+	// replaces: another's groups' rows (plan.Outer), or an updating
+	// join's (its NULL-padded rows, at their first match).
 	retract     bool
 	repartition string // internal topic between the stages
 	changelog   string // internal compacted topic of the aggregate state
@@ -260,9 +261,13 @@ func checkStateful(p *plan.Pipeline, sinkOpts map[string]string) error {
 		if idle[0] != idle[1] {
 			return fmt.Errorf("the sources of a join must have the same 'watermark.idle_timeout' (%s has %s, %s has %s)", p.Source.Name, idle[0], p.StreamJoin.Right.Name, idle[1])
 		}
-		if p.Updating() && !updatingSinks[p.Connector] {
+		switch {
+		case p.Aggregation != nil && !updatingSinks[p.Connector]:
 			return fmt.Errorf("a GROUP BY over a join produces an updating result (each group's row changes as pairs arrive), which the %s sink can only append; "+
 				"write it to a topic (compacted, keyed by the group key) or to postgres", p.Connector)
+		case p.Updating() && !updatingSinks[p.Connector]:
+			return fmt.Errorf("an outer join without a time bound produces an updating result (a row without a partner is emitted at once and replaced when its first partner comes), which the %s sink can only append; "+
+				"write it to a topic (compacted, keyed by KEY BY) or to postgres, or bound the join in ON to emit lonely rows once, final", p.Connector)
 		}
 		return nil
 	}

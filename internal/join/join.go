@@ -10,6 +10,10 @@ import (
 // should have met may already be dropped, so the row is not joined.
 var ErrLate = errors.New("join: row is behind the watermark")
 
+// ErrDuplicate is Add's answer for a row already in state (a repartition
+// record written twice): it was joined when it first came.
+var ErrDuplicate = errors.New("join: row is already in state")
+
 // Side is one of the join's two inputs.
 type Side uint8
 
@@ -166,16 +170,19 @@ func (o *Operator) Memory() (bytes int64, evicted int) { return o.memory, 0 }
 // each stored row of the other side with the same Key, in the order they
 // were added (in origin order for rows restored by Load). match reports
 // whether the pair satisfies the rest of the join condition; a true sets
-// Matched on both rows. match must neither modify nor retain other or
-// its Values, which are the operator's.
+// Matched on both rows (other.Matched is still false in the call that
+// finds its first partner). match must not modify other or its Values,
+// which are the operator's; it may hold other.Values until its caller's
+// next call of an Operator method (the operator never changes a stored
+// row's Values).
 //
 // r is late when r.TS is behind the watermark of the last Expire and
 // the other side does not keep its rows Forever: Add returns ErrLate,
 // stores nothing and does not call match. A row whose
 // identity (Side, Partition, Offset, Key) is already in state is a duplicate
 // (a repartition record written twice): Add does nothing and returns
-// nil, even if it is now behind the watermark, since the first copy was
-// joined.
+// ErrDuplicate, even if it is now behind the watermark, since the first
+// copy was joined.
 //
 // An error from match stops Add, which returns it and leaves the state
 // as it was: r is not stored and no row's Matched changes, so the pairs
@@ -187,7 +194,7 @@ func (o *Operator) Add(r Row, match func(other *Row) (bool, error)) error {
 	}
 	id := rowID{r.Side, r.Partition, r.Offset, r.Key}
 	if _, dup := o.ids[id]; dup {
-		return nil
+		return ErrDuplicate
 	}
 	// Behind the watermark, partners of r may have been dropped, unless
 	// the other side keeps its rows for ever (a join without a time

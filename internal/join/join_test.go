@@ -263,8 +263,8 @@ func TestDuplicate(t *testing.T) {
 		if err := op.Add(dup, func(*Row) (bool, error) {
 			t.Error("match called for a duplicate")
 			return true, nil
-		}); err != nil {
-			t.Fatal(err)
+		}); !errors.Is(err, ErrDuplicate) {
+			t.Fatalf("duplicate: %v, want ErrDuplicate", err)
 		}
 	}
 	// The same origin on the other side, in another partition, or under
@@ -277,8 +277,8 @@ func TestDuplicate(t *testing.T) {
 	}
 	// Behind the watermark but still in state: a duplicate, not late.
 	op.Expire(50, nil)
-	if err := op.Add(r, nil); err != nil {
-		t.Fatalf("duplicate behind the watermark: %v", err)
+	if err := op.Add(r, nil); !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("duplicate behind the watermark: %v, want ErrDuplicate", err)
 	}
 	// Once dropped it is late, like any row that old.
 	op.Expire(200, nil)

@@ -131,6 +131,73 @@ type Accumulator struct {
 	// and the values, in arrival order.
 	distinct [][]byte
 	values   []types.Value
+	// specials counts the NaN, +Infinity and -Infinity values of a sum or
+	// avg of doubles or numerics, kept out of the running total: taken
+	// back, Infinity - Infinity would leave NaN in a total of finite
+	// values. The result is NaN with a NaN or both infinities, else the
+	// infinity there is (Postgres' sum).
+	specials [3]int64
+}
+
+// The indexes of Accumulator.specials.
+const (
+	specialNaN = iota
+	specialPosInf
+	specialNegInf
+)
+
+// specialIndex returns which special value v (a double or a numeric) is, or
+// -1 for a finite one.
+func specialIndex(v types.Value) int {
+	switch v.Kind() {
+	case types.KindFloat8:
+		switch f := v.Float(); {
+		case math.IsNaN(f):
+			return specialNaN
+		case math.IsInf(f, 1):
+			return specialPosInf
+		case math.IsInf(f, -1):
+			return specialNegInf
+		}
+	case types.KindNumeric:
+		switch d := v.Decimal(); d.Form {
+		case apd.NaN, apd.NaNSignaling:
+			return specialNaN
+		case apd.Infinite:
+			if d.Negative {
+				return specialNegInf
+			}
+			return specialPosInf
+		}
+	}
+	return -1
+}
+
+// specialResult is the sum's value when it holds special values: NaN,
+// or an infinity, as a value of the sum's type; ok false when it holds
+// none.
+func (acc *Accumulator) specialResult() (v types.Value, ok bool) {
+	sp := acc.specials
+	if sp == [3]int64{} {
+		return types.Value{}, false
+	}
+	var f float64
+	switch {
+	case sp[specialNaN] > 0 || sp[specialPosInf] > 0 && sp[specialNegInf] > 0:
+		f = math.NaN()
+	case sp[specialPosInf] > 0:
+		f = math.Inf(1)
+	default:
+		f = math.Inf(-1)
+	}
+	if acc.agg.Arg == types.KindFloat8 {
+		return types.NewFloat8(f), true
+	}
+	d := &apd.Decimal{Form: apd.Infinite, Negative: f < 0}
+	if math.IsNaN(f) {
+		d = &apd.Decimal{Form: apd.NaN}
+	}
+	return types.NewNumeric(d), true
 }
 
 // NewAccumulator returns an empty accumulator of a.
@@ -202,14 +269,20 @@ func (acc *Accumulator) addSum(v types.Value) error {
 	case types.KindInt8:
 		_, err := types.NumericContext.Add(&acc.d, &acc.d, apd.New(v.Int(), 0))
 		return err
-	case types.KindNumeric:
+	case types.KindNumeric, types.KindFloat8:
+		if i := specialIndex(v); i >= 0 {
+			acc.specials[i]++
+			return nil
+		}
+		if acc.agg.Arg == types.KindFloat8 {
+			acc.f += v.Float()
+			return nil
+		}
 		r, err := numericOp("+", &acc.d, v.Decimal())
 		if err != nil {
 			return err
 		}
 		acc.d.Set(r)
-	case types.KindFloat8:
-		acc.f += v.Float()
 	case types.KindInterval:
 		m, d, us := v.Interval()
 		acc.months += int64(m)
@@ -278,14 +351,23 @@ func (acc *Accumulator) subSum(v types.Value) error {
 	case types.KindInt8:
 		_, err := types.NumericContext.Sub(&acc.d, &acc.d, apd.New(v.Int(), 0))
 		return err
-	case types.KindNumeric:
+	case types.KindNumeric, types.KindFloat8:
+		if i := specialIndex(v); i >= 0 {
+			if acc.specials[i] == 0 {
+				return errState
+			}
+			acc.specials[i]--
+			return nil
+		}
+		if acc.agg.Arg == types.KindFloat8 {
+			acc.f -= v.Float()
+			return nil
+		}
 		r, err := numericOp("-", &acc.d, v.Decimal())
 		if err != nil {
 			return err
 		}
 		acc.d.Set(r)
-	case types.KindFloat8:
-		acc.f -= v.Float()
 	case types.KindInterval:
 		m, d, us := v.Interval()
 		acc.months -= int64(m)
@@ -353,6 +435,9 @@ func (acc *Accumulator) Merge(other *Accumulator) error {
 				return err
 			}
 		}
+		for i, n := range other.specials {
+			acc.specials[i] += n
+		}
 	}
 	acc.count += other.count
 	return nil
@@ -387,6 +472,9 @@ func (acc *Accumulator) Result() (types.Value, error) {
 	}
 	if acc.count == 0 {
 		return types.Null(a.Result), nil
+	}
+	if v, ok := acc.specialResult(); ok && (a.Func == AggSum || a.Func == AggAvg) {
+		return v, nil // NaN or an infinity, whatever the finite values add up to
 	}
 	switch a.Func {
 	case AggMin, AggMax:
@@ -431,8 +519,17 @@ func (acc *Accumulator) AppendState(dst []byte) []byte {
 	for _, v := range acc.values {
 		dst = appendValue(dst, v)
 	}
+	if acc.specials != [3]int64{} { // only then, so that earlier states read alike
+		dst = append(dst, stateSpecials)
+		for _, n := range acc.specials {
+			dst = binary.AppendVarint(dst, n)
+		}
+	}
 	return dst
 }
+
+// stateSpecials marks the special values' counts at the end of a state.
+const stateSpecials = 's'
 
 // errState is the error of a state that does not decode.
 var errState = errors.New("expr: corrupt aggregate state")
@@ -466,6 +563,14 @@ func (acc *Accumulator) LoadState(b []byte) error {
 		i, _ := slices.BinarySearchFunc(acc.distinct, key, func(x, k []byte) int { return strings.Compare(string(x), string(k)) })
 		acc.distinct = slices.Insert(acc.distinct, i, key)
 		acc.values = append(acc.values, v)
+	}
+	if r.err == nil && r.i < len(b) && b[r.i] == stateSpecials {
+		r.i++
+		for i := range acc.specials {
+			if acc.specials[i] = r.varint(); acc.specials[i] < 0 {
+				return errState
+			}
+		}
 	}
 	if r.err != nil || r.i != len(b) {
 		return errState

@@ -10,6 +10,21 @@ import (
 	"github.com/tide-data/tide/internal/sql/types"
 )
 
+// clockFuncs are the functions of the clock, by the type they return:
+// their value depends on when they are evaluated, not only on the row.
+var clockFuncs = map[string]types.Kind{
+	"now": tTSTZ, "current_timestamp": tTSTZ, "transaction_timestamp": tTSTZ, "statement_timestamp": tTSTZ,
+	"clock_timestamp": tTSTZ, "localtimestamp": tTS, "current_date": tDate,
+}
+
+// IsClock reports whether name (lower case) is a function of the clock
+// (now(), current_timestamp, ...): evaluated twice over the same row, it
+// may give two values.
+func IsClock(name string) bool {
+	_, ok := clockFuncs[name]
+	return ok
+}
+
 func init() {
 	clock := func(k types.Kind) special {
 		return func(c *compiler, f *ast.Func, args []*node) (*node, error) {
@@ -32,13 +47,9 @@ func init() {
 			}}, nil
 		}
 	}
-	specials["now"] = clock(tTSTZ)
-	specials["current_timestamp"] = clock(tTSTZ)
-	specials["transaction_timestamp"] = clock(tTSTZ)
-	specials["statement_timestamp"] = clock(tTSTZ)
-	specials["clock_timestamp"] = clock(tTSTZ)
-	specials["localtimestamp"] = clock(tTS)
-	specials["current_date"] = clock(tDate)
+	for name := range clockFuncs {
+		specials[name] = clock(clockFuncs[name])
+	}
 	specials["date_part"] = func(c *compiler, f *ast.Func, args []*node) (*node, error) {
 		if len(args) != 2 {
 			return nil, c.noFunction(f, "date_part", args)

@@ -128,7 +128,7 @@ func (p *Pipeline) explainQuery() string {
 				items[i] += " AS " + c.Name
 			}
 		}
-		line("Project %s (each group's row as it changes: the old one taken back, the new one added)", strings.Join(items, ", "))
+		line("Project %s (each group's row as it changes: the new one added, the old one taken back)", strings.Join(items, ", "))
 	}
 	if a := p.Aggregation; a != nil {
 		s := aggregateText(a)
@@ -136,7 +136,7 @@ func (p *Pipeline) explainQuery() string {
 		case p.StreamJoin != nil && p.StreamJoin.Grouped:
 			s += "; over the joined rows, in the join's tasks (the group key holds the join key)"
 		case p.StreamJoin != nil:
-			s += "; over the joined rows, in a second stateful stage"
+			s += "; over the joined rows, in a stateful stage of its own"
 		}
 		line("Aggregate %s", s)
 		if a.Having != nil {
@@ -161,6 +161,11 @@ func (p *Pipeline) explainQuery() string {
 		fmt.Fprintf(&b, "%s  keys: %s\n", indent, strings.Join(j.KeyText, ", "))
 		left, right := j.Keep()
 		fmt.Fprintf(&b, "%s  state: %s rows for %s, %s rows for %s after their event time\n", indent, j.LeftAlias, keepText(left), j.RightAlias, keepText(right))
+		for side, alias := range []string{j.LeftAlias, j.RightAlias} {
+			if j.Updating[side] {
+				fmt.Fprintf(&b, "%s  updating: each %s row without a partner is emitted at once with NULLs, and taken back when its first partner comes\n", indent, alias)
+			}
+		}
 		fmt.Fprintf(&b, "%s  %s: %s\n", indent, j.RightAlias, describeConnector(j.Right.Connector, j.Right.Options))
 		if j.RightWindow != nil {
 			fmt.Fprintf(&b, "%s  %s window: %s\n", indent, j.RightAlias, j.RightWindowText)

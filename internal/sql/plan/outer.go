@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/tide-data/tide/internal/sql/ast"
 	"github.com/tide-data/tide/internal/sql/expr"
@@ -65,6 +66,27 @@ func planOuterAggregation(p *Pipeline, q *ast.Select, sub *ast.Subquery, inner *
 	case inner.Key != nil:
 		return unsupported(sub.Pos, "KEY BY in an aggregating subquery has no effect", "key the outer query's rows")
 	}
+	// Each old row is evaluated again when it is taken back, so it must
+	// evaluate as it did when it was sent: no clock on that path.
+	isClock := func(f *ast.Func) bool { return expr.IsClock(strings.ToLower(string(f.Name))) }
+	retaken := append(append(itemExprs(inner.Items), inner.Having, q.Where), q.GroupBy...)
+	for _, e := range append(itemExprs(q.Items), q.Having, q.Key) {
+		// The outer aggregates' arguments, not what is computed over
+		// their results.
+		inspect(e, func(x ast.Expr) bool {
+			if f, ok := x.(*ast.Func); ok && isAggregate(strings.ToLower(string(f.Name))) {
+				retaken = append(retaken, f.Args...)
+				return false
+			}
+			return true
+		})
+	}
+	for _, e := range retaken {
+		if f := find(e, isClock); f != nil {
+			return unsupported(f.Pos, fmt.Sprintf("%s in a GROUP BY over an aggregating subquery is not supported: a row the subquery replaces is evaluated again to be taken back, and the clock would have moved", ast.Format(f)),
+				"compute the time in the subquery's source, or aggregate the subquery's topic in a sink of its own")
+		}
+	}
 	p.Source, p.Filter, p.FilterText, p.Aggregation = stage.Source, stage.Filter, stage.FilterText, a
 	p.Join, p.StreamJoin = stage.Join, stage.StreamJoin
 	outer := &Outer{Over: stage.Outputs}
@@ -98,8 +120,12 @@ func planOuterAggregation(p *Pipeline, q *ast.Select, sub *ast.Subquery, inner *
 	}
 	for _, c := range top.Aggregation.Aggs {
 		if !c.Agg.Retractable() {
-			return unsupported(q.Pos, fmt.Sprintf("%s over a subquery that groups without a window is not supported yet: its rows update, and %s cannot take the old ones back", c.Text, c.Agg.Func),
-				"count, sum and avg can take rows back; min and max would need every row kept, which they do not do yet")
+			what := c.Agg.Func.String()
+			if c.Agg.Distinct {
+				what += "(DISTINCT ...)"
+			}
+			return unsupported(q.Pos, fmt.Sprintf("%s over a subquery that groups without a window is not supported yet: its rows update, and %s cannot take the old ones back", c.Text, what),
+				"count, sum and avg without DISTINCT can take rows back; min, max and DISTINCT would need every row kept, which they do not do yet")
 		}
 	}
 	outer.Aggregation = top.Aggregation

@@ -149,11 +149,14 @@ func (p *Pipeline) Sources() []*Source {
 // Updating reports whether the pipeline's result is a changelog: an
 // aggregation without a window emits each group's row anew, as an
 // upsert by the group key, whenever an event changes it; a top-N
-// without event time, its partitions' rows by row number. A windowed
+// without event time, its partitions' rows by row number; an outer join
+// without a time bound, its rows by KEY BY (a lonely row taken back when
+// its first partner comes). A windowed
 // aggregation emits each window's rows once, when the watermark passes
 // its end; a stateless pipeline emits one row per record.
 func (p *Pipeline) Updating() bool {
-	return p.Aggregation != nil && p.Aggregation.Window == nil || p.TopN != nil && p.TopN.Updating()
+	return p.Aggregation != nil && p.Aggregation.Window == nil || p.TopN != nil && p.TopN.Updating() ||
+		p.StreamJoin != nil && p.StreamJoin.Updates()
 }
 
 // Error is a semantic error at a position in the statement.
@@ -348,7 +351,7 @@ func planQuery(p *Pipeline, q *ast.Select, lookup func(string) (*Source, bool), 
 	} else if err := planProjection(p, q, in, items, opts); err != nil {
 		return err
 	}
-	return nil
+	return checkUpdating(p, q.Pos)
 }
 
 // finishSink names a planned query's outputs and reads the sink's

@@ -64,6 +64,13 @@ type StreamJoin struct {
 	ConditionText string
 	Offset        int // where the right side's row starts in the joined row
 
+	// Updating marks the outer sides without a time bound (a regular
+	// outer join, Flink's): their rows may find partners at any time, so
+	// one without a partner yet is emitted at once with NULLs for the
+	// other side, and taken back when its first partner comes. The
+	// join's result is then an updating one. A bounded outer side emits
+	// its lonely rows once, final, when the watermark passes them.
+	Updating [2]bool
 	// Grouped marks a join whose aggregation groups by the join key of a
 	// side the join never fills with NULLs: each group's rows meet in
 	// one join task, which aggregates them itself rather than sending
@@ -71,6 +78,7 @@ type StreamJoin struct {
 	Grouped bool
 
 	leftOnly, rightOnly []ast.Expr // one-sided conjuncts, until finishStreamJoin
+	boundHint           string     // how to bound the join, for errors
 	windowed            [2]bool    // per side: a window join bounds its rows (windowBounds)
 }
 
@@ -216,13 +224,44 @@ func resolveStreamJoin(f *ast.Join, in *input, right *joinSide, opts Options) (*
 	keepLeft, keepRight := j.Keep()
 	rt, lt := right.src.RowColumns()[j.RightTime].Name, in.src.RowColumns()[j.LeftTime].Name
 	bound := fmt.Sprintf("bound it: ON ... AND %s.%s BETWEEN %s.%s AND %s.%s + INTERVAL '1' MINUTE", j.RightAlias, rt, j.LeftAlias, lt, j.LeftAlias, lt)
-	switch {
-	case j.Outer[0] && keepLeft == Forever:
-		return nil, &Error{Pos: f.Pos, Msg: f.Kind + " JOIN between two streams needs an upper bound on the right side's event time in ON, after which a left row without a partner is emitted", Hint: bound}
-	case j.Outer[1] && keepRight == Forever:
-		return nil, &Error{Pos: f.Pos, Msg: f.Kind + " JOIN between two streams needs a lower bound on the right side's event time in ON, after which a right row without a partner is emitted", Hint: bound}
-	}
+	j.Updating = [2]bool{j.Outer[0] && keepLeft == Forever, j.Outer[1] && keepRight == Forever}
+	j.boundHint = bound
 	return in, nil
+}
+
+// Updates reports whether the join's rows update (Updating): an outer
+// side without a time bound emits rows it later takes back.
+func (j *StreamJoin) Updates() bool { return j.Updating[0] || j.Updating[1] }
+
+// checkUpdating refuses what an updating join cannot feed yet: a
+// projection with no key its rows replace each other by, and aggregates
+// that cannot take a row back.
+func checkUpdating(p *Pipeline, pos ast.Pos) error {
+	j := p.StreamJoin
+	if j == nil || !j.Updates() {
+		return nil
+	}
+	side := "left"
+	switch {
+	case j.Updating[0] && j.Updating[1]:
+		side = "left or right"
+	case j.Updating[1]:
+		side = "right"
+	}
+	if p.Aggregation == nil {
+		if p.Key == nil {
+			return &Error{Pos: pos, Msg: fmt.Sprintf("a %s JOIN without a time bound is an updating result: each %s row without a partner is emitted at once with NULLs, and replaced when its first partner comes; it needs KEY BY, the key its rows replace each other by",
+				j.Kind(), side), Hint: "KEY BY an expression that tells the rows apart (e.g. the " + side + " side's id), or " + j.boundHint + " to emit lonely rows once, final"}
+		}
+		return nil
+	}
+	for _, c := range p.Aggregation.Aggs {
+		if !c.Agg.Retractable() {
+			return unsupported(pos, fmt.Sprintf("%s over a %s JOIN without a time bound is not supported yet: the join takes back the NULL-padded rows its %s rows had before a partner came, and %s cannot take rows back",
+				c.Text, j.Kind(), side, c.Agg.Func), "count, sum and avg can; or "+j.boundHint+" to emit lonely rows once, final")
+		}
+	}
+	return nil
 }
 
 // groupedByJoinKey reports whether agg's group key holds every join key

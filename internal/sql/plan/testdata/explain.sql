@@ -278,3 +278,19 @@ SELECT Q.customer, avg(Q.final) FROM (
   SELECT max(p.amount) AS final, o.customer FROM orders AS o JOIN payments AS p ON o.id = p.order_id
   AND p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '1' HOUR GROUP BY o.id, o.customer) Q
 GROUP BY Q.customer
+====
+-- A regular LEFT JOIN updates: lonely orders at once, taken back at their first payment; KEY BY names the rows.
+CREATE SINK paid_regular WITH (connector = 'topic', topic = 'x') AS
+SELECT o.id, p.amount FROM orders o LEFT JOIN payments p ON o.id = p.order_id KEY BY o.id
+====
+-- Aggregated, its retractions need aggregates that can take rows back.
+CREATE SINK paid_max WITH (connector = 'topic', topic = 'x') AS
+SELECT o.customer, max(p.amount) FROM orders o LEFT JOIN payments p ON o.id = p.order_id GROUP BY o.customer
+====
+-- A row taken back is evaluated again: no clock on its way to the outer aggregation.
+CREATE SINK idle_users WITH (connector = 'topic', topic = 'x') AS
+SELECT count(*) FROM (SELECT sensor, max(ts) AS last FROM readings GROUP BY sensor HAVING max(ts) < now() - INTERVAL '1' HOUR)
+====
+-- DISTINCT cannot take a row back.
+CREATE SINK distinct_counts WITH (connector = 'topic', topic = 'x') AS
+SELECT count(DISTINCT n) FROM (SELECT sensor, count(*) AS n FROM readings GROUP BY sensor)
