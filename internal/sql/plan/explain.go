@@ -103,14 +103,7 @@ func (p *Pipeline) explainQuery() string {
 			fmt.Fprintf(&b, "%s  window: %s (each row ranked in each of its windows)\n", indent, t.WindowText)
 		}
 		if t.Over != nil {
-			items := make([]string, len(t.Over))
-			for i, o := range t.Over {
-				items[i] = o.Text
-				if o.Text != o.Name {
-					items[i] += " AS " + o.Name
-				}
-			}
-			line("Project %s (each window's rows, to the top-N's tasks as the windows close)", strings.Join(items, ", "))
+			line("Project %s (each window's rows, to the top-N's tasks as the windows close)", selectText(t.Over))
 		}
 	}
 	if o := p.Outer; o != nil {
@@ -121,14 +114,7 @@ func (p *Pipeline) explainQuery() string {
 		if o.Filter != nil {
 			line("Filter %s", o.FilterText)
 		}
-		items := make([]string, len(o.Over))
-		for i, c := range o.Over {
-			items[i] = c.Text
-			if c.Text != c.Name {
-				items[i] += " AS " + c.Name
-			}
-		}
-		line("Project %s (each group's row as it changes: the new one added, the old one taken back)", strings.Join(items, ", "))
+		line("Project %s (each group's row as it changes: the new one added, the old one taken back)", selectText(o.Over))
 	}
 	if a := p.Aggregation; a != nil {
 		s := aggregateText(a)
@@ -186,6 +172,18 @@ func (p *Pipeline) explainQuery() string {
 		fmt.Fprintf(&b, "%s  watermark: %s\n", indent, s.Watermark.Text)
 	}
 	return b.String()
+}
+
+// selectText is a select list as written, with the names given.
+func selectText(outputs []Output) string {
+	items := make([]string, len(outputs))
+	for i, o := range outputs {
+		items[i] = o.Text
+		if o.Text != o.Name {
+			items[i] += " AS " + o.Name
+		}
+	}
+	return strings.Join(items, ", ")
 }
 
 // aggregateText describes an aggregation: its keys, window and

@@ -48,6 +48,23 @@ func aggregatingSubquery(q *ast.Select, lookup func(string) (*Source, bool), opt
 	return sub, inner, nil
 }
 
+// subqueryInput is the input a query reads from an aggregating subquery
+// whose select list is over: its columns, under the subquery's alias,
+// as a source's.
+func subqueryInput(sub *ast.Subquery, over []Output) *input {
+	alias := string(sub.Alias)
+	if alias == "" {
+		alias = "subquery"
+	}
+	row := make([]Column, len(over))
+	for i, o := range over {
+		row[i] = Column{Name: o.Name, Type: o.Type}
+	}
+	in := &input{src: &Source{Name: alias, Columns: row}, alias: alias}
+	in.cols = exprColumns(alias, row)
+	return in
+}
+
 // planOuterAggregation plans q, a GROUP BY over sub, whose flattened
 // query inner aggregates: inner is the pipeline's Aggregation (over its
 // source or join), q the Outer one over inner's rows.
@@ -90,16 +107,7 @@ func planOuterAggregation(p *Pipeline, q *ast.Select, sub *ast.Subquery, inner *
 	p.Source, p.Filter, p.FilterText, p.Aggregation = stage.Source, stage.Filter, stage.FilterText, a
 	p.Join, p.StreamJoin = stage.Join, stage.StreamJoin
 	outer := &Outer{Over: stage.Outputs}
-	alias := string(sub.Alias)
-	if alias == "" {
-		alias = "subquery"
-	}
-	row := make([]Column, len(outer.Over))
-	for i, o := range outer.Over {
-		row[i] = Column{Name: o.Name, Type: o.Type}
-	}
-	in := &input{src: &Source{Name: alias, Columns: row}, alias: alias}
-	in.cols = exprColumns(alias, row)
+	in := subqueryInput(sub, outer.Over)
 	if q.Where != nil {
 		if f := findAggregate(q.Where); f != nil {
 			return errorf(f.Pos, "aggregate functions are not allowed in WHERE")

@@ -302,17 +302,7 @@ func planRankedAggregation(p *Pipeline, t *TopN, ranked *ast.Select, below *ast.
 	}
 	p.Source, p.Filter, p.FilterText, p.Aggregation = stage.Source, stage.Filter, stage.FilterText, a
 	t.Over = stage.Outputs
-	alias := string(below.Alias)
-	if alias == "" {
-		alias = "subquery"
-	}
-	row := make([]Column, len(t.Over))
-	for i, o := range t.Over {
-		row[i] = Column{Name: o.Name, Type: o.Type}
-	}
-	in := &input{src: &Source{Name: alias, Columns: row}, alias: alias}
-	in.cols = exprColumns(alias, row)
-	return in, nil
+	return subqueryInput(below, t.Over), nil
 }
 
 // isTimeColumn reports whether column col of the ranked query's input
