@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -92,16 +91,15 @@ func newNextStage(first *stateful, name string) *stateful {
 // a join still sent its rows to a stage of their own: that stage's
 // state (its directory, or its changelog on another worker) holds the
 // groups, so the pipeline keeps running in two stages rather than
-// start its groups afresh. A failure to tell counts as such a stage:
-// the two stages are right either way.
+// start its groups afresh. Only what is seen counts: a join task's store
+// holding aggregate entries cannot be read by a join alone.
 func (e *Engine) hasGroupStage(ctx context.Context, first *stateful) bool {
-	dir := filepath.Join(first.stateDir, groupStage)
-	if _, err := os.Stat(dir); err == nil || !errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(first.stateDir, groupStage)); err == nil {
 		return true
 	}
 	changelog := strings.TrimSuffix(first.changelog, ".changelog") + "." + groupStage + ".changelog"
 	_, err := e.cfg.Transport.Topic(ctx, changelog)
-	return !errors.Is(err, transport.ErrTopicNotFound)
+	return err == nil
 }
 
 // chainJoined adds a joined row to the checkpoint's records for the
@@ -322,6 +320,9 @@ func (s *aggStage) chainUpdate(t *aggTask, out *resultWriter, before, after *agg
 // drop, or one an expression fails on (dead-lettered to out, unless out
 // is nil).
 func (s *aggStage) outerRow(out *resultWriter, r *aggregate.Result) (key, args []byte, ok bool) {
+	if r.Values == nil {
+		return nil, nil, false // a group gone (its last row taken back): no row
+	}
 	outer := s.p.plan.Outer
 	fail := func(key []byte, row types.Row, stage string, err error) ([]byte, []byte, bool) {
 		if out != nil {

@@ -57,6 +57,7 @@ type joinTask struct {
 	// firsts are the partners of an updating outer side that matched for
 	// the first time: their NULL-padded rows are taken back.
 	firsts []join.Row
+	keys   types.Row // a record's join key, decoded
 }
 
 // joinedRow is one result of a join: a pair, stamped with the later of
@@ -121,6 +122,7 @@ func newJoinTask(st *stateful) *joinTask {
 		jt.sides[side] = make(types.Row, len(jt.kinds[side]))
 	}
 	jt.joined = make(types.Row, len(jt.kinds[0])+len(jt.kinds[1]))
+	jt.keys = make(types.Row, len(j.LeftKeys))
 	rows := [2][]plan.Column{j.LeftRow, j.RightRow}
 	for side, src := range []*plan.Source{st.query.Source, j.Right} {
 		if st.joinLateTopics[side] != "" {
@@ -202,6 +204,12 @@ func (s *aggStage) foldJoin(t *aggTask, r *transport.Record) error {
 	into := jt.joined[base[other] : base[other]+width]
 	grouped := t.op != nil
 	updating := s.st.join.Updating
+	if updating[side] && jt.nullKey(r.Key) {
+		// It can never match: out at once, and not kept.
+		err := s.emitPadded(t, side, values, ts, false, len(jt.out))
+		s.collectFoldDead(t)
+		return err
+	}
 	jt.partners, jt.firsts = jt.partners[:0], jt.firsts[:0]
 	err = jt.op.Add(join.Row{Side: side, Key: string(r.Key), TS: ts, Partition: origin, Offset: offset, Values: values},
 		func(o *join.Row) (bool, error) {
@@ -251,14 +259,18 @@ func (s *aggStage) foldJoin(t *aggTask, r *transport.Record) error {
 			}
 		}
 		// An updating outer side: the partners' NULL-padded rows are
-		// taken back (after the pairs, so that a group holding only
-		// those never looks empty in between), and a row of its own
-		// without a partner is emitted at once.
+		// taken back, and a row of its own without a partner is
+		// emitted at once.
 		for i := range jt.firsts {
 			o := &jt.firsts[i]
-			// Before the pairs on their way to the sink, where they
-			// may replace it under the same key.
-			if err := s.emitPadded(t, o.Side, o.Values, o.TS, true, pairs+i); err != nil {
+			// Before the pairs on their way to the sink, where they may
+			// replace it under the same key; after them on their way to
+			// an aggregation, whose group then never looks empty.
+			at := pairs + i
+			if s.st.next != nil {
+				at = len(jt.out)
+			}
+			if err := s.emitPadded(t, o.Side, o.Values, o.TS, true, at); err != nil {
 				return err
 			}
 		}
@@ -268,13 +280,32 @@ func (s *aggStage) foldJoin(t *aggTask, r *transport.Record) error {
 			}
 		}
 		clear(jt.firsts)
-		if len(s.foldOut.dead) > 0 {
-			t.dead = append(t.dead, s.foldOut.dead...)
-			clear(s.foldOut.dead)
-			s.foldOut.dead = s.foldOut.dead[:0]
-		}
+		s.collectFoldDead(t)
 	}
 	return nil
+}
+
+// collectFoldDead moves the dead letters of rows aggregated as they were
+// folded to their task's checkpoint.
+func (s *aggStage) collectFoldDead(t *aggTask) {
+	if len(s.foldOut.dead) > 0 {
+		t.dead = append(t.dead, s.foldOut.dead...)
+		clear(s.foldOut.dead)
+		s.foldOut.dead = s.foldOut.dead[:0]
+	}
+}
+
+// nullKey reports whether a join key holds a NULL, which no row equals.
+func (jt *joinTask) nullKey(key []byte) bool {
+	if rest, err := types.ReadBinaryRow(key, jt.keys); err != nil || len(rest) != 0 {
+		return false // the operator's concern: it is only bytes to it
+	}
+	for _, v := range jt.keys {
+		if v.IsNull() {
+			return true
+		}
+	}
+	return false
 }
 
 // aggregatePairs aggregates the pairs the row just added made (a join

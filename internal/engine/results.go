@@ -167,7 +167,7 @@ func (w *resultWriter) addJoined(row types.Row, ts int64, retract bool) {
 		// row sink keeps it, and the pair replaces it under the same
 		// key). A key that fails was dead-lettered when the row came.
 		if _, rowSink := w.p.sink.(connector.RowSink); !rowSink && pl.Key != nil {
-			if v, err := pl.Key.Eval(row); err == nil {
+			if v, err := pl.Key.Eval(row); err == nil && !v.IsNull() {
 				w.outputs = append(w.outputs, connector.Output{Key: keyBytes(v), Timestamp: time.UnixMicro(ts), Origin: w.origin})
 				w.rows = append(w.rows, nil)
 			}

@@ -146,3 +146,25 @@ func TestUpdatingLeftJoinAggregated(t *testing.T) {
 		})
 	}
 }
+
+// An aggregation of an aggregation of a regular LEFT join whose inner
+// group key is on the NULL-padded side: the padded rows' group (NULL)
+// empties when its only row is taken back, and the outer stage takes
+// that group's row back (a group gone has no new row to send).
+func TestOuterOverUpdatingJoinGroupEmpties(t *testing.T) {
+	n, e := sjEngine(t, nil, true)
+	mustExec(t, e, `CREATE SINK s WITH (connector = 'topic', topic = 'out') AS
+		SELECT count(*) AS groups, sum(n) AS total FROM (
+			SELECT p.order_id AS k, count(*) AS n FROM orders o LEFT JOIN payments p ON o.id = p.order_id GROUP BY p.order_id)`)
+	produceValue(t, n.tr, "orders", `{"id":1,"customer":"c1","amount":20,"placed_at":"2026-03-01 00:00:00"}`)
+	waitFor(t, "the padded row counted", func() bool {
+		return currentRows(t, n, "out")[""] == `{"groups":1,"total":1}`
+	})
+	// Two payments of the order: its padded row (group NULL) is taken
+	// back, which empties that group; the pairs make group 1 of two rows.
+	produceValue(t, n.tr, "payments", `{"order_id":1,"amount":5,"paid_at":"2026-03-01 00:00:01"}`)
+	produceValue(t, n.tr, "payments", `{"order_id":1,"amount":6,"paid_at":"2026-03-01 00:00:02"}`)
+	waitFor(t, "the pairs counted, the padded row gone", func() bool {
+		return currentRows(t, n, "out")[""] == `{"groups":1,"total":2}`
+	})
+}

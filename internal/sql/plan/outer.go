@@ -48,6 +48,34 @@ func aggregatingSubquery(q *ast.Select, lookup func(string) (*Source, bool), opt
 	return sub, inner, nil
 }
 
+// clockCall returns the first call of a clock function (now(), ...) in
+// exprs, or nil: a row taken back is evaluated again, and must give what
+// it gave when it was sent.
+func clockCall(exprs []ast.Expr) *ast.Func {
+	for _, e := range exprs {
+		if f := find(e, func(f *ast.Func) bool { return expr.IsClock(strings.ToLower(string(f.Name))) }); f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+// aggregateArgs are the arguments of the aggregate calls in exprs, not
+// what is computed over their results.
+func aggregateArgs(exprs []ast.Expr) []ast.Expr {
+	var args []ast.Expr
+	for _, e := range exprs {
+		inspect(e, func(x ast.Expr) bool {
+			if f, ok := x.(*ast.Func); ok && isAggregate(strings.ToLower(string(f.Name))) {
+				args = append(args, f.Args...)
+				return false
+			}
+			return true
+		})
+	}
+	return args
+}
+
 // subqueryInput is the input a query reads from an aggregating subquery
 // whose select list is over: its columns, under the subquery's alias,
 // as a source's.
@@ -85,24 +113,11 @@ func planOuterAggregation(p *Pipeline, q *ast.Select, sub *ast.Subquery, inner *
 	}
 	// Each old row is evaluated again when it is taken back, so it must
 	// evaluate as it did when it was sent: no clock on that path.
-	isClock := func(f *ast.Func) bool { return expr.IsClock(strings.ToLower(string(f.Name))) }
 	retaken := append(append(itemExprs(inner.Items), inner.Having, q.Where), q.GroupBy...)
-	for _, e := range append(itemExprs(q.Items), q.Having, q.Key) {
-		// The outer aggregates' arguments, not what is computed over
-		// their results.
-		inspect(e, func(x ast.Expr) bool {
-			if f, ok := x.(*ast.Func); ok && isAggregate(strings.ToLower(string(f.Name))) {
-				retaken = append(retaken, f.Args...)
-				return false
-			}
-			return true
-		})
-	}
-	for _, e := range retaken {
-		if f := find(e, isClock); f != nil {
-			return unsupported(f.Pos, fmt.Sprintf("%s in a GROUP BY over an aggregating subquery is not supported: a row the subquery replaces is evaluated again to be taken back, and the clock would have moved", ast.Format(f)),
-				"compute the time in the subquery's source, or aggregate the subquery's topic in a sink of its own")
-		}
+	retaken = append(retaken, aggregateArgs(append(itemExprs(q.Items), q.Having, q.Key))...)
+	if f := clockCall(retaken); f != nil {
+		return unsupported(f.Pos, fmt.Sprintf("%s in a GROUP BY over an aggregating subquery is not supported: a row the subquery replaces is evaluated again to be taken back, and the clock would have moved", ast.Format(f)),
+			"compute the time in the subquery's source, or aggregate the subquery's topic in a sink of its own")
 	}
 	p.Source, p.Filter, p.FilterText, p.Aggregation = stage.Source, stage.Filter, stage.FilterText, a
 	p.Join, p.StreamJoin = stage.Join, stage.StreamJoin

@@ -351,7 +351,7 @@ func planQuery(p *Pipeline, q *ast.Select, lookup func(string) (*Source, bool), 
 	} else if err := planProjection(p, q, in, items, opts); err != nil {
 		return err
 	}
-	return checkUpdating(p, q.Pos)
+	return checkUpdating(p, q)
 }
 
 // finishSink names a planned query's outputs and reads the sink's

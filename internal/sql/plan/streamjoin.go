@@ -79,6 +79,7 @@ type StreamJoin struct {
 
 	leftOnly, rightOnly []ast.Expr // one-sided conjuncts, until finishStreamJoin
 	boundHint           string     // how to bound the join, for errors
+	residue             []ast.Expr // WHERE's conjuncts evaluated on the joined rows
 	windowed            [2]bool    // per side: a window join bounds its rows (windowBounds)
 }
 
@@ -234,12 +235,21 @@ func resolveStreamJoin(f *ast.Join, in *input, right *joinSide, opts Options) (*
 func (j *StreamJoin) Updates() bool { return j.Updating[0] || j.Updating[1] }
 
 // checkUpdating refuses what an updating join cannot feed yet: a
-// projection with no key its rows replace each other by, and aggregates
-// that cannot take a row back.
-func checkUpdating(p *Pipeline, pos ast.Pos) error {
+// projection with no key its rows replace each other by, aggregates that
+// cannot take a row back, and the clock where a row taken back is
+// evaluated again (WHERE, KEY BY, GROUP BY, aggregate arguments).
+func checkUpdating(p *Pipeline, q *ast.Select) error {
 	j := p.StreamJoin
 	if j == nil || !j.Updates() {
 		return nil
+	}
+	pos := q.Pos
+	// WHERE's conjuncts over one side run before the join, once.
+	retaken := append(append(slices.Clip(j.residue), q.Key), q.GroupBy...)
+	retaken = append(retaken, aggregateArgs(append(itemExprs(q.Items), q.Having))...)
+	if f := clockCall(retaken); f != nil {
+		return unsupported(f.Pos, fmt.Sprintf("%s after an outer join without a time bound is not supported: a NULL-padded row is evaluated again to be taken back, and the clock would have moved", ast.Format(f)),
+			"compute the time before the join (in a source), or "+j.boundHint+" to emit lonely rows once, final")
 	}
 	side := "left"
 	switch {
@@ -547,6 +557,7 @@ func finishStreamJoin(p *Pipeline, where ast.Expr, in *input, opts Options) erro
 	if j.RightFilter, j.RightFilterText, err = andAll(j.rightOnly, exprColumns(j.RightAlias, j.RightRow), opts); err != nil {
 		return err
 	}
+	j.residue = rest
 	p.Filter, p.FilterText, err = andAll(rest, in.cols, opts)
 	return err
 }

@@ -294,3 +294,11 @@ SELECT count(*) FROM (SELECT sensor, max(ts) AS last FROM readings GROUP BY sens
 -- DISTINCT cannot take a row back.
 CREATE SINK distinct_counts WITH (connector = 'topic', topic = 'x') AS
 SELECT count(DISTINCT n) FROM (SELECT sensor, count(*) AS n FROM readings GROUP BY sensor)
+====
+-- A NULL-padded row taken back is evaluated again: no clock after a regular outer join.
+CREATE SINK paid_recent WITH (connector = 'topic', topic = 'x') AS
+SELECT o.id, p.amount FROM orders o LEFT JOIN payments p ON o.id = p.order_id WHERE p.paid_at IS NULL OR p.paid_at > now() KEY BY o.id
+====
+-- ... but a condition on the left side alone runs before the join, once.
+CREATE SINK paid_recent_left WITH (connector = 'topic', topic = 'x') AS
+SELECT o.id, p.amount FROM orders o LEFT JOIN payments p ON o.id = p.order_id WHERE o.placed_at > now() - INTERVAL '1' DAY KEY BY o.id
