@@ -21,11 +21,12 @@ import (
 	"github.com/tide-data/tide/internal/transport"
 )
 
-// Two shapes of query run as two stateful stages of one pipeline, the
-// second fed by the first through a repartition topic of its own: a
-// top-N over a window aggregation (plan.TopN.Over), and an aggregation
-// of a join of two streams (a join's rows are final, so the aggregation
-// needs no retractions). For the first:
+// Three shapes of query run as chained stateful stages of one pipeline,
+// each stage fed by the one before through a repartition topic of its
+// own: a top-N over a window aggregation (plan.TopN.Over), an
+// aggregation of a join of two streams, and an aggregation of an
+// aggregation's groups (plan.Outer, fed with retractions: chainUpdate).
+// For the first:
 //
 //	shuffle ──► .repartition ──► aggregate tasks ──► .rank.repartition ──► top-N tasks ──► sink
 //
@@ -41,16 +42,19 @@ import (
 //
 // The aggregation over a join goes the same way: the join tasks send each
 // checkpoint's joined rows, WHERE applied, keyed by the group key, with
-// the aggregates' arguments (chainJoined). The aggregation has no window
-// (its rows update), so its watermark plays no part.
+// the aggregates' arguments (chainJoined), and an updating (regular
+// outer) join's NULL-padded rows taken back. The aggregation has no
+// window (its rows update), so its watermark plays no part. Grouped by
+// the join key, the join's tasks aggregate the rows themselves
+// (aggregateJoined): no stage in between.
 //
 // A row's event time is its window's end; its identity (the top-N's
 // origin partition and offset) is the aggregate task and a hash of the
 // group key and window, the same when a replay fires the window again
 // (at-least-once), so the top-N stores it once.
 
-// The names of a second stage's internal topics, group and state, after
-// the first's: a top-N's, an aggregation's.
+// The names of a next stage's internal topics, group and state, after
+// the one before's: a top-N's, an aggregation's, an outer aggregation's.
 const (
 	rankStage  = "rank"
 	groupStage = "group"
