@@ -123,6 +123,7 @@ func TestExactlyOnceJoinSurvivesSIGKILL(t *testing.T) {
 			out := createTopic(t, adm, 1, map[string]*string{"retention.ms": &keep})
 			sums := createTopic(t, adm, 1, map[string]*string{"retention.ms": &keep})
 			tops := createTopic(t, adm, 1, map[string]*string{"retention.ms": &keep})
+			regular := createTopic(t, adm, 1, map[string]*string{"retention.ms": &keep})
 			suffix := strings.ReplaceAll(strings.TrimPrefix(uniqueName(t, "x"), "it-x-"), "-", "_")
 			suffix = suffix[len(suffix)-8:]
 			p.SQL(fmt.Sprintf(`CREATE SOURCE orders_%[4]s (id bigint, amount int, placed_at timestamp, WATERMARK FOR placed_at AS placed_at - INTERVAL '2' SECOND)
@@ -146,12 +147,17 @@ func TestExactlyOnceJoinSurvivesSIGKILL(t *testing.T) {
 					  FROM orders_%[4]s o LEFT JOIN payments_%[4]s p
 					    ON o.id = p.order_id AND p.paid_at BETWEEN o.placed_at - INTERVAL '2' SECOND AND o.placed_at + INTERVAL '10' SECOND
 					  WHERE o.id >= 0 GROUP BY o.id) AS per_order
-					GROUP BY bucket;`, orders, payments, out, suffix, sums, tops))
+					GROUP BY bucket;
+				CREATE SINK regular_%[4]s WITH (connector = 'topic', topic = '%[7]s', delivery.guarantee = 'exactly_once', checkpoint.interval = '100ms') AS
+					SELECT o.id, p.amount AS paid
+					FROM orders_%[4]s o LEFT JOIN payments_%[4]s p ON o.id = p.order_id
+					WHERE o.id >= 0
+					KEY BY concat(o.id, '|', p.amount, '|', p.paid_at);`, orders, payments, out, suffix, sums, tops, regular))
 			t.Cleanup(func() {
 				// A Kafka cluster's catalog outlives the test: leave it as
 				// it was found.
 				if !t.Failed() && p.running() {
-					p.SQL(fmt.Sprintf("DROP SINK paid_%[1]s; DROP SINK sums_%[1]s; DROP SINK tops_%[1]s; DROP SOURCE orders_%[1]s; DROP SOURCE payments_%[1]s", suffix))
+					p.SQL(fmt.Sprintf("DROP SINK paid_%[1]s; DROP SINK sums_%[1]s; DROP SINK tops_%[1]s; DROP SINK regular_%[1]s; DROP SOURCE orders_%[1]s; DROP SOURCE payments_%[1]s", suffix))
 				}
 			})
 
@@ -302,6 +308,65 @@ func TestExactlyOnceJoinSurvivesSIGKILL(t *testing.T) {
 				})
 			}
 			t.Logf("the aggregation of per-order maxima: %d groups exact", len(wantTops))
+
+			// The regular LEFT join (no time bound): an order without a
+			// payment yet goes out at once, NULL-padded, and is taken back
+			// (a tombstone) when its first payment comes; the rows by key
+			// end as every pair, whenever paid, and every order never paid.
+			type pay struct {
+				id, amount int
+				ts         time.Time
+			}
+			paidRows := map[pay]bool{}
+			paid := map[int]bool{}
+			for _, row := range rows {
+				if row.payment {
+					paidRows[pay{row.id, row.amount, row.ts}] = true
+					paid[row.id] = true
+				}
+			}
+			var wantRegular []string
+			for p := range paidRows {
+				wantRegular = append(wantRegular, fmt.Sprintf("%d|%d", p.id, p.amount))
+			}
+			for _, row := range rows {
+				if !row.payment && !paid[row.id] {
+					wantRegular = append(wantRegular, fmt.Sprintf("%d|null", row.id))
+				}
+			}
+			slices.Sort(wantRegular)
+			rc := newClient(t, c, kgo.ConsumeTopics(regular), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+				kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+			byKey := map[string]string{}
+			var gotRegular []string
+			for !slices.Equal(gotRegular, wantRegular) {
+				pollCtx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+				fs := rc.PollFetches(pollCtx)
+				cancel()
+				if ctx.Err() != nil {
+					t.Fatalf("the regular LEFT join's rows by key: %d, want %d", len(gotRegular), len(wantRegular))
+				}
+				fs.EachRecord(func(rec *kgo.Record) {
+					if rec.Value == nil {
+						delete(byKey, string(rec.Key))
+						return
+					}
+					var row struct {
+						ID   int64           `json:"id"`
+						Paid json.RawMessage `json:"paid"`
+					}
+					if err := json.Unmarshal(rec.Value, &row); err != nil {
+						t.Fatalf("output %s: %v", rec.Value, err)
+					}
+					byKey[string(rec.Key)] = fmt.Sprintf("%d|%s", row.ID, row.Paid)
+				})
+				gotRegular = gotRegular[:0]
+				for _, row := range byKey {
+					gotRegular = append(gotRegular, row)
+				}
+				slices.Sort(gotRegular)
+			}
+			t.Logf("the regular LEFT join: %d rows by key exact", len(wantRegular))
 		})
 	}
 }
