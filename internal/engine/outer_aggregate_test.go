@@ -163,3 +163,35 @@ func TestOuterAggregationWithoutGroupBy(t *testing.T) {
 	produceClicks(t, n.tr, "clicks", click(2))
 	waitFor(t, "no light user", func() bool { return currentRows(t, n, "light")[""] == `{"users":0,"clicks":null}` })
 }
+
+// A query that filters an aggregating subquery merges into it (its WHERE
+// becomes part of HAVING): over an updating GROUP BY, a group enters and
+// leaves the result as its row passes and fails the condition (here as
+// a user's click count turns even and odd), a tombstone each time it
+// leaves; after every batch the rows are the oracle's.
+func TestFilterOverAggregatingSubquery(t *testing.T) {
+	n := openNode(t, t.TempDir())
+	defer n.close(t)
+	e := openEngineWith(t, n, func(cfg *Config) { cfg.StateDir = t.TempDir() })
+	defer closeEngine(t, e)
+	mustExec(t, e, clicksSource)
+	mustExec(t, e, `CREATE SINK even WITH (connector = 'topic', topic = 'even') AS
+		SELECT user_id, clicks FROM (SELECT user_id, count(*) AS clicks FROM clicks GROUP BY user_id) AS per_user WHERE clicks % 2 = 0`)
+	events := genClicks(17, 1200, 3, 30, time.Second)
+	for i := 0; i < len(events); i += 300 {
+		produceClicks(t, n.tr, "clicks", events[i:i+300])
+		counts := map[int]int64{}
+		for _, ev := range events[:i+300] {
+			counts[ev.user]++
+		}
+		want := map[string]string{}
+		for u, c := range counts {
+			if c%2 == 0 {
+				want[strconv.Itoa(u)] = fmt.Sprintf(`{"user_id":%d,"clicks":%d}`, u, c)
+			}
+		}
+		waitFor(t, fmt.Sprintf("the even users after %d events", i+300), func() bool {
+			return maps.Equal(currentRows(t, n, "even"), want)
+		})
+	}
+}

@@ -35,7 +35,12 @@ func flattenSubqueries(q *ast.Select, lookup func(string) (*Source, bool), opts 
 			return nil, unsupported(f.Pos, "a top-N's subquery is read by the query right around it, which filters on its rank", topNHint)
 		}
 	}
-	if _, win := inner.From.(*ast.TableFunc); win || inner.Distinct || len(inner.GroupBy) > 0 || inner.Having != nil || inner.Key != nil || aggregatesAny(inner) {
+	aggregating := len(inner.GroupBy) > 0 || inner.Having != nil || aggregatesAny(inner)
+	plain := len(q.GroupBy) == 0 && q.Having == nil && !aggregatesAny(q) && !q.Distinct
+	if aggregating && plain && !inner.Distinct {
+		return mergeAggregating(q, sub, inner, lookup, opts)
+	}
+	if _, win := inner.From.(*ast.TableFunc); win || inner.Distinct || aggregating || inner.Key != nil {
 		return nil, unsupported(sub.Pos, "subqueries in FROM that aggregate, window, key or use DISTINCT are not supported yet",
 			"aggregate in the outer query, or write the subquery's results to a topic with one sink and read them with another")
 	}
@@ -47,7 +52,95 @@ func flattenSubqueries(q *ast.Select, lookup func(string) (*Source, bool), opts 
 	if err != nil {
 		return nil, err
 	}
-	alias := string(sub.Alias)
+	rewrite := subqueryColumns(string(sub.Alias), items)
+	out := *q
+	out.From = inner.From
+	if out.Items, err = outerItems(q.Items, string(sub.Alias), items, rewrite); err != nil {
+		return nil, err
+	}
+	if out.Where, err = rewrite(q.Where); err != nil {
+		return nil, err
+	}
+	out.Where = andThen(inner.Where, out.Where)
+	out.GroupBy = make([]ast.Expr, len(q.GroupBy))
+	for i, g := range q.GroupBy {
+		if out.GroupBy[i], err = rewriteGroupBy(g, rewrite); err != nil {
+			return nil, err
+		}
+	}
+	if out.Having, err = rewrite(q.Having); err != nil {
+		return nil, err
+	}
+	if out.Key, err = rewrite(q.Key); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// mergeAggregating merges a query that filters and projects the rows of
+// an aggregating subquery into it: its select list and KEY BY become the
+// aggregation's, over the subquery's columns (each the expression the
+// subquery selects, aggregates included), and its WHERE a conjunct of
+// HAVING — which filters the aggregated rows as the outer WHERE would,
+// a group's row leaving an updating result when it no longer passes.
+// The subquery's GROUP BY items that name its outputs or their positions
+// are resolved first, since its select list is replaced.
+func mergeAggregating(q *ast.Select, sub *ast.Subquery, inner *ast.Select, lookup func(string) (*Source, bool), opts Options) (*ast.Select, error) {
+	if inner.Key != nil && q.Key != nil {
+		return nil, unsupported(sub.Pos, "KEY BY in both a query and its aggregating subquery", "key the outer query's rows only")
+	}
+	in, err := resolveFrom(inner.From, lookup, opts)
+	if err != nil {
+		return nil, err
+	}
+	items, err := in.expandItems(inner.Items)
+	if err != nil {
+		return nil, err
+	}
+	out := *inner
+	grouping := &aggPlanner{in: in, items: items}
+	out.GroupBy = make([]ast.Expr, len(inner.GroupBy))
+	for i, g := range inner.GroupBy {
+		if out.GroupBy[i], err = grouping.resolveGroupBy(g); err != nil {
+			return nil, err
+		}
+	}
+	rewrite := subqueryColumns(string(sub.Alias), items)
+	if out.Items, err = outerItems(q.Items, string(sub.Alias), items, rewrite); err != nil {
+		return nil, err
+	}
+	where, err := rewrite(q.Where)
+	if err != nil {
+		return nil, err
+	}
+	out.Having = andThen(inner.Having, where)
+	if q.Key != nil {
+		if out.Key, err = rewrite(q.Key); err != nil {
+			return nil, err
+		}
+	}
+	return &out, nil
+}
+
+// andThen is a subquery's condition followed by the outer query's, either
+// possibly nil: (first) IS TRUE AND then. AND stops at a false left
+// side, so the outer condition is never evaluated (nor its errors
+// raised) on rows the subquery's drops — NULL included.
+func andThen(first, then ast.Expr) ast.Expr {
+	switch {
+	case first == nil:
+		return then
+	case then == nil:
+		return first
+	}
+	isTrue := true
+	return &ast.Binary{Pos: first.Position(), Op: "AND", L: &ast.IsBool{Pos: first.Position(), X: first, Value: &isTrue}, R: then}
+}
+
+// subqueryColumns returns the rewrite of an outer query's expressions
+// over a subquery's columns (alias.name, or name) into the expressions
+// the subquery selects (items).
+func subqueryColumns(alias string, items []selectItem) func(ast.Expr) (ast.Expr, error) {
 	columns := map[string]ast.Expr{}
 	ambiguous := map[string]bool{}
 	for _, it := range items {
@@ -56,7 +149,7 @@ func flattenSubqueries(q *ast.Select, lookup func(string) (*Source, bool), opts 
 		}
 		columns[it.name] = it.expr
 	}
-	rewrite := func(e ast.Expr) (ast.Expr, error) {
+	return func(e ast.Expr) (ast.Expr, error) {
 		return rewriteExpr(e, func(x ast.Expr) (ast.Expr, error) {
 			ref, ok := x.(*ast.ColumnRef)
 			if !ok {
@@ -76,16 +169,20 @@ func flattenSubqueries(q *ast.Select, lookup func(string) (*Source, bool), opts 
 			return col, nil
 		})
 	}
-	out := *q
-	out.From = inner.From
-	out.Items = nil
-	for _, it := range q.Items {
+}
+
+// outerItems is an outer query's select list over a subquery's columns
+// (items), rewritten into the subquery's expressions, each named as the
+// outer query names it; a star is every column of the subquery.
+func outerItems(list []ast.SelectItem, alias string, items []selectItem, rewrite func(ast.Expr) (ast.Expr, error)) ([]ast.SelectItem, error) {
+	var out []ast.SelectItem
+	for _, it := range list {
 		if it.Star {
 			if it.StarTable != "" && string(it.StarTable) != alias {
 				return nil, errorf(it.Pos, "missing FROM-clause entry for table %q", it.StarTable)
 			}
 			for _, c := range items {
-				out.Items = append(out.Items, ast.SelectItem{Pos: it.Pos, Expr: c.expr, Alias: ast.Ident(c.name)})
+				out = append(out, ast.SelectItem{Pos: it.Pos, Expr: c.expr, Alias: ast.Ident(c.name)})
 			}
 			continue
 		}
@@ -97,36 +194,9 @@ func flattenSubqueries(q *ast.Select, lookup func(string) (*Source, bool), opts 
 		if name == "" {
 			name = ast.Ident(outputName(it.Expr)) // the name the outer query gives it
 		}
-		out.Items = append(out.Items, ast.SelectItem{Pos: it.Pos, Expr: e, Alias: name})
+		out = append(out, ast.SelectItem{Pos: it.Pos, Expr: e, Alias: name})
 	}
-	if out.Where, err = rewrite(q.Where); err != nil {
-		return nil, err
-	}
-	if inner.Where != nil {
-		if out.Where == nil {
-			out.Where = inner.Where
-		} else {
-			// (inner) IS TRUE AND outer: AND stops at a false left side,
-			// so the outer condition is never evaluated (nor its errors
-			// raised) on rows the subquery's WHERE drops — NULL included.
-			isTrue := true
-			first := &ast.IsBool{Pos: inner.Where.Position(), X: inner.Where, Value: &isTrue}
-			out.Where = &ast.Binary{Pos: inner.Where.Position(), Op: "AND", L: first, R: out.Where}
-		}
-	}
-	out.GroupBy = make([]ast.Expr, len(q.GroupBy))
-	for i, g := range q.GroupBy {
-		if out.GroupBy[i], err = rewriteGroupBy(g, rewrite); err != nil {
-			return nil, err
-		}
-	}
-	if out.Having, err = rewrite(q.Having); err != nil {
-		return nil, err
-	}
-	if out.Key, err = rewrite(q.Key); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return out, nil
 }
 
 // rewriteGroupBy rewrites a GROUP BY item; a position (GROUP BY 1) stays

@@ -302,3 +302,14 @@ SELECT o.id, p.amount FROM orders o LEFT JOIN payments p ON o.id = p.order_id WH
 -- ... but a condition on the left side alone runs before the join, once.
 CREATE SINK paid_recent_left WITH (connector = 'topic', topic = 'x') AS
 SELECT o.id, p.amount FROM orders o LEFT JOIN payments p ON o.id = p.order_id WHERE o.placed_at > now() - INTERVAL '1' DAY KEY BY o.id
+====
+-- A query that filters and projects an aggregating subquery merges into it: its WHERE joins HAVING.
+CREATE SINK busy_minutes WITH (connector = 'topic', topic = 'x') AS
+SELECT sensor, ws, n * 2 AS doubled FROM (
+  SELECT sensor, window_start AS ws, count(*) AS n FROM TUMBLE(TABLE readings, DESCRIPTOR(ts), INTERVAL '1' MINUTE)
+  GROUP BY 1, window_start, window_end HAVING count(*) > 1) AS m
+WHERE n > 5
+====
+-- Over an updating GROUP BY, a group whose row fails the outer WHERE leaves the result; GROUP BY an output name.
+CREATE SINK top_regions WITH (connector = 'topic', topic = 'x') AS
+SELECT * FROM (SELECT lower(region) AS r, max(value) AS peak FROM readings GROUP BY r) WHERE peak > 100 KEY BY r
