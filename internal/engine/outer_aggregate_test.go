@@ -145,11 +145,7 @@ func sameBuckets(got, want map[string]string) bool {
 // the last row leaves it (here through the outer WHERE), its row reads a
 // count of 0 and a NULL sum, as Postgres', rather than being deleted.
 func TestOuterAggregationWithoutGroupBy(t *testing.T) {
-	n := openNode(t, t.TempDir())
-	defer n.close(t)
-	e := openEngineWith(t, n, func(cfg *Config) { cfg.StateDir = t.TempDir() })
-	defer closeEngine(t, e)
-	mustExec(t, e, clicksSource)
+	n, e := clicksEngine(t)
 	mustExec(t, e, `CREATE SINK light WITH (connector = 'topic', topic = 'light') AS
 		SELECT count(*) AS users, sum(c) AS clicks FROM (SELECT user_id, count(*) AS c FROM clicks GROUP BY user_id) WHERE c < 3`)
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -170,11 +166,7 @@ func TestOuterAggregationWithoutGroupBy(t *testing.T) {
 // a user's click count turns even and odd), a tombstone each time it
 // leaves; after every batch the rows are the oracle's.
 func TestFilterOverAggregatingSubquery(t *testing.T) {
-	n := openNode(t, t.TempDir())
-	defer n.close(t)
-	e := openEngineWith(t, n, func(cfg *Config) { cfg.StateDir = t.TempDir() })
-	defer closeEngine(t, e)
-	mustExec(t, e, clicksSource)
+	n, e := clicksEngine(t)
 	mustExec(t, e, `CREATE SINK even WITH (connector = 'topic', topic = 'even') AS
 		SELECT user_id, clicks FROM (SELECT user_id, count(*) AS clicks FROM clicks GROUP BY user_id) AS per_user WHERE clicks % 2 = 0`)
 	events := genClicks(17, 1200, 3, 30, time.Second)
@@ -194,4 +186,16 @@ func TestFilterOverAggregatingSubquery(t *testing.T) {
 			return maps.Equal(currentRows(t, n, "even"), want)
 		})
 	}
+}
+
+// clicksEngine opens an engine on a new node, with a state directory of
+// its own and the clicks source declared; both close when the test ends.
+func clicksEngine(t *testing.T) (*node, *Engine) {
+	t.Helper()
+	n := openNode(t, t.TempDir())
+	t.Cleanup(func() { n.close(t) })
+	e := openEngineWith(t, n, func(cfg *Config) { cfg.StateDir = t.TempDir() })
+	t.Cleanup(func() { closeEngine(t, e) })
+	mustExec(t, e, clicksSource)
+	return n, e
 }

@@ -11,11 +11,7 @@ import (
 // (the row's failure is the group's, dead-lettered; not the stage's,
 // which would restart on the same record for ever).
 func TestOuterAggregationSurvivesAFailingGroup(t *testing.T) {
-	n := openNode(t, t.TempDir())
-	defer n.close(t)
-	e := openEngineWith(t, n, func(cfg *Config) { cfg.StateDir = t.TempDir() })
-	defer closeEngine(t, e)
-	mustExec(t, e, clicksSource)
+	n, e := clicksEngine(t)
 	mustExec(t, e, `CREATE SINK poison WITH (connector = 'topic', topic = 'poison') AS
 		SELECT count(*) AS users, sum(c) AS clicks FROM (
 		  SELECT user_id, count(*) AS c, sum(DISTINCT INTERVAL '1 month' * (1000000000 + amount)) AS s FROM clicks GROUP BY user_id)`)

@@ -44,11 +44,7 @@ func flattenSubqueries(q *ast.Select, lookup func(string) (*Source, bool), opts 
 		return nil, unsupported(sub.Pos, "subqueries in FROM that aggregate, window, key or use DISTINCT are not supported yet",
 			"aggregate in the outer query, or write the subquery's results to a topic with one sink and read them with another")
 	}
-	in, err := resolveFrom(inner.From, lookup, opts)
-	if err != nil {
-		return nil, err
-	}
-	items, err := in.expandItems(inner.Items)
+	_, items, err := subqueryItems(inner, lookup, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -89,11 +85,7 @@ func mergeAggregating(q *ast.Select, sub *ast.Subquery, inner *ast.Select, looku
 	if inner.Key != nil && q.Key != nil {
 		return nil, unsupported(sub.Pos, "KEY BY in both a query and its aggregating subquery", "key the outer query's rows only")
 	}
-	in, err := resolveFrom(inner.From, lookup, opts)
-	if err != nil {
-		return nil, err
-	}
-	items, err := in.expandItems(inner.Items)
+	in, items, err := subqueryItems(inner, lookup, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -120,6 +112,17 @@ func mergeAggregating(q *ast.Select, sub *ast.Subquery, inner *ast.Select, looku
 		}
 	}
 	return &out, nil
+}
+
+// subqueryItems resolves a subquery's FROM and its select list, stars
+// expanded.
+func subqueryItems(inner *ast.Select, lookup func(string) (*Source, bool), opts Options) (*input, []selectItem, error) {
+	in, err := resolveFrom(inner.From, lookup, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	items, err := in.expandItems(inner.Items)
+	return in, items, err
 }
 
 // andThen is a subquery's condition followed by the outer query's, either
