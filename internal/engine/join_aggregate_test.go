@@ -30,25 +30,7 @@ func TestAggregatedJoinAgainstOracle(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			orders, payments := genOrdersPayments(13, 700)
-			// The oracle's pairs ("id|paid|paid_at", WHERE applied), grouped
-			// by the order's customer (c<id % 7>).
-			type sums struct{ n, paidN, paid int64 }
-			want := map[string]sums{}
-			for _, row := range intervalOracle(orders, payments, c.outer) {
-				parts := strings.Split(row, "|")
-				id, _ := strconv.ParseInt(parts[0], 10, 64)
-				group := fmt.Sprintf("c%d", id%7)
-				if c.byID {
-					group = parts[0]
-				}
-				g := want[group]
-				g.n++
-				if parts[1] != "<nil>" {
-					paid, _ := strconv.ParseInt(parts[1], 10, 64)
-					g.paidN, g.paid = g.paidN+1, g.paid+paid
-				}
-				want[group] = g
-			}
+			want := groupSums(intervalOracle(orders, payments, c.outer), c.byID)
 			column := "o.customer"
 			if c.byID {
 				column = "o.id"
@@ -62,26 +44,13 @@ func TestAggregatedJoinAgainstOracle(t *testing.T) {
 				WHERE o.id >= 0 AND o.amount > 10
 				GROUP BY %s`, c.opts, column, c.kind, column))
 			produceOrdersPayments(t, n.tr, orders, payments, 17)
-			got := map[string]sums{}
+			got := map[string]paymentSums{}
 			start, logged := time.Now(), false
 			waitFor(t, "every group's final row", func() bool {
 				for _, r := range readAll(t, n.tr, "out", 1) {
-					var row struct {
-						Group json.RawMessage `json:"grp"`
-						N     int64           `json:"n"`
-						PaidN int64           `json:"paid_n"`
-						Paid  *int64          `json:"paid"`
-					}
-					if err := json.Unmarshal(r.Value, &row); err != nil {
-						t.Fatalf("row %s: %v", r.Value, err)
-					}
-					group := strings.Trim(string(row.Group), `"`)
+					group, g := decodeSums(t, r.Value)
 					if string(r.Key) != group {
 						t.Fatalf("row %s has key %s, want its group", r.Value, r.Key)
-					}
-					g := sums{n: row.N, paidN: row.PaidN}
-					if row.Paid != nil {
-						g.paid = *row.Paid
 					}
 					got[group] = g
 				}
@@ -140,14 +109,7 @@ func TestGroupedJoinSurvivesRestart(t *testing.T) {
 		t.Fatal("the join's tasks do not aggregate the rows themselves")
 	}
 	half := len(orders) / 2
-	var firstPayments, restPayments []sjPayment
-	for _, p := range payments {
-		if p.ts.Before(orders[half].ts) {
-			firstPayments = append(firstPayments, p)
-		} else {
-			restPayments = append(restPayments, p)
-		}
-	}
+	firstPayments, restPayments := splitPayments(payments, orders[half].ts)
 	produceHalf(t, n.tr, orders[:half], firstPayments)
 	waitFor(t, "some groups", func() bool { return len(currentRows(t, n, "out")) > 10 })
 	closeEngine(t, e)
@@ -182,4 +144,61 @@ func TestGroupedJoinKeepsAnEarlierSecondStage(t *testing.T) {
 	if st := e.mu.pipelines["paid"].stateful; st.fused() || st.next == nil || st.next.agg == nil {
 		t.Error("a pipeline with an earlier second stage's state does not run in two stages")
 	}
+}
+
+// paymentSums is a group's row of the aggregated joins: count(*),
+// count(p.amount), sum(p.amount).
+type paymentSums struct{ n, paidN, paid int64 }
+
+// groupSums groups a join oracle's rows ("id|paid|paid_at") by the
+// order's customer (c<id % 7>), or by its id.
+func groupSums(rows []string, byID bool) map[string]paymentSums {
+	want := map[string]paymentSums{}
+	for _, row := range rows {
+		parts := strings.Split(row, "|")
+		id, _ := strconv.ParseInt(parts[0], 10, 64)
+		group := fmt.Sprintf("c%d", id%7)
+		if byID {
+			group = parts[0]
+		}
+		g := want[group]
+		g.n++
+		if parts[1] != "<nil>" {
+			paid, _ := strconv.ParseInt(parts[1], 10, 64)
+			g.paidN, g.paid = g.paidN+1, g.paid+paid
+		}
+		want[group] = g
+	}
+	return want
+}
+
+// decodeSums reads an aggregated join's row: its group (grp) and sums.
+func decodeSums(t *testing.T, value []byte) (string, paymentSums) {
+	t.Helper()
+	var row struct {
+		Group json.RawMessage `json:"grp"`
+		N     int64           `json:"n"`
+		PaidN int64           `json:"paid_n"`
+		Paid  *int64          `json:"paid"`
+	}
+	if err := json.Unmarshal(value, &row); err != nil {
+		t.Fatalf("row %s: %v", value, err)
+	}
+	g := paymentSums{n: row.N, paidN: row.PaidN}
+	if row.Paid != nil {
+		g.paid = *row.Paid
+	}
+	return strings.Trim(string(row.Group), `"`), g
+}
+
+// splitPayments splits payments at a time: those before it, the rest.
+func splitPayments(payments []sjPayment, cut time.Time) (first, rest []sjPayment) {
+	for _, p := range payments {
+		if p.ts.Before(cut) {
+			first = append(first, p)
+		} else {
+			rest = append(rest, p)
+		}
+	}
+	return first, rest
 }

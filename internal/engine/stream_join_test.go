@@ -324,14 +324,7 @@ func TestIntervalJoinSurvivesRestart(t *testing.T) {
 	mustExec(t, e, fmt.Sprintf("CREATE SINK paid WITH (connector = 'topic', topic = 'out', delivery.guarantee = 'exactly_once') AS "+sjQuery, "LEFT"))
 	half := len(orders) / 2
 	cut := orders[half].ts
-	var firstPayments, restPayments []sjPayment
-	for _, p := range payments {
-		if p.ts.Before(cut) {
-			firstPayments = append(firstPayments, p)
-		} else {
-			restPayments = append(restPayments, p)
-		}
-	}
+	firstPayments, restPayments := splitPayments(payments, cut)
 	produceHalf(t, n.tr, orders[:half], firstPayments)
 	waitFor(t, "the first half joined", func() bool { return e.mu.pipelines["paid"].stats.aggregated.Load() > int64(half) })
 	closeEngine(t, e)

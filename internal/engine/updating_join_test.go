@@ -1,12 +1,9 @@
 package engine
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/tide-data/tide/internal/transport"
@@ -80,23 +77,7 @@ func TestUpdatingLeftJoinAggregated(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			orders, payments := genOrdersPayments(8, 600)
-			type sums struct{ n, paidN, paid int64 }
-			want := map[string]sums{}
-			for _, row := range regularOracle(orders, payments, [2]bool{true, false}) {
-				parts := strings.Split(row, "|")
-				id, _ := strconv.ParseInt(parts[0], 10, 64)
-				group := fmt.Sprintf("c%d", id%7)
-				if c.fused {
-					group = parts[0]
-				}
-				g := want[group]
-				g.n++
-				if parts[1] != "<nil>" {
-					v, _ := strconv.ParseInt(parts[1], 10, 64)
-					g.paidN, g.paid = g.paidN+1, g.paid+v
-				}
-				want[group] = g
-			}
+			want := groupSums(regularOracle(orders, payments, [2]bool{true, false}), c.fused)
 			n := openNode(t, t.TempDir())
 			e := openEngineWith(t, n, func(cfg *Config) { cfg.StateDir = t.TempDir() })
 			mustExec(t, e, sjOrders)
@@ -109,37 +90,18 @@ func TestUpdatingLeftJoinAggregated(t *testing.T) {
 				t.Fatalf("fused: %v, want %v", st.fused(), c.fused)
 			}
 			half := len(orders) / 2
-			var first, rest []sjPayment
-			for _, p := range payments {
-				if p.ts.Before(orders[half].ts) {
-					first = append(first, p)
-				} else {
-					rest = append(rest, p)
-				}
-			}
+			first, rest := splitPayments(payments, orders[half].ts)
 			produceHalf(t, n.tr, orders[:half], first)
 			waitFor(t, "some groups", func() bool { return len(currentRows(t, n, "out")) > 5 })
 			closeEngine(t, e)
 			e = openEngineWith(t, n, func(cfg *Config) { cfg.StateDir = t.TempDir() })
 			t.Cleanup(func() { closeEngine(t, e); n.close(t) })
 			produceOrdersPayments(t, n.tr, orders[half:], rest, 5)
-			got := map[string]sums{}
+			got := map[string]paymentSums{}
 			waitFor(t, "every group's final row", func() bool {
 				clear(got)
 				for key, v := range currentRows(t, n, "out") {
-					var row struct {
-						N     int64  `json:"n"`
-						PaidN int64  `json:"paid_n"`
-						Paid  *int64 `json:"paid"`
-					}
-					if err := json.Unmarshal([]byte(v), &row); err != nil {
-						t.Fatalf("row %s: %v", v, err)
-					}
-					g := sums{n: row.N, paidN: row.PaidN}
-					if row.Paid != nil {
-						g.paid = *row.Paid
-					}
-					got[key] = g
+					_, got[key] = decodeSums(t, []byte(v))
 				}
 				return maps.Equal(got, want)
 			})
