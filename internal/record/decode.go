@@ -46,45 +46,84 @@ type Record struct {
 // Memory use is bounded by the input (or maxDecompressed) times a small
 // constant whatever the record count and lengths claim.
 func DecodeRecords(b []byte, maxDecompressed int) (BatchHeader, []Record, error) {
-	h, err := validateFrame(b)
+	it, err := NewIter(b, maxDecompressed)
 	if err != nil {
 		return BatchHeader{}, nil, err
 	}
-	data := b[BatchHeaderSize:]
-	if c := h.Codec(); c != CodecNone {
-		if data, err = Decompress(c, data, maxDecompressed); err != nil {
-			return BatchHeader{}, nil, err
-		}
-	}
-	// Hostile counts cannot make this large: every record takes bytes.
-	recs := make([]Record, 0, min(int(h.NumRecords), len(data)/minRecordSize))
+	recs := make([]Record, 0, it.Len())
 	var headers []Header // one backing array for all records, sliced per record
-	it := newRecordIter(h, data)
 	for {
-		r, ok, err := it.next()
+		var r Record
+		var ok bool
+		r, headers, ok, err = it.Next(headers)
 		if err != nil {
 			return BatchHeader{}, nil, err
 		}
 		if !ok {
-			break
+			return it.Header(), recs, nil
 		}
-		rec := Record{
-			Offset:    h.BaseOffset + int64(r.offsetDelta),
-			Timestamp: h.BaseTimestamp + r.timestampDelta,
-			Key:       r.key,
-			Value:     r.value,
-		}
-		if h.LogAppendTime() {
-			rec.Timestamp = h.MaxTimestamp
-		}
-		if r.numHeaders > 0 {
-			start := len(headers)
-			headers = appendHeaders(headers, r.headers, r.numHeaders)
-			rec.Headers = headers[start:len(headers):len(headers)]
-		}
-		recs = append(recs, rec)
+		recs = append(recs, r)
 	}
-	return h, recs, nil
+}
+
+// Iter decodes the records of one batch one at a time, for a reader that
+// keeps them in a form of its own and would only copy DecodeRecords'
+// slice. It checks what DecodeRecords checks, as it goes; the ownership
+// rules are DecodeRecords'.
+type Iter struct {
+	h  BatchHeader
+	it recordIter
+	n  int // records the section can hold, at most
+}
+
+// NewIter validates the frame of the batch b (CRC included) and
+// decompresses its records section if needed, capped at maxDecompressed.
+func NewIter(b []byte, maxDecompressed int) (Iter, error) {
+	h, err := validateFrame(b)
+	if err != nil {
+		return Iter{}, err
+	}
+	data := b[BatchHeaderSize:]
+	if c := h.Codec(); c != CodecNone {
+		if data, err = Decompress(c, data, maxDecompressed); err != nil {
+			return Iter{}, err
+		}
+	}
+	// Hostile counts cannot make Len large: every record takes bytes.
+	n := min(int(max(h.NumRecords, 0)), len(data)/minRecordSize)
+	return Iter{h: h, it: newRecordIter(h, data), n: n}, nil
+}
+
+// Header is the batch's header.
+func (it *Iter) Header() BatchHeader { return it.h }
+
+// Len bounds the records the batch holds, for sizing what they go into.
+func (it *Iter) Len() int { return it.n }
+
+// Next returns the next record, ok false after the last. Its headers are
+// appended to headers, which is returned, and r.Headers slices it (capped,
+// so appending more never overwrites them).
+func (it *Iter) Next(headers []Header) (r Record, _ []Header, ok bool, err error) {
+	raw, ok, err := it.it.next()
+	if err != nil || !ok {
+		return Record{}, headers, false, err
+	}
+	h := &it.h
+	r = Record{
+		Offset:    h.BaseOffset + int64(raw.offsetDelta),
+		Timestamp: h.BaseTimestamp + raw.timestampDelta,
+		Key:       raw.key,
+		Value:     raw.value,
+	}
+	if h.LogAppendTime() {
+		r.Timestamp = h.MaxTimestamp
+	}
+	if raw.numHeaders > 0 {
+		start := len(headers)
+		headers = appendHeaders(headers, raw.headers, raw.numHeaders)
+		r.Headers = headers[start:len(headers):len(headers)]
+	}
+	return r, headers, true, nil
 }
 
 // minRecordSize is the smallest encoded record: a one-byte length, then

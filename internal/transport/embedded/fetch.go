@@ -175,52 +175,67 @@ func (c *Consumer) resetOffset(p *log.Partition) int64 {
 // the offset to read next and the leader epoch of the last batch.
 func decode(b []byte, from int64, tp transport.TopicPartition) (recs []*transport.Record, next int64, epoch int32, err error) {
 	next, epoch = from, -1
-	// One slab of records and one of headers per read, not one per record.
-	count, headers := 0, 0
-	var decoded [][]record.Record
+	// One slab of records per read, not one per record: sized from the
+	// batch headers first (NumRecords, bounded by the bytes), then filled
+	// straight from each batch's records.
+	count := 0
 	for rest := b; len(rest) > 0; {
 		h, err := record.ParseHeader(rest)
 		if err != nil {
 			return nil, 0, 0, fmt.Errorf("embedded: %s[%d] at %d: %w", tp.Topic, tp.Partition, next, err)
 		}
+		if h.Size() > len(rest) {
+			return nil, 0, 0, fmt.Errorf("embedded: %s[%d] at %d: %w", tp.Topic, tp.Partition, h.BaseOffset, record.ErrShortBatch)
+		}
+		if !h.Control() {
+			count += min(int(max(h.NumRecords, 0)), h.Size())
+		}
+		rest = rest[h.Size():]
+	}
+	slab := make([]transport.Record, 0, count)
+	recs = make([]*transport.Record, 0, count)
+	var headers []record.Header
+	var hslab []transport.Header
+	for rest := b; len(rest) > 0; {
+		h, _ := record.ParseHeader(rest) // parsed above
 		batch := rest[:h.Size()]
 		rest = rest[h.Size():]
 		next, epoch = h.LastOffset()+1, h.PartitionLeaderEpoch
 		if h.Control() {
 			continue
 		}
-		_, rs, err := record.DecodeRecords(batch, maxDecompressed)
+		it, err := record.NewIter(batch, maxDecompressed)
 		if err != nil {
 			return nil, 0, 0, fmt.Errorf("embedded: %s[%d] at %d: %w", tp.Topic, tp.Partition, h.BaseOffset, err)
 		}
-		decoded = append(decoded, rs)
-		count += len(rs)
-		for _, r := range rs {
-			headers += len(r.Headers)
-		}
-	}
-	slab := make([]transport.Record, 0, count)
-	hslab := make([]transport.Header, 0, headers)
-	recs = make([]*transport.Record, 0, count)
-	for _, rs := range decoded {
-		for _, r := range rs {
+		for {
+			var r record.Record
+			var ok bool
+			r, headers, ok, err = it.Next(headers[:0])
+			if err != nil {
+				return nil, 0, 0, fmt.Errorf("embedded: %s[%d] at %d: %w", tp.Topic, tp.Partition, h.BaseOffset, err)
+			}
+			if !ok {
+				break
+			}
 			if r.Offset < from {
 				continue
 			}
-			out := transport.Record{
+			slab = append(slab, transport.Record{
 				Topic: tp.Topic, Partition: tp.Partition, Offset: r.Offset,
 				Key: r.Key, Value: r.Value, Timestamp: time.UnixMilli(r.Timestamp),
-			}
+			})
 			if len(r.Headers) > 0 {
 				start := len(hslab)
 				for _, h := range r.Headers {
 					hslab = append(hslab, transport.Header{Key: h.Key, Value: h.Value})
 				}
-				out.Headers = hslab[start:len(hslab):len(hslab)]
+				slab[len(slab)-1].Headers = hslab[start:len(hslab):len(hslab)]
 			}
-			slab = append(slab, out)
-			recs = append(recs, &slab[len(slab)-1])
 		}
+	}
+	for i := range slab {
+		recs = append(recs, &slab[i])
 	}
 	return recs, next, epoch, nil
 }
