@@ -525,7 +525,7 @@ func (s *aggStage) fold(recs []*transport.Record) error {
 			}
 		}
 		var res *aggregate.Result
-		retract := len(r.Headers) > 0 && r.Headers[0].Key == headerRetract
+		retract := isRetraction(r)
 		if retract && !s.st.retract {
 			s.refuse(t, r, stageRepartition, fmt.Errorf("%w: a retraction for a stage whose input takes nothing back", errMalformedRepartition))
 			continue
@@ -827,10 +827,11 @@ func (s *aggStage) commitPlain(ctx context.Context, out *resultWriter, records [
 
 // commitTxn writes everything in one transaction with the offsets. A sink
 // that is not a topic gets its outputs first (idempotent upserts for
-// postgres, duplicates possible for others).
+// postgres, duplicates possible for others); the dead letters, those it
+// rejected among them, go in the transaction.
 func (s *aggStage) commitTxn(ctx context.Context, t *aggTask, out *resultWriter, records []*transport.Record, offsets []transport.PartitionOffset) error {
 	if out.topic == "" {
-		if err := out.write(ctx); err != nil {
+		if err := out.writeSink(ctx); err != nil {
 			return err
 		}
 	} else {

@@ -69,7 +69,9 @@ func newNextStage(first *stateful, name string) *stateful {
 	st.agg, st.join, st.topn, st.next, st.stage, st.retract = nil, nil, nil, nil, nil, false
 	switch name {
 	case rankStage:
-		st.topn = first.query.TopN
+		// Over a GROUP BY without a window, a group's new row replaces
+		// its old one, taken back.
+		st.topn, st.retract = first.query.TopN, first.query.TopN.Retracting
 	case groupStage:
 		// An updating join takes back the NULL-padded rows it replaces.
 		st.agg, st.retract = first.query.Aggregation, first.query.StreamJoin.Updates()
@@ -275,10 +277,15 @@ func (s *aggStage) chainWatermark(t *aggTask) {
 	t.pendingWM = wm
 }
 
-// headerRetract marks a record of an outer aggregation's repartition
-// topic that takes a row back (the row a group of the stage before had,
-// now replaced).
+// headerRetract marks a record of an outer aggregation's (or a top-N's)
+// repartition topic that takes a row back (the row a group of the stage
+// before had, now replaced).
 const headerRetract = "tide.retract"
+
+// isRetraction reports whether a repartition record takes a row back.
+func isRetraction(r *transport.Record) bool {
+	return len(r.Headers) > 0 && r.Headers[0].Key == headerRetract
+}
 
 // rowCount is the count(*) a retracting stage's operator keeps last in
 // each group: its rows, the group gone when they fall to zero.
@@ -292,6 +299,10 @@ var rowCount = expr.Aggregate{Func: expr.AggCount, Star: true, Arg: types.KindNu
 // outer aggregation cannot see (the same keys and arguments) sends
 // nothing.
 func (s *aggStage) chainUpdate(t *aggTask, out *resultWriter, before, after *aggregate.Result) {
+	if s.st.next.topn != nil {
+		s.chainRanked(t, out, before, after)
+		return
+	}
 	newKey, newArgs, okNew := s.outerRow(out, after)
 	var oldKey, oldArgs []byte
 	okOld := false
@@ -316,6 +327,96 @@ func (s *aggStage) chainUpdate(t *aggTask, out *resultWriter, before, after *agg
 	if okOld {
 		send(oldKey, oldArgs, []transport.Header{{Key: headerRetract}})
 	}
+}
+
+// chainRanked adds a changed group's rows to the checkpoint's records for
+// a top-N over the groups (plan.TopN.Retracting): the row it replaces,
+// taken back (header tide.retract), then its new row — both with the
+// group's identity (the task, a hash of the group key), so the top-N
+// replaces one with the other. HAVING leaves either out; an unchanged row
+// sends nothing.
+func (s *aggStage) chainRanked(t *aggTask, out *resultWriter, before, after *aggregate.Result) {
+	newKey, newValue, okNew := s.rankedRecord(out, t, after)
+	var oldKey, oldValue []byte
+	okOld := false
+	if before != nil {
+		// Its errors were dead-lettered when it was new.
+		oldKey, oldValue, okOld = s.rankedRecord(nil, t, before)
+	}
+	if okNew && okOld && bytes.Equal(newKey, oldKey) && bytes.Equal(newValue, oldValue) {
+		return
+	}
+	next := s.st.next
+	send := func(key, value []byte, headers []transport.Header) {
+		t.chained = append(t.chained, &transport.Record{Topic: next.repartition, Partition: groupPartition(key, next.partitions),
+			Key: key, Value: value, Timestamp: time.Now(), Headers: headers})
+	}
+	if okOld {
+		send(oldKey, oldValue, []transport.Header{{Key: headerRetract}})
+	}
+	if okNew {
+		send(newKey, newValue, nil)
+	}
+}
+
+// rankedRecord evaluates a group's row for a top-N over the groups:
+// HAVING, the subquery's select list, then the top-N's PARTITION BY (the
+// key), ORDER BY and columns, after the group's identity. ok is false
+// for a gone group, a row HAVING drops, or one an expression fails on
+// (dead-lettered to out, unless out is nil).
+func (s *aggStage) rankedRecord(out *resultWriter, t *aggTask, r *aggregate.Result) (key, value []byte, ok bool) {
+	if r.Values == nil {
+		return nil, nil, false
+	}
+	tn := s.st.next.topn
+	fail := func(key []byte, row types.Row, stage string, err error) ([]byte, []byte, bool) {
+		if out != nil {
+			out.deadRow(key, row, stage, err)
+		}
+		return nil, nil, false
+	}
+	row, _, err := aggregatedRow(s.st.agg, r)
+	if err != nil {
+		if out != nil {
+			out.deadResult(r, stageAggregate, err)
+		}
+		return nil, nil, false
+	}
+	if h := s.st.agg.Having; h != nil {
+		v, err := h.Eval(row)
+		if err != nil {
+			return fail([]byte(r.Key), row, stageHaving, err)
+		}
+		if v.IsNull() || !v.Bool() {
+			return nil, nil, false
+		}
+	}
+	over := make(types.Row, len(tn.Over))
+	for i, o := range tn.Over {
+		if over[i], err = o.Expr.Eval(row); err != nil {
+			return fail([]byte(r.Key), row, stageProject, err)
+		}
+	}
+	for _, e := range tn.Partition {
+		v, err := e.Eval(over)
+		if err != nil {
+			return fail([]byte(r.Key), over, stageGroup, err)
+		}
+		key = types.AppendGroupKey(key, v)
+	}
+	h := fnv.New64a()
+	h.Write([]byte(r.Key))
+	value = binary.AppendVarint(nil, 0) // no event time: the groups have no window
+	value = binary.AppendVarint(value, int64(t.partition))
+	value = binary.AppendVarint(value, int64(h.Sum64()))
+	for _, e := range topnShuffleArgs(tn) {
+		v, err := e.Eval(over)
+		if err != nil {
+			return fail([]byte(r.Key), over, stageGroup, err)
+		}
+		value = types.AppendBinary(value, v)
+	}
+	return key, value, true
 }
 
 // outerRow evaluates a group's row for the outer aggregation: HAVING,

@@ -52,7 +52,7 @@ type rankedRow struct {
 // newTopNTask makes a task's top-N operator.
 func newTopNTask(st *stateful) *topnTask {
 	t := st.topn
-	spec := topn.Spec{Func: topn.Func(t.Func), Limit: t.Limit, Final: !t.Updating()}
+	spec := topn.Spec{Func: topn.Func(t.Func), Limit: t.Limit, Final: !t.Updating(), Retract: t.Retracting}
 	tt := &topnTask{keys: make(types.Row, len(t.Partition))}
 	for _, o := range t.Order {
 		spec.Order = append(spec.Order, topn.Order{Desc: o.Desc, NullsFirst: o.NullsFirst})
@@ -120,6 +120,14 @@ func (s *aggStage) foldTopN(t *aggTask, r *transport.Record) {
 	}
 	if err != nil {
 		s.refuse(t, r, stageRepartition, err)
+		return
+	}
+	if isRetraction(r) {
+		if !s.st.retract {
+			s.refuse(t, r, stageRepartition, fmt.Errorf("%w: a retraction for a top-N whose input takes nothing back", errMalformedRepartition))
+			return
+		}
+		tt.op.Retract(string(r.Key), origin, offset)
 		return
 	}
 	err = tt.op.Add(topn.Row{Key: string(r.Key), TS: ts, Partition: origin, Offset: offset, Values: values})

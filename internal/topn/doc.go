@@ -33,6 +33,14 @@
 // Fire is late: Add refuses it (ErrLate), since its partition may be
 // gone.
 //
+// # Rows that change
+//
+// With Spec.Retract (a top-N over an updating GROUP BY) a row's identity
+// names a group whose row changes: an Add of a row in state replaces it,
+// Retract takes it back, and every row is kept, since any may rise into
+// the first N when one before it falls or leaves. Updates then hands
+// over what changed in each partition's first N since the last call.
+//
 // A row's identity is its origin (source partition and offset): the
 // repartition topic is written at least once, so a second Add of a row
 // in state is a duplicate and is ignored. A duplicate of a row pushed out

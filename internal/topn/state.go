@@ -69,7 +69,7 @@ func (o *Operator) Changes(fn func(key, value []byte) error) error {
 // snapshot gives every entry and starts tracking.
 func (o *Operator) snapshot(fn func(key, value []byte) error) error {
 	for _, p := range o.parts {
-		for _, e := range p.rows {
+		for _, e := range o.stateRows(p) {
 			o.key = appendRowKey(o.key[:0], &e.row)
 			o.val = appendRowValue(o.val[:0], &e.row)
 			if err := fn(o.key, o.val); err != nil {
@@ -83,7 +83,7 @@ func (o *Operator) snapshot(fn func(key, value []byte) error) error {
 		}
 	}
 	for _, p := range o.parts {
-		for _, e := range p.rows {
+		for _, e := range o.stateRows(p) {
 			e.stored = true
 		}
 	}
@@ -128,6 +128,9 @@ func (o *Operator) Load(key, value []byte) error {
 	p := o.parts[r.Key]
 	if p == nil {
 		p = &part{key: r.Key, time: r.TS, from: -1}
+		if o.spec.Retract {
+			p.all = o.newTree()
+		}
 		o.parts[r.Key] = p
 		o.memory += partOverhead + int64(len(r.Key))
 		if o.spec.Final {
@@ -136,6 +139,14 @@ func (o *Operator) Load(key, value []byte) error {
 	}
 	e := &entry{row: r, sort: sortVals, stored: true}
 	e.row.Key = p.key
+	if o.spec.Retract {
+		if !o.loadRetracting(p, e) {
+			return fmt.Errorf("%w: row %d/%d stored twice (key %x)", ErrCorruptState, r.Partition, r.Offset, key)
+		}
+		o.rows++
+		o.memory += rowOverhead + int64(len(r.Values))
+		return nil
+	}
 	at := sort.Search(len(p.rows), func(i int) bool { return o.less(e, p.rows[i]) })
 	if at > 0 && !o.less(p.rows[at-1], e) {
 		return fmt.Errorf("%w: row %d/%d stored twice (key %x)", ErrCorruptState, r.Partition, r.Offset, key)

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/google/btree"
+
 	"github.com/tide-data/tide/internal/sql/types"
 )
 
@@ -41,6 +43,10 @@ type Spec struct {
 	// Final: partitions are complete once the watermark passes their
 	// event time (Fire); otherwise the result updates (Updates).
 	Final bool
+	// Retract: rows change (retract.go). A row is identified by its
+	// origin; an Add of one in state replaces it, Retract takes it back,
+	// and every row is kept. Not with Final.
+	Retract bool
 }
 
 // Row is one input row.
@@ -67,7 +73,8 @@ type Operator struct {
 	wmDirty bool
 	rows    int
 	memory  int64
-	scratch types.Row // a row's sort values, decoded
+	scratch types.Row         // a row's sort values, decoded
+	ids     map[origin]*entry // a retracting top-N's rows by identity
 	// Checkpoint bookkeeping (state.go).
 	tracking bool
 	dirty    []*entry
@@ -77,7 +84,8 @@ type Operator struct {
 type part struct {
 	key  string
 	time int64
-	rows []*entry // in rank order
+	rows []*entry              // in rank order; a retracting top-N's: those last handed over
+	all  *btree.BTreeG[*entry] // a retracting top-N's rows, in rank order
 	// from is the first position changed since the last Updates, and
 	// shown how many positions the last Updates left filled.
 	from, shown int
@@ -102,7 +110,11 @@ const (
 
 // New returns an empty operator.
 func New(spec Spec) *Operator {
-	return &Operator{spec: spec, parts: map[string]*part{}, wm: math.MinInt64, scratch: make(types.Row, len(spec.Order))}
+	o := &Operator{spec: spec, parts: map[string]*part{}, wm: math.MinInt64, scratch: make(types.Row, len(spec.Order))}
+	if spec.Retract {
+		o.ids = map[origin]*entry{}
+	}
+	return o
 }
 
 // Watermark returns the watermark of the last Fire (math.MinInt64
@@ -122,6 +134,9 @@ func (o *Operator) Memory() (bytes int64, evicted int) { return o.memory, 0 }
 // watermark of the last Fire with ErrLate. Add copies r.Values; an error
 // decoding them leaves the state as it was.
 func (o *Operator) Add(r Row) error {
+	if o.spec.Retract {
+		return o.replace(r)
+	}
 	if o.spec.Final && r.TS < o.wm {
 		return ErrLate
 	}
@@ -254,6 +269,9 @@ func (o *Operator) ranks(rows []*entry, fn func(pos int, rank int64, r *Row) err
 // position. When fn fails, Updates returns its error; the partitions not
 // yet handed over stay changed.
 func (o *Operator) Updates(fn func(key string, pos int, rank int64, r *Row) error) error {
+	if o.spec.Retract {
+		return o.updatesRetracting(fn)
+	}
 	for len(o.changed) > 0 {
 		p := o.changed[0]
 		if err := o.ranks(p.rows, func(pos int, rank int64, r *Row) error {

@@ -71,11 +71,17 @@ type TopN struct {
 	// (an updating result).
 	Time int
 	// Over is the select list of an aggregating subquery the ranked
-	// query reads (the pipeline's Aggregation, over its windows): the
-	// row Partition, Order and Exprs are over, each window's rows ranked
-	// as they come out, in a second stateful stage. Nil when the ranked
-	// query reads the source.
+	// query reads (the pipeline's Aggregation): the row Partition, Order
+	// and Exprs are over, ranked in a second stateful stage as the
+	// groups come out — each window's rows as it closes, or, without a
+	// window (Retracting), each group's row as it changes. Nil when the
+	// ranked query reads the source.
 	Over []Output
+	// Retracting: Over's groups update (a GROUP BY without a window), so
+	// a group's new row replaces its old one, taken back, and the top-N
+	// keeps every group's row — any may rise into the first N when the
+	// rows before it fall or leave.
+	Retracting bool
 	// Window is the TUMBLE or HOP the subquery reads; nil without one.
 	// The source row is then followed by window_start and window_end,
 	// and each row is ranked in each of its windows, its event time the
@@ -189,7 +195,10 @@ func analyzeTopN(p *Pipeline, q *ast.Select, sub *ast.Subquery, lookup func(stri
 	}
 	if t.Updating() && t.Func != RowNumber {
 		hint := "rank with ROW_NUMBER() for a top-N that updates as rows arrive, or partition by the column the source's WATERMARK is for"
-		if t.Over != nil {
+		switch {
+		case t.Retracting:
+			hint = "rank with ROW_NUMBER(): a top-N over a GROUP BY without a window updates, keyed by partition and row number"
+		case t.Over != nil:
 			hint = "partition by the subquery's window_start or window_end (each window's ranks are then final), or rank with ROW_NUMBER()"
 		}
 		return unsupported(sub.Pos, fmt.Sprintf("%s is supported when PARTITION BY holds the event time (each partition is then complete once the watermark passes it)", t.Func), hint)
@@ -290,15 +299,34 @@ func planRankedAggregation(p *Pipeline, t *TopN, ranked *ast.Select, below *ast.
 	switch {
 	case stage.Join != nil || stage.StreamJoin != nil:
 		return nil, unsupported(below.Pos, "a top-N over an aggregated join is not supported yet", "write the join to a topic with one sink and aggregate and rank that topic with another")
-	case a == nil || a.Window == nil:
-		return nil, unsupported(below.Pos, "a top-N over a GROUP BY without a window is not supported yet (its rows update, and the ranking would need to take them back)",
-			"aggregate over TUMBLE or HOP windows, whose rows are final")
-	case a.Window.Kind == eventtime.Session:
+	case a == nil:
+		return nil, unsupported(below.Pos, "a top-N's subquery aggregates without GROUP BY: it has one row", "rank the rows of a GROUP BY")
+	case a.Window != nil && a.Window.Kind == eventtime.Session:
 		// Sessions that start together end apart: a partition by
 		// window_start would be emitted when the first one closes.
 		return nil, unsupported(below.Pos, "a top-N over SESSION windows is not supported yet", "aggregate over TUMBLE or HOP windows")
 	case aggregating.Key != nil:
 		return nil, unsupported(below.Pos, "KEY BY in a top-N's aggregating subquery has no effect", "key the top-N's rows in the outer query")
+	}
+	if a.Window == nil {
+		// A group's row is taken back by evaluating it again: it must
+		// give what it gave when it was sent.
+		t.Retracting = true
+		retaken := append(itemExprs(aggregating.Items), aggregating.Having)
+		for _, it := range ranked.Items {
+			if f := findOver(it.Expr); f != nil {
+				retaken = append(retaken, f.Over.PartitionBy...)
+				for _, o := range f.Over.OrderBy {
+					retaken = append(retaken, o.X)
+				}
+			} else {
+				retaken = append(retaken, it.Expr)
+			}
+		}
+		if f := clockCall(retaken); f != nil {
+			return nil, unsupported(f.Pos, fmt.Sprintf("%s in a top-N over a GROUP BY without a window is not supported: a group's replaced row is evaluated again to be taken back, and the clock would have moved", ast.Format(f)),
+				"compute the time in the subquery's source, or rank the groups' topic in a sink of its own")
+		}
 	}
 	p.Source, p.Filter, p.FilterText, p.Aggregation = stage.Source, stage.Filter, stage.FilterText, a
 	t.Over = stage.Outputs
@@ -315,7 +343,7 @@ func isTimeColumn(p *Pipeline, t *TopN, in *input, col int) bool {
 	case t.Over != nil:
 		c, ok := t.Over[col].Expr.Column()
 		k := len(p.Aggregation.Keys)
-		return ok && (c == k || c == k+1)
+		return ok && p.Aggregation.Window != nil && (c == k || c == k+1)
 	case t.Window != nil:
 		return col >= len(in.src.RowColumns())
 	}

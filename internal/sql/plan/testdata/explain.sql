@@ -218,7 +218,7 @@ SELECT sensor, n, starttime FROM (
         WHERE ok GROUP BY sensor, window_start, window_end HAVING count(*) > 1) AS c)
 WHERE r <= 1
 ====
--- A top-N over an updating GROUP BY would need retractions.
+-- A top-N over an updating GROUP BY: each changed group replaces its row, the old one taken back.
 CREATE SINK hot_forever WITH (connector = 'topic', topic = 'hot') AS
 SELECT * FROM (SELECT sensor, n, ROW_NUMBER() OVER (ORDER BY n DESC) AS r
   FROM (SELECT sensor, count(*) AS n FROM readings GROUP BY sensor)) WHERE r <= 1
@@ -313,3 +313,20 @@ WHERE n > 5
 -- Over an updating GROUP BY, a group whose row fails the outer WHERE leaves the result; GROUP BY an output name.
 CREATE SINK top_regions WITH (connector = 'topic', topic = 'x') AS
 SELECT * FROM (SELECT lower(region) AS r, max(value) AS peak FROM readings GROUP BY r) WHERE peak > 100 KEY BY r
+====
+-- A top-N over an updating GROUP BY ranks with ROW_NUMBER (a rank is not a key).
+CREATE SINK hot_ranked WITH (connector = 'topic', topic = 'hot') AS
+SELECT * FROM (SELECT sensor, n, RANK() OVER (ORDER BY n DESC) AS r
+  FROM (SELECT sensor, count(*) AS n FROM readings GROUP BY sensor)) WHERE r <= 3
+====
+-- A top-N over an updating GROUP BY evaluates a replaced row again: no clock on that path.
+CREATE SINK hot_now WITH (connector = 'topic', topic = 'hot') AS
+SELECT * FROM (SELECT sensor, n, ROW_NUMBER() OVER (PARTITION BY n > extract(epoch FROM now()) ORDER BY n DESC) AS r
+  FROM (SELECT sensor, count(*) AS n FROM readings GROUP BY sensor)) WHERE r <= 3
+====
+-- Per region, the three sensors with the most readings, among those seen at least ten times.
+CREATE SINK busiest WITH (connector = 'topic', topic = 'busiest') AS
+SELECT region, sensor, n, rn FROM (
+  SELECT *, ROW_NUMBER() OVER (PARTITION BY region ORDER BY n DESC, sensor) AS rn
+  FROM (SELECT sensor, substr(sensor, 1, 2) AS region, count(*) AS n FROM readings GROUP BY sensor HAVING count(*) >= 10) AS counts)
+WHERE rn <= 3
