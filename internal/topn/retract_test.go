@@ -130,7 +130,7 @@ func apply(shown map[string]string, key string, pos int, r *Row) {
 		delete(shown, k)
 		return
 	}
-	var score types.Row = make(types.Row, 1)
+	score := make(types.Row, 1)
 	if _, err := types.ReadBinaryRow(r.Values, score); err != nil {
 		panic(err)
 	}
