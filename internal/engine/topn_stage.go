@@ -127,7 +127,7 @@ func (s *aggStage) foldTopN(t *aggTask, r *transport.Record) {
 			s.refuse(t, r, stageRepartition, fmt.Errorf("%w: a retraction for a top-N whose input takes nothing back", errMalformedRepartition))
 			return
 		}
-		tt.op.Retract(string(r.Key), origin, offset)
+		tt.op.Retract(string(r.Key), origin, offset, values)
 		return
 	}
 	err = tt.op.Add(topn.Row{Key: string(r.Key), TS: ts, Partition: origin, Offset: offset, Values: values})

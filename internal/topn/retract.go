@@ -48,6 +48,7 @@ func (o *Operator) replace(r Row) error {
 		o.parts[r.Key] = p
 		o.memory += partOverhead + int64(len(r.Key))
 	}
+	o.settle(p)
 	e := &entry{row: r, sort: slices.Clone(o.scratch)}
 	e.row.Key = p.key
 	e.row.Values = append([]byte(nil), r.Values...)
@@ -61,10 +62,11 @@ func (o *Operator) replace(r Row) error {
 }
 
 // Retract takes back the row of origin (partition, offset) from the
-// partition key, if it is there: a row taken back twice, or one a later
-// Add already moved to another partition, is not.
-func (o *Operator) Retract(key string, partition int32, offset int64) {
-	if e := o.ids[origin{partition, offset}]; e != nil && e.row.Key == key {
+// partition key if it is there with these values: a retraction read
+// twice after its group's next row came, or one a later Add already
+// moved to another partition, takes nothing back.
+func (o *Operator) Retract(key string, partition int32, offset int64, values []byte) {
+	if e := o.ids[origin{partition, offset}]; e != nil && e.row.Key == key && bytes.Equal(e.row.Values, values) {
 		o.remove(e)
 	}
 }
@@ -72,6 +74,7 @@ func (o *Operator) Retract(key string, partition int32, offset int64) {
 // remove takes a retracting top-N's row out of its partition.
 func (o *Operator) remove(e *entry) {
 	p := o.parts[e.row.Key]
+	o.settle(p)
 	p.all.Delete(e)
 	delete(o.ids, origin{e.row.Partition, e.row.Offset})
 	o.drop(e)
@@ -92,11 +95,7 @@ func (o *Operator) markChanged(p *part) {
 func (o *Operator) updatesRetracting(fn func(key string, pos int, rank int64, r *Row) error) error {
 	for len(o.changed) > 0 {
 		p := o.changed[0]
-		top := make([]*entry, 0, min(int64(p.all.Len()), o.spec.Limit))
-		p.all.Ascend(func(e *entry) bool {
-			top = append(top, e)
-			return int64(len(top)) < o.spec.Limit
-		})
+		top := o.first(p)
 		from := 0
 		for from < len(top) && from < len(p.rows) && sameRow(top[from], p.rows[from]) {
 			from++
@@ -132,9 +131,21 @@ func sameRow(a, b *entry) bool {
 	return a == b || (a.row.Partition == b.row.Partition && a.row.Offset == b.row.Offset && bytes.Equal(a.row.Values, b.row.Values))
 }
 
-// loadRetracting adds a loaded entry to a retracting top-N: to its
-// partition's rows and, if it ranks within N, to those counted as
-// handed over.
+// first is a partition's first N rows.
+func (o *Operator) first(p *part) []*entry {
+	top := make([]*entry, 0, min(int64(p.all.Len()), o.spec.Limit))
+	p.all.Ascend(func(e *entry) bool {
+		top = append(top, e)
+		return int64(len(top)) < o.spec.Limit
+	})
+	return top
+}
+
+// loadRetracting adds a loaded entry to a retracting top-N's partition.
+// The partition's first N count as handed over (the checkpoint's results
+// were its rows then); they are taken from the tree once loading is done,
+// before the partition's first change (settle), rather than kept in order
+// as each row comes: rows load in key order, not rank order.
 func (o *Operator) loadRetracting(p *part, e *entry) bool {
 	id := origin{e.row.Partition, e.row.Offset}
 	if o.ids[id] != nil {
@@ -142,18 +153,17 @@ func (o *Operator) loadRetracting(p *part, e *entry) bool {
 	}
 	o.ids[id] = e
 	p.all.ReplaceOrInsert(e)
-	at := 0
-	for at < len(p.rows) && o.less(p.rows[at], e) {
-		at++
-	}
-	if int64(at) < o.spec.Limit {
-		p.rows = append(p.rows, nil)
-		copy(p.rows[at+1:], p.rows[at:])
-		p.rows[at] = e
-		p.rows = p.rows[:min(int64(len(p.rows)), o.spec.Limit)]
-	}
-	p.shown = len(p.rows)
+	p.loaded = true
 	return true
+}
+
+// settle takes a loaded partition's first N as those handed over, before
+// it changes.
+func (o *Operator) settle(p *part) {
+	if p.loaded {
+		p.rows, p.loaded = o.first(p), false
+		p.shown = len(p.rows)
+	}
 }
 
 // stateRows are a partition's rows in state: every row of a retracting

@@ -90,7 +90,8 @@ type part struct {
 	// shown how many positions the last Updates left filled.
 	from, shown int
 	changed     bool
-	index       int // in byTime
+	loaded      bool // a retracting top-N's partition loaded, rows not yet taken from all (settle)
+	index       int  // in byTime
 }
 
 type entry struct {

@@ -223,6 +223,13 @@ func analyzeTopN(p *Pipeline, q *ast.Select, sub *ast.Subquery, lookup func(stri
 // aggregates over windows, whose rows the top-N then ranks as they come
 // out (t.Over). It returns the ranked subquery, flattened, and its input.
 func rankedInput(p *Pipeline, t *TopN, sub *ast.Subquery, lookup func(string) (*Source, bool), opts Options) (*ast.Select, *input, error) {
+	// The ranked query and an aggregating query below it are planned
+	// one SELECT each: a UNION ALL of either would be dropped.
+	for _, s := range []*ast.Subquery{sub, belowOf(sub)} {
+		if s != nil && s.Query.UnionAll != nil {
+			return nil, nil, unsupported(s.Pos, "UNION ALL in a subquery in FROM is not supported yet", "write the UNION ALL to a topic with one sink and rank that topic's rows with another")
+		}
+	}
 	if below, ok := sub.Query.From.(*ast.Subquery); ok {
 		aggregating, err := flattenSubqueries(below.Query, lookup, opts)
 		if err != nil {
@@ -275,6 +282,12 @@ func rankedInput(p *Pipeline, t *TopN, sub *ast.Subquery, lookup func(string) (*
 		p.Filter, p.FilterText = f, ast.Format(inner.Where)
 	}
 	return inner, in, nil
+}
+
+// belowOf is the subquery the ranked subquery reads, or nil.
+func belowOf(sub *ast.Subquery) *ast.Subquery {
+	below, _ := sub.Query.From.(*ast.Subquery)
+	return below
 }
 
 // planRankedAggregation plans a top-N over a subquery that aggregates
