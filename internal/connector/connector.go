@@ -64,12 +64,19 @@ type PartitionedSource interface {
 // Output is one encoded result record. Origin is the input record it was
 // derived from: a sink that stores offsets with its writes (postgres) uses
 // it to skip what it applied before a crash.
+//
+// Delete marks the deletion of a row an updating result gave the sink
+// before (a group that left HAVING, an outer join's NULL-padded row
+// replaced by its pair, a top-N position that emptied): Value is nil, so
+// a sink of records writes a tombstone of Key; a RowSink gets the row's
+// values (see RowSink).
 type Output struct {
 	Key       []byte
 	Value     []byte
 	Headers   []transport.Header
 	Timestamp time.Time
 	Origin    Origin
+	Delete    bool
 }
 
 // Sink writes outputs. Write returns when every output is durable (or
@@ -92,9 +99,15 @@ type Sink interface {
 // then not used). rows[i] holds the values of outputs[i], in the order of
 // Env.Columns (a value's kind may differ from its column's: a NULL, an
 // integer of another width); outputs[i].Value is nil, and the other
-// fields (Key, Origin, ...) are as for Write. Everything Write promises
-// holds: durable on return, a *RejectedError naming outputs by index,
-// concurrent calls, no references kept after return.
+// fields (Key, Origin, ...) are as for Write. For a deletion
+// (outputs[i].Delete) rows[i] holds the deleted row's output values as
+// far as the engine still knows them: the group keys of a group that
+// left the result, the partition columns and row number of a top-N
+// position; values it cannot compute are NULL. A sink deletes by its own
+// key columns, in order with the batch's other outputs of the same key.
+// Everything Write promises holds: durable on return, a *RejectedError
+// naming outputs by index, concurrent calls, no references kept after
+// return.
 type RowSink interface {
 	Sink
 	WriteRows(ctx context.Context, rows []types.Row, outputs []Output) error

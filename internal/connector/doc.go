@@ -27,7 +27,7 @@
 //	postgres   -                                       url, table, primary-key, table.create,
 //	                                                   batch.size, pool.size, retry.max-attempts,
 //	                                                   retry.backoff (sink_postgres.go: exactly-once
-//	                                                   upserts; a RowSink, fed typed rows)
+//	                                                   upserts and deletes; a RowSink, fed typed rows)
 //	http       -                                       url, batch, hmac.secret, max.attempts,
 //	                                                   timeout, headers.<name>, … (sink_http.go)
 //	file       -                                       path, rotation.bytes, rotation.interval,

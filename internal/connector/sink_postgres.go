@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/cockroachdb/apd/v3"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -90,11 +93,12 @@ type PostgresSinkOptions struct {
 	Backoff time.Duration
 }
 
-// PostgresSink upserts outputs into a Postgres table by primary key,
-// exactly once per input record: each transaction that applies a batch
-// also stores, per source partition, the offset of the last input it
-// applied (in tide_sink_offsets, keyed by the sink's identity), and skips
-// outputs whose input offset is not above the stored one. After a crash
+// PostgresSink upserts outputs into a Postgres table by primary key, and
+// deletes by it the rows of deletions (Output.Delete), exactly once per
+// input record: each transaction that applies a batch also stores, per
+// source partition, the offset of the last input it applied (in
+// tide_sink_offsets, keyed by the sink's identity), and skips outputs
+// whose input offset is not above the stored one. After a crash
 // the runtime replays from its last committed offset; what the database
 // already holds is skipped, not applied again.
 //
@@ -106,6 +110,13 @@ type PostgresSinkOptions struct {
 // SQLSTATE classes 22 and 23), the batch is applied again in halves
 // under savepoints, down to the refused rows, which are reported in a
 // *RejectedError while every other row lands.
+//
+// A deletion is DELETE … USING unnest($1::t[], …) matching the key
+// columns, in the same transaction: what a batch leaves is what applying
+// its outputs in order would (an upsert after a deletion of its key
+// leaves the row, a deletion after an upsert removes it), as Debezium's
+// and Flink's JDBC sinks do with a changelog. Deleting a key that is not
+// there is no error; a key with a NULL matches nothing.
 //
 // PostgresSink is a RowSink: the runtime hands it typed rows, so values
 // are not encoded and decoded on the way. Write, for callers with
@@ -121,6 +132,7 @@ type PostgresSink struct {
 	pool   *pgPool
 
 	upsertSQL string
+	deleteSQL string
 	createSQL string
 	copySQL   string
 
@@ -310,6 +322,7 @@ func (s *PostgresSink) plan() error {
 		b.WriteString("UPDATE SET " + strings.Join(sets, ", "))
 	}
 	s.upsertSQL = b.String()
+	s.deleteSQL = s.deleteStatement(table, keys)
 
 	s.copySQL = fmt.Sprintf("COPY %s (%s) FROM STDIN (FORMAT binary)", table, strings.Join(names, ", "))
 	if s.o.CreateTable {
@@ -322,6 +335,35 @@ func (s *PostgresSink) plan() error {
 		s.createSQL = b.String()
 	}
 	return nil
+}
+
+// deleteStatement is the deletion of the rows whose key columns (keys,
+// quoted) equal those of an element of the parameter arrays, one array
+// per key column as pgColumns.buildKeys makes them.
+func (s *PostgresSink) deleteStatement(table string, keys []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "DELETE FROM %s AS t USING unnest(", table)
+	for j, c := range s.pk {
+		if j > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d::%s[]", j+1, pgArrayElement(s.cols[c].Type))
+	}
+	b.WriteString(") AS u(")
+	for j := range s.pk {
+		if j > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "k%d", j)
+	}
+	b.WriteString(") WHERE ")
+	for j, c := range s.pk {
+		if j > 0 {
+			b.WriteString(" AND ")
+		}
+		fmt.Fprintf(&b, "t.%s = u.k%d%s", keys[j], j, pgArrayCast(s.cols[c].Type))
+	}
+	return b.String()
 }
 
 // PostgresType is the Postgres column type of a SQL kind, as a created
@@ -379,7 +421,8 @@ func pgArrayCast(k types.Kind) string {
 
 // Write reads outputs' values as JSON objects of the sink's columns (the
 // default format) and writes them as WriteRows does; a value that does
-// not decode is rejected. The runtime calls WriteRows instead.
+// not decode is rejected, and so is a deletion without a value (a
+// tombstone names no key columns). The runtime calls WriteRows instead.
 func (s *PostgresSink) Write(ctx context.Context, outputs []Output) error {
 	if len(outputs) == 0 {
 		return nil
@@ -400,7 +443,11 @@ func (s *PostgresSink) Write(ctx context.Context, outputs []Output) error {
 	var rejected []Rejection
 	for i := range outputs {
 		rows[i] = vals[i*len(s.cols) : (i+1)*len(s.cols) : (i+1)*len(s.cols)]
-		if err := dec.Decode(outputs[i].Value, rows[i]); err != nil {
+		err := errPGDeletionWithoutValues
+		if !outputs[i].Delete || outputs[i].Value != nil {
+			err = dec.Decode(outputs[i].Value, rows[i])
+		}
+		if err != nil {
 			rows[i] = nil
 			rejected = append(rejected, Rejection{Index: i, Err: err, Code: errorCode(err), Attempts: 1})
 		}
@@ -408,7 +455,10 @@ func (s *PostgresSink) Write(ctx context.Context, outputs []Output) error {
 	return s.writeRows(ctx, rows, outputs, rejected)
 }
 
-// WriteRows upserts rows; see RowSink and PostgresSink.
+var errPGDeletionWithoutValues = errors.New("connector postgres: a deletion without the row's values")
+
+// WriteRows upserts rows and deletes those of deletions; see RowSink and
+// PostgresSink.
 func (s *PostgresSink) WriteRows(ctx context.Context, rows []types.Row, outputs []Output) error {
 	if len(outputs) == 0 {
 		return nil
@@ -421,7 +471,8 @@ func (s *PostgresSink) WriteRows(ctx context.Context, rows []types.Row, outputs 
 	}
 	// Values of another kind than their column's (an int4 in a bigint
 	// column) are converted here; one that cannot be is the row's
-	// rejection, before the database sees it.
+	// rejection, before the database sees it. A deletion reads only its
+	// key columns.
 	var rejected []Rejection
 	converted := false
 	for i, row := range rows {
@@ -429,6 +480,9 @@ func (s *PostgresSink) WriteRows(ctx context.Context, rows []types.Row, outputs 
 			return fmt.Errorf("connector postgres: row %d has %d values for %d columns", i, len(row), len(s.cols))
 		}
 		for c, col := range s.cols {
+			if outputs[i].Delete && !slices.Contains(s.pk, c) {
+				continue
+			}
 			v, kind := row[c], col.Type
 			if kind == types.KindNull { // a column of NULL literals: text
 				kind = types.KindText
@@ -518,7 +572,7 @@ func (s *PostgresSink) writeRows(ctx context.Context, rows []types.Row, outputs 
 			attempt--
 			continue
 		}
-		if mode == pgUpsert && IsPostgresDataError(err) {
+		if mode != pgIsolate && IsPostgresDataError(err) { // a refused row (or a deletion a foreign key refuses)
 			mode = pgIsolate
 			attempt--
 			continue
@@ -650,8 +704,8 @@ func isDuplicateObject(err error) bool {
 type pgWriteMode int
 
 const (
-	pgCopy    pgWriteMode = iota // a binary COPY of the rows: new keys only
-	pgUpsert                     // INSERT … ON CONFLICT DO UPDATE, BatchSize rows a statement
+	pgCopy    pgWriteMode = iota // the deletions, then a binary COPY of the upserts: new keys only
+	pgUpsert                     // DELETE, INSERT … ON CONFLICT DO UPDATE, BatchSize rows a statement
 	pgIsolate                    // pgUpsert under savepoints, halving down to the refused rows
 )
 
@@ -724,25 +778,9 @@ func (s *PostgresSink) transact(ctx context.Context, rows []types.Row, outputs [
 			pending = append(pending, i)
 		}
 	}
-	if mode == pgCopy && len(pending) > 0 {
-		r := newPGCopyReader(s.cols, rows, s.lastPerKey(rows, pending))
-		if _, err := conn.PgConn().CopyFrom(ctx, r, s.copySQL); err != nil {
-			return nil, &pgCopyError{err}
-		}
-		pending = nil
-	}
-	var cols pgColumns
-	for start := 0; start < len(pending); start += s.o.BatchSize {
-		chunk := pending[start:min(start+s.o.BatchSize, len(pending))]
-		if mode == pgUpsert {
-			if _, err := tx.Exec(ctx, s.upsertSQL, cols.build(s.cols, rows, s.lastPerKey(rows, chunk))...); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if err := s.isolate(ctx, tx, &cols, rows, chunk, attempt, &fresh); err != nil {
-			return nil, err
-		}
+	st := &pgStatements{s: s, tx: tx, rows: rows, outputs: outputs}
+	if err := st.apply(ctx, pending, mode, attempt, &fresh); err != nil {
+		return nil, err
 	}
 
 	batch := &pgx.Batch{}
@@ -768,23 +806,127 @@ func (s *PostgresSink) transact(ctx context.Context, rows []types.Row, outputs [
 	return rejections, nil
 }
 
-// isolate upserts the rows idx under a savepoint; if the database
-// refuses one, it rolls back to the savepoint and tries each half, down
-// to single rows, which are rejected. Rows are applied in order, so the
-// last of several with one key wins, as in the fast path.
-func (s *PostgresSink) isolate(ctx context.Context, tx pgx.Tx, cols *pgColumns, rows []types.Row, idx []int, attempt int, rejected *[]Rejection) error {
-	if _, err := tx.Exec(ctx, "SAVEPOINT tide_rows"); err != nil {
+// pgStatements writes one batch's outputs in its transaction. Its
+// argument buffers are reused from one statement to the next.
+type pgStatements struct {
+	s         *PostgresSink
+	tx        pgx.Tx
+	rows      []types.Row
+	outputs   []Output
+	upserted  pgColumns // the arguments of the last upsert
+	deleteArg pgColumns // the arguments of the last deletion
+}
+
+// apply writes the pending outputs (indexes, in order) in mode. The fast
+// modes write each key's last output only (lastPerKey): the keys of a
+// statement are then distinct, so its deletions and upserts touch
+// different rows and may run as two statements, deletions first.
+// pgIsolate keeps every output and applies them in order, in runs of
+// one kind, so that of several outputs of a key the last is the one
+// that lands even when an earlier one is refused.
+func (w *pgStatements) apply(ctx context.Context, pending []int, mode pgWriteMode, attempt int, rejected *[]Rejection) error {
+	switch mode {
+	case pgCopy:
+		deletions, upserts := w.splitDeletions(w.s.lastPerKey(w.rows, pending))
+		for chunk := range slices.Chunk(deletions, w.s.o.BatchSize) {
+			if err := w.delete(ctx, chunk); err != nil {
+				return err
+			}
+		}
+		if len(upserts) == 0 {
+			return nil
+		}
+		r := newPGCopyReader(w.s.cols, w.rows, upserts)
+		if _, err := w.tx.Conn().PgConn().CopyFrom(ctx, r, w.s.copySQL); err != nil {
+			return &pgCopyError{err}
+		}
+	case pgUpsert:
+		for chunk := range slices.Chunk(pending, w.s.o.BatchSize) {
+			deletions, upserts := w.splitDeletions(w.s.lastPerKey(w.rows, chunk))
+			if len(deletions) > 0 {
+				if err := w.delete(ctx, deletions); err != nil {
+					return err
+				}
+			}
+			if len(upserts) > 0 {
+				if err := w.upsert(ctx, upserts); err != nil {
+					return err
+				}
+			}
+		}
+	case pgIsolate:
+		for chunk := range slices.Chunk(pending, w.s.o.BatchSize) {
+			for run := range w.runsOfOneKind(chunk) {
+				write := w.upsert
+				if w.outputs[run[0]].Delete {
+					write = w.delete
+				}
+				if err := w.isolate(ctx, write, run, attempt, rejected); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (w *pgStatements) upsert(ctx context.Context, idx []int) error {
+	_, err := w.tx.Exec(ctx, w.s.upsertSQL, w.upserted.build(w.s.cols, w.rows, idx)...)
+	return err
+}
+
+func (w *pgStatements) delete(ctx context.Context, idx []int) error {
+	_, err := w.tx.Exec(ctx, w.s.deleteSQL, w.deleteArg.buildKeys(w.s.cols, w.s.pk, w.rows, idx)...)
+	return err
+}
+
+// splitDeletions splits idx into the deletions and the upserts, each in
+// order.
+func (w *pgStatements) splitDeletions(idx []int) (deletions, upserts []int) {
+	for _, i := range idx {
+		if w.outputs[i].Delete {
+			deletions = append(deletions, i)
+		} else {
+			upserts = append(upserts, i)
+		}
+	}
+	return deletions, upserts
+}
+
+// runsOfOneKind yields idx cut into maximal runs of deletions or of
+// upserts, in order.
+func (w *pgStatements) runsOfOneKind(idx []int) iter.Seq[[]int] {
+	return func(yield func([]int) bool) {
+		for start := 0; start < len(idx); {
+			end := start + 1
+			for end < len(idx) && w.outputs[idx[end]].Delete == w.outputs[idx[start]].Delete {
+				end++
+			}
+			if !yield(idx[start:end]) {
+				return
+			}
+			start = end
+		}
+	}
+}
+
+// isolate writes the rows idx with write under a savepoint; if the
+// database refuses one, it rolls back to the savepoint and tries each
+// half, down to single rows, which are rejected. Rows are applied in
+// order, so the last of several with one key wins, as in the fast path.
+func (w *pgStatements) isolate(ctx context.Context, write func(context.Context, []int) error, idx []int, attempt int, rejected *[]Rejection) error {
+	if _, err := w.tx.Exec(ctx, "SAVEPOINT tide_rows"); err != nil {
 		return err
 	}
-	_, err := tx.Exec(ctx, s.upsertSQL, cols.build(s.cols, rows, idx)...)
+	err := write(ctx, idx)
 	if err == nil {
-		_, err = tx.Exec(ctx, "RELEASE SAVEPOINT tide_rows")
+		_, err = w.tx.Exec(ctx, "RELEASE SAVEPOINT tide_rows")
 		return err
 	}
 	if !IsPostgresDataError(err) {
 		return err
 	}
-	if _, rerr := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT tide_rows; RELEASE SAVEPOINT tide_rows"); rerr != nil {
+	if _, rerr := w.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT tide_rows; RELEASE SAVEPOINT tide_rows"); rerr != nil {
 		return rerr
 	}
 	if len(idx) == 1 {
@@ -792,10 +934,10 @@ func (s *PostgresSink) isolate(ctx context.Context, tx pgx.Tx, cols *pgColumns, 
 		return nil
 	}
 	mid := len(idx) / 2
-	if err := s.isolate(ctx, tx, cols, rows, idx[:mid], attempt, rejected); err != nil {
+	if err := w.isolate(ctx, write, idx[:mid], attempt, rejected); err != nil {
 		return err
 	}
-	return s.isolate(ctx, tx, cols, rows, idx[mid:], attempt, rejected)
+	return w.isolate(ctx, write, idx[mid:], attempt, rejected)
 }
 
 // rejectedBefore returns the rejections stored for run's outputs with
@@ -870,11 +1012,15 @@ func outputSeqs(outputs []Output) []int32 {
 	return seqs
 }
 
-// lastPerKey drops from idx the rows a later row of the same key
-// overwrites: one statement may not update a row twice (SQLSTATE 21000).
-// Keys compare by text form; keys Postgres finds equal but spelled
-// differently (numeric 1.0 and 1.00) trip the database, and the batch is
-// applied again row-isolating, in order.
+// lastPerKey drops from idx the rows a later row (an upsert or a
+// deletion) of the same key overwrites: one statement may not update a
+// row twice (SQLSTATE 21000), and the deletions and upserts left have
+// distinct keys, so they can be applied in either order. Keys compare by
+// text form, numerics without trailing zeros (1.0 is 1.00, as in
+// Postgres). Keys Postgres finds equal but spelled differently otherwise
+// (a jsonb's key order) stay apart: two upserts of them trip the
+// database, and the batch is applied again row-isolating, in order; a
+// deletion and an upsert of them apply deletion first.
 func (s *PostgresSink) lastPerKey(rows []types.Row, idx []int) []int {
 	if len(idx) < 2 {
 		return idx
@@ -898,7 +1044,7 @@ func (s *PostgresSink) lastPerKey(rows []types.Row, idx []int) []int {
 	last := make(map[string]int, len(idx))
 	var buf []byte
 	for _, i := range idx {
-		buf = s.appendKey(buf[:0], rows[i])
+		buf = s.appendKey(buf[:0], i, rows[i])
 		last[string(buf)] = i
 	}
 	if len(last) == len(idx) {
@@ -906,7 +1052,7 @@ func (s *PostgresSink) lastPerKey(rows []types.Row, idx []int) []int {
 	}
 	kept := make([]int, 0, len(last))
 	for _, i := range idx {
-		buf = s.appendKey(buf[:0], rows[i])
+		buf = s.appendKey(buf[:0], i, rows[i])
 		if last[string(buf)] == i {
 			kept = append(kept, i)
 		}
@@ -914,14 +1060,21 @@ func (s *PostgresSink) lastPerKey(rows []types.Row, idx []int) []int {
 	return kept
 }
 
-func (s *PostgresSink) appendKey(dst []byte, row types.Row) []byte {
+// appendKey appends the key of row i of a batch, as lastPerKey compares
+// it. A key with a NULL equals no other (NULLs never conflict in a unique
+// index, nor match a deletion), so it carries the row's index.
+func (s *PostgresSink) appendKey(dst []byte, i int, row types.Row) []byte {
 	for _, c := range s.pk {
 		v := row[c]
-		if v.IsNull() {
-			dst = append(dst, 'N') // NULL never conflicts; the database says so
-		} else {
-			dst = append(dst, 'V')
-			dst = v.AppendText(dst)
+		switch {
+		case v.IsNull():
+			dst = strconv.AppendInt(append(dst, 'N'), int64(i), 10)
+		case v.Kind() == types.KindNumeric && v.Decimal().Form == apd.Finite:
+			var d apd.Decimal
+			d.Reduce(v.Decimal())
+			dst = d.Append(append(dst, 'V'), 'f')
+		default:
+			dst = v.AppendText(append(dst, 'V'))
 		}
 		dst = append(dst, 0)
 	}

@@ -38,109 +38,130 @@ type pgColumn struct {
 	buf        []byte // text of numerics, before they become strings
 }
 
-// build returns the arguments for the rows idx. Each value has its
-// column's kind or is NULL (WriteRows converted the others).
+// build returns the arguments for the rows idx, one array per column.
+// Each value has its column's kind or is NULL (WriteRows converted the
+// others).
 func (p *pgColumns) build(cols []format.Column, rows []types.Row, idx []int) []any {
-	if len(p.cols) != len(cols) {
-		p.cols = make([]pgColumn, len(cols))
-		p.args = make([]any, len(cols))
-	}
+	p.reset(len(cols))
 	for c, col := range cols {
-		pc := &p.cols[c]
-		switch col.Type {
-		case types.KindBool:
-			pc.bools = pc.bools[:0]
-			for _, i := range idx {
-				v := &rows[i][c]
-				pc.bools = append(pc.bools, pgtype.Bool{Bool: v.Bool(), Valid: !v.IsNull()})
-			}
-			p.args[c] = pgtype.FlatArray[pgtype.Bool](pc.bools)
-		case types.KindInt2, types.KindInt4, types.KindInt8:
-			pc.ints = pc.ints[:0]
-			for _, i := range idx {
-				v := &rows[i][c]
-				pc.ints = append(pc.ints, pgtype.Int8{Int64: v.Int(), Valid: !v.IsNull()})
-			}
-			p.args[c] = pgtype.FlatArray[pgtype.Int8](pc.ints)
-		case types.KindFloat8:
-			pc.floats = pc.floats[:0]
-			for _, i := range idx {
-				v := &rows[i][c]
-				pc.floats = append(pc.floats, pgtype.Float8{Float64: v.Float(), Valid: !v.IsNull()})
-			}
-			p.args[c] = pgtype.FlatArray[pgtype.Float8](pc.floats)
-		case types.KindBytea:
-			pc.bytes = pc.bytes[:0]
-			for _, i := range idx {
-				v := &rows[i][c]
-				var b []byte // nil: NULL
-				if !v.IsNull() {
-					b = bytesOf(v.Bytes())
-				}
-				pc.bytes = append(pc.bytes, b)
-			}
-			p.args[c] = pgtype.FlatArray[[]byte](pc.bytes)
-		case types.KindTimestamp:
-			pc.timestamps = pc.timestamps[:0]
-			for _, i := range idx {
-				v := &rows[i][c]
-				t := pgtype.Timestamp{Valid: !v.IsNull()}
-				if t.Valid {
-					t.Time = time.UnixMicro(v.Micros()).UTC()
-				}
-				pc.timestamps = append(pc.timestamps, t)
-			}
-			p.args[c] = pgtype.FlatArray[pgtype.Timestamp](pc.timestamps)
-		case types.KindTimestampTZ:
-			pc.instants = pc.instants[:0]
-			for _, i := range idx {
-				v := &rows[i][c]
-				t := pgtype.Timestamptz{Valid: !v.IsNull()}
-				if t.Valid {
-					t.Time = time.UnixMicro(v.Micros()).UTC()
-				}
-				pc.instants = append(pc.instants, t)
-			}
-			p.args[c] = pgtype.FlatArray[pgtype.Timestamptz](pc.instants)
-		case types.KindDate:
-			pc.dates = pc.dates[:0]
-			for _, i := range idx {
-				v := &rows[i][c]
-				d := pgtype.Date{Valid: !v.IsNull()}
-				if d.Valid {
-					d.Time = time.Unix(int64(v.Days())*86400, 0).UTC()
-				}
-				pc.dates = append(pc.dates, d)
-			}
-			p.args[c] = pgtype.FlatArray[pgtype.Date](pc.dates)
-		case types.KindInterval:
-			pc.intervals = pc.intervals[:0]
-			for _, i := range idx {
-				v := &rows[i][c]
-				months, days, micros := v.Interval()
-				pc.intervals = append(pc.intervals, pgtype.Interval{Months: months, Days: days, Microseconds: micros, Valid: !v.IsNull()})
-			}
-			p.args[c] = pgtype.FlatArray[pgtype.Interval](pc.intervals)
-		default: // text, and numeric and json as their text
-			pc.texts = pc.texts[:0]
-			for _, i := range idx {
-				v := &rows[i][c]
-				t := pgtype.Text{Valid: !v.IsNull()}
-				if t.Valid {
-					switch v.Kind() {
-					case types.KindText, types.KindJSON:
-						t.String = v.Text()
-					default:
-						pc.buf = v.AppendText(pc.buf[:0])
-						t.String = string(pc.buf)
-					}
-				}
-				pc.texts = append(pc.texts, t)
-			}
-			p.args[c] = pgtype.FlatArray[pgtype.Text](pc.texts)
-		}
+		p.args[c] = p.cols[c].array(col.Type, c, rows, idx)
 	}
 	return p.args
+}
+
+// buildKeys returns the arguments of a deletion: one array per key
+// column (keys index cols), for the rows idx.
+func (p *pgColumns) buildKeys(cols []format.Column, keys []int, rows []types.Row, idx []int) []any {
+	p.reset(len(keys))
+	for j, c := range keys {
+		p.args[j] = p.cols[j].array(cols[c].Type, c, rows, idx)
+	}
+	return p.args
+}
+
+func (p *pgColumns) reset(n int) {
+	if len(p.cols) != n {
+		p.cols = make([]pgColumn, n)
+		p.args = make([]any, n)
+	}
+}
+
+// array fills pc with the values of column c (of kind kind) of the rows
+// idx and returns them as a binary array argument, valid until the next
+// call.
+func (pc *pgColumn) array(kind types.Kind, c int, rows []types.Row, idx []int) any {
+	switch kind {
+	case types.KindBool:
+		pc.bools = pc.bools[:0]
+		for _, i := range idx {
+			v := &rows[i][c]
+			pc.bools = append(pc.bools, pgtype.Bool{Bool: v.Bool(), Valid: !v.IsNull()})
+		}
+		return pgtype.FlatArray[pgtype.Bool](pc.bools)
+	case types.KindInt2, types.KindInt4, types.KindInt8:
+		pc.ints = pc.ints[:0]
+		for _, i := range idx {
+			v := &rows[i][c]
+			pc.ints = append(pc.ints, pgtype.Int8{Int64: v.Int(), Valid: !v.IsNull()})
+		}
+		return pgtype.FlatArray[pgtype.Int8](pc.ints)
+	case types.KindFloat8:
+		pc.floats = pc.floats[:0]
+		for _, i := range idx {
+			v := &rows[i][c]
+			pc.floats = append(pc.floats, pgtype.Float8{Float64: v.Float(), Valid: !v.IsNull()})
+		}
+		return pgtype.FlatArray[pgtype.Float8](pc.floats)
+	case types.KindBytea:
+		pc.bytes = pc.bytes[:0]
+		for _, i := range idx {
+			v := &rows[i][c]
+			var b []byte // nil: NULL
+			if !v.IsNull() {
+				b = bytesOf(v.Bytes())
+			}
+			pc.bytes = append(pc.bytes, b)
+		}
+		return pgtype.FlatArray[[]byte](pc.bytes)
+	case types.KindTimestamp:
+		pc.timestamps = pc.timestamps[:0]
+		for _, i := range idx {
+			v := &rows[i][c]
+			t := pgtype.Timestamp{Valid: !v.IsNull()}
+			if t.Valid {
+				t.Time = time.UnixMicro(v.Micros()).UTC()
+			}
+			pc.timestamps = append(pc.timestamps, t)
+		}
+		return pgtype.FlatArray[pgtype.Timestamp](pc.timestamps)
+	case types.KindTimestampTZ:
+		pc.instants = pc.instants[:0]
+		for _, i := range idx {
+			v := &rows[i][c]
+			t := pgtype.Timestamptz{Valid: !v.IsNull()}
+			if t.Valid {
+				t.Time = time.UnixMicro(v.Micros()).UTC()
+			}
+			pc.instants = append(pc.instants, t)
+		}
+		return pgtype.FlatArray[pgtype.Timestamptz](pc.instants)
+	case types.KindDate:
+		pc.dates = pc.dates[:0]
+		for _, i := range idx {
+			v := &rows[i][c]
+			d := pgtype.Date{Valid: !v.IsNull()}
+			if d.Valid {
+				d.Time = time.Unix(int64(v.Days())*86400, 0).UTC()
+			}
+			pc.dates = append(pc.dates, d)
+		}
+		return pgtype.FlatArray[pgtype.Date](pc.dates)
+	case types.KindInterval:
+		pc.intervals = pc.intervals[:0]
+		for _, i := range idx {
+			v := &rows[i][c]
+			months, days, micros := v.Interval()
+			pc.intervals = append(pc.intervals, pgtype.Interval{Months: months, Days: days, Microseconds: micros, Valid: !v.IsNull()})
+		}
+		return pgtype.FlatArray[pgtype.Interval](pc.intervals)
+	default: // text, and numeric and json as their text
+		pc.texts = pc.texts[:0]
+		for _, i := range idx {
+			v := &rows[i][c]
+			t := pgtype.Text{Valid: !v.IsNull()}
+			if t.Valid {
+				switch v.Kind() {
+				case types.KindText, types.KindJSON:
+					t.String = v.Text()
+				default:
+					pc.buf = v.AppendText(pc.buf[:0])
+					t.String = string(pc.buf)
+				}
+			}
+			pc.texts = append(pc.texts, t)
+		}
+		return pgtype.FlatArray[pgtype.Text](pc.texts)
+	}
 }
 
 // bytesOf returns s's bytes without copying them: pgx only reads them,

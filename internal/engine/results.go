@@ -16,8 +16,9 @@ import (
 // resultWriter turns an aggregate stage's results into the sink's
 // outputs: the aggregated row (group keys, window bounds, aggregate
 // values; plan.Aggregation.RowColumns), HAVING, the SELECT list, the key,
-// the format. An updating GROUP BY's group that HAVING rejects becomes a
-// deletion (a record with no value) of the group's key.
+// the format. A row that leaves an updating result becomes a deletion
+// (Output.Delete): a record with no value on a topic, the row's values
+// for a row sink, which deletes by its own key columns.
 type resultWriter struct {
 	p       *pipeline
 	topic   string // the sink's topic when it is one (written in transactions)
@@ -79,16 +80,15 @@ func (w *resultWriter) add(r *aggregate.Result) {
 			}
 		}
 		if gone || v.IsNull() || !v.Bool() {
-			// The group left an updating result: delete its row, where
-			// the sink can (a tombstone on a topic; a row sink keeps it).
-			if _, rowSink := w.p.sink.(connector.RowSink); w.p.updatingResult() && !rowSink {
+			// The group left an updating result: delete its row (a gone
+			// group's aggregates are NULL, its keys are all there is).
+			if w.p.updatingResult() {
 				key, err := w.key(row, keys)
 				if err != nil {
 					w.deadResult(r, stageKey, err)
 					return
 				}
-				w.outputs = append(w.outputs, connector.Output{Key: key, Timestamp: ts, Origin: w.origin})
-				w.rows = append(w.rows, nil)
+				w.deletion(key, row, ts)
 			}
 			return
 		}
@@ -121,10 +121,16 @@ func (p *pipeline) resultAggregation() *plan.Aggregation {
 	return p.plan.Aggregation
 }
 
+// rowSink reports whether the sink takes typed rows (connector.RowSink).
+func (w *resultWriter) rowSink() bool {
+	_, ok := w.p.sink.(connector.RowSink)
+	return ok
+}
+
 // emit adds an output row with its key: the row itself for a row sink,
 // else its encoding.
 func (w *resultWriter) emit(out types.Row, key []byte, ts time.Time) error {
-	if _, ok := w.p.sink.(connector.RowSink); ok {
+	if w.rowSink() {
 		w.outputs = append(w.outputs, connector.Output{Key: key, Timestamp: ts, Origin: w.origin})
 		w.rows = append(w.rows, out)
 		return nil
@@ -139,6 +145,35 @@ func (w *resultWriter) emit(out types.Row, key []byte, ts time.Time) error {
 	w.outputs = append(w.outputs, connector.Output{Key: key, Value: w.buf[start:len(w.buf):len(w.buf)], Timestamp: ts, Origin: w.origin})
 	w.rows = append(w.rows, nil)
 	return nil
+}
+
+// deletion adds the deletion of a row written before, given the row the
+// SELECT list reads (an aggregated, joined or ranked row): for a sink of
+// records a tombstone of key; for a row sink, which deletes by its own
+// key columns, the output row too.
+func (w *resultWriter) deletion(key []byte, row types.Row, ts time.Time) {
+	var out types.Row
+	if w.rowSink() {
+		out = w.deletedRow(row)
+	}
+	w.outputs = append(w.outputs, connector.Output{Key: key, Timestamp: ts, Origin: w.origin, Delete: true})
+	w.rows = append(w.rows, out)
+}
+
+// deletedRow evaluates the SELECT list over a deleted row. An expression
+// that fails is NULL rather than a dead letter: the sink reads its key
+// columns only, and what now rejects the row may be what guarded the
+// expression (HAVING count(*) > 1 before sum(x) / (count(*) - 1)).
+func (w *resultWriter) deletedRow(row types.Row) types.Row {
+	out := make(types.Row, len(w.p.plan.Outputs))
+	for i, o := range w.p.plan.Outputs {
+		v, err := o.Expr.Eval(row)
+		if err != nil {
+			v = types.Null(o.Expr.Type())
+		}
+		out[i] = v
+	}
+	return out
 }
 
 // addJoined evaluates one joined row (plan.StreamJoin) into an output —
@@ -163,14 +198,21 @@ func (w *resultWriter) addJoined(row types.Row, ts int64, retract bool) {
 	}
 	if retract {
 		// An updating join's NULL-padded row, replaced by its first
-		// pair: deleted where the sink can (a tombstone on a topic; a
-		// row sink keeps it, and the pair replaces it under the same
-		// key). A key that fails was dead-lettered when the row came.
-		if _, rowSink := w.p.sink.(connector.RowSink); !rowSink && pl.Key != nil {
-			if v, err := pl.Key.Eval(row); err == nil && !v.IsNull() {
-				w.outputs = append(w.outputs, connector.Output{Key: keyBytes(v), Timestamp: time.UnixMicro(ts), Origin: w.origin})
-				w.rows = append(w.rows, nil)
+		// pair, which follows: deleted by its KEY BY value on a topic
+		// (a tombstone; none without a key), by the table's key columns
+		// in a row sink. A key that fails was dead-lettered, and the row
+		// not written, when the row came.
+		var key []byte
+		keyed := false
+		if pl.Key != nil {
+			v, err := pl.Key.Eval(row)
+			if err != nil {
+				return
 			}
+			key, keyed = keyBytes(v), !v.IsNull()
+		}
+		if keyed || w.rowSink() {
+			w.deletion(key, row, time.UnixMicro(ts))
 		}
 		return
 	}
@@ -201,12 +243,13 @@ func (w *resultWriter) addJoined(row types.Row, ts int64, retract bool) {
 // the outer WHERE, the SELECT list, the key (KEY BY, else the partition
 // and the row's position in it). In an updating top-N, a position that
 // emptied, or whose row the outer WHERE now rejects, becomes a deletion
-// of its key where the sink can delete (a tombstone on a topic).
+// of its key (a tombstone on a topic; a row sink deletes by the
+// partition columns and row number).
 func (w *resultWriter) addRanked(r *rankedRow, partition types.Row) {
 	pl := w.p.plan
 	ts := time.UnixMicro(r.ts)
 	deleteKey := func(row types.Row) {
-		if _, rowSink := w.p.sink.(connector.RowSink); !pl.TopN.Updating() || rowSink {
+		if !pl.TopN.Updating() {
 			return
 		}
 		key, err := w.rankedKey(r, row, partition)
@@ -214,12 +257,11 @@ func (w *resultWriter) addRanked(r *rankedRow, partition types.Row) {
 			w.deadRow(nil, row, stageKey, err)
 			return
 		}
-		w.outputs = append(w.outputs, connector.Output{Key: key, Timestamp: ts, Origin: w.origin})
-		w.rows = append(w.rows, nil)
+		w.deletion(key, row, ts)
 	}
 	if r.gone {
 		if pl.Key == nil { // KEY BY reads the row, which is gone
-			deleteKey(nil)
+			deleteKey(vacatedRow(pl.TopN, partition, r.pos))
 		}
 		return
 	}
@@ -251,6 +293,31 @@ func (w *resultWriter) addRanked(r *rankedRow, partition types.Row) {
 	if err := w.emit(out, key, ts); err != nil {
 		w.deadRow(key, r.row, stageEncode, err)
 	}
+}
+
+// vacatedRow is the ranked row of a position that emptied, as far as it
+// is known: the position as the row number, the partition's values in
+// the columns that are PARTITION BY's columns, NULL elsewhere.
+func vacatedRow(t *plan.TopN, partition types.Row, pos int64) types.Row {
+	row := make(types.Row, len(t.Columns))
+	for i, c := range t.Columns {
+		row[i] = types.Null(c.Type)
+		if i == t.RankColumn {
+			row[i] = types.NewInt8(pos)
+			continue
+		}
+		col, ok := t.Exprs[i].Column()
+		if !ok {
+			continue
+		}
+		for j, p := range t.Partition {
+			if pc, ok := p.Column(); ok && pc == col {
+				row[i] = partition[j]
+				break
+			}
+		}
+	}
+	return row
 }
 
 // rankedKey is a top-N output's record key: KEY BY's value, else the
@@ -341,40 +408,64 @@ func (w *resultWriter) deadResult(r *aggregate.Result, stage string, err error) 
 // deadRow dead-letters a row that failed after the stateful stage: its
 // value is the row's values as text, comma-separated.
 func (w *resultWriter) deadRow(key []byte, values types.Row, stage string, err error) {
+	w.addDead(key, rowText(values), stage, err, "", 1)
+}
+
+// deadRejected dead-letters the outputs the sink will never write (a
+// row or a deletion the database refused): a row sink's row as text,
+// else the encoded value.
+func (w *resultWriter) deadRejected(rejected *connector.RejectedError) {
+	for _, r := range rejected.Rejected {
+		if r.Index < 0 || r.Index >= len(w.outputs) {
+			continue
+		}
+		o := &w.outputs[r.Index]
+		value := o.Value
+		if row := w.rows[r.Index]; row != nil {
+			value = rowText(row)
+		}
+		w.addDead(o.Key, value, stageSink, r.Err, r.Code, max(r.Attempts, 1))
+	}
+}
+
+// addDead adds a dead letter with headers saying what failed; code is
+// the error's code for tide.error.code (a SQLSTATE from the sink), or ""
+// for err's own or the stage's.
+func (w *resultWriter) addDead(key, value []byte, stage string, err error, code string, attempts int) {
 	headers := []transport.Header{
 		{Key: HeaderError, Value: []byte(err.Error())},
 		{Key: HeaderStage, Value: []byte(stage)},
 		{Key: HeaderPipeline, Value: []byte(w.p.plan.Name)},
-		{Key: HeaderAttempts, Value: strconv.AppendInt(nil, 1, 10)},
+		{Key: HeaderAttempts, Value: strconv.AppendInt(nil, int64(attempts), 10)},
 	}
-	code := stageErrorCode(stage)
-	if te := (*types.Error)(nil); errors.As(err, &te) && te.Code != "" {
-		code = te.Code
+	if code == "" {
+		code = stageErrorCode(stage)
+		if te := (*types.Error)(nil); errors.As(err, &te) && te.Code != "" {
+			code = te.Code
+		}
 	}
 	headers = append(headers, transport.Header{Key: HeaderErrorCode, Value: []byte(code)})
 	w.p.errors.add(code, 1)
-	var value []byte
-	for i, v := range values {
-		if i > 0 {
-			value = append(value, ',')
-		}
-		value = v.AppendText(value)
-	}
 	w.dead = append(w.dead, connector.Output{Key: key, Value: value, Headers: headers, Timestamp: time.Now()})
 }
 
-// write writes the outputs to the sink and the dead letters to the
-// dead-letter topic, retrying until durable (or ctx ends).
-func (w *resultWriter) write(ctx context.Context) error {
-	sink := w.p.sink
-	if rs, ok := sink.(connector.RowSink); ok && len(w.outputs) > 0 {
-		sink = rowWriter{rs, w.rows}
-	}
-	if len(w.outputs) > 0 {
-
-		if err := sink.Write(ctx, w.outputs); err != nil {
-			return err
+// rowText is a row's values as text, comma-separated.
+func rowText(values types.Row) []byte {
+	var text []byte
+	for i, v := range values {
+		if i > 0 {
+			text = append(text, ',')
 		}
+		text = v.AppendText(text)
+	}
+	return text
+}
+
+// write writes the outputs to the sink (writeSink) and the dead letters
+// to the dead-letter topic, each durable on return.
+func (w *resultWriter) write(ctx context.Context) error {
+	if err := w.writeSink(ctx); err != nil {
+		return err
 	}
 	if len(w.dead) > 0 {
 		if err := w.p.dlq.Write(ctx, w.dead); err != nil {
@@ -383,6 +474,26 @@ func (w *resultWriter) write(ctx context.Context) error {
 		w.p.stats.dead.Add(int64(len(w.dead)))
 	}
 	return nil
+}
+
+// writeSink writes the outputs to the sink; those it rejects for good (a
+// row or a deletion the database refuses) join the dead letters, and the
+// others are written. A replay is rejected again by a sink that
+// remembers (postgres), and dead-lettered again with it.
+func (w *resultWriter) writeSink(ctx context.Context) error {
+	if len(w.outputs) == 0 {
+		return nil
+	}
+	sink := w.p.sink
+	if rs, ok := sink.(connector.RowSink); ok {
+		sink = rowWriter{rs, w.rows}
+	}
+	err := sink.Write(ctx, w.outputs)
+	if rejected := (*connector.RejectedError)(nil); errors.As(err, &rejected) {
+		w.deadRejected(rejected)
+		return nil
+	}
+	return err
 }
 
 // records are the outputs as records of the sink's topic.
