@@ -365,37 +365,10 @@ func (s *aggStage) chainRanked(t *aggTask, out *resultWriter, before, after *agg
 // for a gone group, a row HAVING drops, or one an expression fails on
 // (dead-lettered to out, unless out is nil).
 func (s *aggStage) rankedRecord(out *resultWriter, t *aggTask, r *aggregate.Result) (key, value []byte, ok bool) {
-	if r.Values == nil {
-		return nil, nil, false
-	}
 	tn := s.st.next.topn
-	fail := func(key []byte, row types.Row, stage string, err error) ([]byte, []byte, bool) {
-		if out != nil {
-			out.deadRow(key, row, stage, err)
-		}
+	over, fail, ok := s.subqueryRow(out, r, tn.Over)
+	if !ok {
 		return nil, nil, false
-	}
-	row, _, err := aggregatedRow(s.st.agg, r)
-	if err != nil {
-		if out != nil {
-			out.deadResult(r, stageAggregate, err)
-		}
-		return nil, nil, false
-	}
-	if h := s.st.agg.Having; h != nil {
-		v, err := h.Eval(row)
-		if err != nil {
-			return fail([]byte(r.Key), row, stageHaving, err)
-		}
-		if v.IsNull() || !v.Bool() {
-			return nil, nil, false
-		}
-	}
-	over := make(types.Row, len(tn.Over))
-	for i, o := range tn.Over {
-		if over[i], err = o.Expr.Eval(row); err != nil {
-			return fail([]byte(r.Key), row, stageProject, err)
-		}
 	}
 	for _, e := range tn.Partition {
 		v, err := e.Eval(over)
@@ -419,44 +392,65 @@ func (s *aggStage) rankedRecord(out *resultWriter, t *aggTask, r *aggregate.Resu
 	return key, value, true
 }
 
-// outerRow evaluates a group's row for the outer aggregation: HAVING,
-// the subquery's select list, the outer WHERE, then the outer group key
-// and the aggregates' arguments. ok is false for a row HAVING or WHERE
-// drop, or one an expression fails on (dead-lettered to out, unless out
-// is nil).
-func (s *aggStage) outerRow(out *resultWriter, r *aggregate.Result) (key, args []byte, ok bool) {
-	if r.Values == nil {
-		return nil, nil, false // a group gone (its last row taken back): no row
-	}
-	outer := s.p.plan.Outer
+// chainFail dead-letters a group's row an expression of the next stage's
+// failed on, unless out is nil (an old row, dead-lettered when it was
+// new); it returns what the evaluation gives for a row not sent.
+type chainFail func(key []byte, row types.Row, stage string, err error) ([]byte, []byte, bool)
+
+// subqueryRow is a group's row as the query over the aggregating subquery
+// reads it: HAVING, then the subquery's select list (over). ok is false
+// for a gone group (its last row taken back), a row HAVING drops, or one
+// an expression fails on (dead-lettered to out, unless out is nil); fail
+// dead-letters the same way for what the caller evaluates next.
+func (s *aggStage) subqueryRow(out *resultWriter, r *aggregate.Result, over []plan.Output) (types.Row, chainFail, bool) {
 	fail := func(key []byte, row types.Row, stage string, err error) ([]byte, []byte, bool) {
 		if out != nil {
 			out.deadRow(key, row, stage, err)
 		}
 		return nil, nil, false
 	}
+	if r.Values == nil {
+		return nil, fail, false
+	}
 	row, _, err := aggregatedRow(s.st.agg, r)
 	if err != nil {
 		if out != nil {
 			out.deadResult(r, stageAggregate, err)
 		}
-		return nil, nil, false
+		return nil, fail, false
 	}
 	if h := s.st.agg.Having; h != nil {
 		v, err := h.Eval(row)
 		if err != nil {
-			return fail([]byte(r.Key), row, stageHaving, err)
+			fail([]byte(r.Key), row, stageHaving, err)
+			return nil, fail, false
 		}
 		if v.IsNull() || !v.Bool() {
-			return nil, nil, false
+			return nil, fail, false
 		}
 	}
-	over := make(types.Row, len(outer.Over))
-	for i, o := range outer.Over {
-		if over[i], err = o.Expr.Eval(row); err != nil {
-			return fail([]byte(r.Key), row, stageProject, err)
+	vals := make(types.Row, len(over))
+	for i, o := range over {
+		if vals[i], err = o.Expr.Eval(row); err != nil {
+			fail([]byte(r.Key), row, stageProject, err)
+			return nil, fail, false
 		}
 	}
+	return vals, fail, true
+}
+
+// outerRow evaluates a group's row for the outer aggregation: HAVING,
+// the subquery's select list, the outer WHERE, then the outer group key
+// and the aggregates' arguments. ok is false for a row HAVING or WHERE
+// drop, or one an expression fails on (dead-lettered to out, unless out
+// is nil).
+func (s *aggStage) outerRow(out *resultWriter, r *aggregate.Result) (key, args []byte, ok bool) {
+	outer := s.p.plan.Outer
+	over, fail, ok := s.subqueryRow(out, r, outer.Over)
+	if !ok {
+		return nil, nil, false
+	}
+	var err error
 	if f := outer.Filter; f != nil {
 		v, err := f.Eval(over)
 		if err != nil {
