@@ -148,10 +148,11 @@ func New(spec Spec) (*Operator, error) {
 		if spec.Window != nil || n == 0 || !spec.Aggs[n-1].Star {
 			return nil, errors.New("aggregate: retractions need a GROUP BY without a window whose last aggregate is count(*)")
 		}
+		// Each accumulator keeps what taking a row back needs (min and
+		// max every value, DISTINCT each value's count).
+		spec.Aggs = slices.Clone(spec.Aggs)
 		for i := range spec.Aggs {
-			if !spec.Aggs[i].Retractable() {
-				return nil, fmt.Errorf("aggregate: %s cannot take rows back", spec.Aggs[i].Func)
-			}
+			spec.Aggs[i].Retracting = true
 		}
 	}
 	return &Operator{spec: spec, session: spec.Window != nil && spec.Window.Kind == eventtime.Session,

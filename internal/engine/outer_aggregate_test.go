@@ -199,3 +199,74 @@ func clicksEngine(t *testing.T) (*node, *Engine) {
 	mustExec(t, e, clicksSource)
 	return n, e
 }
+
+// min, max and DISTINCT over a subquery's updating groups: each outer
+// group keeps its values with their counts, so taking back the extreme
+// (a user's old click count, as it grows) leaves the next one, and a
+// distinct count drops a value when its last user leaves it. Checked
+// against the oracle after every batch, with every group read back from
+// the store (state.memory = '0') and across an exactly-once restart on
+// an empty state directory.
+func TestOuterMinMaxDistinctAgainstOracle(t *testing.T) {
+	for _, c := range []struct {
+		name, opts string
+		restart    bool
+	}{
+		{"no memory", ", state.memory = '0'", false},
+		{"exactly-once restarted", ", delivery.guarantee = 'exactly_once'", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			n := openNode(t, t.TempDir())
+			defer n.close(t)
+			withState := func(dir string) func(*Config) { return func(cfg *Config) { cfg.StateDir = dir } }
+			e := openEngineWith(t, n, withState(t.TempDir()))
+			mustExec(t, e, clicksSource)
+			mustExec(t, e, `CREATE SINK spread WITH (connector = 'topic', topic = 'spread'`+c.opts+`) AS
+				SELECT bucket, min(clicks) AS least, max(clicks) AS most, count(DISTINCT clicks) AS levels, sum(DISTINCT clicks) AS level_sum
+				FROM (SELECT user_id % 4 AS bucket, count(*) AS clicks FROM clicks GROUP BY user_id) GROUP BY bucket`)
+			events := genClicks(31, 2400, 3, 40, time.Second)
+			for i := 0; i < len(events); i += 400 {
+				if c.restart && i == 1200 {
+					closeEngine(t, e)
+					e = openEngineWith(t, n, withState(t.TempDir()))
+				}
+				produceClicks(t, n.tr, "clicks", events[i:i+400])
+				want := spreadOracle(events[:i+400])
+				waitFor(t, fmt.Sprintf("every bucket's spread after %d events", i+400), func() bool {
+					return maps.Equal(currentRows(t, n, "spread"), want)
+				})
+			}
+			defer closeEngine(t, e)
+		})
+	}
+}
+
+// spreadOracle is the spread query's rows over events, by bucket.
+func spreadOracle(events []clickEvent) map[string]string {
+	counts := map[int]int64{}
+	for _, ev := range events {
+		counts[ev.user]++
+	}
+	type spread struct {
+		least, most int64
+		levels      map[int64]bool
+	}
+	buckets := map[int]*spread{}
+	for u, c := range counts {
+		s := buckets[u%4]
+		if s == nil {
+			s = &spread{least: c, most: c, levels: map[int64]bool{}}
+			buckets[u%4] = s
+		}
+		s.least, s.most, s.levels[c] = min(s.least, c), max(s.most, c), true
+	}
+	out := map[string]string{}
+	for b, s := range buckets {
+		sum := int64(0)
+		for l := range s.levels {
+			sum += l
+		}
+		out[strconv.Itoa(b)] = fmt.Sprintf(`{"bucket":%d,"least":%d,"most":%d,"levels":%d,"level_sum":%d}`, b, s.least, s.most, len(s.levels), sum)
+	}
+	return out
+}

@@ -63,6 +63,10 @@ type Aggregate struct {
 	Distinct bool
 	Arg      types.Kind
 	Result   types.Kind
+	// Retracting: the accumulators keep what Retract needs beyond a
+	// running result (retractable.go): min and max every value with its
+	// count, DISTINCT each value's count.
+	Retracting bool
 }
 
 // NewAggregate resolves an aggregate call; the error says which argument
@@ -128,9 +132,12 @@ type Accumulator struct {
 	d               apd.Decimal
 	v               types.Value
 	// For DISTINCT: the keys of the values seen (distinctKey), sorted,
-	// and the values, in arrival order.
+	// and the values, in arrival order (in key order when Retracting).
+	// For a Retracting min or max: the values, in order.
 	distinct [][]byte
 	values   []types.Value
+	// counts are how many times each of values was added, Retracting.
+	counts []int64
 	// specials counts the NaN, +Infinity and -Infinity values of a sum or
 	// avg of doubles or numerics, kept out of the running total: taken
 	// back, Infinity - Infinity would leave NaN in a total of finite
@@ -213,6 +220,9 @@ func (acc *Accumulator) Add(v types.Value) error {
 	}
 	if v.IsNull() {
 		return nil
+	}
+	if a.Retracting && (a.Distinct || a.Func == AggMin || a.Func == AggMax) {
+		return acc.addCounted(v)
 	}
 	if a.Distinct {
 		// Kept, and folded in value order by Result, as Postgres sorts
@@ -301,11 +311,10 @@ func (acc *Accumulator) addSum(v types.Value) error {
 func (acc *Accumulator) Count() int64 { return acc.count }
 
 // Retractable reports whether Retract can take rows back out of the
-// aggregate: count, count(*), sum and avg, without DISTINCT. min and max
-// would need every value kept (to find the next one when the extreme is
-// taken back), DISTINCT each value's count; neither is.
+// aggregate's accumulators: count, count(*), sum and avg, without
+// DISTINCT, always; min, max and DISTINCT when Retracting.
 func (a *Aggregate) Retractable() bool {
-	return !a.Distinct && (a.Func == AggCount || a.Func == AggSum || a.Func == AggAvg)
+	return a.Retracting || !a.Distinct && (a.Func == AggCount || a.Func == AggSum || a.Func == AggAvg)
 }
 
 // errNotRetractable is Retract's answer for an aggregate that cannot
@@ -322,6 +331,9 @@ func (acc *Accumulator) Retract(v types.Value) error {
 	}
 	if !a.Star && v.IsNull() {
 		return nil
+	}
+	if a.Retracting && (a.Distinct || a.Func == AggMin || a.Func == AggMax) {
+		return acc.retractCounted(v)
 	}
 	if acc.count == 0 {
 		return errState
@@ -478,6 +490,9 @@ func (acc *Accumulator) Result() (types.Value, error) {
 	}
 	switch a.Func {
 	case AggMin, AggMax:
+		if a.Retracting {
+			return acc.extreme(), nil
+		}
 		return acc.v, nil
 	case AggSum:
 		switch a.Arg {
@@ -511,13 +526,23 @@ func (acc *Accumulator) AppendState(dst []byte) []byte {
 	dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(acc.f))
 	dst = appendString(dst, acc.d.String())
 	if acc.agg.Func == AggMin || acc.agg.Func == AggMax {
-		dst = appendValue(append(dst, 1), acc.v)
+		v := acc.v
+		if acc.agg.Retracting && len(acc.values) > 0 {
+			v = acc.extreme()
+		}
+		dst = appendValue(append(dst, 1), v)
 	} else {
 		dst = append(dst, 0)
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(acc.values)))
 	for _, v := range acc.values {
 		dst = appendValue(dst, v)
+	}
+	if len(acc.counts) > 0 { // only then, so that earlier states read alike
+		dst = append(dst, stateCounts)
+		for _, n := range acc.counts {
+			dst = binary.AppendVarint(dst, n)
+		}
 	}
 	if acc.specials != [3]int64{} { // only then, so that earlier states read alike
 		dst = append(dst, stateSpecials)
@@ -528,8 +553,12 @@ func (acc *Accumulator) AppendState(dst []byte) []byte {
 	return dst
 }
 
-// stateSpecials marks the special values' counts at the end of a state.
-const stateSpecials = 's'
+// stateSpecials marks the special values' counts at the end of a state,
+// stateCounts a Retracting accumulator's counts of its values before them.
+const (
+	stateSpecials = 's'
+	stateCounts   = 'c'
+)
 
 // errState is the error of a state that does not decode.
 var errState = errors.New("expr: corrupt aggregate state")
@@ -559,10 +588,24 @@ func (acc *Accumulator) LoadState(b []byte) error {
 		if r.err != nil || v.IsNull() || v.Kind() != acc.agg.Arg {
 			return errState
 		}
-		key := distinctKey(v)
-		i, _ := slices.BinarySearchFunc(acc.distinct, key, func(x, k []byte) int { return strings.Compare(string(x), string(k)) })
-		acc.distinct = slices.Insert(acc.distinct, i, key)
+		if acc.agg.Distinct {
+			key := distinctKey(v)
+			i, _ := slices.BinarySearchFunc(acc.distinct, key, func(x, k []byte) int { return strings.Compare(string(x), string(k)) })
+			acc.distinct = slices.Insert(acc.distinct, i, key)
+		}
 		acc.values = append(acc.values, v)
+	}
+	if r.err == nil && r.i < len(b) && b[r.i] == stateCounts {
+		r.i++
+		acc.counts = make([]int64, len(acc.values))
+		for i := range acc.counts {
+			if acc.counts[i] = r.varint(); acc.counts[i] <= 0 {
+				return errState
+			}
+		}
+	}
+	if acc.agg.Retracting && len(acc.counts) != len(acc.values) {
+		return errState
 	}
 	if r.err == nil && r.i < len(b) && b[r.i] == stateSpecials {
 		r.i++

@@ -141,16 +141,6 @@ func planOuterAggregation(p *Pipeline, q *ast.Select, sub *ast.Subquery, inner *
 	if err := planAggregation(top, q, in, items, opts); err != nil {
 		return err
 	}
-	for _, c := range top.Aggregation.Aggs {
-		if !c.Agg.Retractable() {
-			what := c.Agg.Func.String()
-			if c.Agg.Distinct {
-				what += "(DISTINCT ...)"
-			}
-			return unsupported(q.Pos, fmt.Sprintf("%s over a subquery that groups without a window is not supported yet: its rows update, and %s cannot take the old ones back", c.Text, what),
-				"count, sum and avg without DISTINCT can take rows back; min, max and DISTINCT would need every row kept, which they do not do yet")
-		}
-	}
 	outer.Aggregation = top.Aggregation
 	p.Outer = outer
 	p.Outputs, p.Key, p.KeyText = top.Outputs, top.Key, top.KeyText

@@ -265,12 +265,6 @@ func checkUpdating(p *Pipeline, q *ast.Select) error {
 		}
 		return nil
 	}
-	for _, c := range p.Aggregation.Aggs {
-		if !c.Agg.Retractable() {
-			return unsupported(pos, fmt.Sprintf("%s over a %s JOIN without a time bound is not supported yet: the join takes back the NULL-padded rows its %s rows had before a partner came, and %s cannot take rows back",
-				c.Text, j.Kind(), side, c.Agg.Func), "count, sum and avg can; or "+j.boundHint+" to emit lonely rows once, final")
-		}
-	}
 	return nil
 }
 

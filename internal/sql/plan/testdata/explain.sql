@@ -263,7 +263,7 @@ SELECT Q.customer, avg(Q.final) FROM (
   WHERE p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '1' HOUR GROUP BY o.id, o.customer) Q
 GROUP BY Q.customer
 ====
--- min and max cannot take a row back.
+-- min and max take a row back: each group keeps its values with their counts.
 CREATE SINK max_of_counts WITH (connector = 'topic', topic = 'x') AS
 SELECT max(n) FROM (SELECT sensor, count(*) AS n FROM readings GROUP BY sensor)
 ====
@@ -283,7 +283,7 @@ GROUP BY Q.customer
 CREATE SINK paid_regular WITH (connector = 'topic', topic = 'x') AS
 SELECT o.id, p.amount FROM orders o LEFT JOIN payments p ON o.id = p.order_id KEY BY o.id
 ====
--- Aggregated, its retractions need aggregates that can take rows back.
+-- Aggregated, its retractions reach max, which keeps every value with its count.
 CREATE SINK paid_max WITH (connector = 'topic', topic = 'x') AS
 SELECT o.customer, max(p.amount) FROM orders o LEFT JOIN payments p ON o.id = p.order_id GROUP BY o.customer
 ====
@@ -291,7 +291,7 @@ SELECT o.customer, max(p.amount) FROM orders o LEFT JOIN payments p ON o.id = p.
 CREATE SINK idle_users WITH (connector = 'topic', topic = 'x') AS
 SELECT count(*) FROM (SELECT sensor, max(ts) AS last FROM readings GROUP BY sensor HAVING max(ts) < now() - INTERVAL '1' HOUR)
 ====
--- DISTINCT cannot take a row back.
+-- DISTINCT takes a row back: each value is kept with its count.
 CREATE SINK distinct_counts WITH (connector = 'topic', topic = 'x') AS
 SELECT count(DISTINCT n) FROM (SELECT sensor, count(*) AS n FROM readings GROUP BY sensor)
 ====
