@@ -726,9 +726,12 @@ func (s *aggStage) checkpointTask(ctx context.Context, t *aggTask) error {
 	}
 	if t.join != nil && t.op == nil {
 		for _, r := range t.join.out {
-			if s.st.next != nil {
+			switch next := s.st.next; {
+			case next != nil && next.topn != nil:
+				s.chainRankedJoined(t, out, &r)
+			case next != nil:
 				s.chainJoined(t, out, r.row, r.ts, r.retract)
-			} else {
+			default:
 				out.addJoined(r.row, r.ts, r.retract)
 			}
 		}

@@ -21,11 +21,13 @@ import (
 	"github.com/tide-data/tide/internal/transport"
 )
 
-// Three shapes of query run as chained stateful stages of one pipeline,
+// Four shapes of query run as chained stateful stages of one pipeline,
 // each stage fed by the one before through a repartition topic of its
-// own: a top-N over a window aggregation (plan.TopN.Over), an
-// aggregation of a join of two streams, and an aggregation of an
-// aggregation's groups (plan.Outer, fed with retractions: chainUpdate).
+// own: a top-N over an aggregation (plan.TopN.Over: its windows' rows,
+// or its updating groups' with retractions: chainRanked) or over a join
+// of two streams (chainRankedJoined), an aggregation of a join of two
+// streams, and an aggregation of an aggregation's groups (plan.Outer,
+// fed with retractions: chainUpdate).
 // For the first:
 //
 //	shuffle ──► .repartition ──► aggregate tasks ──► .rank.repartition ──► top-N tasks ──► sink
@@ -130,6 +132,64 @@ func (s *aggStage) chainJoined(t *aggTask, out *resultWriter, row types.Row, ts 
 		headers = []transport.Header{{Key: headerRetract}}
 	}
 	t.chained = append(t.chained, &transport.Record{Topic: next.repartition, Partition: groupPartition(key, next.partitions),
+		Key: key, Value: value, Timestamp: time.Now(), Headers: headers})
+}
+
+// chainRankedJoined adds a joined row to the checkpoint's records for a
+// top-N over the join: WHERE, then the top-N's PARTITION BY (the key),
+// ORDER BY and columns, after the row's identity (the task, pairID); a
+// NULL-padded row taken back goes with the header tide.retract. An
+// expression that fails dead-letters the row (one taken back failed, and
+// was dead-lettered, when it came).
+func (s *aggStage) chainRankedJoined(t *aggTask, out *resultWriter, r *joinedRow) {
+	tn := s.st.next.topn
+	dead := out
+	if r.retract {
+		dead = nil
+	}
+	fail := func(stage string, err error) {
+		if dead != nil {
+			dead.deadRow(nil, r.row, stage, err)
+		}
+	}
+	if f := s.p.plan.Filter; f != nil {
+		v, err := f.Eval(r.row)
+		if err != nil {
+			fail(stageFilter, err)
+			return
+		}
+		if v.IsNull() || !v.Bool() {
+			if !r.retract {
+				s.p.stats.filtered.Add(1)
+			}
+			return
+		}
+	}
+	var key []byte
+	for _, e := range tn.Partition {
+		v, err := e.Eval(r.row)
+		if err != nil {
+			fail(stageGroup, err)
+			return
+		}
+		key = types.AppendGroupKey(key, v)
+	}
+	value := binary.AppendVarint(nil, r.ts)
+	value = binary.AppendVarint(value, int64(t.partition))
+	value = binary.AppendVarint(value, r.id)
+	for _, e := range topnShuffleArgs(tn) {
+		v, err := e.Eval(r.row)
+		if err != nil {
+			fail(stageGroup, err)
+			return
+		}
+		value = types.AppendBinary(value, v)
+	}
+	var headers []transport.Header
+	if r.retract {
+		headers = []transport.Header{{Key: headerRetract}}
+	}
+	t.chained = append(t.chained, &transport.Record{Topic: s.st.next.repartition, Partition: groupPartition(key, s.st.next.partitions),
 		Key: key, Value: value, Timestamp: time.Now(), Headers: headers})
 }
 

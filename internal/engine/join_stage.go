@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"slices"
 	"strconv"
@@ -69,6 +70,40 @@ type joinedRow struct {
 	// retract takes back a row emitted before: the NULL-padded row of
 	// an updating outer side's row, at its first match.
 	retract bool
+	// id identifies the row for a top-N over the join (pairID): the
+	// same for a NULL-padded row and its taking back, and on a replay.
+	id int64
+}
+
+// pairID is a joined row's identity: a hash of the origins of its rows,
+// the left's then the right's (a NULL-padded row has one, the other
+// side's origin -1).
+func pairID(left, right rowOrigin) int64 {
+	var b [24]byte
+	binary.BigEndian.PutUint32(b[0:], uint32(left.partition))
+	binary.BigEndian.PutUint64(b[4:], uint64(left.offset))
+	binary.BigEndian.PutUint32(b[12:], uint32(right.partition))
+	binary.BigEndian.PutUint64(b[16:], uint64(right.offset))
+	h := fnv.New64a()
+	h.Write(b[:])
+	return int64(h.Sum64())
+}
+
+// rowOrigin is where a join side's row came from: its identity.
+type rowOrigin struct {
+	partition int32
+	offset    int64
+}
+
+// noOrigin stands for the missing side of a NULL-padded row.
+var noOrigin = rowOrigin{-1, -1}
+
+// pairOf orders two rows' origins as left and right.
+func pairOf(side join.Side, own, other rowOrigin) (left, right rowOrigin) {
+	if side == join.Left {
+		return own, other
+	}
+	return other, own
 }
 
 // joinStageExprs are the expressions the join stage evaluates over the
@@ -89,6 +124,9 @@ func joinStageExprs(st *stateful) []*expr.Expr {
 			}
 		}
 		return exprs
+	}
+	if tn := pl.TopN; tn != nil { // the next stage's partition, order and columns (chain.go)
+		return append(append(exprs, tn.Partition...), topnShuffleArgs(tn)...)
 	}
 	if pl.Key != nil {
 		exprs = append(exprs, pl.Key)
@@ -206,7 +244,7 @@ func (s *aggStage) foldJoin(t *aggTask, r *transport.Record) error {
 	updating := s.st.join.Updating
 	if updating[side] && jt.nullKey(r.Key) {
 		// It can never match: out at once, and not kept.
-		err := s.emitPadded(t, side, values, ts, false, len(jt.out))
+		err := s.emitPadded(t, side, rowOrigin{origin, offset}, values, ts, false, len(jt.out))
 		s.collectFoldDead(t)
 		return err
 	}
@@ -230,7 +268,8 @@ func (s *aggStage) foldJoin(t *aggTask, r *transport.Record) error {
 			if grouped {
 				jt.partners = append(jt.partners, o.Values)
 			} else {
-				jt.out = append(jt.out, joinedRow{row: slices.Clone(jt.joined), ts: max(ts, o.TS)})
+				left, right := pairOf(side, rowOrigin{origin, offset}, rowOrigin{o.Partition, o.Offset})
+				jt.out = append(jt.out, joinedRow{row: slices.Clone(jt.joined), ts: max(ts, o.TS), id: pairID(left, right)})
 			}
 			return true, nil
 		})
@@ -270,12 +309,12 @@ func (s *aggStage) foldJoin(t *aggTask, r *transport.Record) error {
 			if s.st.next != nil {
 				at = len(jt.out)
 			}
-			if err := s.emitPadded(t, o.Side, o.Values, o.TS, true, at); err != nil {
+			if err := s.emitPadded(t, o.Side, rowOrigin{o.Partition, o.Offset}, o.Values, o.TS, true, at); err != nil {
 				return err
 			}
 		}
 		if !matched && updating[side] {
-			if err := s.emitPadded(t, side, values, ts, false, len(jt.out)); err != nil {
+			if err := s.emitPadded(t, side, rowOrigin{origin, offset}, values, ts, false, len(jt.out)); err != nil {
 				return err
 			}
 		}
@@ -333,10 +372,10 @@ func (s *aggStage) aggregatePairs(t *aggTask, into types.Row) error {
 
 // emitPadded emits, or with retract takes back, the NULL-padded row of
 // a row of an updating outer side: its values, NULLs for the other
-// side's columns. A join that aggregates its own rows folds it in at
-// once; otherwise it waits for the checkpoint with the pairs, at index
-// at of the task's joined rows.
-func (s *aggStage) emitPadded(t *aggTask, side join.Side, values []byte, ts int64, retract bool, at int) error {
+// side's columns; from is the row's origin. A join that aggregates its
+// own rows folds it in at once; otherwise it waits for the checkpoint
+// with the pairs, at index at of the task's joined rows.
+func (s *aggStage) emitPadded(t *aggTask, side join.Side, from rowOrigin, values []byte, ts int64, retract bool, at int) error {
 	jt := t.join
 	base := [2]int{0, s.st.join.Offset}
 	row := make(types.Row, len(jt.joined))
@@ -351,7 +390,8 @@ func (s *aggStage) emitPadded(t *aggTask, side join.Side, values []byte, ts int6
 	if t.op != nil {
 		return s.aggregateJoined(t, &s.foldOut, row, retract)
 	}
-	jt.out = slices.Insert(jt.out, at, joinedRow{row: row, ts: ts, retract: retract})
+	left, right := pairOf(side, from, noOrigin)
+	jt.out = slices.Insert(jt.out, at, joinedRow{row: row, ts: ts, retract: retract, id: pairID(left, right)})
 	return nil
 }
 
@@ -371,7 +411,8 @@ func (t *aggTask) expireJoin(j *plan.StreamJoin, wm int64) {
 		for i, k := range jt.kinds[other] {
 			row[base[other]+i] = types.Null(k)
 		}
-		jt.out = append(jt.out, joinedRow{row: row, ts: r.TS})
+		left, right := pairOf(r.Side, rowOrigin{r.Partition, r.Offset}, noOrigin)
+		jt.out = append(jt.out, joinedRow{row: row, ts: r.TS, id: pairID(left, right)})
 	})
 }
 

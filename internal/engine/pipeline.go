@@ -231,7 +231,7 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 		st.partitions = st.origins
 		grouped := pl.StreamJoin != nil && pl.StreamJoin.Grouped && !e.hasGroupStage(ctx, st)
 		switch {
-		case pl.TopN != nil && pl.Aggregation != nil: // a top-N over the windows: two stages (chain.go)
+		case pl.TopN != nil && (pl.Aggregation != nil || pl.StreamJoin != nil): // a top-N over groups or joined rows: two stages (chain.go)
 			st.topn = nil
 			st.next = newNextStage(st, rankStage)
 		case pl.StreamJoin != nil && pl.Aggregation != nil && !grouped: // an aggregation of the joined rows

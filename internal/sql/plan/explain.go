@@ -103,7 +103,7 @@ func (p *Pipeline) explainQuery() string {
 			fmt.Fprintf(&b, "%s  window: %s (each row ranked in each of its windows)\n", indent, t.WindowText)
 		}
 		switch {
-		case t.Retracting:
+		case t.Retracting && t.Over != nil:
 			line("Project %s (each changed group's row, to the top-N's tasks at each checkpoint, with the row it replaces taken back; every group kept)", selectText(t.Over))
 		case t.Over != nil:
 			line("Project %s (each window's rows, to the top-N's tasks as the windows close)", selectText(t.Over))

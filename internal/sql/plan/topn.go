@@ -77,10 +77,11 @@ type TopN struct {
 	// window (Retracting), each group's row as it changes. Nil when the
 	// ranked query reads the source.
 	Over []Output
-	// Retracting: Over's groups update (a GROUP BY without a window), so
-	// a group's new row replaces its old one, taken back, and the top-N
-	// keeps every group's row — any may rise into the first N when the
-	// rows before it fall or leave.
+	// Retracting: the ranked rows update — Over's groups (a GROUP BY
+	// without a window), a group's new row replacing its old one, taken
+	// back; or an updating join's NULL-padded rows, taken back at their
+	// first match — so the top-N keeps every row: any may rise into the
+	// first N when the rows before it fall or leave.
 	Retracting bool
 	// Window is the TUMBLE or HOP the subquery reads; nil without one.
 	// The source row is then followed by window_start and window_end,
@@ -249,16 +250,37 @@ func rankedInput(p *Pipeline, t *TopN, sub *ast.Subquery, lookup func(string) (*
 			"aggregate in a subquery of it: SELECT ... FROM (SELECT ..., RANK() OVER (...) AS r FROM (SELECT ... GROUP BY ...)) WHERE r <= N")
 	}
 	switch inner.From.(type) {
-	case *ast.TableName, *ast.TableFunc:
+	case *ast.TableName, *ast.TableFunc, *ast.Join:
 	default:
-		return nil, nil, unsupported(sub.Pos, "a top-N reads one source, a TUMBLE or HOP window of one, or a query that aggregates one",
-			"join in a sink of its own that writes a topic, and rank that topic's rows")
+		return nil, nil, unsupported(sub.Pos, "a top-N reads one source, a TUMBLE or HOP window of one, a join of two streams, or a query that aggregates one",
+			"write the rows to a topic with one sink, and rank that topic's rows with another")
 	}
 	in, err := resolveFrom(inner.From, lookup, opts)
 	if err != nil {
 		return nil, nil, err
 	}
 	p.Source = in.src
+	switch {
+	case in.join != nil:
+		return nil, nil, unsupported(sub.Pos, "a top-N over a join with a table is not supported yet",
+			"write the joined rows to a topic with one sink, and rank that topic's rows with another")
+	case in.sjoin != nil:
+		// The join's tasks send its rows, WHERE applied, to the top-N's
+		// (engine/chain.go); an updating join's NULL-padded rows are
+		// taken back there.
+		p.StreamJoin = in.sjoin
+		if err := finishStreamJoin(p, inner.Where, in, opts); err != nil {
+			return nil, nil, err
+		}
+		if in.sjoin.Updates() {
+			t.Retracting = true
+			if f := clockCall(rankedExprs(inner.Items)); f != nil {
+				return nil, nil, unsupported(f.Pos, fmt.Sprintf("%s in a top-N over an updating join is not supported: a NULL-padded row is evaluated again to be taken back, and the clock would have moved", ast.Format(f)),
+					"compute the time in a source, or rank the join's topic in a sink of its own")
+			}
+		}
+		return inner, in, nil
+	}
 	if w := in.window; w != nil {
 		// Flink's window top-N: each row in each of its windows, whose
 		// bounds follow the source's columns.
@@ -282,6 +304,24 @@ func rankedInput(p *Pipeline, t *TopN, sub *ast.Subquery, lookup func(string) (*
 		p.Filter, p.FilterText = f, ast.Format(inner.Where)
 	}
 	return inner, in, nil
+}
+
+// rankedExprs are the expressions of a ranked query's select list: its
+// columns, and its ranking's PARTITION BY and ORDER BY.
+func rankedExprs(items []ast.SelectItem) []ast.Expr {
+	var exprs []ast.Expr
+	for _, it := range items {
+		f := findOver(it.Expr)
+		if f == nil {
+			exprs = append(exprs, it.Expr)
+			continue
+		}
+		exprs = append(exprs, f.Over.PartitionBy...)
+		for _, o := range f.Over.OrderBy {
+			exprs = append(exprs, o.X)
+		}
+	}
+	return exprs
 }
 
 // belowOf is the subquery the ranked subquery reads, or nil.
@@ -325,17 +365,7 @@ func planRankedAggregation(p *Pipeline, t *TopN, ranked *ast.Select, below *ast.
 		// A group's row is taken back by evaluating it again: it must
 		// give what it gave when it was sent.
 		t.Retracting = true
-		retaken := append(itemExprs(aggregating.Items), aggregating.Having)
-		for _, it := range ranked.Items {
-			if f := findOver(it.Expr); f != nil {
-				retaken = append(retaken, f.Over.PartitionBy...)
-				for _, o := range f.Over.OrderBy {
-					retaken = append(retaken, o.X)
-				}
-			} else {
-				retaken = append(retaken, it.Expr)
-			}
-		}
+		retaken := append(append(itemExprs(aggregating.Items), aggregating.Having), rankedExprs(ranked.Items)...)
 		if f := clockCall(retaken); f != nil {
 			return nil, unsupported(f.Pos, fmt.Sprintf("%s in a top-N over a GROUP BY without a window is not supported: a group's replaced row is evaluated again to be taken back, and the clock would have moved", ast.Format(f)),
 				"compute the time in the subquery's source, or rank the groups' topic in a sink of its own")
@@ -359,6 +389,8 @@ func isTimeColumn(p *Pipeline, t *TopN, in *input, col int) bool {
 		return ok && p.Aggregation.Window != nil && (c == k || c == k+1)
 	case t.Window != nil:
 		return col >= len(in.src.RowColumns())
+	case p.StreamJoin != nil:
+		return false // a join's rows are ranked as they are made: the result updates
 	}
 	wm := in.src.Watermark
 	return wm != nil && col == wm.Column

@@ -330,3 +330,19 @@ SELECT region, sensor, n, rn FROM (
   SELECT *, ROW_NUMBER() OVER (PARTITION BY region ORDER BY n DESC, sensor) AS rn
   FROM (SELECT sensor, substr(sensor, 1, 2) AS region, count(*) AS n FROM readings GROUP BY sensor HAVING count(*) >= 10) AS counts)
 WHERE rn <= 3
+====
+-- A top-N over a join of two streams: per customer, the two largest payments, ranked as the pairs are made.
+CREATE SINK top_payments WITH (connector = 'topic', topic = 'x') AS
+SELECT * FROM (SELECT o.id, o.customer, p.amount, ROW_NUMBER() OVER (PARTITION BY o.customer ORDER BY p.amount DESC, o.id) AS rn
+  FROM orders o JOIN payments p ON o.id = p.order_id AND p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '1' HOUR
+  WHERE p.amount > 0) WHERE rn <= 2
+====
+-- Over a regular LEFT join the NULL-padded rows rank until their first payment takes them back.
+CREATE SINK top_orders WITH (connector = 'topic', topic = 'x') AS
+SELECT * FROM (SELECT o.id, p.amount, ROW_NUMBER() OVER (PARTITION BY o.customer ORDER BY o.amount DESC, o.id) AS rn
+  FROM orders o LEFT JOIN payments p ON o.id = p.order_id) WHERE rn <= 3
+====
+-- ... so the clock may not be read on their way.
+CREATE SINK top_orders_now WITH (connector = 'topic', topic = 'x') AS
+SELECT * FROM (SELECT o.id, now() AS at, ROW_NUMBER() OVER (ORDER BY o.amount DESC) AS rn
+  FROM orders o LEFT JOIN payments p ON o.id = p.order_id) WHERE rn <= 3
