@@ -32,7 +32,7 @@ type node struct {
 	tr     transport.Transport
 }
 
-func openNode(t *testing.T, dir string) *node {
+func openNode(t testing.TB, dir string) *node {
 	t.Helper()
 	l, err := log.Open(dir, log.WithCleanerInterval(0))
 	if err != nil {
@@ -46,7 +46,7 @@ func openNode(t *testing.T, dir string) *node {
 	return n
 }
 
-func (n *node) close(t *testing.T) {
+func (n *node) close(t testing.TB) {
 	t.Helper()
 	if err := errors.Join(n.tr.Close(), n.groups.Close(), n.log.Close()); err != nil {
 		t.Fatal(err)
@@ -60,14 +60,14 @@ func testLogger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-func openEngine(t *testing.T, n *node) *Engine {
+func openEngine(t testing.TB, n *node) *Engine {
 	t.Helper()
 	return openEngineWith(t, n, nil)
 }
 
 // openEngineWith opens an engine on n with the test configuration,
 // changed by configure if not nil.
-func openEngineWith(t *testing.T, n *node, configure func(*Config)) *Engine {
+func openEngineWith(t testing.TB, n *node, configure func(*Config)) *Engine {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -129,7 +129,7 @@ func showRow(t *testing.T, e *Engine, what, name string) map[string]string {
 	return nil
 }
 
-func closeEngine(t *testing.T, e *Engine) {
+func closeEngine(t testing.TB, e *Engine) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -138,7 +138,7 @@ func closeEngine(t *testing.T, e *Engine) {
 	}
 }
 
-func mustExec(t *testing.T, e *Engine, sql string) []Result {
+func mustExec(t testing.TB, e *Engine, sql string) []Result {
 	t.Helper()
 	res, err := e.Execute(context.Background(), sql, ExecOptions{})
 	if err != nil {
@@ -188,7 +188,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // on it when the test ends, and returns a connection to it and its URL,
 // with password in it if one is given. Without the cluster the test
 // (what) is skipped loudly, or fails under CI=true.
-func testDatabase(t *testing.T, prefix, what, password string) (*pgx.Conn, string) {
+func testDatabase(t testing.TB, prefix, what, password string) (*pgx.Conn, string) {
 	t.Helper()
 	base := os.Getenv("TIDE_TEST_POSTGRES_URL")
 	if base == "" {
