@@ -327,7 +327,7 @@ func (o *Operator) find(key string, span eventtime.Window) (w, dropped *window, 
 			if err != nil {
 				return nil, nil, fmt.Errorf("%w: %w (key %x)", ErrSpill, err, o.key)
 			}
-			w.stored, w.ref, w.size = true, true, entrySize(len(o.key), len(v), len(w.accs))
+			w.stored, w.ref, w.size = true, true, entrySize(len(o.key), len(v), w.accs)
 			b.spilled--
 			o.spilled--
 			o.place(w, b)

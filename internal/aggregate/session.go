@@ -127,7 +127,7 @@ func (o *Operator) loadSessions(key string) ([]*window, error) {
 		if b == nil || b.spilled == 0 {
 			return nil, fmt.Errorf("%w: %w: session %v of key %x is not counted as evicted", ErrSpill, ErrCorruptState, span, key)
 		}
-		w.stored, w.size = true, entrySize(len(o.key), len(v), len(w.accs))
+		w.stored, w.size = true, entrySize(len(o.key), len(v), w.accs)
 		b.spilled--
 		o.spilled--
 		o.place(w, b)

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/tide-data/tide/internal/eventtime"
+	"github.com/tide-data/tide/internal/sql/expr"
 )
 
 // ErrCorruptState is Load's answer for an entry it cannot decode, or one
@@ -74,7 +75,7 @@ func (o *Operator) Changes(fn func(key, value []byte) error) error {
 			if err := fn(key, val); err != nil {
 				return err
 			}
-			sizes[i] = entrySize(len(key), len(val), len(w.accs))
+			sizes[i] = entrySize(len(key), len(val), w.accs)
 		}
 	}
 	if o.firedDirty {
@@ -106,8 +107,12 @@ func (o *Operator) Changes(fn func(key, value []byte) error) error {
 // entrySize estimates what a window takes in memory from its entry's
 // size: the key and the accumulators' state, plus the structures
 // around them (map slot, window, accumulators).
-func entrySize(key, value, accs int) int64 {
-	return int64(key + value + 160 + 64*accs)
+func entrySize(key, value int, accs []*expr.Accumulator) int64 {
+	n := int64(key + value + 160 + 64*len(accs))
+	for _, a := range accs {
+		n += a.Held() // a retracting min's, max's or DISTINCT's values, in memory
+	}
+	return n
 }
 
 // snapshot gives every entry and starts tracking.
@@ -118,7 +123,7 @@ func (o *Operator) snapshot(fn func(key, value []byte) error) error {
 	o.each(func(w *window) bool {
 		key = appendWindowKey(key[:0], w.key, w.w)
 		val = appendWindowValue(val[:0], w)
-		sizes[w] = entrySize(len(key), len(val), len(w.accs))
+		sizes[w] = entrySize(len(key), len(val), w.accs)
 		err = fn(key, val)
 		return err == nil
 	})
@@ -264,7 +269,7 @@ func (o *Operator) Load(key, value []byte) error {
 		}
 		o.open++
 	}
-	w.stored, w.size = true, entrySize(len(key), len(value), len(w.accs))
+	w.stored, w.size = true, entrySize(len(key), len(value), w.accs)
 	o.place(w, b)
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/cockroachdb/apd/v3"
+	"github.com/google/btree"
 
 	"github.com/tide-data/tide/internal/sql/types"
 )
@@ -132,12 +133,13 @@ type Accumulator struct {
 	d               apd.Decimal
 	v               types.Value
 	// For DISTINCT: the keys of the values seen (distinctKey), sorted,
-	// and the values, in arrival order (in key order when Retracting).
-	// For a Retracting min or max: the values, in order.
+	// and the values, in arrival order.
 	distinct [][]byte
 	values   []types.Value
-	// counts are how many times each of values was added, Retracting.
-	counts []int64
+	// counted holds a Retracting min's, max's or DISTINCT's values with
+	// their counts (retractable.go); nil otherwise, or before a value.
+	counted *btree.BTreeG[*countedValue]
+	held    int64 // what counted's entries take in memory
 	// specials counts the NaN, +Infinity and -Infinity values of a sum or
 	// avg of doubles or numerics, kept out of the running total: taken
 	// back, Infinity - Infinity would leave NaN in a total of finite
@@ -221,8 +223,9 @@ func (acc *Accumulator) Add(v types.Value) error {
 	if v.IsNull() {
 		return nil
 	}
-	if a.Retracting && (a.Distinct || a.Func == AggMin || a.Func == AggMax) {
-		return acc.addCounted(v)
+	if acc.isCounted() {
+		acc.addCounted(v, 1)
+		return nil
 	}
 	if a.Distinct {
 		// Kept, and folded in value order by Result, as Postgres sorts
@@ -332,7 +335,7 @@ func (acc *Accumulator) Retract(v types.Value) error {
 	if !a.Star && v.IsNull() {
 		return nil
 	}
-	if a.Retracting && (a.Distinct || a.Func == AggMin || a.Func == AggMax) {
+	if acc.isCounted() {
 		return acc.retractCounted(v)
 	}
 	if acc.count == 0 {
@@ -397,6 +400,10 @@ func (acc *Accumulator) subSum(v types.Value) error {
 // session windows become one.
 func (acc *Accumulator) Merge(other *Accumulator) error {
 	a := acc.agg
+	if acc.isCounted() {
+		acc.mergeCounted(other)
+		return nil
+	}
 	if a.Distinct {
 		for _, v := range other.values {
 			if err := acc.Add(v); err != nil {
@@ -458,6 +465,9 @@ func (acc *Accumulator) Merge(other *Accumulator) error {
 // Result is the aggregate over what was added.
 func (acc *Accumulator) Result() (types.Value, error) {
 	a := acc.agg
+	if acc.isCounted() {
+		return acc.countedResult()
+	}
 	if a.Distinct {
 		sorted := slices.Clone(acc.values)
 		var cmpErr error
@@ -490,9 +500,6 @@ func (acc *Accumulator) Result() (types.Value, error) {
 	}
 	switch a.Func {
 	case AggMin, AggMax:
-		if a.Retracting {
-			return acc.extreme(), nil
-		}
 		return acc.v, nil
 	case AggSum:
 		switch a.Arg {
@@ -526,22 +533,24 @@ func (acc *Accumulator) AppendState(dst []byte) []byte {
 	dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(acc.f))
 	dst = appendString(dst, acc.d.String())
 	if acc.agg.Func == AggMin || acc.agg.Func == AggMax {
-		v := acc.v
-		if acc.agg.Retracting && len(acc.values) > 0 {
-			v = acc.extreme()
-		}
-		dst = appendValue(append(dst, 1), v)
+		dst = appendValue(append(dst, 1), acc.v) // a counted min's or max's is NULL: its entries hold it
 	} else {
 		dst = append(dst, 0)
 	}
-	dst = binary.AppendUvarint(dst, uint64(len(acc.values)))
-	for _, v := range acc.values {
-		dst = appendValue(dst, v)
-	}
-	if len(acc.counts) > 0 { // only then, so that earlier states read alike
+	if acc.isCounted() {
+		entries := acc.countedEntries()
+		dst = binary.AppendUvarint(dst, uint64(len(entries)))
+		for _, e := range entries {
+			dst = appendValue(dst, e.v)
+		}
 		dst = append(dst, stateCounts)
-		for _, n := range acc.counts {
-			dst = binary.AppendVarint(dst, n)
+		for _, e := range entries {
+			dst = binary.AppendVarint(dst, e.n)
+		}
+	} else {
+		dst = binary.AppendUvarint(dst, uint64(len(acc.values)))
+		for _, v := range acc.values {
+			dst = appendValue(dst, v)
 		}
 	}
 	if acc.specials != [3]int64{} { // only then, so that earlier states read alike
@@ -554,7 +563,7 @@ func (acc *Accumulator) AppendState(dst []byte) []byte {
 }
 
 // stateSpecials marks the special values' counts at the end of a state,
-// stateCounts a Retracting accumulator's counts of its values before them.
+// stateCounts a counted aggregate's counts of its values before them.
 const (
 	stateSpecials = 's'
 	stateCounts   = 'c'
@@ -574,8 +583,9 @@ func (acc *Accumulator) LoadState(b []byte) error {
 			return errState
 		}
 	}
+	counted := acc.isCounted()
 	if r.byte() == 1 {
-		if acc.v = r.value(); acc.count > 0 && (acc.v.IsNull() || acc.v.Kind() != acc.agg.Arg) {
+		if acc.v = r.value(); !counted && acc.count > 0 && (acc.v.IsNull() || acc.v.Kind() != acc.agg.Arg) {
 			return errState
 		}
 	}
@@ -588,24 +598,26 @@ func (acc *Accumulator) LoadState(b []byte) error {
 		if r.err != nil || v.IsNull() || v.Kind() != acc.agg.Arg {
 			return errState
 		}
-		if acc.agg.Distinct {
+		if acc.agg.Distinct && !counted {
 			key := distinctKey(v)
 			i, _ := slices.BinarySearchFunc(acc.distinct, key, func(x, k []byte) int { return strings.Compare(string(x), string(k)) })
 			acc.distinct = slices.Insert(acc.distinct, i, key)
 		}
 		acc.values = append(acc.values, v)
 	}
-	if r.err == nil && r.i < len(b) && b[r.i] == stateCounts {
-		r.i++
-		acc.counts = make([]int64, len(acc.values))
-		for i := range acc.counts {
-			if acc.counts[i] = r.varint(); acc.counts[i] <= 0 {
-				return errState
+	if counted {
+		var counts []int64
+		if r.err == nil && r.i < len(b) && b[r.i] == stateCounts {
+			r.i++
+			counts = make([]int64, len(acc.values))
+			for i := range counts {
+				counts[i] = r.varint()
 			}
 		}
-	}
-	if acc.agg.Retracting && len(acc.counts) != len(acc.values) {
-		return errState
+		if r.err != nil || acc.loadCounted(acc.values, counts) != nil {
+			return errState
+		}
+		acc.values = nil
 	}
 	if r.err == nil && r.i < len(b) && b[r.i] == stateSpecials {
 		r.i++
