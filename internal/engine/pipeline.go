@@ -230,22 +230,25 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 		}
 		st.partitions = st.origins
 		grouped := pl.StreamJoin != nil && pl.StreamJoin.Grouped && !e.hasGroupStage(ctx, st)
+		st.topn = nil // a top-N is always a stage of its own, after the others
 		switch {
-		case pl.TopN != nil && (pl.Aggregation != nil || pl.StreamJoin != nil): // a top-N over groups or joined rows: two stages (chain.go)
-			st.topn = nil
-			st.next = newNextStage(st, rankStage)
 		case pl.StreamJoin != nil && pl.Aggregation != nil && !grouped: // an aggregation of the joined rows
 			st.agg = nil
 			st.next = newNextStage(st, groupStage)
 		case pl.StreamJoin != nil && pl.Aggregation != nil: // aggregated in the join's tasks
 			st.retract = pl.StreamJoin.Updates()
+		case pl.TopN != nil && pl.Aggregation == nil && pl.StreamJoin == nil: // a top-N over a source's rows: one stage
+			st.topn = pl.TopN
 		}
-		if pl.Outer != nil { // and an aggregation of the groups' rows
-			last := st
-			for last.next != nil {
-				last = last.next
-			}
+		last := st
+		for last.next != nil {
+			last = last.next
+		}
+		switch {
+		case pl.Outer != nil: // and an aggregation of the groups' rows
 			last.next = newNextStage(last, outerStage)
+		case st.topn == nil && pl.TopN != nil: // and a top-N over the groups' or the joined rows (chain.go)
+			last.next = newNextStage(last, rankStage)
 		}
 		p.stateful = st
 		for st := range p.stages() {

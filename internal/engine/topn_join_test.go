@@ -157,3 +157,87 @@ func rankedPairs(orders []sjOrder, payments []sjPayment, interval bool, n int) m
 	}
 	return out
 }
+
+// A top-N over an aggregated join: per customer bucket, the orders with
+// the most paid (GROUP BY o.id: the join's tasks aggregate, then the
+// top-N's), and the customers who paid most (GROUP BY o.customer: the
+// join's tasks, the aggregation's, then the top-N's — three stages), each
+// against a brute-force ranking of the interval join's sums.
+func TestTopNOverAggregatedJoinAgainstOracle(t *testing.T) {
+	orders, payments := genOrdersPayments(14, 400)
+	n := openNode(t, t.TempDir())
+	defer n.close(t)
+	e := openEngineWith(t, n, func(cfg *Config) { cfg.StateDir = t.TempDir() })
+	defer closeEngine(t, e)
+	mustExec(t, e, sjOrders)
+	mustExec(t, e, sjPayments)
+	const join = `FROM orders o JOIN payments p
+		ON o.id = p.order_id AND p.paid_at BETWEEN o.placed_at - INTERVAL '2' SECOND AND o.placed_at + INTERVAL '10' SECOND
+		WHERE o.id >= 0` // not the flush rows that move the watermarks
+	mustExec(t, e, `CREATE SINK top_orders WITH (connector = 'topic', topic = 'top_orders') AS
+		SELECT bucket, id, paid, rn FROM (
+		  SELECT *, ROW_NUMBER() OVER (PARTITION BY bucket ORDER BY paid DESC, id) AS rn
+		  FROM (SELECT o.id, o.id % 3 AS bucket, sum(p.amount) AS paid `+join+` GROUP BY o.id) AS sums)
+		WHERE rn <= 2`)
+	mustExec(t, e, `CREATE SINK top_customers WITH (connector = 'topic', topic = 'top_customers') AS
+		SELECT customer, paid, rn FROM (
+		  SELECT *, ROW_NUMBER() OVER (ORDER BY paid DESC, customer) AS rn
+		  FROM (SELECT o.customer, sum(p.amount) AS paid `+join+` GROUP BY o.customer) AS sums)
+		WHERE rn <= 3`)
+	if st := e.mu.pipelines["top_orders"].stateful; !st.fused() || st.next == nil || st.next.topn == nil || st.next.next != nil {
+		t.Fatal("top_orders does not run as the join's tasks aggregating, then the top-N")
+	}
+	if st := e.mu.pipelines["top_customers"].stateful; st.next == nil || st.next.agg == nil || st.next.next == nil || st.next.next.topn == nil {
+		t.Fatal("top_customers does not run as the join, the aggregation, then the top-N")
+	}
+	produceOrdersPayments(t, n.tr, orders, payments, 7)
+	byOrder, byCustomer := map[int64]int64{}, map[string]int64{}
+	for _, row := range intervalOracleAll(orders, payments) {
+		byOrder[row.id] += row.amount
+		byCustomer[fmt.Sprintf("c%d", row.id%7)] += row.amount
+	}
+	wantOrders := map[string]string{}
+	for bucket := range int64(3) {
+		var ids []int64
+		for id := range byOrder {
+			if id%3 == bucket {
+				ids = append(ids, id)
+			}
+		}
+		slices.SortFunc(ids, func(a, b int64) int { return cmp.Or(cmp.Compare(byOrder[b], byOrder[a]), cmp.Compare(a, b)) })
+		for i, id := range ids[:min(2, len(ids))] {
+			wantOrders[fmt.Sprintf("[%d,%d]", bucket, i+1)] = fmt.Sprintf(`{"bucket":%d,"id":%d,"paid":%d,"rn":%d}`, bucket, id, byOrder[id], i+1)
+		}
+	}
+	customers := slices.Collect(maps.Keys(byCustomer))
+	slices.SortFunc(customers, func(a, b string) int { return cmp.Or(cmp.Compare(byCustomer[b], byCustomer[a]), cmp.Compare(a, b)) })
+	wantCustomers := map[string]string{}
+	for i, c := range customers[:min(3, len(customers))] {
+		wantCustomers[fmt.Sprint(i+1)] = fmt.Sprintf(`{"customer":"%s","paid":%d,"rn":%d}`, c, byCustomer[c], i+1)
+	}
+	ok := false
+	for deadline := time.Now().Add(20 * time.Second); !ok && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		ok = maps.Equal(currentRows(t, n, "top_orders"), wantOrders) && maps.Equal(currentRows(t, n, "top_customers"), wantCustomers)
+	}
+	if !ok {
+		t.Fatalf("top_orders %v\nwant %v\ntop_customers %v\nwant %v\n%v\n%v", currentRows(t, n, "top_orders"), wantOrders,
+			currentRows(t, n, "top_customers"), wantCustomers, showRow(t, e, "SINKS", "top_orders"), showRow(t, e, "SINKS", "top_customers"))
+	}
+}
+
+// joinedPayment is one pair of the interval join.
+type joinedPayment struct{ id, amount int64 }
+
+// intervalOracleAll is every pair of the interval join of orders and
+// payments ([-2 s, +10 s] of the order), with no other condition.
+func intervalOracleAll(orders []sjOrder, payments []sjPayment) []joinedPayment {
+	var out []joinedPayment
+	for _, o := range orders {
+		for _, p := range payments {
+			if p.orderID == o.id && !p.ts.Before(o.ts.Add(-2*time.Second)) && !p.ts.After(o.ts.Add(10*time.Second)) {
+				out = append(out, joinedPayment{o.id, int64(p.amount)})
+			}
+		}
+	}
+	return out
+}

@@ -346,3 +346,8 @@ SELECT * FROM (SELECT o.id, p.amount, ROW_NUMBER() OVER (PARTITION BY o.customer
 CREATE SINK top_orders_now WITH (connector = 'topic', topic = 'x') AS
 SELECT * FROM (SELECT o.id, now() AS at, ROW_NUMBER() OVER (ORDER BY o.amount DESC) AS rn
   FROM orders o LEFT JOIN payments p ON o.id = p.order_id) WHERE rn <= 3
+====
+-- A top-N over an aggregated join: the join's tasks sum per order (grouped by the join key), the top-N ranks the sums.
+CREATE SINK top_paid_orders WITH (connector = 'topic', topic = 'x') AS
+SELECT * FROM (SELECT id, paid, ROW_NUMBER() OVER (ORDER BY paid DESC, id) AS rn
+  FROM (SELECT o.id, sum(p.amount) AS paid FROM orders o JOIN payments p ON o.id = p.order_id GROUP BY o.id) AS sums) WHERE rn <= 10
