@@ -41,48 +41,69 @@ func currentRows(t *testing.T, n *node, topic string) map[string]string {
 // an empty state directory (the state comes back from the changelogs);
 // with state.memory = '0' every group is read back from the stores.
 func TestOuterAggregationAgainstOracle(t *testing.T) {
-	for _, c := range []struct {
-		name, opts string
-		restart    bool
-	}{
-		{"at-least-once", "", false},
-		{"no memory", ", state.memory = '0'", false},
-		{"exactly-once restarted", ", delivery.guarantee = 'exactly_once'", true},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			n := openNode(t, t.TempDir())
-			defer n.close(t)
-			withState := func(dir string) func(*Config) { return func(cfg *Config) { cfg.StateDir = dir } }
-			e := openEngineWith(t, n, withState(t.TempDir()))
-			mustExec(t, e, clicksSource)
-			mustExec(t, e, `CREATE SINK histogram WITH (connector = 'topic', topic = 'histogram'`+c.opts+`) AS
+	events := genClicks(21, 3000, 3, 40, time.Second)
+	clicksInBatches(t, []clicksRun{atLeastOnce, noMemory, exactlyOnceRestarted}, events, 500,
+		func(t *testing.T, e *Engine, opts string) {
+			mustExec(t, e, `CREATE SINK histogram WITH (connector = 'topic', topic = 'histogram'`+opts+`) AS
 				SELECT clicks AS n, count(*) AS users FROM (SELECT user_id, count(*) AS clicks FROM clicks GROUP BY user_id) GROUP BY clicks`)
-			mustExec(t, e, `CREATE SINK buckets WITH (connector = 'topic', topic = 'buckets'`+c.opts+`) AS
+			mustExec(t, e, `CREATE SINK buckets WITH (connector = 'topic', topic = 'buckets'`+opts+`) AS
 				SELECT m.bucket, avg(m.top) AS avg_top, sum(m.top) AS sum_top, count(*) AS users FROM (
 				  SELECT user_id % 4 AS bucket, max(amount) AS top FROM clicks GROUP BY user_id HAVING count(*) > 1) AS m
 				WHERE m.top > 20 GROUP BY m.bucket`)
 			if st := e.mu.pipelines["buckets"].stateful; st.next == nil || !st.next.retract {
 				t.Fatal("the pipeline does not run in two stages, the second taking rows back")
 			}
-			// In chunks, each checked once through, so that groups change
-			// across checkpoints (one checkpoint over everything would
-			// take nothing back).
-			events := genClicks(21, 3000, 3, 40, time.Second)
-			for i := 0; i < len(events); i += 500 {
-				if c.restart && i == 1500 {
-					closeEngine(t, e)
-					e = openEngineWith(t, n, withState(t.TempDir()))
-				}
-				produceClicks(t, n.tr, "clicks", events[i:i+500])
-				wantHist, wantBuckets := outerOracle(events[:i+500])
-				waitFor(t, fmt.Sprintf("every group's row after %d events", i+500), func() bool {
-					return maps.Equal(currentRows(t, n, "histogram"), wantHist) && sameBuckets(currentRows(t, n, "buckets"), wantBuckets)
-				})
-			}
-			defer closeEngine(t, e)
+		},
+		func(t *testing.T, n *node, e *Engine, upTo int) {
+			wantHist, wantBuckets := outerOracle(events[:upTo])
+			waitFor(t, fmt.Sprintf("every group's row after %d events", upTo), func() bool {
+				return maps.Equal(currentRows(t, n, "histogram"), wantHist) && sameBuckets(currentRows(t, n, "buckets"), wantBuckets)
+			})
 			if dead := showRow(t, e, "SINKS", "buckets")["dead_lettered"]; dead != "0" {
 				t.Errorf("%s rows dead-lettered", dead)
 			}
+		})
+}
+
+// clicksRun is one way to run a test over the clicks source: the sinks'
+// extra options, and whether the engine restarts halfway on an empty
+// state directory (its state then comes back from the changelogs).
+type clicksRun struct {
+	name, opts string
+	restart    bool
+}
+
+var (
+	atLeastOnce          = clicksRun{"at-least-once", "", false}
+	noMemory             = clicksRun{"no memory", ", state.memory = '0'", false}
+	exactlyOnceRestarted = clicksRun{"exactly-once restarted", ", delivery.guarantee = 'exactly_once'", true}
+)
+
+// clicksInBatches runs a test over the clicks source once per run: create
+// makes the sinks (with the run's options), the events go in batches of
+// step — each checked once through, so that groups change across
+// checkpoints — and check waits for the oracle's rows over the first
+// upTo events after each batch. It returns nothing: check fails the test.
+func clicksInBatches(t *testing.T, runs []clicksRun, events []clickEvent, step int,
+	create func(t *testing.T, e *Engine, opts string), check func(t *testing.T, n *node, e *Engine, upTo int)) {
+	t.Helper()
+	for _, c := range runs {
+		t.Run(c.name, func(t *testing.T) {
+			n := openNode(t, t.TempDir())
+			defer n.close(t)
+			withState := func(dir string) func(*Config) { return func(cfg *Config) { cfg.StateDir = dir } }
+			e := openEngineWith(t, n, withState(t.TempDir()))
+			mustExec(t, e, clicksSource)
+			create(t, e, c.opts)
+			for i := 0; i < len(events); i += step {
+				if c.restart && i == len(events)/step/2*step {
+					closeEngine(t, e)
+					e = openEngineWith(t, n, withState(t.TempDir()))
+				}
+				produceClicks(t, n.tr, "clicks", events[i:min(i+step, len(events))])
+				check(t, n, e, min(i+step, len(events)))
+			}
+			closeEngine(t, e)
 		})
 	}
 }
@@ -208,37 +229,19 @@ func clicksEngine(t *testing.T) (*node, *Engine) {
 // the store (state.memory = '0') and across an exactly-once restart on
 // an empty state directory.
 func TestOuterMinMaxDistinctAgainstOracle(t *testing.T) {
-	for _, c := range []struct {
-		name, opts string
-		restart    bool
-	}{
-		{"no memory", ", state.memory = '0'", false},
-		{"exactly-once restarted", ", delivery.guarantee = 'exactly_once'", true},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			n := openNode(t, t.TempDir())
-			defer n.close(t)
-			withState := func(dir string) func(*Config) { return func(cfg *Config) { cfg.StateDir = dir } }
-			e := openEngineWith(t, n, withState(t.TempDir()))
-			mustExec(t, e, clicksSource)
-			mustExec(t, e, `CREATE SINK spread WITH (connector = 'topic', topic = 'spread'`+c.opts+`) AS
+	events := genClicks(31, 2400, 3, 40, time.Second)
+	clicksInBatches(t, []clicksRun{noMemory, exactlyOnceRestarted}, events, 400,
+		func(t *testing.T, e *Engine, opts string) {
+			mustExec(t, e, `CREATE SINK spread WITH (connector = 'topic', topic = 'spread'`+opts+`) AS
 				SELECT bucket, min(clicks) AS least, max(clicks) AS most, count(DISTINCT clicks) AS levels, sum(DISTINCT clicks) AS level_sum
 				FROM (SELECT user_id % 4 AS bucket, count(*) AS clicks FROM clicks GROUP BY user_id) GROUP BY bucket`)
-			events := genClicks(31, 2400, 3, 40, time.Second)
-			for i := 0; i < len(events); i += 400 {
-				if c.restart && i == 1200 {
-					closeEngine(t, e)
-					e = openEngineWith(t, n, withState(t.TempDir()))
-				}
-				produceClicks(t, n.tr, "clicks", events[i:i+400])
-				want := spreadOracle(events[:i+400])
-				waitFor(t, fmt.Sprintf("every bucket's spread after %d events", i+400), func() bool {
-					return maps.Equal(currentRows(t, n, "spread"), want)
-				})
-			}
-			defer closeEngine(t, e)
+		},
+		func(t *testing.T, n *node, _ *Engine, upTo int) {
+			want := spreadOracle(events[:upTo])
+			waitFor(t, fmt.Sprintf("every bucket's spread after %d events", upTo), func() bool {
+				return maps.Equal(currentRows(t, n, "spread"), want)
+			})
 		})
-	}
 }
 
 // spreadOracle is the spread query's rows over events, by bucket.

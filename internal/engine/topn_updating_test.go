@@ -27,25 +27,15 @@ import (
 // With exactly-once the engine is stopped halfway and started again on an
 // empty state directory (the state comes back from the changelogs).
 func TestTopNOverGroupByAgainstOracle(t *testing.T) {
-	for _, c := range []struct {
-		name, opts string
-		restart    bool
-	}{
-		{"at-least-once", "", false},
-		{"exactly-once restarted", ", delivery.guarantee = 'exactly_once'", true},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			n := openNode(t, t.TempDir())
-			defer n.close(t)
-			withState := func(dir string) func(*Config) { return func(cfg *Config) { cfg.StateDir = dir } }
-			e := openEngineWith(t, n, withState(t.TempDir()))
-			mustExec(t, e, clicksSource)
-			mustExec(t, e, `CREATE SINK leaders WITH (connector = 'topic', topic = 'leaders'`+c.opts+`) AS
+	events := genClicks(29, 3000, 3, 40, time.Second)
+	clicksInBatches(t, []clicksRun{atLeastOnce, exactlyOnceRestarted}, events, 300,
+		func(t *testing.T, e *Engine, opts string) {
+			mustExec(t, e, `CREATE SINK leaders WITH (connector = 'topic', topic = 'leaders'`+opts+`) AS
 				SELECT bucket, user_id, total, rn FROM (
 				  SELECT *, ROW_NUMBER() OVER (PARTITION BY bucket ORDER BY total DESC, user_id) AS rn
 				  FROM (SELECT user_id % 4 AS bucket, user_id, sum(amount) AS total FROM clicks GROUP BY user_id) AS totals)
 				WHERE rn <= 3`)
-			mustExec(t, e, `CREATE SINK odd WITH (connector = 'topic', topic = 'odd'`+c.opts+`) AS
+			mustExec(t, e, `CREATE SINK odd WITH (connector = 'topic', topic = 'odd'`+opts+`) AS
 				SELECT user_id, clicks, rn FROM (
 				  SELECT user_id, clicks, ROW_NUMBER() OVER (ORDER BY clicks DESC, user_id DESC) AS rn
 				  FROM (SELECT user_id, count(*) AS clicks FROM clicks GROUP BY user_id HAVING count(*) % 2 = 1) AS c)
@@ -53,26 +43,18 @@ func TestTopNOverGroupByAgainstOracle(t *testing.T) {
 			if st := e.mu.pipelines["odd"].stateful; st.next == nil || st.next.topn == nil || !st.next.retract {
 				t.Fatal("the pipeline does not run a retracting top-N in a second stage")
 			}
-			events := genClicks(29, 3000, 3, 40, time.Second)
-			for i := 0; i < len(events); i += 300 {
-				if c.restart && i == 1500 {
-					closeEngine(t, e)
-					e = openEngineWith(t, n, withState(t.TempDir()))
-				}
-				produceClicks(t, n.tr, "clicks", events[i:i+300])
-				wantLeaders, wantOdd := topNOverGroupsOracle(events[:i+300])
-				waitFor(t, fmt.Sprintf("the top rows after %d events", i+300), func() bool {
-					return maps.Equal(currentRows(t, n, "leaders"), wantLeaders) && maps.Equal(currentRows(t, n, "odd"), wantOdd)
-				})
-			}
-			defer closeEngine(t, e)
+		},
+		func(t *testing.T, n *node, e *Engine, upTo int) {
+			wantLeaders, wantOdd := topNOverGroupsOracle(events[:upTo])
+			waitFor(t, fmt.Sprintf("the top rows after %d events", upTo), func() bool {
+				return maps.Equal(currentRows(t, n, "leaders"), wantLeaders) && maps.Equal(currentRows(t, n, "odd"), wantOdd)
+			})
 			for _, sink := range []string{"leaders", "odd"} {
 				if dead := showRow(t, e, "SINKS", sink)["dead_lettered"]; dead != "0" {
 					t.Errorf("%s: %s rows dead-lettered", sink, dead)
 				}
 			}
 		})
-	}
 }
 
 // topNOverGroupsOracle is the two queries' rows over events, by key (the
