@@ -140,6 +140,7 @@ type Accumulator struct {
 	// their counts (retractable.go); nil otherwise, or before a value.
 	counted *btree.BTreeG[*countedValue]
 	held    int64 // what counted's entries take in memory
+	keys    int64 // a counted DISTINCT's distinct values (count(DISTINCT))
 	// specials counts the NaN, +Infinity and -Infinity values of a sum or
 	// avg of doubles or numerics, kept out of the running total: taken
 	// back, Infinity - Infinity would leave NaN in a total of finite

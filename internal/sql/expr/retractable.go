@@ -72,6 +72,9 @@ func (acc *Accumulator) addCounted(v types.Value, n int64) {
 		e.n = n
 		acc.counted.ReplaceOrInsert(e)
 		acc.held += e.size()
+		if acc.agg.Distinct && !acc.sharesKey(e) {
+			acc.keys++
+		}
 	}
 	acc.count += n
 }
@@ -89,6 +92,9 @@ func (acc *Accumulator) retractCounted(v types.Value) error {
 	if e.n--; e.n == 0 {
 		acc.counted.Delete(e)
 		acc.held -= e.size()
+		if acc.agg.Distinct && !acc.sharesKey(e) {
+			acc.keys--
+		}
 	}
 	acc.count--
 	return nil
@@ -105,6 +111,8 @@ func (acc *Accumulator) countedResult() (types.Value, error) {
 		return types.Null(a.Result), nil
 	}
 	switch {
+	case a.Distinct && a.Func == AggCount:
+		return types.NewInt8(acc.keys), nil // kept as entries come and go: no walk
 	case a.Distinct:
 		folded := &Accumulator{agg: &Aggregate{Func: a.Func, Arg: a.Arg, Result: a.Result}}
 		var err error
@@ -133,6 +141,23 @@ func (acc *Accumulator) countedResult() (types.Value, error) {
 	}
 }
 
+// sharesKey reports whether an entry next to e (in the tree or where it
+// was) has e's DISTINCT key: another form of the same value.
+func (acc *Accumulator) sharesKey(e *countedValue) bool {
+	shared := false
+	next := func(x *countedValue) bool {
+		if x == e {
+			return true // e itself, still in the tree
+		}
+		shared = x.key == e.key
+		return false
+	}
+	if acc.counted.DescendLessOrEqual(e, next); !shared {
+		acc.counted.AscendGreaterOrEqual(e, next)
+	}
+	return shared
+}
+
 // countedEntries are a counted aggregate's entries in order.
 func (acc *Accumulator) countedEntries() []*countedValue {
 	if acc.counted == nil {
@@ -154,7 +179,7 @@ func (acc *Accumulator) loadCounted(values []types.Value, counts []int64) error 
 		return errState
 	}
 	rows := acc.count
-	acc.count, acc.counted, acc.held = 0, nil, 0
+	acc.count, acc.counted, acc.held, acc.keys = 0, nil, 0, 0
 	var prev *countedValue
 	for i, v := range values {
 		if counts[i] <= 0 {
