@@ -75,10 +75,11 @@ type joinedRow struct {
 	id int64
 }
 
-// pairID is a joined row's identity: a hash of the origins of its rows,
-// the left's then the right's (a NULL-padded row has one, the other
-// side's origin -1).
-func pairID(left, right rowOrigin) int64 {
+// pairID is a joined row's identity: a hash of its join key (which holds
+// a window join's window: a pair meets once per window) and the origins
+// of its rows, the left's then the right's (a NULL-padded row has one,
+// the other side's origin -1).
+func pairID(key string, left, right rowOrigin) int64 {
 	var b [24]byte
 	binary.BigEndian.PutUint32(b[0:], uint32(left.partition))
 	binary.BigEndian.PutUint64(b[4:], uint64(left.offset))
@@ -86,6 +87,7 @@ func pairID(left, right rowOrigin) int64 {
 	binary.BigEndian.PutUint64(b[16:], uint64(right.offset))
 	h := fnv.New64a()
 	h.Write(b[:])
+	h.Write([]byte(key))
 	return int64(h.Sum64())
 }
 
@@ -244,7 +246,7 @@ func (s *aggStage) foldJoin(t *aggTask, r *transport.Record) error {
 	updating := s.st.join.Updating
 	if updating[side] && jt.nullKey(r.Key) {
 		// It can never match: out at once, and not kept.
-		err := s.emitPadded(t, side, rowOrigin{origin, offset}, values, ts, false, len(jt.out))
+		err := s.emitPadded(t, side, string(r.Key), rowOrigin{origin, offset}, values, ts, false, len(jt.out))
 		s.collectFoldDead(t)
 		return err
 	}
@@ -269,7 +271,7 @@ func (s *aggStage) foldJoin(t *aggTask, r *transport.Record) error {
 				jt.partners = append(jt.partners, o.Values)
 			} else {
 				left, right := pairOf(side, rowOrigin{origin, offset}, rowOrigin{o.Partition, o.Offset})
-				jt.out = append(jt.out, joinedRow{row: slices.Clone(jt.joined), ts: max(ts, o.TS), id: pairID(left, right)})
+				jt.out = append(jt.out, joinedRow{row: slices.Clone(jt.joined), ts: max(ts, o.TS), id: pairID(o.Key, left, right)})
 			}
 			return true, nil
 		})
@@ -309,12 +311,12 @@ func (s *aggStage) foldJoin(t *aggTask, r *transport.Record) error {
 			if s.st.next != nil {
 				at = len(jt.out)
 			}
-			if err := s.emitPadded(t, o.Side, rowOrigin{o.Partition, o.Offset}, o.Values, o.TS, true, at); err != nil {
+			if err := s.emitPadded(t, o.Side, o.Key, rowOrigin{o.Partition, o.Offset}, o.Values, o.TS, true, at); err != nil {
 				return err
 			}
 		}
 		if !matched && updating[side] {
-			if err := s.emitPadded(t, side, rowOrigin{origin, offset}, values, ts, false, len(jt.out)); err != nil {
+			if err := s.emitPadded(t, side, string(r.Key), rowOrigin{origin, offset}, values, ts, false, len(jt.out)); err != nil {
 				return err
 			}
 		}
@@ -372,10 +374,10 @@ func (s *aggStage) aggregatePairs(t *aggTask, into types.Row) error {
 
 // emitPadded emits, or with retract takes back, the NULL-padded row of
 // a row of an updating outer side: its values, NULLs for the other
-// side's columns; from is the row's origin. A join that aggregates its
+// side's columns; key is its join key, from its origin. A join that aggregates its
 // own rows folds it in at once; otherwise it waits for the checkpoint
 // with the pairs, at index at of the task's joined rows.
-func (s *aggStage) emitPadded(t *aggTask, side join.Side, from rowOrigin, values []byte, ts int64, retract bool, at int) error {
+func (s *aggStage) emitPadded(t *aggTask, side join.Side, key string, from rowOrigin, values []byte, ts int64, retract bool, at int) error {
 	jt := t.join
 	base := [2]int{0, s.st.join.Offset}
 	row := make(types.Row, len(jt.joined))
@@ -391,7 +393,7 @@ func (s *aggStage) emitPadded(t *aggTask, side join.Side, from rowOrigin, values
 		return s.aggregateJoined(t, &s.foldOut, row, retract)
 	}
 	left, right := pairOf(side, from, noOrigin)
-	jt.out = slices.Insert(jt.out, at, joinedRow{row: row, ts: ts, retract: retract, id: pairID(left, right)})
+	jt.out = slices.Insert(jt.out, at, joinedRow{row: row, ts: ts, retract: retract, id: pairID(key, left, right)})
 	return nil
 }
 
@@ -412,7 +414,7 @@ func (t *aggTask) expireJoin(j *plan.StreamJoin, wm int64) {
 			row[base[other]+i] = types.Null(k)
 		}
 		left, right := pairOf(r.Side, rowOrigin{r.Partition, r.Offset}, noOrigin)
-		jt.out = append(jt.out, joinedRow{row: row, ts: r.TS, id: pairID(left, right)})
+		jt.out = append(jt.out, joinedRow{row: row, ts: r.TS, id: pairID(r.Key, left, right)})
 	})
 }
 

@@ -274,7 +274,7 @@ func rankedInput(p *Pipeline, t *TopN, sub *ast.Subquery, lookup func(string) (*
 		}
 		if in.sjoin.Updates() {
 			t.Retracting = true
-			if f := clockCall(rankedExprs(inner.Items)); f != nil {
+			if f := clockCall(append(rankedExprs(inner.Items), in.sjoin.residue...)); f != nil {
 				return nil, nil, unsupported(f.Pos, fmt.Sprintf("%s in a top-N over an updating join is not supported: a NULL-padded row is evaluated again to be taken back, and the clock would have moved", ast.Format(f)),
 					"compute the time in a source, or rank the join's topic in a sink of its own")
 			}
