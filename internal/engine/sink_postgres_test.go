@@ -74,11 +74,7 @@ func TestHavingIntoPostgresDeletes(t *testing.T) {
 	db, dsn := testPostgres(t)
 	pgExec(t, db, `CREATE TABLE even_totals (user_id integer PRIMARY KEY, n bigint NOT NULL, total numeric NOT NULL)`)
 	logDeletions(t, db, "even_totals")
-	n := openNode(t, t.TempDir())
-	defer n.close(t)
-	e := openEngine(t, n)
-	defer closeEngine(t, e)
-	mustExec(t, e, clicksSource)
+	n, e := clicksEngine(t)
 	mustExec(t, e, `CREATE SINK pg_even WITH (connector = 'postgres', url = '`+dsn+`', table = 'even_totals', 'primary-key' = 'user_id',
 		delivery.guarantee = 'exactly_once') AS
 		SELECT user_id, count(*) AS n, sum(amount) AS total FROM clicks GROUP BY user_id HAVING sum(amount) % 2 = 0`)

@@ -72,12 +72,7 @@ func TestTopNOverIntervalJoinAgainstOracle(t *testing.T) {
 // of the join's final rows.
 func TestTopNOverUpdatingJoinAgainstOracle(t *testing.T) {
 	orders, payments := genOrdersPayments(13, 400)
-	n := openNode(t, t.TempDir())
-	defer n.close(t)
-	e := openEngineWith(t, n, func(cfg *Config) { cfg.StateDir = t.TempDir() })
-	defer closeEngine(t, e)
-	mustExec(t, e, sjOrders)
-	mustExec(t, e, sjPayments)
+	n, e := sjEngine(t, func(cfg *Config) { cfg.StateDir = t.TempDir() }, false)
 	mustExec(t, e, `CREATE SINK top_orders WITH (connector = 'topic', topic = 'top_orders') AS
 		SELECT customer, id, paid, rn FROM (
 		  SELECT o.customer, o.id, p.amount AS paid,
@@ -165,12 +160,7 @@ func rankedPairs(orders []sjOrder, payments []sjPayment, interval bool, n int) m
 // against a brute-force ranking of the interval join's sums.
 func TestTopNOverAggregatedJoinAgainstOracle(t *testing.T) {
 	orders, payments := genOrdersPayments(14, 400)
-	n := openNode(t, t.TempDir())
-	defer n.close(t)
-	e := openEngineWith(t, n, func(cfg *Config) { cfg.StateDir = t.TempDir() })
-	defer closeEngine(t, e)
-	mustExec(t, e, sjOrders)
-	mustExec(t, e, sjPayments)
+	n, e := sjEngine(t, func(cfg *Config) { cfg.StateDir = t.TempDir() }, false)
 	const join = `FROM orders o JOIN payments p
 		ON o.id = p.order_id AND p.paid_at BETWEEN o.placed_at - INTERVAL '2' SECOND AND o.placed_at + INTERVAL '10' SECOND
 		WHERE o.id >= 0` // not the flush rows that move the watermarks
