@@ -700,14 +700,18 @@ func (s *aggStage) checkpointTask(ctx context.Context, t *aggTask) error {
 	}
 	out := newResultWriter(s.p, origin)
 	out.dead = append(out.dead, t.dead...)
+	next := s.st.next
 	for i := range t.fired {
-		if s.st.next != nil {
-			s.chainWindow(t, out, &t.fired[i])
-		} else {
+		switch {
+		case next == nil:
 			out.add(&t.fired[i])
+		case next.topn != nil:
+			s.chainWindow(t, out, &t.fired[i])
+		default:
+			s.chainClosed(t, out, &t.fired[i])
 		}
 	}
-	if s.st.next != nil && s.st.next.topn != nil {
+	if next != nil && (next.topn != nil || next.agg != nil && next.agg.Window != nil) {
 		s.chainWatermark(t)
 	}
 	if t.join != nil && t.op != nil {

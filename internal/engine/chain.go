@@ -27,7 +27,8 @@ import (
 // or its updating groups' with retractions: chainRanked) or over a join
 // of two streams (chainRankedJoined), an aggregation of a join of two
 // streams, and an aggregation of an aggregation's groups (plan.Outer,
-// fed with retractions: chainUpdate).
+// fed with retractions: chainUpdate) or of its windows' rows (fed as
+// the windows close, then the watermark: chainClosed).
 // For the first:
 //
 //	shuffle ──► .repartition ──► aggregate tasks ──► .rank.repartition ──► top-N tasks ──► sink
@@ -78,8 +79,11 @@ func newNextStage(first *stateful, name string) *stateful {
 		// An updating join takes back the NULL-padded rows it replaces.
 		st.agg, st.retract = first.query.Aggregation, first.query.StreamJoin.Updates()
 	case outerStage:
-		st.agg, st.retract = first.query.Outer.Aggregation, true
+		// Over a GROUP BY without a window, a group's new row replaces
+		// its old one, taken back; a window's row is final.
+		st.agg, st.retract = first.query.Outer.Aggregation, first.query.Aggregation.Window == nil
 	}
+	st.early = 0 // emit.early is the first stage's (and refused before a next one)
 	st.repartition = strings.TrimSuffix(first.repartition, ".repartition") + "." + name + ".repartition"
 	st.changelog = strings.TrimSuffix(first.changelog, ".changelog") + "." + name + ".changelog"
 	st.group = first.group + "." + name
@@ -320,14 +324,16 @@ func (s *aggStage) chainWindow(t *aggTask, out *resultWriter, r *aggregate.Resul
 // one it sent, a punctuation of every partition of the next stage's
 // topic: the windows ending at or before it are all in the records
 // before. The top-N completes a partition when the watermark is past its
-// time (a window's end), hence one more microsecond.
+// time (a window's end), hence one more microsecond; an aggregation of
+// the windows' rows fires its windows ending at or before the
+// watermark, as this stage did: the same watermark.
 func (s *aggStage) chainWatermark(t *aggTask) {
 	wm := t.firedWM
 	if wm == eventtime.NoWatermark || wm <= t.chainedWM {
 		return
 	}
 	next := wm
-	if wm != endOfInput && wm != math.MaxInt64-1 {
+	if wm != endOfInput && wm != math.MaxInt64-1 && s.st.next.topn != nil {
 		next = wm + 1
 	}
 	for part := range s.st.next.partitions {
@@ -373,20 +379,41 @@ func (s *aggStage) chainUpdate(t *aggTask, out *resultWriter, before, after *agg
 	if okNew && okOld && bytes.Equal(newKey, oldKey) && bytes.Equal(newArgs, oldArgs) {
 		return
 	}
-	next := s.st.next
-	send := func(key, args []byte, headers []transport.Header) {
-		value := binary.AppendVarint(nil, 0) // no event time: the outer aggregation has no window
-		value = binary.AppendVarint(value, int64(t.partition))
-		value = binary.AppendVarint(value, t.next-1)
-		t.chained = append(t.chained, &transport.Record{Topic: next.repartition, Partition: groupPartition(key, next.partitions),
-			Key: key, Value: append(value, args...), Timestamp: time.Now(), Headers: headers})
-	}
+	// No event time: over updating groups the outer aggregation has no
+	// window.
 	if okNew {
-		send(newKey, newArgs, nil)
+		s.chainOuter(t, newKey, newArgs, 0, nil)
 	}
 	if okOld {
-		send(oldKey, oldArgs, []transport.Header{{Key: headerRetract}})
+		s.chainOuter(t, oldKey, oldArgs, 0, []transport.Header{{Key: headerRetract}})
 	}
+}
+
+// chainClosed adds a fired window's row to the checkpoint's records for
+// the aggregation of the windows' rows (plan.Outer), which only come: it
+// aggregates them by their window (eventtime.Attached, the row's event
+// time its window's start) or without one.
+func (s *aggStage) chainClosed(t *aggTask, out *resultWriter, r *aggregate.Result) {
+	key, args, ok := s.outerRow(out, r)
+	if !ok {
+		return
+	}
+	var ts int64
+	if s.st.next.agg.Window != nil {
+		ts = r.Window.Start
+	}
+	s.chainOuter(t, key, args, ts, nil)
+}
+
+// chainOuter adds a record of the outer aggregation's group key and
+// arguments, as outerRow evaluates them, to the checkpoint's records.
+func (s *aggStage) chainOuter(t *aggTask, key, args []byte, ts int64, headers []transport.Header) {
+	next := s.st.next
+	value := binary.AppendVarint(nil, ts)
+	value = binary.AppendVarint(value, int64(t.partition))
+	value = binary.AppendVarint(value, t.next-1)
+	t.chained = append(t.chained, &transport.Record{Topic: next.repartition, Partition: groupPartition(key, next.partitions),
+		Key: key, Value: append(value, args...), Timestamp: time.Now(), Headers: headers})
 }
 
 // chainRanked adds a changed group's rows to the checkpoint's records for

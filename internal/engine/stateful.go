@@ -179,8 +179,8 @@ func statefulOptions(opts map[string]string, pl *plan.Pipeline) (cfg statefulCon
 	}
 	if v, ok := opts["emit.early"]; ok {
 		delete(opts, "emit.early")
-		if agg == nil || agg.Window == nil || agg.Window.Kind == eventtime.Session || pl.TopN != nil {
-			return cfg, errors.New("option 'emit.early' applies to GROUP BY over TUMBLE or HOP windows (a GROUP BY without a window updates its rows already; SESSION windows have no early results yet; a top-N ranks final rows only)")
+		if agg == nil || agg.Window == nil || agg.Window.Kind == eventtime.Session || pl.TopN != nil || pl.Outer != nil {
+			return cfg, errors.New("option 'emit.early' applies to GROUP BY over TUMBLE or HOP windows (a GROUP BY without a window updates its rows already; SESSION windows have no early results yet; a top-N ranks final rows only, and a GROUP BY over windows' rows aggregates them once)")
 		}
 		d, err := time.ParseDuration(strings.TrimSpace(v))
 		if err != nil || d <= 0 {

@@ -46,6 +46,27 @@ func TestAssignAgainstScan(t *testing.T) {
 	}
 }
 
+// An attached window is the one each window's row came from: every
+// window a TUMBLE or HOP assigns, taken by its start, is given back whole.
+func TestAttachedGivesEachRowItsWindow(t *testing.T) {
+	for _, inner := range []Spec{{Kind: Tumble, Size: 60, Offset: 7}, {Kind: Hop, Size: 50, Slide: 20, Offset: -3}} {
+		attached := Spec{Kind: Attached, Size: inner.Size}
+		if err := attached.Check(); err != nil {
+			t.Fatal(err)
+		}
+		for ts := int64(-500); ts < 500; ts += 13 {
+			for _, w := range inner.Assign(nil, ts) {
+				if got := attached.Assign(nil, w.Start); !slices.Equal(got, []Window{w}) {
+					t.Fatalf("%+v: the row of window %v is given %v", inner, w, got)
+				}
+			}
+		}
+	}
+	if err := (Spec{Kind: Attached}).Check(); err == nil {
+		t.Error("attached windows without a size passed Check")
+	}
+}
+
 // Sessions built by merging events in any order equal the sessions of
 // the sorted events (a new session when an event comes more than the gap
 // after the latest one before it).

@@ -19,10 +19,16 @@ const (
 	Tumble Kind = iota + 1
 	Hop
 	Session
+	// Attached is the window a row of windows already has: the rows a
+	// windowed aggregation emits, aggregated again by their window (a
+	// cascading window aggregation). Such a row's event time is its
+	// window's start and its window is [start, start + Size): the size of
+	// the TUMBLE or HOP windows that made it.
+	Attached
 )
 
 // Spec is a window function with its sizes, in microseconds: Size for
-// TUMBLE and HOP, Slide for HOP, Gap for SESSION. Offset shifts TUMBLE
+// TUMBLE, HOP and Attached, Slide for HOP, Gap for SESSION. Offset shifts TUMBLE
 // and HOP windows from the epoch (TUMBLE(..., INTERVAL '1' DAY, INTERVAL
 // '2' HOUR) starts its days at 02:00).
 type Spec struct {
@@ -56,6 +62,10 @@ func (s Spec) Check() error {
 		if s.Gap <= 0 {
 			return errors.New("SESSION needs a positive gap")
 		}
+	case Attached:
+		if s.Size <= 0 {
+			return errors.New("windows of a subquery need a positive size")
+		}
 	default:
 		return errors.New("unknown window function")
 	}
@@ -63,9 +73,10 @@ func (s Spec) Check() error {
 }
 
 // Assign appends the windows an event at ts belongs to, earliest first:
-// one for TUMBLE, Size/Slide (rounded up) for HOP, and for SESSION the
-// event's own [ts, ts + Gap), which MergeSession then merges with the
-// key's open sessions.
+// one for TUMBLE, Size/Slide (rounded up) for HOP, [ts, ts + Size) for
+// Attached (ts is its window's start), and for SESSION the event's own
+// [ts, ts + Gap), which MergeSession then merges with the key's open
+// sessions.
 func (s Spec) Assign(dst []Window, ts int64) []Window {
 	switch s.Kind {
 	case Tumble:
@@ -81,6 +92,8 @@ func (s Spec) Assign(dst []Window, ts int64) []Window {
 		return dst
 	case Session:
 		return append(dst, Window{ts, ts + s.Gap})
+	case Attached:
+		return append(dst, Window{ts, ts + s.Size})
 	}
 	return dst
 }

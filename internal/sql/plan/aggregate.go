@@ -231,6 +231,21 @@ func (pl *aggPlanner) groupBy(q *ast.Select) error {
 		}
 		pl.keys = append(pl.keys, groupKey{expr: e, canon: canon})
 	}
+	if w := pl.in.window; w != nil && w.over != nil {
+		switch {
+		case !start && !end: // the windows' rows grouped otherwise: no window, an updating result
+			pl.in.window = nil
+			pl.agg.Window, pl.agg.WindowText, pl.agg.Time, pl.agg.TimeType = nil, "", -1, 0
+			return nil
+		case !start || !end:
+			return &Error{Pos: q.GroupBy[0].Position(), Msg: "GROUP BY must contain both window_start and window_end to aggregate the subquery's rows by their windows",
+				Hint: "GROUP BY window_start, window_end [, other keys]; or neither, for a result updated as the windows close"}
+		case w.over.Kind == eventtime.Session:
+			return unsupported(q.GroupBy[0].Position(), "a GROUP BY over the rows of SESSION windows by their windows is not supported yet",
+				"aggregate the sessions' rows without window_start and window_end (a result updated as the sessions close), or window TUMBLE or HOP")
+		}
+		return nil
+	}
 	if w := pl.in.window; w != nil && (!start || !end) {
 		pos := w.fn.Pos
 		if len(q.GroupBy) > 0 {

@@ -110,14 +110,18 @@ func (p *Pipeline) explainQuery() string {
 		}
 	}
 	if o := p.Outer; o != nil {
-		line("Aggregate %s; over the subquery's rows, taking back each one its group replaces, in a further stateful stage", aggregateText(o.Aggregation))
+		over, rows := "over the subquery's rows, taking back each one its group replaces", "each group's row as it changes: the new one added, the old one taken back"
+		if p.Aggregation.Window != nil {
+			over, rows = "over the subquery's windows' rows", "each window's rows, as the windows close"
+		}
+		line("Aggregate %s; %s, in a further stateful stage", aggregateText(o.Aggregation), over)
 		if o.Aggregation.Having != nil {
 			fmt.Fprintf(&b, "%s  having: %s\n", indent, o.Aggregation.HavingText)
 		}
 		if o.Filter != nil {
 			line("Filter %s", o.FilterText)
 		}
-		line("Project %s (each group's row as it changes: the new one added, the old one taken back)", selectText(o.Over))
+		line("Project %s (%s)", selectText(o.Over), rows)
 	}
 	if a := p.Aggregation; a != nil {
 		s := aggregateText(a)

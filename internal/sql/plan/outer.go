@@ -4,17 +4,23 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/tide-data/tide/internal/eventtime"
 	"github.com/tide-data/tide/internal/sql/ast"
 	"github.com/tide-data/tide/internal/sql/expr"
 )
 
 // Outer is an aggregation over the rows of another: a GROUP BY over a
-// subquery that itself groups without a window (Nexmark q4's average of
-// per-auction maxima). The subquery's rows update as events come, so
-// each change reaches the outer aggregation as the row it replaces,
-// taken back, and the new one (a retraction and an insertion, as Flink's
-// changelog carries them); the outer aggregates must be able to take
-// rows back: count, sum and avg.
+// subquery that itself aggregates. Over a GROUP BY without a window
+// (Nexmark q4's average of per-auction maxima) the subquery's rows update
+// as events come, so each change reaches the outer aggregation as the row
+// it replaces, taken back, and the new one (a retraction and an
+// insertion, as Flink's changelog carries them). Over windows the
+// subquery's rows are final as each window closes: they only come. An
+// outer GROUP BY holding the subquery's window_start and window_end
+// aggregates them by that window (eventtime.Attached: a cascading window
+// aggregation, each window's row emitted once the watermark passes its
+// end); one without them is a GROUP BY without a window, updated as the
+// windows close.
 //
 // The pipeline's Aggregation is the subquery's; Over its select list,
 // over the subquery's aggregated row (Aggregation.RowColumns): the row
@@ -93,6 +99,31 @@ func subqueryInput(sub *ast.Subquery, over []Output) *input {
 	return in
 }
 
+// attachedWindows is the window of the rows of a's windows, as a query
+// over them reads it: its select list over holds window_start and
+// window_end as they are. Nil without them, or without a window.
+func attachedWindows(a *Aggregation, over []Output) *window {
+	if a.Window == nil {
+		return nil
+	}
+	start, end := -1, -1
+	for i, o := range over {
+		c, ok := o.Expr.Column()
+		switch {
+		case !ok:
+		case c == len(a.Keys) && o.Name == ColWindowStart:
+			start = i
+		case c == len(a.Keys)+1 && o.Name == ColWindowEnd:
+			end = i
+		}
+	}
+	if start < 0 || end < 0 {
+		return nil
+	}
+	return &window{over: a.Window, spec: eventtime.Spec{Kind: eventtime.Attached, Size: a.Window.Size},
+		text: "the windows of " + a.WindowText, time: start, timeType: a.TimeType}
+}
+
 // planOuterAggregation plans q, a GROUP BY over sub, whose flattened
 // query inner aggregates: inner is the pipeline's Aggregation (over its
 // source or join), q the Outer one over inner's rows.
@@ -103,26 +134,27 @@ func planOuterAggregation(p *Pipeline, q *ast.Select, sub *ast.Subquery, inner *
 	}
 	a := stage.Aggregation
 	switch {
-	case a.Window != nil:
-		return unsupported(sub.Pos, "a GROUP BY over windows' rows is not supported yet",
-			"write the windows' rows to a topic with one sink and aggregate that topic with another, or rank them (a top-N over the subquery)")
 	case inner.Distinct || q.Distinct:
 		return unsupported(sub.Pos, "DISTINCT with a GROUP BY over an aggregating subquery is not supported yet", "group by the columns instead")
 	case inner.Key != nil:
 		return unsupported(sub.Pos, "KEY BY in an aggregating subquery has no effect", "key the outer query's rows")
 	}
 	// Each old row is evaluated again when it is taken back, so it must
-	// evaluate as it did when it was sent: no clock on that path.
-	retaken := append(append(itemExprs(inner.Items), inner.Having, q.Where), q.GroupBy...)
-	retaken = append(retaken, aggregateArgs(append(itemExprs(q.Items), q.Having, q.Key))...)
-	if f := clockCall(retaken); f != nil {
-		return unsupported(f.Pos, fmt.Sprintf("%s in a GROUP BY over an aggregating subquery is not supported: a row the subquery replaces is evaluated again to be taken back, and the clock would have moved", ast.Format(f)),
-			"compute the time in the subquery's source, or aggregate the subquery's topic in a sink of its own")
+	// evaluate as it did when it was sent: no clock on that path. A
+	// window's row is final, never taken back.
+	if a.Window == nil {
+		retaken := append(append(itemExprs(inner.Items), inner.Having, q.Where), q.GroupBy...)
+		retaken = append(retaken, aggregateArgs(append(itemExprs(q.Items), q.Having, q.Key))...)
+		if f := clockCall(retaken); f != nil {
+			return unsupported(f.Pos, fmt.Sprintf("%s in a GROUP BY over an aggregating subquery is not supported: a row the subquery replaces is evaluated again to be taken back, and the clock would have moved", ast.Format(f)),
+				"compute the time in the subquery's source, or aggregate the subquery's topic in a sink of its own")
+		}
 	}
 	p.Source, p.Filter, p.FilterText, p.Aggregation = stage.Source, stage.Filter, stage.FilterText, a
 	p.Join, p.StreamJoin = stage.Join, stage.StreamJoin
 	outer := &Outer{Over: stage.Outputs}
 	in := subqueryInput(sub, outer.Over)
+	in.window = attachedWindows(a, outer.Over)
 	if q.Where != nil {
 		if f := findAggregate(q.Where); f != nil {
 			return errorf(f.Pos, "aggregate functions are not allowed in WHERE")

@@ -155,7 +155,11 @@ func (p *Pipeline) Sources() []*Source {
 // aggregation emits each window's rows once, when the watermark passes
 // its end; a stateless pipeline emits one row per record.
 func (p *Pipeline) Updating() bool {
-	return p.Aggregation != nil && p.Aggregation.Window == nil || p.TopN != nil && p.TopN.Updating() ||
+	agg := p.Aggregation
+	if p.Outer != nil { // the result is the outer aggregation's
+		agg = p.Outer.Aggregation
+	}
+	return agg != nil && agg.Window == nil || p.TopN != nil && p.TopN.Updating() ||
 		p.StreamJoin != nil && p.StreamJoin.Updates()
 }
 

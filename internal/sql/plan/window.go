@@ -35,9 +35,11 @@ var windowFunctions = map[ast.Ident]windowFunction{
 	"session": {eventtime.Session, []string{"data", "timecol", "gap"}, 3, "SESSION(TABLE source, DESCRIPTOR(time_column), gap)"},
 }
 
-// window is a resolved window table function in FROM.
+// window is a resolved window table function in FROM, or the windows
+// of a windowed subquery's rows (over set, fn nil).
 type window struct {
 	fn       *ast.TableFunc
+	over     *eventtime.Spec // the subquery's window function; nil for a table function's
 	spec     eventtime.Spec
 	text     string     // the call without its alias, for EXPLAIN
 	time     int        // the time column's index in the source's row

@@ -267,9 +267,36 @@ GROUP BY Q.customer
 CREATE SINK max_of_counts WITH (connector = 'topic', topic = 'x') AS
 SELECT max(n) FROM (SELECT sensor, count(*) AS n FROM readings GROUP BY sensor)
 ====
--- Nor over windows' rows, yet.
+-- A GROUP BY over windows' rows without their window updates as the windows close: their rows only come.
 CREATE SINK sum_of_windows WITH (connector = 'topic', topic = 'x') AS
 SELECT sensor, sum(n) FROM (SELECT sensor, count(*) AS n FROM TUMBLE(TABLE readings, DESCRIPTOR(ts), INTERVAL '10' SECOND)
+  GROUP BY sensor, window_start, window_end) GROUP BY sensor
+====
+-- Grouped by the subquery's window too, it is a window aggregation again (cascading windows): each window's row once.
+CREATE SINK busiest_per_window WITH (connector = 'topic', topic = 'x') AS
+SELECT window_start, window_end, max(n) AS busiest, count(*) AS sensors FROM (
+  SELECT sensor, window_start, window_end, count(*) AS n FROM TUMBLE(TABLE readings, DESCRIPTOR(ts), INTERVAL '10' SECOND)
+  GROUP BY sensor, window_start, window_end) AS c
+WHERE n > 1 GROUP BY window_start, window_end HAVING count(*) > 0
+====
+-- HOP windows' rows, by region and window; the clock is allowed: a window's row is never taken back.
+CREATE SINK hop_regions WITH (connector = 'topic', topic = 'x') AS
+SELECT region, window_end, sum(n) AS n FROM (
+  SELECT sensor, region, window_start, window_end, count(*) AS n, now() AS seen FROM HOP(TABLE readings, DESCRIPTOR(ts), INTERVAL '5' SECOND, INTERVAL '10' SECOND)
+  GROUP BY sensor, region, window_start, window_end) GROUP BY region, window_start, window_end
+====
+-- Both bounds, or neither.
+CREATE SINK half_window WITH (connector = 'topic', topic = 'x') AS
+SELECT window_start, sum(n) FROM (SELECT sensor, window_start, window_end, count(*) AS n FROM TUMBLE(TABLE readings, DESCRIPTOR(ts), INTERVAL '10' SECOND)
+  GROUP BY sensor, window_start, window_end) GROUP BY window_start
+====
+-- Sessions' rows by their windows: not yet; without them, they update.
+CREATE SINK by_session WITH (connector = 'topic', topic = 'x') AS
+SELECT window_start, window_end, sum(n) FROM (SELECT sensor, window_start, window_end, count(*) AS n FROM SESSION(TABLE readings, DESCRIPTOR(ts), INTERVAL '10' SECOND)
+  GROUP BY sensor, window_start, window_end) GROUP BY window_start, window_end
+====
+CREATE SINK sessions_per_sensor WITH (connector = 'topic', topic = 'x') AS
+SELECT sensor, count(*) AS sessions, max(n) AS longest FROM (SELECT sensor, window_start, window_end, count(*) AS n FROM SESSION(TABLE readings, DESCRIPTOR(ts), INTERVAL '10' SECOND)
   GROUP BY sensor, window_start, window_end) GROUP BY sensor
 ====
 -- q4 with its time condition in ON.
