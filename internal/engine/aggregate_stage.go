@@ -627,12 +627,13 @@ func (s *aggStage) refuse(t *aggTask, r *transport.Record, stage string, err err
 
 // fire emits the windows each task's watermark closed.
 func (s *aggStage) fire(now time.Time) error {
-	if (s.st.agg != nil && s.st.agg.Window == nil && s.st.join == nil) || (s.st.topn != nil && s.st.topn.Updating()) {
-		return nil // nothing waits for the watermark
+	if !s.st.waitsForWatermark() {
+		return nil
 	}
 	low := int64(math.MaxInt64)
 	defer func() {
-		if low != math.MaxInt64 && s.st.next == nil { // the last stage's: the results'
+		// The results' watermark: the last stage's that waits for one.
+		if low != math.MaxInt64 && (s.st.next == nil || !s.st.next.waitsForWatermark()) {
 			s.p.stats.watermark.Store(low)
 		}
 	}()
@@ -711,9 +712,6 @@ func (s *aggStage) checkpointTask(ctx context.Context, t *aggTask) error {
 			s.chainClosed(t, out, &t.fired[i])
 		}
 	}
-	if next != nil && (next.topn != nil || next.agg != nil && next.agg.Window != nil) {
-		s.chainWatermark(t)
-	}
 	if t.join != nil && t.op != nil {
 		for _, r := range t.join.out { // an outer side's rows without a partner
 			if err := s.aggregateJoined(t, out, r.row, false); err != nil {
@@ -739,6 +737,11 @@ func (s *aggStage) checkpointTask(ctx context.Context, t *aggTask) error {
 				out.addJoined(r.row, r.ts, r.retract)
 			}
 		}
+	}
+	// The watermark goes after the rows of the windows it closed (and
+	// after the pairs a window join found before it moved).
+	if next != nil && (next.topn != nil || next.agg != nil && next.agg.Window != nil) {
+		s.chainWatermark(t)
 	}
 	if tt := t.topn; tt != nil {
 		if err := t.updatesTopN(s.st); err != nil {

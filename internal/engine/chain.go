@@ -125,6 +125,9 @@ func (s *aggStage) chainJoined(t *aggTask, out *resultWriter, row types.Row, ts 
 	if !ok {
 		return
 	}
+	if next.agg.Window != nil { // aggregated by the window join's windows: the pair's window start
+		ts = row[next.agg.Time].Micros()
+	}
 	value := binary.AppendVarint(nil, ts)
 	value = binary.AppendVarint(value, int64(t.partition))
 	value = binary.AppendVarint(value, t.next-1) // the pair's origin: the record that completed it

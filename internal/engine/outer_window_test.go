@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // A GROUP BY over a windowed subquery's rows (plan.Outer over windows):
@@ -198,4 +200,120 @@ func TestCascadingWindowAtTheWatermark(t *testing.T) {
 	if late := e.mu.pipelines["per_window"].stats.late.Load(); late != 0 {
 		t.Errorf("%d rows late", late)
 	}
+}
+
+// A pipeline's watermark lag is its last stage's that waits for the
+// watermark: an updating GROUP BY over windows' rows reports the
+// windows' (its first stage's), as the cascading one reports its own.
+func TestWatermarkLagOfAggregationsOverWindows(t *testing.T) {
+	n := openNode(t, t.TempDir())
+	t.Cleanup(func() { n.close(t) })
+	reg := prometheus.NewRegistry()
+	e := openEngineWith(t, n, func(cfg *Config) { cfg.StateDir = t.TempDir(); cfg.Metrics = reg })
+	t.Cleanup(func() { closeEngine(t, e) })
+	mustExec(t, e, clicksSource)
+	mustExec(t, e, `CREATE SINK per_user WITH (connector = 'topic', topic = 'per_user') AS
+		SELECT user_id, count(*) AS windows, sum(n) AS clicks FROM (
+		  SELECT user_id, window_start, window_end, count(*) AS n
+		  FROM TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND) GROUP BY user_id, window_start, window_end)
+		GROUP BY user_id`)
+	mustExec(t, e, `CREATE SINK per_window WITH (connector = 'topic', topic = 'per_window') AS
+		SELECT window_start, sum(n) AS clicks FROM (
+		  SELECT user_id, window_start, window_end, count(*) AS n
+		  FROM TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND) GROUP BY user_id, window_start, window_end)
+		GROUP BY window_start, window_end`)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var evs []clickEvent
+	for p := range int32(3) {
+		evs = append(evs, clickEvent{partition: p, user: 1, amount: 1, ts: base.Add(time.Second)},
+			clickEvent{partition: p, user: 1, amount: 1, ts: base.Add(30 * time.Second)})
+	}
+	produceClicks(t, n.tr, "clicks", evs)
+	waitFor(t, "both sinks' rows for [0, 10)", func() bool {
+		return currentRows(t, n, "per_user")["1"] == `{"user_id":1,"windows":1,"clicks":3}` && len(readSoFar(t, n.tr, "per_window")) == 1
+	})
+	time.Sleep(500 * time.Millisecond) // a few more checkpoints
+	if m := gather(t, reg, "tide_pipeline_watermark_lag_seconds", "per_window")[""]; m == nil {
+		t.Fatal("control: the cascading sink reports no watermark lag")
+	}
+	if m := gather(t, reg, "tide_pipeline_watermark_lag_seconds", "per_user")[""]; m == nil {
+		t.Errorf("per_user (windows in its first stage) reports no watermark lag; stats.watermark = %d", e.mu.pipelines["per_user"].stats.watermark.Load())
+	}
+}
+
+// A bounded input ends both stages of a cascade: the end-of-input
+// watermark reaches the second stage and fires every window.
+func TestCascadeOverBoundedInputFiresEveryWindow(t *testing.T) {
+	n := openNode(t, t.TempDir())
+	defer n.close(t)
+	e := openEngine(t, n)
+	defer closeEngine(t, e)
+	mustExec(t, e, `CREATE SOURCE gen (k int, v bigint) WITH (connector = 'datagen', "number-of-rows" = '1000', "rows-per-second" = '0',
+		partitions = '2', seed = '5', fields.k.min = '0', fields.k.max = '4', fields.v.min = '1', fields.v.max = '10')`)
+	mustExec(t, e, `CREATE SINK per_window WITH (connector = 'topic', topic = 'per_window') AS
+		SELECT window_start, count(*) AS keys, sum(n) AS n FROM (
+		  SELECT k, window_start, window_end, count(*) AS n FROM TUMBLE(TABLE gen, DESCRIPTOR(_timestamp), INTERVAL '1' MINUTE)
+		  GROUP BY k, window_start, window_end) GROUP BY window_start, window_end`)
+	waitFor(t, "the pipeline to finish", func() bool { return showRow(t, e, "SINKS", "per_window")["state"] == stateFinished })
+	total := int64(0)
+	for _, r := range readToEnd(t, n.tr, "per_window") {
+		var row struct{ N int64 }
+		if err := json.Unmarshal(r.Value, &row); err != nil {
+			t.Fatal(err)
+		}
+		total += row.N
+	}
+	if total != 1000 {
+		t.Fatalf("finished counting %d events, want 1000", total)
+	}
+}
+
+// Without GROUP BY the outer query over windows' rows has one row,
+// updated as windows close.
+func TestGlobalRowOverWindowsRows(t *testing.T) {
+	n, e := clicksEngine(t)
+	mustExec(t, e, `CREATE SINK totals WITH (connector = 'topic', topic = 'totals') AS
+		SELECT count(*) AS windows, sum(n) AS clicks, max(n) AS busiest FROM (
+		  SELECT user_id, window_start, window_end, count(*) AS n
+		  FROM HOP(TABLE clicks, DESCRIPTOR(ts), INTERVAL '5' SECOND, INTERVAL '10' SECOND) GROUP BY user_id, window_start, window_end)
+		WHERE n > 0`)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var evs []clickEvent
+	for p := range int32(3) {
+		evs = append(evs, clickEvent{partition: p, user: int(p), amount: 1, ts: base.Add(7 * time.Second)})
+	}
+	produceClicks(t, n.tr, "clicks", evs)
+	produceClicks(t, n.tr, "clicks", flushEvents(3, base.Add(time.Minute)))
+	// each click is in [0,10) and [5,15): 6 window rows of 1
+	waitFor(t, "the global row", func() bool {
+		return currentRows(t, n, "totals")[""] == `{"windows":6,"clicks":6,"busiest":1}`
+	})
+}
+
+// With two of three source partitions idle, the first stage's watermark
+// moves by idleness and the cascade's windows close: the second stage
+// hears the first stage's every task, none of which is idle.
+func TestCascadeWithIdlePartitions(t *testing.T) {
+	n := openNode(t, t.TempDir())
+	t.Cleanup(func() { n.close(t) })
+	e := openEngineWith(t, n, func(cfg *Config) { cfg.StateDir = t.TempDir() })
+	t.Cleanup(func() { closeEngine(t, e) })
+	mustExec(t, e, `CREATE SOURCE clicks (user_id int, amount bigint, ts timestamp, WATERMARK FOR ts AS ts - INTERVAL '2' SECOND)
+		WITH (connector = 'topic', topic = 'clicks', topic.partitions = '3', watermark.idle_timeout = '500ms')`)
+	mustExec(t, e, `CREATE SINK per_window WITH (connector = 'topic', topic = 'per_window', delivery.guarantee = 'exactly_once') AS
+		SELECT window_start, count(*) AS users, sum(n) AS clicks FROM (
+		  SELECT user_id, window_start, window_end, count(*) AS n
+		  FROM TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND) GROUP BY user_id, window_start, window_end)
+		GROUP BY window_start, window_end`)
+	mustExec(t, e, `CREATE SINK plain WITH (connector = 'topic', topic = 'plain', delivery.guarantee = 'exactly_once') AS
+		SELECT window_start, count(*) AS clicks FROM TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND) GROUP BY window_start, window_end`)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	produceClicks(t, n.tr, "clicks", []clickEvent{{user: 1, amount: 1, ts: base.Add(time.Second)}, {partition: 1, user: 2, amount: 1, ts: base.Add(2 * time.Second)},
+		{partition: 2, user: 3, amount: 1, ts: base.Add(3 * time.Second)}})
+	waitFor(t, "the three clicks aggregated", func() bool { return e.mu.pipelines["per_window"].stats.aggregated.Load() >= 3 })
+	produceClicks(t, n.tr, "clicks", []clickEvent{{user: 1, amount: 1, ts: base.Add(30 * time.Second)}})
+	waitFor(t, "control: the plain window", func() bool { return len(readSoFar(t, n.tr, "plain")) == 1 })
+	waitFor(t, "the first window", func() bool {
+		return windowRowsOnce(t, n, "per_window")["2026-01-01T00:00:00"] == `{"window_start":"2026-01-01T00:00:00","users":3,"clicks":3}`
+	})
 }

@@ -112,6 +112,13 @@ type stateful struct {
 	stage *aggStage
 }
 
+// waitsForWatermark reports whether the stage's work waits for the
+// watermark: windows that close, a join's rows that expire, a top-N's
+// partitions complete in event time.
+func (st *stateful) waitsForWatermark() bool {
+	return st.join != nil || st.agg != nil && st.agg.Window != nil || st.topn != nil && !st.topn.Updating()
+}
+
 // fused reports whether the stage's join tasks also aggregate the joined
 // rows (plan.StreamJoin.Grouped): agg and join are both set.
 func (st *stateful) fused() bool { return st.join != nil && st.agg != nil }

@@ -206,6 +206,22 @@ func planAggregation(p *Pipeline, q *ast.Select, in *input, items []selectItem, 
 // column or else a select-list output name, anything else an expression
 // of the input. With a window it must hold window_start and window_end.
 func (pl *aggPlanner) groupBy(q *ast.Select) error {
+	// Windows that came with the rows (a windowed subquery's, a window
+	// join's) are grouped by only with both bounds; otherwise the bounds
+	// are columns like any, the result updating.
+	if w := pl.in.window; w != nil && w.over != nil {
+		both, err := pl.groupsByBothBounds(q)
+		if err != nil {
+			return err
+		}
+		if !both {
+			pl.in.window = nil
+			pl.agg.Window, pl.agg.WindowText, pl.agg.Time, pl.agg.TimeType = nil, "", -1, 0
+		} else if w.over.Kind == eventtime.Session {
+			return unsupported(q.GroupBy[0].Position(), "a GROUP BY over the rows of SESSION windows by their windows is not supported yet",
+				"aggregate the sessions' rows without window_start and window_end (a result updated as the sessions close), or window TUMBLE or HOP")
+		}
+	}
 	seen := map[string]bool{}
 	var start, end bool
 	for _, g := range q.GroupBy {
@@ -231,21 +247,6 @@ func (pl *aggPlanner) groupBy(q *ast.Select) error {
 		}
 		pl.keys = append(pl.keys, groupKey{expr: e, canon: canon})
 	}
-	if w := pl.in.window; w != nil && w.over != nil {
-		switch {
-		case !start && !end: // the windows' rows grouped otherwise: no window, an updating result
-			pl.in.window = nil
-			pl.agg.Window, pl.agg.WindowText, pl.agg.Time, pl.agg.TimeType = nil, "", -1, 0
-			return nil
-		case !start || !end:
-			return &Error{Pos: q.GroupBy[0].Position(), Msg: "GROUP BY must contain both window_start and window_end to aggregate the subquery's rows by their windows",
-				Hint: "GROUP BY window_start, window_end [, other keys]; or neither, for a result updated as the windows close"}
-		case w.over.Kind == eventtime.Session:
-			return unsupported(q.GroupBy[0].Position(), "a GROUP BY over the rows of SESSION windows by their windows is not supported yet",
-				"aggregate the sessions' rows without window_start and window_end (a result updated as the sessions close), or window TUMBLE or HOP")
-		}
-		return nil
-	}
 	if w := pl.in.window; w != nil && (!start || !end) {
 		pos := w.fn.Pos
 		if len(q.GroupBy) > 0 {
@@ -256,6 +257,23 @@ func (pl *aggPlanner) groupBy(q *ast.Select) error {
 			Hint: "GROUP BY window_start, window_end [, other keys]"}
 	}
 	return nil
+}
+
+// groupsByBothBounds reports whether GROUP BY holds window_start and
+// window_end themselves.
+func (pl *aggPlanner) groupsByBothBounds(q *ast.Select) (bool, error) {
+	var start, end bool
+	for _, g := range q.GroupBy {
+		e, err := pl.resolveGroupBy(g)
+		if err != nil {
+			return false, err
+		}
+		if ref, ok := e.(*ast.ColumnRef); ok && pl.in.isWindowColumn(ref) {
+			start = start || ref.Name == ColWindowStart
+			end = end || ref.Name == ColWindowEnd
+		}
+	}
+	return start && end, nil
 }
 
 // resolveGroupBy returns the expression a GROUP BY item stands for.

@@ -346,11 +346,16 @@ func planQuery(p *Pipeline, q *ast.Select, lookup func(string) (*Source, bool), 
 		return err
 	}
 	if aggregates(q, items) {
+		if j := in.sjoin; j != nil {
+			in.window = j.attachedWindows(in.cols)
+		}
 		if err := planAggregation(p, q, in, items, opts); err != nil {
 			return err
 		}
 		if j := p.StreamJoin; j != nil {
-			j.Grouped = groupedByJoinKey(j, p.Aggregation)
+			// Aggregated by their windows, the pairs are counted where
+			// the join's watermark closes them: a stage of its own.
+			j.Grouped = p.Aggregation.Window == nil && groupedByJoinKey(j, p.Aggregation)
 		}
 	} else if err := planProjection(p, q, in, items, opts); err != nil {
 		return err
@@ -475,7 +480,11 @@ func (in *input) hasColumn(name string) bool {
 // isWindowColumn reports whether ref is window_start or window_end of the
 // query's window table function.
 func (in *input) isWindowColumn(ref *ast.ColumnRef) bool {
-	return in.window != nil && (ref.Name == ColWindowStart || ref.Name == ColWindowEnd) && (ref.Table == "" || string(ref.Table) == in.alias)
+	w := in.window
+	if w == nil || ref.Name != ColWindowStart && ref.Name != ColWindowEnd {
+		return false
+	}
+	return ref.Table == "" || string(ref.Table) == in.alias || slices.Contains(w.aliases, string(ref.Table))
 }
 
 // findWindowColumn returns the first reference to window_start or
@@ -585,7 +594,7 @@ func (in *input) expandItems(list []ast.SelectItem) ([]selectItem, error) {
 		for _, c := range in.src.Columns {
 			names = append(names, c.Name)
 		}
-		if in.window != nil {
+		if in.window != nil && in.window.over == nil { // a subquery's rows have theirs among their columns
 			names = append(names, ColWindowStart, ColWindowEnd)
 		}
 		for _, n := range names {

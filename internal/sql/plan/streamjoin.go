@@ -125,6 +125,21 @@ func (j *StreamJoin) windowBounds() {
 	}
 }
 
+// attachedWindows is the window of an inner window join's pairs, as an
+// aggregation of them reads it: either side's window_start and
+// window_end, which ON makes the same. Nil for other joins, and for an
+// outer window join, whose NULL-padded rows come when their own row
+// expires, after the watermark has passed their window's end.
+func (j *StreamJoin) attachedWindows(cols []expr.Column) *window {
+	if !j.windowed[0] || j.Outer[0] || j.Outer[1] {
+		return nil
+	}
+	start := len(j.LeftRow) - 2 // the left side's window_start (sideRow)
+	return &window{over: j.LeftWindow, spec: eventtime.Spec{Kind: eventtime.Attached, Size: j.LeftWindow.Size},
+		text: "the windows of the join (" + j.LeftWindowText + ")", time: start, timeType: cols[start].Type,
+		aliases: []string{j.LeftAlias, j.RightAlias}}
+}
+
 // joinSide is the right side of a join of two streams, resolved.
 type joinSide struct {
 	src    *Source

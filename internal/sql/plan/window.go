@@ -44,6 +44,7 @@ type window struct {
 	text     string     // the call without its alias, for EXPLAIN
 	time     int        // the time column's index in the source's row
 	timeType types.Kind // timestamp or timestamptz: window_start and window_end's type
+	aliases  []string   // more qualifiers of window_start and window_end: a window join's sides
 }
 
 // resolveWindow checks a window table function's arguments: the source

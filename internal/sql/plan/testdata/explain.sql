@@ -151,6 +151,27 @@ CREATE SINK hops WITH (connector = 'stdout') AS
 SELECT o.id, o.window_start FROM HOP(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '1' MINUTE, INTERVAL '2' MINUTE) o
 JOIN HOP(TABLE payments, DESCRIPTOR(paid_at), INTERVAL '1' MINUTE, INTERVAL '2' MINUTE) p ON o.id = p.order_id AND o.window_start = p.window_start
 ====
+-- An inner window join's pairs aggregated by their window: a window aggregation fed by the join's tasks, each window's row once.
+CREATE SINK paid_per_minute WITH (connector = 'stdout') AS
+SELECT o.window_start, p.window_end, o.customer, count(*) AS paid, sum(p.amount) AS total
+FROM TUMBLE(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '1' MINUTE) o
+JOIN TUMBLE(TABLE payments, DESCRIPTOR(paid_at), INTERVAL '1' MINUTE) p ON o.id = p.order_id AND o.window_start = p.window_start
+GROUP BY o.window_start, o.window_end, o.customer
+====
+-- Grouped by the join key too, still a stage of its own: the windows close there.
+CREATE SINK per_order_minute WITH (connector = 'stdout') AS
+SELECT o.id, window_start, window_end, count(*) AS payments
+FROM HOP(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '1' MINUTE, INTERVAL '2' MINUTE) o
+JOIN HOP(TABLE payments, DESCRIPTOR(paid_at), INTERVAL '1' MINUTE, INTERVAL '2' MINUTE) p ON o.id = p.order_id AND o.window_start = p.window_start
+GROUP BY o.id, window_start, window_end
+====
+-- An outer window join's padded rows come after their window has closed: grouped by the window, it updates.
+CREATE SINK left_per_minute WITH (connector = 'stdout') AS
+SELECT o.window_start, o.window_end, count(p.order_id) AS paid
+FROM TUMBLE(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '1' MINUTE) o
+LEFT JOIN TUMBLE(TABLE payments, DESCRIPTOR(paid_at), INTERVAL '1' MINUTE) p ON o.id = p.order_id AND o.window_start = p.window_start
+GROUP BY o.window_start, o.window_end
+====
 -- SESSION windows as join sides are not there yet.
 CREATE SINK sessions WITH (connector = 'stdout') AS
 SELECT o.id FROM SESSION(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '1' MINUTE) o
@@ -285,7 +306,7 @@ SELECT region, window_end, sum(n) AS n FROM (
   SELECT sensor, region, window_start, window_end, count(*) AS n, now() AS seen FROM HOP(TABLE readings, DESCRIPTOR(ts), INTERVAL '5' SECOND, INTERVAL '10' SECOND)
   GROUP BY sensor, region, window_start, window_end) GROUP BY region, window_start, window_end
 ====
--- Both bounds, or neither.
+-- One bound alone is a key like any: the aggregation updates.
 CREATE SINK half_window WITH (connector = 'topic', topic = 'x') AS
 SELECT window_start, sum(n) FROM (SELECT sensor, window_start, window_end, count(*) AS n FROM TUMBLE(TABLE readings, DESCRIPTOR(ts), INTERVAL '10' SECOND)
   GROUP BY sensor, window_start, window_end) GROUP BY window_start

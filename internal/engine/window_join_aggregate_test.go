@@ -1,0 +1,151 @@
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tide-data/tide/internal/transport"
+)
+
+// An aggregation of an inner window join's pairs grouped by their window
+// is a window aggregation: the join's tasks send the pairs and then their
+// watermark to the aggregation's stage, which emits each window's rows
+// once, when the watermark passes its end. Two queries over the seeded
+// orders and payments, each row checked against a brute-force evaluation
+// (every pair of the same window), exactly once:
+//
+//   - per 5-second TUMBLE window and customer, the pairs and the amount
+//     paid, orders of 10 or less left out by WHERE;
+//   - per HOP window (6 seconds every 2), the pairs, grouped by the bare
+//     window_start and window_end.
+//
+// With exactly-once the engine is closed after half the input and opened
+// again on an empty state directory: the state comes back from the
+// changelogs.
+func TestWindowJoinAggregatedByWindow(t *testing.T) {
+	for _, c := range []struct {
+		name, opts string
+		restart    bool
+	}{{"at-least-once", "", false}, {"exactly-once restarted", ", delivery.guarantee = 'exactly_once'", true}} {
+		t.Run(c.name, func(t *testing.T) {
+			orders, payments := genOrdersPayments(29, 700)
+			n := openNode(t, t.TempDir())
+			defer n.close(t)
+			withState := func(dir string) func(*Config) { return func(cfg *Config) { cfg.StateDir = dir } }
+			e := openEngineWith(t, n, withState(t.TempDir()))
+			mustExec(t, e, sjOrders)
+			mustExec(t, e, sjPayments)
+			mustExec(t, e, `CREATE SINK per_customer WITH (connector = 'topic', topic = 'per_customer'`+c.opts+`) AS
+				SELECT o.window_start, p.window_end, o.customer, count(*) AS pairs, sum(p.amount) AS paid
+				FROM TUMBLE(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '5' SECOND) o
+				JOIN TUMBLE(TABLE payments, DESCRIPTOR(paid_at), INTERVAL '5' SECOND) p
+				  ON o.id = p.order_id AND p.window_start = o.window_start
+				WHERE o.amount > 10
+				GROUP BY o.window_start, o.window_end, o.customer`)
+			mustExec(t, e, `CREATE SINK per_hop WITH (connector = 'topic', topic = 'per_hop'`+c.opts+`) AS
+				SELECT window_start, count(*) AS pairs
+				FROM HOP(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '2' SECOND, INTERVAL '6' SECOND) o
+				JOIN HOP(TABLE payments, DESCRIPTOR(paid_at), INTERVAL '2' SECOND, INTERVAL '6' SECOND) p
+				  ON o.id = p.order_id AND p.window_start = o.window_start
+				GROUP BY window_start, window_end`)
+			for _, sink := range []string{"per_customer", "per_hop"} {
+				if st := e.mu.pipelines[sink].stateful; st.next == nil || st.next.agg.Window == nil {
+					t.Fatalf("%s: the join's pairs are not aggregated by window in a stage of their own", sink)
+				}
+			}
+			if c.restart {
+				half := len(orders) / 2
+				first, rest := splitPayments(payments, orders[half].ts)
+				produceHalf(t, n.tr, orders[:half], first)
+				waitFor(t, "the first half joined", func() bool { return e.mu.pipelines["per_customer"].stats.aggregated.Load() > int64(half) })
+				closeEngine(t, e)
+				e = openEngineWith(t, n, withState(t.TempDir()))
+				produceOrdersPayments(t, n.tr, orders[half:], rest, 31)
+			} else {
+				produceOrdersPayments(t, n.tr, orders, payments, 31)
+			}
+			defer closeEngine(t, e)
+			perCustomer, perHop := windowJoinAggregates(orders, payments)
+			for sink, want := range map[string][]string{"per_customer": perCustomer, "per_hop": perHop} {
+				got := rowsOnce(t, readExactly(t, n.tr, sink, len(want)))
+				if !slices.Equal(got, want) {
+					t.Errorf("%s: %d rows, want %d", sink, len(got), len(want))
+					compareRows(t, got, want)
+				}
+				if late := e.mu.pipelines[sink].stats.late.Load(); late != 0 {
+					t.Errorf("%s: %d rows late", sink, late)
+				}
+			}
+		})
+	}
+}
+
+// rowsOnce is the rows' values, sorted, failing the test on a key that
+// comes twice: a window's row is emitted once.
+func rowsOnce(t *testing.T, recs []*transport.Record) []string {
+	t.Helper()
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range recs {
+		if seen[string(r.Key)] {
+			t.Fatalf("key %x emitted twice (%s)", r.Key, r.Value)
+		}
+		seen[string(r.Key)] = true
+		var row map[string]any
+		if err := json.Unmarshal(r.Value, &row); err != nil {
+			t.Fatalf("%s: %v", r.Value, err)
+		}
+		out = append(out, string(r.Value))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// windowJoinAggregates evaluates the two queries by brute force.
+func windowJoinAggregates(orders []sjOrder, payments []sjPayment) (perCustomer, perHop []string) {
+	const layout = "2006-01-02T15:04:05"
+	type group struct {
+		start    time.Time
+		customer int64
+	}
+	type sums struct{ pairs, paid int64 }
+	tumbling := map[group]sums{}
+	hops := map[time.Time]int64{}
+	hopStarts := func(ts time.Time) []time.Time {
+		var out []time.Time
+		for s := ts.Truncate(2 * time.Second); s.After(ts.Add(-6 * time.Second)); s = s.Add(-2 * time.Second) {
+			out = append(out, s)
+		}
+		return out
+	}
+	for _, o := range orders {
+		for _, p := range payments {
+			if p.orderID != o.id {
+				continue
+			}
+			if start := o.ts.Truncate(5 * time.Second); o.amount > 10 && p.ts.Truncate(5*time.Second).Equal(start) {
+				g := group{start, o.id % 7}
+				s := tumbling[g]
+				tumbling[g] = sums{s.pairs + 1, s.paid + int64(p.amount)}
+			}
+			for _, s := range hopStarts(o.ts) {
+				if slices.ContainsFunc(hopStarts(p.ts), s.Equal) {
+					hops[s]++
+				}
+			}
+		}
+	}
+	for g, s := range tumbling {
+		perCustomer = append(perCustomer, fmt.Sprintf(`{"window_start":"%s","window_end":"%s","customer":"c%d","pairs":%d,"paid":%d}`,
+			g.start.Format(layout), g.start.Add(5*time.Second).Format(layout), g.customer, s.pairs, s.paid))
+	}
+	for start, n := range hops {
+		perHop = append(perHop, fmt.Sprintf(`{"window_start":"%s","pairs":%d}`, start.Format(layout), n))
+	}
+	slices.Sort(perCustomer)
+	slices.Sort(perHop)
+	return perCustomer, perHop
+}
