@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,4 +149,63 @@ func windowJoinAggregates(orders []sjOrder, payments []sjPayment) (perCustomer, 
 	slices.Sort(perCustomer)
 	slices.Sort(perHop)
 	return perCustomer, perHop
+}
+
+// A top-N over an inner window join aggregated by its windows runs as
+// three stages — the join, the window aggregation, the ranking — and
+// emits each window's two customers who paid the most once, when the
+// watermark passes the window's end. Checked against the brute-force
+// per-window sums, exactly-once.
+func TestTopNOverWindowJoinAggregate(t *testing.T) {
+	orders, payments := genOrdersPayments(37, 700)
+	n, e := sjEngine(t, nil, false)
+	mustExec(t, e, `CREATE SINK top_customers WITH (connector = 'topic', topic = 'top', delivery.guarantee = 'exactly_once') AS
+		SELECT * FROM (
+		  SELECT window_start, customer, paid, ROW_NUMBER() OVER (PARTITION BY window_start ORDER BY paid DESC, customer) AS rn
+		  FROM (SELECT o.window_start, o.window_end, o.customer, sum(p.amount) AS paid
+		        FROM TUMBLE(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '5' SECOND) o
+		        JOIN TUMBLE(TABLE payments, DESCRIPTOR(paid_at), INTERVAL '5' SECOND) p
+		          ON o.id = p.order_id AND o.window_start = p.window_start
+		        GROUP BY o.window_start, o.window_end, o.customer) AS w) WHERE rn <= 2`)
+	st := e.mu.pipelines["top_customers"].stateful
+	if st.join == nil || st.next == nil || st.next.agg == nil || st.next.agg.Window == nil || st.next.next == nil || st.next.next.topn == nil {
+		t.Fatal("not three stages: join, window aggregation, top-N")
+	}
+	produceOrdersPayments(t, n.tr, orders, payments, 41)
+
+	const layout = "2006-01-02T15:04:05"
+	type paid struct {
+		customer string
+		sum      int64
+	}
+	windows := map[time.Time]map[string]int64{}
+	for _, o := range orders {
+		for _, p := range payments {
+			if start := o.ts.Truncate(5 * time.Second); p.orderID == o.id && p.ts.Truncate(5*time.Second).Equal(start) {
+				if windows[start] == nil {
+					windows[start] = map[string]int64{}
+				}
+				windows[start][fmt.Sprintf("c%d", o.id%7)] += int64(p.amount)
+			}
+		}
+	}
+	var want []string
+	for start, sums := range windows {
+		var ranked []paid
+		for c, s := range sums {
+			ranked = append(ranked, paid{c, s})
+		}
+		slices.SortFunc(ranked, func(a, b paid) int {
+			if a.sum != b.sum {
+				return int(b.sum - a.sum)
+			}
+			return strings.Compare(a.customer, b.customer)
+		})
+		for i, r := range ranked[:min(2, len(ranked))] {
+			want = append(want, fmt.Sprintf(`{"window_start":"%s","customer":"%s","paid":%d,"rn":%d}`, start.Format(layout), r.customer, r.sum, i+1))
+		}
+	}
+	slices.Sort(want)
+	got := rowsOnce(t, readExactly(t, n.tr, "top", len(want)))
+	compareRows(t, got, want)
 }

@@ -350,8 +350,6 @@ func planRankedAggregation(p *Pipeline, t *TopN, ranked *ast.Select, below *ast.
 	}
 	a := stage.Aggregation
 	switch {
-	case stage.StreamJoin != nil && a != nil && a.Window != nil:
-		return nil, unsupported(below.Pos, "a top-N over windows of a join's rows is not supported yet", "write the join to a topic with one sink and aggregate and rank that topic with another")
 	case a == nil:
 		return nil, unsupported(below.Pos, "a top-N's subquery aggregates without GROUP BY: it has one row", "rank the rows of a GROUP BY")
 	case a.Window != nil && a.Window.Kind == eventtime.Session:

@@ -399,3 +399,12 @@ SELECT * FROM (SELECT o.id, now() AS at, ROW_NUMBER() OVER (ORDER BY o.amount DE
 CREATE SINK top_paid_orders WITH (connector = 'topic', topic = 'x') AS
 SELECT * FROM (SELECT id, paid, ROW_NUMBER() OVER (ORDER BY paid DESC, id) AS rn
   FROM (SELECT o.id, sum(p.amount) AS paid FROM orders o JOIN payments p ON o.id = p.order_id GROUP BY o.id) AS sums) WHERE rn <= 10
+====
+-- A top-N over an inner window join aggregated by its windows: join, window aggregation, then each window's ranking.
+CREATE SINK top_customers WITH (connector = 'stdout') AS
+SELECT * FROM (
+  SELECT window_start, customer, paid, ROW_NUMBER() OVER (PARTITION BY window_start ORDER BY paid DESC, customer) AS rn
+  FROM (SELECT o.window_start, o.window_end, o.customer, sum(p.amount) AS paid
+        FROM TUMBLE(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '1' MINUTE) o
+        JOIN TUMBLE(TABLE payments, DESCRIPTOR(paid_at), INTERVAL '1' MINUTE) p ON o.id = p.order_id AND o.window_start = p.window_start
+        GROUP BY o.window_start, o.window_end, o.customer) AS w) WHERE rn <= 2
