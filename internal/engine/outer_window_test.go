@@ -317,3 +317,53 @@ func TestCascadeWithIdlePartitions(t *testing.T) {
 		return windowRowsOnce(t, n, "per_window")["2026-01-01T00:00:00"] == `{"window_start":"2026-01-01T00:00:00","users":3,"clicks":3}`
 	})
 }
+
+// A subquery over a window table function merges into the query that
+// groups its rows by the window: the same windows as written flat.
+func TestWindowedSubqueryMerged(t *testing.T) {
+	n, e := clicksEngine(t)
+	mustExec(t, e, `CREATE SINK per_user WITH (connector = 'topic', topic = 'per_user') AS
+		SELECT user_id, ws AS window_start, we AS window_end, count(*) AS n, sum(amount) AS total FROM (
+		  SELECT user_id, amount, window_start AS ws, window_end AS we FROM TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND)
+		  WHERE user_id >= 0) AS c
+		GROUP BY user_id, ws, we`)
+	events := genClicks(43, 2000, 3, 20, 1500*time.Millisecond)
+	produceClicks(t, n.tr, "clicks", events)
+	last := events[0].ts
+	for _, ev := range events {
+		if ev.ts.After(last) {
+			last = ev.ts
+		}
+	}
+	flush := last.Add(time.Minute)
+	produceClicks(t, n.tr, "clicks", flushEvents(3, flush))
+	want := tumbleOracle(events, 10*time.Second, flush.Add(-2*time.Second))
+	compareWindows(t, decodeWindowRows(t, readAll(t, n.tr, "per_user", len(want))), want)
+}
+
+// A window table function over a query (TUMBLE(TABLE (SELECT ...))) runs
+// as the windows of the query's source, its WHERE and select list
+// applied: the same windows as the oracle's over the events it keeps.
+func TestWindowOverQuery(t *testing.T) {
+	n, e := clicksEngine(t)
+	mustExec(t, e, `CREATE SINK per_user WITH (connector = 'topic', topic = 'per_user') AS
+		SELECT user_id, window_start, window_end, count(*) AS n, sum(paid) AS total
+		FROM TUMBLE(TABLE (SELECT user_id, amount AS paid, ts AS at FROM clicks c WHERE c.amount > 30), DESCRIPTOR(at), INTERVAL '10' SECOND)
+		GROUP BY user_id, window_start, window_end`)
+	events := genClicks(47, 2000, 3, 20, 1500*time.Millisecond)
+	produceClicks(t, n.tr, "clicks", events)
+	last := events[0].ts
+	var kept []clickEvent
+	for _, ev := range events {
+		if ev.ts.After(last) {
+			last = ev.ts
+		}
+		if ev.amount > 30 {
+			kept = append(kept, ev)
+		}
+	}
+	flush := last.Add(time.Minute)
+	produceClicks(t, n.tr, "clicks", flushEvents(3, flush))
+	want := tumbleOracle(kept, 10*time.Second, flush.Add(-2*time.Second))
+	compareWindows(t, decodeWindowRows(t, readAll(t, n.tr, "per_user", len(want))), want)
+}

@@ -167,12 +167,13 @@ type TableFunc struct {
 }
 
 // TableFuncArg is an argument of a table function: exactly one of Table
-// (TABLE name), Descriptor (DESCRIPTOR(col, ...)) or Expr is set. Name
-// is set for named arguments (name => value).
+// (TABLE name), Query (TABLE (SELECT ...)), Descriptor (DESCRIPTOR(col,
+// ...)) or Expr is set. Name is set for named arguments (name => value).
 type TableFuncArg struct {
 	Pos        Pos
 	Name       Ident
 	Table      *TableName
+	Query      *Select
 	Descriptor []Ident
 	Expr       Expr
 }

@@ -293,6 +293,10 @@ func (f *formatter) tableFuncArg(a TableFuncArg) {
 	case a.Table != nil:
 		f.WriteString("TABLE ")
 		f.ident(a.Table.Name)
+	case a.Query != nil:
+		f.WriteString("TABLE (")
+		f.selectStmt(a.Query)
+		f.WriteByte(')')
 	case a.Descriptor != nil:
 		f.WriteString("DESCRIPTOR(")
 		f.identList(a.Descriptor)

@@ -38,7 +38,7 @@
 //	            | name "(" [arg {"," arg}] ")" [[AS] alias]   -- TUMBLE, HOP, SESSION, ...
 //	            | "(" select ")" [[AS] alias]
 //	            | "(" from ")"
-//	arg         = [name "=>"] (TABLE name | DESCRIPTOR "(" name {"," name} ")" | expr)
+//	arg         = [name "=>"] (TABLE name | TABLE "(" query ")" | DESCRIPTOR "(" name {"," name} ")" | expr)
 //
 // Expressions follow Postgres's precedence, lowest first:
 //

@@ -330,8 +330,8 @@ func (p *parser) parseTableFuncArgs() []ast.TableFuncArg {
 	}
 }
 
-// parseTableFuncArg parses [name =>] (TABLE name | DESCRIPTOR(col, ...) |
-// expr).
+// parseTableFuncArg parses [name =>] (TABLE name | TABLE (query) |
+// DESCRIPTOR(col, ...) | expr).
 func (p *parser) parseTableFuncArg() ast.TableFuncArg {
 	t := p.tok()
 	arg := ast.TableFuncArg{Pos: t.pos}
@@ -342,6 +342,12 @@ func (p *parser) parseTableFuncArg() ast.TableFuncArg {
 	}
 	switch {
 	case p.acceptWord("table"):
+		if p.isOp(0, "(") && p.isWord(1, "select") {
+			p.advance()
+			arg.Query = p.parseSelect(endOfSubquery)
+			p.expectOp(")")
+			break
+		}
 		name, pos := p.parseName("a source name")
 		arg.Table = &ast.TableName{Pos: pos, Name: name}
 	case p.isWord(0, "descriptor") && p.isOp(1, "("):

@@ -16,6 +16,15 @@ import (
 // rows is not merged: a pipeline over its results is a second sink
 // reading the first one's topic, for now.
 func flattenSubqueries(q *ast.Select, lookup func(string) (*Source, bool), opts Options) (*ast.Select, error) {
+	from, err := windowOverQuery(q.From, lookup, opts)
+	if err != nil {
+		return nil, err
+	}
+	if from != q.From {
+		c := *q
+		c.From = from
+		q = &c
+	}
 	sub, ok := q.From.(*ast.Subquery)
 	if !ok {
 		return q, nil
@@ -40,7 +49,10 @@ func flattenSubqueries(q *ast.Select, lookup func(string) (*Source, bool), opts 
 	if aggregating && plain && !inner.Distinct {
 		return mergeAggregating(q, sub, inner, lookup, opts)
 	}
-	if _, win := inner.From.(*ast.TableFunc); win || inner.Distinct || aggregating || inner.Key != nil {
+	// A subquery over a window table function merges as any other: the
+	// window becomes the outer query's, which must then group by it (a
+	// window without GROUP BY is refused there).
+	if inner.Distinct || aggregating || inner.Key != nil {
 		return nil, unsupported(sub.Pos, "subqueries in FROM that aggregate, window, key or use DISTINCT are not supported yet",
 			"aggregate in the outer query, or write the subquery's results to a topic with one sink and read them with another")
 	}

@@ -92,8 +92,11 @@ func resolveWindow(fn *ast.TableFunc, lookup func(string) (*Source, bool), opts 
 	}
 
 	data := bound[0]
+	if data.Query != nil {
+		return nil, nil, unsupported(data.Pos, fmt.Sprintf("%s over a query is not supported here", name), "window the query in a subquery of its own, or window the source")
+	}
 	if data.Table == nil {
-		return nil, nil, usage(data.Pos, "the data argument of %s must be TABLE source", name)
+		return nil, nil, usage(data.Pos, "the data argument of %s must be TABLE source or TABLE (query)", name)
 	}
 	src, ok := lookup(string(data.Table.Name))
 	if !ok {
@@ -215,4 +218,79 @@ func constInterval(x ast.Expr, what string, positive bool, opts Options) (int64,
 		return 0, &Error{Pos: x.Position(), Msg: what + " must be positive", Hint: hint}
 	}
 	return total, nil
+}
+
+// windowOverQuery rewrites a window table function over a query —
+// TUMBLE(TABLE (SELECT ... FROM source WHERE ...), DESCRIPTOR(c), size) —
+// into the subquery it stands for: the query's select list, then
+// window_start and window_end, over the same window function of its
+// source, whose time column is the source column c selects, and the
+// query's WHERE. A query over the rows of a join, or one that
+// aggregates, windows or keys, is refused. f is returned as it is when it
+// is not over a query.
+func windowOverQuery(f ast.TableExpr, lookup func(string) (*Source, bool), opts Options) (ast.TableExpr, error) {
+	fn, ok := f.(*ast.TableFunc)
+	if !ok {
+		return f, nil
+	}
+	data := slices.IndexFunc(fn.Args, func(a ast.TableFuncArg) bool { return a.Query != nil })
+	if data < 0 {
+		return f, nil
+	}
+	name := strings.ToUpper(string(fn.Name))
+	pos := fn.Args[data].Pos
+	q, err := flattenSubqueries(fn.Args[data].Query, lookup, opts)
+	if err != nil {
+		return nil, err
+	}
+	switch from := q.From.(type) {
+	case *ast.TableName:
+	case *ast.Join:
+		return nil, unsupported(pos, fmt.Sprintf("%s over a join's rows is not supported yet", name),
+			"window each source and join the windows (a window join), or write the join to a topic with one sink and window that topic with another")
+	default:
+		_ = from
+		return nil, unsupported(pos, fmt.Sprintf("%s over a query that windows or reads no source is not supported", name), "window the source itself")
+	}
+	if len(q.GroupBy) > 0 || q.Having != nil || aggregatesAny(q) || q.Distinct || q.Key != nil || q.UnionAll != nil {
+		return nil, unsupported(pos, fmt.Sprintf("%s over a query that aggregates, keys or uses DISTINCT or UNION ALL is not supported", name),
+			"window the source and filter and project in the query over the window; aggregate windows' rows in a GROUP BY over a windowed subquery")
+	}
+	in, items, err := subqueryItems(q, lookup, opts)
+	if err != nil {
+		return nil, err
+	}
+	args := slices.Clone(fn.Args)
+	args[data] = ast.TableFuncArg{Pos: pos, Name: fn.Args[data].Name, Table: &ast.TableName{Pos: pos, Name: ast.Ident(in.src.Name)}}
+	inner := *q
+	inner.Items = nil
+	for i, a := range args {
+		if len(a.Descriptor) != 1 {
+			continue
+		}
+		// The time column is the source column the query selects under
+		// that name: the watermark follows the source's.
+		col := string(a.Descriptor[0])
+		at := slices.IndexFunc(items, func(it selectItem) bool { return it.name == col })
+		if at < 0 {
+			return nil, errorf(a.Pos, "column %q does not exist in the query %s windows", col, name)
+		}
+		ref, isRef := items[at].expr.(*ast.ColumnRef)
+		if !isRef || in.qualifier(ref) != in.alias {
+			return nil, &Error{Pos: a.Pos, Msg: fmt.Sprintf("time column %q of %s is computed by its query, not a column of %s", col, name, in.src.Name),
+				Hint: "select the source's time column as it is"}
+		}
+		args[i].Descriptor = []ast.Ident{ref.Name}
+	}
+	for _, it := range items {
+		if it.name == ColWindowStart || it.name == ColWindowEnd {
+			return nil, errorf(pos, "the query %s windows has a column %s, which %s adds too", name, it.name, name)
+		}
+		inner.Items = append(inner.Items, ast.SelectItem{Pos: pos, Expr: it.expr, Alias: ast.Ident(it.name)})
+	}
+	for _, c := range []string{ColWindowStart, ColWindowEnd} {
+		inner.Items = append(inner.Items, ast.SelectItem{Pos: pos, Expr: &ast.ColumnRef{Pos: pos, Name: ast.Ident(c)}})
+	}
+	inner.From = &ast.TableFunc{Pos: fn.Pos, Name: fn.Name, Args: args, Alias: ast.Ident(in.alias)}
+	return &ast.Subquery{Pos: fn.Pos, Query: &inner, Alias: fn.Alias}, nil
 }

@@ -408,3 +408,34 @@ SELECT * FROM (
         FROM TUMBLE(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '1' MINUTE) o
         JOIN TUMBLE(TABLE payments, DESCRIPTOR(paid_at), INTERVAL '1' MINUTE) p ON o.id = p.order_id AND o.window_start = p.window_start
         GROUP BY o.window_start, o.window_end, o.customer) AS w) WHERE rn <= 2
+====
+-- A subquery over a window table function merges into the query that aggregates it by the window.
+CREATE SINK windowed_subquery WITH (connector = 'stdout') AS
+SELECT ws, sensor, count(*) AS n FROM (
+  SELECT sensor, window_start AS ws, window_end AS we, value FROM TUMBLE(TABLE readings, DESCRIPTOR(ts), INTERVAL '10' SECOND) WHERE ok) AS r
+WHERE r.value > 0 GROUP BY ws, we, sensor
+====
+-- Without GROUP BY the window is refused, as over the source itself.
+CREATE SINK windowed_rows WITH (connector = 'stdout') AS
+SELECT sensor, ws FROM (SELECT sensor, window_start AS ws FROM TUMBLE(TABLE readings, DESCRIPTOR(ts), INTERVAL '10' SECOND)) AS r
+====
+-- A window table function over a query: its select list and WHERE over the windows of its source; the time column renamed.
+CREATE SINK over_query WITH (connector = 'stdout') AS
+SELECT window_start, window_end, kind, count(*) AS n, max(v) AS top
+FROM TUMBLE(TABLE (SELECT upper(sensor) AS kind, value AS v, ts AS at FROM readings r WHERE r.ok), DESCRIPTOR(at), INTERVAL '10' SECOND) AS w
+WHERE w.v > 0 GROUP BY window_start, window_end, kind
+====
+-- Over a query of a query, with a star.
+CREATE SINK over_nested WITH (connector = 'stdout') AS
+SELECT window_start, window_end, count(*) FROM HOP(TABLE (SELECT * FROM (SELECT * FROM readings WHERE ok) AS a WHERE value > 1),
+  DESCRIPTOR(ts), INTERVAL '5' SECOND, INTERVAL '10' SECOND) GROUP BY window_start, window_end
+====
+-- The time column must be the source's, as it is.
+CREATE SINK computed_time WITH (connector = 'stdout') AS
+SELECT window_start, count(*) FROM TUMBLE(TABLE (SELECT ts + INTERVAL '1' HOUR AS t FROM readings), DESCRIPTOR(t), INTERVAL '10' SECOND)
+GROUP BY window_start, window_end
+====
+-- Over a join's rows: not yet.
+CREATE SINK over_join WITH (connector = 'stdout') AS
+SELECT window_start, count(*) FROM TUMBLE(TABLE (SELECT o.id, p.paid_at FROM orders o JOIN payments p ON o.id = p.order_id), DESCRIPTOR(paid_at), INTERVAL '1' MINUTE)
+GROUP BY window_start, window_end
