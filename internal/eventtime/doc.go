@@ -16,10 +16,7 @@
 // holds results back instead of making its events late. An input that
 // has sent nothing for the idle timeout stops counting until it sends
 // again, so a quiet partition does not stall results for ever; when
-// every input is idle the watermark moves to the highest of theirs (as
-// Flink's watermark valve flushes), since none can move it any more: the
-// last events of a stream that went quiet are not held back by the
-// partitions that went quiet before them. The operator's
+// every input is idle the watermark stays where it was. The operator's
 // watermark never moves back, even when an idle input comes back behind
 // it: its events are then late.
 //

@@ -67,39 +67,6 @@ func TestAttachedGivesEachRowItsWindow(t *testing.T) {
 	}
 }
 
-// When the last active input goes quiet while another idle one holds a
-// lower watermark, the watermark moves to the highest input's: the last
-// events of a quiet stream close their windows.
-func TestWatermarkFlushesWhenAllIdle(t *testing.T) {
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	w := NewWatermarks(time.Second)
-	w.Observe(0, 10, t0)
-	w.Observe(1, 20, t0)
-	w.Observe(2, 500, t0.Add(900*time.Millisecond)) // before 0 and 1 are idle
-	if got := w.Current(t0.Add(950 * time.Millisecond)); got != 10 {
-		t.Fatalf("all active: %d, want 10", got)
-	}
-	if got := w.Current(t0.Add(1500 * time.Millisecond)); got != 500 {
-		t.Fatalf("inputs 0 and 1 idle: %d, want 500", got)
-	}
-	w2 := NewWatermarks(time.Second)
-	w2.Observe(0, 10, t0)
-	w2.Observe(1, 500, t0.Add(100*time.Millisecond))
-	if got := w2.Current(t0.Add(1050 * time.Millisecond)); got != 500 {
-		t.Fatalf("input 0 idle: %d, want 500", got)
-	}
-	w2.Expect(2, t0.Add(time.Hour)) // a new input holds it until it sends or idles
-	if got := w2.Current(t0.Add(time.Hour)); got != 500 {
-		t.Fatalf("never moves back: %d", got)
-	}
-	w3 := NewWatermarks(time.Second)
-	w3.Observe(0, 10, t0)
-	w3.Observe(1, 20, t0)
-	if got := w3.Current(t0.Add(2 * time.Second)); got != 20 {
-		t.Fatalf("both idle: %d, want 20", got)
-	}
-}
-
 // Sessions built by merging events in any order equal the sessions of
 // the sorted events (a new session when an event comes more than the gap
 // after the latest one before it).
@@ -137,7 +104,7 @@ func TestSessionsAgainstOracle(t *testing.T) {
 }
 
 // The watermark is the minimum over active inputs, skips idle ones,
-// goes to the highest input's when all are idle and never moves back.
+// stays put when all are idle and never moves back.
 func TestWatermarks(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	w := NewWatermarks(10 * time.Second)
@@ -162,7 +129,7 @@ func TestWatermarks(t *testing.T) {
 	if got := w.Current(t0.Add(11 * time.Second)); got != 200 {
 		t.Errorf("input 1 idle: %d, want 200", got)
 	}
-	// Everything idle: it stays at the highest input's.
+	// Everything idle: it stays.
 	if got := w.Current(t0.Add(time.Hour)); got != 200 {
 		t.Errorf("all idle: %d, want 200", got)
 	}

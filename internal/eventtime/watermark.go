@@ -54,25 +54,18 @@ func (w *Watermarks) Expect(in int32, now time.Time) {
 func (w *Watermarks) Forget(in int32) { delete(w.inputs, in) }
 
 // Current returns the operator's watermark at now: the minimum over the
-// inputs active within the idle timeout (the maximum over all when none
-// is), never less than before.
+// inputs active within the idle timeout, never less than before.
 func (w *Watermarks) Current(now time.Time) int64 {
-	low, high, any := int64(math.MaxInt64), NoWatermark, false
+	low, any := int64(math.MaxInt64), false
 	for _, i := range w.inputs {
-		high = max(high, i.wm)
 		if w.idle > 0 && now.Sub(i.active) >= w.idle {
 			continue
 		}
 		low, any = min(low, i.wm), true
 	}
-	if !any {
-		// Every input is idle: none can move the watermark any more, so
-		// it goes to the highest of theirs (Flink's watermark valve
-		// flushes the same way), rather than staying where the last
-		// input to go quiet held it.
-		low = high
+	if any {
+		w.current = max(w.current, low)
 	}
-	w.current = max(w.current, low)
 	return w.current
 }
 
