@@ -59,9 +59,10 @@ import (
 // The names of a next stage's internal topics, group and state, after
 // the one before's: a top-N's, an aggregation's, an outer aggregation's.
 const (
-	rankStage  = "rank"
-	groupStage = "group"
-	outerStage = "outer"
+	rankStage   = "rank"
+	groupStage  = "group"
+	windowStage = "window" // an inner window join's pairs aggregated by their windows
+	outerStage  = "outer"
 )
 
 // newNextStage makes the next stage of a pipeline from the one before:
@@ -75,7 +76,7 @@ func newNextStage(first *stateful, name string) *stateful {
 		// Over a GROUP BY without a window, a group's new row replaces
 		// its old one, taken back.
 		st.topn, st.retract = first.query.TopN, first.query.TopN.Retracting
-	case groupStage:
+	case groupStage, windowStage:
 		// An updating join takes back the NULL-padded rows it replaces.
 		st.agg, st.retract = first.query.Aggregation, first.query.StreamJoin.Updates()
 	case outerStage:
@@ -106,13 +107,31 @@ func newNextStage(first *stateful, name string) *stateful {
 // start its groups afresh. Only what is seen counts: a join task's store
 // holding aggregate entries cannot be read by a join alone.
 func (e *Engine) hasGroupStage(ctx context.Context, first *stateful) bool {
-	if _, err := os.Stat(filepath.Join(first.stateDir, groupStage)); err == nil {
+	return e.hasStageState(ctx, first, groupStage)
+}
+
+// hasStageState reports whether the stage named name after first (""
+// for first itself) has state: its directory, or its changelog on
+// another worker.
+func (e *Engine) hasStageState(ctx context.Context, first *stateful, name string) bool {
+	dir, changelog := first.stateDir, first.changelog
+	if name != "" {
+		dir = filepath.Join(dir, name)
+		changelog = strings.TrimSuffix(changelog, ".changelog") + "." + name + ".changelog"
+	}
+	if _, err := os.Stat(dir); err == nil {
 		return true
 	}
-	changelog := strings.TrimSuffix(first.changelog, ".changelog") + "." + groupStage + ".changelog"
 	_, err := e.cfg.Transport.Topic(ctx, changelog)
 	return err == nil
 }
+
+// errOlderLayout refuses to run a pipeline whose state an earlier plan
+// of the same query wrote in stages this plan does not have: an inner
+// window join aggregated by its windows used to update its groups, in
+// the join's tasks or in a stage of its own, whose entries a window
+// aggregation cannot load.
+var errOlderLayout = errors.New("its state was written by an earlier plan of its query (a window join's pairs aggregated as an updating GROUP BY); DROP the sink and CREATE it again to rebuild it as a window aggregation")
 
 // chainJoined adds a joined row to the checkpoint's records for the
 // aggregation of the next stage: WHERE, then the group key and the

@@ -232,6 +232,12 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 		grouped := pl.StreamJoin != nil && pl.StreamJoin.Grouped && !e.hasGroupStage(ctx, st)
 		st.topn = nil // a top-N is always a stage of its own, after the others
 		switch {
+		case pl.StreamJoin != nil && pl.Aggregation != nil && pl.Aggregation.Window != nil: // by the window join's windows
+			if e.hasStageState(ctx, st, "") && !e.hasStageState(ctx, st, windowStage) {
+				return closeAll(fmt.Errorf("sink %s: %w", entry.Name, errOlderLayout))
+			}
+			st.agg = nil
+			st.next = newNextStage(st, windowStage)
 		case pl.StreamJoin != nil && pl.Aggregation != nil && !grouped: // an aggregation of the joined rows
 			st.agg = nil
 			st.next = newNextStage(st, groupStage)

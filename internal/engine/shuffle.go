@@ -106,6 +106,13 @@ func newShuffleSpec(st *stateful, in *sourceInput) *shuffleSpec {
 				spec.keep[i] = spec.keep[i] || e.References(offset+i)
 			}
 		}
+		// The pairs aggregated by their windows are stamped with the
+		// window's start, which no expression may read.
+		if agg := st.query.Aggregation; spec.keep != nil && agg != nil && agg.Window != nil {
+			if c := agg.Time - offset; c >= 0 && c < len(spec.keep) {
+				spec.keep[c] = true
+			}
+		}
 		return spec
 	}
 	if t := st.topn; t != nil {

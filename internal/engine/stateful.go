@@ -186,8 +186,8 @@ func statefulOptions(opts map[string]string, pl *plan.Pipeline) (cfg statefulCon
 	}
 	if v, ok := opts["emit.early"]; ok {
 		delete(opts, "emit.early")
-		if agg == nil || agg.Window == nil || agg.Window.Kind == eventtime.Session || pl.TopN != nil || pl.Outer != nil {
-			return cfg, errors.New("option 'emit.early' applies to GROUP BY over TUMBLE or HOP windows (a GROUP BY without a window updates its rows already; SESSION windows have no early results yet; a top-N ranks final rows only, and a GROUP BY over windows' rows aggregates them once)")
+		if agg == nil || agg.Window == nil || agg.Window.Kind == eventtime.Session || pl.TopN != nil || pl.Outer != nil || pl.StreamJoin != nil {
+			return cfg, errors.New("option 'emit.early' applies to GROUP BY over TUMBLE or HOP windows of a source (a GROUP BY without a window updates its rows already; SESSION windows have no early results yet; a top-N ranks final rows only; a GROUP BY over windows' rows or a window join's pairs aggregates them once)")
 		}
 		d, err := time.ParseDuration(strings.TrimSpace(v))
 		if err != nil || d <= 0 {
@@ -269,7 +269,7 @@ func checkStateful(p *plan.Pipeline, sinkOpts map[string]string) error {
 			return fmt.Errorf("the sources of a join must have the same 'watermark.idle_timeout' (%s has %s, %s has %s)", p.Source.Name, idle[0], p.StreamJoin.Right.Name, idle[1])
 		}
 		switch {
-		case p.Aggregation != nil && !updatingSinks[p.Connector]:
+		case p.Aggregation != nil && p.Updating() && !updatingSinks[p.Connector]:
 			return fmt.Errorf("a GROUP BY over a join produces an updating result (each group's row changes as pairs arrive), which the %s sink can only append; "+
 				"write it to a topic (compacted, keyed by the group key) or to postgres", p.Connector)
 		case p.Updating() && !updatingSinks[p.Connector]:

@@ -1,8 +1,11 @@
 package engine
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -208,4 +211,59 @@ func TestTopNOverWindowJoinAggregate(t *testing.T) {
 	slices.Sort(want)
 	got := rowsOnce(t, readExactly(t, n.tr, "top", len(want)))
 	compareRows(t, got, want)
+}
+
+// A sink whose state an earlier plan wrote — when an inner window join's
+// pairs aggregated by their windows were an updating GROUP BY, in the
+// join's tasks or a stage of its own — cannot load it into a window
+// aggregation: the engine refuses to run it, saying to drop and create
+// it again, rather than restart its stage for ever on state it cannot
+// read. The earlier layout is made by removing the window stage's state
+// (its directory and changelog) from a sink that ran.
+func TestWindowJoinAggregateRefusesAnOlderLayout(t *testing.T) {
+	n := openNode(t, t.TempDir())
+	defer n.close(t)
+	stateDir := t.TempDir()
+	var logs syncBuffer
+	withState := func(cfg *Config) {
+		cfg.StateDir = stateDir
+		cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	e := openEngineWith(t, n, withState)
+	mustExec(t, e, sjOrders)
+	mustExec(t, e, sjPayments)
+	mustExec(t, e, `CREATE SINK per_window WITH (connector = 'topic', topic = 'per_window') AS
+		SELECT o.window_start, o.window_end, count(*) AS pairs
+		FROM TUMBLE(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '5' SECOND) o
+		JOIN TUMBLE(TABLE payments, DESCRIPTOR(paid_at), INTERVAL '5' SECOND) p
+		  ON o.id = p.order_id AND p.window_start = o.window_start
+		GROUP BY o.window_start, o.window_end`)
+	window := e.mu.pipelines["per_window"].stateful.next
+	orders, payments := genOrdersPayments(3, 200)
+	produceOrdersPayments(t, n.tr, orders, payments, 4)
+	waitFor(t, "windows' rows", func() bool { return len(readSoFar(t, n.tr, "per_window")) >= 3 })
+	closeEngine(t, e)
+	if err := os.RemoveAll(window.stateDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.tr.DeleteTopic(context.Background(), window.changelog); err != nil {
+		t.Fatal(err)
+	}
+	e = openEngineWith(t, n, withState)
+	defer closeEngine(t, e)
+	e.mu.Lock()
+	_, running := e.mu.pipelines["per_window"]
+	e.mu.Unlock()
+	if running || !strings.Contains(logs.String(), "DROP the sink and CREATE it again") {
+		t.Fatalf("a sink over an older layout runs (%v), or the log does not say why:\n%s", running, logs.String())
+	}
+	// Dropped and created again, it runs.
+	mustExec(t, e, `DROP SINK per_window`)
+	mustExec(t, e, `CREATE SINK per_window WITH (connector = 'topic', topic = 'per_window2') AS
+		SELECT o.window_start, o.window_end, count(*) AS pairs
+		FROM TUMBLE(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '5' SECOND) o
+		JOIN TUMBLE(TABLE payments, DESCRIPTOR(paid_at), INTERVAL '5' SECOND) p
+		  ON o.id = p.order_id AND p.window_start = o.window_start
+		GROUP BY o.window_start, o.window_end`)
+	waitFor(t, "the recreated sink's rows", func() bool { return len(readSoFar(t, n.tr, "per_window2")) >= 3 })
 }

@@ -71,6 +71,9 @@ func tableNesting(t ast.TableExpr) int {
 		d := 0
 		for _, a := range t.Args {
 			d = max(d, exprNesting(a.Expr))
+			if a.Query != nil { // TABLE (query)
+				d = max(d, selectNesting(a.Query))
+			}
 		}
 		return 1 + d
 	case *ast.Join:

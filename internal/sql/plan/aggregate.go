@@ -350,8 +350,12 @@ func (pl *aggPlanner) addAggregate(f *ast.Func) error {
 		if g := findAggregate(a); g != nil {
 			return errorf(g.Pos, "aggregate function calls cannot be nested")
 		}
-		if ref := pl.in.findWindowColumn(a); ref != nil {
-			return unsupported(ref.Pos, fmt.Sprintf("%s in an aggregate's argument is not supported", ref.Name), "aggregates take columns of the source")
+		// The bounds of windows the rows came with are columns of them;
+		// a window table function's are not the source's.
+		if w := pl.in.window; w != nil && w.over == nil {
+			if ref := pl.in.findWindowColumn(a); ref != nil {
+				return unsupported(ref.Pos, fmt.Sprintf("%s in an aggregate's argument is not supported", ref.Name), "aggregates take columns of the source")
+			}
 		}
 	}
 	if f.Filter != nil {

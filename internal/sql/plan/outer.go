@@ -120,8 +120,12 @@ func attachedWindows(a *Aggregation, over []Output) *window {
 	if start < 0 || end < 0 {
 		return nil
 	}
+	text := a.WindowText
+	if a.Window.Kind != eventtime.Attached { // already "the windows of ..."
+		text = "the windows of " + text
+	}
 	return &window{over: a.Window, spec: eventtime.Spec{Kind: eventtime.Attached, Size: a.Window.Size},
-		text: "the windows of " + a.WindowText, time: start, timeType: a.TimeType}
+		text: text, time: start, timeType: a.TimeType}
 }
 
 // planOuterAggregation plans q, a GROUP BY over sub, whose flattened

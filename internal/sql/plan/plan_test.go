@@ -250,7 +250,7 @@ func TestAnalyzeSinkErrors(t *testing.T) {
 		{name: "full join with a table", sql: with + "SELECT o.id FROM orders o FULL JOIN customers c ON o.customer = c.name",
 			msg: "FULL JOIN of a stream with a table is not supported yet", unsupported: true},
 		{name: "aggregating subquery under DISTINCT", sql: with + "SELECT DISTINCT n FROM (SELECT count(*) AS n FROM orders) q",
-			msg: "subqueries in FROM that aggregate, window, key or use DISTINCT are not supported yet", unsupported: true},
+			msg: "subqueries in FROM that aggregate, key or use DISTINCT are not supported here", unsupported: true},
 		{name: "column the subquery does not select", sql: with + "SELECT amount FROM (SELECT id FROM orders) q",
 			msg: `column "amount" does not exist`, hint: "select it there too"},
 		{name: "subquery under another alias", sql: with + "SELECT o.id FROM (SELECT id FROM orders) q",

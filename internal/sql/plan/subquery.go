@@ -8,13 +8,15 @@ import (
 
 // flattenSubqueries merges a subquery in FROM into the query that reads
 // it, at any depth (what planners call view merging): a subquery that
-// neither aggregates nor windows has columns that are expressions over
-// what it reads, so the outer query's references to them become those
-// expressions, its WHERE goes before the outer one, and its FROM becomes
-// the outer FROM. The pipeline then runs one compiled query, as if it
-// had been written flat. A subquery that aggregates, windows or keys its
-// rows is not merged: a pipeline over its results is a second sink
-// reading the first one's topic, for now.
+// does not aggregate has columns that are expressions over what it reads
+// (a window table function's bounds included), so the outer query's
+// references to them become those expressions, its WHERE goes before the
+// outer one, and its FROM becomes the outer FROM. The pipeline then runs
+// one compiled query, as if it had been written flat. A window table
+// function over a query is first turned into such a subquery
+// (windowOverQuery). A subquery that aggregates is planned by the callers
+// (an aggregation or top-N over it); one that keys its rows or uses
+// DISTINCT is refused.
 func flattenSubqueries(q *ast.Select, lookup func(string) (*Source, bool), opts Options) (*ast.Select, error) {
 	from, err := windowOverQuery(q.From, lookup, opts)
 	if err != nil {
@@ -53,7 +55,7 @@ func flattenSubqueries(q *ast.Select, lookup func(string) (*Source, bool), opts 
 	// window becomes the outer query's, which must then group by it (a
 	// window without GROUP BY is refused there).
 	if inner.Distinct || aggregating || inner.Key != nil {
-		return nil, unsupported(sub.Pos, "subqueries in FROM that aggregate, window, key or use DISTINCT are not supported yet",
+		return nil, unsupported(sub.Pos, "subqueries in FROM that aggregate, key or use DISTINCT are not supported here",
 			"aggregate in the outer query, or write the subquery's results to a topic with one sink and read them with another")
 	}
 	_, items, err := subqueryItems(inner, lookup, opts)

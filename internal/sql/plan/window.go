@@ -93,7 +93,8 @@ func resolveWindow(fn *ast.TableFunc, lookup func(string) (*Source, bool), opts 
 
 	data := bound[0]
 	if data.Query != nil {
-		return nil, nil, unsupported(data.Pos, fmt.Sprintf("%s over a query is not supported here", name), "window the query in a subquery of its own, or window the source")
+		return nil, nil, unsupported(data.Pos, fmt.Sprintf("%s over a query is not supported here (a side of a join)", name),
+			"window the source itself in the join, and put the query's conditions in the join's WHERE")
 	}
 	if data.Table == nil {
 		return nil, nil, usage(data.Pos, "the data argument of %s must be TABLE source or TABLE (query)", name)
@@ -260,6 +261,19 @@ func windowOverQuery(f ast.TableExpr, lookup func(string) (*Source, bool), opts 
 	if err != nil {
 		return nil, err
 	}
+	// The query reads its source's columns: window_start and window_end
+	// are not among them (they mean the window's bounds once the query is
+	// over the window).
+	for _, it := range items {
+		if _, err := expr.CompileWith(it.expr, in.cols, opts.Compile); err != nil {
+			return nil, err
+		}
+	}
+	if q.Where != nil {
+		if _, err := expr.CompilePredicateWith(q.Where, in.cols, opts.Compile); err != nil {
+			return nil, err
+		}
+	}
 	args := slices.Clone(fn.Args)
 	args[data] = ast.TableFuncArg{Pos: pos, Name: fn.Args[data].Name, Table: &ast.TableName{Pos: pos, Name: ast.Ident(in.src.Name)}}
 	inner := *q
@@ -271,14 +285,32 @@ func windowOverQuery(f ast.TableExpr, lookup func(string) (*Source, bool), opts 
 		// The time column is the source column the query selects under
 		// that name: the watermark follows the source's.
 		col := string(a.Descriptor[0])
-		at := slices.IndexFunc(items, func(it selectItem) bool { return it.name == col })
-		if at < 0 {
+		at, named := -1, 0
+		for j, it := range items {
+			if it.name == col {
+				at, named = j, named+1
+			}
+		}
+		switch {
+		case named == 0:
 			return nil, errorf(a.Pos, "column %q does not exist in the query %s windows", col, name)
+		case named > 1:
+			return nil, errorf(a.Pos, "column reference %q is ambiguous", col)
 		}
 		ref, isRef := items[at].expr.(*ast.ColumnRef)
 		if !isRef || in.qualifier(ref) != in.alias {
 			return nil, &Error{Pos: a.Pos, Msg: fmt.Sprintf("time column %q of %s is computed by its query, not a column of %s", col, name, in.src.Name),
 				Hint: "select the source's time column as it is"}
+		}
+		// The watermark follows one column of the source (resolveWindow
+		// checks it again, in the source's names).
+		wcol := ColTimestamp
+		if wm := in.src.Watermark; wm != nil {
+			wcol = in.src.Columns[wm.Column].Name
+		}
+		if string(ref.Name) != wcol {
+			return nil, &Error{Pos: a.Pos, Msg: fmt.Sprintf("time column %q of %s is the query's %s, not %s, which the watermark of %s follows", col, name, ref.Name, wcol, in.src.Name),
+				Hint: fmt.Sprintf("select %s in the query and name it in DESCRIPTOR", wcol)}
 		}
 		args[i].Descriptor = []ast.Ident{ref.Name}
 	}
