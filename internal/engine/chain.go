@@ -355,8 +355,14 @@ func (s *aggStage) chainWatermark(t *aggTask) {
 		return
 	}
 	next := wm
-	if wm != endOfInput && wm != math.MaxInt64-1 && s.st.next.topn != nil {
+	switch final := wm == endOfInput || wm == math.MaxInt64-1; {
+	case final:
+	case s.st.next.topn != nil:
 		next = wm + 1
+	case s.st.join != nil:
+		// A pair may be as far behind the join's watermark as its side's
+		// rows are kept (windows of a join's rows): the windows wait.
+		next = max(wm, eventtime.NoWatermark+1+s.st.query.StreamJoin.WindowLag) - s.st.query.StreamJoin.WindowLag
 	}
 	for part := range s.st.next.partitions {
 		t.chained = append(t.chained, &transport.Record{Topic: s.st.next.repartition, Partition: part, Timestamp: time.Now(),

@@ -267,3 +267,109 @@ func TestWindowJoinAggregateRefusesAnOlderLayout(t *testing.T) {
 		GROUP BY o.window_start, o.window_end`)
 	waitFor(t, "the recreated sink's rows", func() bool { return len(readSoFar(t, n.tr, "per_window2")) >= 3 })
 }
+
+// A window table function over a query of an interval join aggregates
+// its pairs by windows of either side's time. The join's tasks pass their
+// watermark on behind by as long as that side's rows stay in the join (a
+// stored row meets a newer one), so no pair comes after its window has
+// closed. Two queries against brute-force evaluations, each window once,
+// nothing late, at-least-once and exactly-once restarted:
+//
+//   - per 5-second window of the payment time, the pairs of an inner join
+//     (payments from 2 s before to 10 s after their order) and their sum,
+//     orders of 10 or less left out;
+//   - per HOP window (6 s every 2) of the order time, a LEFT join's rows
+//     and the payments among them: an order without one counts once, when
+//     its 10 seconds have passed.
+func TestWindowOverIntervalJoin(t *testing.T) {
+	for _, c := range []struct {
+		name, opts string
+		restart    bool
+	}{{"at-least-once", "", false}, {"exactly-once restarted", ", delivery.guarantee = 'exactly_once'", true}} {
+		t.Run(c.name, func(t *testing.T) {
+			orders, payments := genOrdersPayments(53, 600)
+			n := openNode(t, t.TempDir())
+			defer n.close(t)
+			withState := func(dir string) func(*Config) { return func(cfg *Config) { cfg.StateDir = dir } }
+			e := openEngineWith(t, n, withState(t.TempDir()))
+			mustExec(t, e, sjOrders)
+			mustExec(t, e, sjPayments)
+			mustExec(t, e, `CREATE SINK by_payment WITH (connector = 'topic', topic = 'by_payment'`+c.opts+`) AS
+				SELECT window_start, count(*) AS pairs, sum(paid) AS paid
+				FROM TUMBLE(TABLE (SELECT o.id, p.amount AS paid, p.paid_at FROM orders o JOIN payments p ON o.id = p.order_id
+				  AND p.paid_at BETWEEN o.placed_at - INTERVAL '2' SECOND AND o.placed_at + INTERVAL '10' SECOND WHERE o.amount > 10),
+				  DESCRIPTOR(paid_at), INTERVAL '5' SECOND)
+				GROUP BY window_start, window_end`)
+			mustExec(t, e, `CREATE SINK by_order WITH (connector = 'topic', topic = 'by_order'`+c.opts+`) AS
+				SELECT window_start, count(*) AS rows, count(paid) AS paid
+				FROM HOP(TABLE (SELECT o.placed_at AS t, p.amount AS paid FROM orders o LEFT JOIN payments p ON o.id = p.order_id
+				  AND p.paid_at BETWEEN o.placed_at - INTERVAL '2' SECOND AND o.placed_at + INTERVAL '10' SECOND WHERE o.id >= 0),
+				  DESCRIPTOR(t), INTERVAL '2' SECOND, INTERVAL '6' SECOND)
+				GROUP BY window_start, window_end`)
+			if c.restart {
+				half := len(orders) / 2
+				first, rest := splitPayments(payments, orders[half].ts)
+				produceHalf(t, n.tr, orders[:half], first)
+				waitFor(t, "the first half joined", func() bool { return e.mu.pipelines["by_order"].stats.aggregated.Load() > int64(half) })
+				closeEngine(t, e)
+				e = openEngineWith(t, n, withState(t.TempDir()))
+				produceOrdersPayments(t, n.tr, orders[half:], rest, 59)
+			} else {
+				produceOrdersPayments(t, n.tr, orders, payments, 59)
+			}
+			defer closeEngine(t, e)
+			byPayment, byOrder := intervalJoinWindows(orders, payments)
+			for sink, want := range map[string][]string{"by_payment": byPayment, "by_order": byOrder} {
+				got := rowsOnce(t, readExactly(t, n.tr, sink, len(want)))
+				compareRows(t, got, want)
+				if late := e.mu.pipelines[sink].stats.late.Load(); late != 0 {
+					t.Errorf("%s: %d rows late", sink, late)
+				}
+			}
+		})
+	}
+}
+
+// intervalJoinWindows evaluates TestWindowOverIntervalJoin's queries by
+// brute force.
+func intervalJoinWindows(orders []sjOrder, payments []sjPayment) (byPayment, byOrder []string) {
+	const layout = "2006-01-02T15:04:05"
+	meets := func(o sjOrder, p sjPayment) bool {
+		return p.orderID == o.id && !p.ts.Before(o.ts.Add(-2*time.Second)) && !p.ts.After(o.ts.Add(10*time.Second))
+	}
+	type sums struct{ pairs, paid int64 }
+	tumbling := map[time.Time]sums{}
+	type counts struct{ rows, paid int64 }
+	hops := map[time.Time]counts{}
+	for _, o := range orders {
+		var mine []sjPayment
+		for _, p := range payments {
+			if meets(o, p) {
+				mine = append(mine, p)
+			}
+		}
+		if o.amount > 10 {
+			for _, p := range mine {
+				s := tumbling[p.ts.Truncate(5*time.Second)]
+				tumbling[p.ts.Truncate(5*time.Second)] = sums{s.pairs + 1, s.paid + int64(p.amount)}
+			}
+		}
+		rows, paid := int64(len(mine)), int64(len(mine))
+		if rows == 0 {
+			rows = 1 // the order, NULL-padded
+		}
+		for s := o.ts.Truncate(2 * time.Second); s.After(o.ts.Add(-6 * time.Second)); s = s.Add(-2 * time.Second) {
+			c := hops[s]
+			hops[s] = counts{c.rows + rows, c.paid + paid}
+		}
+	}
+	for start, s := range tumbling {
+		byPayment = append(byPayment, fmt.Sprintf(`{"window_start":"%s","pairs":%d,"paid":%d}`, start.Format(layout), s.pairs, s.paid))
+	}
+	for start, c := range hops {
+		byOrder = append(byOrder, fmt.Sprintf(`{"window_start":"%s","rows":%d,"paid":%d}`, start.Format(layout), c.rows, c.paid))
+	}
+	slices.Sort(byPayment)
+	slices.Sort(byOrder)
+	return byPayment, byOrder
+}

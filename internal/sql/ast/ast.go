@@ -185,6 +185,12 @@ type Join struct {
 	Left  TableExpr
 	Right TableExpr
 	On    Expr
+	// Window and WindowTime are not syntax: the planner sets them when
+	// it turns TUMBLE(TABLE (SELECT ... FROM a JOIN b ...), DESCRIPTOR(c),
+	// ...) into a query over the join, to the window function and the
+	// side's column c stands for. Format leaves them out.
+	Window     *TableFunc
+	WindowTime *ColumnRef
 }
 
 // Subquery is (SELECT ...) alias in FROM.

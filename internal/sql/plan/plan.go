@@ -348,6 +348,11 @@ func planQuery(p *Pipeline, q *ast.Select, lookup func(string) (*Source, bool), 
 	if aggregates(q, items) {
 		if j := in.sjoin; j != nil {
 			in.window = j.attachedWindows(in.cols)
+			if f, ok := q.From.(*ast.Join); ok && f.Window != nil {
+				if in.window, err = joinRowsWindow(f, j, in, lookup, opts); err != nil {
+					return err
+				}
+			}
 		}
 		if err := planAggregation(p, q, in, items, opts); err != nil {
 			return err
@@ -357,8 +362,14 @@ func planQuery(p *Pipeline, q *ast.Select, lookup func(string) (*Source, bool), 
 			// the join's watermark closes them: a stage of its own.
 			j.Grouped = p.Aggregation.Window == nil && groupedByJoinKey(j, p.Aggregation)
 		}
-	} else if err := planProjection(p, q, in, items, opts); err != nil {
-		return err
+	} else {
+		if f, ok := q.From.(*ast.Join); ok && f.Window != nil { // its window must be grouped by, as a source's
+			return unsupported(f.Window.Pos, fmt.Sprintf("window table function %s without GROUP BY is not supported yet", strings.ToUpper(string(f.Window.Name))),
+				"aggregate over its windows: GROUP BY window_start, window_end")
+		}
+		if err := planProjection(p, q, in, items, opts); err != nil {
+			return err
+		}
 	}
 	return checkUpdating(p, q)
 }

@@ -76,6 +76,11 @@ type StreamJoin struct {
 	// one join task, which aggregates them itself rather than sending
 	// them to a stage of their own.
 	Grouped bool
+	// WindowLag, for the windows of the join's rows (TUMBLE over a query
+	// of the join), is how far behind the join's watermark a pair's time
+	// may be: the join's tasks pass their watermark on that much behind,
+	// so that no pair comes after its window has closed.
+	WindowLag int64
 
 	leftOnly, rightOnly []ast.Expr // one-sided conjuncts, until finishStreamJoin
 	boundHint           string     // how to bound the join, for errors

@@ -244,13 +244,8 @@ func windowOverQuery(f ast.TableExpr, lookup func(string) (*Source, bool), opts 
 	if err != nil {
 		return nil, err
 	}
-	switch from := q.From.(type) {
-	case *ast.TableName:
-	case *ast.Join:
-		return nil, unsupported(pos, fmt.Sprintf("%s over a join's rows is not supported yet", name),
-			"window each source and join the windows (a window join), or write the join to a topic with one sink and window that topic with another")
-	default:
-		_ = from
+	join, overJoin := q.From.(*ast.Join)
+	if _, overSource := q.From.(*ast.TableName); !overSource && !overJoin {
 		return nil, unsupported(pos, fmt.Sprintf("%s over a query that windows or reads no source is not supported", name), "window the source itself")
 	}
 	if len(q.GroupBy) > 0 || q.Having != nil || aggregatesAny(q) || q.Distinct || q.Key != nil || q.UnionAll != nil {
@@ -298,6 +293,13 @@ func windowOverQuery(f ast.TableExpr, lookup func(string) (*Source, bool), opts 
 			return nil, errorf(a.Pos, "column reference %q is ambiguous", col)
 		}
 		ref, isRef := items[at].expr.(*ast.ColumnRef)
+		if overJoin {
+			if !isRef {
+				return nil, &Error{Pos: a.Pos, Msg: fmt.Sprintf("time column %q of %s is computed by its query, not a column of the join", col, name),
+					Hint: "select a side's time column as it is"}
+			}
+			return windowOverJoin(fn, q, join, items, ref, in, pos)
+		}
 		if !isRef || in.qualifier(ref) != in.alias {
 			return nil, &Error{Pos: a.Pos, Msg: fmt.Sprintf("time column %q of %s is computed by its query, not a column of %s", col, name, in.src.Name),
 				Hint: "select the source's time column as it is"}
@@ -325,4 +327,99 @@ func windowOverQuery(f ast.TableExpr, lookup func(string) (*Source, bool), opts 
 	}
 	inner.From = &ast.TableFunc{Pos: fn.Pos, Name: fn.Name, Args: args, Alias: ast.Ident(in.alias)}
 	return &ast.Subquery{Pos: fn.Pos, Query: &inner, Alias: fn.Alias}, nil
+}
+
+// windowOverJoin is windowOverQuery's subquery for a query over a join of
+// two streams: its select list, then window_start and window_end, over
+// the join marked with the window function and the side's time column
+// (ast.Join.Window), which planQuery makes the window of the joined rows
+// once the join is resolved (joinRowsWindow). The query's WHERE stays
+// its own: the join's bounds are read from it as from any join's.
+func windowOverJoin(fn *ast.TableFunc, q *ast.Select, join *ast.Join, items []selectItem, time *ast.ColumnRef, in *input, pos ast.Pos) (ast.TableExpr, error) {
+	j := in.sjoin
+	if j == nil {
+		return nil, unsupported(pos, fmt.Sprintf("%s over a stream joined with a table is not supported yet", strings.ToUpper(string(fn.Name))),
+			"window the stream, then join it with the table in the query over the windows' rows")
+	}
+	if j.LeftWindow != nil || j.RightWindow != nil {
+		return nil, unsupported(pos, fmt.Sprintf("%s over a window join's rows is not supported", strings.ToUpper(string(fn.Name))),
+			"aggregate the window join by its own windows: GROUP BY window_start, window_end")
+	}
+	t := *time
+	if t.Table == "" {
+		t.Table = ast.Ident(in.qualifier(time))
+	}
+	marked := *join
+	marked.Window, marked.WindowTime = fn, &t
+	inner := *q
+	inner.Items = nil
+	for _, it := range items {
+		if it.name == ColWindowStart || it.name == ColWindowEnd {
+			return nil, errorf(pos, "the query %s windows has a column %s, which %s adds too", strings.ToUpper(string(fn.Name)), it.name, strings.ToUpper(string(fn.Name)))
+		}
+		inner.Items = append(inner.Items, ast.SelectItem{Pos: pos, Expr: it.expr, Alias: ast.Ident(it.name)})
+	}
+	for _, c := range []string{ColWindowStart, ColWindowEnd} {
+		inner.Items = append(inner.Items, ast.SelectItem{Pos: pos, Expr: &ast.ColumnRef{Pos: pos, Name: ast.Ident(c)}})
+	}
+	inner.From = &marked
+	return &ast.Subquery{Pos: fn.Pos, Query: &inner, Alias: fn.Alias}, nil
+}
+
+// joinRowsWindow is the window of the rows of a join of two streams that
+// a window table function over a query of the join asked for (f.Window,
+// f.WindowTime): the function's arguments checked as over the time
+// column's source, its time the column's index in the joined row. A
+// pair's time lags the join's watermark by as long as its side's rows are
+// kept (a stored row meets a newer one): the join's tasks hold their
+// watermark back by that much for the windows (StreamJoin.WindowLag). A
+// side the join pads with NULLs, or one kept for ever, has no such bound.
+func joinRowsWindow(f *ast.Join, j *StreamJoin, in *input, lookup func(string) (*Source, bool), opts Options) (*window, error) {
+	name := strings.ToUpper(string(f.Window.Name))
+	pos := f.WindowTime.Pos
+	c, err := expr.CompileWith(f.WindowTime, in.cols, opts.Compile)
+	if err != nil {
+		return nil, err
+	}
+	col, _ := c.Column()
+	side, src, srcCol := 0, in.src, col
+	switch col {
+	case j.LeftTime:
+	case j.Offset + j.RightTime:
+		side, src, srcCol = 1, j.Right, col-j.Offset
+	default:
+		return nil, &Error{Pos: pos, Msg: fmt.Sprintf("time column %s of %s is not a side's event time", ast.Format(f.WindowTime), name),
+			Hint: "window by a side's WATERMARK column (or _timestamp for a side without one)"}
+	}
+	if j.Outer[1-side] {
+		return nil, unsupported(pos, fmt.Sprintf("%s over an outer join's rows by %s, which the join pads with NULLs, is not supported", name, ast.Format(f.WindowTime)),
+			"window by the time of the side whose every row the join keeps")
+	}
+	keep := [2]int64{}
+	keep[0], keep[1] = j.Keep()
+	if keep[side] == Forever {
+		return nil, unsupported(pos, fmt.Sprintf("%s over the rows of a join without a time bound is not supported: a pair may come at any time after its window", name), j.boundHint)
+	}
+	args := slices.Clone(f.Window.Args)
+	for i := range args {
+		switch {
+		case args[i].Query != nil:
+			args[i] = ast.TableFuncArg{Pos: args[i].Pos, Name: args[i].Name, Table: &ast.TableName{Pos: args[i].Pos, Name: ast.Ident(src.Name)}}
+		case len(args[i].Descriptor) == 1:
+			args[i].Descriptor = []ast.Ident{ast.Ident(src.RowColumns()[srcCol].Name)}
+		}
+	}
+	_, w, err := resolveWindow(&ast.TableFunc{Pos: f.Window.Pos, Name: f.Window.Name, Args: args}, lookup, opts)
+	if err != nil {
+		return nil, err
+	}
+	if w.spec.Kind == eventtime.Session {
+		return nil, unsupported(f.Window.Pos, "SESSION over a join's rows is not supported yet", "window the join's rows with TUMBLE or HOP")
+	}
+	w.time = col
+	w.text = strings.Replace(w.text, "TABLE "+src.Name, "TABLE (the join's rows)", 1)
+	w.text = strings.Replace(w.text, "DESCRIPTOR("+src.RowColumns()[srcCol].Name+")", "DESCRIPTOR("+ast.Format(f.WindowTime)+")", 1)
+	w.aliases = []string{j.LeftAlias, j.RightAlias}
+	j.WindowLag = keep[side]
+	return w, nil
 }

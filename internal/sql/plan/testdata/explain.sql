@@ -439,3 +439,33 @@ GROUP BY window_start, window_end
 CREATE SINK over_join WITH (connector = 'stdout') AS
 SELECT window_start, count(*) FROM TUMBLE(TABLE (SELECT o.id, p.paid_at FROM orders o JOIN payments p ON o.id = p.order_id), DESCRIPTOR(paid_at), INTERVAL '1' MINUTE)
 GROUP BY window_start, window_end
+====
+-- A window table function over a query of an interval join: the pairs aggregated by windows of the payment time.
+CREATE SINK paid_per_minute_interval WITH (connector = 'stdout') AS
+SELECT window_start, window_end, count(*) AS pairs, sum(amount) AS paid
+FROM TUMBLE(TABLE (SELECT o.id, p.amount, p.paid_at FROM orders o JOIN payments p ON o.id = p.order_id
+  AND p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '10' MINUTE WHERE o.customer <> 'x'), DESCRIPTOR(paid_at), INTERVAL '1' MINUTE)
+GROUP BY window_start, window_end
+====
+-- By the order time: the join's watermark is passed on ten minutes behind.
+CREATE SINK placed_per_minute WITH (connector = 'stdout') AS
+SELECT window_start, count(*) AS pairs
+FROM HOP(TABLE (SELECT o.placed_at AS t FROM orders o LEFT JOIN payments p ON o.id = p.order_id
+  AND p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '10' MINUTE), DESCRIPTOR(t), INTERVAL '1' MINUTE, INTERVAL '2' MINUTE)
+GROUP BY window_start, window_end
+====
+-- The side an outer join pads with NULLs has no time to window by.
+CREATE SINK padded_time WITH (connector = 'stdout') AS
+SELECT window_start, count(*) FROM TUMBLE(TABLE (SELECT p.paid_at FROM orders o LEFT JOIN payments p ON o.id = p.order_id
+  AND p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '10' MINUTE), DESCRIPTOR(paid_at), INTERVAL '1' MINUTE)
+GROUP BY window_start, window_end
+====
+-- Nor a join without a time bound.
+CREATE SINK unbounded_time WITH (connector = 'stdout') AS
+SELECT window_start, count(*) FROM TUMBLE(TABLE (SELECT p.paid_at FROM orders o JOIN payments p ON o.id = p.order_id), DESCRIPTOR(paid_at), INTERVAL '1' MINUTE)
+GROUP BY window_start, window_end
+====
+-- Windows of a join's rows are grouped by, as a source's.
+CREATE SINK join_windows_ungrouped WITH (connector = 'stdout') AS
+SELECT * FROM TUMBLE(TABLE (SELECT o.id, p.paid_at FROM orders o JOIN payments p ON o.id = p.order_id
+  AND p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '10' MINUTE), DESCRIPTOR(paid_at), INTERVAL '1' MINUTE)
