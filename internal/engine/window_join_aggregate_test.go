@@ -373,3 +373,52 @@ func intervalJoinWindows(orders []sjOrder, payments []sjPayment) (byPayment, byO
 	slices.Sort(byOrder)
 	return byPayment, byOrder
 }
+
+// SESSION windows of a join's rows: per customer, the sessions of its
+// payments (a gap of 3 seconds) made within their order's bound, each
+// emitted once when the watermark — the join's, held back by how long a
+// payment waits in the join for its order — passes its end.
+func TestSessionsOverIntervalJoin(t *testing.T) {
+	orders, payments := genOrdersPayments(61, 500)
+	n, e := sjEngine(t, nil, false)
+	mustExec(t, e, `CREATE SINK sessions WITH (connector = 'topic', topic = 'sessions', delivery.guarantee = 'exactly_once') AS
+		SELECT customer, window_start, window_end, count(*) AS payments
+		FROM SESSION(TABLE (SELECT o.customer, p.paid_at FROM orders o JOIN payments p ON o.id = p.order_id
+		  AND p.paid_at BETWEEN o.placed_at - INTERVAL '2' SECOND AND o.placed_at + INTERVAL '10' SECOND), DESCRIPTOR(paid_at), INTERVAL '3' SECOND)
+		GROUP BY customer, window_start, window_end`)
+	produceOrdersPayments(t, n.tr, orders, payments, 67)
+
+	const layout = "2006-01-02T15:04:05.999"
+	times := map[string][]time.Time{}
+	for _, o := range orders {
+		for _, p := range payments {
+			if p.orderID == o.id && !p.ts.Before(o.ts.Add(-2*time.Second)) && !p.ts.After(o.ts.Add(10*time.Second)) {
+				c := fmt.Sprintf("c%d", o.id%7)
+				times[c] = append(times[c], p.ts)
+			}
+		}
+	}
+	var want []string
+	for c, ts := range times {
+		slices.SortFunc(ts, time.Time.Compare)
+		start, end, count := ts[0], ts[0].Add(3*time.Second), 1
+		emit := func() {
+			want = append(want, fmt.Sprintf(`{"customer":"%s","window_start":"%s","window_end":"%s","payments":%d}`,
+				c, start.Format(layout), end.Format(layout), count))
+		}
+		for _, x := range ts[1:] {
+			if x.After(end) { // sessions that touch merge
+				emit()
+				start, count = x, 0
+			}
+			end, count = later(end, x.Add(3*time.Second)), count+1
+		}
+		emit()
+	}
+	slices.Sort(want)
+	got := rowsOnce(t, readExactly(t, n.tr, "sessions", len(want)))
+	compareRows(t, got, want)
+	if late := e.mu.pipelines["sessions"].stats.late.Load(); late != 0 {
+		t.Errorf("%d rows late", late)
+	}
+}

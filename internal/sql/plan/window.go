@@ -413,9 +413,6 @@ func joinRowsWindow(f *ast.Join, j *StreamJoin, in *input, lookup func(string) (
 	if err != nil {
 		return nil, err
 	}
-	if w.spec.Kind == eventtime.Session {
-		return nil, unsupported(f.Window.Pos, "SESSION over a join's rows is not supported yet", "window the join's rows with TUMBLE or HOP")
-	}
 	w.time = col
 	w.text = strings.Replace(w.text, "TABLE "+src.Name, "TABLE (the join's rows)", 1)
 	w.text = strings.Replace(w.text, "DESCRIPTOR("+src.RowColumns()[srcCol].Name+")", "DESCRIPTOR("+ast.Format(f.WindowTime)+")", 1)

@@ -469,3 +469,10 @@ GROUP BY window_start, window_end
 CREATE SINK join_windows_ungrouped WITH (connector = 'stdout') AS
 SELECT * FROM TUMBLE(TABLE (SELECT o.id, p.paid_at FROM orders o JOIN payments p ON o.id = p.order_id
   AND p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '10' MINUTE), DESCRIPTOR(paid_at), INTERVAL '1' MINUTE)
+====
+-- SESSION windows of a join's rows, per customer.
+CREATE SINK payment_sessions WITH (connector = 'stdout') AS
+SELECT customer, window_start, window_end, count(*) AS payments
+FROM SESSION(TABLE (SELECT o.customer, p.paid_at FROM orders o JOIN payments p ON o.id = p.order_id
+  AND p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '10' MINUTE), DESCRIPTOR(paid_at), INTERVAL '5' MINUTE)
+GROUP BY customer, window_start, window_end
