@@ -362,7 +362,8 @@ func (s *aggStage) chainWatermark(t *aggTask) {
 	case s.st.join != nil:
 		// A pair may be as far behind the join's watermark as its side's
 		// rows are kept (windows of a join's rows): the windows wait.
-		next = max(wm, eventtime.NoWatermark+1+s.st.query.StreamJoin.WindowLag) - s.st.query.StreamJoin.WindowLag
+		lag := max(s.st.query.StreamJoin.WindowLag, 0)
+		next = max(wm, eventtime.NoWatermark+1+lag) - lag
 	}
 	for part := range s.st.next.partitions {
 		t.chained = append(t.chained, &transport.Record{Topic: s.st.next.repartition, Partition: part, Timestamp: time.Now(),

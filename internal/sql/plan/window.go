@@ -395,10 +395,16 @@ func joinRowsWindow(f *ast.Join, j *StreamJoin, in *input, lookup func(string) (
 		return nil, unsupported(pos, fmt.Sprintf("%s over an outer join's rows by %s, which the join pads with NULLs, is not supported", name, ast.Format(f.WindowTime)),
 			"window by the time of the side whose every row the join keeps")
 	}
+	// Both sides need a bound: the windowed side's rows wait in the join
+	// at most Keep[side], and only when the other side's rows do not stay
+	// for ever does the join refuse a row behind its watermark as late
+	// (join.Operator.Add). A regular join's state.ttl bounds its state,
+	// not when a pair may come.
 	keep := [2]int64{}
 	keep[0], keep[1] = j.Keep()
-	if keep[side] == Forever {
-		return nil, unsupported(pos, fmt.Sprintf("%s over the rows of a join without a time bound is not supported: a pair may come at any time after its window", name), j.boundHint)
+	if keep[0] == Forever || keep[1] == Forever {
+		return nil, unsupported(pos, fmt.Sprintf("%s over the rows of a join without a time bound on both sides is not supported: a pair may come at any time after its window", name),
+			j.boundHint+" (a bound with a lower and an upper end; none is read between a timestamp and a timestamptz column)")
 	}
 	args := slices.Clone(f.Window.Args)
 	for i := range args {
@@ -414,9 +420,29 @@ func joinRowsWindow(f *ast.Join, j *StreamJoin, in *input, lookup func(string) (
 		return nil, err
 	}
 	w.time = col
-	w.text = strings.Replace(w.text, "TABLE "+src.Name, "TABLE (the join's rows)", 1)
-	w.text = strings.Replace(w.text, "DESCRIPTOR("+src.RowColumns()[srcCol].Name+")", "DESCRIPTOR("+ast.Format(f.WindowTime)+")", 1)
+	w.text = joinRowsWindowText(f)
 	w.aliases = []string{j.LeftAlias, j.RightAlias}
-	j.WindowLag = keep[side]
+	// A negative Keep (a bound entirely on one side of the other's time)
+	// keeps rows no time at all, as the join operator clamps it.
+	j.WindowLag = max(keep[side], 0)
 	return w, nil
+}
+
+// joinRowsWindowText renders the window of a join's rows for EXPLAIN:
+// the function over "(the join's rows)", by the side's column.
+func joinRowsWindowText(f *ast.Join) string {
+	rest := &ast.TableFunc{Name: f.Window.Name}
+	for _, a := range f.Window.Args {
+		if a.Query == nil && a.Descriptor == nil {
+			rest.Args = append(rest.Args, a)
+		}
+	}
+	args := strings.TrimPrefix(ast.Format(rest), strings.ToUpper(string(f.Window.Name))+"(")
+	text := strings.ToUpper(string(f.Window.Name)) + "(TABLE (the join's rows), DESCRIPTOR(" + ast.Format(f.WindowTime) + ")"
+	if args != ")" {
+		text += ", " + args
+	} else {
+		text += ")"
+	}
+	return text
 }
