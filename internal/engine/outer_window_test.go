@@ -329,6 +329,16 @@ func TestWindowedSubqueryMerged(t *testing.T) {
 		  WHERE user_id >= 0) AS c
 		GROUP BY user_id, ws, we`)
 	events := genClicks(43, 2000, 3, 20, 1500*time.Millisecond)
+	wm := produceClicksFlushed(t, n, events)
+	want := tumbleOracle(events, 10*time.Second, wm)
+	compareWindows(t, decodeWindowRows(t, readAll(t, n.tr, "per_user", len(want))), want)
+}
+
+// produceClicksFlushed writes events, then a flush event per partition a
+// minute after the last: the watermark it returns (the clicks source's,
+// 2 seconds behind) closes every window of the events.
+func produceClicksFlushed(t *testing.T, n *node, events []clickEvent) (wm time.Time) {
+	t.Helper()
 	produceClicks(t, n.tr, "clicks", events)
 	last := events[0].ts
 	for _, ev := range events {
@@ -338,8 +348,7 @@ func TestWindowedSubqueryMerged(t *testing.T) {
 	}
 	flush := last.Add(time.Minute)
 	produceClicks(t, n.tr, "clicks", flushEvents(3, flush))
-	want := tumbleOracle(events, 10*time.Second, flush.Add(-2*time.Second))
-	compareWindows(t, decodeWindowRows(t, readAll(t, n.tr, "per_user", len(want))), want)
+	return flush.Add(-2 * time.Second)
 }
 
 // A window table function over a query (TUMBLE(TABLE (SELECT ...))) runs
@@ -352,19 +361,13 @@ func TestWindowOverQuery(t *testing.T) {
 		FROM TUMBLE(TABLE (SELECT user_id, amount AS paid, ts AS at FROM clicks c WHERE c.amount > 30), DESCRIPTOR(at), INTERVAL '10' SECOND)
 		GROUP BY user_id, window_start, window_end`)
 	events := genClicks(47, 2000, 3, 20, 1500*time.Millisecond)
-	produceClicks(t, n.tr, "clicks", events)
-	last := events[0].ts
+	wm := produceClicksFlushed(t, n, events)
 	var kept []clickEvent
 	for _, ev := range events {
-		if ev.ts.After(last) {
-			last = ev.ts
-		}
 		if ev.amount > 30 {
 			kept = append(kept, ev)
 		}
 	}
-	flush := last.Add(time.Minute)
-	produceClicks(t, n.tr, "clicks", flushEvents(3, flush))
-	want := tumbleOracle(kept, 10*time.Second, flush.Add(-2*time.Second))
+	want := tumbleOracle(kept, 10*time.Second, wm)
 	compareWindows(t, decodeWindowRows(t, readAll(t, n.tr, "per_user", len(want))), want)
 }

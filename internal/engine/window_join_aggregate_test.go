@@ -30,26 +30,17 @@ import (
 // again on an empty state directory: the state comes back from the
 // changelogs.
 func TestWindowJoinAggregatedByWindow(t *testing.T) {
-	for _, c := range []struct {
-		name, opts string
-		restart    bool
-	}{{"at-least-once", "", false}, {"exactly-once restarted", ", delivery.guarantee = 'exactly_once'", true}} {
-		t.Run(c.name, func(t *testing.T) {
-			orders, payments := genOrdersPayments(29, 700)
-			n := openNode(t, t.TempDir())
-			defer n.close(t)
-			withState := func(dir string) func(*Config) { return func(cfg *Config) { cfg.StateDir = dir } }
-			e := openEngineWith(t, n, withState(t.TempDir()))
-			mustExec(t, e, sjOrders)
-			mustExec(t, e, sjPayments)
-			mustExec(t, e, `CREATE SINK per_customer WITH (connector = 'topic', topic = 'per_customer'`+c.opts+`) AS
+	orders, payments := genOrdersPayments(29, 700)
+	ordersPaymentsInRuns(t, orders, payments, 31, "per_customer",
+		func(t *testing.T, e *Engine, opts string) {
+			mustExec(t, e, `CREATE SINK per_customer WITH (connector = 'topic', topic = 'per_customer'`+opts+`) AS
 				SELECT o.window_start, p.window_end, o.customer, count(*) AS pairs, sum(p.amount) AS paid
 				FROM TUMBLE(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '5' SECOND) o
 				JOIN TUMBLE(TABLE payments, DESCRIPTOR(paid_at), INTERVAL '5' SECOND) p
 				  ON o.id = p.order_id AND p.window_start = o.window_start
 				WHERE o.amount > 10
 				GROUP BY o.window_start, o.window_end, o.customer`)
-			mustExec(t, e, `CREATE SINK per_hop WITH (connector = 'topic', topic = 'per_hop'`+c.opts+`) AS
+			mustExec(t, e, `CREATE SINK per_hop WITH (connector = 'topic', topic = 'per_hop'`+opts+`) AS
 				SELECT window_start, count(*) AS pairs
 				FROM HOP(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '2' SECOND, INTERVAL '6' SECOND) o
 				JOIN HOP(TABLE payments, DESCRIPTOR(paid_at), INTERVAL '2' SECOND, INTERVAL '6' SECOND) p
@@ -60,29 +51,67 @@ func TestWindowJoinAggregatedByWindow(t *testing.T) {
 					t.Fatalf("%s: the join's pairs are not aggregated by window in a stage of their own", sink)
 				}
 			}
+		},
+		func(t *testing.T, n *node, e *Engine) {
+			perCustomer, perHop := windowJoinAggregates(orders, payments)
+			checkWindowRows(t, n, e, map[string][]string{"per_customer": perCustomer, "per_hop": perHop})
+		})
+}
+
+// checkWindowRows reads each sink's rows, each key once, and compares
+// them with the oracle's; no row may have been late.
+func checkWindowRows(t *testing.T, n *node, e *Engine, want map[string][]string) {
+	t.Helper()
+	for sink, rows := range want {
+		got := rowsOnce(t, readExactly(t, n.tr, sink, len(rows)))
+		compareRows(t, got, rows)
+		if late := e.mu.pipelines[sink].stats.late.Load(); late != 0 {
+			t.Errorf("%s: %d rows late", sink, late)
+		}
+	}
+}
+
+// joinRun is one way to run a test over the orders and payments: the
+// sinks' extra options, and whether the engine is closed after half the
+// input and opened again on an empty state directory (its state then
+// comes back from the changelogs).
+type joinRun struct {
+	name, opts string
+	restart    bool
+}
+
+var joinRuns = []joinRun{{"at-least-once", "", false}, {"exactly-once restarted", ", delivery.guarantee = 'exactly_once'", true}}
+
+// ordersPaymentsInRuns runs a test over orders and payments once per
+// joinRun: create makes the sinks (with the run's options), the input
+// goes in whole or in two halves around a restart (once watch's pipeline
+// has aggregated more rows than half the orders), and check reads the
+// results.
+func ordersPaymentsInRuns(t *testing.T, orders []sjOrder, payments []sjPayment, seed uint64, watch string,
+	create func(t *testing.T, e *Engine, opts string), check func(t *testing.T, n *node, e *Engine)) {
+	t.Helper()
+	for _, c := range joinRuns {
+		t.Run(c.name, func(t *testing.T) {
+			n := openNode(t, t.TempDir())
+			defer n.close(t)
+			withState := func(dir string) func(*Config) { return func(cfg *Config) { cfg.StateDir = dir } }
+			e := openEngineWith(t, n, withState(t.TempDir()))
+			mustExec(t, e, sjOrders)
+			mustExec(t, e, sjPayments)
+			create(t, e, c.opts)
 			if c.restart {
 				half := len(orders) / 2
 				first, rest := splitPayments(payments, orders[half].ts)
 				produceHalf(t, n.tr, orders[:half], first)
-				waitFor(t, "the first half joined", func() bool { return e.mu.pipelines["per_customer"].stats.aggregated.Load() > int64(half) })
+				waitFor(t, "the first half joined", func() bool { return e.mu.pipelines[watch].stats.aggregated.Load() > int64(half) })
 				closeEngine(t, e)
 				e = openEngineWith(t, n, withState(t.TempDir()))
-				produceOrdersPayments(t, n.tr, orders[half:], rest, 31)
+				produceOrdersPayments(t, n.tr, orders[half:], rest, seed)
 			} else {
-				produceOrdersPayments(t, n.tr, orders, payments, 31)
+				produceOrdersPayments(t, n.tr, orders, payments, seed)
 			}
 			defer closeEngine(t, e)
-			perCustomer, perHop := windowJoinAggregates(orders, payments)
-			for sink, want := range map[string][]string{"per_customer": perCustomer, "per_hop": perHop} {
-				got := rowsOnce(t, readExactly(t, n.tr, sink, len(want)))
-				if !slices.Equal(got, want) {
-					t.Errorf("%s: %d rows, want %d", sink, len(got), len(want))
-					compareRows(t, got, want)
-				}
-				if late := e.mu.pipelines[sink].stats.late.Load(); late != 0 {
-					t.Errorf("%s: %d rows late", sink, late)
-				}
-			}
+			check(t, n, e)
 		})
 	}
 }
@@ -282,52 +311,26 @@ func TestWindowJoinAggregateRefusesAnOlderLayout(t *testing.T) {
 //     and the payments among them: an order without one counts once, when
 //     its 10 seconds have passed.
 func TestWindowOverIntervalJoin(t *testing.T) {
-	for _, c := range []struct {
-		name, opts string
-		restart    bool
-	}{{"at-least-once", "", false}, {"exactly-once restarted", ", delivery.guarantee = 'exactly_once'", true}} {
-		t.Run(c.name, func(t *testing.T) {
-			orders, payments := genOrdersPayments(53, 600)
-			n := openNode(t, t.TempDir())
-			defer n.close(t)
-			withState := func(dir string) func(*Config) { return func(cfg *Config) { cfg.StateDir = dir } }
-			e := openEngineWith(t, n, withState(t.TempDir()))
-			mustExec(t, e, sjOrders)
-			mustExec(t, e, sjPayments)
-			mustExec(t, e, `CREATE SINK by_payment WITH (connector = 'topic', topic = 'by_payment'`+c.opts+`) AS
+	orders, payments := genOrdersPayments(53, 600)
+	ordersPaymentsInRuns(t, orders, payments, 59, "by_order",
+		func(t *testing.T, e *Engine, opts string) {
+			mustExec(t, e, `CREATE SINK by_payment WITH (connector = 'topic', topic = 'by_payment'`+opts+`) AS
 				SELECT window_start, count(*) AS pairs, sum(paid) AS paid
 				FROM TUMBLE(TABLE (SELECT o.id, p.amount AS paid, p.paid_at FROM orders o JOIN payments p ON o.id = p.order_id
 				  AND p.paid_at BETWEEN o.placed_at - INTERVAL '2' SECOND AND o.placed_at + INTERVAL '10' SECOND WHERE o.amount > 10),
 				  DESCRIPTOR(paid_at), INTERVAL '5' SECOND)
 				GROUP BY window_start, window_end`)
-			mustExec(t, e, `CREATE SINK by_order WITH (connector = 'topic', topic = 'by_order'`+c.opts+`) AS
+			mustExec(t, e, `CREATE SINK by_order WITH (connector = 'topic', topic = 'by_order'`+opts+`) AS
 				SELECT window_start, count(*) AS rows, count(paid) AS paid
 				FROM HOP(TABLE (SELECT o.placed_at AS t, p.amount AS paid FROM orders o LEFT JOIN payments p ON o.id = p.order_id
 				  AND p.paid_at BETWEEN o.placed_at - INTERVAL '2' SECOND AND o.placed_at + INTERVAL '10' SECOND WHERE o.id >= 0),
 				  DESCRIPTOR(t), INTERVAL '2' SECOND, INTERVAL '6' SECOND)
 				GROUP BY window_start, window_end`)
-			if c.restart {
-				half := len(orders) / 2
-				first, rest := splitPayments(payments, orders[half].ts)
-				produceHalf(t, n.tr, orders[:half], first)
-				waitFor(t, "the first half joined", func() bool { return e.mu.pipelines["by_order"].stats.aggregated.Load() > int64(half) })
-				closeEngine(t, e)
-				e = openEngineWith(t, n, withState(t.TempDir()))
-				produceOrdersPayments(t, n.tr, orders[half:], rest, 59)
-			} else {
-				produceOrdersPayments(t, n.tr, orders, payments, 59)
-			}
-			defer closeEngine(t, e)
+		},
+		func(t *testing.T, n *node, e *Engine) {
 			byPayment, byOrder := intervalJoinWindows(orders, payments)
-			for sink, want := range map[string][]string{"by_payment": byPayment, "by_order": byOrder} {
-				got := rowsOnce(t, readExactly(t, n.tr, sink, len(want)))
-				compareRows(t, got, want)
-				if late := e.mu.pipelines[sink].stats.late.Load(); late != 0 {
-					t.Errorf("%s: %d rows late", sink, late)
-				}
-			}
+			checkWindowRows(t, n, e, map[string][]string{"by_payment": byPayment, "by_order": byOrder})
 		})
-	}
 }
 
 // intervalJoinWindows evaluates TestWindowOverIntervalJoin's queries by

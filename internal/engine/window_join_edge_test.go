@@ -87,6 +87,15 @@ func TestWindowJoinOnWindowEndAggregatedByWindow(t *testing.T) {
 // stays where it was: it must not flush to the highest input's, the end
 // of time, which would make every later row of the unbounded side late.
 func TestBoundedJoinSideDoesNotEndTheOther(t *testing.T) {
+	boundedOrdersPausedPayments(t, windowJoinPerWindow)
+}
+
+// boundedOrdersPausedPayments runs query as a sink over a bounded orders
+// source (ten orders, one per 10-second window, already there) joined
+// with payments that come one a second, pause past the idle timeout and
+// go on: each of the ten windows' rows must come, none late.
+func boundedOrdersPausedPayments(t *testing.T, query string) {
+	t.Helper()
 	n := openNode(t, t.TempDir())
 	t.Cleanup(func() { n.close(t) })
 	e := openEngineWith(t, n, func(cfg *Config) { cfg.StateDir = t.TempDir() })
@@ -120,7 +129,7 @@ func TestBoundedJoinSideDoesNotEndTheOther(t *testing.T) {
 	mustExec(t, e, `CREATE SOURCE payments (order_id int, amount int, paid_at timestamp,
 		WATERMARK FOR paid_at AS paid_at - INTERVAL '2' SECOND)
 		WITH (connector = 'topic', topic = 'payments', watermark.idle_timeout = '1s')`)
-	mustExec(t, e, `CREATE SINK per_window WITH (connector = 'topic', topic = 'per_window') AS `+windowJoinPerWindow)
+	mustExec(t, e, `CREATE SINK per_window WITH (connector = 'topic', topic = 'per_window') AS `+query)
 	k := 0
 	pay := func() { // a payment a second, in event time with the orders
 		t.Helper()

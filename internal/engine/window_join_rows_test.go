@@ -186,71 +186,9 @@ func TestWindowOverJoinView(t *testing.T) {
 // (held back by WindowLag): a bounded orders side that ends, payments
 // that pause past the idle timeout, then go on.
 func TestWindowOverJoinBoundedSideIdleOther(t *testing.T) {
-	n := openNode(t, t.TempDir())
-	t.Cleanup(func() { n.close(t) })
-	e := openEngineWith(t, n, func(cfg *Config) { cfg.StateDir = t.TempDir() })
-	t.Cleanup(func() { closeEngine(t, e) })
-	base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	ts := func(t time.Time) string { return t.Format("2006-01-02 15:04:05.999") }
-	order := func(k int) *transport.Record {
-		return &transport.Record{Topic: "orders", Partition: 0,
-			Value: fmt.Appendf(nil, `{"id":%d,"customer":"c","amount":1,"placed_at":"%s"}`, k, ts(base.Add(time.Duration(k)*10*time.Second+time.Second)))}
-	}
-	payment := func(k int, at time.Duration) *transport.Record {
-		return &transport.Record{Topic: "payments", Partition: 0,
-			Value: fmt.Appendf(nil, `{"order_id":%d,"amount":1,"paid_at":"%s"}`, k, ts(base.Add(at)))}
-	}
-	ctx := context.Background()
-	for _, topic := range []string{"orders", "payments"} {
-		if err := n.tr.CreateTopic(ctx, transport.TopicSpec{Name: topic, Partitions: 1}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var recs []*transport.Record
-	for k := range 10 {
-		recs = append(recs, order(k))
-	}
-	if err := n.tr.Produce(ctx, recs); err != nil {
-		t.Fatal(err)
-	}
-	mustExec(t, e, `CREATE SOURCE orders (id bigint, customer text, amount int, placed_at timestamp,
-		WATERMARK FOR placed_at AS placed_at - INTERVAL '2' SECOND)
-		WITH (connector = 'topic', topic = 'orders', scan.bounded.mode = 'latest-offset', watermark.idle_timeout = '1s')`)
-	mustExec(t, e, `CREATE SOURCE payments (order_id int, amount int, paid_at timestamp,
-		WATERMARK FOR paid_at AS paid_at - INTERVAL '2' SECOND)
-		WITH (connector = 'topic', topic = 'payments', watermark.idle_timeout = '1s')`)
-	mustExec(t, e, `CREATE SINK per_window WITH (connector = 'topic', topic = 'per_window') AS
-		SELECT window_start, count(*) AS pairs FROM TUMBLE(TABLE (SELECT o.placed_at FROM orders o JOIN payments p ON o.id = p.order_id
+	boundedOrdersPausedPayments(t, `SELECT window_start, count(*) AS pairs FROM TUMBLE(TABLE (SELECT o.placed_at FROM orders o JOIN payments p ON o.id = p.order_id
 		  AND p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '5' SECOND), DESCRIPTOR(placed_at), INTERVAL '10' SECOND)
 		GROUP BY window_start, window_end`)
-	k := 0
-	pay := func() {
-		t.Helper()
-		if err := n.tr.Produce(ctx, []*transport.Record{payment(k, time.Duration(k)*10*time.Second+2*time.Second)}); err != nil {
-			t.Fatal(err)
-		}
-		k++
-	}
-	for range 3 {
-		pay()
-		time.Sleep(300 * time.Millisecond)
-	}
-	time.Sleep(3 * time.Second)
-	for k < 10 {
-		pay()
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err := n.tr.Produce(ctx, []*transport.Record{payment(-1, 5*time.Minute)}); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) && len(currentRows(t, n, "per_window")) < 10 {
-		time.Sleep(100 * time.Millisecond)
-	}
-	got := len(currentRows(t, n, "per_window"))
-	if late := e.mu.pipelines["per_window"].stats.late.Load(); got != 10 || late != 0 {
-		t.Fatalf("%d of 10 windows' rows, %d rows late", got, late)
-	}
 }
 
 // Two runs of a bounded pipeline (scan.bounded.mode) on one state dir:
