@@ -226,8 +226,9 @@ func constInterval(x ast.Expr, what string, positive bool, opts Options) (int64,
 // into the subquery it stands for: the query's select list, then
 // window_start and window_end, over the same window function of its
 // source, whose time column is the source column c selects, and the
-// query's WHERE. A query over the rows of a join, or one that
-// aggregates, windows or keys, is refused. f is returned as it is when it
+// query's WHERE. A query over a join of two streams becomes a query over
+// the join marked with the window (windowOverJoin). A query that
+// aggregates, windows or keys is refused. f is returned as it is when it
 // is not over a query.
 func windowOverQuery(f ast.TableExpr, lookup func(string) (*Source, bool), opts Options) (ast.TableExpr, error) {
 	fn, ok := f.(*ast.TableFunc)
@@ -272,7 +273,6 @@ func windowOverQuery(f ast.TableExpr, lookup func(string) (*Source, bool), opts 
 	args := slices.Clone(fn.Args)
 	args[data] = ast.TableFuncArg{Pos: pos, Name: fn.Args[data].Name, Table: &ast.TableName{Pos: pos, Name: ast.Ident(in.src.Name)}}
 	inner := *q
-	inner.Items = nil
 	for i, a := range args {
 		if len(a.Descriptor) != 1 {
 			continue
@@ -316,17 +316,28 @@ func windowOverQuery(f ast.TableExpr, lookup func(string) (*Source, bool), opts 
 		}
 		args[i].Descriptor = []ast.Ident{ref.Name}
 	}
+	if inner.Items, err = windowedItems(items, name, pos); err != nil {
+		return nil, err
+	}
+	inner.From = &ast.TableFunc{Pos: fn.Pos, Name: fn.Name, Args: args, Alias: ast.Ident(in.alias)}
+	return &ast.Subquery{Pos: fn.Pos, Query: &inner, Alias: fn.Alias}, nil
+}
+
+// windowedItems is the select list of a query a window function reads,
+// each item under its name, then window_start and window_end: the
+// columns of the subquery the window table function stands for.
+func windowedItems(items []selectItem, name string, pos ast.Pos) ([]ast.SelectItem, error) {
+	out := make([]ast.SelectItem, 0, len(items)+2)
 	for _, it := range items {
 		if it.name == ColWindowStart || it.name == ColWindowEnd {
 			return nil, errorf(pos, "the query %s windows has a column %s, which %s adds too", name, it.name, name)
 		}
-		inner.Items = append(inner.Items, ast.SelectItem{Pos: pos, Expr: it.expr, Alias: ast.Ident(it.name)})
+		out = append(out, ast.SelectItem{Pos: pos, Expr: it.expr, Alias: ast.Ident(it.name)})
 	}
 	for _, c := range []string{ColWindowStart, ColWindowEnd} {
-		inner.Items = append(inner.Items, ast.SelectItem{Pos: pos, Expr: &ast.ColumnRef{Pos: pos, Name: ast.Ident(c)}})
+		out = append(out, ast.SelectItem{Pos: pos, Expr: &ast.ColumnRef{Pos: pos, Name: ast.Ident(c)}})
 	}
-	inner.From = &ast.TableFunc{Pos: fn.Pos, Name: fn.Name, Args: args, Alias: ast.Ident(in.alias)}
-	return &ast.Subquery{Pos: fn.Pos, Query: &inner, Alias: fn.Alias}, nil
+	return out, nil
 }
 
 // windowOverJoin is windowOverQuery's subquery for a query over a join of
@@ -352,15 +363,9 @@ func windowOverJoin(fn *ast.TableFunc, q *ast.Select, join *ast.Join, items []se
 	marked := *join
 	marked.Window, marked.WindowTime = fn, &t
 	inner := *q
-	inner.Items = nil
-	for _, it := range items {
-		if it.name == ColWindowStart || it.name == ColWindowEnd {
-			return nil, errorf(pos, "the query %s windows has a column %s, which %s adds too", strings.ToUpper(string(fn.Name)), it.name, strings.ToUpper(string(fn.Name)))
-		}
-		inner.Items = append(inner.Items, ast.SelectItem{Pos: pos, Expr: it.expr, Alias: ast.Ident(it.name)})
-	}
-	for _, c := range []string{ColWindowStart, ColWindowEnd} {
-		inner.Items = append(inner.Items, ast.SelectItem{Pos: pos, Expr: &ast.ColumnRef{Pos: pos, Name: ast.Ident(c)}})
+	var err error
+	if inner.Items, err = windowedItems(items, strings.ToUpper(string(fn.Name)), pos); err != nil {
+		return nil, err
 	}
 	inner.From = &marked
 	return &ast.Subquery{Pos: fn.Pos, Query: &inner, Alias: fn.Alias}, nil
