@@ -192,15 +192,19 @@ func (s *aggStage) chainRankedJoined(t *aggTask, out *resultWriter, r *joinedRow
 		}
 	}
 	var key []byte
-	for _, e := range tn.Partition {
+	ts := r.ts
+	for i, e := range tn.Partition {
 		v, err := e.Eval(r.row)
 		if err != nil {
 			fail(stageGroup, err)
 			return
 		}
+		if i == tn.Time { // a final top-N's partition time: an inner window join's window_end
+			ts = v.Micros()
+		}
 		key = types.AppendGroupKey(key, v)
 	}
-	value := binary.AppendVarint(nil, r.ts)
+	value := binary.AppendVarint(nil, ts)
 	value = binary.AppendVarint(value, int64(t.partition))
 	value = binary.AppendVarint(value, r.id)
 	for _, e := range topnShuffleArgs(tn) {

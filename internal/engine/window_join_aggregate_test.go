@@ -425,3 +425,64 @@ func TestSessionsOverIntervalJoin(t *testing.T) {
 		t.Errorf("%d rows late", late)
 	}
 }
+
+// A top-N over an inner window join's own rows, partitioned by the
+// window's end, is final: every pair of a window has come once the join's
+// watermark passes its end, so each window's three largest payments are
+// emitted once, and the partition is forgotten. Checked against the
+// brute-force pairs, exactly-once and restarted halfway.
+func TestFinalTopNOverWindowJoinRows(t *testing.T) {
+	orders, payments := genOrdersPayments(71, 600)
+	ordersPaymentsInRuns(t, orders, payments, 73, "top",
+		func(t *testing.T, e *Engine, opts string) {
+			mustExec(t, e, `CREATE SINK top WITH (connector = 'topic', topic = 'top'`+opts+`) AS
+				SELECT we, id, paid, rn FROM (
+				  SELECT o.window_end AS we, o.id, p.amount AS paid,
+				         ROW_NUMBER() OVER (PARTITION BY o.window_end ORDER BY p.amount DESC, o.id, p.paid_at) AS rn
+				  FROM TUMBLE(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '5' SECOND) o
+				  JOIN TUMBLE(TABLE payments, DESCRIPTOR(paid_at), INTERVAL '5' SECOND) p
+				    ON o.id = p.order_id AND p.window_start = o.window_start) WHERE rn <= 3`)
+			if tn := e.mu.pipelines["top"].plan.TopN; tn == nil || tn.Updating() {
+				t.Fatal("the top-N over the window join's rows by window_end updates")
+			}
+		},
+		func(t *testing.T, n *node, e *Engine) {
+			const layout = "2006-01-02T15:04:05"
+			type pair struct {
+				id, paid int64
+				at       time.Time
+			}
+			windows := map[time.Time][]pair{}
+			for _, o := range orders {
+				for _, p := range payments {
+					if start := o.ts.Truncate(5 * time.Second); p.orderID == o.id && p.ts.Truncate(5*time.Second).Equal(start) {
+						end := start.Add(5 * time.Second)
+						windows[end] = append(windows[end], pair{o.id, int64(p.amount), p.ts})
+					}
+				}
+			}
+			var want []string
+			for end, pairs := range windows {
+				slices.SortFunc(pairs, func(a, b pair) int {
+					if a.paid != b.paid {
+						return int(b.paid - a.paid)
+					}
+					if a.id != b.id {
+						return int(a.id - b.id)
+					}
+					return a.at.Compare(b.at)
+				})
+				for i, p := range pairs[:min(3, len(pairs))] {
+					want = append(want, fmt.Sprintf(`{"we":"%s","id":%d,"paid":%d,"rn":%d}`, end.Format(layout), p.id, p.paid, i+1))
+				}
+			}
+			slices.Sort(want)
+			recs := readExactly(t, n.tr, "top", len(want))
+			for _, r := range recs {
+				if r.Value == nil {
+					t.Fatalf("a final top-N deleted a row (key %x)", r.Key)
+				}
+			}
+			compareRows(t, rowsOnce(t, recs), want)
+		})
+}

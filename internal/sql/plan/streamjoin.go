@@ -130,6 +130,16 @@ func (j *StreamJoin) windowBounds() {
 	}
 }
 
+// isWindowEnd reports whether column col of the joined row is a side's
+// window_end in an inner window join: the time at which the join's
+// watermark has passed every pair of that window.
+func (j *StreamJoin) isWindowEnd(col int) bool {
+	if !j.windowed[0] || j.Outer[0] || j.Outer[1] {
+		return false
+	}
+	return col == len(j.LeftRow)-1 || col == j.Offset+len(j.RightRow)-1
+}
+
 // attachedWindows is the window of an inner window join's pairs, as an
 // aggregation of them reads it: either side's window_start and
 // window_end, which ON makes the same. Nil for other joins, and for an

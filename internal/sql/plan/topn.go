@@ -389,7 +389,11 @@ func isTimeColumn(p *Pipeline, t *TopN, in *input, col int) bool {
 	case t.Window != nil:
 		return col >= len(in.src.RowColumns())
 	case p.StreamJoin != nil:
-		return false // a join's rows are ranked as they are made: the result updates
+		// A join's rows are ranked as they are made: the result updates;
+		// but an inner window join's pairs of a window all come before
+		// the join's watermark passes the window's end (a row behind it
+		// is late), so a partition by window_end is complete then.
+		return p.StreamJoin.isWindowEnd(col)
 	}
 	wm := in.src.Watermark
 	return wm != nil && col == wm.Column

@@ -476,3 +476,15 @@ SELECT customer, window_start, window_end, count(*) AS payments
 FROM SESSION(TABLE (SELECT o.customer, p.paid_at FROM orders o JOIN payments p ON o.id = p.order_id
   AND p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '10' MINUTE), DESCRIPTOR(paid_at), INTERVAL '5' MINUTE)
 GROUP BY customer, window_start, window_end
+====
+-- A top-N over an inner window join's rows by window_end is final: every pair of a window has come once the join's watermark passes its end.
+CREATE SINK top_payments WITH (connector = 'stdout') AS
+SELECT * FROM (SELECT o.id, p.amount, o.window_end AS we, ROW_NUMBER() OVER (PARTITION BY o.window_end ORDER BY p.amount DESC) AS rn
+  FROM TUMBLE(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '1' MINUTE) o
+  JOIN TUMBLE(TABLE payments, DESCRIPTOR(paid_at), INTERVAL '1' MINUTE) p ON o.id = p.order_id AND o.window_start = p.window_start) WHERE rn <= 3
+====
+-- By window_start it still updates: the window's pairs keep coming until its end.
+CREATE SINK top_payments_by_start WITH (connector = 'stdout') AS
+SELECT * FROM (SELECT o.id, p.amount, o.window_start AS ws, ROW_NUMBER() OVER (PARTITION BY o.window_start ORDER BY p.amount DESC) AS rn
+  FROM TUMBLE(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '1' MINUTE) o
+  JOIN TUMBLE(TABLE payments, DESCRIPTOR(paid_at), INTERVAL '1' MINUTE) p ON o.id = p.order_id AND o.window_start = p.window_start) WHERE rn <= 3
