@@ -59,10 +59,11 @@ import (
 // The names of a next stage's internal topics, group and state, after
 // the one before's: a top-N's, an aggregation's, an outer aggregation's.
 const (
-	rankStage   = "rank"
-	groupStage  = "group"
-	windowStage = "window" // an inner window join's pairs aggregated by their windows
-	outerStage  = "outer"
+	rankStage       = "rank"
+	windowRankStage = "window-rank" // a final top-N over an inner window join's rows, by window_end
+	groupStage      = "group"
+	windowStage     = "window" // an inner window join's pairs aggregated by their windows
+	outerStage      = "outer"
 )
 
 // newNextStage makes the next stage of a pipeline from the one before:
@@ -72,7 +73,7 @@ func newNextStage(first *stateful, name string) *stateful {
 	st := *first
 	st.agg, st.join, st.topn, st.next, st.stage, st.retract = nil, nil, nil, nil, nil, false
 	switch name {
-	case rankStage:
+	case rankStage, windowRankStage:
 		// Over a GROUP BY without a window, a group's new row replaces
 		// its old one, taken back.
 		st.topn, st.retract = first.query.TopN, first.query.TopN.Retracting
@@ -128,10 +129,11 @@ func (e *Engine) hasStageState(ctx context.Context, first *stateful, name string
 
 // errOlderLayout refuses to run a pipeline whose state an earlier plan
 // of the same query wrote in stages this plan does not have: an inner
-// window join aggregated by its windows used to update its groups, in
-// the join's tasks or in a stage of its own, whose entries a window
-// aggregation cannot load.
-var errOlderLayout = errors.New("its state was written by an earlier plan of its query (a window join's pairs aggregated as an updating GROUP BY); DROP the sink and CREATE it again to rebuild it as a window aggregation")
+// window join aggregated by its windows, or ranked by window_end, used
+// to update its groups or partitions (in the join's tasks, or a stage of
+// its own), whose entries a window aggregation or a final top-N cannot
+// read as theirs.
+var errOlderLayout = errors.New("its state was written by an earlier plan of its query (a window join's pairs aggregated or ranked as an updating result); DROP the sink and CREATE it again to rebuild it")
 
 // chainJoined adds a joined row to the checkpoint's records for the
 // aggregation of the next stage: WHERE, then the group key and the

@@ -253,6 +253,14 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 		switch {
 		case pl.Outer != nil: // and an aggregation of the groups' rows
 			last.next = newNextStage(last, outerStage)
+		case st.topn == nil && pl.TopN != nil && pl.StreamJoin != nil && pl.Aggregation == nil && !pl.TopN.Updating():
+			// A final top-N over a window join's rows by window_end, in a
+			// stage of its own name: one an earlier, updating plan left
+			// under the other cannot be read as final.
+			if e.hasStageState(ctx, st, "") && !e.hasStageState(ctx, st, windowRankStage) {
+				return closeAll(fmt.Errorf("sink %s: %w", entry.Name, errOlderLayout))
+			}
+			last.next = newNextStage(last, windowRankStage)
 		case st.topn == nil && pl.TopN != nil: // and a top-N over the groups' or the joined rows (chain.go)
 			last.next = newNextStage(last, rankStage)
 		}

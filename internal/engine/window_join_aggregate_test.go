@@ -243,13 +243,32 @@ func TestTopNOverWindowJoinAggregate(t *testing.T) {
 }
 
 // A sink whose state an earlier plan wrote — when an inner window join's
-// pairs aggregated by their windows were an updating GROUP BY, in the
-// join's tasks or a stage of its own — cannot load it into a window
-// aggregation: the engine refuses to run it, saying to drop and create
+// pairs aggregated by their windows were an updating GROUP BY (in the
+// join's tasks or a stage of its own), or its rows ranked by window_end
+// an updating top-N — cannot read it as a window aggregation's or a
+// final top-N's: the engine refuses to run it, saying to drop and create
 // it again, rather than restart its stage for ever on state it cannot
-// read. The earlier layout is made by removing the window stage's state
-// (its directory and changelog) from a sink that ran.
-func TestWindowJoinAggregateRefusesAnOlderLayout(t *testing.T) {
+// load (or emit every past window's ranking again). The earlier layout is
+// made by removing the second stage's state (its directory and
+// changelog) from a sink that ran.
+func TestWindowJoinRefusesAnOlderLayout(t *testing.T) {
+	for name, query := range map[string]string{
+		"aggregated by window": `SELECT o.window_start, o.window_end, count(*) AS pairs
+			FROM TUMBLE(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '5' SECOND) o
+			JOIN TUMBLE(TABLE payments, DESCRIPTOR(paid_at), INTERVAL '5' SECOND) p
+			  ON o.id = p.order_id AND p.window_start = o.window_start
+			GROUP BY o.window_start, o.window_end`,
+		"ranked by window_end": `SELECT * FROM (SELECT o.window_end AS we, o.id, p.amount,
+			  ROW_NUMBER() OVER (PARTITION BY o.window_end ORDER BY p.amount DESC) AS rn
+			FROM TUMBLE(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '5' SECOND) o
+			JOIN TUMBLE(TABLE payments, DESCRIPTOR(paid_at), INTERVAL '5' SECOND) p
+			  ON o.id = p.order_id AND p.window_start = o.window_start) WHERE rn <= 2`,
+	} {
+		t.Run(name, func(t *testing.T) { testRefusesAnOlderLayout(t, query) })
+	}
+}
+
+func testRefusesAnOlderLayout(t *testing.T, query string) {
 	n := openNode(t, t.TempDir())
 	defer n.close(t)
 	stateDir := t.TempDir()
@@ -261,40 +280,30 @@ func TestWindowJoinAggregateRefusesAnOlderLayout(t *testing.T) {
 	e := openEngineWith(t, n, withState)
 	mustExec(t, e, sjOrders)
 	mustExec(t, e, sjPayments)
-	mustExec(t, e, `CREATE SINK per_window WITH (connector = 'topic', topic = 'per_window') AS
-		SELECT o.window_start, o.window_end, count(*) AS pairs
-		FROM TUMBLE(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '5' SECOND) o
-		JOIN TUMBLE(TABLE payments, DESCRIPTOR(paid_at), INTERVAL '5' SECOND) p
-		  ON o.id = p.order_id AND p.window_start = o.window_start
-		GROUP BY o.window_start, o.window_end`)
-	window := e.mu.pipelines["per_window"].stateful.next
+	mustExec(t, e, `CREATE SINK out WITH (connector = 'topic', topic = 'out') AS `+query)
+	second := e.mu.pipelines["out"].stateful.next
 	orders, payments := genOrdersPayments(3, 200)
 	produceOrdersPayments(t, n.tr, orders, payments, 4)
-	waitFor(t, "windows' rows", func() bool { return len(readSoFar(t, n.tr, "per_window")) >= 3 })
+	waitFor(t, "windows' rows", func() bool { return len(readSoFar(t, n.tr, "out")) >= 3 })
 	closeEngine(t, e)
-	if err := os.RemoveAll(window.stateDir); err != nil {
+	if err := os.RemoveAll(second.stateDir); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.tr.DeleteTopic(context.Background(), window.changelog); err != nil {
+	if err := n.tr.DeleteTopic(context.Background(), second.changelog); err != nil {
 		t.Fatal(err)
 	}
 	e = openEngineWith(t, n, withState)
 	defer closeEngine(t, e)
 	e.mu.Lock()
-	_, running := e.mu.pipelines["per_window"]
+	_, running := e.mu.pipelines["out"]
 	e.mu.Unlock()
 	if running || !strings.Contains(logs.String(), "DROP the sink and CREATE it again") {
 		t.Fatalf("a sink over an older layout runs (%v), or the log does not say why:\n%s", running, logs.String())
 	}
 	// Dropped and created again, it runs.
-	mustExec(t, e, `DROP SINK per_window`)
-	mustExec(t, e, `CREATE SINK per_window WITH (connector = 'topic', topic = 'per_window2') AS
-		SELECT o.window_start, o.window_end, count(*) AS pairs
-		FROM TUMBLE(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '5' SECOND) o
-		JOIN TUMBLE(TABLE payments, DESCRIPTOR(paid_at), INTERVAL '5' SECOND) p
-		  ON o.id = p.order_id AND p.window_start = o.window_start
-		GROUP BY o.window_start, o.window_end`)
-	waitFor(t, "the recreated sink's rows", func() bool { return len(readSoFar(t, n.tr, "per_window2")) >= 3 })
+	mustExec(t, e, `DROP SINK out`)
+	mustExec(t, e, `CREATE SINK out WITH (connector = 'topic', topic = 'out2') AS `+query)
+	waitFor(t, "the recreated sink's rows", func() bool { return len(readSoFar(t, n.tr, "out2")) >= 3 })
 }
 
 // A window table function over a query of an interval join aggregates
