@@ -185,16 +185,7 @@ func TestTumblingWindowAgainstOracle(t *testing.T) {
 				WHERE user_id >= 0
 				GROUP BY user_id, window_start, window_end`)
 			events := genClicks(7, 3000, 3, 20, 1500*time.Millisecond)
-			produceClicks(t, n.tr, "clicks", events)
-			last := events[0].ts
-			for _, ev := range events {
-				if ev.ts.After(last) {
-					last = ev.ts
-				}
-			}
-			flush := last.Add(time.Minute)
-			produceClicks(t, n.tr, "clicks", flushEvents(3, flush))
-			want := tumbleOracle(events, 10*time.Second, flush.Add(-2*time.Second))
+			want := tumbleOracle(events, 10*time.Second, produceClicksFlushed(t, n, events))
 			got := decodeWindowRows(t, readAll(t, n.tr, "per_user", len(want)))
 			compareWindows(t, got, want)
 		})

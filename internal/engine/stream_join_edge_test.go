@@ -17,8 +17,28 @@ import (
 // origins' watermarks or its operator's: a later run over records
 // appended since would find every new row late.
 func TestBoundedJoinRerunJoinsNewRows(t *testing.T) {
+	n, e := boundedRerun(t, `SELECT o.id, p.amount AS paid, p.paid_at FROM orders o JOIN payments p
+		ON o.id = p.order_id AND p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '10' SECOND`)
+	time.Sleep(300 * time.Millisecond)
+	ends, err := n.tr.EndOffsets(context.Background(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := e.mu.pipelines["paid"].stats.late.Load()
+	if ends[0] < 2 {
+		t.Fatalf("the second run wrote no pair for order 2 (out holds %d records; %d rows counted late)", ends[0], late)
+	}
+}
+
+// boundedRerun runs query as the sink paid (topic out) over bounded
+// orders and payments twice on one state directory: a first run over an
+// order and its payment at 5 s, then, after records later in event time
+// (at 100 s) were appended, a second. It returns once the second run has
+// finished; the engine closes with the test.
+func boundedRerun(t *testing.T, query string) (*node, *Engine) {
+	t.Helper()
 	n := openNode(t, t.TempDir())
-	defer n.close(t)
+	t.Cleanup(func() { n.close(t) })
 	stateDir := t.TempDir()
 	withState := func(c *Config) { c.StateDir = stateDir }
 	e := openEngineWith(t, n, withState)
@@ -45,9 +65,7 @@ func TestBoundedJoinRerunJoinsNewRows(t *testing.T) {
 		}
 	}
 	produce(1, 5)
-	mustExec(t, e, `CREATE SINK paid WITH (connector = 'topic', topic = 'out') AS
-		SELECT o.id, p.amount AS paid, p.paid_at FROM orders o JOIN payments p
-		ON o.id = p.order_id AND p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '10' SECOND`)
+	mustExec(t, e, `CREATE SINK paid WITH (connector = 'topic', topic = 'out') AS `+query)
 	waitFor(t, "the first run to finish", func() bool { return showRow(t, e, "SINKS", "paid")["state"] == stateFinished })
 	readAll(t, n.tr, "out", 1)
 	closeEngine(t, e)
@@ -55,20 +73,12 @@ func TestBoundedJoinRerunJoinsNewRows(t *testing.T) {
 	// New rows, later in event time, for a second run.
 	produce(2, 100)
 	e = openEngineWith(t, n, withState)
-	defer closeEngine(t, e)
+	t.Cleanup(func() { closeEngine(t, e) })
 	waitFor(t, "the second run to finish", func() bool {
 		r := showRow(t, e, "SINKS", "paid")
 		return r != nil && r["state"] == stateFinished
 	})
-	time.Sleep(300 * time.Millisecond)
-	ends, err := n.tr.EndOffsets(context.Background(), "out")
-	if err != nil {
-		t.Fatal(err)
-	}
-	late := e.mu.pipelines["paid"].stats.late.Load()
-	if ends[0] < 2 {
-		t.Fatalf("the second run wrote no pair for order 2 (out holds %d records; %d rows counted late)", ends[0], late)
-	}
+	return n, e
 }
 
 // A bounded topic source whose partition ends in transaction markers

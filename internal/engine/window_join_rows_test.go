@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/tide-data/tide/internal/sql/plan"
-	"github.com/tide-data/tide/internal/transport"
 )
 
 // pairsPerWindow counts the pairs meets accepts per TUMBLE window (size)
@@ -75,11 +74,7 @@ func TestWindowOverJoinNegativeBound(t *testing.T) {
 			mustExec(t, e, c.sql)
 			produceOrdersPayments(t, n.tr, orders, payments, 73)
 			want := pairsPerWindow(orders, payments, 5*time.Second, c.byOrder, c.meets)
-			got := rowsOnce(t, readExactly(t, n.tr, "neg", len(want)))
-			compareRows(t, got, want)
-			if late := e.mu.pipelines["neg"].stats.late.Load(); late != 0 {
-				t.Errorf("%d rows late", late)
-			}
+			checkWindowRows(t, n, e, map[string][]string{"neg": want})
 		})
 	}
 }
@@ -194,48 +189,9 @@ func TestWindowOverJoinBoundedSideIdleOther(t *testing.T) {
 // Two runs of a bounded pipeline (scan.bounded.mode) on one state dir:
 // the second run's windows come too.
 func TestWindowOverJoinBoundedRerun(t *testing.T) {
-	n := openNode(t, t.TempDir())
-	defer n.close(t)
-	stateDir := t.TempDir()
-	withState := func(c *Config) { c.StateDir = stateDir }
-	e := openEngineWith(t, n, withState)
-	mustExec(t, e, `CREATE SOURCE orders (id bigint, amount int, placed_at timestamp,
-		WATERMARK FOR placed_at AS placed_at - INTERVAL '2' SECOND)
-		WITH (connector = 'topic', topic = 'orders', topic.partitions = '1', scan.bounded.mode = 'latest-offset')`)
-	mustExec(t, e, `CREATE SOURCE payments (order_id int, amount int, paid_at timestamp,
-		WATERMARK FOR paid_at AS paid_at - INTERVAL '2' SECOND)
-		WITH (connector = 'topic', topic = 'payments', topic.partitions = '1', scan.bounded.mode = 'latest-offset')`)
-	base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	ts := func(s int) string { return base.Add(time.Duration(s) * time.Second).Format("2006-01-02 15:04:05") }
-	produce := func(id, s int) {
-		t.Helper()
-		if err := n.tr.Produce(context.Background(), []*transport.Record{
-			{Topic: "orders", Partition: 0, Value: fmt.Appendf(nil, `{"id":%d,"amount":5,"placed_at":"%s"}`, id, ts(s))},
-			{Topic: "payments", Partition: 0, Value: fmt.Appendf(nil, `{"order_id":%d,"amount":7,"paid_at":"%s"}`, id, ts(s+1))},
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, topic := range []string{"orders", "payments"} {
-		if err := n.tr.CreateTopic(context.Background(), transport.TopicSpec{Name: topic, Partitions: 1}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	produce(1, 5)
-	mustExec(t, e, `CREATE SINK paid WITH (connector = 'topic', topic = 'out') AS
-		SELECT window_start, count(*) AS pairs FROM TUMBLE(TABLE (SELECT o.placed_at FROM orders o LEFT JOIN payments p ON o.id = p.order_id
+	n, _ := boundedRerun(t, `SELECT window_start, count(*) AS pairs FROM TUMBLE(TABLE (SELECT o.placed_at FROM orders o LEFT JOIN payments p ON o.id = p.order_id
 		  AND p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '10' SECOND), DESCRIPTOR(placed_at), INTERVAL '10' SECOND)
 		GROUP BY window_start, window_end`)
-	waitFor(t, "the first run to finish", func() bool { return showRow(t, e, "SINKS", "paid")["state"] == stateFinished })
-	readAll(t, n.tr, "out", 1)
-	closeEngine(t, e)
-	produce(2, 100)
-	e = openEngineWith(t, n, withState)
-	defer closeEngine(t, e)
-	waitFor(t, "the second run to finish", func() bool {
-		r := showRow(t, e, "SINKS", "paid")
-		return r != nil && r["state"] == stateFinished
-	})
 	got := rowsOnce(t, readExactly(t, n.tr, "out", 2))
 	want := []string{`{"window_start":"2026-03-01T00:00:00","pairs":1}`, `{"window_start":"2026-03-01T00:01:40","pairs":1}`}
 	compareRows(t, got, want)
@@ -302,11 +258,7 @@ func TestWindowOverJoinBoundShapes(t *testing.T) {
 			mustExec(t, e, c.sql)
 			produceOrdersPayments(t, n.tr, orders, payments, 113)
 			want := pairsPerWindow(orders, payments, 5*time.Second, c.byOrder, c.meets)
-			got := rowsOnce(t, readExactly(t, n.tr, "x", len(want)))
-			compareRows(t, got, want)
-			if late := e.mu.pipelines["x"].stats.late.Load(); late != 0 {
-				t.Errorf("%d rows late", late)
-			}
+			checkWindowRows(t, n, e, map[string][]string{"x": want})
 		})
 	}
 }
