@@ -17,6 +17,21 @@ type Origin struct {
 	Topic     string
 	Partition int32
 	Offset    int64
+	// Input names the pipeline input that read it when that is not the
+	// first ("union2": the second query of a UNION ALL). Two queries may
+	// read one topic, so a sink that remembers what it applied by origin
+	// (postgres) or names a delivery by it (http) tells them apart by
+	// Stream.
+	Input string
+}
+
+// Stream is the topic, qualified by the input when not the first
+// ("orders#union2").
+func (o Origin) Stream() string {
+	if o.Input == "" {
+		return o.Topic
+	}
+	return o.Topic + "#" + o.Input
 }
 
 // Message is one input event, undecoded. The runtime owns it once Read

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"path/filepath"
 	"slices"
@@ -719,7 +720,11 @@ func (s *aggStage) checkpointTask(ctx context.Context, t *aggTask) error {
 			}
 		}
 	}
-	for key, r := range t.updates {
+	// In key order, not the map's: the results share one origin, and a
+	// sink names each by its place among them (postgres' rejections, the
+	// http sink's Idempotency-Key), which a replay must give it again.
+	for _, key := range slices.Sorted(maps.Keys(t.updates)) {
+		r := t.updates[key]
 		if t.before != nil {
 			s.chainUpdate(t, out, t.before[key], r)
 		} else {
@@ -891,15 +896,16 @@ func (s *aggStage) lateRecord(r *transport.Record, sh shuffled, args types.Row) 
 			row = append(row, args[i])
 		}
 	}
-	row = append(row, types.NewInt4(sh.origin.Partition), types.NewInt8(sh.origin.Offset))
+	in, partition := s.p.inputOf(sh.origin.Partition)
+	row = append(row, types.NewInt4(partition), types.NewInt8(sh.origin.Offset))
 	value, err := s.late.Encode(nil, row)
 	if err != nil {
 		return nil, err
 	}
 	return &transport.Record{Topic: s.st.lateTopic, Partition: -1, Key: r.Key, Value: value, Timestamp: time.UnixMicro(sh.ts),
 		Headers: []transport.Header{{Key: HeaderPipeline, Value: []byte(s.p.plan.Name)},
-			{Key: HeaderTopic, Value: []byte(s.p.plan.Source.Name)},
-			{Key: HeaderPartition, Value: strconv.AppendInt(nil, int64(sh.origin.Partition), 10)},
+			{Key: HeaderTopic, Value: []byte(in.def.Name)},
+			{Key: HeaderPartition, Value: strconv.AppendInt(nil, int64(partition), 10)},
 			{Key: HeaderOffset, Value: strconv.AppendInt(nil, sh.origin.Offset, 10)}}}, nil
 }
 

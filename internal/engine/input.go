@@ -28,6 +28,14 @@ type sourceInput struct {
 	// query is what its stateless tasks evaluate: the pipeline's plan,
 	// or a query after UNION ALL (plan.Pipeline.Union).
 	query *plan.Pipeline
+	// feed is the query of a UNION ALL in FROM this input reads
+	// (plan.Pipeline.Feeds): its tasks evaluate it over the source's row
+	// into the union's row, which the aggregation's keys and arguments
+	// read. Nil otherwise.
+	feed *plan.Pipeline
+	// tag names the input in its outputs' origins (connector.Origin.Input)
+	// when it is a UNION ALL's later query: "union1", "union2", ...
+	tag string
 	// filter is what a task applies after decoding: the query's WHERE,
 	// or for a stream join the conditions on this side alone.
 	filter *expr.Expr
@@ -57,6 +65,39 @@ func (e *Engine) newSourceInput(def *plan.Source, side int, group string) (*sour
 		return nil, fmt.Errorf("source %s: %w", def.Name, err)
 	}
 	return in, nil
+}
+
+// feedInputs are the inputs of a pipeline that aggregates a UNION ALL's
+// rows: one per query, the first reading through the pipeline's group,
+// the others through <group>.union<N>, as a UNION ALL's queries do. None
+// for any other pipeline.
+func (e *Engine) feedInputs(pl *plan.Pipeline, group string) ([]*sourceInput, error) {
+	var inputs []*sourceInput
+	for i, f := range pl.Feeds {
+		g := group
+		if i > 0 {
+			g += ".union" + itoa(int64(i))
+		}
+		in, err := e.newSourceInput(f.Source, 0, g)
+		if err != nil {
+			return nil, err
+		}
+		in.filter, in.query, in.feed = f.Filter, pl, f
+		inputs = append(inputs, in)
+	}
+	return inputs, nil
+}
+
+// inputOf returns the input a stateful stage's origin (one of its
+// inputs' partitions, numbered after the inputs before it) comes from, and
+// the partition it is there.
+func (p *pipeline) inputOf(origin int32) (*sourceInput, int32) {
+	for i := len(p.inputs) - 1; i > 0; i-- {
+		if in := p.inputs[i]; origin >= in.firstOrigin {
+			return in, origin - in.firstOrigin
+		}
+	}
+	return p.inputs[0], origin
 }
 
 // open creates the input's connector.

@@ -161,18 +161,24 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 	// Check the formats before starting anything. The encoder is made
 	// once (a registry format registers its schema) and shared by the
 	// tasks.
-	main, err := e.newSourceInput(src, 0, p.group)
-	if err != nil {
+	if p.inputs, err = e.feedInputs(pl, p.group); err != nil {
 		return err
 	}
-	main.filter, main.query = pl.Filter, pl
-	p.inputs = []*sourceInput{main}
+	if len(p.inputs) == 0 {
+		in, err := e.newSourceInput(src, 0, p.group)
+		if err != nil {
+			return err
+		}
+		in.filter, in.query = pl.Filter, pl
+		p.inputs = []*sourceInput{in}
+	}
+	main := p.inputs[0]
 	for i, q := range pl.Union {
 		in, err := e.newSourceInput(q.Source, i+1, p.group+".union"+itoa(int64(i+1)))
 		if err != nil {
 			return err
 		}
-		in.filter, in.query = q.Filter, q
+		in.filter, in.query, in.tag = q.Filter, q, "union"+itoa(int64(i+1))
 		p.inputs = append(p.inputs, in)
 	}
 	if j := pl.StreamJoin; j != nil {

@@ -146,8 +146,27 @@ func newShuffleSpec(st *stateful, in *sourceInput) *shuffleSpec {
 		if st.wmExpr {
 			spec.watermark = in.def.Watermark.Expr
 		}
+		if in.feed != nil {
+			spec.time = feedTime(in, spec.time)
+		}
 	}
 	return spec
+}
+
+// feedTime is where a union query's task finds the event time in its
+// source's row, given where the aggregation finds it in the union's: the
+// union's time column is, in each query, the source's WATERMARK column as
+// it is (plan.unionWatermark), or a metadata column (_timestamp), which
+// the union's row copies from the source's. Time and watermark are read
+// before the query's WHERE and projection, as for any source: a filtered
+// event still moves time forward.
+func feedTime(in *sourceInput, at int) int {
+	n := len(in.query.Source.Columns)
+	if at >= n {
+		return len(in.def.Columns) + at - n
+	}
+	c, _ := in.feed.Outputs[at].Expr.Column() // a column: checked by the plan
+	return c
 }
 
 // shuffleState is a shuffle task's part of a stateful pipeline: it turns
@@ -282,7 +301,14 @@ func (t *task) shuffleOne(m *connector.Message) (stage string, err error) {
 		if pass, stage, err := t.filter(); !pass {
 			return stage, err
 		}
-		if sent, stage, err := t.shuffleRecord(m, ts); !sent && err == nil {
+		row := t.row
+		if t.src.feed != nil {
+			if pass, stage, err := t.feedRow(); !pass {
+				return stage, err
+			}
+			row = t.union
+		}
+		if sent, stage, err := t.shuffleRecord(m, ts, row); !sent && err == nil {
 			t.filtered++ // a NULL key: NULL = anything is not true, it cannot match
 		} else if err != nil {
 			return stage, err
@@ -313,7 +339,7 @@ func (t *task) shuffleOne(m *connector.Message) (stage string, err error) {
 		if spec.windowEnds {
 			stamp = w.End
 		}
-		ok, stage, err := t.shuffleRecord(m, stamp)
+		ok, stage, err := t.shuffleRecord(m, stamp, t.row)
 		if err != nil {
 			sh.recs, sh.buf = sh.recs[:recs], sh.buf[:buf]
 			return stage, err
@@ -326,14 +352,39 @@ func (t *task) shuffleOne(m *connector.Message) (stage string, err error) {
 	return "", nil
 }
 
-// shuffleRecord appends the repartition record of the current row; not
-// sent for a key with a NULL that cannot match.
-func (t *task) shuffleRecord(m *connector.Message, ts int64) (sent bool, stage string, err error) {
+// feedRow evaluates a union query's outputs over the source's row into
+// the union's row (t.union), with the metadata the source's row holds,
+// and applies the WHERE over the union (the pipeline's own): pass reports
+// a row to send.
+func (t *task) feedRow() (pass bool, stage string, err error) {
+	n := len(t.src.columns)
+	for i, o := range t.src.feed.Outputs {
+		if t.union[i], err = o.Expr.Eval(t.row); err != nil {
+			return false, stageProject, err
+		}
+	}
+	copy(t.union[len(t.src.feed.Outputs):], t.row[n:n+plan.NumMetadata])
+	if f := t.src.query.Filter; f != nil {
+		v, err := f.Eval(t.union)
+		if err != nil {
+			return false, stageFilter, err
+		}
+		if v.IsNull() || !v.Bool() {
+			t.filtered++
+			return false, "", nil
+		}
+	}
+	return true, "", nil
+}
+
+// shuffleRecord appends the repartition record of row, the current one;
+// not sent for a key with a NULL that cannot match.
+func (t *task) shuffleRecord(m *connector.Message, ts int64, row types.Row) (sent bool, stage string, err error) {
 	sh := t.shuffle
 	spec := sh.spec
 	sh.key = sh.key[:0]
 	for _, k := range spec.keys {
-		v, err := k.Eval(t.row)
+		v, err := k.Eval(row)
 		if err != nil {
 			return false, stageGroup, err
 		}
@@ -347,7 +398,7 @@ func (t *task) shuffleRecord(m *connector.Message, ts int64) (sent bool, stage s
 	sh.buf = binary.AppendVarint(sh.buf, int64(spec.firstOrigin+m.Origin.Partition))
 	sh.buf = binary.AppendVarint(sh.buf, m.Origin.Offset)
 	if spec.row {
-		for i, v := range t.row[:spec.width] {
+		for i, v := range row[:spec.width] {
 			if spec.keep != nil && !spec.keep[i] {
 				v = types.Null(v.Kind())
 			}
@@ -359,7 +410,7 @@ func (t *task) shuffleRecord(m *connector.Message, ts int64) (sent bool, stage s
 			sh.buf = types.AppendBinary(sh.buf, types.Value{})
 			continue
 		}
-		v, err := a.Eval(t.row)
+		v, err := a.Eval(row)
 		if err != nil {
 			sh.buf = sh.buf[:start]
 			return false, stageGroup, err

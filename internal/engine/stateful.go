@@ -297,8 +297,10 @@ func checkStateful(p *plan.Pipeline, sinkOpts map[string]string) error {
 	if cfg.exactlyOnce && p.Connector != "topic" && p.Connector != "postgres" && p.Connector != "blackhole" {
 		return fmt.Errorf("exactly-once delivery needs a topic sink (written in Kafka transactions) or a postgres sink (offsets in its transactions), not %s", p.Connector)
 	}
-	if cfg.exactlyOnce && p.Source.Connector != "topic" {
-		return fmt.Errorf("exactly-once delivery needs a topic source (its offsets commit in the transaction), not %s", p.Source.Connector)
+	for _, src := range p.Sources() {
+		if cfg.exactlyOnce && src.Connector != "topic" {
+			return fmt.Errorf("exactly-once delivery needs a topic source (its offsets commit in the transaction), not %s (%s)", src.Connector, src.Name)
+		}
 	}
 	return nil
 }

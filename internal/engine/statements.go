@@ -65,7 +65,7 @@ func (e *Engine) show(ctx context.Context, s *ast.Show) (Result, error) {
 			if t := tables[i]; t != nil {
 				rows = strconv.Itoa(t.Len())
 			}
-			res.Rows = append(res.Rows, []string{p.plan.Name, p.plan.Source.Name, st.State, rows, itoa(st.In), itoa(st.Out)})
+			res.Rows = append(res.Rows, []string{p.plan.Name, sourceNames(p.plan), st.State, rows, itoa(st.In), itoa(st.Out)})
 		}
 	case "TOPICS":
 		topics, err := e.cfg.Transport.Topics(ctx)

@@ -55,7 +55,8 @@ func (e *Engine) Pipelines() []PipelineInfo {
 		for _, in := range p.inputs[1:] {
 			info.Groups = append(info.Groups, in.group)
 		}
-		if t, ok := p.plan.Source.Options["topic"]; ok && sourceReadsTopic(p.plan.Source.Connector) {
+		if src := p.inputs[0].def; sourceReadsTopic(src.Connector) && src.Options["topic"] != "" {
+			t := src.Options["topic"]
 			info.Topics = []string{t}
 		}
 		out = append(out, info)

@@ -52,6 +52,9 @@ type task struct {
 	enc format.Encoder
 	row types.Row // input row: declared columns, then metadata
 	out types.Row // projected row
+	// union is the row of a UNION ALL's query whose rows an aggregation
+	// reads (sourceInput.feed): its outputs, then the metadata.
+	union types.Row
 
 	buf      []byte // encoded values (and keys) of the current batch
 	outputs  []connector.Output
@@ -121,11 +124,17 @@ func (p *pipeline) newTask(in *sourceInput, partition int32) *task {
 		t.shuffle, spec = newShuffleState(st, in)
 		exprs := append(slices.Clone(spec.keys), spec.args...)
 		exprs = append(exprs, in.filter, joinKey(pl), spec.watermark)
-		for _, e := range exprs {
-			for j := range t.meta {
-				t.meta[j] = t.meta[j] || (e != nil && e.References(n+j))
+		if in.feed != nil {
+			// The keys, the arguments and WHERE read the union's row; the
+			// query's outputs, its WHERE and the watermark the source's.
+			t.union = make(types.Row, len(pl.Source.RowColumns()))
+			t.markMeta(len(pl.Source.Columns), append(append(slices.Clone(spec.keys), spec.args...), pl.Filter)...)
+			exprs = []*expr.Expr{in.filter, spec.watermark}
+			for _, o := range in.feed.Outputs {
+				exprs = append(exprs, o.Expr)
 			}
 		}
+		t.markMeta(n, exprs...)
 		if spec.time >= n { // event time is a metadata column (_timestamp)
 			t.meta[spec.time-n] = true
 		}
@@ -152,6 +161,24 @@ func (p *pipeline) newTask(in *sourceInput, partition int32) *task {
 		}
 	}
 	return t
+}
+
+// origin is m's origin as its outputs carry it: named after the input of
+// a UNION ALL's later query, which may read the topic another reads.
+func (t *task) origin(m *connector.Message) connector.Origin {
+	o := m.Origin
+	o.Input = t.src.tag
+	return o
+}
+
+// markMeta marks the metadata columns the expressions read, in a row of
+// n declared columns.
+func (t *task) markMeta(n int, exprs ...*expr.Expr) {
+	for _, e := range exprs {
+		for j := range t.meta {
+			t.meta[j] = t.meta[j] || (e != nil && e.References(n+j))
+		}
+	}
 }
 
 // run processes batches until its queue is closed and drained, or ctx
@@ -397,7 +424,7 @@ func (t *task) evaluate(m *connector.Message) (stage string, err error) {
 	}
 	if t.rowSink != nil {
 		t.vals = append(t.vals, out[:len(pl.Outputs)]...)
-		t.outputs = append(t.outputs, connector.Output{Key: key, Headers: m.Headers, Timestamp: m.Timestamp, Origin: m.Origin})
+		t.outputs = append(t.outputs, connector.Output{Key: key, Headers: m.Headers, Timestamp: m.Timestamp, Origin: t.origin(m)})
 		return "", nil
 	}
 	start := len(t.buf)
@@ -407,7 +434,7 @@ func (t *task) evaluate(m *connector.Message) (stage string, err error) {
 		return stageEncode, err
 	}
 	t.outputs = append(t.outputs, connector.Output{
-		Key: key, Value: t.buf[start:len(t.buf):len(t.buf)], Headers: m.Headers, Timestamp: m.Timestamp, Origin: m.Origin,
+		Key: key, Value: t.buf[start:len(t.buf):len(t.buf)], Headers: m.Headers, Timestamp: m.Timestamp, Origin: t.origin(m),
 	})
 	return "", nil
 }

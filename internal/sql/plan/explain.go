@@ -174,6 +174,24 @@ func (p *Pipeline) explainQuery() string {
 		}
 	}
 	s := p.Source
+	if len(p.Feeds) > 0 {
+		line("Union all %s (%d queries, each read by tasks of its own; their rows shuffled to the aggregation)", s.Name, len(p.Feeds))
+		if s.Watermark != nil {
+			fmt.Fprintf(&b, "%s  watermark: %s (each query's rows its source's)\n", indent, s.Watermark.Text)
+		}
+		for i, q := range p.Feeds {
+			branch, rest := "├─ ", "│  "
+			if i == len(p.Feeds)-1 {
+				branch, rest = "└─ ", "   "
+			}
+			lines := strings.Split(strings.TrimSuffix(q.explainQuery(), "\n"), "\n")
+			fmt.Fprintf(&b, "%s%sQuery\n", indent, branch)
+			for _, line := range lines[1:] { // not its key: the aggregation keys the rows
+				fmt.Fprintf(&b, "%s%s%s\n", indent, rest, line)
+			}
+		}
+		return b.String()
+	}
 	line("Source %s (%s; one task per input partition)", s.Name, describeConnector(s.Connector, s.Options))
 	if s.Watermark != nil {
 		fmt.Fprintf(&b, "%s  watermark: %s\n", indent, s.Watermark.Text)

@@ -127,7 +127,12 @@ type Pipeline struct {
 	// Union are the queries after UNION ALL (union.go): stateless, each
 	// over its own source, with outputs of this pipeline's names and
 	// types; the sink gets all of their rows.
-	Union     []*Pipeline
+	Union []*Pipeline
+	// Feeds, when set, are the queries of a UNION ALL in FROM whose rows
+	// the Aggregation reads (unionfeed.go): each stateless over its own
+	// source, its outputs the row of Source, which is then the union's
+	// columns and read by no connector.
+	Feeds     []*Pipeline
 	Connector string
 	Options   map[string]string // sink WITH options without "connector"
 }
@@ -136,6 +141,13 @@ type Pipeline struct {
 // Source, a joined stream, the queries' after UNION ALL (not a joined
 // table).
 func (p *Pipeline) Sources() []*Source {
+	if len(p.Feeds) > 0 {
+		out := make([]*Source, len(p.Feeds))
+		for i, f := range p.Feeds {
+			out[i] = f.Source
+		}
+		return out
+	}
 	out := []*Source{p.Source}
 	if p.StreamJoin != nil {
 		out = append(out, p.StreamJoin.Right)
@@ -284,6 +296,20 @@ func AnalyzeSink(stmt *ast.CreateSink, lookup func(name string) (*Source, bool),
 	p := &Pipeline{Name: string(stmt.Name)}
 	if strings.HasPrefix(p.Name, "_") {
 		return nil, &Error{Pos: stmt.Pos, Msg: fmt.Sprintf("invalid sink name %q", p.Name), Hint: "names starting with _ are reserved"}
+	}
+	if q, withUnion, feeds, err := unionFeeds(stmt, stmt.Query, lookup, knownConnectors, opts); err != nil {
+		return nil, err
+	} else if feeds != nil {
+		over := *stmt
+		over.Query = q
+		if p, err = AnalyzeSink(&over, withUnion, knownConnectors, opts); err != nil {
+			return nil, err
+		}
+		if err := checkUnionFed(p, stmt.Query.Pos); err != nil {
+			return nil, err
+		}
+		p.Feeds = feeds
+		return p, nil
 	}
 	if sub, i := rankedQuery(stmt.Query); i >= 0 {
 		if err := analyzeTopN(p, stmt.Query, sub, lookup, opts); err != nil {

@@ -488,3 +488,20 @@ CREATE SINK top_payments_by_start WITH (connector = 'stdout') AS
 SELECT * FROM (SELECT o.id, p.amount, o.window_start AS ws, ROW_NUMBER() OVER (PARTITION BY o.window_start ORDER BY p.amount DESC) AS rn
   FROM TUMBLE(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '1' MINUTE) o
   JOIN TUMBLE(TABLE payments, DESCRIPTOR(paid_at), INTERVAL '1' MINUTE) p ON o.id = p.order_id AND o.window_start = p.window_start) WHERE rn <= 3
+====
+-- A GROUP BY over a UNION ALL in FROM: each query over its own source,
+-- their rows the union's, aggregated together.
+CREATE SINK per_who WITH (connector = 'stdout') AS
+SELECT who, count(*) AS n, sum(amount) AS total
+FROM (SELECT customer AS who, amount FROM orders WHERE amount > 0
+      UNION ALL SELECT CAST(order_id AS text), amount FROM payments) AS u
+WHERE who IS NOT NULL
+GROUP BY who
+====
+-- Windows over a UNION ALL: the time column is each query's WATERMARK
+-- column, so each query's rows keep their source's watermark.
+CREATE SINK per_minute_union WITH (connector = 'stdout') AS
+SELECT window_start, window_end, count(*) AS n
+FROM TUMBLE(TABLE (SELECT id, placed_at AS at FROM orders UNION ALL SELECT order_id, paid_at FROM payments),
+            DESCRIPTOR(at), INTERVAL '1' MINUTE)
+GROUP BY window_start, window_end

@@ -1,0 +1,138 @@
+package plan
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/tide-data/tide/internal/sql/ast"
+	"github.com/tide-data/tide/internal/sql/expr"
+)
+
+// A UNION ALL in FROM feeding an aggregation — `SELECT k, count(*) FROM
+// (SELECT … FROM a UNION ALL SELECT … FROM b) u GROUP BY k`, or its rows
+// windowed, `TUMBLE(TABLE (SELECT … UNION ALL …), DESCRIPTOR(ts), …)` —
+// is planned as an aggregation over a source of the union's columns that
+// no connector reads (Source.Connector ""). Its rows come from
+// Pipeline.Feeds: each query of the UNION ALL, stateless over its own
+// source, whose outputs are the union's row; the engine runs each over its
+// source and sends its rows to the one aggregation.
+
+// unionFeedSource is the name the union's source takes in the plan when
+// the subquery has no alias.
+const unionFeedSource = "union_all"
+
+// unionFeeds finds a UNION ALL in q's FROM (a subquery, or the query of
+// a window table function) and analyzes its queries. It returns q with the
+// union replaced by a reference to the source of its columns, a lookup
+// that finds that source too, and the queries; q itself and a nil feeds
+// when there is no union there.
+func unionFeeds(stmt *ast.CreateSink, q *ast.Select, lookup func(string) (*Source, bool), known []string, opts Options) (*ast.Select, func(string) (*Source, bool), []*Pipeline, error) {
+	var union *ast.Select
+	var name ast.Ident
+	var pos ast.Pos
+	var from func(src string) ast.TableExpr // q's FROM reading the union's source
+	switch f := q.From.(type) {
+	case *ast.Subquery:
+		if f.Query.UnionAll == nil {
+			return q, lookup, nil, nil
+		}
+		union, name, pos = f.Query, f.Alias, f.Pos
+		from = func(src string) ast.TableExpr {
+			return &ast.TableName{Pos: f.Pos, Name: ast.Ident(src), Alias: f.Alias}
+		}
+	case *ast.TableFunc:
+		i := slices.IndexFunc(f.Args, func(a ast.TableFuncArg) bool { return a.Query != nil && a.Query.UnionAll != nil })
+		if i < 0 {
+			return q, lookup, nil, nil
+		}
+		union, pos = f.Args[i].Query, f.Args[i].Pos
+		from = func(src string) ast.TableExpr {
+			fn := *f
+			fn.Args = slices.Clone(f.Args)
+			fn.Args[i] = ast.TableFuncArg{Pos: pos, Name: f.Args[i].Name, Table: &ast.TableName{Pos: pos, Name: ast.Ident(src)}}
+			return &fn
+		}
+	default:
+		return q, lookup, nil, nil
+	}
+	one := *stmt
+	one.Query, one.Columns = union, nil
+	first, err := analyzeUnion(&one, lookup, known, opts)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	feeds := append([]*Pipeline{first}, first.Union...)
+	first.Union = nil
+	for _, f := range feeds {
+		if f.Key != nil {
+			return nil, nil, nil, unsupported(pos, "KEY BY in a query of a UNION ALL that is aggregated is not supported",
+				"the aggregation keys its rows by its groups: drop KEY BY")
+		}
+	}
+	src := &Source{Name: string(name)}
+	if src.Name == "" {
+		src.Name = unionFeedSource
+	}
+	if _, taken := lookup(src.Name); taken {
+		return nil, nil, nil, &Error{Pos: pos, Msg: fmt.Sprintf("the UNION ALL's alias %q is the name of a source", src.Name),
+			Hint: "give the subquery another alias: (SELECT … UNION ALL …) AS u"}
+	}
+	for _, o := range first.Outputs {
+		src.Columns = append(src.Columns, Column{Name: o.Name, Type: o.Type})
+	}
+	if src.Watermark, err = unionWatermark(src, feeds, opts); err != nil {
+		return nil, nil, nil, err
+	}
+	out := *q
+	out.From = from(src.Name)
+	withUnion := func(n string) (*Source, bool) {
+		if n == src.Name {
+			return src, true
+		}
+		return lookup(n)
+	}
+	return &out, withUnion, feeds, nil
+}
+
+// unionWatermark is the union's event time: a column that is, in every
+// query, its source's WATERMARK column as it is (no expression, no cast).
+// Each query's rows then keep their source's watermark, which the engine
+// computes over the source's row. Without such a column the union has no
+// event time (windows over it are refused as over any source without a
+// WATERMARK).
+func unionWatermark(src *Source, feeds []*Pipeline, opts Options) (*Watermark, error) {
+	for col := range src.Columns {
+		texts := make([]string, 0, len(feeds))
+		for _, f := range feeds {
+			wm := f.Source.Watermark
+			c, ok := f.Outputs[col].Expr.Column()
+			if wm == nil || !ok || c != wm.Column {
+				texts = nil
+				break
+			}
+			texts = append(texts, f.Source.Name+": "+wm.Text)
+		}
+		if texts == nil {
+			continue
+		}
+		// Over the union's row the watermark is the column itself; the
+		// engine evaluates each source's own expression over its row.
+		e, err := expr.CompileWith(&ast.ColumnRef{Name: ast.Ident(src.Columns[col].Name)}, exprColumns(src.Name, src.RowColumns()), opts.Compile)
+		if err != nil {
+			return nil, err
+		}
+		return &Watermark{Column: col, Expr: e, Text: strings.Join(texts, "; ")}, nil
+	}
+	return nil, nil
+}
+
+// checkUnionFed refuses what a union's rows cannot feed yet: anything but
+// an aggregation of them (GROUP BY, windowed or not).
+func checkUnionFed(p *Pipeline, pos ast.Pos) error {
+	if p.Aggregation == nil || p.Join != nil || p.StreamJoin != nil || p.TopN != nil || p.Outer != nil {
+		return unsupported(pos, "a UNION ALL in FROM is supported under GROUP BY only (its rows aggregated, windowed or not)",
+			"write the UNION ALL at the top of the sink's query, each query selecting what the outer one would")
+	}
+	return nil
+}

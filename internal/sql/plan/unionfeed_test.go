@@ -1,0 +1,80 @@
+package plan
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// A GROUP BY over a UNION ALL in FROM aggregates the union's rows: the
+// plan's source is the union's columns, fed by each query over its own
+// source.
+func TestGroupByOverUnionAll(t *testing.T) {
+	p, err := analyzeSinkSQL(t, `CREATE SINK per_customer WITH (connector = 'topic', topic = 'x') AS
+		SELECT who, count(*) AS n, sum(amount) AS total
+		FROM (SELECT customer AS who, amount FROM orders WHERE amount > 0
+		      UNION ALL SELECT CAST(order_id AS text), amount FROM payments) AS u
+		GROUP BY who`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Feeds) != 2 || p.Aggregation == nil || p.Source.Connector != "" || p.Source.Name != "u" {
+		t.Fatalf("feeds %d, aggregation %v, source %+v", len(p.Feeds), p.Aggregation != nil, p.Source)
+	}
+	if got := p.Sources(); len(got) != 2 || got[0].Name != "orders" || got[1].Name != "payments" {
+		t.Fatalf("sources %v", got)
+	}
+	if p.Feeds[0].Filter == nil || p.Feeds[1].Filter != nil {
+		t.Error("each query keeps its own WHERE")
+	}
+	if p.Source.Columns[1].Type != p.Feeds[1].Outputs[1].Type {
+		t.Errorf("amount: %s over the union, %s from payments", p.Source.Columns[1].Type, p.Feeds[1].Outputs[1].Type)
+	}
+	if p.Updating() == false {
+		t.Error("a GROUP BY without a window updates")
+	}
+}
+
+// Windows over a union need a column that is each query's WATERMARK
+// column as it is.
+func TestWindowOverUnionAll(t *testing.T) {
+	p, err := analyzeSinkSQL(t, `CREATE SINK per_minute WITH (connector = 'topic', topic = 'x') AS
+		SELECT window_start, window_end, count(*) AS n
+		FROM TUMBLE(TABLE (SELECT id, placed_at AS at FROM orders UNION ALL SELECT order_id, paid_at FROM payments),
+		            DESCRIPTOR(at), INTERVAL '1' MINUTE)
+		GROUP BY window_start, window_end`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Aggregation.Window == nil || p.Source.Watermark == nil || p.Source.Watermark.Column != 1 || len(p.Feeds) != 2 {
+		t.Fatalf("window %v, watermark %+v, feeds %d", p.Aggregation.Window, p.Source.Watermark, len(p.Feeds))
+	}
+	if p.Updating() {
+		t.Error("a window's rows are final")
+	}
+	_, err = analyzeSinkSQL(t, `CREATE SINK per_minute WITH (connector = 'topic', topic = 'x') AS
+		SELECT window_start, window_end, count(*) AS n
+		FROM TUMBLE(TABLE (SELECT id, placed_at + INTERVAL '1' SECOND AS at FROM orders UNION ALL SELECT order_id, paid_at FROM payments),
+		            DESCRIPTOR(at), INTERVAL '1' MINUTE)
+		GROUP BY window_start, window_end`)
+	if err == nil || !strings.Contains(err.Error(), "WATERMARK") {
+		t.Fatalf("a computed time column: %v", err)
+	}
+}
+
+func TestUnionAllInFromRefusals(t *testing.T) {
+	for _, c := range []struct{ sql, want string }{
+		{`SELECT who FROM (SELECT customer AS who FROM orders UNION ALL SELECT url FROM clicks) u`, "under GROUP BY only"},
+		{`SELECT who, count(*) FROM (SELECT customer AS who FROM orders KEY BY customer UNION ALL SELECT url FROM clicks) u GROUP BY who`, "KEY BY"},
+		{`SELECT who, count(*) FROM (SELECT customer AS who FROM orders UNION ALL SELECT url FROM clicks) AS orders GROUP BY who`, "name of a source"},
+		{`SELECT who, count(*) FROM (SELECT customer AS who, count(*) FROM orders GROUP BY customer UNION ALL SELECT url, 1 FROM clicks) u GROUP BY who`, "not supported"},
+	} {
+		_, err := analyzeSinkSQL(t, `CREATE SINK s WITH (connector = 'topic', topic = 'x') AS `+c.sql)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.sql, err, c.want)
+		}
+		if err != nil && c.want != "name of a source" && !errors.Is(err, ErrNotSupported) {
+			t.Errorf("%s: not marked unsupported: %v", c.sql, err)
+		}
+	}
+}
