@@ -36,7 +36,7 @@ import (
 // strips them, and leaves every other header as the record had it.
 var dlqHeaders = []string{
 	engine.HeaderError, engine.HeaderErrorCode, engine.HeaderStage, engine.HeaderPipeline,
-	engine.HeaderTopic, engine.HeaderPartition, engine.HeaderOffset, engine.HeaderAttempts,
+	engine.HeaderTopic, engine.HeaderPartition, engine.HeaderOffset, engine.HeaderAttempts, engine.HeaderValueDropped,
 }
 
 // replayGroup is the consumer group that records replay's progress.
@@ -100,7 +100,8 @@ had when it started. --from-beginning replays from each partition's first
 record, --from-offset N from offset N of every partition; both reset the
 group's progress first (the group must have no running replay). A record
 without tide.origin.topic and no --to stops the command (exit 2) before it is
-replayed. --dry-run prints what would be replayed and changes nothing.`,
+replayed, as does one that lost its value (tide.value.dropped: the dead-letter
+topic refused it; replayed, it would be a tombstone). --dry-run prints what would be replayed and changes nothing.`,
 		Example: `  tide dlq replay orders_clean.dlq --dry-run
   tide dlq replay orders_clean.dlq
   tide dlq replay orders_clean.dlq --to orders_retry --from-beginning --server 127.0.0.1:9092`,
@@ -252,8 +253,11 @@ func withDLQServer(ctx context.Context, s *serverFlags, f func(*dlqBackend) erro
 // dlqRead reads topic in group from the group's committed offsets (else
 // the start) up to the end offsets it has when called, handing each
 // polled batch to handle, which returns how many of them it consumed
-// (fewer ends the read). It fails when nothing arrives for b.idle
-// although records remain.
+// (fewer ends the read). It ends when nothing arrives for b.idle: a
+// partition's end offset may lie past its last record — a transaction's
+// commit marker (an exactly-once pipeline writes its dead letters in
+// transactions) or records compaction or retention deleted — so a
+// partition short of its end may have nothing left to deliver.
 func dlqRead(ctx context.Context, b *dlqBackend, topic, grp string, handle func(c transport.Consumer, recs []*transport.Record) (int, error)) error {
 	ends, err := b.tr.EndOffsets(ctx, topic)
 	if errors.Is(err, transport.ErrTopicNotFound) {
@@ -295,7 +299,7 @@ func dlqRead(ctx context.Context, b *dlqBackend, topic, grp string, handle func(
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case idle:
-			return fmt.Errorf("no records from %s for %s although partitions %v are short of their end offsets", topic, b.idle, pending())
+			return nil
 		case err != nil:
 			return err
 		}
@@ -401,6 +405,11 @@ func truncate(s string, n int) string {
 // errNoOrigin stops a replay at a record that says not where it came from.
 var errNoOrigin = errors.New("no " + engine.HeaderTopic + " header")
 
+// errValueDropped stops a replay at a dead letter whose value the
+// dead-letter topic refused (too large): replayed, its null value would
+// be a tombstone, deleting its key from a compacted topic.
+var errValueDropped = errors.New("the dead letter lost its value (" + engine.HeaderValueDropped + ")")
+
 func dlqReplay(cmd *cobra.Command, b *dlqBackend, topic string, opts replayOptions) error {
 	ctx := cmd.Context()
 	grp := replayGroup(topic)
@@ -447,6 +456,11 @@ func dlqReplay(cmd *cobra.Command, b *dlqBackend, topic string, opts replayOptio
 			}
 			if to == "" {
 				failed = usageError(fmt.Errorf("%s/%d/%d: %w: give --to TOPIC", topic, r.Partition, r.Offset, errNoOrigin))
+				break
+			}
+			if why, dropped := header(r, engine.HeaderValueDropped); dropped {
+				failed = usageError(fmt.Errorf("%s/%d/%d: %w: %s; it cannot be replayed: resend the event from its source, and skip the letter with --from-offset %d",
+					topic, r.Partition, r.Offset, errValueDropped, why, r.Offset+1))
 				break
 			}
 			out = append(out, &transport.Record{

@@ -10,6 +10,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -253,6 +255,10 @@ func (s *fileSink) recoverLocked() error {
 	if err != nil {
 		return fmt.Errorf("connector file: %w", err)
 	}
+	// The glob for prefix "events" matches "events-eu-…" too: another
+	// sink's file, maybe being written. Only this sink's names count.
+	own := regexp.MustCompile(`^` + regexp.QuoteMeta(s.prefix) + `-\d{8}T\d{6}\.\d{3}Z-\d{6,}\.ndjson` + regexp.QuoteMeta(inProgressSuffix) + `$`)
+	matches = slices.DeleteFunc(matches, func(path string) bool { return !own.MatchString(filepath.Base(path)) })
 	for _, path := range matches {
 		if err := recoverFile(path); err != nil {
 			return err

@@ -167,7 +167,12 @@ func NewHTTP(opts map[string]string, _ Env) (Sink, error) {
 	tr.MaxConnsPerHost = maxConns
 	tr.MaxIdleConnsPerHost = maxConns
 	tr.IdleConnTimeout = 90 * time.Second
-	s.client = &http.Client{Transport: tr}
+	s.client = &http.Client{Transport: tr,
+		// A redirect is an answer, not followed: a 301, 302 or 303 would
+		// be followed by a GET without the body, whose 2xx would count
+		// the event as delivered. It is permanent, as any 3xx.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 	return s, nil
 }
 
@@ -206,10 +211,18 @@ func (s *httpSink) Write(ctx context.Context, outputs []Output) error {
 		step = s.batchMax
 	}
 	var body []byte
+	var seqs []int32
+	if !s.batch {
+		seqs = outputSeqs(outputs)
+	}
 	for from := 0; from < len(outputs); from += step {
 		to := min(from+step, len(outputs))
 		var hdr http.Header
-		body, hdr = s.request(body[:0], outputs[from:to])
+		var seq int32
+		if seqs != nil {
+			seq = seqs[from]
+		}
+		body, hdr = s.request(body[:0], outputs[from:to], seq)
 		f, err := s.deliver(ctx, body, hdr)
 		if err != nil {
 			return err
@@ -225,8 +238,8 @@ func (s *httpSink) Write(ctx context.Context, outputs []Output) error {
 }
 
 // request builds the body (appended to buf) and headers of a request
-// carrying outs.
-func (s *httpSink) request(buf []byte, outs []Output) ([]byte, http.Header) {
+// carrying outs; seq numbers a single output among its input's.
+func (s *httpSink) request(buf []byte, outs []Output, seq int32) ([]byte, http.Header) {
 	hdr := s.headers.Clone()
 	first := &outs[0]
 	switch {
@@ -234,14 +247,22 @@ func (s *httpSink) request(buf []byte, outs []Output) ([]byte, http.Header) {
 		buf = append(buf, first.Value...)
 		hdr.Set("Content-Type", s.contentType)
 		if first.Key != nil {
-			if utf8.Valid(first.Key) && validHeader("k", string(first.Key)) {
+			// HTTP trims a header value's leading and trailing blanks: such
+			// a key goes in base64.
+			if k := string(first.Key); utf8.Valid(first.Key) && validHeader("k", k) && strings.Trim(k, " \t") == k {
 				hdr.Set(HTTPHeaderKey, string(first.Key))
 			} else {
 				hdr.Set(HTTPHeaderKeyBase64, base64.StdEncoding.EncodeToString(first.Key))
 			}
 		}
 		if o := first.Origin; o.Topic != "" {
-			hdr.Set(HTTPHeaderIdempotency, o.Topic+"/"+strconv.Itoa(int(o.Partition))+"/"+strconv.FormatInt(o.Offset, 10))
+			// The outputs of one input (a window's rows, fired by one
+			// checkpoint) share its origin: the n-th of them is named so.
+			id := o.Stream() + "/" + strconv.Itoa(int(o.Partition)) + "/" + strconv.FormatInt(o.Offset, 10)
+			if seq > 0 {
+				id += "/" + strconv.Itoa(int(seq))
+			}
+			hdr.Set(HTTPHeaderIdempotency, id)
 		}
 	case s.array:
 		buf = append(buf, '[')

@@ -131,10 +131,12 @@ type PostgresSink struct {
 	logger *slog.Logger
 	pool   *pgPool
 
-	upsertSQL string
-	deleteSQL string
-	createSQL string
-	copySQL   string
+	table       string   // quoted
+	names, keys []string // quoted: the columns; the key's columns
+	upsertSQL   string   // set up again once the table's types are known (ensureSetup)
+	deleteSQL   string
+	createSQL   string
+	copySQL     string
 
 	// COPY first: a batch is written with a binary COPY into the table
 	// when the table's column types are those the rows are encoded as
@@ -287,41 +289,10 @@ func (s *PostgresSink) plan() error {
 		keys[i] = names[c]
 	}
 
+	s.table, s.names, s.keys = table, names, keys
+	s.upsertSQL = s.upsertStatement(nil)
 	var b strings.Builder
-	fmt.Fprintf(&b, "INSERT INTO %s AS t (%s) SELECT ", table, strings.Join(names, ", "))
-	for i, c := range s.cols {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "u.c%d%s", i, pgArrayCast(c.Type))
-	}
-	b.WriteString(" FROM unnest(")
-	for i, c := range s.cols {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "$%d::%s[]", i+1, pgArrayElement(c.Type))
-	}
-	b.WriteString(") AS u(")
-	for i := range s.cols {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "c%d", i)
-	}
-	fmt.Fprintf(&b, ") ON CONFLICT (%s) DO ", strings.Join(keys, ", "))
-	var sets []string
-	for i, n := range names {
-		if !slices.Contains(s.pk, i) {
-			sets = append(sets, n+" = EXCLUDED."+n)
-		}
-	}
-	if len(sets) == 0 {
-		b.WriteString("NOTHING")
-	} else {
-		b.WriteString("UPDATE SET " + strings.Join(sets, ", "))
-	}
-	s.upsertSQL = b.String()
+
 	s.deleteSQL = s.deleteStatement(table, keys)
 
 	s.copySQL = fmt.Sprintf("COPY %s (%s) FROM STDIN (FORMAT binary)", table, strings.Join(names, ", "))
@@ -593,6 +564,52 @@ func (s *PostgresSink) writeRows(ctx context.Context, rows []types.Row, outputs 
 	}
 }
 
+// upsertStatement is INSERT … SELECT FROM unnest($1::t[], …) ON CONFLICT
+// (key) DO UPDATE. A column of NULL literals travels as text, which has
+// no assignment cast to most types: it is cast to the table column's
+// type, when nullTypes (by column) knows it.
+func (s *PostgresSink) upsertStatement(nullTypes map[int]string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "INSERT INTO %s AS t (%s) SELECT ", s.table, strings.Join(s.names, ", "))
+	for i, c := range s.cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		cast := pgArrayCast(c.Type)
+		if t, ok := nullTypes[i]; ok && c.Type == types.KindNull {
+			cast = "::" + t
+		}
+		fmt.Fprintf(&b, "u.c%d%s", i, cast)
+	}
+	b.WriteString(" FROM unnest(")
+	for i, c := range s.cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d::%s[]", i+1, pgArrayElement(c.Type))
+	}
+	b.WriteString(") AS u(")
+	for i := range s.cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "c%d", i)
+	}
+	fmt.Fprintf(&b, ") ON CONFLICT (%s) DO ", strings.Join(s.keys, ", "))
+	var sets []string
+	for i, n := range s.names {
+		if !slices.Contains(s.pk, i) {
+			sets = append(sets, n+" = EXCLUDED."+n)
+		}
+	}
+	if len(sets) == 0 {
+		b.WriteString("NOTHING")
+	} else {
+		b.WriteString("UPDATE SET " + strings.Join(sets, ", "))
+	}
+	return b.String()
+}
+
 // ensureSetup creates the progress tables (and the target table when
 // asked) once; a failure is retried by the next Write.
 func (s *PostgresSink) ensureSetup(ctx context.Context) error {
@@ -614,9 +631,12 @@ func (s *PostgresSink) ensureSetup(ctx context.Context) error {
 			return fmt.Errorf("connector postgres: creating table %s: %w", s.o.Table, err)
 		}
 	}
-	ok, err := s.copyCompatible(ctx, conn)
+	ok, nullTypes, err := s.copyCompatible(ctx, conn)
 	if err != nil {
 		return fmt.Errorf("connector postgres: reading the columns of %s: %w", s.o.Table, err)
+	}
+	if len(nullTypes) > 0 {
+		s.upsertSQL = s.upsertStatement(nullTypes)
 	}
 	s.copyMode.Lock()
 	s.copyMode.ok = ok
@@ -626,35 +646,45 @@ func (s *PostgresSink) ensureSetup(ctx context.Context) error {
 }
 
 // copyCompatible reports whether every output column is a column of the
-// table with the type the binary COPY path encodes it as.
-func (s *PostgresSink) copyCompatible(ctx context.Context, conn *pgx.Conn) (bool, error) {
-	rs, err := conn.Query(ctx, `SELECT attname, atttypid FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`,
+// table with the type the binary COPY path encodes it as, and returns the
+// table's types of the output columns of NULL literals.
+func (s *PostgresSink) copyCompatible(ctx context.Context, conn *pgx.Conn) (bool, map[int]string, error) {
+	rs, err := conn.Query(ctx, `SELECT attname, atttypid, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`,
 		pgx.Identifier(strings.Split(s.o.Table, ".")).Sanitize())
 	if err != nil {
-		return false, err
+		return false, nil, err
 	}
-	typeOf := map[string]uint32{}
+	typeOf, nameOf := map[string]uint32{}, map[string]string{}
 	for rs.Next() {
-		var name string
+		var name, typ string
 		var oid uint32
-		if err := rs.Scan(&name, &oid); err != nil {
+		if err := rs.Scan(&name, &oid, &typ); err != nil {
 			rs.Close()
-			return false, err
+			return false, nil, err
 		}
-		typeOf[name] = oid
+		typeOf[name], nameOf[name] = oid, typ
 	}
 	rs.Close()
 	if err := rs.Err(); err != nil {
-		return false, err
+		return false, nil, err
+	}
+	var nullTypes map[int]string
+	for i, c := range s.cols {
+		if t, ok := nameOf[c.Name]; ok && c.Type == types.KindNull {
+			if nullTypes == nil {
+				nullTypes = map[int]string{}
+			}
+			nullTypes[i] = t
+		}
 	}
 	for _, c := range s.cols {
 		if !slices.Contains(pgCopyOID(c.Type), typeOf[c.Name]) {
 			s.logger.Info("postgres sink: the table's column types differ from the outputs'; writing with INSERT only",
 				"table", s.o.Table, "column", c.Name, "type", PostgresType(c.Type))
-			return false, nil
+			return false, nullTypes, nil
 		}
 	}
-	return true, nil
+	return true, nullTypes, nil
 }
 
 // useCopy says whether the next batch tries COPY.
@@ -717,7 +747,7 @@ func (e *pgCopyError) Unwrap() error { return e.err }
 
 // partitionRun is the outputs of one source partition in a batch.
 type partitionRun struct {
-	topic     string
+	topic     string // the origin's Stream: its topic, qualified by its input
 	partition int32
 	idx       []int // into outputs, in order
 	stored    int64 // the stored offset (-1: none), read under lock
@@ -791,7 +821,7 @@ func (s *PostgresSink) transact(ctx context.Context, rows []types.Row, outputs [
 	}
 	for _, rj := range fresh {
 		o := outputs[rj.Index].Origin
-		batch.Queue(pgStoreRejectedSQL, s.sinkID, o.Topic, o.Partition, o.Offset, seqs[rj.Index], rj.Code, rj.Err.Error(), rj.Attempts)
+		batch.Queue(pgStoreRejectedSQL, s.sinkID, o.Stream(), o.Partition, o.Offset, seqs[rj.Index], rj.Code, rj.Err.Error(), rj.Attempts)
 	}
 	if batch.Len() > 0 {
 		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
@@ -985,13 +1015,13 @@ func partitionRuns(outputs []Output) []*partitionRun {
 		o := &outputs[i].Origin
 		var r *partitionRun
 		for _, c := range runs {
-			if c.topic == o.Topic && c.partition == o.Partition {
+			if c.topic == o.Stream() && c.partition == o.Partition {
 				r = c
 				break
 			}
 		}
 		if r == nil {
-			r = &partitionRun{topic: o.Topic, partition: o.Partition, idx: make([]int, 0, len(outputs)), last: -1}
+			r = &partitionRun{topic: o.Stream(), partition: o.Partition, idx: make([]int, 0, len(outputs)), last: -1}
 			runs = append(runs, r)
 		}
 		r.idx = append(r.idx, i)

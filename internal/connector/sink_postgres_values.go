@@ -109,7 +109,7 @@ func (pc *pgColumn) array(kind types.Kind, c int, rows []types.Row, idx []int) a
 			v := &rows[i][c]
 			t := pgtype.Timestamp{Valid: !v.IsNull()}
 			if t.Valid {
-				t.Time = time.UnixMicro(v.Micros()).UTC()
+				t.Time, t.InfinityModifier = pgTime(v.Micros())
 			}
 			pc.timestamps = append(pc.timestamps, t)
 		}
@@ -120,7 +120,7 @@ func (pc *pgColumn) array(kind types.Kind, c int, rows []types.Row, idx []int) a
 			v := &rows[i][c]
 			t := pgtype.Timestamptz{Valid: !v.IsNull()}
 			if t.Valid {
-				t.Time = time.UnixMicro(v.Micros()).UTC()
+				t.Time, t.InfinityModifier = pgTime(v.Micros())
 			}
 			pc.instants = append(pc.instants, t)
 		}
@@ -130,8 +130,14 @@ func (pc *pgColumn) array(kind types.Kind, c int, rows []types.Row, idx []int) a
 		for _, i := range idx {
 			v := &rows[i][c]
 			d := pgtype.Date{Valid: !v.IsNull()}
-			if d.Valid {
-				d.Time = time.Unix(int64(v.Days())*86400, 0).UTC()
+			switch days := v.Days(); {
+			case !d.Valid:
+			case days == types.DateInfinity:
+				d.InfinityModifier = pgtype.Infinity
+			case days == types.DateNegInfinity:
+				d.InfinityModifier = pgtype.NegativeInfinity
+			default:
+				d.Time = time.Unix(int64(days)*86400, 0).UTC()
 			}
 			pc.dates = append(pc.dates, d)
 		}
@@ -257,11 +263,21 @@ func appendCopyRow(dst []byte, cols []format.Column, row types.Row) []byte {
 			dst = binary.BigEndian.AppendUint32(dst, uint32(len(v.Bytes())))
 			dst = append(dst, v.Bytes()...)
 		case types.KindTimestamp, types.KindTimestampTZ:
+			// Postgres' infinities are the int64 extremes, as Tide's: not
+			// moved to its epoch (which would wrap them into finite times).
+			us := v.Micros()
+			if us != types.TimestampInfinity && us != types.TimestampNegInfinity {
+				us -= pgEpochMicros
+			}
 			dst = append(dst, 0, 0, 0, 8)
-			dst = binary.BigEndian.AppendUint64(dst, uint64(v.Micros()-pgEpochMicros))
+			dst = binary.BigEndian.AppendUint64(dst, uint64(us))
 		case types.KindDate:
+			days := int64(v.Days())
+			if days != types.DateInfinity && days != types.DateNegInfinity {
+				days -= pgEpochDays
+			}
 			dst = append(dst, 0, 0, 0, 4)
-			dst = binary.BigEndian.AppendUint32(dst, uint32(int64(v.Days())-pgEpochDays))
+			dst = binary.BigEndian.AppendUint32(dst, uint32(days))
 		case types.KindInterval:
 			months, days, micros := v.Interval()
 			dst = append(dst, 0, 0, 0, 16)
@@ -394,4 +410,15 @@ func (r *pgCopyReader) Read(p []byte) (int, error) {
 	n := copy(p, r.buf[r.off:])
 	r.off += n
 	return n, nil
+}
+
+// pgTime is a timestamp's time for pgx, or its infinity.
+func pgTime(us int64) (time.Time, pgtype.InfinityModifier) {
+	switch us {
+	case types.TimestampInfinity:
+		return time.Time{}, pgtype.Infinity
+	case types.TimestampNegInfinity:
+		return time.Time{}, pgtype.NegativeInfinity
+	}
+	return time.UnixMicro(us).UTC(), pgtype.Finite
 }

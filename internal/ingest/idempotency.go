@@ -80,6 +80,7 @@ type entry struct {
 type requestEntry struct {
 	sum     [sha256.Size]byte // the body's; zero: not known (accept any body)
 	written []position        // per element; nil: nothing written yet
+	dups    []bool            // per element, those answered as duplicates (event ids); nil: none
 }
 
 // DefaultIdempotencyMaxKeys is the default of Config.IdempotencyMaxKeys.
@@ -140,6 +141,9 @@ type storedEntry struct {
 	Complete bool       `json:"complete"`
 	SHA256   string     `json:"sha256,omitempty"` // hex
 	Offsets  [][2]int64 `json:"offsets"`          // [partition, offset]; offset -1: not written
+	// Duplicates are the elements answered as duplicates of an event id
+	// ingested before, by index.
+	Duplicates []int `json:"duplicates,omitempty"`
 }
 
 // load reads the idempotency topic, if there is one, keeping the entries
@@ -193,6 +197,14 @@ func (s *idemStore) load(ctx context.Context, workerID string) error {
 			copy(e.req.sum[:], sum)
 			for i, po := range se.Offsets {
 				e.req.written[i] = position{partition: int32(po[0]), offset: po[1]}
+			}
+			for _, i := range se.Duplicates {
+				if i >= 0 && i < len(se.Offsets) {
+					if e.req.dups == nil {
+						e.req.dups = make([]bool, len(se.Offsets))
+					}
+					e.req.dups[i] = true
+				}
 			}
 		}
 		s.mu.Lock()
@@ -460,6 +472,9 @@ func (s *idemStore) settle(ctx context.Context, owned []claimed) {
 		}
 		for j, p := range written {
 			se.Offsets[j] = [2]int64{int64(p.partition), p.offset}
+			if e.req != nil && j < len(e.req.dups) && e.req.dups[j] {
+				se.Duplicates = append(se.Duplicates, j)
+			}
 		}
 		value, _ := json.Marshal(se)
 		recs = append(recs, &transport.Record{Topic: IdempotencyTopic, Partition: -1, Key: []byte(c.key), Value: value})

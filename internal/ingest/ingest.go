@@ -467,12 +467,12 @@ func (h *Handler) serve(rw http.ResponseWriter, r *http.Request, tp []byte, span
 		}
 		if !owned {
 			rw.Header().Set(HeaderIdempotentReply, "true")
-			h.answer(rw, e.req.written, nil)
+			h.answer(rw, e.req.written, e.req.dups, nil)
 			h.metrics.ingested(topic, 0)
 			return
 		}
 		if e.req.written != nil && len(e.req.written) != len(w.els) {
-			e.req.written = nil // cannot happen with the same body
+			e.req.written, e.req.dups = nil, nil // cannot happen with the same body
 		}
 		e.req.sum = sum
 		reqEntry = e
@@ -518,14 +518,14 @@ func (h *Handler) serve(rw http.ResponseWriter, r *http.Request, tp []byte, span
 	}
 	if w.err != nil {
 		if errors.Is(w.err, transport.ErrTopicNotFound) {
-			h.known.Delete(topic)
+			h.forget(topic)
 			h.fail(rw, http.StatusNotFound, codeUnknownTopic, fmt.Sprintf("topic %q does not exist", topic))
 			return
 		}
 		if errors.Is(w.err, transport.ErrRecordTooLarge) { // the topic's limit changed since it was looked up
-			h.known.Delete(topic)
+			h.forget(topic)
 			h.fail(rw, http.StatusRequestEntityTooLarge, codeRecordTooLarge,
-				"a record is larger than the topic's max.message.bytes; records of other partitions may have been written (retry with the same Idempotency-Key without it)")
+				"a record is larger than the topic's max.message.bytes, which changed since the topic was looked up; records of other partitions may have been written")
 			return
 		}
 		h.logger.Warn("ingest: write failed", "topic", topic, "records", len(w.ptrs), "err", w.err)
@@ -537,7 +537,7 @@ func (h *Handler) serve(rw http.ResponseWriter, r *http.Request, tp []byte, span
 	if reqEntry != nil {
 		written = reqEntry.req.written
 	}
-	h.answer(rw, written, w)
+	h.answer(rw, written, nil, w)
 	h.metrics.ingested(topic, len(w.ptrs))
 }
 
@@ -565,6 +565,16 @@ func (h *Handler) tooMany(rw http.ResponseWriter) {
 // readChunk is how much more in-flight room a body of unknown length
 // takes at a time.
 const readChunk = 64 << 10
+
+// forget drops what the handler knows of topic (that it exists, its
+// limit, its schema mode), so the next request looks it up again: a
+// write found it deleted (auto-create then makes it again) or its limit
+// changed.
+func (h *Handler) forget(topic string) {
+	h.known.Delete(topic)
+	h.checked.Delete(topic)
+	h.modes.Delete(topic)
+}
 
 // readBody reads the body into w.body, holding its size in the limiter;
 // it answers 413 or 429 itself and returns false then.
@@ -813,7 +823,7 @@ func (h *Handler) write(w *work, reqEntry *entry) {
 				}
 			}
 			if reqEntry.complete && len(w.claims) > 0 {
-				h.resolveClaims(w, reqEntry.req.written)
+				h.resolveClaims(w, reqEntry.req)
 			}
 		}
 		h.idem.settle(ctx, w.owned)
@@ -821,24 +831,31 @@ func (h *Handler) write(w *work, reqEntry *entry) {
 	close(w.done)
 }
 
-// resolveClaims fills written with the positions of elements that were
-// not written because their event id was found or repeated.
-func (h *Handler) resolveClaims(w *work, written []position) {
+// resolveClaims fills in req the positions of elements that were not
+// written because their event id was found or repeated, and marks them
+// duplicates, as the first answer does: a replay answers the same.
+func (h *Handler) resolveClaims(w *work, req *requestEntry) {
 	for i := range w.claims {
 		c := &w.claims[i]
 		switch {
 		case c.found:
-			written[i] = c.pos
+			req.written[i] = c.pos
 		case c.dupOf >= 0:
-			written[i] = w.claims[c.dupOf].entry.pos
+			req.written[i] = w.claims[c.dupOf].entry.pos
+		default:
+			continue
 		}
+		if req.dups == nil {
+			req.dups = make([]bool, len(req.written))
+		}
+		req.dups[i] = true
 	}
 }
 
 // answer writes 200 {"offsets":[...]}: written, when given, holds every
-// element's position (a replay); otherwise positions come from w's
-// records and event-id claims.
-func (h *Handler) answer(rw http.ResponseWriter, written []position, w *work) {
+// element's position (a replay, dups marking the duplicates among them);
+// otherwise positions come from w's records and event-id claims.
+func (h *Handler) answer(rw http.ResponseWriter, written []position, dups []bool, w *work) {
 	var b []byte
 	if w != nil {
 		b = w.out[:0]
@@ -860,7 +877,7 @@ func (h *Handler) answer(rw http.ResponseWriter, written []position, w *work) {
 	switch {
 	case w == nil || (written != nil && len(w.claims) == 0):
 		for i, p := range written {
-			appendPos(i, p, false)
+			appendPos(i, p, i < len(dups) && dups[i])
 		}
 	default:
 		j := 0
