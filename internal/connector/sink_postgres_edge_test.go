@@ -59,42 +59,6 @@ func TestPostgresSinkInfinity(t *testing.T) {
 	}
 }
 
-// The timestamps alone: infinities, not a finite time in the year 294247
-// (moving them to Postgres' epoch wrapped them).
-func TestPostgresSinkInfinityTimestamps(t *testing.T) {
-	for _, create := range []bool{true, false} {
-		name := "copy"
-		if !create {
-			name = "insert"
-		}
-		t.Run(name, func(t *testing.T) {
-			p := newPGTest(t)
-			cols := []format.Column{{Name: "id", Type: types.KindInt8}, {Name: "tz", Type: types.KindTimestampTZ}}
-			opts := map[string]string{"table": "inf", "primary-key": "id", "table.create": "true"}
-			if !create {
-				p.exec(`CREATE TABLE inf (id numeric PRIMARY KEY, tz timestamptz)`)
-				opts["table.create"] = "false"
-			}
-			s := p.sink(cols, opts)
-			var rows []types.Row
-			for i, text := range []string{"infinity", "-infinity"} {
-				v, err := types.ParseText(types.KindTimestampTZ, text)
-				if err != nil {
-					t.Fatal(err)
-				}
-				rows = append(rows, types.Row{types.NewInt8(int64(i + 1)), v})
-			}
-			if err := s.WriteRows(testContext(t), rows, origins(0, 2)); err != nil {
-				t.Fatalf("write: %v", err)
-			}
-			got := strings.Join(p.rows("SELECT id, tz::text FROM inf ORDER BY id"), " ")
-			if want := "1|infinity 2|-infinity"; got != want {
-				t.Errorf("stored %q, want %q", got, want)
-			}
-		})
-	}
-}
-
 // An output column of untyped NULLs (SELECT …, NULL AS note) goes into an
 // existing table whose column is not text: NULLs, not a type error the
 // pipeline would retry for ever.

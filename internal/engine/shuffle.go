@@ -364,17 +364,7 @@ func (t *task) feedRow() (pass bool, stage string, err error) {
 		}
 	}
 	copy(t.union[len(t.src.feed.Outputs):], t.row[n:n+plan.NumMetadata])
-	if f := t.src.query.Filter; f != nil {
-		v, err := f.Eval(t.union)
-		if err != nil {
-			return false, stageFilter, err
-		}
-		if v.IsNull() || !v.Bool() {
-			t.filtered++
-			return false, "", nil
-		}
-	}
-	return true, "", nil
+	return t.where(t.src.query.Filter, t.union)
 }
 
 // shuffleRecord appends the repartition record of row, the current one;

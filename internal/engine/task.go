@@ -519,15 +519,22 @@ func joinKey(pl *plan.Pipeline) *expr.Expr {
 // filter applies the WHERE clause to t.row; a row filtered out is
 // counted.
 func (t *task) filter() (pass bool, stage string, err error) {
-	if f := t.src.filter; f != nil {
-		v, err := f.Eval(t.row)
-		if err != nil {
-			return false, stageFilter, err
-		}
-		if v.IsNull() || !v.Bool() {
-			t.filtered++
-			return false, "", nil
-		}
+	return t.where(t.src.filter, t.row)
+}
+
+// where applies the predicate f (nil: none) to row, counting a row it
+// filters out.
+func (t *task) where(f *expr.Expr, row types.Row) (pass bool, stage string, err error) {
+	if f == nil {
+		return true, "", nil
+	}
+	v, err := f.Eval(row)
+	if err != nil {
+		return false, stageFilter, err
+	}
+	if v.IsNull() || !v.Bool() {
+		t.filtered++
+		return false, "", nil
 	}
 	return true, "", nil
 }
