@@ -17,11 +17,10 @@ type Origin struct {
 	Topic     string
 	Partition int32
 	Offset    int64
-	// Input names the pipeline input that read it when that is not the
-	// first ("union2": the second query of a UNION ALL). Two queries may
-	// read one topic, so a sink that remembers what it applied by origin
-	// (postgres) or names a delivery by it (http) tells them apart by
-	// Stream.
+	// Input names the pipeline input that read it when that is a UNION
+	// ALL's later query reading a topic an earlier one reads ("union1"):
+	// a sink that remembers what it applied by origin (postgres) or names
+	// a delivery by it (http) tells the two apart by Stream.
 	Input string
 }
 

@@ -34,7 +34,8 @@ type sourceInput struct {
 	// read. Nil otherwise.
 	feed *plan.Pipeline
 	// tag names the input in its outputs' origins (connector.Origin.Input)
-	// when it is a UNION ALL's later query: "union1", "union2", ...
+	// when it is a UNION ALL's later query reading what an earlier one
+	// reads: "union1", "union2", ...
 	tag string
 	// filter is what a task applies after decoding: the query's WHERE,
 	// or for a stream join the conditions on this side alone.
@@ -86,6 +87,16 @@ func (e *Engine) feedInputs(pl *plan.Pipeline, group string) ([]*sourceInput, er
 		inputs = append(inputs, in)
 	}
 	return inputs, nil
+}
+
+// sameStream reports whether two sources read the same records: the
+// same topic, or the same source.
+func sameStream(a, b *plan.Source) bool {
+	if a.Name == b.Name {
+		return true
+	}
+	ta, tb := a.Options["topic"], b.Options["topic"]
+	return ta != "" && ta == tb && sourceReadsTopic(a.Connector) && sourceReadsTopic(b.Connector)
 }
 
 // inputOf returns the input a stateful stage's origin (one of its

@@ -178,7 +178,12 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 		if err != nil {
 			return err
 		}
-		in.filter, in.query, in.tag = q.Filter, q, "union"+itoa(int64(i+1))
+		in.filter, in.query = q.Filter, q
+		if slices.ContainsFunc(p.inputs, func(o *sourceInput) bool { return sameStream(o.def, q.Source) }) {
+			// Only then: a sink that kept progress by the bare topic
+			// before finds it where it was.
+			in.tag = "union" + itoa(int64(i+1))
+		}
 		p.inputs = append(p.inputs, in)
 	}
 	if j := pl.StreamJoin; j != nil {

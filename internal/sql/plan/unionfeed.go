@@ -79,9 +79,18 @@ func unionFeeds(stmt *ast.CreateSink, q *ast.Select, lookup func(string) (*Sourc
 			Hint: "give the subquery another alias: (SELECT … UNION ALL …) AS u"}
 	}
 	for _, o := range first.Outputs {
+		if slices.ContainsFunc(metadataColumns, func(m Column) bool { return m.Name == o.Name }) {
+			// The union's row has the metadata columns of the source each
+			// row comes from; a column of that name would hide one.
+			return nil, nil, nil, &Error{Pos: pos, Msg: fmt.Sprintf("column name %q of the UNION ALL is reserved", o.Name),
+				Hint: "metadata columns _key, _topic, _partition, _offset and _timestamp exist on a union's rows: give the column another name"}
+		}
 		src.Columns = append(src.Columns, Column{Name: o.Name, Type: o.Type})
 	}
 	if src.Watermark, err = unionWatermark(src, feeds, opts); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := checkUnionTime(q.From, src, feeds); err != nil {
 		return nil, nil, nil, err
 	}
 	out := *q
@@ -125,6 +134,45 @@ func unionWatermark(src *Source, feeds []*Pipeline, opts Options) (*Watermark, e
 		return &Watermark{Column: col, Expr: e, Text: strings.Join(texts, "; ")}, nil
 	}
 	return nil, nil
+}
+
+// checkUnionTime explains why a window over the union by one of its
+// columns has no event time, before the window's own check would ask for
+// a WATERMARK in a source that has one: the column is, in some query,
+// not its source's WATERMARK column as it is.
+func checkUnionTime(from ast.TableExpr, src *Source, feeds []*Pipeline) error {
+	fn, ok := from.(*ast.TableFunc)
+	if !ok {
+		return nil
+	}
+	for _, a := range fn.Args {
+		if len(a.Descriptor) != 1 {
+			continue
+		}
+		col := slices.IndexFunc(src.Columns, func(c Column) bool { return c.Name == string(a.Descriptor[0]) })
+		if col < 0 || src.Watermark != nil && src.Watermark.Column == col {
+			return nil
+		}
+		for _, f := range feeds {
+			var why string
+			c, plain := f.Outputs[col].Expr.Column()
+			switch wm := f.Source.Watermark; {
+			case wm == nil:
+				why = fmt.Sprintf("%s declares no WATERMARK", f.Source.Name)
+			case !plain || c >= len(f.Source.Columns):
+				why = fmt.Sprintf("the query over %s computes it (%s)", f.Source.Name, f.Outputs[col].Text)
+			case c != wm.Column:
+				why = fmt.Sprintf("%s's WATERMARK is on %s, not %s", f.Source.Name, f.Source.Columns[wm.Column].Name, f.Source.Columns[c].Name)
+			case f.Outputs[col].Type != f.Source.Columns[c].Type:
+				why = fmt.Sprintf("the union casts %s's %s (%s) to %s", f.Source.Name, f.Source.Columns[c].Name, f.Source.Columns[c].Type, f.Outputs[col].Type)
+			default:
+				continue
+			}
+			return &Error{Pos: a.Pos, Msg: fmt.Sprintf("the UNION ALL's column %q has no event time: %s", src.Columns[col].Name, why),
+				Hint: "window a union by a column that is, in every query, its source's WATERMARK column as it is, of one type in all; or by DESCRIPTOR(_timestamp)"}
+		}
+	}
+	return nil
 }
 
 // checkUnionFed refuses what a union's rows cannot feed yet: anything but
