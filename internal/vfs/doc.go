@@ -4,7 +4,10 @@
 // tests can inject the faults a real disk produces (ENOSPC part-way through
 // a write, a failing fsync) and check that nothing acknowledged is lost.
 //
-// Default is the real filesystem. FaultFS wraps any FS and fails writes or
+// Default is the real filesystem. On Linux its files fsync through AIO
+// (aiosync_linux.go): the kernel runs the fsync while the goroutine waits
+// in the netpoller, so an fsync does not hold one of the Go scheduler's Ps
+// for its duration. FaultFS wraps any FS and fails writes or
 // syncs on demand; it is safe for concurrent use and its faults can be
 // cleared at run time, the way a full disk is freed by an operator.
 package vfs
