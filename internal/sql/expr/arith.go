@@ -10,16 +10,23 @@ import (
 // arith compiles + - * / % ^. neg is unary minus, compiled as 0 - x.
 func (c *compiler) arith(pos ast.Pos, op string, l, r *node, neg bool) (*node, error) {
 	var err error
-	// Unknown literals adopt the other side's type; next to a date/time
-	// in + they are intervals, as Postgres resolves them.
+	// Unknown literals and NULLs adopt the other side's type, except as
+	// Postgres resolves them: intervals next to a date/time in +, double
+	// precision next to an interval in * and / (interval * NULL).
+	otherKind := func(k types.Kind) types.Kind {
+		switch {
+		case datetimeRank(k) > 0 && op == "+":
+			return types.KindInterval
+		case k == types.KindInterval && (op == "*" || op == "/"):
+			return types.KindFloat8
+		}
+		return k
+	}
 	switch {
 	case l.unknown && r.unknown:
 		return nil, errorf(pos, codeUndefinedFunction, "operator is not unique: unknown %s unknown", op)
 	case l.unknown:
-		k := r.typ
-		if datetimeRank(k) > 0 && op == "+" {
-			k = types.KindInterval
-		}
+		k := otherKind(r.typ)
 		if k == types.KindNull {
 			k = types.KindNumeric
 		}
@@ -27,10 +34,7 @@ func (c *compiler) arith(pos ast.Pos, op string, l, r *node, neg bool) (*node, e
 			return nil, err
 		}
 	case r.unknown:
-		k := l.typ
-		if datetimeRank(k) > 0 && op == "+" {
-			k = types.KindInterval
-		}
+		k := otherKind(l.typ)
 		if k == types.KindNull {
 			k = types.KindNumeric
 		}
@@ -42,16 +46,10 @@ func (c *compiler) arith(pos ast.Pos, op string, l, r *node, neg bool) (*node, e
 		return nullNode(types.KindInt4, pos), nil
 	}
 	if l.typ == types.KindNull {
-		l = nullNode(r.typ, pos)
-		if datetimeRank(r.typ) > 0 && op == "+" {
-			l = nullNode(types.KindInterval, pos)
-		}
+		l = nullNode(otherKind(r.typ), pos)
 	}
 	if r.typ == types.KindNull {
-		r = nullNode(l.typ, pos)
-		if datetimeRank(l.typ) > 0 && op == "+" {
-			r = nullNode(types.KindInterval, pos)
-		}
+		r = nullNode(otherKind(l.typ), pos)
 	}
 	lt, rt := l.typ, r.typ
 	if lt.IsNumeric() && rt.IsNumeric() {

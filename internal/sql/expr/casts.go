@@ -232,7 +232,9 @@ func castFor(from, to types.Kind) castFunc {
 	case from == types.KindNumeric && to == types.KindFloat8:
 		return func(v types.Value) (types.Value, error) {
 			f, err := types.DecimalToFloat(v.Decimal())
-			if err != nil || (math.IsInf(f, 0) && v.Decimal().Form == apd.Finite) {
+			// Postgres reads the numeric's text as a double: overflow and
+			// underflow to zero (1e-400) are out of range.
+			if err != nil || (math.IsInf(f, 0) && v.Decimal().Form == apd.Finite) || (f == 0 && !v.Decimal().IsZero()) {
 				return v, types.ErrFloatRange
 			}
 			return types.NewFloat8(f), nil

@@ -50,7 +50,9 @@ func (ov *overload) arity() int {
 }
 
 // special builds a function that is not a plain strict overload
-// (COALESCE, concat, now(), ...).
+// (COALESCE, concat, now(), ...). It returns nil, nil to leave the call
+// to the name's overloads (substring(s, pattern) is special, substring(s,
+// i) an overload).
 type special func(c *compiler, f *ast.Func, args []*node) (*node, error)
 
 var (
@@ -102,7 +104,9 @@ func (c *compiler) call(f *ast.Func) (*node, error) {
 		args[i] = n
 	}
 	if sp, ok := specials[name]; ok {
-		return sp(c, f, args)
+		if n, err := sp(c, f, args); n != nil || err != nil {
+			return n, err
+		}
 	}
 	ovs, ok := overloads[name]
 	if !ok {
@@ -294,6 +298,13 @@ func init() {
 		// The result has the first argument's type.
 		k := args[0].typ
 		if args[0].unknown || k == types.KindNull {
+			k = l.typ
+		}
+		// Postgres has = across integer widths but not between an integer
+		// and numeric or double (nor numeric and double): the first
+		// argument is promoted, and so is the result (NULLIF(1, 2.0) is
+		// numeric).
+		if k.IsNumeric() && !(k.IsInteger() && l.typ.IsInteger()) && numericRank(l.typ) > numericRank(k) {
 			k = l.typ
 		}
 		if l, err = c.coerce(args[0], k); err != nil {

@@ -155,7 +155,8 @@ func (c *compiler) jsonOp(pos ast.Pos, op string, l, r *node) (*node, error) {
 			return jsonLookup(a.Text(), path, nil, found, null)
 		}), nil
 	}
-	if r.unknown {
+	if r.unknown || r.typ == types.KindNull {
+		// Postgres resolves an unknown (or NULL) key to text: j -> NULL is NULL.
 		if r, err = c.coerce(r, tText); err != nil {
 			return nil, err
 		}
@@ -397,6 +398,11 @@ func appendToJSON(dst []byte, v types.Value) []byte {
 		s := v.String()
 		if s == "NaN" || strings.HasSuffix(s, "Infinity") {
 			return types.AppendJSONString(dst, s)
+		}
+		// A jsonb number is a numeric: Postgres reads float8's text as one
+		// (1e+20 is 100000000000000000000, -0 is 0).
+		if d, err := types.ParseNumeric(s); err == nil {
+			return types.NewNumeric(d).AppendText(dst)
 		}
 		return append(dst, s...)
 	case tBool:

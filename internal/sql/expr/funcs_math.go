@@ -37,6 +37,12 @@ func numericRound(d *apd.Decimal, scale int64, mode apd.Rounder) (*apd.Decimal, 
 		return d, nil
 	}
 	scale = min(max(scale, -1000), 1000)
+	if !d.IsZero() && int64(d.NumDigits())+int64(d.Exponent)+scale < 0 {
+		// Quantize zeroes a value lying wholly below the rounding position
+		// whatever the mode; one digit just below it rounds the same way in
+		// every mode (ceil(0.01) = 1, floor(-0.01) = -1).
+		d = &apd.Decimal{Negative: d.Negative, Coeff: *apd.NewBigInt(1), Exponent: int32(-scale - 1)}
+	}
 	r := new(apd.Decimal)
 	ctx := types.NumericContext
 	ctx.Rounding = mode
@@ -61,6 +67,12 @@ func numericTranscendental(d *apd.Decimal, resultMag float64, f func(ctx *apd.Co
 	if resultMag != 0 && !math.IsInf(resultMag, 0) && !math.IsNaN(resultMag) {
 		dweight = int(math.Log10(math.Abs(resultMag))) // truncation, as Postgres' (int) cast
 	}
+	return numericTranscendentalAt(d, dweight, f)
+}
+
+// numericTranscendentalAt is numericTranscendental for a result of
+// decimal weight dweight.
+func numericTranscendentalAt(d *apd.Decimal, dweight int, f func(ctx *apd.Context, r, x *apd.Decimal) error) (*apd.Decimal, error) {
 	rscale := numericMinSigDigits - dweight
 	rscale = min(max(rscale, int(types.NumericScale(d)), 0), types.NumericMaxScale)
 	ctx := types.NumericContext
@@ -120,11 +132,25 @@ func init() {
 		}
 		return r, nil
 	}), n1(func(d *apd.Decimal) (*apd.Decimal, error) {
-		if d.Form != apd.Finite {
+		switch {
+		case d.Form == apd.Infinite && d.Negative:
+			return apd.New(0, 0), nil // exp(-Infinity) = 0, per POSIX
+		case d.Form != apd.Finite:
 			return d, nil
 		}
 		x, _ := types.DecimalToFloat(d)
-		return numericTranscendental(d, math.Exp(x), func(ctx *apd.Context, r, x *apd.Decimal) error { _, err := ctx.Exp(r, x); return err })
+		exp := func(ctx *apd.Context, r, x *apd.Decimal) error { _, err := ctx.Exp(r, x); return err }
+		// As Postgres' exp_var: beyond |x| = 6000 the result overflows, or
+		// is zero at the result scale.
+		if math.Abs(x) >= 6000 {
+			if x > 0 {
+				return nil, types.ErrNumericRange
+			}
+			exp = func(_ *apd.Context, r, _ *apd.Decimal) error { r.SetInt64(0); return nil }
+		}
+		// The result's decimal weight is x·log10(e), as Postgres estimates
+		// it; a float exp() would overflow or underflow beyond |x| ~ 709.
+		return numericTranscendentalAt(d, int(x*0.434294481903252), exp)
 	}))
 	lnF := func(x float64) (float64, error) {
 		if x <= 0 {
@@ -142,7 +168,9 @@ func init() {
 		}
 		return numericTranscendental(d, math.Log(x), func(ctx *apd.Context, r, x *apd.Decimal) error { _, err := ctx.Ln(r, x); return err })
 	}))
-	register("log",
+	// log(x) and log10(x) are one function, with double and numeric
+	// overloads, as in Postgres.
+	log10 := []overload{
 		f1(func(x float64) (float64, error) {
 			if x <= 0 {
 				return 0, errLog(x)
@@ -159,6 +187,9 @@ func init() {
 			}
 			return numericTranscendental(d, math.Log10(x), func(ctx *apd.Context, r, x *apd.Decimal) error { _, err := ctx.Log10(r, x); return err })
 		}),
+	}
+	register("log", log10...)
+	register("log",
 		overload{args: k(tNum, tNum), ret: tNum, fn2: func(bv, xv types.Value) (types.Value, error) {
 			b, x := bv.Decimal(), xv.Decimal()
 			bf, _ := types.DecimalToFloat(b)
@@ -189,12 +220,7 @@ func init() {
 			}
 			return numVal(roundScale(q, int32(rscale)))
 		}})
-	register("log10", f1(func(x float64) (float64, error) {
-		if x <= 0 {
-			return 0, errLog(x)
-		}
-		return math.Log10(x), nil
-	}))
+	register("log10", log10...)
 	register("mod",
 		overload{args: k(tInt2, tInt2), ret: tInt2, fn2: func(a, b types.Value) (types.Value, error) { return intArithFunc("%", tInt2)(a, b) }},
 		overload{args: k(tInt4, tInt4), ret: tInt4, fn2: func(a, b types.Value) (types.Value, error) { return intArithFunc("%", tInt4)(a, b) }},
@@ -208,7 +234,7 @@ func init() {
 			case x < 0:
 				return -1, nil
 			}
-			return x, nil
+			return 0, nil // also for -0 and NaN, as Postgres' dsign
 		}),
 		n1(func(d *apd.Decimal) (*apd.Decimal, error) {
 			if isNaN(d) {

@@ -262,6 +262,7 @@ func init() {
 	specials["concat"] = func(c *compiler, f *ast.Func, args []*node) (*node, error) { return c.concatFunc(f, args, false) }
 	specials["concat_ws"] = func(c *compiler, f *ast.Func, args []*node) (*node, error) { return c.concatFunc(f, args, true) }
 	specials["regexp_replace"] = (*compiler).regexpReplaceFunc
+	specials["substring"] = (*compiler).substringRegexFunc
 }
 
 // concatFunc is concat(any...) and concat_ws(sep, any...): NULL
@@ -309,6 +310,48 @@ func (c *compiler) concatFunc(f *ast.Func, args []*node, ws bool) (*node, error)
 		}
 		return types.NewText(b.String()), nil
 	}, args...), nil
+}
+
+// substringRegexFunc is substring(s FROM pattern) of two texts, Postgres'
+// textregexsubstr: the text matched by the pattern's first parenthesised
+// subexpression, or by the whole pattern without one; NULL for no match.
+// Other arguments take substring's overloads.
+func (c *compiler) substringRegexFunc(f *ast.Func, args []*node) (*node, error) {
+	isText := func(n *node) bool { return n.unknown || n.typ == tText }
+	if len(args) != 2 || !isText(args[0]) || !isText(args[1]) {
+		return nil, nil //nolint:nilnil // substring's overloads apply
+	}
+	s, err := c.coerceText(args[0], "substring")
+	if err != nil {
+		return nil, err
+	}
+	p, err := c.coerceText(args[1], "substring")
+	if err != nil {
+		return nil, err
+	}
+	src, err := c.regexSource(p, false)
+	if err != nil {
+		return nil, err
+	}
+	sf := s.fn
+	return c.newNode(tText, f.Pos, func(row types.Row) (types.Value, error) {
+		v, err := sf(row)
+		if err != nil || v.IsNull() {
+			return types.Null(tText), err
+		}
+		re, null, err := src(row)
+		if null || err != nil {
+			return types.Null(tText), err
+		}
+		loc := re.FindStringSubmatchIndex(v.Text())
+		if re.NumSubexp() > 0 && loc != nil {
+			loc = loc[2:4]
+		}
+		if loc == nil || loc[0] < 0 {
+			return types.Null(tText), nil
+		}
+		return types.NewText(v.Text()[loc[0]:loc[1]]), nil
+	}, s, p), nil
 }
 
 // regexpReplaceFunc is regexp_replace(s, pattern, replacement [, flags])

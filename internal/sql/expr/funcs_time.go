@@ -85,7 +85,10 @@ func init() {
 		case math.IsInf(f, -1):
 			return types.NewTimestampTZ(types.TimestampNegInfinity), nil
 		}
-		us := math.RoundToEven(f * 1e6)
+		// Rounded to microseconds from 2000-01-01, as Postgres computes it
+		// (so the same double rounds the same way).
+		const pgEpoch = 946684800 // 2000-01-01 in Unix seconds
+		us := math.RoundToEven((f-pgEpoch)*1e6) + pgEpoch*1e6
 		if us < -2.1e17 || us > 9.2e18 || types.CheckTimestamp(int64(us)) != nil {
 			return types.Value{}, &types.Error{Code: types.CodeDatetimeFieldOverflow, Message: "timestamp out of range: \"" + string(types.AppendFloat(nil, f)) + "\""}
 		}
@@ -334,16 +337,27 @@ func extractField(field string, v types.Value) (*apd.Decimal, error) {
 		if f == "week" {
 			return apd.New(int64(iw), 0), nil
 		}
+		if iy <= 0 {
+			iy-- // Postgres numbers years before 1 AD as BC: year 0 is -1
+		}
 		return apd.New(int64(iy), 0), nil
 	case "julian":
 		jd := day + 2440588
 		if k == tDate {
 			return apd.New(jd, 0), nil
 		}
+		// As Postgres: the day number plus the time of day over a day's
+		// microseconds, divided at that division's own scale.
+		t, d := apd.New(tod, 0), apd.New(types.MicrosPerDay, 0)
+		q, err := numericDiv(t, d, divScale(t, d))
+		if err != nil {
+			return nil, err
+		}
 		r := new(apd.Decimal)
-		_, _ = types.NumericContext.Add(r, apd.New(jd, 0), apd.New(tod, 0))
-		q, err := numericDiv(apd.New(jd*types.MicrosPerDay+tod, 0), apd.New(types.MicrosPerDay, 0), divScale(apd.New(jd*types.MicrosPerDay+tod, 0), apd.New(types.MicrosPerDay, 0)))
-		return q, err
+		if _, err := types.NumericContext.Add(r, apd.New(jd, 0), q); err != nil {
+			return nil, types.ErrNumericRange
+		}
+		return r, nil
 	case "epoch":
 		if k == tDate {
 			return apd.New(us/types.MicrosPerSecond, 0), nil

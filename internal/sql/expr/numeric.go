@@ -194,7 +194,8 @@ func numericPower(x, y *apd.Decimal) (*apd.Decimal, error) {
 		return nil, &types.Error{Code: types.CodeInvalidArgumentForPower, Message: "zero raised to a negative power is undefined"}
 	}
 	yInt := isIntegral(y)
-	if x.Negative && !yInt {
+	// Postgres counts ±Infinity as integral here: (-1) ^ Infinity is 1.
+	if x.Negative && !yInt && y.Form != apd.Infinite {
 		return nil, &types.Error{Code: types.CodeInvalidArgumentForPower, Message: "a negative number raised to a non-integer power yields a complex result"}
 	}
 	if x.Form != apd.Finite || y.Form != apd.Finite {

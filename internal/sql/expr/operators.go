@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"math"
 	"strings"
 
 	"github.com/tide-data/tide/internal/sql/ast"
@@ -21,6 +22,11 @@ func boolVal(b bool) types.Value {
 }
 
 func (c *compiler) unary(x *ast.Unary) (*node, error) {
+	// Postgres folds a minus into a number literal before typing it
+	// (doNegate): -2147483648 is an integer, not a negated bigint.
+	if lit, ok := x.X.(*ast.NumberLit); ok && x.Op == "-" && !strings.HasPrefix(lit.Text, "-") {
+		return c.numberLit(&ast.NumberLit{Pos: x.Pos, Text: "-" + lit.Text})
+	}
 	n, err := c.compile(x.X)
 	if err != nil {
 		return nil, err
@@ -52,7 +58,16 @@ func (c *compiler) unary(x *ast.Unary) (*node, error) {
 				return nil, err
 			}
 		}
+		// 0 - x, with a zero of x's type so that -smallint stays smallint
+		// (and -(-32768) overflows), and -0 for floats so that -(0.0) is -0
+		// as Postgres' float8um gives.
 		zero := constNode(types.NewInt4(0), x.Pos)
+		switch {
+		case n.typ.IsInteger():
+			zero = constNode(types.NewInt(n.typ, 0), x.Pos)
+		case n.typ == types.KindFloat8:
+			zero = constNode(types.NewFloat8(math.Copysign(0, -1)), x.Pos)
+		}
 		return c.arith(x.Pos, "-", zero, n, true)
 	case "~":
 		if !n.typ.IsInteger() {
@@ -255,7 +270,7 @@ func comparator(l, r types.Kind) func(a, b types.Value) int {
 		return func(a, b types.Value) int { return cmpInt64(a.Int(), b.Int()) }
 	case l == types.KindFloat8 && r == types.KindFloat8:
 		return func(a, b types.Value) int { return types.CompareFloat(a.Float(), b.Float()) }
-	case l == r && (l == types.KindText || l == types.KindBytea || l == types.KindJSON):
+	case l == r && (l == types.KindText || l == types.KindBytea):
 		return func(a, b types.Value) int { return strings.Compare(a.Text(), b.Text()) }
 	}
 	return func(a, b types.Value) int {

@@ -11,7 +11,8 @@ import (
 // kinds (integers, numeric and double compare by value, as Postgres'
 // cross-type operators do). It returns -1, 0 or +1. Doubles and numerics
 // order NaN above every other value and equal to itself, as Postgres
-// does; text and json compare bytewise (the C collation); intervals
+// does; text compares bytewise (the C collation), json as Postgres' jsonb
+// (see compareJSONB); intervals
 // compare by their span with a month of 30 days; timestamp, timestamptz
 // and date compare among themselves (a date is its midnight, UTC).
 func Compare(a, b Value) (int, error) {
@@ -27,8 +28,10 @@ func Compare(a, b Value) (int, error) {
 			return CompareFloat(a.f, b.f), nil
 		case KindNumeric:
 			return CompareDecimal(a.d, b.d), nil
-		case KindText, KindBytea, KindJSON:
+		case KindText, KindBytea:
 			return strings.Compare(a.s, b.s), nil
+		case KindJSON:
+			return compareJSONB(a.s, b.s), nil
 		case KindInterval:
 			return CompareInterval(a, b), nil
 		}

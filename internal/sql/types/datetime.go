@@ -169,11 +169,16 @@ func parseDateTime(s string) (dtParsed, bool, *Error) {
 			return p, false, nil
 		}
 		sc.i++
-		d, _, ok := sc.digits()
+		d, nd, ok := sc.digits()
 		if !ok {
 			return p, false, nil
 		}
 		p.year, p.month, p.day = y, m, d
+		if ny <= 2 && nd >= 3 {
+			// A year last after two short fields is month/day/year, as
+			// Postgres reads it with DateStyle MDY ('01/02/2024').
+			p.year, p.month, p.day = d, y, m
+		}
 	}
 	// time
 	save := sc.i
@@ -269,6 +274,9 @@ func parseDateTime(s string) (dtParsed, bool, *Error) {
 		p.zoneSeconds = sign * (h*3600 + m*60 + sec)
 	}
 	sc.skipSpace()
+	if p.year == 0 { // no year 0 in AD/BC notation, as Postgres' ValidateDate
+		return p, true, Errorf(CodeDatetimeFieldOverflow, "date/time field value out of range: %q", s)
+	}
 	if strings.HasPrefix(t[sc.i:], "bc") {
 		sc.i += 2
 		p.year = 1 - p.year

@@ -37,10 +37,10 @@
 //   - "real"/"float4" are double precision; varchar(n), char(n) are text
 //     (char(n) is not blank-padded).
 //   - Date/time input takes numeric forms only (ISO 8601, RFC 3339,
-//     'YYYY-MM-DD HH:MM:SS[.f][zone]', YYYYMMDD, BC/AD); month names,
-//     'now'/'today', and named time zones (other than UTC/GMT/Z) are
-//     rejected. Timestamps stop at 294247 AD (int64 microseconds since
+//     'YYYY-MM-DD HH:MM:SS[.f][zone]', YYYYMMDD, MM/DD/YYYY, BC/AD);
+//     month names, 'now'/'today', and named time zones (other than
+//     UTC/GMT/Z) are rejected. Timestamps stop at 294247 AD (int64 microseconds since
 //     1970) instead of 294276 AD.
-//   - jsonb values order by their canonical text, not by Postgres' jsonb
-//     ordering (equality is the same).
+//   - jsonb values compare with Postgres' jsonb ordering, but group (GROUP
+//     BY, DISTINCT) by their canonical text: 1 and 1.0 are two groups.
 package types

@@ -89,7 +89,8 @@ func (a *intervalAcc) value(s string) (Value, error) {
 }
 
 // ParseInterval reads an interval in Postgres' forms: '1 year 2 mons 3
-// days 04:05:06.5', '@ 1 hour ago', '-1 day +02:00', '1.5 hours', ISO 8601
+// days 04:05:06.5', '@ 1 hour ago', '-1 day +02:00', '1.5 hours', '1
+// 2:03:04' (days before a time), SQL-standard year-month '1-2', ISO 8601
 // 'P1Y2M3DT4H5M6S' and 'PT0.5S'. qualifier is the field qualifier of
 // INTERVAL '5' MINUTE ("minute", "day to second", ...; "" for none): a
 // bare number is read in the qualifier's last unit (seconds without one),
@@ -101,7 +102,7 @@ func ParseInterval(s, qualifier string) (Value, error) {
 	if strings.HasPrefix(t, "p") {
 		ok = parseISOInterval(t[1:], &acc)
 	} else {
-		ok = parsePGInterval(t, lastQualifierUnit(qualifier), &acc)
+		ok = parsePGInterval(t, lastQualifierUnit(qualifier), strings.EqualFold(qualifier, "minute to second"), &acc)
 	}
 	if !ok {
 		return Value{}, datetimeSyntaxError("interval", s)
@@ -159,7 +160,9 @@ func splitIntervalTokens(t string) []string {
 			i++
 		case (c >= '0' && c <= '9') || c == '.' || c == '+' || c == '-' || c == ':':
 			j := i + 1
-			for j < len(t) && ((t[j] >= '0' && t[j] <= '9') || t[j] == '.' || t[j] == ':' || ((t[j] == 'e') && j+1 < len(t) && t[j+1] >= '0' && t[j+1] <= '9')) {
+			// A '-' after a digit continues the token: the year-month '1-2'.
+			for j < len(t) && ((t[j] >= '0' && t[j] <= '9') || t[j] == '.' || t[j] == ':' || ((t[j] == 'e') && j+1 < len(t) && t[j+1] >= '0' && t[j+1] <= '9') ||
+				(t[j] == '-' && t[j-1] >= '0' && t[j-1] <= '9')) {
 				j++
 			}
 			toks = append(toks, t[i:j])
@@ -178,43 +181,51 @@ func splitIntervalTokens(t string) []string {
 	return toks
 }
 
-func parsePGInterval(t, bareUnit string, acc *intervalAcc) bool {
+// parsePGInterval reads the fields right to left, as Postgres does: a unit
+// word names the number before it; a number without one is in days just
+// before an h:m[:s] time or a number of hours ('1 2:03:04' is 1 day
+// 02:03:04), in bareUnit when last, and invalid anywhere else ('2 3').
+// minSec reads a time 'a:b' as minutes and seconds (MINUTE TO SECOND).
+func parsePGInterval(t, bareUnit string, minSec bool, acc *intervalAcc) bool {
 	toks := splitIntervalTokens(t)
+	ago := len(toks) > 0 && toks[len(toks)-1] == "ago"
+	if ago {
+		toks = toks[:len(toks)-1]
+	}
 	if len(toks) == 0 {
 		return false
 	}
-	ago := false
-	for i := 0; i < len(toks); i++ {
-		tok := toks[i]
-		if tok == "ago" {
-			if i != len(toks)-1 {
+	isWord := func(tok string) bool { return tok[0] >= 'a' && tok[0] <= 'z' }
+	next := bareUnit // the unit of a number without a unit word
+	for i := len(toks) - 1; i >= 0; i-- {
+		tok, unit := toks[i], next
+		if isWord(tok) {
+			if i == 0 || isWord(toks[i-1]) || strings.IndexByte(toks[i-1], ':') >= 0 {
 				return false
 			}
-			ago = true
-			continue
+			i--
+			tok, unit = toks[i], tok
 		}
-		if c := tok[0]; c >= 'a' && c <= 'z' {
-			return false
-		}
-		if strings.IndexByte(tok, ':') >= 0 {
-			if !parseIntervalTime(tok, acc) {
+		next = ""
+		switch {
+		case strings.IndexByte(tok, ':') >= 0:
+			if !parseIntervalTime(tok, minSec, acc) {
 				return false
 			}
-			continue
-		}
-		v, err := strconv.ParseFloat(tok, 64)
-		if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
-			return false
-		}
-		if i+1 < len(toks) && toks[i+1][0] >= 'a' && toks[i+1][0] <= 'z' && toks[i+1] != "ago" {
-			if !acc.add(toks[i+1], v) {
+			next = "day"
+		case strings.IndexByte(tok[1:], '-') >= 0:
+			if !parseYearMonth(tok, acc) {
 				return false
 			}
-			i++
-			continue
-		}
-		if !acc.add(bareUnit, v) {
-			return false
+		default:
+			v, err := strconv.ParseFloat(tok, 64)
+			if err != nil || math.IsInf(v, 0) || math.IsNaN(v) || !acc.add(unit, v) {
+				return false
+			}
+			switch unit {
+			case "hour", "hours", "h", "hr", "hrs":
+				next = "day"
+			}
 		}
 	}
 	if ago {
@@ -223,8 +234,30 @@ func parsePGInterval(t, bareUnit string, acc *intervalAcc) bool {
 	return true
 }
 
-// parseIntervalTime reads [+-]h:mm[:ss[.frac]].
-func parseIntervalTime(tok string, acc *intervalAcc) bool {
+// parseYearMonth reads the SQL-standard year-month form [+-]y-m (m < 12);
+// the sign applies to both.
+func parseYearMonth(tok string, acc *intervalAcc) bool {
+	neg := tok[0] == '-'
+	if tok[0] == '-' || tok[0] == '+' {
+		tok = tok[1:]
+	}
+	ys, ms, _ := strings.Cut(tok, "-")
+	y, err1 := strconv.ParseUint(ys, 10, 31)
+	m, err2 := strconv.ParseUint(ms, 10, 31)
+	if err1 != nil || err2 != nil || m >= MonthsPerYear {
+		return false
+	}
+	months := int64(y)*MonthsPerYear + int64(m)
+	if neg {
+		months = -months
+	}
+	acc.months += months
+	return true
+}
+
+// parseIntervalTime reads [+-]h:mm[:ss[.frac]], or [+-]m:ss[.frac] when
+// minSec is set or the second field has a fraction, as Postgres does.
+func parseIntervalTime(tok string, minSec bool, acc *intervalAcc) bool {
 	neg := false
 	if tok[0] == '+' || tok[0] == '-' {
 		neg = tok[0] == '-'
@@ -233,6 +266,9 @@ func parseIntervalTime(tok string, acc *intervalAcc) bool {
 	parts := strings.Split(tok, ":")
 	if len(parts) < 2 || len(parts) > 3 {
 		return false
+	}
+	if len(parts) == 2 && (minSec || strings.IndexByte(parts[1], '.') >= 0) {
+		parts = append([]string{"0"}, parts...)
 	}
 	h, err1 := strconv.ParseInt(parts[0], 10, 64)
 	m, err2 := strconv.ParseInt(parts[1], 10, 64)

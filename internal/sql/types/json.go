@@ -3,6 +3,8 @@ package types
 import (
 	"encoding/json"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -20,7 +22,7 @@ func ParseJSON(s string) (Value, error) {
 	p := jsonParsers.Get()
 	defer jsonParsers.Put(p)
 	v, err := p.Parse(s)
-	if err != nil {
+	if err != nil || (strings.Contains(s, `\u`) && !validJSONSurrogates(s)) {
 		return Value{}, &Error{Code: CodeInvalidTextRepresentation, Message: "invalid input syntax for type json"}
 	}
 	bp := jsonBufPool.Get().(*[]byte)
@@ -32,6 +34,40 @@ func ParseJSON(s string) (Value, error) {
 		return Value{}, err
 	}
 	return NewJSON(res), nil
+}
+
+// validJSONSurrogates reports whether each \u escape of a UTF-16
+// surrogate in the JSON text s is a high one followed by a low one.
+// Postgres rejects a lone surrogate; fastjson would keep its six
+// characters as text.
+func validJSONSurrogates(s string) bool {
+	hex4 := func(i int) int { // the \uXXXX escape at s[i:], or -1
+		if i+6 > len(s) || s[i] != '\\' || s[i+1] != 'u' {
+			return -1
+		}
+		r, err := strconv.ParseUint(s[i+2:i+6], 16, 16)
+		if err != nil {
+			return -1
+		}
+		return int(r)
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' {
+			continue
+		}
+		switch r := hex4(i); {
+		case r >= 0xdc00 && r <= 0xdfff:
+			return false
+		case r >= 0xd800 && r <= 0xdbff:
+			if lo := hex4(i + 6); lo < 0xdc00 || lo > 0xdfff {
+				return false
+			}
+			i += 11 // past both escapes
+		default:
+			i++ // past the escaped character
+		}
+	}
+	return true
 }
 
 // AppendJSONB appends v in jsonb's canonical text form.
@@ -156,4 +192,119 @@ func AppendJSONString(dst []byte, s string) []byte {
 		}
 	}
 	return append(dst, '"')
+}
+
+// compareJSONB orders two canonical jsonb texts as Postgres'
+// compareJsonbContainers does: by type (null < string < number < boolean
+// < array < object), numbers by value (1 = 1.0), strings bytewise,
+// arrays and objects by size first, then element by element (an object
+// key by key, in storage order, each key before its value).
+func compareJSONB(a, b string) int {
+	if a == b {
+		return 0
+	}
+	pa, pb := jsonParsers.Get(), jsonParsers.Get()
+	defer jsonParsers.Put(pa)
+	defer jsonParsers.Put(pb)
+	va, err1 := pa.Parse(a)
+	vb, err2 := pb.Parse(b)
+	if err1 != nil || err2 != nil { // not canonical jsonb text
+		return strings.Compare(a, b)
+	}
+	return compareJSONBValue(va, vb, true)
+}
+
+const jsonbRankArray = 4
+
+func jsonbRank(t fastjson.Type) int {
+	switch t {
+	case fastjson.TypeNull:
+		return 0
+	case fastjson.TypeString:
+		return 1
+	case fastjson.TypeNumber:
+		return 2
+	case fastjson.TypeTrue, fastjson.TypeFalse:
+		return 3
+	case fastjson.TypeArray:
+		return jsonbRankArray
+	}
+	return 5
+}
+
+func compareJSONBValue(a, b *fastjson.Value, top bool) int {
+	ra, rb := jsonbRank(a.Type()), jsonbRank(b.Type())
+	// Postgres stores a top-level scalar as a one-element array, so it
+	// sorts below an array, except an empty one (fewer elements).
+	if top && (ra < jsonbRankArray) != (rb < jsonbRankArray) && ra <= jsonbRankArray && rb <= jsonbRankArray {
+		if ra == jsonbRankArray {
+			return -compareJSONBValue(b, a, true)
+		}
+		if arr, _ := b.Array(); len(arr) == 0 {
+			return 1
+		}
+		return -1
+	}
+	if ra != rb {
+		return cmpInt(int64(ra), int64(rb))
+	}
+	switch a.Type() {
+	case fastjson.TypeString:
+		sa, _ := a.StringBytes()
+		sb, _ := b.StringBytes()
+		return strings.Compare(string(sa), string(sb))
+	case fastjson.TypeNumber:
+		da, err1 := ParseNumeric(string(a.MarshalTo(nil)))
+		db, err2 := ParseNumeric(string(b.MarshalTo(nil)))
+		if err1 != nil || err2 != nil {
+			return 0
+		}
+		return CompareDecimal(da, db)
+	case fastjson.TypeTrue, fastjson.TypeFalse:
+		return cmpInt(int64(ra), int64(rb)) + cmpBool(a.Type() == fastjson.TypeTrue, b.Type() == fastjson.TypeTrue)
+	case fastjson.TypeArray:
+		ea, _ := a.Array()
+		eb, _ := b.Array()
+		if len(ea) != len(eb) {
+			return cmpInt(int64(len(ea)), int64(len(eb)))
+		}
+		for i := range ea {
+			if c := compareJSONBValue(ea[i], eb[i], false); c != 0 {
+				return c
+			}
+		}
+	case fastjson.TypeObject:
+		oa, _ := a.Object()
+		ob, _ := b.Object()
+		if oa.Len() != ob.Len() {
+			return cmpInt(int64(oa.Len()), int64(ob.Len()))
+		}
+		type kv struct {
+			k string
+			v *fastjson.Value
+		}
+		var kvs []kv
+		ob.Visit(func(k []byte, v *fastjson.Value) { kvs = append(kvs, kv{string(k), v}) })
+		c, i := 0, 0
+		oa.Visit(func(k []byte, v *fastjson.Value) {
+			if c == 0 {
+				if c = strings.Compare(string(k), kvs[i].k); c == 0 {
+					c = compareJSONBValue(v, kvs[i].v, false)
+				}
+			}
+			i++
+		})
+		return c
+	}
+	return 0
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }
