@@ -85,8 +85,8 @@ type aioSyncer struct {
 	ctx     uint64   // aio_context_t
 	efd     *os.File // non-blocking: reads park in the netpoller
 	efdNum  int
-	off     atomic.Bool // the kernel refused AIO fsync: plain fsyncs from now on
 	mu      sync.Mutex
+	off     bool // plain fsyncs from now on: the kernel refused AIO fsync, or the eventfd failed
 	next    uint64
 	waiting map[uint64]chan int64 // by iocb data: the fsync's result
 }
@@ -112,11 +112,12 @@ func newAIOSyncer() *aioSyncer {
 
 // fsync submits an fsync of f and waits for its result.
 func (a *aioSyncer) fsync(f *os.File) error {
-	if a.off.Load() {
-		return errAIOUnavailable
-	}
 	done := make(chan int64, 1)
 	a.mu.Lock()
+	if a.off {
+		a.mu.Unlock()
+		return errAIOUnavailable
+	}
 	a.next++
 	id := a.next
 	a.waiting[id] = done
@@ -140,7 +141,9 @@ func (a *aioSyncer) fsync(f *os.File) error {
 		return errAIOUnavailable
 	case errno == unix.EINVAL: // no AIO fsync in this kernel, or for this file system
 		a.forget(id)
-		a.off.Store(true)
+		a.mu.Lock()
+		a.off = true
+		a.mu.Unlock()
 		return errAIOUnavailable
 	case errno != 0: // EAGAIN (the context is full), ...: a plain fsync this time
 		a.forget(id)
@@ -166,27 +169,60 @@ func (a *aioSyncer) reap() {
 	events := make([]ioEvent, 64)
 	for {
 		if _, err := a.efd.Read(count[:]); err != nil {
-			return // not closed while the process runs
-		}
-		for n := binary.LittleEndian.Uint64(count[:]); n > 0; {
-			var zero unix.Timespec // do not wait: the eventfd said they are done
-			got, _, e := unix.Syscall6(unix.SYS_IO_GETEVENTS, uintptr(a.ctx), 1, uintptr(min(n, uint64(len(events)))),
-				uintptr(unsafe.Pointer(&events[0])), uintptr(unsafe.Pointer(&zero)), 0)
-			if e == unix.EINTR {
-				continue
-			}
-			if e != 0 || got == 0 {
-				break
-			}
+			// Not expected while the process runs: plain fsyncs from now
+			// on, and those in flight answered by waiting in the kernel.
 			a.mu.Lock()
-			for _, ev := range events[:got] {
-				if done, ok := a.waiting[ev.data]; ok {
-					delete(a.waiting, ev.data)
-					done <- ev.res
-				}
-			}
+			a.off = true
 			a.mu.Unlock()
-			n -= uint64(got)
+			for a.inFlight() > 0 {
+				a.collect(1, events)
+			}
+			return
 		}
+		a.collect(binary.LittleEndian.Uint64(count[:]), events)
+	}
+}
+
+// collect hands n completed events to their waiters. The eventfd counts
+// an event once it is in the ring, so they are there; io_getevents would
+// wait for them otherwise (no timeout) rather than leave a waiter behind.
+func (a *aioSyncer) collect(n uint64, events []ioEvent) {
+	for n > 0 {
+		got, _, e := unix.Syscall6(unix.SYS_IO_GETEVENTS, uintptr(a.ctx), 1, uintptr(min(n, uint64(len(events)))),
+			uintptr(unsafe.Pointer(&events[0])), 0, 0)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 { // not expected: the context is ours and valid
+			a.failAll(e)
+			return
+		}
+		a.mu.Lock()
+		for _, ev := range events[:got] {
+			if done, ok := a.waiting[ev.data]; ok {
+				delete(a.waiting, ev.data)
+				done <- ev.res
+			}
+		}
+		a.mu.Unlock()
+		n -= uint64(got)
+	}
+}
+
+func (a *aioSyncer) inFlight() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.waiting)
+}
+
+// failAll answers every fsync in flight with errno, whose outcome is
+// unknown, and turns AIO off.
+func (a *aioSyncer) failAll(errno syscall.Errno) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.off = true
+	for id, done := range a.waiting {
+		delete(a.waiting, id)
+		done <- -int64(errno)
 	}
 }
