@@ -57,6 +57,19 @@ func floorOffset(entries []indexEntry, offset int64) int64 {
 	return entries[i-1].Position
 }
 
+// batchBoundary shortens a read of n bytes from start to end where an
+// indexed batch starts, so that it does not stop inside a batch whose
+// bytes would be read (and zeroed, and copied) for nothing and read again
+// by the next read; n as it is when no indexed batch starts after start
+// within it.
+func batchBoundary(entries []indexEntry, start, n int64) int64 {
+	i := sort.Search(len(entries), func(i int) bool { return entries[i].Position > start+n })
+	if i > 0 && entries[i-1].Position > start {
+		return entries[i-1].Position - start
+	}
+	return n
+}
+
 // floorTimestamp returns a position at or before the first batch whose max
 // timestamp reaches ts.
 func floorTimestamp(entries []indexEntry, ts int64) int64 {

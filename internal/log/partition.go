@@ -647,6 +647,9 @@ func (p *Partition) readSegment(v segmentView, offset int64, maxBytes int, end i
 		return nil, 0, err
 	}
 	n := int64(max(maxBytes, first.Size()))
+	if start+n < v.size {
+		n = batchBoundary(v.entries, start, n)
+	}
 	n = min(n, v.size-start)
 	if int64(cap(buf)) >= n {
 		buf = buf[:n]
