@@ -48,20 +48,20 @@ var aioSyncs atomic.Int64
 var errAIOUnavailable = errors.New("vfs: AIO fsync unavailable")
 
 // iocb is struct iocb of linux/aio_abi.h (64 bytes, little-endian
-// layout: aio_key before aio_rw_flags).
+// layout: aio_key before aio_rw_flags); an fsync sets only these.
 type iocb struct {
-	data      uint64
-	key       uint32
-	rwFlags   uint32
-	opcode    uint16
-	reqprio   int16
-	fildes    uint32
-	buf       uint64
-	nbytes    uint64
-	offset    int64
-	reserved2 uint64
-	flags     uint32
-	resfd     uint32
+	data   uint64 // aio_data
+	_      uint32 // aio_key
+	_      uint32 // aio_rw_flags
+	opcode uint16 // aio_lio_opcode
+	_      int16  // aio_reqprio
+	fildes uint32 // aio_fildes
+	_      uint64 // aio_buf
+	_      uint64 // aio_nbytes
+	_      int64  // aio_offset
+	_      uint64 // aio_reserved2
+	flags  uint32 // aio_flags
+	resfd  uint32 // aio_resfd
 }
 
 // ioEvent is struct io_event.

@@ -304,7 +304,7 @@ func init() {
 		// and numeric or double (nor numeric and double): the first
 		// argument is promoted, and so is the result (NULLIF(1, 2.0) is
 		// numeric).
-		if k.IsNumeric() && !(k.IsInteger() && l.typ.IsInteger()) && numericRank(l.typ) > numericRank(k) {
+		if k.IsNumeric() && (!k.IsInteger() || !l.typ.IsInteger()) && numericRank(l.typ) > numericRank(k) {
 			k = l.typ
 		}
 		if l, err = c.coerce(args[0], k); err != nil {
