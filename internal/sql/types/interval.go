@@ -15,77 +15,168 @@ const (
 	secondsPerYear = 365.25 * 86400
 )
 
-// intervalAcc accumulates an interval while it is parsed.
+// intervalAcc accumulates an interval while it is parsed: each field's
+// integer part exactly, its fraction apart (as Postgres reads a field:
+// the integer by strtoint, the fraction by strtod), spilled into the
+// smaller units as Postgres does, the microseconds of fractions rounded
+// at the end. Any overflow is remembered and reported by value.
 type intervalAcc struct {
-	months, days int64
-	micros       float64 // kept in float for fractional units, rounded at the end
-	microsInt    int64
+	months, days, micros int64
+	frac                 float64 // microseconds from fractions
+	overflow             bool
 }
 
-func (a *intervalAcc) addMonths(v float64) {
+// intervalNum is one field's number: its integer part and its fraction
+// (of the same sign).
+type intervalNum struct {
+	whole int64
+	frac  float64
+}
+
+// parseIntervalNum reads a field's number, [+-]digits[.digits]; an
+// exponent form, which Tide has always taken, goes through a float.
+func parseIntervalNum(tok string) (intervalNum, bool) {
+	if strings.ContainsAny(tok, "eE") {
+		v, err := strconv.ParseFloat(tok, 64)
+		if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
+			return intervalNum{}, false
+		}
+		return intervalNumOf(v)
+	}
+	intPart, fracPart, dot := strings.Cut(tok, ".")
+	neg := strings.HasPrefix(intPart, "-")
+	var n intervalNum
+	if digits := strings.TrimLeft(intPart, "+-"); digits != "" {
+		w, err := strconv.ParseInt(intPart, 10, 64)
+		if err != nil {
+			return n, false
+		}
+		n.whole = w
+	} else if !dot || fracPart == "" || len(intPart) > 1 {
+		return n, false
+	}
+	if dot && fracPart != "" {
+		f, err := strconv.ParseFloat("0."+fracPart, 64)
+		if err != nil || strings.ContainsAny(fracPart, "+-") {
+			return n, false
+		}
+		if neg {
+			f = -f
+		}
+		n.frac = f
+	}
+	return n, true
+}
+
+// intervalNumOf splits a float field (ISO 8601's, an exponent form).
+func intervalNumOf(v float64) (intervalNum, bool) {
 	whole := math.Trunc(v)
-	a.months += int64(whole)
-	a.addDays((v - whole) * DaysPerMonth)
+	if whole > math.MaxInt64 || whole < math.MinInt64 {
+		return intervalNum{}, false
+	}
+	return intervalNum{whole: int64(whole), frac: v - whole}, true
 }
 
-func (a *intervalAcc) addDays(v float64) {
-	whole := math.Trunc(v)
-	a.days += int64(whole)
-	a.micros += (v - whole) * MicrosPerDay
+// addInt adds v*scale to *x, remembering an overflow.
+func (a *intervalAcc) addInt(x *int64, v, scale int64) {
+	if v == 0 {
+		return
+	}
+	p := v * scale
+	if p/scale != v {
+		a.overflow = true
+		return
+	}
+	sum := *x + p
+	if (p > 0 && sum < *x) || (p < 0 && sum > *x) {
+		a.overflow = true
+		return
+	}
+	*x = sum
 }
 
-func (a *intervalAcc) addMicros(v float64) {
-	whole := math.Trunc(v)
-	a.microsInt += int64(whole)
-	a.micros += v - whole
+// addMicros adds n units of scale microseconds.
+func (a *intervalAcc) addMicros(n intervalNum, scale int64) {
+	a.addInt(&a.micros, n.whole, scale)
+	a.frac += n.frac * float64(scale)
 }
 
-// unitScale maps a unit word to how it adds to an interval.
-func (a *intervalAcc) add(unit string, v float64) bool {
+// addDays adds n units of scale days (1, or 7 for weeks); a fraction of a
+// day becomes time.
+func (a *intervalAcc) addDays(n intervalNum, scale int64) {
+	a.addInt(&a.days, n.whole, scale)
+	a.addFractDays(n.frac * float64(scale))
+}
+
+func (a *intervalAcc) addFractDays(fd float64) {
+	wd := math.Trunc(fd)
+	a.days += int64(wd) // |wd| < 30 * 1000
+	a.frac += (fd - wd) * MicrosPerDay
+}
+
+// addMonths adds n months; a fraction of a month is 30 days' share.
+func (a *intervalAcc) addMonths(n intervalNum) {
+	a.addInt(&a.months, n.whole, 1)
+	a.addFractDays(n.frac * DaysPerMonth)
+}
+
+// addYears adds n units of scale years; a fraction is rounded to whole
+// months (Postgres: rint(fval * MONTHS_PER_YEAR)).
+func (a *intervalAcc) addYears(n intervalNum, scale int64) {
+	a.addInt(&a.months, n.whole, scale*MonthsPerYear)
+	a.addInt(&a.months, int64(math.RoundToEven(n.frac*float64(scale*MonthsPerYear))), 1)
+}
+
+// add adds n in unit (a unit word); false for an unknown unit.
+func (a *intervalAcc) add(unit string, n intervalNum) bool {
 	switch unit {
 	case "microsecond", "microseconds", "us", "usec", "usecs", "useconds":
-		a.addMicros(v)
+		a.addMicros(n, 1)
 	case "millisecond", "milliseconds", "ms", "msec", "msecs", "mseconds":
-		a.addMicros(v * 1000)
+		a.addMicros(n, 1000)
 	case "second", "seconds", "s", "sec", "secs":
-		a.addMicros(v * MicrosPerSecond)
+		a.addMicros(n, MicrosPerSecond)
 	case "minute", "minutes", "m", "min", "mins":
-		a.addMicros(v * MicrosPerMinute)
+		a.addMicros(n, MicrosPerMinute)
 	case "hour", "hours", "h", "hr", "hrs":
-		a.addMicros(v * MicrosPerHour)
+		a.addMicros(n, MicrosPerHour)
 	case "day", "days", "d":
-		a.addDays(v)
+		a.addDays(n, 1)
 	case "week", "weeks", "w":
-		a.addDays(v * 7)
+		a.addDays(n, 7)
 	case "month", "months", "mon", "mons":
-		a.addMonths(v)
+		a.addMonths(n)
 	case "year", "years", "y", "yr", "yrs":
-		a.addYears(v)
-	case "decade", "decades":
-		a.addYears(v * 10)
-	case "century", "centuries":
-		a.addYears(v * 100)
-	case "millennium", "millennia", "millenniums":
-		a.addYears(v * 1000)
+		a.addYears(n, 1)
+	case "decade", "decades", "dec", "decs":
+		a.addYears(n, 10)
+	case "century", "centuries", "c", "cent":
+		a.addYears(n, 100)
+	case "millennium", "millennia", "millenniums", "mil", "mils":
+		a.addYears(n, 1000)
 	default:
 		return false
 	}
 	return true
 }
 
-func (a *intervalAcc) addYears(v float64) {
-	whole := math.Trunc(v)
-	a.months += int64(whole) * MonthsPerYear
-	a.months += int64((v - whole) * MonthsPerYear)
+func (a *intervalAcc) negate() {
+	a.months, a.days, a.micros, a.frac = -a.months, -a.days, -a.micros, -a.frac
 }
 
 func (a *intervalAcc) value(s string) (Value, error) {
-	us := float64(a.microsInt) + math.RoundToEven(a.micros)
-	if a.months > math.MaxInt32 || a.months < math.MinInt32 || a.days > math.MaxInt32 || a.days < math.MinInt32 ||
-		math.Abs(us) > 9.2e18 {
+	us := a.micros
+	if r := math.RoundToEven(a.frac); r != 0 {
+		if math.Abs(r) >= 9.3e18 {
+			a.overflow = true
+		} else {
+			a.addInt(&us, int64(r), 1)
+		}
+	}
+	if a.overflow || a.months > math.MaxInt32 || a.months < math.MinInt32 || a.days > math.MaxInt32 || a.days < math.MinInt32 {
 		return Value{}, Errorf(CodeDatetimeFieldOverflow, "interval field value out of range: %q", s)
 	}
-	return NewInterval(int32(a.months), int32(a.days), int64(us)), nil
+	return NewInterval(int32(a.months), int32(a.days), us), nil
 }
 
 // ParseInterval reads an interval in Postgres' forms: '1 year 2 mons 3
@@ -218,8 +309,8 @@ func parsePGInterval(t, bareUnit string, minSec bool, acc *intervalAcc) bool {
 				return false
 			}
 		default:
-			v, err := strconv.ParseFloat(tok, 64)
-			if err != nil || math.IsInf(v, 0) || math.IsNaN(v) || !acc.add(unit, v) {
+			v, ok := parseIntervalNum(tok)
+			if !ok || !acc.add(unit, v) {
 				return false
 			}
 			switch unit {
@@ -229,7 +320,7 @@ func parsePGInterval(t, bareUnit string, minSec bool, acc *intervalAcc) bool {
 		}
 	}
 	if ago {
-		acc.months, acc.days, acc.microsInt, acc.micros = -acc.months, -acc.days, -acc.microsInt, -acc.micros
+		acc.negate()
 	}
 	return true
 }
@@ -251,7 +342,7 @@ func parseYearMonth(tok string, acc *intervalAcc) bool {
 	if neg {
 		months = -months
 	}
-	acc.months += months
+	acc.addInt(&acc.months, months, 1)
 	return true
 }
 
@@ -275,22 +366,23 @@ func parseIntervalTime(tok string, minSec bool, acc *intervalAcc) bool {
 	if err1 != nil || err2 != nil || m > 59 || m < 0 || h < 0 {
 		return false
 	}
-	var sec float64
+	var sec intervalNum
 	if len(parts) == 3 {
-		var err error
-		if strings.ContainsAny(parts[2], "+-e") || parts[2] == "" {
+		if strings.ContainsAny(parts[2], "+-eE") || parts[2] == "" {
 			return false
 		}
-		sec, err = strconv.ParseFloat(parts[2], 64)
-		if err != nil || sec >= 60 {
+		var ok bool
+		if sec, ok = parseIntervalNum(parts[2]); !ok || sec.whole >= 60 {
 			return false
 		}
 	}
-	us := float64(h*MicrosPerHour+m*MicrosPerMinute) + math.RoundToEven(sec*MicrosPerSecond)
+	sign := int64(1)
 	if neg {
-		us = -us
+		sign = -1
 	}
-	acc.addMicros(us)
+	acc.addMicros(intervalNum{whole: sign * h}, MicrosPerHour)
+	acc.addMicros(intervalNum{whole: sign * m}, MicrosPerMinute)
+	acc.addMicros(intervalNum{whole: sign * sec.whole, frac: float64(sign) * sec.frac}, MicrosPerSecond)
 	return true
 }
 
@@ -318,27 +410,31 @@ func parseISOInterval(t string, acc *intervalAcc) bool {
 		if j == 0 || j == len(t) {
 			return false
 		}
-		v, err := strconv.ParseFloat(t[:j], 64)
+		f, err := strconv.ParseFloat(t[:j], 64)
 		if err != nil {
+			return false
+		}
+		v, ok := intervalNumOf(f)
+		if !ok {
 			return false
 		}
 		unit := t[j]
 		t = t[j+1:]
 		switch {
 		case !inTime && unit == 'y':
-			acc.addYears(v)
+			acc.addYears(v, 1)
 		case !inTime && unit == 'm':
 			acc.addMonths(v)
 		case !inTime && unit == 'w':
-			acc.addDays(v * 7)
+			acc.addDays(v, 7)
 		case !inTime && unit == 'd':
-			acc.addDays(v)
+			acc.addDays(v, 1)
 		case inTime && unit == 'h':
-			acc.addMicros(v * MicrosPerHour)
+			acc.addMicros(v, MicrosPerHour)
 		case inTime && unit == 'm':
-			acc.addMicros(v * MicrosPerMinute)
+			acc.addMicros(v, MicrosPerMinute)
 		case inTime && unit == 's':
-			acc.addMicros(v * MicrosPerSecond)
+			acc.addMicros(v, MicrosPerSecond)
 		default:
 			return false
 		}
