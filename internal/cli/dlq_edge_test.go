@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/tide-data/tide/internal/engine"
-	"github.com/tide-data/tide/internal/group"
 	"github.com/tide-data/tide/internal/transport"
 	"github.com/tide-data/tide/internal/transport/embedded"
 )
@@ -18,28 +17,17 @@ import (
 // holds. list (and replay) read to the last record and answer.
 func TestDLQListTransactionalDeadLetters(t *testing.T) {
 	dir := newDataDir(t, map[string]int32{"orders": 1, "orders.dlq": 1})
-	l, err := openLog(dir, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	coord, err := group.NewCoordinator(l, group.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := embedded.New(l, coord)
-	ctx := context.Background()
-	p, err := tr.NewTxnProducer(ctx, "tide-agg-clean-0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs := deadLetters()
-	for _, r := range recs {
-		r.Partition = 0
-	}
-	err = errors.Join(p.Begin(ctx), p.Produce(ctx, recs), p.Commit(ctx, "", nil), p.Close(ctx))
-	if err := errors.Join(err, tr.Close(), coord.Close(), l.Close()); err != nil {
-		t.Fatal(err)
-	}
+	withDataDir(t, dir, func(ctx context.Context, tr *embedded.Transport) error {
+		p, err := tr.NewTxnProducer(ctx, "tide-agg-clean-0")
+		if err != nil {
+			return err
+		}
+		recs := deadLetters()
+		for _, r := range recs {
+			r.Partition = 0
+		}
+		return errors.Join(p.Begin(ctx), p.Produce(ctx, recs), p.Commit(ctx, "", nil), p.Close(ctx))
+	})
 	start := time.Now()
 	r := tide(t, "", "dlq", "list", "orders.dlq", "--data-dir", dir, "--timeout", "2s")
 	if r.code != 0 {

@@ -47,6 +47,13 @@ func deadLetters() []*transport.Record {
 // transport (the CLI's produce has no headers).
 func produceToDataDir(t *testing.T, dir string, recs []*transport.Record) {
 	t.Helper()
+	withDataDir(t, dir, func(ctx context.Context, tr *embedded.Transport) error { return tr.Produce(ctx, recs) })
+}
+
+// withDataDir runs fn with an embedded transport over a data directory,
+// closed after it.
+func withDataDir(t *testing.T, dir string, fn func(context.Context, *embedded.Transport) error) {
+	t.Helper()
 	l, err := openLog(dir, false)
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +63,7 @@ func produceToDataDir(t *testing.T, dir string, recs []*transport.Record) {
 		t.Fatal(err)
 	}
 	tr := embedded.New(l, coord)
-	err = tr.Produce(context.Background(), recs)
+	err = fn(context.Background(), tr)
 	if err := errors.Join(err, tr.Close(), coord.Close(), l.Close()); err != nil {
 		t.Fatal(err)
 	}
