@@ -1,6 +1,9 @@
 package types
 
-import "testing"
+import (
+	"errors"
+	"testing"
+)
 
 // Interval input compared with PostgreSQL 15.18 (IntervalStyle postgres):
 // SELECT ('<in>'::interval <qualifier>)::text. want is Postgres' output,
@@ -14,7 +17,7 @@ func runPGIntervals(t *testing.T, cases []pgIntervalCase) {
 		got := ""
 		if err != nil {
 			got = "ERROR"
-			if te, ok := err.(*Error); ok {
+			if te := (*Error)(nil); errors.As(err, &te) {
 				got += " " + te.Code
 			}
 		} else {
