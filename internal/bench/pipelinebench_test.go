@@ -8,20 +8,42 @@ import (
 
 func TestRunPipeline(t *testing.T) {
 	opts := DefaultPipelineOptions()
-	opts.Dir, opts.Events = t.TempDir(), 20_000
+	opts.Dir, opts.Events, opts.Rounds = t.TempDir(), 20_000, 2
 	var rows strings.Builder
 	opts.Progress = func(r PipelineResult) { _ = WritePipelineRow(&rows, r) }
 	report, err := RunPipeline(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Each case with the generator in process, then from the log; a
-	// target per case from the log, and the 500,000 events/s one.
-	if len(report.Results) != 2*len(PipelineCases) || len(report.Targets) != len(PipelineCases)+1 {
+	// Each case with the generator in process, then from the log in each
+	// round; a target per case from the log (the median of its rounds),
+	// and the 500,000 events/s one.
+	if len(report.Results) != (1+opts.Rounds)*len(PipelineCases) || len(report.Targets) != len(PipelineCases)+1 {
 		t.Fatalf("results %d, targets %d", len(report.Results), len(report.Targets))
 	}
-	if report.Codec.PerCPU <= 0 || report.Codec.Ceiling <= 0 {
-		t.Errorf("codec ceiling: %+v", report.Codec)
+	if report.Codec.PerCPU <= 0 || report.Codec.Ceiling <= 0 || len(report.CodecRounds) != opts.Rounds-1 || report.CodecRounds[0].PerCPU <= 0 {
+		t.Errorf("codec ceiling: %+v, later rounds %+v", report.Codec, report.CodecRounds)
+	}
+	for _, target := range report.Targets {
+		if !strings.Contains(target.Name, "from the log") {
+			continue
+		}
+		var ratios []float64
+		for _, r := range report.Results {
+			if r.Kind == KindPipelineFromLog && strings.Contains(target.Name, "pipeline "+r.Case+" ") {
+				codec := report.Codec
+				if r.Round > 1 {
+					codec = report.CodecRounds[r.Round-2]
+				}
+				if want := r.PerCPU / codec.PerCPU; r.Codec != want {
+					t.Errorf("%s: ratio %v, want %v against its round's ceiling", r.Name, r.Codec, want)
+				}
+				ratios = append(ratios, r.Codec)
+			}
+		}
+		if len(ratios) != opts.Rounds || target.Value != (ratios[0]+ratios[1])/2 {
+			t.Errorf("%s: %v from rounds %v", target.Name, target.Value, ratios)
+		}
 	}
 	if report.EventBytes < 190 || report.EventBytes > 215 {
 		t.Errorf("events average %.1f bytes; tune PipelineSource's field lengths back to about 200", report.EventBytes)

@@ -12,10 +12,22 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tide-data/tide/internal/bench"
+	"github.com/tide-data/tide/internal/gctune"
+	"github.com/tide-data/tide/internal/server"
 )
 
 func newBenchCommand(e *env) *cobra.Command {
 	cmd := groupCommand("bench", "Measure Tide's performance on this machine")
+	// Measure the engine as tide serve runs it: with the same collector
+	// pacing, from the same setting (TIDE_GC_MIN_HEAP=0 turns it off).
+	cmd.PersistentPreRunE = func(*cobra.Command, []string) error {
+		cfg := server.DefaultConfig()
+		if err := cfg.LoadEnv(os.Environ()); err != nil {
+			return usageError(err)
+		}
+		gctune.Start(uint64(cfg.GCMinHeap))
+		return nil
+	}
 	cmd.AddCommand(newBenchLogCommand(e), newBenchKafkaCommand(e), newBenchPipelineCommand(e), newBenchIngestCommand(e), newBenchCDCCommand(e), newBenchWindowCommand(e), newBenchNexmarkCommand(e))
 	return cmd
 }
@@ -151,6 +163,7 @@ on over off, against the target of >= 95%.`,
 	f.Int64Var(&opts.Events, "events", opts.Events, "events per case (and for the ceiling)")
 	f.StringVar(&cases, "case", "all", "passthrough, filter_project, a comma-separated list, or all")
 	f.BoolVar(&opts.Instrumentation, "instrumentation", false, "run each case with metrics and tracing off and on, and print the ratio")
+	f.IntVar(&opts.Rounds, "rounds", opts.Rounds, "measurements of the codec ceiling and each case from the log, alternately (the targets take the median ratio)")
 	f.IntVar(&opts.InstrumentationRounds, "instrumentation-rounds", opts.InstrumentationRounds, "runs of each case with instrumentation off, and as many on")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.BoolVar(&check, "check", false, "exit 1 if a target is missed")

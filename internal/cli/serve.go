@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tide-data/tide/internal/gctune"
 	"github.com/tide-data/tide/internal/server"
 )
 
@@ -52,6 +53,7 @@ either durable and acknowledged or answered with an error.`,
 				return err
 			}
 			logger := newLogger(e, cfg)
+			defer gctune.Start(uint64(cfg.GCMinHeap)).Stop()
 			srv, err := server.Start(cfg, logger)
 			if err != nil {
 				return err

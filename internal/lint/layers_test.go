@@ -20,6 +20,7 @@ const module = "github.com/tide-data/tide/"
 // package must be added here, which is the moment to decide its layer.
 var allowed = map[string][]string{
 	"internal/vfs":    {},
+	"internal/gctune": {},
 	"internal/record": {},
 	"internal/lint":   {},
 	"internal/log":    {"internal/vfs", "internal/record"},
@@ -68,9 +69,9 @@ var allowed = map[string][]string{
 	"internal/schema":     {"internal/transport/embedded/embeddedtest", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport", "internal/kafka", "internal/log", "internal/group"},
 	"internal/schema/api": {"internal/schema", "internal/schema/avro", "internal/schema/jsonschema", "internal/schema/protobuf", "internal/transport/embedded", "internal/log", "internal/group"},
 	"internal/engine":     {"internal/state", "internal/aggregate", "internal/join", "internal/topn", "internal/eventtime", "internal/cdc", "internal/cdc/pgvalue", "internal/transport", "internal/connector", "internal/format", "internal/catalog", "internal/sql/ast", "internal/sql/parser", "internal/sql/types", "internal/sql/expr", "internal/sql/plan", "internal/transport/embedded", "internal/log", "internal/group", "internal/tracing", "internal/tracing/tracingtest", "internal/view"},
-	"internal/server":     {"internal/alert", "internal/lag", "internal/format", "internal/record", "internal/log", "internal/kafka", "internal/group", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport", "internal/engine", "internal/catalog", "internal/ingest", "internal/schema", "internal/schema/api", "internal/schema/avro", "internal/schema/jsonschema", "internal/schema/protobuf", "internal/tracing", "internal/tracing/tracingtest", "internal/txn", "internal/view", "internal/sql/types"},
+	"internal/server":     {"internal/alert", "internal/lag", "internal/format", "internal/record", "internal/log", "internal/kafka", "internal/group", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport", "internal/engine", "internal/catalog", "internal/ingest", "internal/schema", "internal/schema/api", "internal/schema/avro", "internal/schema/jsonschema", "internal/schema/protobuf", "internal/tracing", "internal/tracing/tracingtest", "internal/txn", "internal/view", "internal/sql/types", "internal/gctune"},
 	"test/interop":        {},
-	"internal/cli":        {"internal/cdc", "internal/format", "internal/log", "internal/record", "internal/bench", "internal/vfs", "internal/server", "internal/kafka", "internal/engine", "internal/sql/parser", "internal/sql/ast", "internal/group", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport"},
+	"internal/cli":        {"internal/cdc", "internal/format", "internal/log", "internal/record", "internal/bench", "internal/vfs", "internal/server", "internal/kafka", "internal/engine", "internal/sql/parser", "internal/sql/ast", "internal/group", "internal/transport", "internal/transport/embedded", "internal/transport/kafkatransport", "internal/gctune"},
 	"cmd/tide":            {"internal/cli"},
 
 	// A schema language knows only the registry's contract.

@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tide-data/tide/internal/alert"
+	"github.com/tide-data/tide/internal/gctune"
 	"github.com/tide-data/tide/internal/ingest"
 	"github.com/tide-data/tide/internal/log"
 	"github.com/tide-data/tide/internal/tracing"
@@ -69,6 +70,11 @@ type Config struct {
 	// compared with their lag_slo, and where alerts are posted.
 	AlertCheckInterval time.Duration
 	AlertWebhookURL    string
+	// GCMinHeap is the heap the garbage collector lets grow before its
+	// first collection and whenever the live heap is below half of it
+	// (internal/gctune; 0: Go's default pacing). The process applies it
+	// (tide serve), not Start: it is the whole process's setting.
+	GCMinHeap int64
 }
 
 // DefaultConfig returns the defaults of the design: data in ./data, Kafka
@@ -96,6 +102,7 @@ func DefaultConfig() Config {
 		TraceSampleRatio:       tracing.DefaultSampleRatio,
 		TraceServiceName:       tracing.DefaultServiceName,
 		AlertCheckInterval:     alert.DefaultInterval,
+		GCMinHeap:              gctune.DefaultMinHeap,
 	}
 }
 
@@ -191,6 +198,9 @@ func Settings() []Setting {
 	add("ingest_max_inflight_bytes", "memory HTTP ingest requests hold at once, read until durable: bodies and ~280 bytes per record (429 above)",
 		func(c *Config, v string) error { return parseInt64(v, 1, &c.IngestMaxInflightBytes) },
 		func(c *Config) string { return strconv.FormatInt(c.IngestMaxInflightBytes, 10) })
+	add("gc_min_heap", "bytes the Go heap may grow to before the garbage collector runs while the live heap is small (0: Go's default pacing; GOGC in the environment overrides it)",
+		func(c *Config, v string) error { return parseInt64(v, 0, &c.GCMinHeap) },
+		func(c *Config) string { return strconv.FormatInt(c.GCMinHeap, 10) })
 	add("ingest_timeout", "how long an HTTP ingest request waits for its write to be durable (503 after)",
 		func(c *Config, v string) error { return parseDuration(v, &c.IngestTimeout) },
 		func(c *Config) string { return c.IngestTimeout.String() })

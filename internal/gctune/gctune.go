@@ -1,0 +1,128 @@
+package gctune
+
+import (
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
+)
+
+// DefaultMinHeap is the heap floor tide serve and tide bench use: about a
+// quarter of the 512 MiB a node is promised to stay under in a burst
+// (issue 5), where ingestion's in-flight limit and the consumers' budgets
+// already hold their share.
+const DefaultMinHeap = 128 << 20
+
+// basePercent is GOGC's default: above the floor, the collector paces as
+// Go's default does.
+const basePercent = 100
+
+// liveMetric is the heap the last collection marked live.
+const liveMetric = "/gc/heap/live:bytes"
+
+// Tuner keeps the collector from starting before the heap reaches a floor.
+type Tuner struct {
+	minHeap uint64
+	stopped atomic.Bool
+	cycles  atomic.Uint64
+
+	mu      sync.Mutex // serializes retune (Start's call and the cleanups')
+	percent int
+	sample  []metrics.Sample
+}
+
+// sentinel is allocated once per collection cycle; its cleanup running
+// means a cycle has ended. It holds a pointer and is larger than 16
+// bytes so that the tiny allocator, whose blocks can outlive any one of
+// their objects, never hands it out.
+type sentinel struct {
+	_ *Tuner
+	_ [3]uint64
+}
+
+// Start makes the collector wait until the heap reaches minHeap bytes
+// (0: do nothing). It returns nil, leaving the collector alone, when
+// GOGC is set in the environment.
+func Start(minHeap uint64) *Tuner {
+	if minHeap == 0 || os.Getenv("GOGC") != "" {
+		return nil
+	}
+	t := &Tuner{minHeap: minHeap, percent: -2, sample: []metrics.Sample{{Name: liveMetric}}}
+	t.retune()
+	t.arm()
+	return t
+}
+
+// Stop restores GOGC=100 pacing; the tuner stops at the next collection.
+// Stop on a nil Tuner does nothing.
+func (t *Tuner) Stop() {
+	if t == nil {
+		return
+	}
+	t.stopped.Store(true)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	debug.SetGCPercent(basePercent)
+	t.percent = basePercent
+}
+
+// Percent is the GC percentage the tuner last set.
+func (t *Tuner) Percent() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.percent
+}
+
+// Cycles is how many collections the tuner has seen end.
+func (t *Tuner) Cycles() uint64 { return t.cycles.Load() }
+
+// arm allocates this cycle's sentinel and drops it: the cleanup runs
+// after the collection that finds it unreachable.
+func (t *Tuner) arm() {
+	s := new(sentinel)
+	runtime.AddCleanup(s, (*Tuner).collected, t)
+}
+
+func (t *Tuner) collected() {
+	if t.stopped.Load() {
+		return
+	}
+	t.cycles.Add(1)
+	t.retune()
+	t.arm()
+}
+
+// retune sets the percentage that starts the next collection at
+// max(minHeap, 2 × live).
+func (t *Tuner) retune() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stopped.Load() {
+		return
+	}
+	metrics.Read(t.sample)
+	var live uint64
+	if t.sample[0].Value.Kind() == metrics.KindUint64 {
+		live = t.sample[0].Value.Uint64()
+	}
+	p := Percent(live, t.minHeap)
+	if p != t.percent {
+		debug.SetGCPercent(p)
+		t.percent = p
+	}
+}
+
+// Percent is the GC percentage under which a heap of live bytes grows to
+// minHeap before the next collection, and never below GOGC's default. A
+// live heap not yet measured (0, before the first collection) counts as
+// the runtime's own 4 MiB minimum.
+func Percent(live, minHeap uint64) int {
+	live = max(live, 4<<20)
+	if live >= minHeap/2 {
+		return basePercent
+	}
+	// live × (1 + p/100) = minHeap
+	return int((minHeap - live) * 100 / live)
+}

@@ -1,0 +1,92 @@
+package gctune
+
+import (
+	"runtime"
+	"runtime/debug"
+	"testing"
+	"time"
+)
+
+func TestPercent(t *testing.T) {
+	const mib = 1 << 20
+	for _, c := range []struct {
+		live, minHeap uint64
+		want          int
+	}{
+		{0, 128 * mib, 3100},          // not measured yet: the runtime's 4 MiB
+		{4 * mib, 128 * mib, 3100},    // 4 MiB × 32 = 128 MiB
+		{16 * mib, 128 * mib, 700},    // 16 MiB × 8
+		{63 * mib, 128 * mib, 103},    // just under half: a little above GOGC=100
+		{64 * mib, 128 * mib, 100},    // half: GOGC=100 reaches the floor itself
+		{900 * mib, 128 * mib, 100},   // a large live heap keeps Go's 2× bound
+		{2 * mib, 4 * mib, 100},       // a floor under the runtime's minimum
+		{10 * mib, 1 << 40, 10485660}, // a huge floor: a huge percentage, no overflow
+	} {
+		if got := Percent(c.live, c.minHeap); got != c.want {
+			t.Errorf("Percent(%d MiB, %d MiB) = %d, want %d", c.live/mib, c.minHeap/mib, got, c.want)
+		}
+	}
+}
+
+// The user's GOGC wins, and a floor of 0 turns the tuner off: neither
+// touches the collector.
+func TestStartLeavesTheCollectorAlone(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	t.Setenv("GOGC", "150")
+	if tu := Start(128 << 20); tu != nil {
+		t.Fatal("started although GOGC is set")
+	}
+	t.Setenv("GOGC", "")
+	if tu := Start(0); tu != nil {
+		t.Fatal("started with a floor of 0")
+	}
+	if p := debug.SetGCPercent(100); p != 100 {
+		t.Fatalf("GC percent changed to %d", p)
+	}
+}
+
+// Started, the tuner sets the percentage that lets this small heap grow
+// to the floor, follows every collection, and Stop restores GOGC=100.
+func TestTunerFollowsCollections(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	t.Setenv("GOGC", "")
+	const floor = 256 << 20
+	tu := Start(floor)
+	if tu == nil {
+		t.Fatal("not started")
+	}
+	if p := tu.Percent(); p <= 100 {
+		t.Fatalf("percent %d with a test's small heap and a 256 MiB floor", p)
+	}
+	// Cleanups run on their own goroutine after the collection.
+	for i := 0; tu.Cycles() < 3; i++ {
+		if i == 500 {
+			t.Fatalf("saw %d collections of 500", tu.Cycles())
+		}
+		runtime.GC()
+		time.Sleep(time.Millisecond)
+	}
+	// A live heap past half the floor brings GOGC=100 pacing back.
+	ballast := make([]byte, floor/2+(16<<20))
+	for i := range ballast {
+		ballast[i] = 1 // live and touched, as a real heap would be
+	}
+	seen := tu.Cycles()
+	for i := 0; tu.Cycles() < seen+2; i++ {
+		if i == 500 {
+			t.Fatal("no collection seen")
+		}
+		runtime.GC()
+		time.Sleep(time.Millisecond)
+	}
+	if p := tu.Percent(); p != 100 {
+		t.Errorf("percent %d with %d MiB live and a %d MiB floor, want 100", p, len(ballast)>>20, floor>>20)
+	}
+	runtime.KeepAlive(ballast)
+	tu.Stop()
+	if p := debug.SetGCPercent(100); p != 100 {
+		t.Errorf("after Stop the percent is %d", p)
+	}
+}
