@@ -297,6 +297,13 @@ func AnalyzeSink(stmt *ast.CreateSink, lookup func(name string) (*Source, bool),
 	if strings.HasPrefix(p.Name, "_") {
 		return nil, &Error{Pos: stmt.Pos, Msg: fmt.Sprintf("invalid sink name %q", p.Name), Hint: "names starting with _ are reserved"}
 	}
+	if q, ok, err := distributeOverUnion(stmt, stmt.Query, lookup, knownConnectors, opts); err != nil {
+		return nil, err
+	} else if ok {
+		over := *stmt
+		over.Query = q
+		return analyzeUnion(&over, lookup, knownConnectors, opts)
+	}
 	if q, withUnion, feeds, err := unionFeeds(stmt, stmt.Query, lookup, knownConnectors, opts); err != nil {
 		return nil, err
 	} else if feeds != nil {

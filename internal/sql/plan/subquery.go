@@ -32,8 +32,8 @@ func flattenSubqueries(q *ast.Select, lookup func(string) (*Source, bool), opts 
 		return q, nil
 	}
 	if sub.Query.UnionAll != nil {
-		return nil, unsupported(sub.Pos, "a UNION ALL in a subquery in FROM is supported only in the FROM of the sink's own query, when that query groups (no query around it)",
-			"aggregate the union's rows in the sink's query and write that to a topic, then filter, rank or aggregate again in another sink; or write the UNION ALL at the top of the sink's query")
+		return nil, unsupported(sub.Pos, "a UNION ALL in a subquery in FROM is supported only under queries that filter and project its rows, or in the FROM of the sink's own query when that query groups",
+			"aggregate the union's rows in the sink's query and write that to a topic, then filter, rank or aggregate again in another sink")
 	}
 	inner, err := flattenSubqueries(sub.Query, lookup, opts)
 	if err != nil {

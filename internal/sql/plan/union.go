@@ -15,6 +15,25 @@ import (
 // a column whose branches differ in type takes the widest of them, the
 // narrower branches' items cast to it (integer and bigint make bigint).
 func analyzeUnion(stmt *ast.CreateSink, lookup func(string) (*Source, bool), known []string, opts Options) (*Pipeline, error) {
+	_, plans, err := unionBranches(stmt, lookup, known, opts)
+	if err != nil {
+		return nil, err
+	}
+	first := plans[0]
+	for i, p := range plans[1:] {
+		for col := range p.Outputs {
+			p.Outputs[col].Name = first.Outputs[col].Name
+		}
+		p.Name = fmt.Sprintf("%s#%d", first.Name, i+2)
+	}
+	first.Union = plans[1:]
+	return first, nil
+}
+
+// unionBranches analyzes each query of stmt's UNION ALL as a sink of its
+// own, and returns the queries with the items of a column whose type is
+// narrower than the union's cast to it, and their plans.
+func unionBranches(stmt *ast.CreateSink, lookup func(string) (*Source, bool), known []string, opts Options) ([]*ast.Select, []*Pipeline, error) {
 	var branches []*ast.Select
 	for s := stmt.Query; s != nil; s = s.UnionAll {
 		b := *s
@@ -37,12 +56,22 @@ func analyzeUnion(stmt *ast.CreateSink, lookup func(string) (*Source, bool), kno
 	}
 	plans := make([]*Pipeline, len(branches))
 	for i, b := range branches {
+		if i > 0 {
+			// A later query's names are not the union's (the first's
+			// are), so an item it leaves unnamed takes the first's name:
+			// two unnamed ones ("?column?") must not collide.
+			for col := range plans[0].Outputs {
+				if item, ok := itemOf(b, col); ok && b.Items[item].Alias == "" {
+					b.Items[item].Alias = ast.Ident(plans[0].Outputs[col].Name)
+				}
+			}
+		}
 		p, err := analyze(b)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if i > 0 && len(p.Outputs) != len(plans[0].Outputs) {
-			return nil, errorf(b.Pos, "each UNION query must have the same number of columns: %d, not %d", len(plans[0].Outputs), len(p.Outputs))
+			return nil, nil, errorf(b.Pos, "each UNION query must have the same number of columns: %d, not %d", len(plans[0].Outputs), len(p.Outputs))
 		}
 		plans[i] = p
 	}
@@ -58,7 +87,7 @@ func analyzeUnion(stmt *ast.CreateSink, lookup func(string) (*Source, bool), kno
 			case common == types.KindNull || wider(t, common):
 				common = t
 			case !wider(common, t):
-				return nil, &Error{Pos: branches[i].Pos, Msg: fmt.Sprintf("UNION types %s and %s cannot be matched (column %d, %s)", common, t, col+1, plans[0].Outputs[col].Name),
+				return nil, nil, &Error{Pos: branches[i].Pos, Msg: fmt.Sprintf("UNION types %s and %s cannot be matched (column %d, %s)", common, t, col+1, plans[0].Outputs[col].Name),
 					Hint: "cast one of them: expr::" + common.String()}
 			}
 		}
@@ -72,7 +101,7 @@ func analyzeUnion(stmt *ast.CreateSink, lookup func(string) (*Source, bool), kno
 			b := branches[i]
 			item, ok := itemOf(b, col)
 			if !ok {
-				return nil, &Error{Pos: b.Pos, Msg: fmt.Sprintf("UNION column %d (%s) is %s in one query and %s in another", col+1, plans[0].Outputs[col].Name, p.Outputs[col].Type, common),
+				return nil, nil, &Error{Pos: b.Pos, Msg: fmt.Sprintf("UNION column %d (%s) is %s in one query and %s in another", col+1, plans[0].Outputs[col].Name, p.Outputs[col].Type, common),
 					Hint: "list the columns instead of *, casting the narrower: expr::" + common.String()}
 			}
 			b.Items[item].Expr = &ast.Cast{Pos: b.Items[item].Pos, X: b.Items[item].Expr, Type: ast.TypeName{Pos: b.Items[item].Pos, Name: common.String()}}
@@ -81,19 +110,11 @@ func analyzeUnion(stmt *ast.CreateSink, lookup func(string) (*Source, bool), kno
 			}
 			var err error
 			if plans[i], err = analyze(b); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
-	first := plans[0]
-	for i, p := range plans[1:] {
-		for col := range p.Outputs {
-			p.Outputs[col].Name = first.Outputs[col].Name
-		}
-		p.Name = fmt.Sprintf("%s#%d", first.Name, i+2)
-	}
-	first.Union = plans[1:]
-	return first, nil
+	return branches, plans, nil
 }
 
 // itemOf finds the select item that makes output col, when no star comes

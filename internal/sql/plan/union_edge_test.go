@@ -1,7 +1,7 @@
 package plan
 
 import (
-	"errors"
+	"strings"
 	"testing"
 
 	"github.com/tide-data/tide/internal/sql/ast"
@@ -9,11 +9,31 @@ import (
 )
 
 // A UNION ALL inside a subquery in FROM must not lose its later branches:
-// it is refused.
+// a query that projects its rows runs over each of them.
 func TestUnionInSubqueryNotDropped(t *testing.T) {
-	_, err := analyzeSink(t, sink+"SELECT id FROM (SELECT id FROM orders UNION ALL SELECT order_id AS id FROM payments) u")
-	if !errors.Is(err, ErrNotSupported) {
-		t.Errorf("a UNION ALL in a subquery: %v, want it refused as not supported (its later queries would be dropped)", err)
+	p, err := analyzeSink(t, sink+"SELECT id FROM (SELECT id FROM orders UNION ALL SELECT order_id AS id FROM payments) u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Union) != 1 || p.Source.Name != "orders" || p.Union[0].Source.Name != "payments" || p.Union[0].Outputs[0].Type != types.KindInt8 {
+		t.Fatalf("source %s, %d later queries", p.Source.Name, len(p.Union))
+	}
+}
+
+// Over a UNION ALL, the outer query reads the union's column names (the
+// first query's) in every query: a later query's * named otherwise cannot
+// be renamed and is refused; listed columns are renamed.
+func TestRowByRowOverUnionNames(t *testing.T) {
+	p, err := analyzeSink(t, sink+"SELECT upper(who) AS w FROM (SELECT customer AS who FROM orders UNION ALL SELECT url AS page FROM clicks) u WHERE who <> ''")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Union) != 1 || p.Union[0].Outputs[0].Name != "w" {
+		t.Fatalf("%d later queries", len(p.Union))
+	}
+	_, err = analyzeSink(t, sink+"SELECT page FROM (SELECT id AS uid, customer AS page FROM orders UNION ALL SELECT * FROM clicks) u")
+	if err == nil || !strings.Contains(err.Error(), "selects *") {
+		t.Fatalf("a * named otherwise: %v", err)
 	}
 }
 

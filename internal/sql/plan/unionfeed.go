@@ -179,8 +179,8 @@ func checkUnionTime(from ast.TableExpr, src *Source, feeds []*Pipeline) error {
 // an aggregation of them (GROUP BY, windowed or not).
 func checkUnionFed(p *Pipeline, pos ast.Pos) error {
 	if p.Aggregation == nil || p.Join != nil || p.StreamJoin != nil || p.TopN != nil || p.Outer != nil {
-		return unsupported(pos, "a UNION ALL in FROM is supported under GROUP BY only (its rows aggregated, windowed or not)",
-			"write the UNION ALL at the top of the sink's query, each query selecting what the outer one would")
+		return unsupported(pos, "a UNION ALL in FROM is supported under GROUP BY (its rows aggregated, windowed or not) or a query that filters and projects its rows",
+			"write the UNION ALL to a topic with one sink, and rank or join that topic's rows in another")
 	}
 	return nil
 }

@@ -64,7 +64,7 @@ func TestWindowOverUnionAll(t *testing.T) {
 
 func TestUnionAllInFromRefusals(t *testing.T) {
 	for _, c := range []struct{ sql, want string }{
-		{`SELECT who FROM (SELECT customer AS who FROM orders UNION ALL SELECT url FROM clicks) u`, "under GROUP BY only"},
+		{`SELECT * FROM (SELECT who, count(*) AS n FROM (SELECT customer AS who FROM orders UNION ALL SELECT url FROM clicks) u GROUP BY who) s WHERE n > 1`, "supported only"},
 		{`SELECT who, count(*) FROM (SELECT customer AS who FROM orders KEY BY customer UNION ALL SELECT url FROM clicks) u GROUP BY who`, "KEY BY"},
 		{`SELECT who, count(*) FROM (SELECT customer AS who FROM orders UNION ALL SELECT url FROM clicks) AS orders GROUP BY who`, "name of a source"},
 		{`SELECT who, count(*) FROM (SELECT customer AS who, count(*) FROM orders GROUP BY customer UNION ALL SELECT url, 1 FROM clicks) u GROUP BY who`, "not supported"},

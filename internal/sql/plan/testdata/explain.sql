@@ -505,3 +505,11 @@ SELECT window_start, window_end, count(*) AS n
 FROM TUMBLE(TABLE (SELECT id, placed_at AS at FROM orders UNION ALL SELECT order_id, paid_at FROM payments),
             DESCRIPTOR(at), INTERVAL '1' MINUTE)
 GROUP BY window_start, window_end
+====
+-- A query that filters and projects a UNION ALL's rows runs over each of
+-- its queries: a UNION ALL of stateless queries, the narrower column cast.
+CREATE SINK shouted_union WITH (connector = 'stdout') AS
+SELECT upper(who) AS shout, id * 2 AS twice
+FROM (SELECT id, customer AS who FROM orders UNION ALL SELECT order_id, 'x' FROM payments WHERE amount > 5) u
+WHERE id > 0
+KEY BY who
