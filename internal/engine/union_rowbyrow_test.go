@@ -105,3 +105,39 @@ func firstDiff(got, want []string) string {
 	}
 	return b.String()
 }
+
+// A top-level UNION ALL whose first query reads a UNION ALL in FROM runs
+// every query of both: orders twice, payments once, each row once.
+func TestNestedUnionAllRows(t *testing.T) {
+	n, e := sjEngine(t, nil, false)
+	orders, payments := genOrdersPayments(59, 200)
+	mustExec(t, e, `CREATE SINK nested WITH (connector = 'topic', topic = 'nested') AS
+		SELECT id FROM (SELECT id FROM orders UNION ALL SELECT order_id FROM payments) u WHERE id >= 0
+		UNION ALL SELECT id FROM orders WHERE id >= 0`)
+	if p := e.mu.pipelines["nested"]; len(p.inputs) != 3 {
+		t.Fatalf("nested: %d inputs, want 3 (orders, payments, orders)", len(p.inputs))
+	}
+	produceOrdersPayments(t, n.tr, orders, payments, 61)
+	var want []string
+	for _, o := range orders {
+		want = append(want, fmt.Sprint(o.id), fmt.Sprint(o.id))
+	}
+	for _, p := range payments {
+		if p.orderID >= 0 {
+			want = append(want, fmt.Sprint(p.orderID))
+		}
+	}
+	slices.Sort(want)
+	var got []string
+	for _, r := range readExactly(t, n.tr, "nested", len(want)) {
+		var row struct{ ID int64 }
+		if err := json.Unmarshal(r.Value, &row); err != nil {
+			t.Fatalf("%s: %v", r.Value, err)
+		}
+		got = append(got, fmt.Sprint(row.ID))
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("nested: %d rows, want %d:\n%s", len(got), len(want), firstDiff(got, want))
+	}
+}

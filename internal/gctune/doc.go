@@ -17,6 +17,11 @@
 // the opposite of what is wanted for a large live heap (collect
 // continuously once the live heap neared it).
 //
+// The percentage is set after each collection ends, for the next: the
+// collection that finds a live heap grown past half the floor still
+// targets the heap the percentage set for the old one (a few tens of
+// milliseconds, until its end is noticed), then the 2× bound holds again.
+//
 // The user's own GOGC in the environment always wins: the tuner does not
 // start then. GOMEMLIMIT, if set, still applies on top.
 package gctune

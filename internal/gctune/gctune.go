@@ -1,6 +1,7 @@
 package gctune
 
 import (
+	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -23,6 +24,8 @@ const basePercent = 100
 const liveMetric = "/gc/heap/live:bytes"
 
 // Tuner keeps the collector from starting before the heap reaches a floor.
+// There is one per process (the GC percentage is the process's): Start
+// while one runs shares it, and it stops with the last Stop.
 type Tuner struct {
 	minHeap uint64
 	stopped atomic.Bool
@@ -32,6 +35,12 @@ type Tuner struct {
 	percent int
 	sample  []metrics.Sample
 }
+
+var (
+	activeMu sync.Mutex
+	active   *Tuner // the running tuner, if any
+	users    int    // Starts not yet stopped
+)
 
 // sentinel is allocated once per collection cycle; its cleanup running
 // means a cycle has ended. It holds a pointer and is larger than 16
@@ -44,23 +53,41 @@ type sentinel struct {
 
 // Start makes the collector wait until the heap reaches minHeap bytes
 // (0: do nothing). It returns nil, leaving the collector alone, when
-// GOGC is set in the environment.
+// GOGC is set in the environment. While a tuner runs, Start returns it
+// (with its floor: the first Start's) and counts one more Stop to come.
 func Start(minHeap uint64) *Tuner {
 	if minHeap == 0 || os.Getenv("GOGC") != "" {
 		return nil
 	}
-	t := &Tuner{minHeap: minHeap, percent: -2, sample: []metrics.Sample{{Name: liveMetric}}}
+	activeMu.Lock()
+	defer activeMu.Unlock()
+	if active != nil {
+		users++
+		return active
+	}
+	t := &Tuner{minHeap: minHeap, sample: []metrics.Sample{{Name: liveMetric}}}
 	t.retune()
 	t.arm()
+	active, users = t, 1
 	return t
 }
 
-// Stop restores GOGC=100 pacing; the tuner stops at the next collection.
-// Stop on a nil Tuner does nothing.
+// Stop gives the tuner up; the last Stop restores GOGC=100 pacing (the
+// tuner's cleanup then stops at the next collection). Stop on a nil Tuner
+// does nothing.
 func (t *Tuner) Stop() {
 	if t == nil {
 		return
 	}
+	activeMu.Lock()
+	defer activeMu.Unlock()
+	if active != t {
+		return // stopped already
+	}
+	if users--; users > 0 {
+		return
+	}
+	active = nil
 	t.stopped.Store(true)
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -68,15 +95,24 @@ func (t *Tuner) Stop() {
 	t.percent = basePercent
 }
 
-// Percent is the GC percentage the tuner last set.
+// Percent is the GC percentage the tuner last set (0 for a nil Tuner).
 func (t *Tuner) Percent() int {
+	if t == nil {
+		return 0
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.percent
 }
 
-// Cycles is how many collections the tuner has seen end.
-func (t *Tuner) Cycles() uint64 { return t.cycles.Load() }
+// Cycles is how many collections the tuner has seen end (0 for a nil
+// Tuner).
+func (t *Tuner) Cycles() uint64 {
+	if t == nil {
+		return 0
+	}
+	return t.cycles.Load()
+}
 
 // arm allocates this cycle's sentinel and drops it: the cleanup runs
 // after the collection that finds it unreachable.
@@ -107,11 +143,10 @@ func (t *Tuner) retune() {
 	if t.sample[0].Value.Kind() == metrics.KindUint64 {
 		live = t.sample[0].Value.Uint64()
 	}
-	p := Percent(live, t.minHeap)
-	if p != t.percent {
-		debug.SetGCPercent(p)
-		t.percent = p
-	}
+	// Set every time, not only on a change: it is cheap once a cycle,
+	// and undoes anything else in the process that set it meanwhile.
+	t.percent = Percent(live, t.minHeap)
+	debug.SetGCPercent(t.percent)
 }
 
 // Percent is the GC percentage under which a heap of live bytes grows to
@@ -123,6 +158,7 @@ func Percent(live, minHeap uint64) int {
 	if live >= minHeap/2 {
 		return basePercent
 	}
-	// live × (1 + p/100) = minHeap
-	return int((minHeap - live) * 100 / live)
+	// live × (1 + p/100) = minHeap, within the int32 the runtime keeps
+	// it in (a larger one would wrap, negative turning collection off).
+	return int(min((minHeap-live)/live*100+(minHeap-live)%live*100/live, math.MaxInt32))
 }

@@ -1,6 +1,7 @@
 package gctune
 
 import (
+	"math"
 	"runtime"
 	"runtime/debug"
 	"testing"
@@ -13,14 +14,16 @@ func TestPercent(t *testing.T) {
 		live, minHeap uint64
 		want          int
 	}{
-		{0, 128 * mib, 3100},          // not measured yet: the runtime's 4 MiB
-		{4 * mib, 128 * mib, 3100},    // 4 MiB × 32 = 128 MiB
-		{16 * mib, 128 * mib, 700},    // 16 MiB × 8
-		{63 * mib, 128 * mib, 103},    // just under half: a little above GOGC=100
-		{64 * mib, 128 * mib, 100},    // half: GOGC=100 reaches the floor itself
-		{900 * mib, 128 * mib, 100},   // a large live heap keeps Go's 2× bound
-		{2 * mib, 4 * mib, 100},       // a floor under the runtime's minimum
-		{10 * mib, 1 << 40, 10485660}, // a huge floor: a huge percentage, no overflow
+		{0, 128 * mib, 3100},              // not measured yet: the runtime's 4 MiB
+		{4 * mib, 128 * mib, 3100},        // 4 MiB × 32 = 128 MiB
+		{16 * mib, 128 * mib, 700},        // 16 MiB × 8
+		{63 * mib, 128 * mib, 103},        // just under half: a little above GOGC=100
+		{64 * mib, 128 * mib, 100},        // half: GOGC=100 reaches the floor itself
+		{900 * mib, 128 * mib, 100},       // a large live heap keeps Go's 2× bound
+		{2 * mib, 4 * mib, 100},           // a floor under the runtime's minimum
+		{10 * mib, 1 << 40, 10485660},     // a huge floor: a huge percentage, no overflow
+		{4 * mib, 1 << 47, math.MaxInt32}, // past the runtime's int32: clamped, not wrapped (negative: GC off)
+		{4 * mib, 1 << 62, math.MaxInt32},
 	} {
 		if got := Percent(c.live, c.minHeap); got != c.want {
 			t.Errorf("Percent(%d MiB, %d MiB) = %d, want %d", c.live/mib, c.minHeap/mib, got, c.want)
@@ -88,5 +91,42 @@ func TestTunerFollowsCollections(t *testing.T) {
 	tu.Stop()
 	if p := debug.SetGCPercent(100); p != 100 {
 		t.Errorf("after Stop the percent is %d", p)
+	}
+}
+
+// One tuner per process: a second Start shares the running one, its Stop
+// leaves it running (and setting the percentage after each collection),
+// and the last Stop restores GOGC=100.
+func TestTunerShared(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	t.Setenv("GOGC", "")
+	a := Start(128 << 20)
+	b := Start(256 << 20)
+	if a == nil || b != a {
+		t.Fatalf("two tuners: %p and %p", a, b)
+	}
+	a.Stop()
+	debug.SetGCPercent(100) // as anything else in the process might
+	seen := b.Cycles()
+	for i := 0; b.Cycles() < seen+2; i++ {
+		if i == 500 {
+			t.Fatal("the shared tuner stopped following collections")
+		}
+		runtime.GC()
+		time.Sleep(time.Millisecond)
+	}
+	if p := debug.SetGCPercent(100); p != b.Percent() || p <= 100 {
+		t.Errorf("after one Stop of two the collector's percent is %d, the tuner's %d", p, b.Percent())
+	}
+	b.Stop()
+	b.Stop() // once more: nothing
+	if p := debug.SetGCPercent(100); p != 100 {
+		t.Errorf("after the last Stop the percent is %d", p)
+	}
+	if c := Start(128 << 20); c == a {
+		t.Error("a stopped tuner started again")
+	} else {
+		c.Stop()
 	}
 }

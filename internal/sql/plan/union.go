@@ -32,18 +32,38 @@ func analyzeUnion(stmt *ast.CreateSink, lookup func(string) (*Source, bool), kno
 
 // unionBranches analyzes each query of stmt's UNION ALL as a sink of its
 // own, and returns the queries with the items of a column whose type is
-// narrower than the union's cast to it, and their plans.
+// narrower than the union's cast to it, and their plans. A query that
+// filters and projects a UNION ALL of its own is replaced by that union's
+// queries, each under it (distributeOverUnion): one level of queries.
 func unionBranches(stmt *ast.CreateSink, lookup func(string) (*Source, bool), known []string, opts Options) ([]*ast.Select, []*Pipeline, error) {
 	var branches []*ast.Select
 	for s := stmt.Query; s != nil; s = s.UnionAll {
 		b := *s
 		b.UnionAll = nil
+		if nested, ok, err := distributeOverUnion(stmt, &b, lookup, known, opts); err != nil {
+			return nil, nil, err
+		} else if ok {
+			for n := nested; n != nil; n = n.UnionAll {
+				c := *n
+				c.UnionAll = nil
+				c.Items = slices.Clone(n.Items)
+				branches = append(branches, &c)
+			}
+			continue
+		}
 		b.Items = slices.Clone(s.Items) // casts go into the copy, not the statement
 		branches = append(branches, &b)
 	}
-	analyze := func(b *ast.Select) (*Pipeline, error) {
+	var first []ast.Ident
+	analyze := func(i int, b *ast.Select) (*Pipeline, error) {
 		one := *stmt
 		one.Query = b
+		if i > 0 && len(one.Columns) == 0 && len(b.Items) == len(first) && !slices.ContainsFunc(b.Items, func(it ast.SelectItem) bool { return it.Star }) {
+			// A later query's names are not the union's (the first's
+			// are): named so, two of its unnamed items ("?column?")
+			// do not collide.
+			one.Columns = first
+		}
 		p, err := AnalyzeSink(&one, lookup, known, opts)
 		if err != nil {
 			return nil, err
@@ -52,23 +72,24 @@ func unionBranches(stmt *ast.CreateSink, lookup func(string) (*Source, bool), kn
 			return nil, unsupported(b.Pos, "UNION ALL of queries that aggregate, join or rank is not supported yet",
 				"give each such query a sink of its own writing the same topic")
 		}
+		if len(p.Union) > 0 || len(p.Feeds) > 0 {
+			// Not reached: nested unions are spliced above. Refused
+			// rather than planned with their later queries dropped.
+			return nil, unsupported(b.Pos, "a UNION ALL nested in a query of a UNION ALL is not supported here",
+				"write the inner UNION ALL's queries into the outer one")
+		}
 		return p, nil
 	}
 	plans := make([]*Pipeline, len(branches))
 	for i, b := range branches {
-		if i > 0 {
-			// A later query's names are not the union's (the first's
-			// are), so an item it leaves unnamed takes the first's name:
-			// two unnamed ones ("?column?") must not collide.
-			for col := range plans[0].Outputs {
-				if item, ok := itemOf(b, col); ok && b.Items[item].Alias == "" {
-					b.Items[item].Alias = ast.Ident(plans[0].Outputs[col].Name)
-				}
-			}
-		}
-		p, err := analyze(b)
+		p, err := analyze(i, b)
 		if err != nil {
 			return nil, nil, err
+		}
+		if i == 0 {
+			for _, o := range p.Outputs {
+				first = append(first, ast.Ident(o.Name))
+			}
 		}
 		if i > 0 && len(p.Outputs) != len(plans[0].Outputs) {
 			return nil, nil, errorf(b.Pos, "each UNION query must have the same number of columns: %d, not %d", len(plans[0].Outputs), len(p.Outputs))
@@ -109,7 +130,7 @@ func unionBranches(stmt *ast.CreateSink, lookup func(string) (*Source, bool), kn
 				b.Items[item].Alias = ast.Ident(p.Outputs[col].Name)
 			}
 			var err error
-			if plans[i], err = analyze(b); err != nil {
+			if plans[i], err = analyze(i, b); err != nil {
 				return nil, nil, err
 			}
 		}

@@ -80,3 +80,53 @@ func TestUnionDoesNotMutateAST(t *testing.T) {
 		t.Errorf("AnalyzeSink rewrote its input:\nbefore %s\nafter  %s", before, after)
 	}
 }
+
+func sourceNames(p *Pipeline) []string {
+	var out []string
+	for _, s := range p.Sources() {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+// A query of a UNION ALL that is itself a query over a UNION ALL in FROM
+// runs as that union's queries, spliced into the outer union (or the
+// queries feeding an aggregation): none is dropped.
+func TestNestedUnionsKeepEveryQuery(t *testing.T) {
+	for _, c := range []struct {
+		sql  string
+		want int // sources read
+	}{
+		// distributed union first, top-level UNION ALL after it: payments lost
+		{`SELECT id FROM (SELECT id FROM orders UNION ALL SELECT order_id FROM payments) u UNION ALL SELECT user_id FROM clicks`, 3},
+		// distributed union as a later top-level query: payments lost
+		{`SELECT user_id FROM clicks UNION ALL SELECT id FROM (SELECT id FROM orders UNION ALL SELECT order_id FROM payments) u`, 3},
+		// a union inside a query of the union in FROM: clicks lost
+		{`SELECT id FROM (SELECT id FROM orders UNION ALL SELECT c FROM (SELECT order_id AS c FROM payments UNION ALL SELECT user_id FROM clicks) w) u`, 3},
+		// same under a GROUP BY (feeds): payments lost, counts wrong
+		{`SELECT who, count(*) AS n FROM (SELECT customer AS who FROM orders UNION ALL SELECT w FROM (SELECT url AS w FROM clicks UNION ALL SELECT 'p' FROM payments) x) u GROUP BY who`, 3},
+	} {
+		p, err := analyzeSinkSQL(t, `CREATE SINK s WITH (connector = 'stdout') AS `+c.sql)
+		if err != nil {
+			t.Errorf("%s: %v", c.sql, err)
+			continue
+		}
+		if got := sourceNames(p); len(got) != c.want {
+			t.Errorf("%s\n  reads %v, want %d sources (a query of the union is silently dropped)\n%s", c.sql, got, c.want, p.Explain())
+		}
+	}
+}
+
+// A later query's names do not matter (Postgres names the union's columns
+// by the first query: id, customer), also when one of them is a name the
+// first gives another column.
+func TestLaterQueryNamedLikeAnotherColumn(t *testing.T) {
+	for _, sql := range []string{
+		`SELECT id, customer FROM orders UNION ALL SELECT user_id AS customer, url FROM clicks`,
+		`SELECT * FROM (SELECT id, customer FROM orders UNION ALL SELECT user_id AS customer, url FROM clicks) u`,
+	} {
+		if _, err := analyzeSinkSQL(t, `CREATE SINK s WITH (connector = 'stdout') AS `+sql); err != nil {
+			t.Errorf("%s: %v", sql, err)
+		}
+	}
+}

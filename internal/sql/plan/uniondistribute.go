@@ -81,15 +81,14 @@ func rowByRow(q *ast.Select) bool {
 func nameLikeFirst(b *ast.Select, p, first *Pipeline) error {
 	for col, o := range p.Outputs {
 		name := first.Outputs[col].Name
-		if o.Name == name {
+		if item, ok := itemOf(b, col); ok {
+			b.Items[item].Alias = ast.Ident(name)
 			continue
 		}
-		item, ok := itemOf(b, col)
-		if !ok {
+		if o.Name != name { // after a *: p is named as b names it
 			return &Error{Pos: b.Pos, Msg: fmt.Sprintf("UNION column %d is %s in the first query and %s in this one, which selects *", col+1, name, o.Name),
 				Hint: "list this query's columns instead of *, naming them as the first query does"}
 		}
-		b.Items[item].Alias = ast.Ident(name)
 	}
 	return nil
 }
