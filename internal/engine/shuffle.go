@@ -117,21 +117,31 @@ func newShuffleSpec(st *stateful, in *sourceInput) *shuffleSpec {
 	}
 	if t := st.topn; t != nil {
 		spec.keys, spec.args = t.Partition, topnShuffleArgs(t)
+		// The ranked row: the source's, or a UNION ALL's (fed by this
+		// input's query), whose time column is this source's WATERMARK
+		// column or _timestamp (feedTime).
+		ranked := in.def
+		if in.feed != nil {
+			ranked = in.query.Source
+		}
 		switch {
 		case t.Window != nil:
 			// Each row in each of its windows, stamped with the window's
 			// end: when the window's rows are complete.
 			spec.window, spec.windowEnds = t.Window, true
-			spec.width = len(in.def.RowColumns()) + 2
-			spec.windowKind = in.def.RowColumns()[t.WindowTime].Type
+			spec.width = len(ranked.RowColumns()) + 2
+			spec.windowKind = ranked.RowColumns()[t.WindowTime].Type
 			spec.time = t.WindowTime
-			if wm := in.def.Watermark; wm != nil && wm.Column == t.WindowTime {
-				spec.watermark = wm.Expr
+			if wm := ranked.Watermark; wm != nil && wm.Column == t.WindowTime && in.def.Watermark != nil {
+				spec.watermark = in.def.Watermark.Expr
 			}
 			spec.timeMargin = saturatingAdd(t.Window.Size, max(t.Window.Offset, -t.Window.Offset))
 		case !t.Updating():
 			spec.time, _ = t.Partition[t.Time].Column()
 			spec.watermark = in.def.Watermark.Expr
+		}
+		if in.feed != nil && spec.time >= 0 {
+			spec.time = feedTime(in, spec.time)
 		}
 		return spec
 	}
@@ -315,17 +325,29 @@ func (t *task) shuffleOne(m *connector.Message) (stage string, err error) {
 		}
 		return "", nil
 	}
-	// A window join's side: a record per window of the row (one for
-	// TUMBLE, several for HOP), its bounds in the row, which WHERE and
-	// the keys may read.
+	// A window join's side or a windowed top-N: a record per window of
+	// the row (one for TUMBLE, several for HOP), its bounds in the row,
+	// which WHERE and the keys may read. A UNION ALL's query applies its
+	// own WHERE to its source's row first; the windows are the union's
+	// row's, and the WHERE in them the pipeline's.
+	row, filter := t.row, t.src.filter
+	if t.src.feed != nil {
+		if pass, stage, err := t.filter(); !pass {
+			return stage, err
+		}
+		if stage, err := t.feedProject(); err != nil {
+			return stage, err
+		}
+		row, filter = t.union, t.src.query.Filter
+	}
 	sh.windows = spec.window.Assign(sh.windows[:0], ts)
 	recs, buf, sent := len(sh.recs), len(sh.buf), false
 	at := spec.width - 2
 	for _, w := range sh.windows {
-		t.row[at], t.row[at+1] = timeValue(spec.windowKind, w.Start), timeValue(spec.windowKind, w.End)
+		row[at], row[at+1] = timeValue(spec.windowKind, w.Start), timeValue(spec.windowKind, w.End)
 		pass := true
-		if f := t.src.filter; f != nil {
-			v, err := f.Eval(t.row)
+		if f := filter; f != nil {
+			v, err := f.Eval(row)
 			if err != nil {
 				sh.recs, sh.buf = sh.recs[:recs], sh.buf[:buf] // none of its windows, then
 				return stageFilter, err
@@ -339,7 +361,7 @@ func (t *task) shuffleOne(m *connector.Message) (stage string, err error) {
 		if spec.windowEnds {
 			stamp = w.End
 		}
-		ok, stage, err := t.shuffleRecord(m, stamp, t.row)
+		ok, stage, err := t.shuffleRecord(m, stamp, row)
 		if err != nil {
 			sh.recs, sh.buf = sh.recs[:recs], sh.buf[:buf]
 			return stage, err
@@ -357,14 +379,23 @@ func (t *task) shuffleOne(m *connector.Message) (stage string, err error) {
 // and applies the WHERE over the union (the pipeline's own): pass reports
 // a row to send.
 func (t *task) feedRow() (pass bool, stage string, err error) {
+	if stage, err := t.feedProject(); err != nil {
+		return false, stage, err
+	}
+	return t.where(t.src.query.Filter, t.union)
+}
+
+// feedProject evaluates a union query's outputs over the source's row
+// into the union's row, with the metadata the source's row holds.
+func (t *task) feedProject() (stage string, err error) {
 	n := len(t.src.columns)
 	for i, o := range t.src.feed.Outputs {
 		if t.union[i], err = o.Expr.Eval(t.row); err != nil {
-			return false, stageProject, err
+			return stageProject, err
 		}
 	}
 	copy(t.union[len(t.src.feed.Outputs):], t.row[n:n+plan.NumMetadata])
-	return t.where(t.src.query.Filter, t.union)
+	return "", nil
 }
 
 // shuffleRecord appends the repartition record of row, the current one;

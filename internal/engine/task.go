@@ -127,7 +127,8 @@ func (p *pipeline) newTask(in *sourceInput, partition int32) *task {
 		if in.feed != nil {
 			// The keys, the arguments and WHERE read the union's row; the
 			// query's outputs, its WHERE and the watermark the source's.
-			t.union = make(types.Row, len(pl.Source.RowColumns()))
+			// (and a windowed top-N's window bounds after them).
+			t.union = make(types.Row, max(len(pl.Source.RowColumns()), spec.width))
 			t.markMeta(len(pl.Source.Columns), append(append(slices.Clone(spec.keys), spec.args...), pl.Filter)...)
 			exprs = []*expr.Expr{in.filter, spec.watermark}
 			for _, o := range in.feed.Outputs {

@@ -175,7 +175,11 @@ func (p *Pipeline) explainQuery() string {
 	}
 	s := p.Source
 	if len(p.Feeds) > 0 {
-		line("Union all %s (%d queries, each read by tasks of its own; their rows shuffled to the aggregation)", s.Name, len(p.Feeds))
+		to := "the aggregation"
+		if p.TopN != nil {
+			to = "the top-N"
+		}
+		line("Union all %s (%d queries, each read by tasks of its own; their rows shuffled to %s)", s.Name, len(p.Feeds), to)
 		if s.Watermark != nil {
 			fmt.Fprintf(&b, "%s  watermark: %s (each query's rows its source's)\n", indent, s.Watermark.Text)
 		}

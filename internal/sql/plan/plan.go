@@ -319,6 +319,24 @@ func AnalyzeSink(stmt *ast.CreateSink, lookup func(name string) (*Source, bool),
 		return p, nil
 	}
 	if sub, i := rankedQuery(stmt.Query); i >= 0 {
+		if ranked, withUnion, feeds, err := unionFeeds(stmt, sub.Query, lookup, knownConnectors, opts); err != nil {
+			return nil, err
+		} else if feeds != nil {
+			// A top-N of a UNION ALL's rows: ranked over a source of the
+			// union's columns, fed by its queries as an aggregation is.
+			rankedSub := *sub
+			rankedSub.Query = ranked
+			outer := *stmt.Query
+			outer.From = &rankedSub
+			if err := analyzeTopN(p, &outer, &rankedSub, withUnion, opts); err != nil {
+				return nil, err
+			}
+			if err := checkUnionFed(p, sub.Pos); err != nil {
+				return nil, err
+			}
+			p.Feeds = feeds
+			return finishSink(p, stmt, &outer, knownConnectors)
+		}
 		if err := analyzeTopN(p, stmt.Query, sub, lookup, opts); err != nil {
 			return nil, err
 		}

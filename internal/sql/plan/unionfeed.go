@@ -176,11 +176,13 @@ func checkUnionTime(from ast.TableExpr, src *Source, feeds []*Pipeline) error {
 }
 
 // checkUnionFed refuses what a union's rows cannot feed yet: anything but
-// an aggregation of them (GROUP BY, windowed or not).
+// an aggregation of them (GROUP BY, windowed or not) or a top-N of them,
+// each reading the union's rows straight (no aggregation between).
 func checkUnionFed(p *Pipeline, pos ast.Pos) error {
-	if p.Aggregation == nil || p.Join != nil || p.StreamJoin != nil || p.TopN != nil || p.Outer != nil {
-		return unsupported(pos, "a UNION ALL in FROM is supported under GROUP BY (its rows aggregated, windowed or not) or a query that filters and projects its rows",
-			"write the UNION ALL to a topic with one sink, and rank or join that topic's rows in another")
+	fed := p.Aggregation != nil && p.TopN == nil || p.TopN != nil && p.Aggregation == nil
+	if !fed || p.Join != nil || p.StreamJoin != nil || p.Outer != nil {
+		return unsupported(pos, "a UNION ALL in FROM is supported under GROUP BY (its rows aggregated, windowed or not), a top-N ranking its rows, or a query that filters and projects them",
+			"write the UNION ALL to a topic with one sink, and join that topic's rows in another")
 	}
 	return nil
 }

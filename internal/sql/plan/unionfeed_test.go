@@ -78,3 +78,36 @@ func TestUnionAllInFromRefusals(t *testing.T) {
 		}
 	}
 }
+
+// A top-N ranks a UNION ALL's rows as a GROUP BY aggregates them: over a
+// source of the union's columns fed by its queries — updating, final per
+// window of the union's time column, or final per partition by it.
+func TestTopNOverUnionAll(t *testing.T) {
+	const union = `(SELECT customer AS who, placed_at AS at FROM orders UNION ALL SELECT 'p', paid_at FROM payments)`
+	for _, c := range []struct {
+		sql      string
+		updating bool
+		window   bool
+	}{
+		{`SELECT * FROM (SELECT who, ROW_NUMBER() OVER (PARTITION BY who ORDER BY at DESC) AS rn FROM ` + union + ` u) r WHERE rn <= 3`, true, false},
+		{`SELECT * FROM (SELECT who, at, RANK() OVER (PARTITION BY at ORDER BY who) AS rn FROM ` + union + ` u) r WHERE rn <= 3`, false, false},
+		{`SELECT * FROM (SELECT window_end, who, ROW_NUMBER() OVER (PARTITION BY window_start, window_end ORDER BY who) AS rn
+			FROM TUMBLE(TABLE ` + union + `, DESCRIPTOR(at), INTERVAL '1' MINUTE)) r WHERE rn <= 3`, false, true},
+	} {
+		p, err := analyzeSinkSQL(t, `CREATE SINK s WITH (connector = 'topic', topic = 'x') AS `+c.sql)
+		if err != nil {
+			t.Errorf("%s: %v", c.sql, err)
+			continue
+		}
+		if p.TopN == nil || len(p.Feeds) != 2 || p.TopN.Updating() != c.updating || (p.TopN.Window != nil) != c.window {
+			t.Errorf("%s: top-N %+v, %d feeds", c.sql, p.TopN, len(p.Feeds))
+		}
+	}
+	// Ranking the groups of an aggregated union is another stage still.
+	_, err := analyzeSinkSQL(t, `CREATE SINK s WITH (connector = 'topic', topic = 'x') AS
+		SELECT * FROM (SELECT who, n, ROW_NUMBER() OVER (PARTITION BY who ORDER BY n DESC) AS rn
+		FROM (SELECT who, count(*) AS n FROM `+union+` u GROUP BY who) g) r WHERE rn <= 3`)
+	if !errors.Is(err, ErrNotSupported) {
+		t.Errorf("a top-N of an aggregated union: %v", err)
+	}
+}

@@ -513,3 +513,12 @@ SELECT upper(who) AS shout, id * 2 AS twice
 FROM (SELECT id, customer AS who FROM orders UNION ALL SELECT order_id, 'x' FROM payments WHERE amount > 5) u
 WHERE id > 0
 KEY BY who
+====
+-- A top-N of a UNION ALL's rows: ranked over the union's columns, each
+-- query's rows shuffled by the partition to the one top-N.
+CREATE SINK top_union WITH (connector = 'stdout') AS
+SELECT who, n, rn FROM (
+  SELECT who, n, ROW_NUMBER() OVER (PARTITION BY who ORDER BY n DESC) AS rn
+  FROM (SELECT customer AS who, id AS n FROM orders UNION ALL SELECT url, user_id FROM clicks) u
+  WHERE n > 0) r
+WHERE rn <= 3
