@@ -408,7 +408,7 @@ func (s *aggStage) openTask(ctx context.Context, part int32) (*aggTask, error) {
 		return nil, errors.Join(err, s.closeTxn(ctx, t), store.Close())
 	}
 	if s.st.join != nil {
-		t.join = newJoinTask(s.st)
+		t.join = newJoinTask(s.st, store)
 	}
 	switch {
 	case s.st.topn != nil:
@@ -460,6 +460,9 @@ func (s *aggStage) openTask(ctx context.Context, part int32) (*aggTask, error) {
 	}
 	for origin := range s.st.origins {
 		t.wms.Expect(origin, now)
+	}
+	if t.join != nil {
+		t.join.op.Evict() // loading stopped holding rows at the budget; the rest within it
 	}
 	mem, evicted := op.Memory()
 	s.p.logger.Info("aggregate task restored", "partition", part, "entries", loaded,
@@ -643,7 +646,9 @@ func (s *aggStage) fire(now time.Time) error {
 		low = min(low, wm)
 		t.firedWM = max(t.firedWM, wm)
 		if t.join != nil {
-			t.expireJoin(s.st.join, wm)
+			if err := t.expireJoin(s.st.join, wm); err != nil {
+				return fmt.Errorf("partition %d: %w", t.partition, err)
+			}
 			continue
 		}
 		if t.topn != nil {
@@ -792,8 +797,13 @@ func (s *aggStage) checkpointTask(ctx context.Context, t *aggTask) error {
 	if err := t.store.Commit(ckpt); err != nil {
 		return err
 	}
+	// The store holds every change now: what is past the memory budget
+	// can leave memory.
 	if t.op != nil {
-		t.op.Evict() // the store holds every change now
+		t.op.Evict()
+	}
+	if t.join != nil {
+		t.join.op.Evict()
 	}
 	s.p.stats.out.Add(int64(len(out.outputs)))
 	if s.st.exactlyOnce {

@@ -139,8 +139,10 @@ func joinStageExprs(st *stateful) []*expr.Expr {
 	return exprs
 }
 
-// newJoinTask makes a task's join operator.
-func newJoinTask(st *stateful) *joinTask {
+// newJoinTask makes a task's join operator: what fits in the stage's
+// state.memory held in memory, the rest of its rows left in the task's
+// store (spill), read back by join key when needed.
+func newJoinTask(st *stateful, spill join.Spill) *joinTask {
 	j := st.join
 	left, right := j.Keep()
 	if st.ttl > 0 { // bounds the sides without a time bound
@@ -154,7 +156,7 @@ func newJoinTask(st *stateful) *joinTask {
 	// An updating outer side emits its lonely rows itself, at once
 	// (foldJoin): the operator hands none over when they expire.
 	outer := [2]bool{j.Outer[0] && !j.Updating[0], j.Outer[1] && !j.Updating[1]}
-	jt := &joinTask{op: join.New(join.Spec{Keep: [2]int64{left, right}, Outer: outer})}
+	jt := &joinTask{op: join.New(join.Spec{Keep: [2]int64{left, right}, Outer: outer, Spill: spill, MaxMemory: st.stateMemory})}
 	for side, row := range [][]plan.Column{j.LeftRow, j.RightRow} {
 		for _, c := range row {
 			jt.kinds[side] = append(jt.kinds[side], c.Type)
@@ -400,10 +402,10 @@ func (s *aggStage) emitPadded(t *aggTask, side join.Side, key string, from rowOr
 // expireJoin drops the rows the watermark has passed; an outer side's
 // rows that never matched become results, with NULL columns for the
 // other side.
-func (t *aggTask) expireJoin(j *plan.StreamJoin, wm int64) {
+func (t *aggTask) expireJoin(j *plan.StreamJoin, wm int64) error {
 	jt := t.join
 	base := [2]int{0, j.Offset}
-	jt.op.Expire(wm, func(r *join.Row) {
+	return jt.op.Expire(wm, func(r *join.Row) {
 		row := make(types.Row, len(jt.joined))
 		own := row[base[r.Side] : base[r.Side]+len(jt.kinds[r.Side])]
 		if rest, err := types.ReadBinaryRow(r.Values, own); err != nil || len(rest) != 0 {

@@ -224,10 +224,10 @@ var (
 		"Wall-clock time minus the lowest watermark of a windowed pipeline's (or a join's) stage tasks on this worker (absent before the first watermark).",
 		[]string{"pipeline"}, nil)
 	pipelineStateMemoryDesc = prometheus.NewDesc("tide_pipeline_state_memory_bytes",
-		"Approximate bytes of a pipeline's GROUP BY state held in memory on this worker (bounded by the sink's state.memory per task).",
+		"Approximate bytes of a pipeline's GROUP BY or join state held in memory on this worker (bounded by the sink's state.memory per task).",
 		[]string{"pipeline"}, nil)
 	pipelineStateEvictedDesc = prometheus.NewDesc("tide_pipeline_state_evicted_entries",
-		"Windows or groups of a pipeline's GROUP BY state held only in its on-disk store on this worker (beyond state.memory).",
+		"Windows, groups or join rows of a pipeline's state held only in its on-disk store on this worker (beyond state.memory).",
 		[]string{"pipeline"}, nil)
 )
 

@@ -96,7 +96,7 @@ type stateful struct {
 	group       string // the aggregate stage's consumer group
 	exactlyOnce bool
 	interval    time.Duration // between checkpoints of the aggregate stage
-	stateMemory int64         // each aggregate task's state in memory, at most
+	stateMemory int64         // each aggregate and join operator's state in memory, at most (per task)
 	early       time.Duration // between early results of open windows; 0: none
 	ttl         time.Duration // a join's rows without a time bound stay this long in event time; 0: for ever
 	idle        time.Duration // an origin silent this long stops holding the watermark
@@ -127,7 +127,7 @@ func (st *stateful) fused() bool { return st.join != nil && st.agg != nil }
 type statefulConfig struct {
 	exactlyOnce bool
 	interval    time.Duration // between checkpoints
-	memory      int64         // the state each aggregate task holds in memory
+	memory      int64         // the state each aggregate and join operator holds in memory, per task
 	early       time.Duration // between early results of open windows; 0: none
 	ttl         time.Duration // state.ttl of a join; 0: none
 }
@@ -175,8 +175,8 @@ func statefulOptions(opts map[string]string, pl *plan.Pipeline) (cfg statefulCon
 	cfg.memory = defaultStateMemory
 	if v, ok := opts["state.memory"]; ok {
 		delete(opts, "state.memory")
-		if agg == nil {
-			return cfg, errors.New("option 'state.memory' applies to pipelines with GROUP BY (a join's state is held in memory, and in its store)")
+		if agg == nil && pl.StreamJoin == nil {
+			return cfg, errors.New("option 'state.memory' applies to pipelines with GROUP BY or a join of two streams (a top-N's state is held in memory, and in its store)")
 		}
 		n, err := parseByteSize(v)
 		if err != nil {

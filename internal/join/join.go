@@ -10,6 +10,11 @@ import (
 // should have met may already be dropped, so the row is not joined.
 var ErrLate = errors.New("join: row is behind the watermark")
 
+// ErrSpill wraps a failure to read evicted rows back from the spill store
+// (an I/O error, a corrupt entry): the operator can no longer be trusted
+// and must be rebuilt from the store.
+var ErrSpill = errors.New("join: reading spilled state")
+
 // ErrDuplicate is Add's answer for a row already in state (a repartition
 // record written twice): it was joined when it first came.
 var ErrDuplicate = errors.New("join: row is already in state")
@@ -53,6 +58,23 @@ type Spec struct {
 	// Outer[s]: a row of side s dropped without ever having matched is
 	// handed to Expire's callback (LEFT JOIN: Outer[Left]; FULL: both).
 	Outer [2]bool
+
+	// Spill, when set, lets the operator hold more state than memory:
+	// Evict drops join keys from memory beyond MaxMemory bytes — all of a
+	// key's rows, both sides — and they are read back from Spill when a
+	// row with that key comes, or when the first of them is to expire.
+	// Spill must be the store Changes feeds, holding every change as of
+	// the last Evict.
+	Spill     Spill
+	MaxMemory int64
+}
+
+// Spill is the store evicted rows are read back from: a task's state
+// store (internal/state).
+type Spill interface {
+	// ScanPrefix calls fn with every entry whose key starts with
+	// prefix, in key order, until fn returns an error.
+	ScanPrefix(prefix []byte, fn func(key, value []byte) error) error
 }
 
 // Row is one side's row.
@@ -88,6 +110,15 @@ type Operator struct {
 	count  [2]int
 	memory int64
 
+	// cold holds the join keys whose rows are only in the spill store
+	// (Evict), and coldByExpiry them by their rows' first expiry
+	// (entries of keys read back since are skipped when they come up).
+	cold         map[string]*coldKey
+	coldByExpiry coldHeap
+	coldRows     int
+	prefix       []byte // scratch for a key's prefix in the spill store
+	coldStale    bool   // Load made cold records the heap does not hold yet
+
 	hits []*entry // scratch: rows Add's callback matched for the first time
 	out  Row      // scratch: the row handed to Expire's callback
 
@@ -113,6 +144,7 @@ type rowID struct {
 // keyRows is one side's rows with one join key.
 type keyRows struct {
 	key string
+	ref bool // a row of the key was added or matched since the last Evict
 	// rows is in arrival order, with nil where a row was dropped until
 	// compact closes the gaps: a row expires from anywhere in the list
 	// when the rows come out of event-time order.
@@ -126,6 +158,7 @@ type entry struct {
 	seq    uint64   // arrival, to break ties in expiry
 	list   *keyRows // its key's rows, without hashing the key again
 	slot   int32    // in list.rows (int32 keeps entry in a 112-byte size class)
+	heap   int32    // in Operator.expiry, when it expires one day
 	// Checkpoint bookkeeping (state.go): dirty while in Operator.dirty;
 	// stored once a checkpoint wrote it; dropped once expired, so its
 	// entry must be deleted if it was stored.
@@ -136,8 +169,9 @@ type entry struct {
 // entry, its slots in the identity map, its key's list and the heap; a
 // key's map slot and list.
 const (
-	rowOverhead = 200
-	keyOverhead = 120
+	rowOverhead  = 200
+	keyOverhead  = 120
+	coldOverhead = 100 // an evicted key's record and its heap entry
 )
 
 // New returns an empty operator.
@@ -149,6 +183,7 @@ func New(spec Spec) *Operator {
 		spec: spec,
 		keys: [2]map[string]*keyRows{{}, {}},
 		ids:  map[rowID]*entry{},
+		cold: map[string]*coldKey{},
 		wm:   math.MinInt64,
 	}
 }
@@ -157,14 +192,13 @@ func New(spec Spec) *Operator {
 // before one), restored by Load.
 func (o *Operator) Watermark() int64 { return o.wm }
 
-// Len returns the number of rows in state, per side.
+// Len returns the number of rows in memory, per side (evicted ones are
+// counted by Memory).
 func (o *Operator) Len() [2]int { return o.count }
 
 // Memory returns an estimate of the bytes the state holds in memory, and
-// how many rows are evicted to disk: none, all state is in memory (the
-// second result matches the aggregate operator's Memory, for the task
-// that reports both).
-func (o *Operator) Memory() (bytes int64, evicted int) { return o.memory, 0 }
+// how many rows are evicted to the spill store.
+func (o *Operator) Memory() (bytes int64, evicted int) { return o.memory, o.coldRows }
 
 // Add stores r, unless it is late or a duplicate, and calls match for
 // each stored row of the other side with the same Key, in the order they
@@ -192,6 +226,11 @@ func (o *Operator) Add(r Row, match func(other *Row) (bool, error)) error {
 	if r.Side > Right {
 		return fmt.Errorf("join: a row of no side (%v)", r.Side)
 	}
+	if _, cold := o.cold[r.Key]; cold {
+		if err := o.warm(r.Key); err != nil {
+			return err
+		}
+	}
 	id := rowID{r.Side, r.Partition, r.Offset, r.Key}
 	if _, dup := o.ids[id]; dup {
 		return ErrDuplicate
@@ -204,6 +243,7 @@ func (o *Operator) Add(r Row, match func(other *Row) (bool, error)) error {
 	}
 	matched := false
 	if others := o.keys[r.Side.Other()][r.Key]; others != nil {
+		others.ref = true
 		o.hits = o.hits[:0]
 		for _, e := range others.rows {
 			if e == nil {
@@ -247,6 +287,7 @@ func (o *Operator) insert(r Row) *entry {
 		o.memory += keyOverhead + int64(len(r.Key))
 	}
 	e.row.Key = k.key // one copy of the key's bytes per side, however many rows
+	k.ref = true
 	e.list, e.slot = k, int32(len(k.rows))
 	k.rows = append(k.rows, e)
 	k.live++
@@ -265,9 +306,24 @@ func (o *Operator) insert(r Row) *entry {
 // side that never matched, in order of expiry time then arrival (origin
 // for rows restored by Load), each once. The Row is valid only during
 // the call, but its Values are handed over: the callback may keep them.
-func (o *Operator) Expire(wm int64, unmatched func(*Row)) {
+//
+// Expire first reads back the evicted keys whose rows the watermark has
+// passed, so that they are dropped (and handed over) as any other: an
+// error reading them is an ErrSpill, and nothing is dropped then.
+func (o *Operator) Expire(wm int64, unmatched func(*Row)) error {
 	if wm > o.wm {
 		o.wm, o.wmDirty = wm, true
+	}
+	if o.coldStale {
+		o.sortCold()
+	}
+	for len(o.coldByExpiry) > 0 && o.coldByExpiry[0].expiry < o.wm {
+		c := o.coldByExpiry.pop()
+		if ck := o.cold[c.key]; ck == c {
+			if err := o.warm(c.key); err != nil {
+				return err
+			}
+		}
 	}
 	// Against o.wm, not wm: rows loaded already behind the restored
 	// watermark go at the next call, whatever its wm.
@@ -284,6 +340,7 @@ func (o *Operator) Expire(wm int64, unmatched func(*Row)) {
 		// hold the Values.
 		e.row.Values = nil
 	}
+	return nil
 }
 
 // drop takes an expired row out of state; its entry is deleted at the
@@ -347,40 +404,64 @@ func (h expiryHeap) less(i, j int) bool {
 	return a.expiry < b.expiry || a.expiry == b.expiry && a.seq < b.seq
 }
 
-func (h *expiryHeap) push(e *entry) {
-	*h = append(*h, e)
-	s := *h
-	for i := len(s) - 1; i > 0; {
+func (h expiryHeap) swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].heap, h[j].heap = int32(i), int32(j)
+}
+
+func (h expiryHeap) up(i int) {
+	for i > 0 {
 		parent := (i - 1) / 2
-		if !s.less(i, parent) {
+		if !h.less(i, parent) {
 			break
 		}
-		s[i], s[parent] = s[parent], s[i]
+		h.swap(i, parent)
 		i = parent
 	}
 }
 
-func (h *expiryHeap) pop() *entry {
-	s := *h
-	top := s[0]
-	last := len(s) - 1
-	s[0] = s[last]
-	s[last] = nil
-	s = s[:last]
-	for i := 0; ; {
+func (h expiryHeap) down(i int) {
+	for {
 		least, l, r := i, 2*i+1, 2*i+2
-		if l < len(s) && s.less(l, least) {
+		if l < len(h) && h.less(l, least) {
 			least = l
 		}
-		if r < len(s) && s.less(r, least) {
+		if r < len(h) && h.less(r, least) {
 			least = r
 		}
 		if least == i {
-			break
+			return
 		}
-		s[i], s[least] = s[least], s[i]
+		h.swap(i, least)
 		i = least
 	}
+}
+
+func (h *expiryHeap) push(e *entry) {
+	e.heap = int32(len(*h))
+	*h = append(*h, e)
+	h.up(len(*h) - 1)
+}
+
+func (h *expiryHeap) pop() *entry {
+	return h.remove(0)
+}
+
+// remove takes out the entry at i (an evicted row's).
+func (h *expiryHeap) remove(i int) *entry {
+	s := *h
+	e := s[i]
+	last := len(s) - 1
+	if i != last {
+		s.swap(i, last)
+	}
+	s[last] = nil
+	s = s[:last]
 	*h = s
-	return top
+	if i < len(s) {
+		s.down(i)
+		s.up(i)
+	}
+	e.heap = -1
+	return e
 }

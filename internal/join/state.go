@@ -117,7 +117,10 @@ func (o *Operator) touch(e *entry) {
 // fresh from New, before any Add or Expire, with every entry of its
 // store once, in key order (any order works, but the order of a key's
 // rows for match callbacks is the order they are loaded). Restored rows
-// are registered for expiry again. The operator starts tracking changes
+// are registered for expiry again. With a Spill, once the rows loaded
+// pass MaxMemory, the rows of keys not in memory yet stay in the store,
+// their keys evicted (spill.go); Evict after loading brings the rest
+// within the budget. The operator starts tracking changes
 // from there. Load returns ErrCorruptState (wrapped, with what is wrong)
 // for an entry that does not decode or repeats a row's identity. It does
 // not retain key or value.
@@ -147,6 +150,9 @@ func (o *Operator) Load(key, value []byte) error {
 	}
 	if err := parseRowValue(&r, value); err != nil {
 		return fmt.Errorf("%w (key %x)", err, key)
+	}
+	if o.loadCold(&r) {
+		return nil // beyond MaxMemory: it stays in the store (spill.go)
 	}
 	if _, dup := o.ids[rowID{r.Side, r.Partition, r.Offset, r.Key}]; dup {
 		return fmt.Errorf("%w: %v row %d/%d stored twice (key %x)", ErrCorruptState, r.Side, r.Partition, r.Offset, key)
