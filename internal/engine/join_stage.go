@@ -286,6 +286,13 @@ func (s *aggStage) foldJoin(t *aggTask, r *transport.Record) error {
 				t.late = append(t.late, rec)
 			}
 		}
+	case errors.Is(err, join.ErrSpill):
+		// Evicted rows could not be read back: the operator no longer
+		// matches its store. The task fails; the stage is rebuilt from
+		// the store, which still holds them.
+		clear(jt.out[pairs:])
+		jt.out = jt.out[:pairs]
+		return err
 	case err != nil:
 		// ON failed on a pair (or the state is corrupt): Add stored
 		// nothing, so the row takes no part in the join; neither do the

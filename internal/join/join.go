@@ -117,6 +117,7 @@ type Operator struct {
 	coldByExpiry coldHeap
 	coldRows     int
 	prefix       []byte // scratch for a key's prefix in the spill store
+	warming      []Row  // scratch: the rows warm reads back
 	coldStale    bool   // Load made cold records the heap does not hold yet
 
 	hits []*entry // scratch: rows Add's callback matched for the first time

@@ -51,6 +51,9 @@ func (o *Operator) evict() {
 					return
 				}
 				other := o.keys[1-side][key]
+				if side == int(Right) && other != nil {
+					continue // a key on both sides is visited once, with its left rows
+				}
 				if pass == 0 && (k.ref || other != nil && other.ref) {
 					k.ref = false
 					if other != nil {
@@ -108,14 +111,12 @@ func (o *Operator) setCold(c *coldKey) {
 	}
 }
 
-// warm reads an evicted key's rows back from the spill store. An error
-// leaves the operator inconsistent (some rows read back): it is an
-// ErrSpill, and the operator must be rebuilt from the store.
+// warm reads an evicted key's rows back from the spill store, all of
+// them or none: a failed read (an ErrSpill) leaves the key evicted and
+// the operator as it was.
 func (o *Operator) warm(key string) error {
 	c := o.cold[key]
-	delete(o.cold, key)
-	o.coldRows -= c.rows
-	o.memory -= coldOverhead + int64(len(key))
+	o.warming = o.warming[:0]
 	for side := Left; side <= Right; side++ {
 		if c.sides[side] == 0 {
 			continue
@@ -134,13 +135,21 @@ func (o *Operator) warm(key string) error {
 			if _, dup := o.ids[rowID{r.Side, r.Partition, r.Offset, r.Key}]; dup {
 				return fmt.Errorf("%w: %v row %d/%d in memory and evicted", ErrCorruptState, r.Side, r.Partition, r.Offset)
 			}
-			o.insert(r).stored = true
+			o.warming = append(o.warming, r)
 			return nil
 		})
 		if err != nil {
+			clear(o.warming)
 			return fmt.Errorf("%w: join key %x: %w", ErrSpill, key, err)
 		}
 	}
+	delete(o.cold, key)
+	o.coldRows -= c.rows
+	o.memory -= coldOverhead + int64(len(key))
+	for i := range o.warming {
+		o.insert(o.warming[i]).stored = true
+	}
+	clear(o.warming)
 	return nil
 }
 
