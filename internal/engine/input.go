@@ -33,6 +33,10 @@ type sourceInput struct {
 	// into the union's row, which the aggregation's keys and arguments
 	// read. Nil otherwise.
 	feed *plan.Pipeline
+	// unionFilter is a feed's WHERE over the union's row: the pipeline's
+	// (an aggregation's or a top-N's input), or a join's over its left
+	// side when the union is that side.
+	unionFilter *expr.Expr
 	// tag names the input in its outputs' origins (connector.Origin.Input)
 	// when it is a UNION ALL's later query reading what an earlier one
 	// reads: "union1", "union2", ...
@@ -83,7 +87,7 @@ func (e *Engine) feedInputs(pl *plan.Pipeline, group string) ([]*sourceInput, er
 		if err != nil {
 			return nil, err
 		}
-		in.filter, in.query, in.feed = f.Filter, pl, f
+		in.filter, in.query, in.feed, in.unionFilter = f.Filter, pl, f, pl.Filter
 		inputs = append(inputs, in)
 	}
 	return inputs, nil

@@ -228,7 +228,9 @@ func (s *aggStage) foldJoin(t *aggTask, r *transport.Record) error {
 		err = fmt.Errorf("%w: origin %d; the sources have %d partitions", errMalformedRepartition, origin, s.st.origins)
 	}
 	side := join.Left
-	if len(s.p.inputs) > 1 && origin >= s.p.inputs[1].firstOrigin {
+	if in, _ := s.p.inputOf(origin); in.side == 1 {
+		// The right side's input is the last; the left's, one or, for a
+		// UNION ALL on the left, one per query (side 0 each).
 		side = join.Right
 	}
 	if err == nil {

@@ -187,7 +187,15 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 		p.inputs = append(p.inputs, in)
 	}
 	if j := pl.StreamJoin; j != nil {
-		main.filter = j.LeftFilter
+		if main.feed != nil {
+			// A UNION ALL is the left side: each query's own WHERE
+			// first, then the side's over the union's row.
+			for _, in := range p.inputs {
+				in.unionFilter = j.LeftFilter
+			}
+		} else {
+			main.filter = j.LeftFilter
+		}
 		right, err := e.newSourceInput(j.Right, 1, p.group+".right")
 		if err != nil {
 			return err

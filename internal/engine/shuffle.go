@@ -93,10 +93,19 @@ func newShuffleSpec(st *stateful, in *sourceInput) *shuffleSpec {
 		if in.def.Watermark != nil {
 			spec.watermark = in.def.Watermark.Expr
 		}
+		// The side's row: the source's, or a UNION ALL's its query feeds
+		// (the left side), whose time column is this source's WATERMARK
+		// column or _timestamp, read in the source's row (feedTime).
 		n := len(in.def.Columns)
+		if in.feed != nil {
+			n = len(in.query.Source.Columns)
+		}
 		if st.joinLateTopics[in.side] == "" {
 			spec.keep = make([]bool, spec.width)
 			spec.keep[spec.time] = true
+		}
+		if in.feed != nil {
+			defer func() { spec.time = feedTime(in, spec.time) }()
 		}
 		for _, e := range joinStageExprs(st) {
 			for m := range spec.meta {
@@ -338,7 +347,7 @@ func (t *task) shuffleOne(m *connector.Message) (stage string, err error) {
 		if stage, err := t.feedProject(); err != nil {
 			return stage, err
 		}
-		row, filter = t.union, t.src.query.Filter
+		row, filter = t.union, t.src.unionFilter
 	}
 	sh.windows = spec.window.Assign(sh.windows[:0], ts)
 	recs, buf, sent := len(sh.recs), len(sh.buf), false
@@ -382,7 +391,7 @@ func (t *task) feedRow() (pass bool, stage string, err error) {
 	if stage, err := t.feedProject(); err != nil {
 		return false, stage, err
 	}
-	return t.where(t.src.query.Filter, t.union)
+	return t.where(t.src.unionFilter, t.union)
 }
 
 // feedProject evaluates a union query's outputs over the source's row

@@ -252,7 +252,8 @@ func checkStateful(p *plan.Pipeline, sinkOpts map[string]string) error {
 			return fmt.Errorf("exactly-once delivery needs a topic sink (written in Kafka transactions) or a postgres sink (offsets in its transactions), not %s", p.Connector)
 		}
 		var idle []time.Duration
-		for _, src := range []*plan.Source{p.Source, p.StreamJoin.Right} {
+		for _, src := range p.Sources() { // a UNION ALL on the left: each of its queries' sources
+
 			if cfg.exactlyOnce && src.Connector != "topic" {
 				return fmt.Errorf("exactly-once delivery needs topic sources (their offsets commit in the transaction), not %s (%s)", src.Connector, src.Name)
 			}

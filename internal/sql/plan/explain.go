@@ -176,7 +176,10 @@ func (p *Pipeline) explainQuery() string {
 	s := p.Source
 	if len(p.Feeds) > 0 {
 		to := "the aggregation"
-		if p.TopN != nil {
+		switch {
+		case p.StreamJoin != nil:
+			to = "the join, as its left side"
+		case p.TopN != nil:
 			to = "the top-N"
 		}
 		line("Union all %s (%d queries, each read by tasks of its own; their rows shuffled to %s)", s.Name, len(p.Feeds), to)

@@ -142,9 +142,12 @@ type Pipeline struct {
 // table).
 func (p *Pipeline) Sources() []*Source {
 	if len(p.Feeds) > 0 {
-		out := make([]*Source, len(p.Feeds))
-		for i, f := range p.Feeds {
-			out[i] = f.Source
+		out := make([]*Source, 0, len(p.Feeds)+1)
+		for _, f := range p.Feeds {
+			out = append(out, f.Source)
+		}
+		if p.StreamJoin != nil { // the union is the join's left side
+			out = append(out, p.StreamJoin.Right)
 		}
 		return out
 	}

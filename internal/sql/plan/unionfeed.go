@@ -41,6 +41,18 @@ func unionFeeds(stmt *ast.CreateSink, q *ast.Select, lookup func(string) (*Sourc
 		from = func(src string) ast.TableExpr {
 			return &ast.TableName{Pos: f.Pos, Name: ast.Ident(src), Alias: f.Alias}
 		}
+	case *ast.Join:
+		// The left side of a join of two streams: its rows the union's.
+		left, ok := f.Left.(*ast.Subquery)
+		if !ok || left.Query.UnionAll == nil {
+			return q, lookup, nil, nil
+		}
+		union, name, pos = left.Query, left.Alias, left.Pos
+		from = func(src string) ast.TableExpr {
+			j := *f
+			j.Left = &ast.TableName{Pos: left.Pos, Name: ast.Ident(src), Alias: left.Alias}
+			return &j
+		}
 	case *ast.TableFunc:
 		i := slices.IndexFunc(f.Args, func(a ast.TableFuncArg) bool { return a.Query != nil && a.Query.UnionAll != nil })
 		if i < 0 {
@@ -176,13 +188,14 @@ func checkUnionTime(from ast.TableExpr, src *Source, feeds []*Pipeline) error {
 }
 
 // checkUnionFed refuses what a union's rows cannot feed yet: anything but
-// an aggregation of them (GROUP BY, windowed or not) or a top-N of them,
-// each reading the union's rows straight (no aggregation between).
+// the first stateful stage reading them straight — an aggregation of them
+// (GROUP BY, windowed or not), a top-N of them, or a join of two streams
+// whose left side they are (and what follows that join).
 func checkUnionFed(p *Pipeline, pos ast.Pos) error {
-	fed := p.Aggregation != nil && p.TopN == nil || p.TopN != nil && p.Aggregation == nil
-	if !fed || p.Join != nil || p.StreamJoin != nil || p.Outer != nil {
-		return unsupported(pos, "a UNION ALL in FROM is supported under GROUP BY (its rows aggregated, windowed or not), a top-N ranking its rows, or a query that filters and projects them",
-			"write the UNION ALL to a topic with one sink, and join that topic's rows in another")
+	fed := p.StreamJoin != nil || p.Aggregation != nil && p.TopN == nil || p.TopN != nil && p.Aggregation == nil
+	if !fed || p.Join != nil || p.Outer != nil {
+		return unsupported(pos, "a UNION ALL in FROM is supported under GROUP BY (its rows aggregated, windowed or not), a top-N ranking its rows, a join of two streams (as its left side), or a query that filters and projects them",
+			"write the UNION ALL to a topic with one sink, and join that topic's rows with a table in another")
 	}
 	return nil
 }

@@ -111,3 +111,31 @@ func TestTopNOverUnionAll(t *testing.T) {
 		t.Errorf("a top-N of an aggregated union: %v", err)
 	}
 }
+
+// A UNION ALL is the left side of a join of two streams as it feeds a
+// GROUP BY: over a source of its columns fed by its queries; Sources
+// lists each query's source and the right side's. On the right side, or
+// joined with a table, it is refused.
+func TestJoinOfUnionAllPlan(t *testing.T) {
+	const union = `(SELECT id, customer, placed_at AS at FROM orders UNION ALL SELECT order_id, 'p', paid_at FROM payments)`
+	p, err := analyzeSinkSQL(t, `CREATE SINK s WITH (connector = 'topic', topic = 'x') AS
+		SELECT u.id, p.amount FROM `+union+` u JOIN payments p ON u.id = p.order_id AND p.paid_at BETWEEN u.at AND u.at + INTERVAL '10' SECOND`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range p.Sources() {
+		names = append(names, s.Name)
+	}
+	if p.StreamJoin == nil || len(p.Feeds) != 2 || strings.Join(names, ",") != "orders,payments,payments" {
+		t.Fatalf("join %v, %d feeds, sources %v", p.StreamJoin != nil, len(p.Feeds), names)
+	}
+	for _, q := range []string{
+		`SELECT p.amount FROM payments p JOIN ` + union + ` u ON u.id = p.order_id`,
+		`SELECT u.id, c.tier FROM ` + union + ` u JOIN customers c ON u.customer = c.name`,
+	} {
+		if _, err := analyzeSinkSQL(t, `CREATE SINK s WITH (connector = 'topic', topic = 'x') AS `+q); !errors.Is(err, ErrNotSupported) {
+			t.Errorf("%s: %v, want it refused as not supported", q, err)
+		}
+	}
+}

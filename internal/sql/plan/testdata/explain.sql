@@ -522,3 +522,12 @@ SELECT who, n, rn FROM (
   FROM (SELECT customer AS who, id AS n FROM orders UNION ALL SELECT url, user_id FROM clicks) u
   WHERE n > 0) r
 WHERE rn <= 3
+====
+-- A UNION ALL as the left side of a join of two streams: each query's rows
+-- shuffled by the join key to the join's tasks, keeping their source's
+-- watermark.
+CREATE SINK paid_union WITH (connector = 'stdout') AS
+SELECT u.id, u.kind, p.amount
+FROM (SELECT id, 'order' AS kind, placed_at AS at FROM orders UNION ALL SELECT order_id, 'payment', paid_at FROM payments) u
+JOIN payments p ON u.id = p.order_id AND p.paid_at BETWEEN u.at AND u.at + INTERVAL '10' SECOND
+WHERE u.id > 0
