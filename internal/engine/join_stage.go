@@ -199,14 +199,21 @@ func joinLateColumns(src *plan.Source, row []plan.Column) []format.Column {
 // lateJoinRow is a late row's record for its source's late.topic.
 func (s *aggStage) lateJoinRow(t *aggTask, side join.Side, r *transport.Record, ts int64, origin int32, offset int64) (*transport.Record, error) {
 	jt := t.join
-	src := s.p.inputs[side].def
+	// The side's row is its source's, or a UNION ALL's (the left side):
+	// the columns the late row's encoder was made for (newJoinTask). The
+	// origin names the source the row was read from.
+	side0 := s.st.query.Source
+	if side == join.Right {
+		side0 = s.st.join.Right
+	}
 	var row types.Row
 	for i, v := range jt.sides[side] {
-		if isLateColumn(src, i) {
+		if isLateColumn(side0, i) {
 			row = append(row, v)
 		}
 	}
-	partition := origin - s.p.inputs[side].firstOrigin
+	in, partition := s.p.inputOf(origin)
+	src := in.def
 	row = append(row, types.NewTimestampTZ(ts), types.NewInt4(partition), types.NewInt8(offset))
 	value, err := jt.late[side].Encode(nil, row)
 	if err != nil {

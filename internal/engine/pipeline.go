@@ -243,7 +243,9 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 		for _, in := range p.inputs {
 			in.firstOrigin = st.origins
 			st.origins += in.partitions
-			if st.join != nil {
+			// A UNION ALL on the join's left side: the first query's
+			// source's late.topic, as for an aggregation of a union.
+			if st.join != nil && (in.side == 1 || in == p.inputs[0]) {
 				st.joinLateTopics[in.side] = in.lateTopic
 			}
 		}

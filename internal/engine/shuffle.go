@@ -90,7 +90,9 @@ func newShuffleSpec(st *stateful, in *sourceInput) *shuffleSpec {
 		}
 		spec.dropNullKeys = !j.Outer[in.side] // an outer side's row without a key is emitted unmatched
 		spec.timeMargin = joinTimeMargin(st)
-		if in.def.Watermark != nil {
+		if in.def.Watermark != nil && (in.feed == nil || in.query.Source.Watermark != nil) {
+			// A union without a WATERMARK column has _timestamp for time,
+			// and the watermark follows it, not its sources' columns.
 			spec.watermark = in.def.Watermark.Expr
 		}
 		// The side's row: the source's, or a UNION ALL's its query feeds

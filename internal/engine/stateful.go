@@ -264,10 +264,11 @@ func checkStateful(p *plan.Pipeline, sinkOpts map[string]string) error {
 			}
 			idle = append(idle, d)
 		}
-		// One watermark follows both sources' partitions, with one idle
-		// timeout.
-		if idle[0] != idle[1] {
-			return fmt.Errorf("the sources of a join must have the same 'watermark.idle_timeout' (%s has %s, %s has %s)", p.Source.Name, idle[0], p.StreamJoin.Right.Name, idle[1])
+		// One watermark follows both sides' partitions, with one idle
+		// timeout: the left source's, or a UNION ALL's first query's.
+		srcs := p.Sources()
+		if left, right := idle[0], idle[len(idle)-1]; left != right {
+			return fmt.Errorf("the sources of a join must have the same 'watermark.idle_timeout' (%s has %s, %s has %s)", srcs[0].Name, left, p.StreamJoin.Right.Name, right)
 		}
 		switch {
 		case p.Aggregation != nil && p.Updating() && !updatingSinks[p.Connector]:

@@ -177,15 +177,16 @@ func partitionKinds(t *plan.TopN) []types.Kind {
 // lateTopNRow is a late row's record for the source's late.topic.
 func (s *aggStage) lateTopNRow(tt *topnTask, r *transport.Record, ts int64, origin int32, offset int64) (*transport.Record, error) {
 	row := append(types.Row(nil), tt.vals[len(s.st.topn.Order):]...)
-	row = append(row, types.NewTimestampTZ(ts), types.NewInt4(origin), types.NewInt8(offset))
+	in, partition := s.p.inputOf(origin) // a UNION ALL's queries number their partitions one after another
+	row = append(row, types.NewTimestampTZ(ts), types.NewInt4(partition), types.NewInt8(offset))
 	value, err := tt.late.Encode(nil, row)
 	if err != nil {
 		return nil, err
 	}
 	return &transport.Record{Topic: s.st.lateTopic, Partition: -1, Key: r.Key, Value: value, Timestamp: time.UnixMicro(ts),
 		Headers: []transport.Header{{Key: HeaderPipeline, Value: []byte(s.p.plan.Name)},
-			{Key: HeaderTopic, Value: []byte(s.p.plan.Source.Name)},
-			{Key: HeaderPartition, Value: strconv.AppendInt(nil, int64(origin), 10)},
+			{Key: HeaderTopic, Value: []byte(in.def.Name)},
+			{Key: HeaderPartition, Value: strconv.AppendInt(nil, int64(partition), 10)},
 			{Key: HeaderOffset, Value: strconv.AppendInt(nil, offset, 10)}}}, nil
 }
 

@@ -31,9 +31,10 @@ type Tuner struct {
 	stopped atomic.Bool
 	cycles  atomic.Uint64
 
-	mu      sync.Mutex // serializes retune (Start's call and the cleanups')
-	percent int
-	sample  []metrics.Sample
+	mu        sync.Mutex // serializes retune (Start's call and the cleanups')
+	percent   int
+	userLimit bool // GOMEMLIMIT is set: the tuner leaves the limit alone
+	sample    []metrics.Sample
 }
 
 var (
@@ -65,7 +66,7 @@ func Start(minHeap uint64) *Tuner {
 		users++
 		return active
 	}
-	t := &Tuner{minHeap: minHeap, sample: []metrics.Sample{{Name: liveMetric}}}
+	t := &Tuner{minHeap: minHeap, userLimit: os.Getenv("GOMEMLIMIT") != "", sample: []metrics.Sample{{Name: liveMetric}}}
 	t.retune()
 	t.arm()
 	active, users = t, 1
@@ -92,6 +93,7 @@ func (t *Tuner) Stop() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	debug.SetGCPercent(basePercent)
+	t.setLimit(math.MaxInt64)
 	t.percent = basePercent
 }
 
@@ -146,7 +148,35 @@ func (t *Tuner) retune() {
 	// Set every time, not only on a change: it is cheap once a cycle,
 	// and undoes anything else in the process that set it meanwhile.
 	t.percent = Percent(live, t.minHeap)
-	debug.SetGCPercent(t.percent)
+	if t.percent > basePercent {
+		t.setLimit(guardLimit(t.minHeap))
+		debug.SetGCPercent(t.percent)
+	} else {
+		debug.SetGCPercent(t.percent)
+		t.setLimit(math.MaxInt64)
+	}
+}
+
+// guardLimit is the memory limit that holds while the percentage is above
+// GOGC's default: a collection ends by setting the next one's goal from
+// the percentage the tuner set for the heap it found live the time before,
+// and the tuner learns of the collection only when its sentinel is swept
+// and the cleanup runs — under load, a while later. A live heap that grew
+// many times over in between (a burst) would get a goal that many times
+// the floor. The runtime enforces the limit itself, at once: the heap then
+// stays near it, collected as often as needed, until the cleanup sets
+// GOGC=100 pacing again and lifts it.
+func guardLimit(minHeap uint64) int64 {
+	return int64(min(2*minHeap, math.MaxInt64/2))
+}
+
+// setLimit sets the runtime's memory limit, unless GOMEMLIMIT is the
+// user's.
+func (t *Tuner) setLimit(bytes int64) {
+	if t.userLimit {
+		return
+	}
+	debug.SetMemoryLimit(bytes)
 }
 
 // Percent is the GC percentage under which a heap of live bytes grows to

@@ -130,3 +130,34 @@ func TestTunerShared(t *testing.T) {
 		c.Stop()
 	}
 }
+
+// While the percentage is above GOGC's default, a memory limit of twice
+// the floor guards the window before the tuner notices a collection;
+// Stop lifts it; a GOMEMLIMIT of the user's is left alone.
+func TestTunerGuardLimit(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	limitBefore := debug.SetMemoryLimit(-1)
+	defer debug.SetMemoryLimit(limitBefore)
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	const floor = 256 << 20
+	tu := Start(floor)
+	if tu.Percent() <= 100 {
+		t.Fatalf("percent %d with a test's small heap", tu.Percent())
+	}
+	if l := debug.SetMemoryLimit(-1); l != 2*floor {
+		t.Errorf("memory limit %d, want %d", l, 2*floor)
+	}
+	tu.Stop()
+	if l := debug.SetMemoryLimit(-1); l != math.MaxInt64 {
+		t.Errorf("after Stop the memory limit is %d", l)
+	}
+	debug.SetMemoryLimit(1 << 40)
+	t.Setenv("GOMEMLIMIT", "1TiB")
+	tu = Start(floor)
+	defer tu.Stop()
+	if l := debug.SetMemoryLimit(-1); l != 1<<40 {
+		t.Errorf("the user's limit became %d", l)
+	}
+}
