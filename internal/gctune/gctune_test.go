@@ -64,26 +64,13 @@ func TestTunerFollowsCollections(t *testing.T) {
 		t.Fatalf("percent %d with a test's small heap and a 256 MiB floor", p)
 	}
 	// Cleanups run on their own goroutine after the collection.
-	for i := 0; tu.Cycles() < 3; i++ {
-		if i == 500 {
-			t.Fatalf("saw %d collections of 500", tu.Cycles())
-		}
-		runtime.GC()
-		time.Sleep(time.Millisecond)
-	}
+	collect(t, tu, 3)
 	// A live heap past half the floor brings GOGC=100 pacing back.
 	ballast := make([]byte, floor/2+(16<<20))
 	for i := range ballast {
 		ballast[i] = 1 // live and touched, as a real heap would be
 	}
-	seen := tu.Cycles()
-	for i := 0; tu.Cycles() < seen+2; i++ {
-		if i == 500 {
-			t.Fatal("no collection seen")
-		}
-		runtime.GC()
-		time.Sleep(time.Millisecond)
-	}
+	collect(t, tu, 2)
 	if p := tu.Percent(); p != 100 {
 		t.Errorf("percent %d with %d MiB live and a %d MiB floor, want 100", p, len(ballast)>>20, floor>>20)
 	}
@@ -108,14 +95,7 @@ func TestTunerShared(t *testing.T) {
 	}
 	a.Stop()
 	debug.SetGCPercent(100) // as anything else in the process might
-	seen := b.Cycles()
-	for i := 0; b.Cycles() < seen+2; i++ {
-		if i == 500 {
-			t.Fatal("the shared tuner stopped following collections")
-		}
-		runtime.GC()
-		time.Sleep(time.Millisecond)
-	}
+	collect(t, b, 2)        // the shared tuner still follows collections
 	if p := debug.SetGCPercent(100); p != b.Percent() || p <= 100 {
 		t.Errorf("after one Stop of two the collector's percent is %d, the tuner's %d", p, b.Percent())
 	}
@@ -161,5 +141,19 @@ func TestTunerGuardLimit(t *testing.T) {
 	defer tu.Stop()
 	if l := debug.SetMemoryLimit(-1); l != 1<<40 {
 		t.Errorf("the user's limit became %d", l)
+	}
+}
+
+// collect runs collections until the tuner has seen n more end (its
+// cleanups run on their own goroutine after each), failing after 500.
+func collect(t *testing.T, tu *Tuner, n uint64) {
+	t.Helper()
+	seen := tu.Cycles()
+	for i := 0; tu.Cycles() < seen+n; i++ {
+		if i == 500 {
+			t.Fatalf("the tuner saw %d of %d collections", tu.Cycles()-seen, n)
+		}
+		runtime.GC()
+		time.Sleep(time.Millisecond)
 	}
 }

@@ -227,9 +227,11 @@ func (o *Operator) Add(r Row, match func(other *Row) (bool, error)) error {
 	if r.Side > Right {
 		return fmt.Errorf("join: a row of no side (%v)", r.Side)
 	}
-	if _, cold := o.cold[r.Key]; cold {
-		if err := o.warm(r.Key); err != nil {
-			return err
+	if len(o.cold) > 0 { // no hashing on the hot path of a join within its budget
+		if _, cold := o.cold[r.Key]; cold {
+			if err := o.warm(r.Key); err != nil {
+				return err
+			}
 		}
 	}
 	id := rowID{r.Side, r.Partition, r.Offset, r.Key}
