@@ -33,9 +33,13 @@ type sourceInput struct {
 	// into the union's row, which the aggregation's keys and arguments
 	// read. Nil otherwise.
 	feed *plan.Pipeline
+	// union is the source of the union's columns a feed's row is: the
+	// pipeline's Source, or the joined stream's when the feeds are a
+	// join's right side.
+	union *plan.Source
 	// unionFilter is a feed's WHERE over the union's row: the pipeline's
-	// (an aggregation's or a top-N's input), or a join's over its left
-	// side when the union is that side.
+	// (an aggregation's or a top-N's input), or a join's over the side
+	// the union is.
 	unionFilter *expr.Expr
 	// tag names the input in its outputs' origins (connector.Origin.Input)
 	// when it is a UNION ALL's later query reading what an earlier one
@@ -72,22 +76,36 @@ func (e *Engine) newSourceInput(def *plan.Source, side int, group string) (*sour
 	return in, nil
 }
 
-// feedInputs are the inputs of a pipeline that aggregates a UNION ALL's
-// rows: one per query, the first reading through the pipeline's group,
-// the others through <group>.union<N>, as a UNION ALL's queries do. None
-// for any other pipeline.
-func (e *Engine) feedInputs(pl *plan.Pipeline, group string) ([]*sourceInput, error) {
+// sideInputs are the inputs of one side of a pipeline: 0, its Source's
+// (the left side of a join of two streams), 1, the joined stream's. A
+// fed side has one per query of its UNION ALL (or its one subquery), the
+// first reading through the side's group, the others through
+// <group>.union<N>, as a UNION ALL's queries do, each with the side's
+// WHERE over the union's row; any other side one, filtered by filter.
+func (e *Engine) sideInputs(pl *plan.Pipeline, side int, group string, filter *expr.Expr) ([]*sourceInput, error) {
+	src, feeds := pl.Source, pl.Feeds
+	if side == 1 {
+		src, feeds = pl.StreamJoin.Right, pl.StreamJoin.RightFeeds
+	}
+	if len(feeds) == 0 {
+		in, err := e.newSourceInput(src, side, group)
+		if err != nil {
+			return nil, err
+		}
+		in.filter, in.query = filter, pl
+		return []*sourceInput{in}, nil
+	}
 	var inputs []*sourceInput
-	for i, f := range pl.Feeds {
+	for i, f := range feeds {
 		g := group
 		if i > 0 {
 			g += ".union" + itoa(int64(i))
 		}
-		in, err := e.newSourceInput(f.Source, 0, g)
+		in, err := e.newSourceInput(f.Source, side, g)
 		if err != nil {
 			return nil, err
 		}
-		in.filter, in.query, in.feed, in.unionFilter = f.Filter, pl, f, pl.Filter
+		in.filter, in.query, in.feed, in.union, in.unionFilter = f.Filter, pl, f, src, filter
 		inputs = append(inputs, in)
 	}
 	return inputs, nil
@@ -113,6 +131,17 @@ func (p *pipeline) inputOf(origin int32) (*sourceInput, int32) {
 		}
 	}
 	return p.inputs[0], origin
+}
+
+// firstInput returns a side's first input: the one whose source's options
+// (late.topic, the idle timeout) stand for a fed side's.
+func (p *pipeline) firstInput(side int) *sourceInput {
+	for _, in := range p.inputs {
+		if in.side == side {
+			return in
+		}
+	}
+	return nil
 }
 
 // open creates the input's connector.

@@ -199,7 +199,7 @@ func joinLateColumns(src *plan.Source, row []plan.Column) []format.Column {
 // lateJoinRow is a late row's record for its source's late.topic.
 func (s *aggStage) lateJoinRow(t *aggTask, side join.Side, r *transport.Record, ts int64, origin int32, offset int64) (*transport.Record, error) {
 	jt := t.join
-	// The side's row is its source's, or a UNION ALL's (the left side):
+	// The side's row is its source's, or its UNION ALL's (or subquery's):
 	// the columns the late row's encoder was made for (newJoinTask). The
 	// origin names the source the row was read from.
 	side0 := s.st.query.Source

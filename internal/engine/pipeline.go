@@ -17,6 +17,7 @@ import (
 	"github.com/tide-data/tide/internal/connector"
 	"github.com/tide-data/tide/internal/format"
 	"github.com/tide-data/tide/internal/sql/ast"
+	"github.com/tide-data/tide/internal/sql/expr"
 	"github.com/tide-data/tide/internal/sql/plan"
 	"github.com/tide-data/tide/internal/tracing"
 	"github.com/tide-data/tide/internal/view"
@@ -161,16 +162,12 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 	// Check the formats before starting anything. The encoder is made
 	// once (a registry format registers its schema) and shared by the
 	// tasks.
-	if p.inputs, err = e.feedInputs(pl, p.group); err != nil {
-		return err
+	filter := [2]*expr.Expr{pl.Filter}
+	if j := pl.StreamJoin; j != nil {
+		filter = [2]*expr.Expr{j.LeftFilter, j.RightFilter}
 	}
-	if len(p.inputs) == 0 {
-		in, err := e.newSourceInput(src, 0, p.group)
-		if err != nil {
-			return err
-		}
-		in.filter, in.query = pl.Filter, pl
-		p.inputs = []*sourceInput{in}
+	if p.inputs, err = e.sideInputs(pl, 0, p.group, filter[0]); err != nil {
+		return err
 	}
 	main := p.inputs[0]
 	for i, q := range pl.Union {
@@ -186,22 +183,12 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 		}
 		p.inputs = append(p.inputs, in)
 	}
-	if j := pl.StreamJoin; j != nil {
-		if main.feed != nil {
-			// A UNION ALL is the left side: each query's own WHERE
-			// first, then the side's over the union's row.
-			for _, in := range p.inputs {
-				in.unionFilter = j.LeftFilter
-			}
-		} else {
-			main.filter = j.LeftFilter
-		}
-		right, err := e.newSourceInput(j.Right, 1, p.group+".right")
+	if pl.StreamJoin != nil {
+		right, err := e.sideInputs(pl, 1, p.group+".right", filter[1])
 		if err != nil {
 			return err
 		}
-		right.filter, right.query = j.RightFilter, pl
-		p.inputs = append(p.inputs, right)
+		p.inputs = append(p.inputs, right...)
 	}
 	if p.enc, err = format.NewEncoder(p.outFormat, p.outColumns, p.outFmtOpts, e.formatEnv(entry.Name, sinkOpts)); err != nil {
 		return err
@@ -243,9 +230,9 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 		for _, in := range p.inputs {
 			in.firstOrigin = st.origins
 			st.origins += in.partitions
-			// A UNION ALL on the join's left side: the first query's
-			// source's late.topic, as for an aggregation of a union.
-			if st.join != nil && (in.side == 1 || in == p.inputs[0]) {
+			// A UNION ALL on a join's side: the first query's source's
+			// late.topic, as for an aggregation of a union.
+			if st.join != nil && in == p.firstInput(in.side) {
 				st.joinLateTopics[in.side] = in.lateTopic
 			}
 		}

@@ -90,17 +90,17 @@ func newShuffleSpec(st *stateful, in *sourceInput) *shuffleSpec {
 		}
 		spec.dropNullKeys = !j.Outer[in.side] // an outer side's row without a key is emitted unmatched
 		spec.timeMargin = joinTimeMargin(st)
-		if in.def.Watermark != nil && (in.feed == nil || in.query.Source.Watermark != nil) {
+		if in.def.Watermark != nil && (in.feed == nil || in.union.Watermark != nil) {
 			// A union without a WATERMARK column has _timestamp for time,
 			// and the watermark follows it, not its sources' columns.
 			spec.watermark = in.def.Watermark.Expr
 		}
-		// The side's row: the source's, or a UNION ALL's its query feeds
-		// (the left side), whose time column is this source's WATERMARK
-		// column or _timestamp, read in the source's row (feedTime).
+		// The side's row: the source's, or a UNION ALL's its query feeds,
+		// whose time column is this source's WATERMARK column or
+		// _timestamp, read in the source's row (feedTime).
 		n := len(in.def.Columns)
 		if in.feed != nil {
-			n = len(in.query.Source.Columns)
+			n = len(in.union.Columns)
 		}
 		if st.joinLateTopics[in.side] == "" {
 			spec.keep = make([]bool, spec.width)
@@ -133,7 +133,7 @@ func newShuffleSpec(st *stateful, in *sourceInput) *shuffleSpec {
 		// column or _timestamp (feedTime).
 		ranked := in.def
 		if in.feed != nil {
-			ranked = in.query.Source
+			ranked = in.union
 		}
 		switch {
 		case t.Window != nil:
@@ -182,7 +182,7 @@ func newShuffleSpec(st *stateful, in *sourceInput) *shuffleSpec {
 // before the query's WHERE and projection, as for any source: a filtered
 // event still moves time forward.
 func feedTime(in *sourceInput, at int) int {
-	n := len(in.query.Source.Columns)
+	n := len(in.union.Columns)
 	if at >= n {
 		return len(in.def.Columns) + at - n
 	}

@@ -251,24 +251,25 @@ func checkStateful(p *plan.Pipeline, sinkOpts map[string]string) error {
 		if cfg.exactlyOnce && p.Connector != "topic" && p.Connector != "postgres" && p.Connector != "blackhole" {
 			return fmt.Errorf("exactly-once delivery needs a topic sink (written in Kafka transactions) or a postgres sink (offsets in its transactions), not %s", p.Connector)
 		}
-		var idle []time.Duration
-		for _, src := range p.Sources() { // a UNION ALL on the left: each of its queries' sources
-
+		for _, src := range p.Sources() { // a fed side: each of its queries' sources
 			if cfg.exactlyOnce && src.Connector != "topic" {
 				return fmt.Errorf("exactly-once delivery needs topic sources (their offsets commit in the transaction), not %s (%s)", src.Connector, src.Name)
 			}
+		}
+		// One watermark follows both sides' partitions, with one idle
+		// timeout: the left source's, or a fed side's first query's.
+		var idle [2]time.Duration
+		srcs := [2]*plan.Source{p.SideSources(0)[0], p.SideSources(1)[0]}
+		for side, src := range srcs {
 			_, _, rest := splitFormatOptions(src.Options)
 			d, _, err := sourceTimeOptions(rest)
 			if err != nil {
 				return err
 			}
-			idle = append(idle, d)
+			idle[side] = d
 		}
-		// One watermark follows both sides' partitions, with one idle
-		// timeout: the left source's, or a UNION ALL's first query's.
-		srcs := p.Sources()
-		if left, right := idle[0], idle[len(idle)-1]; left != right {
-			return fmt.Errorf("the sources of a join must have the same 'watermark.idle_timeout' (%s has %s, %s has %s)", srcs[0].Name, left, p.StreamJoin.Right.Name, right)
+		if idle[0] != idle[1] {
+			return fmt.Errorf("the sources of a join must have the same 'watermark.idle_timeout' (%s has %s, %s has %s)", srcs[0].Name, idle[0], srcs[1].Name, idle[1])
 		}
 		switch {
 		case p.Aggregation != nil && p.Updating() && !updatingSinks[p.Connector]:

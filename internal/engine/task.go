@@ -128,8 +128,8 @@ func (p *pipeline) newTask(in *sourceInput, partition int32) *task {
 			// The keys, the arguments and WHERE read the union's row; the
 			// query's outputs, its WHERE and the watermark the source's.
 			// (and a windowed top-N's window bounds after them).
-			t.union = make(types.Row, max(len(pl.Source.RowColumns()), spec.width))
-			t.markMeta(len(pl.Source.Columns), append(append(slices.Clone(spec.keys), spec.args...), in.unionFilter)...)
+			t.union = make(types.Row, max(len(in.union.RowColumns()), spec.width))
+			t.markMeta(len(in.union.Columns), append(append(slices.Clone(spec.keys), spec.args...), in.unionFilter)...)
 			exprs = []*expr.Expr{in.filter, spec.watermark}
 			for _, o := range in.feed.Outputs {
 				exprs = append(exprs, o.Expr)

@@ -159,7 +159,12 @@ func (p *Pipeline) explainQuery() string {
 				fmt.Fprintf(&b, "%s  updating: each %s row without a partner is emitted at once with NULLs, and taken back when its first partner comes\n", indent, alias)
 			}
 		}
-		fmt.Fprintf(&b, "%s  %s: %s\n", indent, j.RightAlias, describeConnector(j.Right.Connector, j.Right.Options))
+		if len(j.RightFeeds) > 0 {
+			fmt.Fprintf(&b, "%s  %s: %s\n", indent, j.RightAlias, feedsText(j.Right, j.RightFeeds, "the join, as its right side"))
+			writeFeeds(&b, indent+"    ", j.Right, j.RightFeeds)
+		} else {
+			fmt.Fprintf(&b, "%s  %s: %s\n", indent, j.RightAlias, describeConnector(j.Right.Connector, j.Right.Options))
+		}
 		if j.RightWindow != nil {
 			fmt.Fprintf(&b, "%s  %s window: %s\n", indent, j.RightAlias, j.RightWindowText)
 		}
@@ -182,21 +187,8 @@ func (p *Pipeline) explainQuery() string {
 		case p.TopN != nil:
 			to = "the top-N"
 		}
-		line("Union all %s (%d queries, each read by tasks of its own; their rows shuffled to %s)", s.Name, len(p.Feeds), to)
-		if s.Watermark != nil {
-			fmt.Fprintf(&b, "%s  watermark: %s (each query's rows its source's)\n", indent, s.Watermark.Text)
-		}
-		for i, q := range p.Feeds {
-			branch, rest := "├─ ", "│  "
-			if i == len(p.Feeds)-1 {
-				branch, rest = "└─ ", "   "
-			}
-			lines := strings.Split(strings.TrimSuffix(q.explainQuery(), "\n"), "\n")
-			fmt.Fprintf(&b, "%s%sQuery\n", indent, branch)
-			for _, line := range lines[1:] { // not its key: the aggregation keys the rows
-				fmt.Fprintf(&b, "%s%s%s\n", indent, rest, line)
-			}
-		}
+		line("%s", feedsText(s, p.Feeds, to))
+		writeFeeds(&b, indent, s, p.Feeds)
 		return b.String()
 	}
 	line("Source %s (%s; one task per input partition)", s.Name, describeConnector(s.Connector, s.Options))
@@ -204,6 +196,35 @@ func (p *Pipeline) explainQuery() string {
 		fmt.Fprintf(&b, "%s  watermark: %s\n", indent, s.Watermark.Text)
 	}
 	return b.String()
+}
+
+// feedsText names the node of the queries that feed src: a UNION ALL's,
+// or a join side's one subquery.
+func feedsText(src *Source, feeds []*Pipeline, to string) string {
+	if len(feeds) == 1 {
+		return fmt.Sprintf("Subquery %s (read by tasks of its own; its rows shuffled to %s)", src.Name, to)
+	}
+	return fmt.Sprintf("Union all %s (%d queries, each read by tasks of its own; their rows shuffled to %s)", src.Name, len(feeds), to)
+}
+
+// writeFeeds writes the queries that feed src, a UNION ALL's or a join
+// side's, under the node above them at indent: src's watermark, then a
+// branch per query.
+func writeFeeds(b *strings.Builder, indent string, src *Source, feeds []*Pipeline) {
+	if src.Watermark != nil {
+		fmt.Fprintf(b, "%s  watermark: %s (each query's rows its source's)\n", indent, src.Watermark.Text)
+	}
+	for i, q := range feeds {
+		branch, rest := "├─ ", "│  "
+		if i == len(feeds)-1 {
+			branch, rest = "└─ ", "   "
+		}
+		lines := strings.Split(strings.TrimSuffix(q.explainQuery(), "\n"), "\n")
+		fmt.Fprintf(b, "%s%sQuery\n", indent, branch)
+		for _, line := range lines[1:] { // not its key: the stateful stage keys the rows
+			fmt.Fprintf(b, "%s%s%s\n", indent, rest, line)
+		}
+	}
 }
 
 // selectText is a select list as written, with the names given.

@@ -138,25 +138,33 @@ type Pipeline struct {
 }
 
 // Sources returns the sources the pipeline reads as streams: its
-// Source, a joined stream, the queries' after UNION ALL (not a joined
-// table).
+// Source (or its feeds'), a joined stream's (or its feeds'), the queries'
+// after UNION ALL (not a joined table).
 func (p *Pipeline) Sources() []*Source {
-	if len(p.Feeds) > 0 {
-		out := make([]*Source, 0, len(p.Feeds)+1)
-		for _, f := range p.Feeds {
-			out = append(out, f.Source)
-		}
-		if p.StreamJoin != nil { // the union is the join's left side
-			out = append(out, p.StreamJoin.Right)
-		}
-		return out
-	}
-	out := []*Source{p.Source}
+	out := p.SideSources(0)
 	if p.StreamJoin != nil {
-		out = append(out, p.StreamJoin.Right)
+		out = append(out, p.SideSources(1)...)
 	}
 	for _, q := range p.Union {
 		out = append(out, q.Source)
+	}
+	return out
+}
+
+// SideSources returns the sources a side reads: 0, the pipeline's Source
+// (the left side of a join of two streams), 1, the stream it joins; for a
+// fed side, its queries' sources.
+func (p *Pipeline) SideSources(side int) []*Source {
+	src, feeds := p.Source, p.Feeds
+	if side == 1 {
+		src, feeds = p.StreamJoin.Right, p.StreamJoin.RightFeeds
+	}
+	if len(feeds) == 0 {
+		return []*Source{src}
+	}
+	out := make([]*Source, len(feeds))
+	for i, f := range feeds {
+		out[i] = f.Source
 	}
 	return out
 }
@@ -307,37 +315,35 @@ func AnalyzeSink(stmt *ast.CreateSink, lookup func(name string) (*Source, bool),
 		over.Query = q
 		return analyzeUnion(&over, lookup, knownConnectors, opts)
 	}
-	if q, withUnion, feeds, err := unionFeeds(stmt, stmt.Query, lookup, knownConnectors, opts); err != nil {
+	if fed, err := unionFeeds(stmt, stmt.Query, lookup, knownConnectors, opts); err != nil {
 		return nil, err
-	} else if feeds != nil {
+	} else if fed.fed() {
 		over := *stmt
-		over.Query = q
-		if p, err = AnalyzeSink(&over, withUnion, knownConnectors, opts); err != nil {
+		over.Query = fed.query
+		if p, err = AnalyzeSink(&over, fed.lookup, knownConnectors, opts); err != nil {
 			return nil, err
 		}
-		if err := checkUnionFed(p, stmt.Query.Pos); err != nil {
+		if err := fed.attach(p, stmt.Query.Pos); err != nil {
 			return nil, err
 		}
-		p.Feeds = feeds
 		return p, nil
 	}
 	if sub, i := rankedQuery(stmt.Query); i >= 0 {
-		if ranked, withUnion, feeds, err := unionFeeds(stmt, sub.Query, lookup, knownConnectors, opts); err != nil {
+		if fed, err := unionFeeds(stmt, sub.Query, lookup, knownConnectors, opts); err != nil {
 			return nil, err
-		} else if feeds != nil {
+		} else if fed.fed() {
 			// A top-N of a UNION ALL's rows: ranked over a source of the
 			// union's columns, fed by its queries as an aggregation is.
 			rankedSub := *sub
-			rankedSub.Query = ranked
+			rankedSub.Query = fed.query
 			outer := *stmt.Query
 			outer.From = &rankedSub
-			if err := analyzeTopN(p, &outer, &rankedSub, withUnion, opts); err != nil {
+			if err := analyzeTopN(p, &outer, &rankedSub, fed.lookup, opts); err != nil {
 				return nil, err
 			}
-			if err := checkUnionFed(p, sub.Pos); err != nil {
+			if err := fed.attach(p, sub.Pos); err != nil {
 				return nil, err
 			}
-			p.Feeds = feeds
 			return finishSink(p, stmt, &outer, knownConnectors)
 		}
 		if err := analyzeTopN(p, stmt.Query, sub, lookup, opts); err != nil {

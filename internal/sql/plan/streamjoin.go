@@ -28,7 +28,12 @@ import (
 // emits a left row that found no partner, with NULL right columns, once
 // the watermark passes its bound.
 type StreamJoin struct {
-	Right                 *Source
+	Right *Source
+	// RightFeeds, when set, are the queries of a subquery on the right
+	// side (a UNION ALL, or one query), as Pipeline.Feeds are the left
+	// side's: Right is then a source of their columns that no connector
+	// reads.
+	RightFeeds            []*Pipeline
 	LeftAlias, RightAlias string
 	// Outer marks the sides whose rows are kept without a partner, with
 	// NULLs for the other side's columns: the left for LEFT JOIN, the

@@ -22,98 +22,203 @@ import (
 // the subquery has no alias.
 const unionFeedSource = "union_all"
 
-// unionFeeds finds a UNION ALL in q's FROM (a subquery, or the query of
-// a window table function) and analyzes its queries. It returns q with the
-// union replaced by a reference to the source of its columns, a lookup
-// that finds that source too, and the queries; q itself and a nil feeds
-// when there is no union there.
-func unionFeeds(stmt *ast.CreateSink, q *ast.Select, lookup func(string) (*Source, bool), known []string, opts Options) (*ast.Select, func(string) (*Source, bool), []*Pipeline, error) {
-	var union *ast.Select
-	var name ast.Ident
-	var pos ast.Pos
-	var from func(src string) ast.TableExpr // q's FROM reading the union's source
-	switch f := q.From.(type) {
+// fedFrom is a query whose FROM reads fed sources: the query with each
+// UNION ALL it reads (or, on a side of a join of two streams, each
+// subquery) replaced by a reference to a source of its columns, a lookup
+// that finds those sources too, and their queries by side: the FROM's own
+// (or a join's left side's), then a join's right side's.
+type fedFrom struct {
+	query  *ast.Select
+	lookup func(string) (*Source, bool)
+	feeds  [2][]*Pipeline
+}
+
+func (f *fedFrom) fed() bool { return f.feeds[0] != nil || f.feeds[1] != nil }
+
+// attach gives p, planned over f's query, the queries that feed it, after
+// checking that p is what fed rows can feed.
+func (f *fedFrom) attach(p *Pipeline, pos ast.Pos) error {
+	if err := checkUnionFed(p, pos); err != nil {
+		return err
+	}
+	if f.feeds[1] != nil && p.StreamJoin == nil { // not reached: only a join's right side is fed so
+		return unsupported(pos, "a subquery on a join's right side is supported when both sides are streams", "join the stream with the table itself")
+	}
+	p.Feeds = f.feeds[0]
+	if f.feeds[1] != nil {
+		p.StreamJoin.RightFeeds = f.feeds[1]
+	}
+	return nil
+}
+
+// unionFeeds finds a UNION ALL in q's FROM (a subquery, or the query of a
+// window table function), or a subquery on a side of a join of two
+// streams (a UNION ALL, or one query that filters and projects its
+// source), and analyzes their queries. Nothing is fed (f.fed() false)
+// when there is none.
+func unionFeeds(stmt *ast.CreateSink, q *ast.Select, lookup func(string) (*Source, bool), known []string, opts Options) (*fedFrom, error) {
+	f := &fedFrom{query: q, lookup: lookup}
+	var from ast.TableExpr
+	switch t := q.From.(type) {
 	case *ast.Subquery:
-		if f.Query.UnionAll == nil {
-			return q, lookup, nil, nil
+		if t.Query.UnionAll == nil {
+			return f, nil
 		}
-		union, name, pos = f.Query, f.Alias, f.Pos
-		from = func(src string) ast.TableExpr {
-			return &ast.TableName{Pos: f.Pos, Name: ast.Ident(src), Alias: f.Alias}
+		src, err := f.feed(stmt, 0, t.Query, t.Alias, t.Pos, known, opts)
+		if err != nil {
+			return nil, err
 		}
+		from = &ast.TableName{Pos: t.Pos, Name: ast.Ident(src.Name), Alias: t.Alias}
 	case *ast.Join:
-		// The left side of a join of two streams: its rows the union's.
-		left, ok := f.Left.(*ast.Subquery)
-		if !ok || left.Query.UnionAll == nil {
-			return q, lookup, nil, nil
+		if streamSide(t.Right, lookup) == nil {
+			return f, nil // a join with a table: its stream side is merged (mergeJoinSide)
 		}
-		union, name, pos = left.Query, left.Alias, left.Pos
-		from = func(src string) ast.TableExpr {
-			j := *f
-			j.Left = &ast.TableName{Pos: left.Pos, Name: ast.Ident(src), Alias: left.Alias}
-			return &j
+		j := *t
+		for side, e := range []*ast.TableExpr{&j.Left, &j.Right} {
+			var err error
+			if *e, err = f.feedSide(stmt, side, *e, known, opts); err != nil {
+				return nil, err
+			}
 		}
+		from = &j
 	case *ast.TableFunc:
-		i := slices.IndexFunc(f.Args, func(a ast.TableFuncArg) bool { return a.Query != nil && a.Query.UnionAll != nil })
+		i := slices.IndexFunc(t.Args, func(a ast.TableFuncArg) bool { return a.Query != nil && a.Query.UnionAll != nil })
 		if i < 0 {
-			return q, lookup, nil, nil
+			return f, nil
 		}
-		union, pos = f.Args[i].Query, f.Args[i].Pos
-		from = func(src string) ast.TableExpr {
-			fn := *f
-			fn.Args = slices.Clone(f.Args)
-			fn.Args[i] = ast.TableFuncArg{Pos: pos, Name: f.Args[i].Name, Table: &ast.TableName{Pos: pos, Name: ast.Ident(src)}}
-			return &fn
+		var err error
+		if from, err = f.feedSide(stmt, 0, t, known, opts); err != nil {
+			return nil, err
 		}
-	default:
-		return q, lookup, nil, nil
+	}
+	if !f.fed() {
+		return f, nil
+	}
+	out := *q
+	out.From = from
+	f.query = &out
+	return f, nil
+}
+
+// streamSide returns a join side's source when it reads a stream; nil for
+// a table (a source with a primary key). Any side but a source's name is
+// taken for a stream's.
+func streamSide(t ast.TableExpr, lookup func(string) (*Source, bool)) ast.TableExpr {
+	if n, ok := t.(*ast.TableName); ok {
+		if src, found := lookup(string(n.Name)); found && src.PrimaryKey != "" {
+			return nil
+		}
+	}
+	return t
+}
+
+// feedSide feeds one side of a join of two streams (or a window table
+// function's query) when it is a query: a UNION ALL, or a query that
+// filters and projects its source's rows; it returns the side reading the
+// fed source instead, or the side as it is.
+func (f *fedFrom) feedSide(stmt *ast.CreateSink, side int, t ast.TableExpr, known []string, opts Options) (ast.TableExpr, error) {
+	switch t := t.(type) {
+	case *ast.Subquery:
+		if err := checkSideQuery(t.Query); err != nil {
+			return nil, err
+		}
+		src, err := f.feed(stmt, side, t.Query, t.Alias, t.Pos, known, opts)
+		if err != nil {
+			return nil, err
+		}
+		return &ast.TableName{Pos: t.Pos, Name: ast.Ident(src.Name), Alias: t.Alias}, nil
+	case *ast.TableFunc:
+		i := slices.IndexFunc(t.Args, func(a ast.TableFuncArg) bool { return a.Query != nil })
+		if i < 0 {
+			return t, nil
+		}
+		if err := checkSideQuery(t.Args[i].Query); err != nil {
+			return nil, err
+		}
+		pos := t.Args[i].Pos
+		src, err := f.feed(stmt, side, t.Args[i].Query, t.Alias, pos, known, opts)
+		if err != nil {
+			return nil, err
+		}
+		fn := *t
+		fn.Args = slices.Clone(t.Args)
+		fn.Args[i] = ast.TableFuncArg{Pos: pos, Name: t.Args[i].Name, Table: &ast.TableName{Pos: pos, Name: ast.Ident(src.Name)}}
+		if err := checkUnionTime(&fn, src, f.feeds[side]); err != nil {
+			return nil, err
+		}
+		return &fn, nil
+	}
+	return t, nil
+}
+
+// checkSideQuery refuses a query on a join's side (or under a window
+// table function) that is not a UNION ALL and does more than filter and
+// project one source's rows.
+func checkSideQuery(q *ast.Select) error {
+	if q.UnionAll != nil {
+		return nil
+	}
+	if _, join := q.From.(*ast.Join); join || !rowByRow(q) {
+		return unsupported(q.Pos, "a subquery on a side of a join of two streams must filter and project one source's rows (no GROUP BY, aggregate, DISTINCT, window function or join) for now",
+			"write that subquery's rows to a topic with a sink of their own, and join the topic")
+	}
+	return nil
+}
+
+// feed analyzes the queries of union (a UNION ALL, or one query) and adds
+// the source of their columns, named name (unionFeedSource without one),
+// to f's lookup, fed on side.
+func (f *fedFrom) feed(stmt *ast.CreateSink, side int, union *ast.Select, name ast.Ident, pos ast.Pos, known []string, opts Options) (*Source, error) {
+	if f.feeds[side] != nil {
+		return nil, unsupported(pos, "one UNION ALL per FROM or join side", "merge the UNION ALLs into one")
 	}
 	one := *stmt
 	one.Query, one.Columns = union, nil
-	first, err := analyzeUnion(&one, lookup, known, opts)
+	first, err := analyzeUnion(&one, f.lookup, known, opts)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	feeds := append([]*Pipeline{first}, first.Union...)
 	first.Union = nil
-	for _, f := range feeds {
-		if f.Key != nil {
-			return nil, nil, nil, unsupported(pos, "KEY BY in a query of a UNION ALL that is aggregated is not supported",
-				"the aggregation keys its rows by its groups: drop KEY BY")
+	for _, q := range feeds {
+		if q.Key != nil {
+			return nil, unsupported(pos, "KEY BY in a query of a UNION ALL, or of a join's side, is not supported",
+				"the stateful stage keys the rows it reads (by its groups, the join key or the partition): drop KEY BY")
+		}
+		if q.Source.PrimaryKey != "" {
+			return nil, unsupported(pos, fmt.Sprintf("a query over a table (%s has a primary key) cannot be read as a stream here", q.Source.Name),
+				"join the table itself, FROM stream JOIN table ON ..., and filter its columns in WHERE")
 		}
 	}
 	src := &Source{Name: string(name)}
 	if src.Name == "" {
 		src.Name = unionFeedSource
 	}
-	if _, taken := lookup(src.Name); taken {
-		return nil, nil, nil, &Error{Pos: pos, Msg: fmt.Sprintf("the UNION ALL's alias %q is the name of a source", src.Name),
+	if _, taken := f.lookup(src.Name); taken {
+		return nil, &Error{Pos: pos, Msg: fmt.Sprintf("the subquery's alias %q is the name of a source", src.Name),
 			Hint: "give the subquery another alias: (SELECT … UNION ALL …) AS u"}
 	}
 	for _, o := range first.Outputs {
 		if slices.ContainsFunc(metadataColumns, func(m Column) bool { return m.Name == o.Name }) {
 			// The union's row has the metadata columns of the source each
 			// row comes from; a column of that name would hide one.
-			return nil, nil, nil, &Error{Pos: pos, Msg: fmt.Sprintf("column name %q of the UNION ALL is reserved", o.Name),
-				Hint: "metadata columns _key, _topic, _partition, _offset and _timestamp exist on a union's rows: give the column another name"}
+			return nil, &Error{Pos: pos, Msg: fmt.Sprintf("column name %q of the subquery is reserved", o.Name),
+				Hint: "metadata columns _key, _topic, _partition, _offset and _timestamp exist on a subquery's rows: give the column another name"}
 		}
 		src.Columns = append(src.Columns, Column{Name: o.Name, Type: o.Type})
 	}
 	if src.Watermark, err = unionWatermark(src, feeds, opts); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	if err := checkUnionTime(q.From, src, feeds); err != nil {
-		return nil, nil, nil, err
-	}
-	out := *q
-	out.From = from(src.Name)
-	withUnion := func(n string) (*Source, bool) {
+	f.feeds[side] = feeds
+	lookup := f.lookup
+	f.lookup = func(n string) (*Source, bool) {
 		if n == src.Name {
 			return src, true
 		}
 		return lookup(n)
 	}
-	return &out, withUnion, feeds, nil
+	return src, nil
 }
 
 // unionWatermark is the union's event time: a column that is, in every
@@ -190,11 +295,11 @@ func checkUnionTime(from ast.TableExpr, src *Source, feeds []*Pipeline) error {
 // checkUnionFed refuses what a union's rows cannot feed yet: anything but
 // the first stateful stage reading them straight — an aggregation of them
 // (GROUP BY, windowed or not), a top-N of them, or a join of two streams
-// whose left side they are (and what follows that join).
+// whose side they are (and what follows that join).
 func checkUnionFed(p *Pipeline, pos ast.Pos) error {
 	fed := p.StreamJoin != nil || p.Aggregation != nil && p.TopN == nil || p.TopN != nil && p.Aggregation == nil
 	if !fed || p.Join != nil || p.Outer != nil {
-		return unsupported(pos, "a UNION ALL in FROM is supported under GROUP BY (its rows aggregated, windowed or not), a top-N ranking its rows, a join of two streams (as its left side), or a query that filters and projects them",
+		return unsupported(pos, "a UNION ALL in FROM is supported under GROUP BY (its rows aggregated, windowed or not), a top-N ranking its rows, a join of two streams (as either side), or a query that filters and projects them",
 			"write the UNION ALL to a topic with one sink, and join that topic's rows with a table in another")
 	}
 	return nil

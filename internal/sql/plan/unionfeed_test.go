@@ -112,10 +112,9 @@ func TestTopNOverUnionAll(t *testing.T) {
 	}
 }
 
-// A UNION ALL is the left side of a join of two streams as it feeds a
-// GROUP BY: over a source of its columns fed by its queries; Sources
-// lists each query's source and the right side's. On the right side, or
-// joined with a table, it is refused.
+// A UNION ALL is a side of a join of two streams as it feeds a GROUP BY:
+// over a source of its columns fed by its queries; Sources lists each
+// side's sources, left first. Joined with a table, it is refused.
 func TestJoinOfUnionAllPlan(t *testing.T) {
 	const union = `(SELECT id, customer, placed_at AS at FROM orders UNION ALL SELECT order_id, 'p', paid_at FROM payments)`
 	p, err := analyzeSinkSQL(t, `CREATE SINK s WITH (connector = 'topic', topic = 'x') AS
@@ -130,8 +129,19 @@ func TestJoinOfUnionAllPlan(t *testing.T) {
 	if p.StreamJoin == nil || len(p.Feeds) != 2 || strings.Join(names, ",") != "orders,payments,payments" {
 		t.Fatalf("join %v, %d feeds, sources %v", p.StreamJoin != nil, len(p.Feeds), names)
 	}
+	p, err = analyzeSinkSQL(t, `CREATE SINK s WITH (connector = 'topic', topic = 'x') AS
+		SELECT p.amount, u.customer FROM payments p RIGHT JOIN `+union+` u ON u.id = p.order_id AND p.paid_at BETWEEN u.at - INTERVAL '10' SECOND AND u.at`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names = nil
+	for _, s := range p.Sources() {
+		names = append(names, s.Name)
+	}
+	if j := p.StreamJoin; j == nil || len(p.Feeds) != 0 || len(j.RightFeeds) != 2 || !j.Outer[1] || strings.Join(names, ",") != "payments,orders,payments" {
+		t.Fatalf("join %+v, %d feeds, sources %v", p.StreamJoin, len(p.Feeds), names)
+	}
 	for _, q := range []string{
-		`SELECT p.amount FROM payments p JOIN ` + union + ` u ON u.id = p.order_id`,
 		`SELECT u.id, c.tier FROM ` + union + ` u JOIN customers c ON u.customer = c.name`,
 	} {
 		if _, err := analyzeSinkSQL(t, `CREATE SINK s WITH (connector = 'topic', topic = 'x') AS `+q); !errors.Is(err, ErrNotSupported) {

@@ -531,3 +531,12 @@ SELECT u.id, u.kind, p.amount
 FROM (SELECT id, 'order' AS kind, placed_at AS at FROM orders UNION ALL SELECT order_id, 'payment', paid_at FROM payments) u
 JOIN payments p ON u.id = p.order_id AND p.paid_at BETWEEN u.at AND u.at + INTERVAL '10' SECOND
 WHERE u.id > 0
+====
+-- A UNION ALL on the right side of a join of two streams, and a query
+-- that filters and projects orders on its left: each side fed by its
+-- queries, their rows shuffled by the join key to the join's tasks.
+CREATE SINK fed_sides WITH (connector = 'stdout') AS
+SELECT o.id, u.kind
+FROM (SELECT id, placed_at FROM orders WHERE amount > 10) o
+LEFT JOIN (SELECT order_id, 'payment' AS kind, paid_at AS at FROM payments UNION ALL SELECT id, 'order', placed_at FROM orders) u
+  ON o.id = u.order_id AND u.at BETWEEN o.placed_at AND o.placed_at + INTERVAL '10' SECOND
