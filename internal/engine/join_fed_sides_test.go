@@ -64,7 +64,7 @@ func TestJoinWithSubquerySides(t *testing.T) {
 				}
 			}
 			sameWindow := func(o sjOrder, p sjPayment) bool {
-				return o.ts.Truncate(5*time.Second).Equal(p.ts.Truncate(5 * time.Second))
+				return o.ts.Truncate(5 * time.Second).Equal(p.ts.Truncate(5 * time.Second))
 			}
 			checkWindowRows(t, n, e, map[string][]string{"fed_window": pairsPerWindow(even, payments, 5*time.Second, true, sameWindow)})
 		})
