@@ -592,7 +592,10 @@ func (e *Engine) sinksReading(source string) []string {
 	var names []string
 	for name, p := range e.mu.pipelines {
 		pl := p.plan
-		reads := pl.Join != nil && pl.Join.Table.Name == source
+		var reads bool
+		for _, q := range append([]*plan.Pipeline{pl}, pl.Union...) {
+			reads = reads || q.Join != nil && q.Join.Table.Name == source
+		}
 		for _, src := range pl.Sources() {
 			reads = reads || src.Name == source
 		}

@@ -37,21 +37,39 @@ func checkJoin(j *plan.Join) error {
 	return nil
 }
 
-// openJoinTable loads a pipeline's table and keeps it up to date.
-func (e *Engine) openJoinTable(ctx context.Context, p *pipeline) error {
-	j := p.plan.Join
-	if j == nil {
-		return nil
+// openJoinTables loads the table of each of a pipeline's queries that
+// joins one — its own, and a UNION ALL's — and keeps them up to date.
+// Each query has a reader of its own: its key's type decides how the
+// table is indexed (Join.IndexKey).
+func (e *Engine) openJoinTables(ctx context.Context, p *pipeline) error {
+	for _, q := range append([]*plan.Pipeline{p.plan}, p.plan.Union...) {
+		if q.Join == nil {
+			continue
+		}
+		t, err := e.openJoinTable(ctx, p, q.Join)
+		if err != nil {
+			p.closeJoinTables(ctx)
+			return err
+		}
+		if p.joinTables == nil {
+			p.joinTables = map[*plan.Pipeline]*view.Table{}
+		}
+		p.joinTables[q] = t
 	}
+	return nil
+}
+
+// openJoinTable starts tailing a join's table.
+func (e *Engine) openJoinTable(ctx context.Context, p *pipeline, j *plan.Join) (*view.Table, error) {
 	if err := checkJoin(j); err != nil {
-		return err
+		return nil, err
 	}
 	fmtName, fmtOpts, rest := splitFormatOptions(j.Table.Options)
 	cols := sourceColumns(j.Table)
 	env := e.formatEnv(j.Table.Name, rest)
 	dec, err := format.NewDecoder(fmtName, cols, fmtOpts, env)
 	if err != nil {
-		return fmt.Errorf("table %s: %w", j.Table.Name, err)
+		return nil, fmt.Errorf("table %s: %w", j.Table.Name, err)
 	}
 	row := make(types.Row, len(cols))
 	index := func(_, value []byte) (string, error) {
@@ -83,51 +101,52 @@ func (e *Engine) openJoinTable(ctx context.Context, p *pipeline) error {
 		}
 		err := e.cfg.Transport.CreateTopic(ctx, transport.TopicSpec{Name: rest["topic"], Partitions: parts})
 		if err != nil && !errors.Is(err, transport.ErrTopicExists) {
-			return fmt.Errorf("table %s: %w", j.Table.Name, err)
+			return nil, fmt.Errorf("table %s: %w", j.Table.Name, err)
 		}
 	}
 	group := "__tide-join-reader-" + e.cfg.WorkerID + "-" + catalog.NewID()[:8]
 	t, err := view.OpenIndexed(ctx, e.cfg.Transport, rest["topic"], group, p.logger.With("table", j.Table.Name), index)
 	if err != nil {
-		return fmt.Errorf("table %s: %w", j.Table.Name, err)
+		return nil, fmt.Errorf("table %s: %w", j.Table.Name, err)
 	}
-	p.joinTable = t
-	return nil
+	return t, nil
 }
 
-// closeJoinTable stops tailing the pipeline's table.
-func (p *pipeline) closeJoinTable(ctx context.Context) {
-	if p.joinTable == nil {
-		return
+// closeJoinTables stops tailing the pipeline's tables.
+func (p *pipeline) closeJoinTables(ctx context.Context) {
+	for _, t := range p.joinTables {
+		if err := t.Close(ctx); err != nil {
+			p.logger.Warn("closing a joined table's reader", "err", err)
+		}
 	}
-	if err := p.joinTable.Close(ctx); err != nil {
-		p.logger.Warn("closing a joined table's reader", "err", err)
-	}
-	p.joinTable = nil
+	p.joinTables = nil
 }
 
-// joinState is a task's part of the join: its own decoder for the
-// table's rows, and a buffer for the lookup key.
+// joinState is a task's part of the join: the table, its own decoder for
+// the table's rows, and a buffer for the lookup key.
 type joinState struct {
-	j   *plan.Join
-	dec format.Decoder
-	key []byte
+	j     *plan.Join
+	table *view.Table
+	dec   format.Decoder
+	key   []byte
 }
 
-func (p *pipeline) newJoinState() *joinState {
-	j := p.plan.Join
+// newJoinState is a task's join state for query q; nil when q joins no
+// table.
+func (p *pipeline) newJoinState(q *plan.Pipeline) *joinState {
+	j := q.Join
 	if j == nil {
 		return nil
 	}
 	fmtName, fmtOpts, rest := splitFormatOptions(j.Table.Options)
 	// Checked when the table was opened.
 	dec, _ := format.NewDecoder(fmtName, sourceColumns(j.Table), fmtOpts, p.engine.formatEnv(j.Table.Name, rest))
-	return &joinState{j: j, dec: dec}
+	return &joinState{j: j, table: p.joinTables[q], dec: dec}
 }
 
 // join fills the table's columns of row from the row of the event's key.
 // found false is an event an inner join drops.
-func (js *joinState) join(table *view.Table, row types.Row) (found bool, err error) {
+func (js *joinState) join(row types.Row) (found bool, err error) {
 	j := js.j
 	k, err := j.Key.Eval(row)
 	if err != nil {
@@ -136,7 +155,7 @@ func (js *joinState) join(table *view.Table, row types.Row) (found bool, err err
 	cols := row[j.Offset : j.Offset+len(j.Table.Columns)]
 	if !k.IsNull() {
 		js.key = types.AppendGroupKey(js.key[:0], k)
-		if v, ok := table.Get(js.key); ok {
+		if v, ok := js.table.Get(js.key); ok {
 			err := js.dec.Decode(v, cols)
 			if err == nil {
 				err = coerceTableRow(j, cols)

@@ -77,9 +77,9 @@ type pipeline struct {
 	// view is the table a materialized view's pipeline serves (view.go);
 	// nil for a sink.
 	view *view.Table
-	// joinTable is the table a pipeline with a join looks events up in
-	// (join.go).
-	joinTable *view.Table
+	// joinTables are the tables a pipeline's queries with a join look
+	// events up in (join.go): its own, and its UNION ALL queries'.
+	joinTables map[*plan.Pipeline]*view.Table
 	// stateful is set for a pipeline with GROUP BY (stateful.go).
 	stateful     *stateful
 	backpressure waitClock         // the reader's waits to hand batches on (metrics.go)
@@ -284,7 +284,7 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 			}
 		}
 	}
-	if err := e.openJoinTable(ctx, p); err != nil {
+	if err := e.openJoinTables(ctx, p); err != nil {
 		return closeAll(err)
 	}
 	readCtx, stopReading := context.WithCancel(context.Background())
@@ -296,7 +296,7 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 		e.mu.Unlock()
 		stopReading()
 		abortTasks()
-		p.closeJoinTable(ctx)
+		p.closeJoinTables(ctx)
 		return errors.Join(errors.New("engine: closed"), p.closeInputs(ctx), p.sink.Close(ctx), p.dlq.Close(ctx))
 	}
 	e.mu.pipelines[entry.Name] = p
@@ -458,7 +458,7 @@ func (p *pipeline) stop(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, drainTimeout)
 	defer cancel()
 	p.stopReading()
-	defer p.closeJoinTable(ctx) // once the tasks that look rows up are done
+	defer p.closeJoinTables(ctx) // once the tasks that look rows up are done
 	select {
 	case <-p.done:
 		p.abortTasks()
@@ -533,8 +533,10 @@ func (e *Engine) checkSink(p *plan.Pipeline) error {
 	if err := checkStateful(p, rest); err != nil {
 		return err
 	}
-	if err := checkJoin(p.Join); err != nil {
-		return err
+	for _, q := range append([]*plan.Pipeline{p}, p.Union...) {
+		if err := checkJoin(q.Join); err != nil {
+			return err
+		}
 	}
 	return connector.CheckSink(p.Connector, rest)
 }

@@ -100,7 +100,7 @@ func (p *pipeline) newTask(in *sourceInput, partition int32) *task {
 	t := &task{
 		p: p, src: in, partition: partition, in: make(chan connector.Batch, taskQueue),
 		dec: dec, enc: p.enc,
-		row:  make(types.Row, len(in.columns)+plan.NumMetadata+joinWidth(p.plan)+windowWidth(p.plan, in)),
+		row:  make(types.Row, len(in.columns)+plan.NumMetadata+joinWidth(in.query)+windowWidth(p.plan, in)),
 		out:  make(types.Row, len(p.plan.Outputs)),
 		meta: make([]bool, plan.NumMetadata),
 		errs: map[string]int64{},
@@ -109,7 +109,7 @@ func (p *pipeline) newTask(in *sourceInput, partition int32) *task {
 		t.lat = newLatencyCounts()
 	}
 	t.rowSink, _ = p.sink.(connector.RowSink)
-	t.join = p.newJoinState()
+	t.join = p.newJoinState(in.query)
 	pl, n := in.query, len(in.columns)
 	for i, c := range in.def.Columns {
 		if c.NotNull {
@@ -477,7 +477,7 @@ func (t *task) decode(m *connector.Message) (ok bool, stage string, err error) {
 	}
 	t.setMetadata(m, t.row[n:])
 	if t.join != nil {
-		found, err := t.join.join(t.p.joinTable, t.row)
+		found, err := t.join.join(t.row)
 		if err != nil {
 			return false, stageJoin, err
 		}

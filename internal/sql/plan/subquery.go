@@ -27,6 +27,9 @@ func flattenSubqueries(q *ast.Select, lookup func(string) (*Source, bool), opts 
 		c.From = from
 		q = &c
 	}
+	if q, err = mergeTableJoinSide(q, lookup, opts); err != nil {
+		return nil, err
+	}
 	sub, ok := q.From.(*ast.Subquery)
 	if !ok {
 		return q, nil

@@ -68,8 +68,8 @@ func unionBranches(stmt *ast.CreateSink, lookup func(string) (*Source, bool), kn
 		if err != nil {
 			return nil, err
 		}
-		if p.Aggregation != nil || p.Join != nil || p.StreamJoin != nil || p.TopN != nil {
-			return nil, unsupported(b.Pos, "UNION ALL of queries that aggregate, join or rank is not supported yet",
+		if p.Aggregation != nil || p.StreamJoin != nil || p.TopN != nil {
+			return nil, unsupported(b.Pos, "UNION ALL of queries that aggregate, join two streams or rank is not supported yet",
 				"give each such query a sink of its own writing the same topic")
 		}
 		if len(p.Union) > 0 || len(p.Feeds) > 0 {

@@ -25,13 +25,30 @@ import (
 // distributed from the inside out. It returns q unchanged and false when
 // q is not such a query.
 func distributeOverUnion(stmt *ast.CreateSink, q *ast.Select, lookup func(string) (*Source, bool), known []string, opts Options) (*ast.Select, bool, error) {
-	sub, ok := q.From.(*ast.Subquery)
-	if !ok || q.UnionAll != nil || !rowByRow(q) {
+	// The union is q's FROM, or the stream joined with a table there:
+	// a lookup join is row by row too.
+	var sub *ast.Subquery
+	from := func(s *ast.Subquery) ast.TableExpr { return s }
+	switch f := q.From.(type) {
+	case *ast.Subquery:
+		sub = f
+	case *ast.Join:
+		if s, ok := f.Left.(*ast.Subquery); ok && streamSide(f.Right, lookup) == nil {
+			sub = s
+			from = func(s *ast.Subquery) ast.TableExpr {
+				j := *f
+				j.Left = s
+				return &j
+			}
+		}
+	}
+	if sub == nil || q.UnionAll != nil || !rowByRow(q) {
 		return q, false, nil
 	}
 	union := sub.Query
 	if union.UnionAll == nil {
 		var err error
+		var ok bool
 		if union, ok, err = distributeOverUnion(stmt, union, lookup, known, opts); err != nil || !ok {
 			return q, false, err
 		}
@@ -50,7 +67,7 @@ func distributeOverUnion(stmt *ast.CreateSink, q *ast.Select, lookup func(string
 			}
 		}
 		over := *q
-		over.From = &ast.Subquery{Pos: sub.Pos, Query: b, Alias: sub.Alias}
+		over.From = from(&ast.Subquery{Pos: sub.Pos, Query: b, Alias: sub.Alias})
 		if first == nil {
 			first = &over
 		} else {

@@ -114,7 +114,8 @@ func TestTopNOverUnionAll(t *testing.T) {
 
 // A UNION ALL is a side of a join of two streams as it feeds a GROUP BY:
 // over a source of its columns fed by its queries; Sources lists each
-// side's sources, left first. Joined with a table, it is refused.
+// side's sources, left first. Joined with a table, the join runs over
+// each of its queries, unless the query around aggregates (refused).
 func TestJoinOfUnionAllPlan(t *testing.T) {
 	const union = `(SELECT id, customer, placed_at AS at FROM orders UNION ALL SELECT order_id, 'p', paid_at FROM payments)`
 	p, err := analyzeSinkSQL(t, `CREATE SINK s WITH (connector = 'topic', topic = 'x') AS
@@ -141,8 +142,16 @@ func TestJoinOfUnionAllPlan(t *testing.T) {
 	if j := p.StreamJoin; j == nil || len(p.Feeds) != 0 || len(j.RightFeeds) != 2 || !j.Outer[1] || strings.Join(names, ",") != "payments,orders,payments" {
 		t.Fatalf("join %+v, %d feeds, sources %v", p.StreamJoin, len(p.Feeds), names)
 	}
+	p, err = analyzeSinkSQL(t, `CREATE SINK s WITH (connector = 'topic', topic = 'x') AS
+		SELECT u.id, c.tier FROM `+union+` u JOIN customers c ON u.customer = c.name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Union) != 1 || p.Join == nil || p.Union[0].Join == nil || p.Feeds != nil {
+		t.Fatalf("%d later queries, join %v", len(p.Union), p.Join != nil)
+	}
 	for _, q := range []string{
-		`SELECT u.id, c.tier FROM ` + union + ` u JOIN customers c ON u.customer = c.name`,
+		`SELECT c.tier, count(*) FROM ` + union + ` u JOIN customers c ON u.customer = c.name GROUP BY c.tier`,
 	} {
 		if _, err := analyzeSinkSQL(t, `CREATE SINK s WITH (connector = 'topic', topic = 'x') AS `+q); !errors.Is(err, ErrNotSupported) {
 			t.Errorf("%s: %v, want it refused as not supported", q, err)

@@ -540,3 +540,16 @@ SELECT o.id, u.kind
 FROM (SELECT id, placed_at FROM orders WHERE amount > 10) o
 LEFT JOIN (SELECT order_id, 'payment' AS kind, paid_at AS at FROM payments UNION ALL SELECT id, 'order', placed_at FROM orders) u
   ON o.id = u.order_id AND u.at BETWEEN o.placed_at AND o.placed_at + INTERVAL '10' SECOND
+====
+-- A subquery joined with a table: merged into the join, its WHERE over
+-- the stream, the kept side, after the lookup.
+CREATE SINK sub_table WITH (connector = 'stdout') AS
+SELECT o.id, c.tier
+FROM (SELECT id, upper(customer) AS who FROM orders WHERE amount > 10) o
+LEFT JOIN customers c ON o.who = c.name
+====
+-- A UNION ALL joined with a table: the join runs over each of its queries.
+CREATE SINK union_table WITH (connector = 'stdout') AS
+SELECT u.id, c.tier
+FROM (SELECT id, customer AS who FROM orders UNION ALL SELECT user_id, url FROM clicks) u
+JOIN customers c ON u.who = c.name

@@ -1,0 +1,151 @@
+package plan
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/tide-data/tide/internal/sql/ast"
+)
+
+// mergeTableJoinSide merges a subquery on the stream side of a join with
+// a table — FROM (SELECT … FROM s WHERE w) o [LEFT] JOIN t ON … — into the
+// join: FROM s AS o [LEFT] JOIN t ON …, the outer query's references to
+// o's columns replaced by the expressions the subquery selects (over s,
+// qualified by o), and w the first conjunct of WHERE. The stream is the
+// join's kept side (inner or LEFT), so dropping its rows after the join
+// drops what dropping them before would. It returns q unchanged when its
+// FROM is not such a join.
+func mergeTableJoinSide(q *ast.Select, lookup func(string) (*Source, bool), opts Options) (*ast.Select, error) {
+	j, ok := q.From.(*ast.Join)
+	if !ok {
+		return q, nil
+	}
+	sub, ok := j.Left.(*ast.Subquery)
+	if !ok || streamSide(j.Right, lookup) != nil {
+		return q, nil
+	}
+	table := j.Right.(*ast.TableName)
+	if sub.Query.UnionAll != nil { // not reached: distributeOverUnion runs the join over each query
+		return nil, unsupported(sub.Pos, "a UNION ALL joined with a table is supported when the query around the join only filters and projects",
+			"aggregate in a sink of its own over a topic the joined rows are written to")
+	}
+	inner, err := flattenSubqueries(sub.Query, lookup, opts)
+	if err != nil {
+		return nil, err
+	}
+	stream, isName := inner.From.(*ast.TableName)
+	if !isName || !rowByRow(inner) || inner.Distinct || inner.Key != nil {
+		return nil, unsupported(sub.Pos, "a subquery joined with a table must filter and project one source's rows (no GROUP BY, aggregate, DISTINCT, KEY BY, window or join) for now",
+			"write that subquery's rows to a topic with a sink of their own, and join the topic with the table")
+	}
+	_, items, err := subqueryItems(inner, lookup, opts)
+	if err != nil {
+		return nil, err
+	}
+	alias := string(sub.Alias)
+	if alias == "" {
+		alias = string(stream.Name)
+	}
+	tableAlias := string(table.Name)
+	if table.Alias != "" {
+		tableAlias = string(table.Alias)
+	}
+	tableSrc, _ := lookup(string(table.Name)) // found: streamSide looked it up
+	// The subquery's expressions read its source's columns, which the
+	// merged join names by the subquery's alias.
+	qualify := func(e ast.Expr) (ast.Expr, error) {
+		return rewriteExpr(e, func(x ast.Expr) (ast.Expr, error) {
+			if ref, ok := x.(*ast.ColumnRef); ok {
+				c := *ref
+				c.Table = ast.Ident(alias)
+				return &c, nil
+			}
+			return nil, nil
+		})
+	}
+	columns := map[string]ast.Expr{}
+	ambiguous := map[string]bool{}
+	for _, it := range items {
+		if _, dup := columns[it.name]; dup {
+			ambiguous[it.name] = true
+		}
+		if columns[it.name], err = qualify(it.expr); err != nil {
+			return nil, err
+		}
+	}
+	isTableColumn := func(name string) bool {
+		return slices.ContainsFunc(tableSrc.RowColumns(), func(c Column) bool { return c.Name == name })
+	}
+	rewrite := func(e ast.Expr) (ast.Expr, error) {
+		return rewriteExpr(e, func(x ast.Expr) (ast.Expr, error) {
+			ref, ok := x.(*ast.ColumnRef)
+			if !ok || ref.Table != "" && string(ref.Table) != alias {
+				return nil, nil // the table's column, or a name resolution refuses
+			}
+			col, found := columns[string(ref.Name)]
+			switch {
+			case ref.Table == "" && !found:
+				return nil, nil
+			case !found:
+				return nil, &Error{Pos: ref.Pos, Msg: fmt.Sprintf("column %s.%s does not exist", ref.Table, ref.Name),
+					Hint: "a query reads the columns its subquery selects; select it there too"}
+			case ambiguous[string(ref.Name)] || ref.Table == "" && isTableColumn(string(ref.Name)):
+				return nil, errorf(ref.Pos, "column reference %q is ambiguous", ref.Name)
+			}
+			return col, nil
+		})
+	}
+	out := *q
+	join := *j
+	join.Left = &ast.TableName{Pos: sub.Pos, Name: stream.Name, Alias: ast.Ident(alias)}
+	if join.On, err = rewrite(j.On); err != nil {
+		return nil, err
+	}
+	out.From = &join
+	out.Items = nil
+	for _, it := range q.Items {
+		switch {
+		case it.Star && (it.StarTable == "" || string(it.StarTable) == alias):
+			for _, c := range items {
+				out.Items = append(out.Items, ast.SelectItem{Pos: it.Pos, Expr: columns[c.name], Alias: ast.Ident(c.name)})
+			}
+			if it.StarTable == "" {
+				out.Items = append(out.Items, ast.SelectItem{Pos: it.Pos, Star: true, StarTable: ast.Ident(tableAlias)})
+			}
+		case it.Star:
+			out.Items = append(out.Items, it)
+		default:
+			e, err := rewrite(it.Expr)
+			if err != nil {
+				return nil, err
+			}
+			name := it.Alias
+			if name == "" {
+				name = ast.Ident(outputName(it.Expr)) // the name the query gives it
+			}
+			out.Items = append(out.Items, ast.SelectItem{Pos: it.Pos, Expr: e, Alias: name})
+		}
+	}
+	where, err := rewrite(q.Where)
+	if err != nil {
+		return nil, err
+	}
+	innerWhere, err := qualify(inner.Where)
+	if err != nil {
+		return nil, err
+	}
+	out.Where = andThen(innerWhere, where)
+	out.GroupBy = make([]ast.Expr, len(q.GroupBy))
+	for i, g := range q.GroupBy {
+		if out.GroupBy[i], err = rewriteGroupBy(g, rewrite); err != nil {
+			return nil, err
+		}
+	}
+	if out.Having, err = rewrite(q.Having); err != nil {
+		return nil, err
+	}
+	if out.Key, err = rewrite(q.Key); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
