@@ -591,7 +591,7 @@ func (e *Engine) sinksReading(source string) []string {
 	defer e.mu.Unlock()
 	var names []string
 	for name, p := range e.mu.pipelines {
-		pl := p.plan
+		pl := p.sinkPlan()
 		var reads bool
 		for _, q := range append([]*plan.Pipeline{pl}, pl.Union...) {
 			reads = reads || q.Join != nil && q.Join.Table.Name == source

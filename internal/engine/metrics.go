@@ -247,7 +247,9 @@ func (c pipelineCollector) Collect(ch chan<- prometheus.Metric) {
 	c.e.mu.Lock()
 	pipes := make([]*pipeline, 0, len(c.e.mu.pipelines))
 	for _, p := range c.e.mu.pipelines {
-		pipes = append(pipes, p)
+		// A sink's parts are series of their own (pipeline="<sink>.union<N>"):
+		// each has its own watermark, state and buffer.
+		pipes = append(append(pipes, p), p.parts...)
 	}
 	c.e.mu.Unlock()
 	counter := func(d *prometheus.Desc, v float64, labels ...string) {

@@ -1,13 +1,16 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"github.com/tide-data/tide/internal/eventtime"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -81,7 +84,14 @@ type pipeline struct {
 	// events up in (join.go): its own, and its UNION ALL queries'.
 	joinTables map[*plan.Pipeline]*view.Table
 	// stateful is set for a pipeline with GROUP BY (stateful.go).
-	stateful     *stateful
+	stateful *stateful
+	// parts run the later queries of a UNION ALL with a stateful query,
+	// each a pipeline of its own writing the same sink (unionParts);
+	// they start, stop and drop with this one, which runs the first.
+	parts []*pipeline
+	// whole is the sink's plan when it has parts: the UNION ALL whose
+	// first query is plan (sinkPlan).
+	whole        *plan.Pipeline
 	backpressure waitClock         // the reader's waits to hand batches on (metrics.go)
 	errors       errorCounts       // by code
 	latency      *latencyHistogram // end to end; nil without Config.Metrics
@@ -107,9 +117,23 @@ type pipelineStatus struct {
 
 func (p *pipeline) status() pipelineStatus {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	return pipelineStatus{State: p.mu.state, LastError: p.mu.lastErr,
+	st := pipelineStatus{State: p.mu.state, LastError: p.mu.lastErr,
 		In: p.stats.in.Load(), Out: p.stats.out.Load(), Filtered: p.stats.filtered.Load(), DeadLettered: p.stats.dead.Load()}
+	p.mu.Unlock()
+	// A sink with parts: their counts added up; retrying while one is,
+	// running while one is, finished only when every one is.
+	rank := map[string]int{stateFinished: 0, stateStopped: 1, stateRunning: 2, stateRetrying: 3}
+	for _, part := range p.parts {
+		ps := part.status()
+		st.In, st.Out, st.Filtered, st.DeadLettered = st.In+ps.In, st.Out+ps.Out, st.Filtered+ps.Filtered, st.DeadLettered+ps.DeadLettered
+		if rank[ps.State] > rank[st.State] {
+			st.State = ps.State
+		}
+		if st.LastError == "" || ps.State == stateRetrying {
+			st.LastError = cmp.Or(ps.LastError, st.LastError)
+		}
+	}
+	return st
 }
 
 func (p *pipeline) setState(state string, err error) {
@@ -121,7 +145,8 @@ func (p *pipeline) setState(state string, err error) {
 	}
 }
 
-// startPipeline builds a pipeline's connectors and starts it.
+// startPipeline builds a pipeline's connectors and starts it; a UNION ALL
+// with a stateful query runs each of its queries as a part (unionParts).
 func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *plan.Pipeline) error {
 	e.mu.Lock()
 	if e.mu.closed {
@@ -129,6 +154,92 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 		return errors.New("engine: closed")
 	}
 	e.mu.Unlock()
+	var parts []*pipeline
+	closeParts := func(err error) error {
+		for _, part := range parts {
+			err = errors.Join(err, part.close(ctx))
+		}
+		return err
+	}
+	for i, q := range unionParts(pl) {
+		ent := entry
+		if i > 0 {
+			ent.Name = partName(entry.Name, i)
+		}
+		part, err := e.newPipeline(ctx, ent, q)
+		if err != nil {
+			return closeParts(err)
+		}
+		parts = append(parts, part)
+	}
+	p := parts[0]
+	if len(parts) > 1 {
+		p.parts, p.whole = parts[1:], pl
+	}
+	type contexts struct{ read, task context.Context }
+	ctxs := make([]contexts, len(parts))
+	for i, part := range parts {
+		readCtx, stopReading := context.WithCancel(context.Background())
+		taskCtx, abortTasks := context.WithCancel(context.Background())
+		part.stopReading, part.abortTasks = stopReading, abortTasks
+		part.setState(stateRunning, nil)
+		ctxs[i] = contexts{readCtx, taskCtx}
+	}
+	e.mu.Lock()
+	if e.mu.closed { // Close ran while the connectors were being built
+		e.mu.Unlock()
+		for _, part := range parts {
+			part.stopReading()
+			part.abortTasks()
+		}
+		return closeParts(errors.New("engine: closed"))
+	}
+	e.mu.pipelines[entry.Name] = p
+	e.mu.Unlock()
+	for i, part := range parts {
+		go part.run(ctxs[i].read, ctxs[i].task)
+		part.logger.Info("pipeline started", "source", sourceNames(part.plan), "connector", part.plan.Connector, "group", part.group)
+	}
+	return nil
+}
+
+// sinkPlan is the plan of the whole sink: its UNION ALL when the pipeline
+// runs only the first query, with parts for the others.
+func (p *pipeline) sinkPlan() *plan.Pipeline {
+	if p.whole != nil {
+		return p.whole
+	}
+	return p.plan
+}
+
+// unionParts are the queries a pipeline runs as pipelines of their own:
+// the plan itself, unless it is a UNION ALL of which a query is stateful
+// (aggregates, ranks or joins two streams): then each query, writing the
+// same sink, with its own inputs, stages, internal topics and state, and
+// named as the sink (its rows' headers, its dead-letter topic).
+func unionParts(pl *plan.Pipeline) []*plan.Pipeline {
+	if len(pl.Union) == 0 || !slices.ContainsFunc(append([]*plan.Pipeline{pl}, pl.Union...), (*plan.Pipeline).Stateful) {
+		return []*plan.Pipeline{pl}
+	}
+	first := *pl
+	first.Union = nil
+	parts := []*plan.Pipeline{&first}
+	for _, q := range pl.Union {
+		part := *q
+		part.Name = pl.Name
+		parts = append(parts, &part)
+	}
+	return parts
+}
+
+// partName names the part of a sink that runs its UNION ALL's query i+1
+// (i >= 1): its consumer groups, internal topics, state directory and
+// metrics follow it.
+func partName(sink string, i int) string { return sink + ".union" + strconv.Itoa(i) }
+
+// newPipeline builds a pipeline's connectors, stages and tables; close
+// undoes it when the pipeline does not run.
+func (e *Engine) newPipeline(ctx context.Context, entry catalog.Entry, pl *plan.Pipeline) (*pipeline, error) {
 	p := &pipeline{
 		engine: e, entry: entry, plan: pl,
 		group:  "tide-sink-" + entry.Name + "-" + entry.ID,
@@ -153,11 +264,11 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 		delete(sinkOpts, "dlq.topic")
 	}
 	if p.lagSLO, err = lagSLOOption(sinkOpts); err != nil {
-		return err
+		return nil, err
 	}
 	scfg, err := statefulOptions(sinkOpts, pl)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// Check the formats before starting anything. The encoder is made
 	// once (a registry format registers its schema) and shared by the
@@ -167,13 +278,13 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 		filter = [2]*expr.Expr{j.LeftFilter, j.RightFilter}
 	}
 	if p.inputs, err = e.sideInputs(pl, 0, p.group, filter[0]); err != nil {
-		return err
+		return nil, err
 	}
 	main := p.inputs[0]
 	for i, q := range pl.Union {
 		in, err := e.newSourceInput(q.Source, i+1, p.group+".union"+itoa(int64(i+1)))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		in.filter, in.query = q.Filter, q
 		if slices.ContainsFunc(p.inputs, func(o *sourceInput) bool { return sameStream(o.def, q.Source) }) {
@@ -186,21 +297,21 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 	if pl.StreamJoin != nil {
 		right, err := e.sideInputs(pl, 1, p.group+".right", filter[1])
 		if err != nil {
-			return err
+			return nil, err
 		}
 		p.inputs = append(p.inputs, right...)
 	}
 	if p.enc, err = format.NewEncoder(p.outFormat, p.outColumns, p.outFmtOpts, e.formatEnv(entry.Name, sinkOpts)); err != nil {
-		return err
+		return nil, err
 	}
 	env := connector.Env{Transport: e.cfg.Transport, Logger: p.logger, Group: p.group, Source: src.Name, Pipeline: entry.Name, Now: e.cfg.Now, Stdout: e.cfg.Stdout}
 	sinkEnv := env
 	sinkEnv.Columns = p.outColumns
 	if p.sink, err = connector.NewSink(pl.Connector, sinkOpts, sinkEnv); err != nil {
-		return err
+		return nil, err
 	}
 	if p.dlq, err = connector.NewSink("topic", map[string]string{"topic": p.dlqTopic}, env); err != nil {
-		return errors.Join(err, p.sink.Close(ctx))
+		return nil, errors.Join(err, p.sink.Close(ctx))
 	}
 	closeAll := func(err error) error {
 		return errors.Join(err, p.closeInputs(ctx), p.sink.Close(ctx), p.dlq.Close(ctx))
@@ -213,7 +324,7 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 			srcEnv.OnAssigned = func(ctx context.Context, parts []int32) { p.takeShuffleIDs(ctx, in, parts) }
 		}
 		if err := in.open(srcEnv, e.cfg.CommitInterval); err != nil {
-			return closeAll(err)
+			return nil, closeAll(err)
 		}
 	}
 	if hasState {
@@ -242,7 +353,7 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 		switch {
 		case pl.StreamJoin != nil && pl.Aggregation != nil && pl.Aggregation.Window != nil: // by the window join's windows
 			if e.hasStageState(ctx, st, "") && !e.hasStageState(ctx, st, windowStage) {
-				return closeAll(fmt.Errorf("sink %s: %w", entry.Name, errOlderLayout))
+				return nil, closeAll(fmt.Errorf("sink %s: %w", entry.Name, errOlderLayout))
 			}
 			st.agg = nil
 			st.next = newNextStage(st, windowStage)
@@ -266,7 +377,7 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 			// stage of its own name: one an earlier, updating plan left
 			// under the other cannot be read as final.
 			if e.hasStageState(ctx, st, "") && !e.hasStageState(ctx, st, windowRankStage) {
-				return closeAll(fmt.Errorf("sink %s: %w", entry.Name, errOlderLayout))
+				return nil, closeAll(fmt.Errorf("sink %s: %w", entry.Name, errOlderLayout))
 			}
 			last.next = newNextStage(last, windowRankStage)
 		case st.topn == nil && pl.TopN != nil: // and a top-N over the groups' or the joined rows (chain.go)
@@ -280,30 +391,20 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 			}
 			if err != nil {
 				p.stateful = nil
-				return closeAll(err)
+				return nil, closeAll(err)
 			}
 		}
 	}
 	if err := e.openJoinTables(ctx, p); err != nil {
-		return closeAll(err)
+		return nil, closeAll(err)
 	}
-	readCtx, stopReading := context.WithCancel(context.Background())
-	taskCtx, abortTasks := context.WithCancel(context.Background())
-	p.stopReading, p.abortTasks = stopReading, abortTasks
-	p.setState(stateRunning, nil)
-	e.mu.Lock()
-	if e.mu.closed { // Close ran while the connectors were being built
-		e.mu.Unlock()
-		stopReading()
-		abortTasks()
-		p.closeJoinTables(ctx)
-		return errors.Join(errors.New("engine: closed"), p.closeInputs(ctx), p.sink.Close(ctx), p.dlq.Close(ctx))
-	}
-	e.mu.pipelines[entry.Name] = p
-	e.mu.Unlock()
-	go p.run(readCtx, taskCtx)
-	p.logger.Info("pipeline started", "source", src.Name, "connector", pl.Connector, "group", p.group)
-	return nil
+	return p, nil
+}
+
+// close releases what newPipeline built, for a pipeline that never ran.
+func (p *pipeline) close(ctx context.Context) error {
+	p.closeJoinTables(ctx)
+	return errors.Join(p.closeInputs(ctx), p.sink.Close(ctx), p.dlq.Close(ctx))
 }
 
 // run reads batches and hands each to its partition's task, until the
@@ -455,6 +556,9 @@ const drainTimeout = 30 * time.Second
 // are written and acknowledged unless ctx, or drainTimeout, ends first)
 // and waits; abandoned batches are released, to be read again.
 func (p *pipeline) stop(ctx context.Context) {
+	for _, part := range p.parts {
+		part.stop(ctx)
+	}
 	ctx, cancel := context.WithTimeout(ctx, drainTimeout)
 	defer cancel()
 	p.stopReading()
@@ -530,8 +634,17 @@ func (e *Engine) checkSink(p *plan.Pipeline) error {
 	if _, err := lagSLOOption(rest); err != nil {
 		return err
 	}
-	if err := checkStateful(p, rest); err != nil {
-		return err
+	// Each part takes its options from a copy; the first's check then
+	// takes the stateful ones out of rest, which the connector does not know.
+	parts := unionParts(p)
+	for _, q := range append(parts[1:], parts[0]) {
+		opts := rest
+		if q != parts[0] {
+			opts = maps.Clone(rest)
+		}
+		if err := checkStateful(q, opts); err != nil {
+			return err
+		}
 	}
 	for _, q := range append([]*plan.Pipeline{p}, p.Union...) {
 		if err := checkJoin(q.Join); err != nil {

@@ -375,11 +375,14 @@ func existingTopic(ctx context.Context, tr transport.Transport, name string) (tr
 // dropStateful deletes a dropped stateful pipeline's internal topics and
 // local state.
 func (p *pipeline) dropStateful(ctx context.Context) error {
+	var errs []error
+	for _, part := range p.parts {
+		errs = append(errs, part.dropStateful(ctx))
+	}
 	if p.stateful == nil {
-		return nil
+		return errors.Join(errs...)
 	}
 	tr := p.engine.cfg.Transport
-	var errs []error
 	for st := range p.stages() {
 		for _, t := range []string{st.repartition, st.changelog} {
 			if err := tr.DeleteTopic(ctx, t); err != nil && !errors.Is(err, transport.ErrTopicNotFound) {

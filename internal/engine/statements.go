@@ -44,7 +44,7 @@ func (e *Engine) show(ctx context.Context, s *ast.Show) (Result, error) {
 				continue // SHOW VIEWS lists them
 			}
 			st := p.status()
-			res.Rows = append(res.Rows, []string{p.plan.Name, sourceNames(p.plan), p.plan.Connector, strings.Join(plan.SortedOptions(p.plan.Options), ", "),
+			res.Rows = append(res.Rows, []string{p.plan.Name, sourceNames(p.sinkPlan()), p.plan.Connector, strings.Join(plan.SortedOptions(p.plan.Options), ", "),
 				st.State, itoa(st.In), itoa(st.Out), itoa(st.Filtered), itoa(st.DeadLettered)})
 		}
 	case "VIEWS":
@@ -65,7 +65,7 @@ func (e *Engine) show(ctx context.Context, s *ast.Show) (Result, error) {
 			if t := tables[i]; t != nil {
 				rows = strconv.Itoa(t.Len())
 			}
-			res.Rows = append(res.Rows, []string{p.plan.Name, sourceNames(p.plan), st.State, rows, itoa(st.In), itoa(st.Out)})
+			res.Rows = append(res.Rows, []string{p.plan.Name, sourceNames(p.sinkPlan()), st.State, rows, itoa(st.In), itoa(st.Out)})
 		}
 	case "TOPICS":
 		topics, err := e.cfg.Transport.Topics(ctx)

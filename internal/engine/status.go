@@ -48,12 +48,17 @@ func (e *Engine) Pipelines() []PipelineInfo {
 	for _, p := range pipes {
 		st := p.status()
 		info := PipelineInfo{
-			Name: p.plan.Name, Source: sourceNames(p.plan), Group: p.group, Connector: p.plan.Connector,
+			Name: p.plan.Name, Source: sourceNames(p.sinkPlan()), Group: p.group, Connector: p.plan.Connector,
 			LagSLO: p.lagSLO, DeadLetterTopic: p.dlqTopic,
 			State: st.State, In: st.In, Out: st.Out, Filtered: st.Filtered, DeadLettered: st.DeadLettered, LastError: st.LastError,
 		}
 		for _, in := range p.inputs[1:] {
 			info.Groups = append(info.Groups, in.group)
+		}
+		for _, part := range p.parts { // a UNION ALL's queries run apart
+			for _, in := range part.inputs {
+				info.Groups = append(info.Groups, in.group)
+			}
 		}
 		if src := p.inputs[0].def; sourceReadsTopic(src.Connector) && src.Options["topic"] != "" {
 			t := src.Options["topic"]

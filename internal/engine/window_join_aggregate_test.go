@@ -103,7 +103,14 @@ func ordersPaymentsInRuns(t *testing.T, orders []sjOrder, payments []sjPayment, 
 				half := len(orders) / 2
 				first, rest := splitPayments(payments, orders[half].ts)
 				produceHalf(t, n.tr, orders[:half], first)
-				waitFor(t, "the first half joined", func() bool { return e.mu.pipelines[watch].stats.aggregated.Load() > int64(half) })
+				waitFor(t, "the first half joined", func() bool {
+					p := e.mu.pipelines[watch]
+					n := p.stats.aggregated.Load()
+					for _, part := range p.parts { // a UNION ALL's
+						n += part.stats.aggregated.Load()
+					}
+					return n > int64(half)
+				})
 				closeEngine(t, e)
 				e = openEngineWith(t, n, withState(t.TempDir()))
 				produceOrdersPayments(t, n.tr, orders[half:], rest, seed)

@@ -31,7 +31,11 @@ func (p *Pipeline) Explain() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Sink %s (%s)\n", p.Name, describeConnector(p.Connector, p.Options))
 	if len(p.Union) > 0 {
-		fmt.Fprintf(&b, "└─ Union all (%d queries, each read and written by tasks of its own)\n", len(p.Union)+1)
+		how := "each read and written by tasks of its own"
+		if slices.ContainsFunc(append([]*Pipeline{p}, p.Union...), (*Pipeline).Stateful) {
+			how = "each run as a pipeline of its own, with its own inputs, stateful stages and state, writing the sink"
+		}
+		fmt.Fprintf(&b, "└─ Union all (%d queries, %s)\n", len(p.Union)+1, how)
 		for i, q := range append([]*Pipeline{p}, p.Union...) {
 			branch, rest := "├─ ", "│  "
 			if i == len(p.Union) {

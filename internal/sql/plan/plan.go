@@ -169,6 +169,12 @@ func (p *Pipeline) SideSources(side int) []*Source {
 	return out
 }
 
+// Stateful reports whether the query keeps state between events: it
+// aggregates, ranks or joins two streams (a join with a table does not).
+func (p *Pipeline) Stateful() bool {
+	return p.Aggregation != nil || p.StreamJoin != nil || p.TopN != nil
+}
+
 // Updating reports whether the pipeline's result is a changelog: an
 // aggregation without a window emits each group's row anew, as an
 // upsert by the group key, whenever an event changes it; a top-N

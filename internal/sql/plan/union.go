@@ -9,8 +9,10 @@ import (
 )
 
 // analyzeUnion analyzes SELECT ... UNION ALL SELECT ...: each branch is a
-// stateless query of its own over its own source, planned as a sink of
-// its own would be, and the sink's rows are all of theirs. The outputs
+// query of its own over its own source, planned as a sink of its own
+// would be, and the sink's rows are all of theirs. Stateless branches run
+// in one pipeline; with a stateful one (an aggregation, a top-N, a join
+// of two streams), each runs as a pipeline of its own writing the sink. The outputs
 // are named by the first branch (as Postgres names a UNION's columns);
 // a column whose branches differ in type takes the widest of them, the
 // narrower branches' items cast to it (integer and bigint make bigint).
@@ -68,11 +70,7 @@ func unionBranches(stmt *ast.CreateSink, lookup func(string) (*Source, bool), kn
 		if err != nil {
 			return nil, err
 		}
-		if p.Aggregation != nil || p.StreamJoin != nil || p.TopN != nil {
-			return nil, unsupported(b.Pos, "UNION ALL of queries that aggregate, join two streams or rank is not supported yet",
-				"give each such query a sink of its own writing the same topic")
-		}
-		if len(p.Union) > 0 || len(p.Feeds) > 0 {
+		if len(p.Union) > 0 {
 			// Not reached: nested unions are spliced above. Refused
 			// rather than planned with their later queries dropped.
 			return nil, unsupported(b.Pos, "a UNION ALL nested in a query of a UNION ALL is not supported here",

@@ -181,6 +181,12 @@ func (f *fedFrom) feed(stmt *ast.CreateSink, side int, union *ast.Select, name a
 	feeds := append([]*Pipeline{first}, first.Union...)
 	first.Union = nil
 	for _, q := range feeds {
+		if q.Aggregation != nil || q.StreamJoin != nil || q.TopN != nil || q.Join != nil || len(q.Feeds) > 0 {
+			// Its rows are evaluated in the stateful stage's shuffle
+			// tasks, from its source's row alone.
+			return nil, unsupported(pos, "a query that aggregates, joins or ranks, read by a GROUP BY, a top-N or a join through a UNION ALL or subquery, is not supported yet",
+				"write that query's rows to a topic with a sink of their own, and read the topic here")
+		}
 		if q.Key != nil {
 			return nil, unsupported(pos, "KEY BY in a query of a UNION ALL, or of a join's side, is not supported",
 				"the stateful stage keys the rows it reads (by its groups, the join key or the partition): drop KEY BY")

@@ -187,7 +187,8 @@ UNION ALL SELECT user_id, url FROM clicks KEY BY url
 CREATE SINK mismatch WITH (connector = 'stdout') AS
 SELECT id, customer FROM orders UNION ALL SELECT order_id, paid_at FROM payments
 ====
--- An aggregating query in a UNION ALL is not there yet.
+-- An aggregating query in a UNION ALL: each query runs as a pipeline of
+-- its own writing the sink.
 CREATE SINK agg_union WITH (connector = 'stdout') AS
 SELECT id FROM orders UNION ALL SELECT count(*) FROM payments
 ====
