@@ -69,9 +69,10 @@ type Result struct {
 type Operator struct {
 	spec    Spec
 	session bool
+	given   bool // eventtime.Given: windows of their own lengths, by start and end
 	// windows holds the tumbling and hopping windows, and the groups of
 	// an updating GROUP BY (under window start 0), that are in memory,
-	// by group and start. Until the next checkpoint it also holds those
+	// by group and start (idOf). Until the next checkpoint it also holds those
 	// dropped since the last one whose entries the store still has, so
 	// that a lookup never reads them back.
 	windows map[windowID]*window
@@ -104,9 +105,20 @@ type Operator struct {
 	changed []*window // since the last Early, each once (window.early)
 }
 
+// windowID identifies a window in memory: its group and start, which
+// give its end too, except for Given windows (rows of sessions, each of
+// its own length), which have their end in it.
 type windowID struct {
-	key   string
-	start int64
+	key        string
+	start, end int64
+}
+
+// idOf is the id of key's window span.
+func (o *Operator) idOf(key string, span eventtime.Window) windowID {
+	if o.given {
+		return windowID{key, span.Start, span.End}
+	}
+	return windowID{key: key, start: span.Start}
 }
 
 // bucket is the open windows that end at one instant.
@@ -156,6 +168,7 @@ func New(spec Spec) (*Operator, error) {
 		}
 	}
 	return &Operator{spec: spec, session: spec.Window != nil && spec.Window.Kind == eventtime.Session,
+		given:   spec.Window != nil && spec.Window.Kind == eventtime.Given,
 		windows: map[windowID]*window{}, sessions: map[string][]*window{}, indexDirty: map[string]bool{}, byEnd: map[int64]*bucket{},
 		fired: eventtime.NoWatermark}, nil
 }
@@ -221,6 +234,29 @@ func (o *Operator) Add(key string, ts int64, args []types.Value) (*Result, error
 		return nil, ErrLate
 	}
 	return nil, nil
+}
+
+// AddWindow folds one row of a window of its own (a SESSION window's
+// row, aggregated again by that window: eventtime.Given) into key's group
+// in span: Add for a row whose window is given rather than assigned. A
+// span the watermark has passed is ErrLate.
+func (o *Operator) AddWindow(key string, span eventtime.Window, args []types.Value) error {
+	if o.spec.Window == nil || o.spec.Window.Kind != eventtime.Given {
+		return errors.New("aggregate: AddWindow needs a Given window")
+	}
+	if eventtime.Late(span, o.fired) {
+		return ErrLate
+	}
+	w, err := o.window(key, span)
+	if err != nil {
+		return err
+	}
+	o.touch(w)
+	if o.spec.Early && !w.early {
+		w.early = true
+		o.changed = append(o.changed, w)
+	}
+	return addAll(w.accs, args)
 }
 
 // ErrNoRow is Retract's answer for a row its group does not hold: the
@@ -309,7 +345,7 @@ func (o *Operator) window(key string, span eventtime.Window) (*window, error) {
 // memory, else the one evicted (read back). When it holds none, it
 // returns the dropped one still in memory as a tombstone, if any.
 func (o *Operator) find(key string, span eventtime.Window) (w, dropped *window, err error) {
-	id := windowID{key, span.Start}
+	id := o.idOf(key, span)
 	old := o.windows[id]
 	if old != nil && !old.dropped {
 		old.ref = true
@@ -354,7 +390,7 @@ func (o *Operator) place(w *window, b *bucket) {
 	w.slot = len(b.windows)
 	b.windows = append(b.windows, w)
 	if !o.session {
-		o.windows[windowID{w.key, w.w.Start}] = w
+		o.windows[o.idOf(w.key, w.w)] = w
 	}
 	o.memory += w.size
 }
@@ -462,7 +498,7 @@ func (o *Operator) fireSpilled(end int64, emit func(*window)) error {
 		if err != nil {
 			return err
 		}
-		id := windowID{key, span.Start}
+		id := o.idOf(key, span)
 		if o.windows[id] != nil {
 			return nil // fired from memory, or read back and then fired
 		}

@@ -91,7 +91,7 @@ func (o *Operator) Changes(fn func(key, value []byte) error) error {
 	for i, w := range o.dirty {
 		w.dirty, w.stored = false, !w.dropped
 		if w.dropped {
-			if id := (windowID{w.key, w.w.Start}); o.windows[id] == w {
+			if id := o.idOf(w.key, w.w); o.windows[id] == w {
 				delete(o.windows, id) // its entry is gone: nothing left to mask
 			}
 		} else {
@@ -183,7 +183,7 @@ func (o *Operator) drop(w *window) {
 	case w.stored:
 		o.touch(w)
 	case !o.session:
-		if id := (windowID{w.key, w.w.Start}); o.windows[id] == w {
+		if id := o.idOf(w.key, w.w); o.windows[id] == w {
 			delete(o.windows, id)
 		}
 	}
@@ -257,7 +257,7 @@ func (o *Operator) Load(key, value []byte) error {
 			o.sessions[groupKey] = slices.Insert(sessions, i, w)
 			o.open++
 		}
-	} else if old := o.windows[windowID{groupKey, span.Start}]; old != nil {
+	} else if old := o.windows[o.idOf(groupKey, span)]; old != nil {
 		o.unplace(old)
 		o.memory -= old.size
 	} else {

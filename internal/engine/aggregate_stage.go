@@ -534,9 +534,17 @@ func (s *aggStage) fold(recs []*transport.Record) error {
 			s.refuse(t, r, stageRepartition, fmt.Errorf("%w: a retraction for a stage whose input takes nothing back", errMalformedRepartition))
 			continue
 		}
-		if retract {
+		switch w := s.st.agg.Window; {
+		case retract:
 			res, err = t.op.Retract(string(r.Key), t.args)
-		} else {
+		case w != nil && w.Kind == eventtime.Given: // a session's row, by its window
+			span, werr := givenWindow(r, sh.ts)
+			if werr != nil {
+				s.refuse(t, r, stageRepartition, werr)
+				continue
+			}
+			err = t.op.AddWindow(string(r.Key), span, t.args)
+		default:
 			res, err = t.op.Add(string(r.Key), sh.ts, t.args)
 		}
 		switch {

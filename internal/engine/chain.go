@@ -427,17 +427,42 @@ func (s *aggStage) chainUpdate(t *aggTask, out *resultWriter, before, after *agg
 // chainClosed adds a fired window's row to the checkpoint's records for
 // the aggregation of the windows' rows (plan.Outer), which only come: it
 // aggregates them by their window (eventtime.Attached, the row's event
-// time its window's start) or without one.
+// time its window's start; eventtime.Given, its end in a header) or
+// without one.
 func (s *aggStage) chainClosed(t *aggTask, out *resultWriter, r *aggregate.Result) {
 	key, args, ok := s.outerRow(out, r)
 	if !ok {
 		return
 	}
 	var ts int64
-	if s.st.next.agg.Window != nil {
+	var headers []transport.Header
+	if w := s.st.next.agg.Window; w != nil {
 		ts = r.Window.Start
+		if w.Kind == eventtime.Given { // a session's row: its end too
+			headers = []transport.Header{{Key: headerWindowEnd, Value: binary.AppendVarint(nil, r.Window.End)}}
+		}
 	}
-	s.chainOuter(t, key, args, ts, nil)
+	s.chainOuter(t, key, args, ts, headers)
+}
+
+// headerWindowEnd carries the end of the window a chained row of a
+// SESSION window has (eventtime.Given): its start is the record's event
+// time.
+const headerWindowEnd = "tide.window_end"
+
+// givenWindow reads the window of a chained session row.
+func givenWindow(r *transport.Record, start int64) (eventtime.Window, error) {
+	for _, h := range r.Headers {
+		if h.Key != headerWindowEnd {
+			continue
+		}
+		end, n := binary.Varint(h.Value)
+		if n <= 0 || n != len(h.Value) || end <= start {
+			break
+		}
+		return eventtime.Window{Start: start, End: end}, nil
+	}
+	return eventtime.Window{}, fmt.Errorf("%w: a session's row without a valid %s header", errMalformedRepartition, headerWindowEnd)
 }
 
 // chainOuter adds a record of the outer aggregation's group key and

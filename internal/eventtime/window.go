@@ -25,6 +25,10 @@ const (
 	// window's start and its window is [start, start + Size): the size of
 	// the TUMBLE or HOP windows that made it.
 	Attached
+	// Given is the window a row of SESSION windows already has, of its
+	// own length: its start and end come with the row, so Assign gives
+	// none (the caller adds the row to the window it has).
+	Given
 )
 
 // Spec is a window function with its sizes, in microseconds: Size for
@@ -66,6 +70,7 @@ func (s Spec) Check() error {
 		if s.Size <= 0 {
 			return errors.New("windows of a subquery need a positive size")
 		}
+	case Given:
 	default:
 		return errors.New("unknown window function")
 	}
@@ -74,9 +79,9 @@ func (s Spec) Check() error {
 
 // Assign appends the windows an event at ts belongs to, earliest first:
 // one for TUMBLE, Size/Slide (rounded up) for HOP, [ts, ts + Size) for
-// Attached (ts is its window's start), and for SESSION the event's own
+// Attached (ts is its window's start), for SESSION the event's own
 // [ts, ts + Gap), which MergeSession then merges with the key's open
-// sessions.
+// sessions, and none for Given.
 func (s Spec) Assign(dst []Window, ts int64) []Window {
 	switch s.Kind {
 	case Tumble:

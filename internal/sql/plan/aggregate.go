@@ -217,9 +217,6 @@ func (pl *aggPlanner) groupBy(q *ast.Select) error {
 		if !both {
 			pl.in.window = nil
 			pl.agg.Window, pl.agg.WindowText, pl.agg.Time, pl.agg.TimeType = nil, "", -1, 0
-		} else if w.over.Kind == eventtime.Session {
-			return unsupported(q.GroupBy[0].Position(), "a GROUP BY over the rows of SESSION windows by their windows is not supported yet",
-				"aggregate the sessions' rows without window_start and window_end (a result updated as the sessions close), or window TUMBLE or HOP")
 		}
 	}
 	seen := map[string]bool{}

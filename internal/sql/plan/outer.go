@@ -19,7 +19,7 @@ import (
 // outer GROUP BY holding the subquery's window_start and window_end
 // aggregates them by that window (eventtime.Attached: a cascading window
 // aggregation, each window's row emitted once the watermark passes its
-// end); one without them is a GROUP BY without a window, updated as the
+// end; eventtime.Given over SESSION windows, each of its own length); one without them is a GROUP BY without a window, updated as the
 // windows close.
 //
 // The pipeline's Aggregation is the subquery's; Over its select list,
@@ -121,11 +121,15 @@ func attachedWindows(a *Aggregation, over []Output) *window {
 		return nil
 	}
 	text := a.WindowText
-	if a.Window.Kind != eventtime.Attached { // already "the windows of ..."
+	if a.Window.Kind != eventtime.Attached && a.Window.Kind != eventtime.Given { // already "the windows of ..."
 		text = "the windows of " + text
 	}
-	return &window{over: a.Window, spec: eventtime.Spec{Kind: eventtime.Attached, Size: a.Window.Size},
-		text: text, time: start, timeType: a.TimeType}
+	spec := eventtime.Spec{Kind: eventtime.Attached, Size: a.Window.Size}
+	if a.Window.Kind == eventtime.Session || a.Window.Kind == eventtime.Given {
+		// Each session has a length of its own: its row carries its end.
+		spec = eventtime.Spec{Kind: eventtime.Given}
+	}
+	return &window{over: a.Window, spec: spec, text: text, time: start, timeType: a.TimeType}
 }
 
 // planOuterAggregation plans q, a GROUP BY over sub, whose flattened

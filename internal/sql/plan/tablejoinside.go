@@ -73,8 +73,9 @@ func mergeTableJoinSide(q *ast.Select, lookup func(string) (*Source, bool), opts
 			return nil, err
 		}
 	}
+	// The joined row has the table's declared columns (not its metadata).
 	isTableColumn := func(name string) bool {
-		return slices.ContainsFunc(tableSrc.RowColumns(), func(c Column) bool { return c.Name == name })
+		return slices.ContainsFunc(tableSrc.Columns, func(c Column) bool { return c.Name == name })
 	}
 	rewrite := func(e ast.Expr) (ast.Expr, error) {
 		return rewriteExpr(e, func(x ast.Expr) (ast.Expr, error) {
@@ -84,8 +85,15 @@ func mergeTableJoinSide(q *ast.Select, lookup func(string) (*Source, bool), opts
 			}
 			col, found := columns[string(ref.Name)]
 			switch {
+			case ref.Table == "" && !found && isTableColumn(string(ref.Name)):
+				// The table's: qualified, since the merged stream may
+				// have a column of that name the subquery left out.
+				c := *ref
+				c.Table = ast.Ident(tableAlias)
+				return &c, nil
 			case ref.Table == "" && !found:
-				return nil, nil
+				return nil, &Error{Pos: ref.Pos, Msg: fmt.Sprintf("column %q does not exist", ref.Name),
+					Hint: "a query reads the columns its subquery selects; select it there too"}
 			case !found:
 				return nil, &Error{Pos: ref.Pos, Msg: fmt.Sprintf("column %s.%s does not exist", ref.Table, ref.Name),
 					Hint: "a query reads the columns its subquery selects; select it there too"}

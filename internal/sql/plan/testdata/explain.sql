@@ -312,7 +312,8 @@ CREATE SINK half_window WITH (connector = 'topic', topic = 'x') AS
 SELECT window_start, sum(n) FROM (SELECT sensor, window_start, window_end, count(*) AS n FROM TUMBLE(TABLE readings, DESCRIPTOR(ts), INTERVAL '10' SECOND)
   GROUP BY sensor, window_start, window_end) GROUP BY window_start
 ====
--- Sessions' rows by their windows: not yet; without them, they update.
+-- Sessions' rows by their windows: each session's row in its own window
+-- (start and end), emitted once the watermark passes its end.
 CREATE SINK by_session WITH (connector = 'topic', topic = 'x') AS
 SELECT window_start, window_end, sum(n) FROM (SELECT sensor, window_start, window_end, count(*) AS n FROM SESSION(TABLE readings, DESCRIPTOR(ts), INTERVAL '10' SECOND)
   GROUP BY sensor, window_start, window_end) GROUP BY window_start, window_end
