@@ -123,7 +123,7 @@ func (p *pipeline) newTask(in *sourceInput, partition int32) *task {
 		var spec *shuffleSpec
 		t.shuffle, spec = newShuffleState(st, in)
 		exprs := append(slices.Clone(spec.keys), spec.args...)
-		exprs = append(exprs, in.filter, joinKey(pl), spec.watermark)
+		exprs = append(exprs, in.filter, joinKey(pl), joinFilter(pl), spec.watermark)
 		if in.feed != nil {
 			// The keys, the arguments and WHERE read the union's row; the
 			// query's outputs, its WHERE and the watermark the source's.
@@ -145,7 +145,7 @@ func (p *pipeline) newTask(in *sourceInput, partition int32) *task {
 		return t
 	}
 	// The join's key is evaluated over the row too (ON o._partition = ...).
-	exprs := []*expr.Expr{pl.Filter, pl.Key, joinKey(pl)}
+	exprs := []*expr.Expr{pl.Filter, pl.Key, joinKey(pl), joinFilter(pl)}
 	t.identity = len(pl.Outputs) == n && pl.Join == nil
 	for i, o := range pl.Outputs {
 		exprs = append(exprs, o.Expr)
@@ -477,6 +477,10 @@ func (t *task) decode(m *connector.Message) (ok bool, stage string, err error) {
 	}
 	t.setMetadata(m, t.row[n:])
 	if t.join != nil {
+		// A merged subquery's WHERE drops an event before its lookup.
+		if pass, stage, err := t.where(t.join.j.StreamFilter, t.row); !pass {
+			return false, stage, err
+		}
 		found, err := t.join.join(t.row)
 		if err != nil {
 			return false, stageJoin, err
@@ -515,6 +519,15 @@ func joinKey(pl *plan.Pipeline) *expr.Expr {
 		return nil
 	}
 	return pl.Join.Key
+}
+
+// joinFilter is what drops an event before a pipeline's join looks it
+// up, nil without one.
+func joinFilter(pl *plan.Pipeline) *expr.Expr {
+	if pl.Join == nil {
+		return nil
+	}
+	return pl.Join.StreamFilter
 }
 
 // filter applies the WHERE clause to t.row; a row filtered out is

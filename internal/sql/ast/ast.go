@@ -191,6 +191,10 @@ type Join struct {
 	// side's column c stands for. Format leaves them out.
 	Window     *TableFunc
 	WindowTime *ColumnRef
+	// LeftWhere is not syntax either: the WHERE of a subquery on the
+	// stream side of a join with a table, merged into the join, which
+	// filters the stream's events before they are looked up.
+	LeftWhere Expr
 }
 
 // Subquery is (SELECT ...) alias in FROM.

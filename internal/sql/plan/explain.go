@@ -151,6 +151,9 @@ func (p *Pipeline) explainQuery() string {
 		line("%s table %s AS %s ON %s = %s.%s (the latest row per key, looked up as each event is processed)",
 			kind, j.Table.Name, j.Alias, j.KeyText, j.Alias, j.Table.PrimaryKey)
 		fmt.Fprintf(&b, "%s  table: %s\n", indent, describeConnector(j.Table.Connector, j.Table.Options))
+		if j.StreamFilter != nil {
+			line("Filter %s (before the lookup)", j.StreamFilterText)
+		}
 	}
 	if j := p.StreamJoin; j != nil {
 		kind := map[string]string{"INNER": "Join", "LEFT": "Left join", "RIGHT": "Right join", "FULL": "Full join"}[j.Kind()]

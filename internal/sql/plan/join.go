@@ -36,6 +36,11 @@ type Join struct {
 	// Offset is where the table's columns start in the joined row: after
 	// the source's declared and metadata columns.
 	Offset int
+	// StreamFilter, over the source's row, drops an event before it is
+	// looked up: the WHERE of a subquery on the stream side merged into
+	// the join (mergeTableJoinSide). Nil without one.
+	StreamFilter     *expr.Expr
+	StreamFilterText string
 }
 
 // resolveJoin resolves FROM source [AS a] [INNER | LEFT] JOIN table [AS b]
@@ -130,6 +135,12 @@ func resolveJoin(f *ast.Join, lookup func(string) (*Source, bool), opts Options)
 			Hint: "FROM stream [LEFT] JOIN table ON stream.col = table.primary_key"}
 	}
 	j.Key, j.KeyText = k, ast.Format(streamSide)
+	if f.LeftWhere != nil {
+		if j.StreamFilter, err = expr.CompilePredicateWith(f.LeftWhere, streamCols, opts.Compile); err != nil {
+			return nil, err
+		}
+		j.StreamFilterText = ast.Format(f.LeftWhere)
+	}
 	in.join = j
 	return in, nil
 }

@@ -11,10 +11,9 @@ import (
 // a table — FROM (SELECT … FROM s WHERE w) o [LEFT] JOIN t ON … — into the
 // join: FROM s AS o [LEFT] JOIN t ON …, the outer query's references to
 // o's columns replaced by the expressions the subquery selects (over s,
-// qualified by o), and w the first conjunct of WHERE. The stream is the
-// join's kept side (inner or LEFT), so dropping its rows after the join
-// drops what dropping them before would. It returns q unchanged when its
-// FROM is not such a join.
+// qualified by o), and w the filter of the events before they are looked
+// up (ast.Join.LeftWhere, plan.Join.StreamFilter). It returns q unchanged
+// when its FROM is not such a join.
 func mergeTableJoinSide(q *ast.Select, lookup func(string) (*Source, bool), opts Options) (*ast.Select, error) {
 	j, ok := q.From.(*ast.Join)
 	if !ok {
@@ -49,6 +48,9 @@ func mergeTableJoinSide(q *ast.Select, lookup func(string) (*Source, bool), opts
 	tableAlias := string(table.Name)
 	if table.Alias != "" {
 		tableAlias = string(table.Alias)
+	}
+	if alias == tableAlias {
+		return nil, errorf(table.Pos, "table name %q specified more than once", alias)
 	}
 	tableSrc, _ := lookup(string(table.Name)) // found: streamSide looked it up
 	// The subquery's expressions read its source's columns, which the
@@ -134,15 +136,14 @@ func mergeTableJoinSide(q *ast.Select, lookup func(string) (*Source, bool), opts
 			out.Items = append(out.Items, ast.SelectItem{Pos: it.Pos, Expr: e, Alias: name})
 		}
 	}
-	where, err := rewrite(q.Where)
-	if err != nil {
+	if out.Where, err = rewrite(q.Where); err != nil {
 		return nil, err
 	}
-	innerWhere, err := qualify(inner.Where)
-	if err != nil {
+	// The subquery's WHERE filters the events before their lookup, which
+	// could fail for an event it drops (a key that does not cast).
+	if join.LeftWhere, err = qualify(inner.Where); err != nil {
 		return nil, err
 	}
-	out.Where = andThen(innerWhere, where)
 	out.GroupBy = make([]ast.Expr, len(q.GroupBy))
 	for i, g := range q.GroupBy {
 		if out.GroupBy[i], err = rewriteGroupBy(g, rewrite); err != nil {

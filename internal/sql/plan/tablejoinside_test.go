@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/tide-data/tide/internal/sql/ast"
 )
 
 // A subquery on the stream side of a join with a table merges into the
@@ -20,7 +22,7 @@ func TestTableJoinSubquery(t *testing.T) {
 	for _, o := range p.Outputs {
 		names = append(names, o.Name)
 	}
-	if p.Join == nil || !p.Join.Left || p.Filter == nil || strings.Join(names, ",") != "id,who,name,tier,since" || p.Join.KeyText != "upper(o.customer)" {
+	if p.Join == nil || !p.Join.Left || p.Filter != nil || p.Join.StreamFilterText != "o.id > 0" || strings.Join(names, ",") != "id,who,name,tier,since" || p.Join.KeyText != "upper(o.customer)" {
 		t.Fatalf("join %+v, filter %v, outputs %v", p.Join, p.Filter != nil, names)
 	}
 	for _, c := range []struct{ sql, want string }{
@@ -36,5 +38,41 @@ func TestTableJoinSubquery(t *testing.T) {
 	_, err = analyzeSink(t, sink+"SELECT o.n FROM (SELECT customer, count(*) AS n FROM orders GROUP BY customer) o JOIN customers c ON o.customer = c.name")
 	if !errors.Is(err, ErrNotSupported) {
 		t.Errorf("an aggregating subquery: %v, want it refused as not supported", err)
+	}
+}
+
+// A table whose column (id) a stream has too, and such a stream.
+const sharedNameSources = testSources + `
+CREATE SOURCE people (id bigint, name text, region text) WITH (connector = 'topic', topic = 'people', 'primary-key' = 'id');
+CREATE SOURCE events (id bigint, who text, n bigint, at timestamptz, WATERMARK FOR at AS at) WITH (connector = 'topic', topic = 'events');
+`
+
+// The merged subquery's source has columns the subquery leaves out: they
+// are not the query's (refused, as over the plain subquery), and a name
+// only the table has among the query's columns is the table's; the
+// subquery's alias must differ from the table's.
+func TestTableJoinSubqueryScope(t *testing.T) {
+	analyze := func(sql string) (*Pipeline, error) {
+		return AnalyzeSink(parseOne(t, sink+sql).(*ast.CreateSink), catalogOf(t, sharedNameSources), sinkConnectors, testOptions)
+	}
+	for _, q := range []string{
+		"SELECT amount FROM (SELECT id, customer FROM orders) o JOIN customers c ON o.customer = c.name",
+		"SELECT o.id FROM (SELECT id, customer FROM orders) o JOIN customers c ON o.customer = c.name WHERE amount > 10",
+		"SELECT e.who FROM (SELECT who FROM events) e JOIN people p ON n = p.id",
+		"SELECT _offset FROM (SELECT id, customer FROM orders) o JOIN customers c ON o.customer = c.name",
+	} {
+		if _, err := analyze(q); err == nil || !strings.Contains(err.Error(), "does not exist") {
+			t.Errorf("%s\n  -> %v; want the left-out column refused as not existing", q, err)
+		}
+	}
+	p, err := analyze("SELECT id, e.who FROM (SELECT who, n FROM events) e JOIN people p ON e.n = p.id")
+	if err != nil {
+		t.Fatalf("id, the table's alone among the query's columns: %v", err)
+	}
+	if p.Outputs[0].Text != "p.id" {
+		t.Errorf("id is %s, want p.id", p.Outputs[0].Text)
+	}
+	if _, err := analyze("SELECT c.tier FROM (SELECT id, customer FROM orders) c JOIN customers c ON c.customer = c.name"); err == nil || !strings.Contains(err.Error(), "specified more than once") {
+		t.Errorf("one alias for both: %v", err)
 	}
 }

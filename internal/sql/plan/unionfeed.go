@@ -30,7 +30,11 @@ const unionFeedSource = "union_all"
 type fedFrom struct {
 	query  *ast.Select
 	lookup func(string) (*Source, bool)
-	feeds  [2][]*Pipeline
+	// base is the lookup without the fed sources: what each side's
+	// queries read (one side's cannot read the other's, as without
+	// LATERAL in SQL).
+	base  func(string) (*Source, bool)
+	feeds [2][]*Pipeline
 }
 
 func (f *fedFrom) fed() bool { return f.feeds[0] != nil || f.feeds[1] != nil }
@@ -57,7 +61,7 @@ func (f *fedFrom) attach(p *Pipeline, pos ast.Pos) error {
 // source), and analyzes their queries. Nothing is fed (f.fed() false)
 // when there is none.
 func unionFeeds(stmt *ast.CreateSink, q *ast.Select, lookup func(string) (*Source, bool), known []string, opts Options) (*fedFrom, error) {
-	f := &fedFrom{query: q, lookup: lookup}
+	f := &fedFrom{query: q, lookup: lookup, base: lookup}
 	var from ast.TableExpr
 	switch t := q.From.(type) {
 	case *ast.Subquery:
@@ -75,6 +79,9 @@ func unionFeeds(stmt *ast.CreateSink, q *ast.Select, lookup func(string) (*Sourc
 		}
 		j := *t
 		for side, e := range []*ast.TableExpr{&j.Left, &j.Right} {
+			if err := checkSideAlias(*e); err != nil {
+				return nil, err
+			}
 			var err error
 			if *e, err = f.feedSide(stmt, side, *e, known, opts); err != nil {
 				return nil, err
@@ -122,6 +129,7 @@ func (f *fedFrom) feedSide(stmt *ast.CreateSink, side int, t ast.TableExpr, know
 		if err := checkSideQuery(t.Query); err != nil {
 			return nil, err
 		}
+
 		src, err := f.feed(stmt, side, t.Query, t.Alias, t.Pos, known, opts)
 		if err != nil {
 			return nil, err
@@ -136,6 +144,7 @@ func (f *fedFrom) feedSide(stmt *ast.CreateSink, side int, t ast.TableExpr, know
 			return nil, err
 		}
 		pos := t.Args[i].Pos
+
 		src, err := f.feed(stmt, side, t.Args[i].Query, t.Alias, pos, known, opts)
 		if err != nil {
 			return nil, err
@@ -149,6 +158,22 @@ func (f *fedFrom) feedSide(stmt *ast.CreateSink, side int, t ast.TableExpr, know
 		return &fn, nil
 	}
 	return t, nil
+}
+
+// checkSideAlias asks a query on a join's side for an alias: both sides'
+// columns are named through theirs.
+func checkSideAlias(t ast.TableExpr) error {
+	switch t := t.(type) {
+	case *ast.Subquery:
+		if t.Alias == "" {
+			return errorf(t.Pos, "a subquery on a side of a join needs an alias: (SELECT …) AS x")
+		}
+	case *ast.TableFunc:
+		if t.Alias == "" && slices.ContainsFunc(t.Args, func(a ast.TableFuncArg) bool { return a.Query != nil }) {
+			return errorf(t.Pos, "a window table function over a query on a side of a join needs an alias: %s(TABLE (SELECT …), …) AS x", strings.ToUpper(string(t.Name)))
+		}
+	}
+	return nil
 }
 
 // checkSideQuery refuses a query on a join's side (or under a window
@@ -174,7 +199,7 @@ func (f *fedFrom) feed(stmt *ast.CreateSink, side int, union *ast.Select, name a
 	}
 	one := *stmt
 	one.Query, one.Columns = union, nil
-	first, err := analyzeUnion(&one, f.lookup, known, opts)
+	first, err := analyzeUnion(&one, f.base, known, opts)
 	if err != nil {
 		return nil, err
 	}
