@@ -594,7 +594,9 @@ func (e *Engine) sinksReading(source string) []string {
 		pl := p.sinkPlan()
 		var reads bool
 		for _, q := range append([]*plan.Pipeline{pl}, pl.Union...) {
-			reads = reads || q.Join != nil && q.Join.Table.Name == source
+			for j := range q.Join.Joins() {
+				reads = reads || j.Table.Name == source
+			}
 		}
 		for _, src := range pl.Sources() {
 			reads = reads || src.Name == source

@@ -37,24 +37,23 @@ func checkJoin(j *plan.Join) error {
 	return nil
 }
 
-// openJoinTables loads the table of each of a pipeline's queries that
-// joins one — its own, and a UNION ALL's — and keeps them up to date.
-// Each query has a reader of its own: its key's type decides how the
-// table is indexed (Join.IndexKey).
+// openJoinTables loads each table a pipeline's queries join — its own,
+// and a UNION ALL's — and keeps them up to date. Each join has a reader
+// of its own: its key's type decides how the table is indexed
+// (Join.IndexKey).
 func (e *Engine) openJoinTables(ctx context.Context, p *pipeline) error {
 	for _, q := range append([]*plan.Pipeline{p.plan}, p.plan.Union...) {
-		if q.Join == nil {
-			continue
+		for j := range q.Join.Joins() {
+			t, err := e.openJoinTable(ctx, p, j)
+			if err != nil {
+				p.closeJoinTables(ctx)
+				return err
+			}
+			if p.joinTables == nil {
+				p.joinTables = map[*plan.Join]*view.Table{}
+			}
+			p.joinTables[j] = t
 		}
-		t, err := e.openJoinTable(ctx, p, q.Join)
-		if err != nil {
-			p.closeJoinTables(ctx)
-			return err
-		}
-		if p.joinTables == nil {
-			p.joinTables = map[*plan.Pipeline]*view.Table{}
-		}
-		p.joinTables[q] = t
 	}
 	return nil
 }
@@ -122,7 +121,7 @@ func (p *pipeline) closeJoinTables(ctx context.Context) {
 	p.joinTables = nil
 }
 
-// joinState is a task's part of the join: the table, its own decoder for
+// joinState is a task's part of a join: the table, its own decoder for
 // the table's rows, and a buffer for the lookup key.
 type joinState struct {
 	j     *plan.Join
@@ -131,17 +130,17 @@ type joinState struct {
 	key   []byte
 }
 
-// newJoinState is a task's join state for query q; nil when q joins no
-// table.
-func (p *pipeline) newJoinState(q *plan.Pipeline) *joinState {
-	j := q.Join
-	if j == nil {
-		return nil
+// newJoinStates are a task's join states for query q, one per table it
+// joins, in order; none when it joins no table.
+func (p *pipeline) newJoinStates(q *plan.Pipeline) []*joinState {
+	var out []*joinState
+	for j := range q.Join.Joins() {
+		fmtName, fmtOpts, rest := splitFormatOptions(j.Table.Options)
+		// Checked when the table was opened.
+		dec, _ := format.NewDecoder(fmtName, sourceColumns(j.Table), fmtOpts, p.engine.formatEnv(j.Table.Name, rest))
+		out = append(out, &joinState{j: j, table: p.joinTables[j], dec: dec})
 	}
-	fmtName, fmtOpts, rest := splitFormatOptions(j.Table.Options)
-	// Checked when the table was opened.
-	dec, _ := format.NewDecoder(fmtName, sourceColumns(j.Table), fmtOpts, p.engine.formatEnv(j.Table.Name, rest))
-	return &joinState{j: j, table: p.joinTables[q], dec: dec}
+	return out
 }
 
 // join fills the table's columns of row from the row of the event's key.

@@ -145,7 +145,7 @@ func TestStreamTableJoin(t *testing.T) {
 		e.mu.Lock()
 		p := e.mu.pipelines["enriched"]
 		e.mu.Unlock()
-		return p.joinTables[p.plan].Len() == 20 // 20 customers, one deleted, one new
+		return p.joinTables[p.plan.Join].Len() == 20 // 20 customers, one deleted, one new
 	})
 	produceJoinOrders(t, n.tr, 600, 601, func(int) int { return 30 })
 	waitFor(t, "the newcomer's order", func() bool {

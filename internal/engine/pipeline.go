@@ -82,7 +82,7 @@ type pipeline struct {
 	view *view.Table
 	// joinTables are the tables a pipeline's queries with a join look
 	// events up in (join.go): its own, and its UNION ALL queries'.
-	joinTables map[*plan.Pipeline]*view.Table
+	joinTables map[*plan.Join]*view.Table
 	// stateful is set for a pipeline with GROUP BY (stateful.go).
 	stateful *stateful
 	// parts run the later queries of a UNION ALL with a stateful query,
@@ -647,8 +647,10 @@ func (e *Engine) checkSink(p *plan.Pipeline) error {
 		}
 	}
 	for _, q := range append([]*plan.Pipeline{p}, p.Union...) {
-		if err := checkJoin(q.Join); err != nil {
-			return err
+		for j := range q.Join.Joins() {
+			if err := checkJoin(j); err != nil {
+				return err
+			}
 		}
 	}
 	return connector.CheckSink(p.Connector, rest)

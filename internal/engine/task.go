@@ -90,8 +90,8 @@ type task struct {
 
 	// shuffle is set in the tasks of a stateful pipeline (shuffle.go).
 	shuffle *shuffleState
-	// join is set in the tasks of a pipeline with a join (join.go).
-	join *joinState
+	// joins are set in the tasks of a pipeline with joins with tables (join.go).
+	joins []*joinState // one per table joined, in order
 }
 
 func (p *pipeline) newTask(in *sourceInput, partition int32) *task {
@@ -109,7 +109,7 @@ func (p *pipeline) newTask(in *sourceInput, partition int32) *task {
 		t.lat = newLatencyCounts()
 	}
 	t.rowSink, _ = p.sink.(connector.RowSink)
-	t.join = p.newJoinState(in.query)
+	t.joins = p.newJoinStates(in.query)
 	pl, n := in.query, len(in.columns)
 	for i, c := range in.def.Columns {
 		if c.NotNull {
@@ -123,7 +123,7 @@ func (p *pipeline) newTask(in *sourceInput, partition int32) *task {
 		var spec *shuffleSpec
 		t.shuffle, spec = newShuffleState(st, in)
 		exprs := append(slices.Clone(spec.keys), spec.args...)
-		exprs = append(exprs, in.filter, joinKey(pl), joinFilter(pl), spec.watermark)
+		exprs = append(append(exprs, in.filter, spec.watermark), joinExprs(pl)...)
 		if in.feed != nil {
 			// The keys, the arguments and WHERE read the union's row; the
 			// query's outputs, its WHERE and the watermark the source's.
@@ -145,7 +145,7 @@ func (p *pipeline) newTask(in *sourceInput, partition int32) *task {
 		return t
 	}
 	// The join's key is evaluated over the row too (ON o._partition = ...).
-	exprs := []*expr.Expr{pl.Filter, pl.Key, joinKey(pl), joinFilter(pl)}
+	exprs := append([]*expr.Expr{pl.Filter, pl.Key}, joinExprs(pl)...)
 	t.identity = len(pl.Outputs) == n && pl.Join == nil
 	for i, o := range pl.Outputs {
 		exprs = append(exprs, o.Expr)
@@ -476,29 +476,32 @@ func (t *task) decode(m *connector.Message) (ok bool, stage string, err error) {
 		}
 	}
 	t.setMetadata(m, t.row[n:])
-	if t.join != nil {
-		// A merged subquery's WHERE drops an event before its lookup.
-		if pass, stage, err := t.where(t.join.j.StreamFilter, t.row); !pass {
+	if len(t.joins) > 0 {
+		// A merged subquery's WHERE drops an event before its lookups.
+		if pass, stage, err := t.where(t.joins[0].j.StreamFilter, t.row); !pass {
 			return false, stage, err
 		}
-		found, err := t.join.join(t.row)
-		if err != nil {
-			return false, stageJoin, err
-		}
-		if !found { // an inner join drops an event its table has no row for
-			t.filtered++
-			return false, "", nil
+		for _, js := range t.joins {
+			found, err := js.join(t.row)
+			if err != nil {
+				return false, stageJoin, err
+			}
+			if !found { // an inner join drops an event its table has no row for
+				t.filtered++
+				return false, "", nil
+			}
 		}
 	}
 	return true, "", nil
 }
 
-// joinWidth is how many columns a pipeline's join adds to its rows.
+// joinWidth is how many columns a pipeline's joins with tables add to its
+// rows.
 func joinWidth(pl *plan.Pipeline) int {
 	if pl.Join == nil {
 		return 0
 	}
-	return len(pl.Join.Table.Columns)
+	return pl.Join.Width()
 }
 
 // windowWidth is how many columns a window join adds to a side's rows:
@@ -513,21 +516,14 @@ func windowWidth(pl *plan.Pipeline, in *sourceInput) int {
 	return 0
 }
 
-// joinKey is the event's side of a pipeline's join, nil without one.
-func joinKey(pl *plan.Pipeline) *expr.Expr {
-	if pl.Join == nil {
-		return nil
+// joinExprs are what a pipeline's joins with tables evaluate over the
+// event's row: each one's key, and the filter before the lookups.
+func joinExprs(pl *plan.Pipeline) []*expr.Expr {
+	var out []*expr.Expr
+	for j := range pl.Join.Joins() {
+		out = append(out, j.Key, j.StreamFilter)
 	}
-	return pl.Join.Key
-}
-
-// joinFilter is what drops an event before a pipeline's join looks it
-// up, nil without one.
-func joinFilter(pl *plan.Pipeline) *expr.Expr {
-	if pl.Join == nil {
-		return nil
-	}
-	return pl.Join.StreamFilter
+	return out
 }
 
 // filter applies the WHERE clause to t.row; a row filtered out is

@@ -143,15 +143,20 @@ func (p *Pipeline) explainQuery() string {
 	if p.Filter != nil {
 		line("Filter %s", p.FilterText)
 	}
-	if j := p.Join; j != nil {
-		kind := "Join"
-		if j.Left {
-			kind = "Left join"
+	if p.Join != nil {
+		// The last table joined is the node nearest the top.
+		joins := slices.Collect(p.Join.Joins())
+		slices.Reverse(joins)
+		for _, j := range joins {
+			kind := "Join"
+			if j.Left {
+				kind = "Left join"
+			}
+			line("%s table %s AS %s ON %s = %s.%s (the latest row per key, looked up as each event is processed)",
+				kind, j.Table.Name, j.Alias, j.KeyText, j.Alias, j.Table.PrimaryKey)
+			fmt.Fprintf(&b, "%s  table: %s\n", indent, describeConnector(j.Table.Connector, j.Table.Options))
 		}
-		line("%s table %s AS %s ON %s = %s.%s (the latest row per key, looked up as each event is processed)",
-			kind, j.Table.Name, j.Alias, j.KeyText, j.Alias, j.Table.PrimaryKey)
-		fmt.Fprintf(&b, "%s  table: %s\n", indent, describeConnector(j.Table.Connector, j.Table.Options))
-		if j.StreamFilter != nil {
+		if j := p.Join; j.StreamFilter != nil {
 			line("Filter %s (before the lookup)", j.StreamFilterText)
 		}
 	}

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"iter"
 	"slices"
 
 	"github.com/tide-data/tide/internal/sql/ast"
@@ -41,6 +42,41 @@ type Join struct {
 	// the join (mergeTableJoinSide). Nil without one.
 	StreamFilter     *expr.Expr
 	StreamFilterText string
+	// Then is a further table joined to this join's rows (FROM s JOIN a
+	// ON … JOIN b ON …), its key over them (a's columns too), its
+	// columns after a's; nil for the last. Lookups go in order.
+	Then *Join
+}
+
+// Joins iterates over j and the tables joined after it, in order.
+func (j *Join) Joins() iter.Seq[*Join] {
+	return func(yield func(*Join) bool) {
+		for ; j != nil; j = j.Then {
+			if !yield(j) {
+				return
+			}
+		}
+	}
+}
+
+// Width is how many columns the joins add to the stream's row.
+func (j *Join) Width() int {
+	n := 0
+	for t := range j.Joins() {
+		n += len(t.Table.Columns)
+	}
+	return n
+}
+
+// tableOf returns the joined table that a bare column name resolves to
+// when the stream has no such column: the first that has it, or nil.
+func (j *Join) tableOf(name string) *Join {
+	for t := range j.Joins() {
+		if slices.ContainsFunc(t.Table.Columns, func(c Column) bool { return c.Name == name }) {
+			return t
+		}
+	}
+	return nil
 }
 
 // resolveJoin resolves FROM source [AS a] [INNER | LEFT] JOIN table [AS b]
@@ -49,12 +85,18 @@ func resolveJoin(f *ast.Join, lookup func(string) (*Source, bool), opts Options)
 	if f.Kind != "INNER" && f.Kind != "LEFT" && f.Kind != "RIGHT" && f.Kind != "FULL" {
 		return nil, unsupported(f.Pos, f.Kind+" JOIN is not supported yet", "FROM stream [LEFT] JOIN table ON stream.col = table.primary_key, or FROM stream [LEFT | RIGHT | FULL] JOIN stream ON ...")
 	}
-	if !isJoinSide(f.Left) {
-		return nil, unsupported(f.Left.Position(), "a join reads two sources for now (no nested joins or subqueries on its sides)", "FROM stream [LEFT] JOIN table_or_stream ON ...")
+	_, chained := f.Left.(*ast.Join)
+	if chained && !isTable(f.Right, lookup) || !chained && !isJoinSide(f.Left) {
+		return nil, unsupported(f.Left.Position(), "a join reads two sources, or joins tables to a stream one after another, for now (no joins of a join of two streams, no subqueries under a join's side)",
+			"FROM stream [LEFT] JOIN table_or_stream ON ..., or FROM stream JOIN table1 ON ... [LEFT] JOIN table2 ON ...")
 	}
 	in, err := resolveFrom(f.Left, lookup, opts)
 	if err != nil {
 		return nil, err
+	}
+	if chained && in.sjoin != nil {
+		return nil, unsupported(f.Right.Position(), "a table joined to a join of two streams is not supported yet",
+			"write the joined rows to a topic with one sink, and join that topic with the table in another")
 	}
 	if fn, ok := f.Right.(*ast.TableFunc); ok { // a window join: two streams
 		src, w, err := resolveWindow(fn, lookup, opts)
@@ -92,7 +134,7 @@ func resolveJoin(f *ast.Join, lookup func(string) (*Source, bool), opts Options)
 	if right.Alias != "" {
 		j.Alias = string(right.Alias)
 	}
-	if j.Alias == in.alias {
+	if j.Alias == in.alias || in.join != nil && in.join.tableAlias(j.Alias) {
 		return nil, errorf(right.Pos, "table name %q specified more than once", j.Alias)
 	}
 	j.TableKey = slices.IndexFunc(table.Columns, func(c Column) bool { return c.Name == table.PrimaryKey })
@@ -135,6 +177,14 @@ func resolveJoin(f *ast.Join, lookup func(string) (*Source, bool), opts Options)
 			Hint: "FROM stream [LEFT] JOIN table ON stream.col = table.primary_key"}
 	}
 	j.Key, j.KeyText = k, ast.Format(streamSide)
+	if first := in.join; first != nil { // a further table: after the others
+		last := first
+		for last.Then != nil {
+			last = last.Then
+		}
+		last.Then = j
+		return in, nil
+	}
 	if f.LeftWhere != nil {
 		if j.StreamFilter, err = expr.CompilePredicateWith(f.LeftWhere, streamCols, opts.Compile); err != nil {
 			return nil, err
@@ -143,6 +193,27 @@ func resolveJoin(f *ast.Join, lookup func(string) (*Source, bool), opts Options)
 	}
 	in.join = j
 	return in, nil
+}
+
+// tableAlias reports whether alias names j or a table joined after it.
+func (j *Join) tableAlias(alias string) bool {
+	for t := range j.Joins() {
+		if t.Alias == alias {
+			return true
+		}
+	}
+	return false
+}
+
+// isTable reports whether a join side is a table: a source with a
+// primary key.
+func isTable(t ast.TableExpr, lookup func(string) (*Source, bool)) bool {
+	n, ok := t.(*ast.TableName)
+	if !ok {
+		return false
+	}
+	src, found := lookup(string(n.Name))
+	return found && src.PrimaryKey != ""
 }
 
 func onError(f *ast.Join, j *Join, table *Source) error {

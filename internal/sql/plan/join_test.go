@@ -3,6 +3,8 @@ package plan
 import (
 	"strings"
 	"testing"
+
+	"github.com/tide-data/tide/internal/sql/ast"
 )
 
 // A table's column named bare in GROUP BY is the same group key as the
@@ -22,5 +24,48 @@ func TestJoinGroupByTableColumn(t *testing.T) {
 	_, err := analyzeSink(t, sink+"SELECT c.since, count(*) FROM orders o JOIN customers c ON o.customer = c.name GROUP BY c.tier")
 	if err == nil || !strings.Contains(err.Error(), `column "c.since" must appear in the GROUP BY clause`) {
 		t.Errorf("ungrouped table column: %v", err)
+	}
+}
+
+// Tables joined one after another: the second key may read the first
+// table's columns, * is the stream's then each table's, a name two tables
+// have is the first's bare (and twice in *, refused), an alias is used once, and a table joined to a
+// join of two streams is refused.
+func TestChainedTableJoinPlan(t *testing.T) {
+	const sources = testSources + `
+CREATE SOURCE tiers (tier text, discount int) WITH (connector = 'topic', topic = 'tiers', 'primary-key' = 'tier');
+`
+	analyze := func(sql string) (*Pipeline, error) {
+		return AnalyzeSink(parseOne(t, sink+sql).(*ast.CreateSink), catalogOf(t, sources), sinkConnectors, testOptions)
+	}
+	p, err := analyze("SELECT o.*, c.*, t.discount FROM orders o JOIN customers c ON o.customer = c.name LEFT JOIN tiers t ON c.tier = t.tier")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, o := range p.Outputs {
+		names = append(names, o.Name)
+	}
+	if j := p.Join; j == nil || j.Then == nil || !j.Then.Left || j.Then.Offset != j.Offset+len(j.Table.Columns) || j.Then.KeyText != "c.tier" || j.Width() != 5 {
+		t.Fatalf("joins %+v", p.Join)
+	}
+	if got := strings.Join(names[len(names)-4:], ","); got != "name,tier,since,discount" {
+		t.Errorf("c.* and t.discount: %s", got)
+	}
+	if _, err := analyze("SELECT * FROM orders o JOIN customers c ON o.customer = c.name JOIN tiers t ON c.tier = t.tier"); err == nil || !strings.Contains(err.Error(), `"tier" appears more than once`) {
+		t.Errorf("* of both tables, each with tier: %v", err)
+	}
+	// A bare name is the stream's, else the first table's that has it.
+	p, err = analyze("SELECT discount FROM orders o JOIN customers c ON o.customer = c.name JOIN tiers t ON tier = t.tier")
+	if err != nil || p.Join.Then.KeyText != "tier" || !p.Join.Then.Key.References(p.Join.Offset+1) {
+		t.Errorf("bare tier: %v, key %s", err, p.Join.Then.KeyText)
+	}
+	for _, c := range []struct{ sql, want string }{
+		{"SELECT o.id FROM orders o JOIN customers c ON o.customer = c.name JOIN tiers c ON c.tier = c.tier", "specified more than once"},
+		{"SELECT o.id FROM orders o JOIN payments p ON o.id = p.order_id AND p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '1' MINUTE JOIN customers c ON o.customer = c.name", "not supported"},
+	} {
+		if _, err := analyze(c.sql); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.sql, err, c.want)
+		}
 	}
 }

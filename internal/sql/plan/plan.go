@@ -581,8 +581,10 @@ func (in *input) canonical(e ast.Expr) string {
 		}
 		// A joined table's column named bare is its qualified name (tier
 		// is c.tier), so GROUP BY tier matches SELECT c.tier.
-		if ok && ref.Table == "" && in.join != nil && in.qualifier(ref) == in.join.Alias {
-			return &ast.ColumnRef{Pos: ref.Pos, Table: ast.Ident(in.join.Alias), Name: ref.Name}, nil
+		if ok && ref.Table == "" && in.join != nil {
+			if q := in.qualifier(ref); q != in.alias {
+				return &ast.ColumnRef{Pos: ref.Pos, Table: ast.Ident(q), Name: ref.Name}, nil
+			}
 		}
 		return nil, nil
 	})
@@ -595,9 +597,10 @@ func (in *input) qualifier(ref *ast.ColumnRef) string {
 	if ref.Table != "" {
 		return string(ref.Table)
 	}
-	if j := in.join; j != nil && !slices.ContainsFunc(in.cols[:j.Offset], func(c expr.Column) bool { return c.Name == string(ref.Name) }) &&
-		slices.ContainsFunc(j.Table.Columns, func(c Column) bool { return c.Name == string(ref.Name) }) {
-		return j.Alias
+	if j := in.join; j != nil && !slices.ContainsFunc(in.cols[:j.Offset], func(c expr.Column) bool { return c.Name == string(ref.Name) }) {
+		if t := j.tableOf(string(ref.Name)); t != nil {
+			return t.Alias
+		}
 	}
 	return in.alias
 }
@@ -651,19 +654,26 @@ func (in *input) expandItems(list []ast.SelectItem) ([]selectItem, error) {
 			}
 			continue
 		}
-		if item.StarTable != "" && string(item.StarTable) != in.alias && (in.join == nil || string(item.StarTable) != in.join.Alias) {
+		if item.StarTable != "" && string(item.StarTable) != in.alias && (in.join == nil || !in.join.tableAlias(string(item.StarTable))) {
 			return nil, errorf(item.Pos, "missing FROM-clause entry for table %q", item.StarTable)
 		}
-		if j := in.join; j != nil && (item.StarTable == "" || string(item.StarTable) == j.Alias) {
+		if j := in.join; j != nil && (item.StarTable == "" || string(item.StarTable) != in.alias) {
+			// * is the stream's columns, then each table's in join
+			// order; t.* one table's.
 			if item.StarTable == "" {
 				for _, c := range in.src.Columns {
 					ref := &ast.ColumnRef{Pos: item.Pos, Table: ast.Ident(in.alias), Name: ast.Ident(c.Name)}
 					items = append(items, selectItem{expr: ref, name: c.Name, text: c.Name})
 				}
 			}
-			for _, c := range j.Table.Columns {
-				ref := &ast.ColumnRef{Pos: item.Pos, Table: ast.Ident(j.Alias), Name: ast.Ident(c.Name)}
-				items = append(items, selectItem{expr: ref, name: c.Name, text: c.Name})
+			for t := range j.Joins() {
+				if item.StarTable != "" && string(item.StarTable) != t.Alias {
+					continue
+				}
+				for _, c := range t.Table.Columns {
+					ref := &ast.ColumnRef{Pos: item.Pos, Table: ast.Ident(t.Alias), Name: ast.Ident(c.Name)}
+					items = append(items, selectItem{expr: ref, name: c.Name, text: c.Name})
+				}
 			}
 			continue
 		}

@@ -555,3 +555,10 @@ CREATE SINK union_table WITH (connector = 'stdout') AS
 SELECT u.id, c.tier
 FROM (SELECT id, customer AS who FROM orders UNION ALL SELECT user_id, url FROM clicks) u
 JOIN customers c ON u.who = c.name
+====
+-- Tables joined one after another: the second looked up by the first's
+-- column, each event's lookups in order.
+CREATE SINK two_tables WITH (connector = 'stdout') AS
+SELECT o.id, c.tier, boss.since
+FROM orders o JOIN customers c ON o.customer = c.name
+LEFT JOIN customers boss ON c.tier = boss.name
