@@ -12,7 +12,8 @@ import (
 // Two tables joined to a stream one after the other: each order with its
 // customer, then the customer's tier's discount (the second key reads the
 // first table's column) — inner then LEFT, and a second query with both
-// inner, t.* and bare names — against a brute-force evaluation; tier "none" has no
+// inner, t.* and bare names, and a third over a subquery of orders —
+// against a brute-force evaluation; tier "none" has no
 // row, customers 20 to 24 do not exist.
 func TestChainedTableJoins(t *testing.T) {
 	n, e := joinNode(t)
@@ -39,9 +40,12 @@ func TestChainedTableJoins(t *testing.T) {
 		LEFT JOIN tiers t ON c.tier = t.tier`)
 	mustExec(t, e, `CREATE SINK known_tiers WITH (connector = 'topic', topic = 'known_tiers') AS
 		SELECT o.*, name, t.* FROM orders o JOIN customers c ON o.customer = c.id JOIN tiers t ON c.tier = t.tier WHERE discount > 10`)
+	mustExec(t, e, `CREATE SINK sub_chain WITH (connector = 'topic', topic = 'sub_chain') AS
+		SELECT o.oid, t.discount FROM (SELECT id AS oid, customer FROM orders WHERE amount > 1) o
+		JOIN customers c ON o.customer = c.id LEFT JOIN tiers t ON c.tier = t.tier`)
 	produceJoinOrders(t, n.tr, 0, 300, func(i int) int { return i % 25 })
 
-	var left, inner []string
+	var left, inner, sub []string
 	for i := range 300 {
 		c := i % 25
 		if c >= 20 {
@@ -57,8 +61,11 @@ func TestChainedTableJoins(t *testing.T) {
 			}
 		}
 		left = append(left, fmt.Sprintf(`{"id":%d,"name":"c%d","discount":%s}`, i, c, discount))
+		if i%9+1 > 1 {
+			sub = append(sub, fmt.Sprintf(`{"oid":%d,"discount":%s}`, i, discount))
+		}
 	}
-	for sink, want := range map[string][]string{"discounted": left, "known_tiers": inner} {
+	for sink, want := range map[string][]string{"discounted": left, "known_tiers": inner, "sub_chain": sub} {
 		slices.Sort(want)
 		var got []string
 		for _, r := range readExactly(t, n.tr, sink, len(want)) {

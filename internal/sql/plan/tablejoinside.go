@@ -7,6 +7,36 @@ import (
 	"github.com/tide-data/tide/internal/sql/ast"
 )
 
+// tableJoinChain returns the joins with tables of from, a stream joined
+// with tables one after another, from the stream's outward — FROM (sub) o
+// JOIN a ON … JOIN b ON … nests as ((sub JOIN a) JOIN b) — when the stream
+// is a subquery, and that subquery; nil otherwise.
+func tableJoinChain(from ast.TableExpr, lookup func(string) (*Source, bool)) ([]*ast.Join, *ast.Subquery) {
+	var chain []*ast.Join
+	for {
+		j, ok := from.(*ast.Join)
+		if !ok || streamSide(j.Right, lookup) != nil {
+			return nil, nil
+		}
+		chain = append([]*ast.Join{j}, chain...)
+		if sub, ok := j.Left.(*ast.Subquery); ok {
+			return chain, sub
+		}
+		from = j.Left
+	}
+}
+
+// withStream rebuilds a chain of joins with tables (tableJoinChain) over
+// another stream side.
+func withStream(chain []*ast.Join, stream ast.TableExpr) ast.TableExpr {
+	for _, j := range chain {
+		join := *j
+		join.Left = stream
+		stream = &join
+	}
+	return stream
+}
+
 // mergeTableJoinSide merges a subquery on the stream side of a join with
 // a table — FROM (SELECT … FROM s WHERE w) o [LEFT] JOIN t ON … — into the
 // join: FROM s AS o [LEFT] JOIN t ON …, the outer query's references to
@@ -15,15 +45,10 @@ import (
 // up (ast.Join.LeftWhere, plan.Join.StreamFilter). It returns q unchanged
 // when its FROM is not such a join.
 func mergeTableJoinSide(q *ast.Select, lookup func(string) (*Source, bool), opts Options) (*ast.Select, error) {
-	j, ok := q.From.(*ast.Join)
-	if !ok {
+	chain, sub := tableJoinChain(q.From, lookup)
+	if sub == nil {
 		return q, nil
 	}
-	sub, ok := j.Left.(*ast.Subquery)
-	if !ok || streamSide(j.Right, lookup) != nil {
-		return q, nil
-	}
-	table := j.Right.(*ast.TableName)
 	if sub.Query.UnionAll != nil { // not reached: distributeOverUnion runs the join over each query
 		return nil, unsupported(sub.Pos, "a UNION ALL joined with a table is supported when the query around the join only filters and projects",
 			"aggregate in a sink of its own over a topic the joined rows are written to")
@@ -45,14 +70,23 @@ func mergeTableJoinSide(q *ast.Select, lookup func(string) (*Source, bool), opts
 	if alias == "" {
 		alias = string(stream.Name)
 	}
-	tableAlias := string(table.Name)
-	if table.Alias != "" {
-		tableAlias = string(table.Alias)
+	type joinedTable struct {
+		alias string
+		src   *Source
 	}
-	if alias == tableAlias {
-		return nil, errorf(table.Pos, "table name %q specified more than once", alias)
+	var tables []joinedTable
+	for _, j := range chain {
+		table := j.Right.(*ast.TableName)
+		t := joinedTable{alias: string(table.Name)}
+		if table.Alias != "" {
+			t.alias = string(table.Alias)
+		}
+		if t.alias == alias {
+			return nil, errorf(table.Pos, "table name %q specified more than once", alias)
+		}
+		t.src, _ = lookup(string(table.Name)) // found: streamSide looked it up
+		tables = append(tables, t)
 	}
-	tableSrc, _ := lookup(string(table.Name)) // found: streamSide looked it up
 	// The subquery's expressions read its source's columns, which the
 	// merged join names by the subquery's alias.
 	qualify := func(e ast.Expr) (ast.Expr, error) {
@@ -75,9 +109,15 @@ func mergeTableJoinSide(q *ast.Select, lookup func(string) (*Source, bool), opts
 			return nil, err
 		}
 	}
-	// The joined row has the table's declared columns (not its metadata).
-	isTableColumn := func(name string) bool {
-		return slices.ContainsFunc(tableSrc.Columns, func(c Column) bool { return c.Name == name })
+	// The joined row has the tables' declared columns (not their
+	// metadata); a bare name only tables have is the first's that has it.
+	tableOf := func(name string) string {
+		for _, t := range tables {
+			if slices.ContainsFunc(t.src.Columns, func(c Column) bool { return c.Name == name }) {
+				return t.alias
+			}
+		}
+		return ""
 	}
 	rewrite := func(e ast.Expr) (ast.Expr, error) {
 		return rewriteExpr(e, func(x ast.Expr) (ast.Expr, error) {
@@ -87,11 +127,11 @@ func mergeTableJoinSide(q *ast.Select, lookup func(string) (*Source, bool), opts
 			}
 			col, found := columns[string(ref.Name)]
 			switch {
-			case ref.Table == "" && !found && isTableColumn(string(ref.Name)):
-				// The table's: qualified, since the merged stream may
-				// have a column of that name the subquery left out.
+			case ref.Table == "" && !found && tableOf(string(ref.Name)) != "":
+				// A table's: qualified, since the merged stream may have
+				// a column of that name the subquery left out.
 				c := *ref
-				c.Table = ast.Ident(tableAlias)
+				c.Table = ast.Ident(tableOf(string(ref.Name)))
 				return &c, nil
 			case ref.Table == "" && !found:
 				return nil, &Error{Pos: ref.Pos, Msg: fmt.Sprintf("column %q does not exist", ref.Name),
@@ -99,19 +139,28 @@ func mergeTableJoinSide(q *ast.Select, lookup func(string) (*Source, bool), opts
 			case !found:
 				return nil, &Error{Pos: ref.Pos, Msg: fmt.Sprintf("column %s.%s does not exist", ref.Table, ref.Name),
 					Hint: "a query reads the columns its subquery selects; select it there too"}
-			case ambiguous[string(ref.Name)] || ref.Table == "" && isTableColumn(string(ref.Name)):
+			case ambiguous[string(ref.Name)] || ref.Table == "" && tableOf(string(ref.Name)) != "":
 				return nil, errorf(ref.Pos, "column reference %q is ambiguous", ref.Name)
 			}
 			return col, nil
 		})
 	}
-	out := *q
-	join := *j
-	join.Left = &ast.TableName{Pos: sub.Pos, Name: stream.Name, Alias: ast.Ident(alias)}
-	if join.On, err = rewrite(j.On); err != nil {
-		return nil, err
+	// The chain again, each ON rewritten, the stream in the innermost.
+	var merged ast.TableExpr = &ast.TableName{Pos: sub.Pos, Name: stream.Name, Alias: ast.Ident(alias)}
+	var first *ast.Join
+	for _, j := range chain {
+		join := *j
+		join.Left = merged
+		if join.On, err = rewrite(j.On); err != nil {
+			return nil, err
+		}
+		if first == nil {
+			first = &join
+		}
+		merged = &join
 	}
-	out.From = &join
+	out := *q
+	out.From = merged
 	out.Items = nil
 	for _, it := range q.Items {
 		switch {
@@ -120,7 +169,9 @@ func mergeTableJoinSide(q *ast.Select, lookup func(string) (*Source, bool), opts
 				out.Items = append(out.Items, ast.SelectItem{Pos: it.Pos, Expr: columns[c.name], Alias: ast.Ident(c.name)})
 			}
 			if it.StarTable == "" {
-				out.Items = append(out.Items, ast.SelectItem{Pos: it.Pos, Star: true, StarTable: ast.Ident(tableAlias)})
+				for _, t := range tables {
+					out.Items = append(out.Items, ast.SelectItem{Pos: it.Pos, Star: true, StarTable: ast.Ident(t.alias)})
+				}
 			}
 		case it.Star:
 			out.Items = append(out.Items, it)
@@ -141,7 +192,7 @@ func mergeTableJoinSide(q *ast.Select, lookup func(string) (*Source, bool), opts
 	}
 	// The subquery's WHERE filters the events before their lookup, which
 	// could fail for an event it drops (a key that does not cast).
-	if join.LeftWhere, err = qualify(inner.Where); err != nil {
+	if first.LeftWhere, err = qualify(inner.Where); err != nil {
 		return nil, err
 	}
 	out.GroupBy = make([]ast.Expr, len(q.GroupBy))

@@ -76,3 +76,29 @@ func TestTableJoinSubqueryScope(t *testing.T) {
 		t.Errorf("one alias for both: %v", err)
 	}
 }
+
+// A subquery on the stream side of tables joined one after another merges
+// into the first join (its WHERE before the lookups); a UNION ALL there
+// runs the joins over each of its queries.
+func TestSubqueryJoinedWithTables(t *testing.T) {
+	const sources = testSources + `
+CREATE SOURCE tiers (tier text, discount int) WITH (connector = 'topic', topic = 'tiers', 'primary-key' = 'tier');
+`
+	analyze := func(sql string) (*Pipeline, error) {
+		return AnalyzeSink(parseOne(t, sink+sql).(*ast.CreateSink), catalogOf(t, sources), sinkConnectors, testOptions)
+	}
+	p, err := analyze("SELECT o.id, c.tier, discount FROM (SELECT id, upper(customer) AS who FROM orders WHERE id > 0) o JOIN customers c ON o.who = c.name LEFT JOIN tiers t ON c.tier = t.tier")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j := p.Join; j == nil || j.StreamFilterText != "o.id > 0" || j.KeyText != "upper(o.customer)" || j.Then == nil || j.Then.KeyText != "c.tier" || p.Outputs[2].Text != "t.discount" {
+		t.Fatalf("joins %+v, outputs %+v", p.Join, p.Outputs)
+	}
+	p, err = analyze("SELECT u.id, discount FROM (SELECT id, customer AS who FROM orders UNION ALL SELECT user_id, url FROM clicks) u JOIN customers c ON u.who = c.name LEFT JOIN tiers t ON c.tier = t.tier")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Union) != 1 || p.Join == nil || p.Join.Then == nil || p.Union[0].Join == nil || p.Union[0].Join.Then == nil {
+		t.Fatalf("%d later queries; joins %+v", len(p.Union), p.Join)
+	}
+}

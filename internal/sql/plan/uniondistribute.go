@@ -32,14 +32,10 @@ func distributeOverUnion(stmt *ast.CreateSink, q *ast.Select, lookup func(string
 	switch f := q.From.(type) {
 	case *ast.Subquery:
 		sub = f
-	case *ast.Join:
-		if s, ok := f.Left.(*ast.Subquery); ok && streamSide(f.Right, lookup) == nil {
+	case *ast.Join: // joined with tables, one after another
+		if chain, s := tableJoinChain(f, lookup); s != nil {
 			sub = s
-			from = func(s *ast.Subquery) ast.TableExpr {
-				j := *f
-				j.Left = s
-				return &j
-			}
+			from = func(s *ast.Subquery) ast.TableExpr { return withStream(chain, s) }
 		}
 	}
 	if sub == nil || q.UnionAll != nil || !rowByRow(q) {
