@@ -593,7 +593,7 @@ func (e *Engine) sinksReading(source string) []string {
 	for name, p := range e.mu.pipelines {
 		pl := p.sinkPlan()
 		var reads bool
-		for _, q := range append([]*plan.Pipeline{pl}, pl.Union...) {
+		for _, q := range pl.Queries() {
 			for j := range q.Join.Joins() {
 				reads = reads || j.Table.Name == source
 			}

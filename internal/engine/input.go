@@ -133,6 +133,16 @@ func (p *pipeline) inputOf(origin int32) (*sourceInput, int32) {
 	return p.inputs[0], origin
 }
 
+// rowQuery is the query the input's tasks evaluate over each source
+// row: its feed's, or its own; its joins with tables are looked up as
+// each row is decoded.
+func (in *sourceInput) rowQuery() *plan.Pipeline {
+	if in.feed != nil {
+		return in.feed
+	}
+	return in.query
+}
+
 // firstInput returns a side's first input: the one whose source's options
 // (late.topic, the idle timeout) stand for a fed side's.
 func (p *pipeline) firstInput(side int) *sourceInput {

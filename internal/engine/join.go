@@ -38,11 +38,11 @@ func checkJoin(j *plan.Join) error {
 }
 
 // openJoinTables loads each table a pipeline's queries join — its own,
-// and a UNION ALL's — and keeps them up to date. Each join has a reader
+// a UNION ALL's, a fed one's — and keeps them up to date. Each join has a reader
 // of its own: its key's type decides how the table is indexed
 // (Join.IndexKey).
 func (e *Engine) openJoinTables(ctx context.Context, p *pipeline) error {
-	for _, q := range append([]*plan.Pipeline{p.plan}, p.plan.Union...) {
+	for _, q := range p.plan.Queries() {
 		for j := range q.Join.Joins() {
 			t, err := e.openJoinTable(ctx, p, j)
 			if err != nil {

@@ -646,7 +646,7 @@ func (e *Engine) checkSink(p *plan.Pipeline) error {
 			return err
 		}
 	}
-	for _, q := range append([]*plan.Pipeline{p}, p.Union...) {
+	for _, q := range p.Queries() {
 		for j := range q.Join.Joins() {
 			if err := checkJoin(j); err != nil {
 				return err

@@ -100,7 +100,7 @@ func (p *pipeline) newTask(in *sourceInput, partition int32) *task {
 	t := &task{
 		p: p, src: in, partition: partition, in: make(chan connector.Batch, taskQueue),
 		dec: dec, enc: p.enc,
-		row:  make(types.Row, len(in.columns)+plan.NumMetadata+joinWidth(in.query)+windowWidth(p.plan, in)),
+		row:  make(types.Row, len(in.columns)+plan.NumMetadata+joinWidth(in.rowQuery())+windowWidth(p.plan, in)),
 		out:  make(types.Row, len(p.plan.Outputs)),
 		meta: make([]bool, plan.NumMetadata),
 		errs: map[string]int64{},
@@ -109,7 +109,7 @@ func (p *pipeline) newTask(in *sourceInput, partition int32) *task {
 		t.lat = newLatencyCounts()
 	}
 	t.rowSink, _ = p.sink.(connector.RowSink)
-	t.joins = p.newJoinStates(in.query)
+	t.joins = p.newJoinStates(in.rowQuery())
 	pl, n := in.query, len(in.columns)
 	for i, c := range in.def.Columns {
 		if c.NotNull {
@@ -130,7 +130,7 @@ func (p *pipeline) newTask(in *sourceInput, partition int32) *task {
 			// (and a windowed top-N's window bounds after them).
 			t.union = make(types.Row, max(len(in.union.RowColumns()), spec.width))
 			t.markMeta(len(in.union.Columns), append(append(slices.Clone(spec.keys), spec.args...), in.unionFilter)...)
-			exprs = []*expr.Expr{in.filter, spec.watermark}
+			exprs = append([]*expr.Expr{in.filter, spec.watermark}, joinExprs(in.feed)...)
 			for _, o := range in.feed.Outputs {
 				exprs = append(exprs, o.Expr)
 			}

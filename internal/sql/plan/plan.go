@@ -151,6 +151,18 @@ func (p *Pipeline) Sources() []*Source {
 	return out
 }
 
+// Queries returns the pipeline's query and every other it runs over its
+// own source: the queries after UNION ALL, and those that feed it
+// (Feeds, a join's RightFeeds).
+func (p *Pipeline) Queries() []*Pipeline {
+	out := append([]*Pipeline{p}, p.Union...)
+	out = append(out, p.Feeds...)
+	if p.StreamJoin != nil {
+		out = append(out, p.StreamJoin.RightFeeds...)
+	}
+	return out
+}
+
 // SideSources returns the sources a side reads: 0, the pipeline's Source
 // (the left side of a join of two streams), 1, the stream it joins; for a
 // fed side, its queries' sources.

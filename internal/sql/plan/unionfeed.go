@@ -183,8 +183,8 @@ func checkSideQuery(q *ast.Select) error {
 	if q.UnionAll != nil {
 		return nil
 	}
-	if _, join := q.From.(*ast.Join); join || !rowByRow(q) {
-		return unsupported(q.Pos, "a subquery on a side of a join of two streams must filter and project one source's rows (no GROUP BY, aggregate, DISTINCT, window function or join) for now",
+	if !rowByRow(q) {
+		return unsupported(q.Pos, "a subquery on a side of a join of two streams must filter and project one source's rows, joined with tables or not (no GROUP BY, aggregate, DISTINCT, window function or join of two streams) for now",
 			"write that subquery's rows to a topic with a sink of their own, and join the topic")
 	}
 	return nil
@@ -206,10 +206,10 @@ func (f *fedFrom) feed(stmt *ast.CreateSink, side int, union *ast.Select, name a
 	feeds := append([]*Pipeline{first}, first.Union...)
 	first.Union = nil
 	for _, q := range feeds {
-		if q.Aggregation != nil || q.StreamJoin != nil || q.TopN != nil || q.Join != nil || len(q.Feeds) > 0 {
+		if q.Aggregation != nil || q.StreamJoin != nil || q.TopN != nil || len(q.Feeds) > 0 {
 			// Its rows are evaluated in the stateful stage's shuffle
-			// tasks, from its source's row alone.
-			return nil, unsupported(pos, "a query that aggregates, joins or ranks, read by a GROUP BY, a top-N or a join through a UNION ALL or subquery, is not supported yet",
+			// tasks, from its source's row (and tables joined) alone.
+			return nil, unsupported(pos, "a query that aggregates, joins two streams or ranks, read by a GROUP BY, a top-N or a join through a UNION ALL or subquery, is not supported yet",
 				"write that query's rows to a topic with a sink of their own, and read the topic here")
 		}
 		if q.Key != nil {
