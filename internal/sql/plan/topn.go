@@ -261,9 +261,13 @@ func rankedInput(p *Pipeline, t *TopN, sub *ast.Subquery, lookup func(string) (*
 	}
 	p.Source = in.src
 	switch {
+	case in.join != nil && in.window != nil:
+		return nil, nil, unsupported(sub.Pos, "a top-N over a window joined with a table is not supported yet",
+			"rank the join's rows without a window, or write them to a topic and rank that topic's windows in another sink")
 	case in.join != nil:
-		return nil, nil, unsupported(sub.Pos, "a top-N over a join with a table is not supported yet",
-			"write the joined rows to a topic with one sink, and rank that topic's rows with another")
+		// The shuffle tasks look each event up as they decode it: the
+		// top-N ranks the joined rows, as a GROUP BY aggregates them.
+		p.Join = in.join
 	case in.sjoin != nil:
 		// The join's tasks send its rows, WHERE applied, to the top-N's
 		// (engine/chain.go); an updating join's NULL-padded rows are

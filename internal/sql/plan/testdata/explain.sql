@@ -562,3 +562,10 @@ CREATE SINK two_tables WITH (connector = 'stdout') AS
 SELECT o.id, c.tier, boss.since
 FROM orders o JOIN customers c ON o.customer = c.name
 LEFT JOIN customers boss ON c.tier = boss.name
+====
+-- A top-N over a stream joined with a table: the joined rows ranked.
+CREATE SINK top_per_tier WITH (connector = 'topic', topic = 'top') AS
+SELECT tier, id, rn FROM (
+  SELECT c.tier, o.id, ROW_NUMBER() OVER (PARTITION BY c.tier ORDER BY o.amount DESC) AS rn
+  FROM orders o JOIN customers c ON o.customer = c.name) r
+WHERE rn <= 3
