@@ -318,6 +318,10 @@ func (t *task) shuffleOne(m *connector.Message) (stage string, err error) {
 		}
 		sh.wm = max(sh.wm, candidate)
 	}
+	// Tables are joined after: an event the join drops moves time too.
+	if ok, stage, err := t.lookup(); !ok {
+		return stage, err
+	}
 	if spec.window == nil {
 		if pass, stage, err := t.filter(); !pass {
 			return stage, err

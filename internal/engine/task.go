@@ -440,11 +440,14 @@ func (t *task) evaluate(m *connector.Message) (stage string, err error) {
 	return "", nil
 }
 
-// decodeFilter decodes m into t.row and applies the WHERE clause: pass
-// reports a row to go on with; a row filtered out (or skipped by the
+// decodeFilter decodes m into t.row, joins its tables and applies the
+// WHERE clause: pass reports a row to go on with; a row filtered out (or skipped by the
 // format) is counted and has no error.
 func (t *task) decodeFilter(m *connector.Message) (pass bool, stage string, err error) {
 	if ok, stage, err := t.decode(m); !ok {
+		return false, stage, err
+	}
+	if ok, stage, err := t.lookup(); !ok {
 		return false, stage, err
 	}
 	return t.filter()
@@ -476,20 +479,29 @@ func (t *task) decode(m *connector.Message) (ok bool, stage string, err error) {
 		}
 	}
 	t.setMetadata(m, t.row[n:])
-	if len(t.joins) > 0 {
-		// A merged subquery's WHERE drops an event before its lookups.
-		if pass, stage, err := t.where(t.joins[0].j.StreamFilter, t.row); !pass {
-			return false, stage, err
+	return true, "", nil
+}
+
+// lookup joins t.row, decoded, with the tables of the task's query: each
+// one's columns filled from its row for the event's key. ok false without
+// an error is an event an inner join (or the filter before the lookups)
+// drops, counted as filtered.
+func (t *task) lookup() (ok bool, stage string, err error) {
+	if len(t.joins) == 0 {
+		return true, "", nil
+	}
+	// A merged subquery's WHERE drops an event before its lookups.
+	if pass, stage, err := t.where(t.joins[0].j.StreamFilter, t.row); !pass {
+		return false, stage, err
+	}
+	for _, js := range t.joins {
+		found, err := js.join(t.row)
+		if err != nil {
+			return false, stageJoin, err
 		}
-		for _, js := range t.joins {
-			found, err := js.join(t.row)
-			if err != nil {
-				return false, stageJoin, err
-			}
-			if !found { // an inner join drops an event its table has no row for
-				t.filtered++
-				return false, "", nil
-			}
+		if !found { // an inner join drops an event its table has no row for
+			t.filtered++
+			return false, "", nil
 		}
 	}
 	return true, "", nil

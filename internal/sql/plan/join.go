@@ -124,9 +124,6 @@ func resolveJoin(f *ast.Join, lookup func(string) (*Source, bool), opts Options)
 		}
 		return resolveStreamJoin(f, in, &joinSide{src: table, alias: alias, pos: right.Pos}, opts)
 	}
-	if in.window != nil {
-		return nil, unsupported(f.Left.Position(), "a window table function joined with a table is not supported yet", "join the stream with the table, and window in a query over the result")
-	}
 	if f.Kind != "INNER" && f.Kind != "LEFT" {
 		return nil, unsupported(f.Pos, f.Kind+" JOIN of a stream with a table is not supported yet", "FROM stream [LEFT] JOIN table ON stream.col = table.primary_key")
 	}

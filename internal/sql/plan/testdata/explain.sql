@@ -569,3 +569,9 @@ SELECT tier, id, rn FROM (
   SELECT c.tier, o.id, ROW_NUMBER() OVER (PARTITION BY c.tier ORDER BY o.amount DESC) AS rn
   FROM orders o JOIN customers c ON o.customer = c.name) r
 WHERE rn <= 3
+====
+-- A window aggregation over a stream joined with a table.
+CREATE SINK per_tier_minute WITH (connector = 'stdout') AS
+SELECT c.tier, window_start, window_end, count(*) AS n
+FROM TUMBLE(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '1' MINUTE) o JOIN customers c ON o.customer = c.name
+GROUP BY c.tier, window_start, window_end
