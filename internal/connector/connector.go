@@ -160,6 +160,11 @@ type Env struct {
 	// Pipeline is the sink's name (sinks that keep their own progress,
 	// like postgres, key it by this).
 	Pipeline string
+	// Part names the part of a sink whose UNION ALL runs each query as a
+	// pipeline of its own ("union1", ...) that this sink writes for;
+	// empty for the sink's own. Several parts write one sink at once: a
+	// sink with files of its own keeps each part's apart.
+	Part string
 	// Now is the clock (tests inject one); nil means time.Now. It stamps
 	// generated data (datagen); rate limits use the real clock.
 	Now func() time.Time

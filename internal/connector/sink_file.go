@@ -85,7 +85,8 @@ var _ Sink = (*fileSink)(nil)
 
 // NewFile returns a file sink. Options: 'path' (required: the directory,
 // created if missing), 'rotation.bytes' (134217728), 'rotation.interval'
-// ('1h'), 'prefix' (the sink's name, else "part"). It touches no file
+// ('1h'), 'prefix' (the sink's name, else "part"; a part's, Env.Part,
+// after a dot). It touches no file
 // until the first Write.
 func NewFile(opts map[string]string, env Env) (Sink, error) {
 	o := newOptions("file", opts, "path", "rotation.bytes", "rotation.interval", "prefix")
@@ -102,6 +103,11 @@ func NewFile(opts map[string]string, env Env) (Sink, error) {
 	}
 	if s.prefix == "" || strings.ContainsAny(s.prefix, `/\`) || s.prefix == "." || s.prefix == ".." {
 		o.fail("option 'prefix' must be a file name, not '%s'", s.prefix)
+	}
+	if env.Part != "" {
+		// Each part's files apart: a part takes another's file in
+		// progress for one a crash left behind.
+		s.prefix += "." + env.Part
 	}
 	if err := o.check(); err != nil {
 		return nil, err

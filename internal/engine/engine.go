@@ -185,7 +185,7 @@ func (e *Engine) restore(ctx context.Context, entry catalog.Entry) error {
 				return err
 			}
 		}
-		if err := e.startPipeline(ctx, entry, p); err != nil {
+		if err := e.startPipeline(ctx, entry, p, false); err != nil {
 			return err
 		}
 		if err := e.startView(ctx, entry); err != nil {
@@ -209,11 +209,17 @@ func (e *Engine) applyRemote(ch catalog.Change) {
 	old := e.mu.pipelines[ch.Name]
 	e.mu.Unlock()
 	e.removeObject(ctx, ch.Name)
-	if old != nil && old.stateful != nil && (ch.Deleted || ch.Entry.ID != old.entry.ID) {
+	if old != nil && (ch.Deleted || ch.Entry.ID != old.entry.ID) {
 		// Dropped (or re-created) on another worker, which deletes the
-		// internal topics: this worker's copy of the state goes too.
-		if err := os.RemoveAll(old.stateful.stateDir); err != nil {
-			e.logger.Warn("removing a dropped pipeline's local state", "pipeline", ch.Name, "err", err)
+		// internal topics: this worker's copy of the state goes too,
+		// its parts' included.
+		for _, p := range append([]*pipeline{old}, old.parts...) {
+			if p.stateful == nil {
+				continue
+			}
+			if err := os.RemoveAll(p.stateful.stateDir); err != nil {
+				e.logger.Warn("removing a dropped pipeline's local state", "pipeline", p.entry.Name, "err", err)
+			}
 		}
 	}
 	if ch.Deleted {
@@ -503,7 +509,7 @@ func (e *Engine) createSink(ctx context.Context, s *ast.CreateSink, text string,
 	if err := e.catalog.Put(ctx, entry); err != nil {
 		return res, errors.Join(&Error{Code: CodeUnavailable, Message: err.Error(), err: err}, e.dropView(ctx, entry))
 	}
-	if err := e.startPipeline(ctx, entry, p); err != nil {
+	if err := e.startPipeline(ctx, entry, p, true); err != nil {
 		// The pipeline could not start (its source topic is missing, the
 		// cluster refused): undo the catalog entry (and the view's topic)
 		// so the user can retry.

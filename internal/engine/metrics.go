@@ -247,37 +247,71 @@ func (c pipelineCollector) Collect(ch chan<- prometheus.Metric) {
 	c.e.mu.Lock()
 	pipes := make([]*pipeline, 0, len(c.e.mu.pipelines))
 	for _, p := range c.e.mu.pipelines {
-		// A sink's parts are series of their own (pipeline="<sink>.union<N>"):
-		// each has its own watermark, state and buffer.
-		pipes = append(append(pipes, p), p.parts...)
+		pipes = append(pipes, p)
 	}
 	c.e.mu.Unlock()
 	counter := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
 	}
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
 	for _, p := range pipes {
+		// One set per sink: a UNION ALL's parts (unionParts) added up,
+		// its watermark their lowest.
 		name := p.entry.Name
-		counter(pipelineInDesc, float64(p.stats.in.Load()), name)
-		counter(pipelineOutDesc, float64(p.stats.out.Load()), name)
-		counter(pipelineFilteredDesc, float64(p.stats.filtered.Load()), name)
-		counter(pipelineDeadDesc, float64(p.stats.dead.Load()), name)
-		counter(pipelineBackpressureDesc, p.backpressure.read(time.Now()).Seconds(), name)
-		for code, n := range p.errors.snapshot() {
+		all := append([]*pipeline{p}, p.parts...)
+		var in, out, filtered, dead, aggregated, late, memory, evicted, buffered int64
+		var backpressure float64
+		errs := map[string]int64{}
+		wm, stateful, windowed := int64(math.MaxInt64), false, false
+		var latency *latencyHistogram
+		var count uint64
+		var sum float64
+		buckets := map[float64]uint64{}
+		for _, q := range all {
+			in, out, filtered, dead = in+q.stats.in.Load(), out+q.stats.out.Load(), filtered+q.stats.filtered.Load(), dead+q.stats.dead.Load()
+			backpressure += q.backpressure.read(time.Now()).Seconds()
+			for code, n := range q.errors.snapshot() {
+				errs[code] += n
+			}
+			if q.latency != nil {
+				latency = q.latency
+				n, s, b := q.latency.snapshot()
+				count, sum = count+n, sum+s
+				for bound, n := range b {
+					buckets[bound] += n
+				}
+			}
+			buffered += q.buffer.stats().Held
+			if st := q.stateful; st != nil {
+				stateful = true
+				aggregated, late = aggregated+q.stats.aggregated.Load(), late+q.stats.late.Load()
+				memory, evicted = memory+q.stats.stateMemory.Load(), evicted+q.stats.stateEvicted.Load()
+				if w := q.stats.watermark.Load(); (st.agg == nil || st.agg.Window != nil) && w != endOfInput {
+					windowed, wm = true, min(wm, w)
+				}
+			}
+		}
+		counter(pipelineInDesc, float64(in), name)
+		counter(pipelineOutDesc, float64(out), name)
+		counter(pipelineFilteredDesc, float64(filtered), name)
+		counter(pipelineDeadDesc, float64(dead), name)
+		counter(pipelineBackpressureDesc, backpressure, name)
+		for code, n := range errs {
 			counter(pipelineErrorsDesc, float64(n), name, code)
 		}
-		if p.latency != nil {
-			count, sum, buckets := p.latency.snapshot()
+		if latency != nil {
 			ch <- prometheus.MustNewConstHistogram(pipelineLatencyDesc, count, sum, buckets, name)
 		}
-		ch <- prometheus.MustNewConstMetric(pipelineBufferedDesc, prometheus.GaugeValue, float64(p.buffer.stats().Held), name)
-		if st := p.stateful; st != nil {
-			counter(pipelineAggregatedDesc, float64(p.stats.aggregated.Load()), name)
-			counter(pipelineLateDesc, float64(p.stats.late.Load()), name)
-			ch <- prometheus.MustNewConstMetric(pipelineStateMemoryDesc, prometheus.GaugeValue, float64(p.stats.stateMemory.Load()), name)
-			ch <- prometheus.MustNewConstMetric(pipelineStateEvictedDesc, prometheus.GaugeValue, float64(p.stats.stateEvicted.Load()), name)
-			if wm := p.stats.watermark.Load(); (st.agg == nil || st.agg.Window != nil) && wm != eventtime.NoWatermark && wm != endOfInput {
-				lag := time.Since(time.UnixMicro(wm)).Seconds()
-				ch <- prometheus.MustNewConstMetric(pipelineWatermarkLagDesc, prometheus.GaugeValue, lag, name)
+		gauge(pipelineBufferedDesc, float64(buffered), name)
+		if stateful {
+			counter(pipelineAggregatedDesc, float64(aggregated), name)
+			counter(pipelineLateDesc, float64(late), name)
+			gauge(pipelineStateMemoryDesc, float64(memory), name)
+			gauge(pipelineStateEvictedDesc, float64(evicted), name)
+			if windowed && wm != eventtime.NoWatermark {
+				gauge(pipelineWatermarkLagDesc, time.Since(time.UnixMicro(wm)).Seconds(), name)
 			}
 		}
 	}

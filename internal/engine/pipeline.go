@@ -147,7 +147,7 @@ func (p *pipeline) setState(state string, err error) {
 
 // startPipeline builds a pipeline's connectors and starts it; a UNION ALL
 // with a stateful query runs each of its queries as a part (unionParts).
-func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *plan.Pipeline) error {
+func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *plan.Pipeline, created bool) error {
 	e.mu.Lock()
 	if e.mu.closed {
 		e.mu.Unlock()
@@ -158,6 +158,12 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 	closeParts := func(err error) error {
 		for _, part := range parts {
 			err = errors.Join(err, part.close(ctx))
+			if created {
+				// A new sink's parts built before the one that failed
+				// made their internal topics and state, under an ID no
+				// sink will have again: nothing else would remove them.
+				err = errors.Join(err, part.dropStateful(ctx))
+			}
 		}
 		return err
 	}
@@ -166,9 +172,18 @@ func (e *Engine) startPipeline(ctx context.Context, entry catalog.Entry, pl *pla
 		if i > 0 {
 			ent.Name = partName(entry.Name, i)
 		}
-		part, err := e.newPipeline(ctx, ent, q)
+		part, err := e.newPipeline(ctx, ent, q, i)
 		if err != nil {
 			return closeParts(err)
+		}
+		// A part reading what an earlier one reads names its input in
+		// its outputs' origins, as a UNION ALL's later query does.
+		for _, in := range part.inputs {
+			if in.tag == "" && slices.ContainsFunc(parts, func(o *pipeline) bool {
+				return slices.ContainsFunc(o.inputs, func(oi *sourceInput) bool { return sameStream(oi.def, in.def) })
+			}) {
+				in.tag = "union" + strconv.Itoa(i)
+			}
 		}
 		parts = append(parts, part)
 	}
@@ -229,6 +244,19 @@ func unionParts(pl *plan.Pipeline) []*plan.Pipeline {
 		part.Name = pl.Name
 		parts = append(parts, &part)
 	}
+	// The options of stateful stages are the sink's: a stateless part
+	// has none to apply them to (exactly-once, which it cannot give, is
+	// refused for it rather than dropped).
+	for _, part := range parts {
+		if !part.Stateful() {
+			part.Options = maps.Clone(part.Options)
+			for _, k := range statefulOptionKeys {
+				if k != "delivery.guarantee" {
+					delete(part.Options, k)
+				}
+			}
+		}
+	}
 	return parts
 }
 
@@ -237,9 +265,10 @@ func unionParts(pl *plan.Pipeline) []*plan.Pipeline {
 // metrics follow it.
 func partName(sink string, i int) string { return sink + ".union" + strconv.Itoa(i) }
 
-// newPipeline builds a pipeline's connectors, stages and tables; close
-// undoes it when the pipeline does not run.
-func (e *Engine) newPipeline(ctx context.Context, entry catalog.Entry, pl *plan.Pipeline) (*pipeline, error) {
+// newPipeline builds a pipeline's connectors, stages and tables — part
+// i > 0 of a sink with parts (unionParts) — ; close undoes it when the
+// pipeline does not run.
+func (e *Engine) newPipeline(ctx context.Context, entry catalog.Entry, pl *plan.Pipeline, part int) (*pipeline, error) {
 	p := &pipeline{
 		engine: e, entry: entry, plan: pl,
 		group:  "tide-sink-" + entry.Name + "-" + entry.ID,
@@ -301,10 +330,14 @@ func (e *Engine) newPipeline(ctx context.Context, entry catalog.Entry, pl *plan.
 		}
 		p.inputs = append(p.inputs, right...)
 	}
-	if p.enc, err = format.NewEncoder(p.outFormat, p.outColumns, p.outFmtOpts, e.formatEnv(entry.Name, sinkOpts)); err != nil {
+	// The sink's name (pl.Name, also a part's): one schema for all parts.
+	if p.enc, err = format.NewEncoder(p.outFormat, p.outColumns, p.outFmtOpts, e.formatEnv(pl.Name, sinkOpts)); err != nil {
 		return nil, err
 	}
-	env := connector.Env{Transport: e.cfg.Transport, Logger: p.logger, Group: p.group, Source: src.Name, Pipeline: entry.Name, Now: e.cfg.Now, Stdout: e.cfg.Stdout}
+	env := connector.Env{Transport: e.cfg.Transport, Logger: p.logger, Group: p.group, Source: src.Name, Pipeline: pl.Name, Now: e.cfg.Now, Stdout: e.cfg.Stdout}
+	if part > 0 {
+		env.Part = "union" + strconv.Itoa(part)
+	}
 	sinkEnv := env
 	sinkEnv.Columns = p.outColumns
 	if p.sink, err = connector.NewSink(pl.Connector, sinkOpts, sinkEnv); err != nil {
@@ -556,9 +589,11 @@ const drainTimeout = 30 * time.Second
 // are written and acknowledged unless ctx, or drainTimeout, ends first)
 // and waits; abandoned batches are released, to be read again.
 func (p *pipeline) stop(ctx context.Context) {
+	var parts sync.WaitGroup // each drains within its own limit, at once
 	for _, part := range p.parts {
-		part.stop(ctx)
+		parts.Go(func() { part.stop(ctx) })
 	}
+	defer parts.Wait()
 	ctx, cancel := context.WithTimeout(ctx, drainTimeout)
 	defer cancel()
 	p.stopReading()
@@ -634,17 +669,16 @@ func (e *Engine) checkSink(p *plan.Pipeline) error {
 	if _, err := lagSLOOption(rest); err != nil {
 		return err
 	}
-	// Each part takes its options from a copy; the first's check then
-	// takes the stateful ones out of rest, which the connector does not know.
-	parts := unionParts(p)
-	for _, q := range append(parts[1:], parts[0]) {
-		opts := rest
-		if q != parts[0] {
-			opts = maps.Clone(rest)
-		}
+	// Each part's stateful options, from its own (a stateless part has
+	// none); then none is left for the connector, which knows none.
+	for _, q := range unionParts(p) {
+		_, _, opts := splitFormatOptions(q.Options)
 		if err := checkStateful(q, opts); err != nil {
 			return err
 		}
+	}
+	for _, k := range statefulOptionKeys {
+		delete(rest, k)
 	}
 	for _, q := range p.Queries() {
 		for j := range q.Join.Joins() {

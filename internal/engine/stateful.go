@@ -241,6 +241,10 @@ func sourceTimeOptions(opts map[string]string) (idle time.Duration, lateTopic st
 // deletes. Others append and would show every update as a new row.
 var updatingSinks = map[string]bool{"topic": true, "postgres": true, "stdout": true, "blackhole": true}
 
+// statefulOptionKeys are the sink options of stateful pipelines
+// (statefulOptions).
+var statefulOptionKeys = []string{"delivery.guarantee", "checkpoint.interval", "state.memory", "state.ttl", "emit.early"}
+
 // checkStateful checks a stateful pipeline's options and sink.
 func checkStateful(p *plan.Pipeline, sinkOpts map[string]string) error {
 	cfg, err := statefulOptions(sinkOpts, p)
