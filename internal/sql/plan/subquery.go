@@ -76,19 +76,27 @@ func flattenSubqueries(q *ast.Select, lookup func(string) (*Source, bool), opts 
 		return nil, err
 	}
 	out.Where = andThen(inner.Where, out.Where)
-	out.GroupBy = make([]ast.Expr, len(q.GroupBy))
-	for i, g := range q.GroupBy {
-		if out.GroupBy[i], err = rewriteGroupBy(g, rewrite); err != nil {
-			return nil, err
-		}
-	}
-	if out.Having, err = rewrite(q.Having); err != nil {
-		return nil, err
-	}
-	if out.Key, err = rewrite(q.Key); err != nil {
+	if err := rewriteAfterWhere(&out, q, rewrite); err != nil {
 		return nil, err
 	}
 	return &out, nil
+}
+
+// rewriteAfterWhere sets out's GROUP BY, HAVING and KEY BY to q's, each
+// rewritten (a subquery's columns into its expressions).
+func rewriteAfterWhere(out, q *ast.Select, rewrite func(ast.Expr) (ast.Expr, error)) error {
+	var err error
+	out.GroupBy = make([]ast.Expr, len(q.GroupBy))
+	for i, g := range q.GroupBy {
+		if out.GroupBy[i], err = rewriteGroupBy(g, rewrite); err != nil {
+			return err
+		}
+	}
+	if out.Having, err = rewrite(q.Having); err != nil {
+		return err
+	}
+	out.Key, err = rewrite(q.Key)
+	return err
 }
 
 // mergeAggregating merges a query that filters and projects the rows of

@@ -195,16 +195,7 @@ func mergeTableJoinSide(q *ast.Select, lookup func(string) (*Source, bool), opts
 	if first.LeftWhere, err = qualify(inner.Where); err != nil {
 		return nil, err
 	}
-	out.GroupBy = make([]ast.Expr, len(q.GroupBy))
-	for i, g := range q.GroupBy {
-		if out.GroupBy[i], err = rewriteGroupBy(g, rewrite); err != nil {
-			return nil, err
-		}
-	}
-	if out.Having, err = rewrite(q.Having); err != nil {
-		return nil, err
-	}
-	if out.Key, err = rewrite(q.Key); err != nil {
+	if err := rewriteAfterWhere(&out, q, rewrite); err != nil {
 		return nil, err
 	}
 	return &out, nil
