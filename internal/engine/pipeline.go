@@ -588,13 +588,13 @@ const drainTimeout = 30 * time.Second
 // stop stops reading, lets the tasks finish the batches they hold (they
 // are written and acknowledged unless ctx, or drainTimeout, ends first)
 // and waits; abandoned batches are released, to be read again.
-func (p *pipeline) stop(ctx context.Context) {
+func (p *pipeline) stop(parent context.Context) {
 	var parts sync.WaitGroup // each drains within its own limit, at once
 	for _, part := range p.parts {
-		parts.Go(func() { part.stop(ctx) })
+		parts.Go(func() { part.stop(parent) })
 	}
 	defer parts.Wait()
-	ctx, cancel := context.WithTimeout(ctx, drainTimeout)
+	ctx, cancel := context.WithTimeout(parent, drainTimeout)
 	defer cancel()
 	p.stopReading()
 	defer p.closeJoinTables(ctx) // once the tasks that look rows up are done
