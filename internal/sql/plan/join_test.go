@@ -55,10 +55,15 @@ CREATE SOURCE tiers (tier text, discount int) WITH (connector = 'topic', topic =
 	if _, err := analyze("SELECT * FROM orders o JOIN customers c ON o.customer = c.name JOIN tiers t ON c.tier = t.tier"); err == nil || !strings.Contains(err.Error(), `"tier" appears more than once`) {
 		t.Errorf("* of both tables, each with tier: %v", err)
 	}
-	// A bare name is the stream's, else the first table's that has it.
+	// In a later join's ON, a bare name is the stream's or an earlier
+	// table's (the side looked up); the same with the stream a subquery.
 	p, err = analyze("SELECT discount FROM orders o JOIN customers c ON o.customer = c.name JOIN tiers t ON tier = t.tier")
 	if err != nil || p.Join.Then.KeyText != "tier" || !p.Join.Then.Key.References(p.Join.Offset+1) {
 		t.Errorf("bare tier: %v, key %s", err, p.Join.Then.KeyText)
+	}
+	p, err = analyze("SELECT discount FROM (SELECT id, customer FROM orders) o JOIN customers c ON o.customer = c.name JOIN tiers t ON tier = t.tier")
+	if err != nil || p.Join.Then.KeyText != "c.tier" {
+		t.Errorf("bare tier, the stream a subquery: %v", err)
 	}
 	for _, c := range []struct{ sql, want string }{
 		{"SELECT o.id FROM orders o JOIN customers c ON o.customer = c.name JOIN tiers c ON c.tier = c.tier", "specified more than once"},

@@ -145,20 +145,22 @@ func (p *Pipeline) Sources() []*Source {
 	if p.StreamJoin != nil {
 		out = append(out, p.SideSources(1)...)
 	}
-	for _, q := range p.Union {
-		out = append(out, q.Source)
+	for _, q := range p.Union { // a later query's own feeds and joined stream too
+		out = append(out, q.Sources()...)
 	}
 	return out
 }
 
 // Queries returns the pipeline's query and every other it runs over its
-// own source: the queries after UNION ALL, and those that feed it
+// own source: the queries after UNION ALL, and those that feed each
 // (Feeds, a join's RightFeeds).
 func (p *Pipeline) Queries() []*Pipeline {
-	out := append([]*Pipeline{p}, p.Union...)
-	out = append(out, p.Feeds...)
-	if p.StreamJoin != nil {
-		out = append(out, p.StreamJoin.RightFeeds...)
+	var out []*Pipeline
+	for _, q := range append([]*Pipeline{p}, p.Union...) {
+		out = append(append(out, q), q.Feeds...)
+		if q.StreamJoin != nil {
+			out = append(out, q.StreamJoin.RightFeeds...)
+		}
 	}
 	return out
 }

@@ -110,48 +110,63 @@ func mergeTableJoinSide(q *ast.Select, lookup func(string) (*Source, bool), opts
 		}
 	}
 	// The joined row has the tables' declared columns (not their
-	// metadata); a bare name only tables have is the first's that has it.
-	tableOf := func(name string) string {
-		for _, t := range tables {
-			if slices.ContainsFunc(t.src.Columns, func(c Column) bool { return c.Name == name }) {
-				return t.alias
+	// metadata). scope is the tables an expression sees: all of them;
+	// for a join's ON, as when the stream is no subquery, those joined
+	// before it, then the join's own table for a name none of them has.
+	rewriteIn := func(scope []joinedTable, own *joinedTable) func(ast.Expr) (ast.Expr, error) {
+		// tablesWith are the aliases of the tables in scope with a column
+		// name: a bare name two of them have is ambiguous.
+		tablesWith := func(name string) []string {
+			var out []string
+			for _, t := range scope {
+				if slices.ContainsFunc(t.src.Columns, func(c Column) bool { return c.Name == name }) {
+					out = append(out, t.alias)
+				}
 			}
+			return out
 		}
-		return ""
+		return func(e ast.Expr) (ast.Expr, error) {
+			return rewriteExpr(e, func(x ast.Expr) (ast.Expr, error) {
+				ref, ok := x.(*ast.ColumnRef)
+				if !ok || ref.Table != "" && string(ref.Table) != alias {
+					return nil, nil // the table's column, or a name resolution refuses
+				}
+				col, found := columns[string(ref.Name)]
+				var owners []string
+				if ref.Table == "" {
+					owners = tablesWith(string(ref.Name))
+					if len(owners) == 0 && !found && own != nil && slices.ContainsFunc(own.src.Columns, func(c Column) bool { return c.Name == string(ref.Name) }) {
+						owners = []string{own.alias}
+					}
+				}
+				switch {
+				case ambiguous[string(ref.Name)] || len(owners) > 1 || found && len(owners) > 0:
+					return nil, errorf(ref.Pos, "column reference %q is ambiguous", ref.Name)
+				case len(owners) == 1:
+					// A table's: qualified, since the merged stream may
+					// have a column of that name the subquery left out.
+					c := *ref
+					c.Table = ast.Ident(owners[0])
+					return &c, nil
+				case ref.Table == "" && !found:
+					return nil, &Error{Pos: ref.Pos, Msg: fmt.Sprintf("column %q does not exist", ref.Name),
+						Hint: "a query reads the columns its subquery selects; select it there too"}
+				case !found:
+					return nil, &Error{Pos: ref.Pos, Msg: fmt.Sprintf("column %s.%s does not exist", ref.Table, ref.Name),
+						Hint: "a query reads the columns its subquery selects; select it there too"}
+				}
+				return col, nil
+			})
+		}
 	}
-	rewrite := func(e ast.Expr) (ast.Expr, error) {
-		return rewriteExpr(e, func(x ast.Expr) (ast.Expr, error) {
-			ref, ok := x.(*ast.ColumnRef)
-			if !ok || ref.Table != "" && string(ref.Table) != alias {
-				return nil, nil // the table's column, or a name resolution refuses
-			}
-			col, found := columns[string(ref.Name)]
-			switch {
-			case ref.Table == "" && !found && tableOf(string(ref.Name)) != "":
-				// A table's: qualified, since the merged stream may have
-				// a column of that name the subquery left out.
-				c := *ref
-				c.Table = ast.Ident(tableOf(string(ref.Name)))
-				return &c, nil
-			case ref.Table == "" && !found:
-				return nil, &Error{Pos: ref.Pos, Msg: fmt.Sprintf("column %q does not exist", ref.Name),
-					Hint: "a query reads the columns its subquery selects; select it there too"}
-			case !found:
-				return nil, &Error{Pos: ref.Pos, Msg: fmt.Sprintf("column %s.%s does not exist", ref.Table, ref.Name),
-					Hint: "a query reads the columns its subquery selects; select it there too"}
-			case ambiguous[string(ref.Name)] || ref.Table == "" && tableOf(string(ref.Name)) != "":
-				return nil, errorf(ref.Pos, "column reference %q is ambiguous", ref.Name)
-			}
-			return col, nil
-		})
-	}
+	rewrite := rewriteIn(tables, nil)
 	// The chain again, each ON rewritten, the stream in the innermost.
 	var merged ast.TableExpr = &ast.TableName{Pos: sub.Pos, Name: stream.Name, Alias: ast.Ident(alias)}
 	var first *ast.Join
-	for _, j := range chain {
+	for i, j := range chain {
 		join := *j
 		join.Left = merged
-		if join.On, err = rewrite(j.On); err != nil {
+		if join.On, err = rewriteIn(tables[:i], &tables[i])(j.On); err != nil {
 			return nil, err
 		}
 		if first == nil {
