@@ -350,7 +350,7 @@ func (t *task) shuffleOne(m *connector.Message) (stage string, err error) {
 		if pass, stage, err := t.filter(); !pass {
 			return stage, err
 		}
-		if stage, err := t.feedProject(); err != nil {
+		if pass, stage, err := t.feedProject(); !pass {
 			return stage, err
 		}
 		row, filter = t.union, t.src.unionFilter
@@ -394,23 +394,35 @@ func (t *task) shuffleOne(m *connector.Message) (stage string, err error) {
 // and applies the WHERE over the union (the pipeline's own): pass reports
 // a row to send.
 func (t *task) feedRow() (pass bool, stage string, err error) {
-	if stage, err := t.feedProject(); err != nil {
+	if pass, stage, err := t.feedProject(); !pass {
 		return false, stage, err
 	}
 	return t.where(t.src.unionFilter, t.union)
 }
 
 // feedProject evaluates a union query's outputs over the source's row
-// into the union's row, with the metadata the source's row holds.
-func (t *task) feedProject() (stage string, err error) {
+// into the union's row, with the metadata the source's row holds, and
+// joins it with the tables the pipeline joins the union with: pass false
+// without an error is a row an inner join drops (counted as filtered).
+func (t *task) feedProject() (pass bool, stage string, err error) {
 	n := len(t.src.columns)
 	for i, o := range t.src.feed.Outputs {
 		if t.union[i], err = o.Expr.Eval(t.row); err != nil {
-			return stageProject, err
+			return false, stageProject, err
 		}
 	}
 	copy(t.union[len(t.src.feed.Outputs):], t.row[n:n+plan.NumMetadata])
-	return "", nil
+	for _, js := range t.unionJoins {
+		found, err := js.join(t.union)
+		if err != nil {
+			return false, stageJoin, err
+		}
+		if !found {
+			t.filtered++
+			return false, "", nil
+		}
+	}
+	return true, "", nil
 }
 
 // shuffleRecord appends the repartition record of row, the current one;

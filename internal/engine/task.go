@@ -92,6 +92,9 @@ type task struct {
 	shuffle *shuffleState
 	// joins are set in the tasks of a pipeline with joins with tables (join.go).
 	joins []*joinState // one per table joined, in order
+	// unionJoins are a fed task's joins of the union's row (t.union) with
+	// the tables the pipeline joins the union with; none otherwise.
+	unionJoins []*joinState
 }
 
 func (p *pipeline) newTask(in *sourceInput, partition int32) *task {
@@ -128,8 +131,9 @@ func (p *pipeline) newTask(in *sourceInput, partition int32) *task {
 			// The keys, the arguments and WHERE read the union's row; the
 			// query's outputs, its WHERE and the watermark the source's.
 			// (and a windowed top-N's window bounds after them).
-			t.union = make(types.Row, max(len(in.union.RowColumns()), spec.width))
-			t.markMeta(len(in.union.Columns), append(append(slices.Clone(spec.keys), spec.args...), in.unionFilter)...)
+			t.union = make(types.Row, max(len(in.union.RowColumns())+joinWidth(pl), spec.width))
+			t.unionJoins = p.newJoinStates(pl)
+			t.markMeta(len(in.union.Columns), append(append(append(slices.Clone(spec.keys), spec.args...), in.unionFilter), joinExprs(pl)...)...)
 			exprs = append([]*expr.Expr{in.filter, spec.watermark}, joinExprs(in.feed)...)
 			for _, o := range in.feed.Outputs {
 				exprs = append(exprs, o.Expr)

@@ -75,7 +75,19 @@ func unionFeeds(stmt *ast.CreateSink, q *ast.Select, lookup func(string) (*Sourc
 		from = &ast.TableName{Pos: t.Pos, Name: ast.Ident(src.Name), Alias: t.Alias}
 	case *ast.Join:
 		if streamSide(t.Right, lookup) == nil {
-			return f, nil // a join with a table: its stream side is merged (mergeJoinSide)
+			// A join with tables: a UNION ALL on its stream side is fed,
+			// the lookups made over the union's row; another subquery
+			// there is merged (mergeTableJoinSide).
+			chain, sub := tableJoinChain(t, lookup)
+			if sub == nil || sub.Query.UnionAll == nil {
+				return f, nil
+			}
+			src, err := f.feed(stmt, 0, sub.Query, sub.Alias, sub.Pos, known, opts)
+			if err != nil {
+				return nil, err
+			}
+			from = withStream(chain, &ast.TableName{Pos: sub.Pos, Name: ast.Ident(src.Name), Alias: sub.Alias})
+			break
 		}
 		j := *t
 		for side, e := range []*ast.TableExpr{&j.Left, &j.Right} {
@@ -329,7 +341,7 @@ func checkUnionTime(from ast.TableExpr, src *Source, feeds []*Pipeline) error {
 // whose side they are (and what follows that join).
 func checkUnionFed(p *Pipeline, pos ast.Pos) error {
 	fed := p.StreamJoin != nil || p.Aggregation != nil && p.TopN == nil || p.TopN != nil && p.Aggregation == nil
-	if !fed || p.Join != nil || p.Outer != nil {
+	if !fed || p.Join != nil && p.StreamJoin != nil || p.Outer != nil {
 		return unsupported(pos, "a UNION ALL in FROM is supported under GROUP BY (its rows aggregated, windowed or not), a top-N ranking its rows, a join of two streams (as either side), or a query that filters and projects them",
 			"write the UNION ALL to a topic with one sink, and join that topic's rows with a table in another")
 	}

@@ -115,7 +115,8 @@ func TestTopNOverUnionAll(t *testing.T) {
 // A UNION ALL is a side of a join of two streams as it feeds a GROUP BY:
 // over a source of its columns fed by its queries; Sources lists each
 // side's sources, left first. Joined with a table, the join runs over
-// each of its queries, unless the query around aggregates (refused).
+// each of its queries, or, under an aggregation, over the fed union's
+// rows.
 func TestJoinOfUnionAllPlan(t *testing.T) {
 	const union = `(SELECT id, customer, placed_at AS at FROM orders UNION ALL SELECT order_id, 'p', paid_at FROM payments)`
 	p, err := analyzeSinkSQL(t, `CREATE SINK s WITH (connector = 'topic', topic = 'x') AS
@@ -150,11 +151,19 @@ func TestJoinOfUnionAllPlan(t *testing.T) {
 	if len(p.Union) != 1 || p.Join == nil || p.Union[0].Join == nil || p.Feeds != nil {
 		t.Fatalf("%d later queries, join %v", len(p.Union), p.Join != nil)
 	}
-	for _, q := range []string{
-		`SELECT c.tier, count(*) FROM ` + union + ` u JOIN customers c ON u.customer = c.name GROUP BY c.tier`,
-	} {
-		if _, err := analyzeSinkSQL(t, `CREATE SINK s WITH (connector = 'topic', topic = 'x') AS `+q); !errors.Is(err, ErrNotSupported) {
-			t.Errorf("%s: %v, want it refused as not supported", q, err)
-		}
+	// Aggregated, the union is fed and its rows looked up in the table.
+	p, err = analyzeSinkSQL(t, `CREATE SINK s WITH (connector = 'topic', topic = 'x') AS
+		SELECT c.tier, count(*) FROM `+union+` u JOIN customers c ON u.customer = c.name GROUP BY c.tier`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Feeds) != 2 || p.Join == nil || p.Aggregation == nil || p.Join.Offset != len(p.Source.RowColumns()) {
+		t.Fatalf("%d feeds, join %+v", len(p.Feeds), p.Join)
+	}
+	// A union joined with a table, then with a stream, is not fed.
+	_, err = analyzeSinkSQL(t, `CREATE SINK s WITH (connector = 'topic', topic = 'x') AS
+		SELECT p.amount FROM `+union+` u JOIN customers c ON u.customer = c.name JOIN payments p ON u.id = p.order_id`)
+	if err == nil {
+		t.Error("a union joined with a table, then with a stream: planned")
 	}
 }

@@ -575,3 +575,11 @@ CREATE SINK per_tier_minute WITH (connector = 'stdout') AS
 SELECT c.tier, window_start, window_end, count(*) AS n
 FROM TUMBLE(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '1' MINUTE) o JOIN customers c ON o.customer = c.name
 GROUP BY c.tier, window_start, window_end
+====
+-- A GROUP BY over a UNION ALL joined with a table: the union fed, each
+-- query's rows looked up before they are shuffled.
+CREATE SINK union_tiers WITH (connector = 'topic', topic = 'x') AS
+SELECT c.tier, count(*) AS n
+FROM (SELECT id, customer AS who FROM orders UNION ALL SELECT user_id, url FROM clicks) u
+JOIN customers c ON u.who = c.name
+GROUP BY c.tier
