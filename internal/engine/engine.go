@@ -213,7 +213,7 @@ func (e *Engine) applyRemote(ch catalog.Change) {
 		// Dropped (or re-created) on another worker, which deletes the
 		// internal topics: this worker's copy of the state goes too,
 		// its parts' included.
-		for _, p := range append([]*pipeline{old}, old.parts...) {
+		for _, p := range old.all() {
 			if p.stateful == nil {
 				continue
 			}
@@ -598,12 +598,7 @@ func (e *Engine) sinksReading(source string) []string {
 	var names []string
 	for name, p := range e.mu.pipelines {
 		pl := p.sinkPlan()
-		var reads bool
-		for _, q := range pl.Queries() {
-			for j := range q.Join.Joins() {
-				reads = reads || j.Table.Name == source
-			}
-		}
+		reads := slices.ContainsFunc(pl.TableJoins(), func(j *plan.Join) bool { return j.Table.Name == source })
 		for _, src := range pl.Sources() {
 			reads = reads || src.Name == source
 		}

@@ -42,18 +42,16 @@ func checkJoin(j *plan.Join) error {
 // of its own: its key's type decides how the table is indexed
 // (Join.IndexKey).
 func (e *Engine) openJoinTables(ctx context.Context, p *pipeline) error {
-	for _, q := range p.plan.Queries() {
-		for j := range q.Join.Joins() {
-			t, err := e.openJoinTable(ctx, p, j)
-			if err != nil {
-				p.closeJoinTables(ctx)
-				return err
-			}
-			if p.joinTables == nil {
-				p.joinTables = map[*plan.Join]*view.Table{}
-			}
-			p.joinTables[j] = t
+	for _, j := range p.plan.TableJoins() {
+		t, err := e.openJoinTable(ctx, p, j)
+		if err != nil {
+			p.closeJoinTables(ctx)
+			return err
 		}
+		if p.joinTables == nil {
+			p.joinTables = map[*plan.Join]*view.Table{}
+		}
+		p.joinTables[j] = t
 	}
 	return nil
 }

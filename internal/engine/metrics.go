@@ -260,7 +260,7 @@ func (c pipelineCollector) Collect(ch chan<- prometheus.Metric) {
 		// One set per sink: a UNION ALL's parts (unionParts) added up,
 		// its watermark their lowest.
 		name := p.entry.Name
-		all := append([]*pipeline{p}, p.parts...)
+		all := p.all()
 		var in, out, filtered, dead, aggregated, late, memory, evicted, buffered int64
 		var backpressure float64
 		errs := map[string]int64{}

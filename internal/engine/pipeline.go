@@ -122,11 +122,10 @@ func (p *pipeline) status() pipelineStatus {
 	p.mu.Unlock()
 	// A sink with parts: their counts added up; retrying while one is,
 	// running while one is, finished only when every one is.
-	rank := map[string]int{stateFinished: 0, stateStopped: 1, stateRunning: 2, stateRetrying: 3}
 	for _, part := range p.parts {
 		ps := part.status()
 		st.In, st.Out, st.Filtered, st.DeadLettered = st.In+ps.In, st.Out+ps.Out, st.Filtered+ps.Filtered, st.DeadLettered+ps.DeadLettered
-		if rank[ps.State] > rank[st.State] {
+		if stateRank[ps.State] > stateRank[st.State] {
 			st.State = ps.State
 		}
 		if st.LastError == "" || ps.State == stateRetrying {
@@ -135,6 +134,13 @@ func (p *pipeline) status() pipelineStatus {
 	}
 	return st
 }
+
+// stateRank orders the states for a sink with parts: the one shown is the
+// highest of theirs.
+var stateRank = map[string]int{stateFinished: 0, stateStopped: 1, stateRunning: 2, stateRetrying: 3}
+
+// all is the pipeline and its parts.
+func (p *pipeline) all() []*pipeline { return append([]*pipeline{p}, p.parts...) }
 
 func (p *pipeline) setState(state string, err error) {
 	p.mu.Lock()
@@ -680,11 +686,9 @@ func (e *Engine) checkSink(p *plan.Pipeline) error {
 	for _, k := range statefulOptionKeys {
 		delete(rest, k)
 	}
-	for _, q := range p.Queries() {
-		for j := range q.Join.Joins() {
-			if err := checkJoin(j); err != nil {
-				return err
-			}
+	for _, j := range p.TableJoins() {
+		if err := checkJoin(j); err != nil {
+			return err
 		}
 	}
 	return connector.CheckSink(p.Connector, rest)

@@ -412,17 +412,7 @@ func (t *task) feedProject() (pass bool, stage string, err error) {
 		}
 	}
 	copy(t.union[len(t.src.feed.Outputs):], t.row[n:n+plan.NumMetadata])
-	for _, js := range t.unionJoins {
-		found, err := js.join(t.union)
-		if err != nil {
-			return false, stageJoin, err
-		}
-		if !found {
-			t.filtered++
-			return false, "", nil
-		}
-	}
-	return true, "", nil
+	return t.lookupRow(t.unionJoins, t.union)
 }
 
 // shuffleRecord appends the repartition record of row, the current one;

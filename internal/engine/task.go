@@ -491,15 +491,21 @@ func (t *task) decode(m *connector.Message) (ok bool, stage string, err error) {
 // an error is an event an inner join (or the filter before the lookups)
 // drops, counted as filtered.
 func (t *task) lookup() (ok bool, stage string, err error) {
-	if len(t.joins) == 0 {
+	return t.lookupRow(t.joins, t.row)
+}
+
+// lookupRow joins row with the tables of joins, in order, as lookup does
+// t.row with the task's.
+func (t *task) lookupRow(joins []*joinState, row types.Row) (ok bool, stage string, err error) {
+	if len(joins) == 0 {
 		return true, "", nil
 	}
 	// A merged subquery's WHERE drops an event before its lookups.
-	if pass, stage, err := t.where(t.joins[0].j.StreamFilter, t.row); !pass {
+	if pass, stage, err := t.where(joins[0].j.StreamFilter, row); !pass {
 		return false, stage, err
 	}
-	for _, js := range t.joins {
-		found, err := js.join(t.row)
+	for _, js := range joins {
+		found, err := js.join(row)
 		if err != nil {
 			return false, stageJoin, err
 		}

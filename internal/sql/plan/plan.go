@@ -165,6 +165,16 @@ func (p *Pipeline) Queries() []*Pipeline {
 	return out
 }
 
+// TableJoins returns every join with a table the pipeline's queries
+// (Queries) make, each table of a chain apart.
+func (p *Pipeline) TableJoins() []*Join {
+	var out []*Join
+	for _, q := range p.Queries() {
+		out = slices.AppendSeq(out, q.Join.Joins())
+	}
+	return out
+}
+
 // SideSources returns the sources a side reads: 0, the pipeline's Source
 // (the left side of a join of two streams), 1, the stream it joins; for a
 // fed side, its queries' sources.

@@ -15,7 +15,7 @@ func tableJoinChain(from ast.TableExpr, lookup func(string) (*Source, bool)) ([]
 	var chain []*ast.Join
 	for {
 		j, ok := from.(*ast.Join)
-		if !ok || streamSide(j.Right, lookup) != nil {
+		if !ok || !isTable(j.Right, lookup) {
 			return nil, nil
 		}
 		chain = append([]*ast.Join{j}, chain...)
@@ -84,7 +84,7 @@ func mergeTableJoinSide(q *ast.Select, lookup func(string) (*Source, bool), opts
 		if t.alias == alias {
 			return nil, errorf(table.Pos, "table name %q specified more than once", alias)
 		}
-		t.src, _ = lookup(string(table.Name)) // found: streamSide looked it up
+		t.src, _ = lookup(string(table.Name)) // found: isTable looked it up
 		tables = append(tables, t)
 	}
 	// The subquery's expressions read its source's columns, which the

@@ -74,7 +74,7 @@ func unionFeeds(stmt *ast.CreateSink, q *ast.Select, lookup func(string) (*Sourc
 		}
 		from = &ast.TableName{Pos: t.Pos, Name: ast.Ident(src.Name), Alias: t.Alias}
 	case *ast.Join:
-		if streamSide(t.Right, lookup) == nil {
+		if isTable(t.Right, lookup) {
 			// A join with tables: a UNION ALL on its stream side is fed,
 			// the lookups made over the union's row; another subquery
 			// there is merged (mergeTableJoinSide).
@@ -117,18 +117,6 @@ func unionFeeds(stmt *ast.CreateSink, q *ast.Select, lookup func(string) (*Sourc
 	out.From = from
 	f.query = &out
 	return f, nil
-}
-
-// streamSide returns a join side's source when it reads a stream; nil for
-// a table (a source with a primary key). Any side but a source's name is
-// taken for a stream's.
-func streamSide(t ast.TableExpr, lookup func(string) (*Source, bool)) ast.TableExpr {
-	if n, ok := t.(*ast.TableName); ok {
-		if src, found := lookup(string(n.Name)); found && src.PrimaryKey != "" {
-			return nil
-		}
-	}
-	return t
 }
 
 // feedSide feeds one side of a join of two streams (or a window table
