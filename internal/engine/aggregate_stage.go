@@ -131,6 +131,23 @@ func (f fusedState) Changes(fn func(key, value []byte) error) error {
 	return f.agg.Changes(fn)
 }
 
+func (f fusedState) ChangesTo(w join.Writer) error {
+	if err := f.join.ChangesTo(w); err != nil {
+		return err
+	}
+	return f.agg.Changes(w.Put)
+}
+
+// writeChanges hands a task's state changes to its checkpoint: a join's
+// through ChangesTo, whose rows written once are deleted with
+// SingleDelete.
+func writeChanges(st taskState, ckpt *state.Checkpoint) error {
+	if j, ok := st.(interface{ ChangesTo(join.Writer) error }); ok {
+		return j.ChangesTo(ckpt)
+	}
+	return st.Changes(ckpt.Put)
+}
+
 func (f fusedState) Load(key, value []byte) error {
 	if join.Owns(key) {
 		return f.join.Load(key, value)
@@ -399,7 +416,7 @@ func (s *aggStage) openTask(ctx context.Context, part int32) (*aggTask, error) {
 			return nil, err
 		}
 	}
-	store, err := state.Open(filepath.Join(s.st.stateDir, strconv.Itoa(int(part))))
+	store, err := state.Open(filepath.Join(s.st.stateDir, strconv.Itoa(int(part))), state.WithMemTableSize(storeMemTable(s.st.stateMemory)))
 	if err != nil {
 		return nil, errors.Join(err, s.closeTxn(ctx, t))
 	}
@@ -774,7 +791,7 @@ func (s *aggStage) checkpointTask(ctx context.Context, t *aggTask) error {
 		}
 	}
 	ckpt := t.store.NewCheckpoint(transport.TopicPartition{Topic: s.st.changelog, Partition: t.partition})
-	if err := t.state().Changes(ckpt.Put); err != nil {
+	if err := writeChanges(t.state(), ckpt); err != nil {
 		ckpt.Discard()
 		return err
 	}

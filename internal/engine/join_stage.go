@@ -156,7 +156,7 @@ func newJoinTask(st *stateful, spill join.Spill) *joinTask {
 	// An updating outer side emits its lonely rows itself, at once
 	// (foldJoin): the operator hands none over when they expire.
 	outer := [2]bool{j.Outer[0] && !j.Updating[0], j.Outer[1] && !j.Updating[1]}
-	jt := &joinTask{op: join.New(join.Spec{Keep: [2]int64{left, right}, Outer: outer, Spill: spill, MaxMemory: st.stateMemory})}
+	jt := &joinTask{op: join.New(join.Spec{Keep: [2]int64{left, right}, Outer: outer, Matched: j.Updating, Spill: spill, MaxMemory: st.stateMemory})}
 	for side, row := range [][]plan.Column{j.LeftRow, j.RightRow} {
 		for _, c := range row {
 			jt.kinds[side] = append(jt.kinds[side], c.Type)

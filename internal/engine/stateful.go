@@ -576,3 +576,19 @@ func readShuffled(b []byte, args types.Row) (shuffled, error) {
 func (p *pipeline) updatingResult() bool {
 	return p.plan.Updating() || (p.stateful != nil && p.stateful.early > 0)
 }
+
+// Bounds of a task store's memtable.
+const (
+	minStoreMemTable = 4 << 20
+	maxStoreMemTable = 32 << 20
+)
+
+// storeMemTable is the memtable size of a task's store: half the task's
+// state.memory, between 4 and 32 MiB (32 with the default 64 MiB). A
+// join's rows that come and go within a memtable's span never reach the
+// store's tables — their sets and single deletions meet in the memtable —
+// and Nexmark q4's bids mostly do at 32 MiB, not at 4 (its compactions
+// went from a fifth of its CPU to 4%; docs/BENCHMARKS.md).
+func storeMemTable(stateMemory int64) uint64 {
+	return uint64(min(max(stateMemory/2, minStoreMemTable), maxStoreMemTable))
+}

@@ -58,6 +58,11 @@ type Spec struct {
 	// Outer[s]: a row of side s dropped without ever having matched is
 	// handed to Expire's callback (LEFT JOIN: Outer[Left]; FULL: both).
 	Outer [2]bool
+	// Matched[s]: side s's rows record whether they found a partner (Row.Matched)
+	// although the side is not Outer, for a caller that emits a side's
+	// lonely rows itself. A side that is neither never sets Matched, so
+	// that a row's first partner does not write it to the store again.
+	Matched [2]bool
 
 	// Spill, when set, lets the operator hold more state than memory:
 	// Evict drops join keys from memory beyond MaxMemory bytes — all of a
@@ -130,6 +135,8 @@ type Operator struct {
 	dirty    []*entry // each at most once (entry.dirty)
 	wmDirty  bool     // wm moved since the last Changes
 	key, val []byte   // scratch for entries
+	keyArena []byte   // scratch: the keys of a checkpoint's changes
+	sorted   []change // scratch: a checkpoint's changes in key order
 }
 
 // rowID is a row's identity: its side, origin and join key. The key
@@ -162,8 +169,10 @@ type entry struct {
 	heap   int32    // in Operator.expiry, when it expires one day
 	// Checkpoint bookkeeping (state.go): dirty while in Operator.dirty;
 	// stored once a checkpoint wrote it; dropped once expired, so its
-	// entry must be deleted if it was stored.
-	dirty, stored, dropped bool
+	// entry must be deleted if it was stored; setOnce while the store
+	// holds the one Set of it the operator wrote since tracking began
+	// (SingleDelete may delete it).
+	dirty, stored, dropped, setOnce bool
 }
 
 // Rough sizes of what a row and a join key cost beyond their bytes: the
@@ -205,8 +214,9 @@ func (o *Operator) Memory() (bytes int64, evicted int) { return o.memory, o.cold
 // each stored row of the other side with the same Key, in the order they
 // were added (in origin order for rows restored by Load). match reports
 // whether the pair satisfies the rest of the join condition; a true sets
-// Matched on both rows (other.Matched is still false in the call that
-// finds its first partner). match must not modify other or its Values,
+// Matched on both rows, on the sides that record it (Spec.Outer,
+// Spec.Matched; other.Matched is still false in the call that finds its
+// first partner). match must not modify other or its Values,
 // which are the operator's; it may hold other.Values until its caller's
 // next call of an Operator method (the operator never changes a stored
 // row's Values).
@@ -259,7 +269,7 @@ func (o *Operator) Add(r Row, match func(other *Row) (bool, error)) error {
 			}
 			if ok {
 				matched = true
-				if !e.row.Matched {
+				if !e.row.Matched && o.tracksMatch(e.row.Side) {
 					o.hits = append(o.hits, e)
 				}
 			}
@@ -273,7 +283,7 @@ func (o *Operator) Add(r Row, match func(other *Row) (bool, error)) error {
 		}
 	}
 	r.Values = append([]byte(nil), r.Values...)
-	r.Matched = matched
+	r.Matched = matched && o.tracksMatch(r.Side)
 	o.touch(o.insert(r))
 	return nil
 }
@@ -302,6 +312,9 @@ func (o *Operator) insert(r Row) *entry {
 	o.memory += rowOverhead + int64(len(r.Values))
 	return e
 }
+
+// tracksMatch reports whether side's rows record Matched.
+func (o *Operator) tracksMatch(side Side) bool { return o.spec.Outer[side] || o.spec.Matched[side] }
 
 // Expire moves the watermark to wm (it never goes back: an older wm
 // changes nothing) and drops every row whose TS + Keep[side] is behind

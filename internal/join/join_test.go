@@ -9,6 +9,7 @@ import (
 	"maps"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -408,29 +409,76 @@ func mustAdd(t *testing.T, op *Operator, r Row) {
 }
 
 // checkpoint applies op's changes to store, as a state store and its
-// changelog would, checking that each change makes sense there.
+// changelog would, checking that each change makes sense there — a
+// SingleDelete only of a key set exactly once since it was last absent,
+// over the store's whole history (storeWriter.sets outlives operators
+// restored from the same store).
 func checkpoint(t *testing.T, op *Operator, store map[string][]byte) {
 	t.Helper()
-	seen := map[string]bool{}
-	err := op.Changes(func(key, value []byte) error {
-		k := string(key)
-		if seen[k] {
-			t.Fatalf("key %x changed twice in one checkpoint", key)
-		}
-		seen[k] = true
-		if value == nil {
-			if _, ok := store[k]; !ok {
-				t.Fatalf("tombstone for %x, which the store does not have", key)
-			}
-			delete(store, k)
-			return nil
-		}
-		store[k] = bytes.Clone(value)
-		return nil
-	})
-	if err != nil {
+	id := reflect.ValueOf(store).Pointer()
+	if storeSets[id] == nil {
+		storeSets[id] = map[string]int{}
+	}
+	w := &storeWriter{t: t, store: store, sets: storeSets[id], seen: map[string]bool{}}
+	if err := op.ChangesTo(w); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// storeSets counts, per test store (by its map's identity) and key, the
+// Sets since the key was last deleted, as pebble's SingleDelete contract
+// reads them.
+var storeSets = map[uintptr]map[string]int{}
+
+type storeWriter struct {
+	t     *testing.T
+	store map[string][]byte
+	sets  map[string]int
+	seen  map[string]bool
+
+	singles, plain int // deletions
+}
+
+func (w *storeWriter) change(key []byte) string {
+	w.t.Helper()
+	k := string(key)
+	if w.seen[k] {
+		w.t.Fatalf("key %x changed twice in one checkpoint", key)
+	}
+	w.seen[k] = true
+	return k
+}
+
+func (w *storeWriter) Put(key, value []byte) error {
+	w.t.Helper()
+	k := w.change(key)
+	if value == nil {
+		if _, ok := w.store[k]; !ok {
+			w.t.Fatalf("tombstone for %x, which the store does not have", key)
+		}
+		delete(w.store, k)
+		delete(w.sets, k)
+		w.plain++
+		return nil
+	}
+	w.store[k] = bytes.Clone(value)
+	w.sets[k]++
+	return nil
+}
+
+func (w *storeWriter) SingleDelete(key []byte) error {
+	w.t.Helper()
+	k := w.change(key)
+	if _, ok := w.store[k]; !ok {
+		w.t.Fatalf("single deletion of %x, which the store does not have", key)
+	}
+	if n := w.sets[k]; n != 1 {
+		w.t.Fatalf("single deletion of %x, set %d times since it was last deleted", key, n)
+	}
+	w.singles++
+	delete(w.store, k)
+	delete(w.sets, k)
+	return nil
 }
 
 // restore loads a new operator from store, in key order as a scan gives.
@@ -525,8 +573,62 @@ func TestChangesLoad(t *testing.T) {
 	}
 }
 
+// A side that neither pads nor asked for Matched does not record its
+// rows' partners: a stored row that finds one is not written again, and
+// rows added in one checkpoint and dropped before the next never reach
+// the store.
+func TestMatchRecordedOnlyWhereNeeded(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		spec     Spec
+		rewrites bool
+	}{
+		{"inner", Spec{Keep: [2]int64{10, 10}}, false},
+		{"left outer", Spec{Keep: [2]int64{10, 10}, Outer: [2]bool{true, false}}, true},
+		{"left updating", Spec{Keep: [2]int64{10, 10}, Matched: [2]bool{true, false}}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			op := New(tc.spec)
+			mustAdd(t, op, Row{Side: Left, Key: "a", TS: 1, Offset: 1})
+			store := map[string][]byte{}
+			checkpoint(t, op, store)
+			var partner Row
+			if err := op.Add(Row{Side: Right, Key: "a", TS: 2, Offset: 2}, func(o *Row) (bool, error) {
+				partner = *o
+				return true, nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if partner.Matched {
+				t.Error("the partner's Matched was set before its first match's call returned")
+			}
+			var keys []string
+			if err := op.Changes(func(key, value []byte) error {
+				keys = append(keys, fmt.Sprintf("%x", key))
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			want := 1 // the right row
+			if tc.rewrites {
+				want = 2 // and the left one, matched
+			}
+			if len(keys) != want {
+				t.Errorf("Changes gave %v, want %d entries", keys, want)
+			}
+			// Only the left side records partners, in the cases that do.
+			if got := op.keys[Left]["a"].rows[0].row.Matched; got != tc.rewrites {
+				t.Errorf("left row Matched = %v, want %v", got, tc.rewrites)
+			}
+			if op.keys[Right]["a"].rows[0].row.Matched {
+				t.Error("right row Matched, on a side that does not record it")
+			}
+		})
+	}
+}
+
 func TestChangesRetry(t *testing.T) {
-	op := New(Spec{Keep: [2]int64{10, 10}})
+	op := New(Spec{Keep: [2]int64{10, 10}, Outer: [2]bool{true, false}})
 	mustAdd(t, op, Row{Side: Left, Key: "a", TS: 1, Offset: 1})
 	store := map[string][]byte{}
 	checkpoint(t, op, store) // the first gives everything
@@ -685,4 +787,49 @@ func BenchmarkAdd(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 	b.ReportMetric(float64(matches)/float64(b.N), "matches/row")
+}
+
+// A row the operator wrote once is deleted with SingleDelete; a row
+// written by the first snapshot, written again (an outer row's first
+// partner) or loaded from the store is deleted plainly.
+func TestSingleDeleteOfRowsSetOnce(t *testing.T) {
+	spec := Spec{Keep: [2]int64{0, 0}, Outer: [2]bool{true, false}}
+	op := New(spec)
+	store := map[string][]byte{}
+	sets := map[string]int{}
+	deletions := func(op *Operator) (singles, plain int) {
+		t.Helper()
+		w := &storeWriter{t: t, store: store, sets: sets, seen: map[string]bool{}}
+		if err := op.ChangesTo(w); err != nil {
+			t.Fatal(err)
+		}
+		return w.singles, w.plain
+	}
+	mustAdd(t, op, Row{Side: Left, Key: "snap", TS: 1, Offset: 1})
+	deletions(op)                                                  // the snapshot
+	mustAdd(t, op, Row{Side: Left, Key: "once", TS: 2, Offset: 2}) // set once
+	mustAdd(t, op, Row{Side: Left, Key: "twice", TS: 2, Offset: 3})
+	deletions(op)
+	mustAdd(t, op, Row{Side: Right, Key: "twice", TS: 3, Offset: 4}) // right: set once, left "twice" again
+	deletions(op)
+	if err := op.Expire(10, nil); err != nil {
+		t.Fatal(err)
+	}
+	if singles, plain := deletions(op); singles != 2 || plain != 2 {
+		t.Errorf("deleted %d rows singly and %d plainly, want 2 (once, the right row) and 2 (snap, twice)", singles, plain)
+	}
+
+	// Restored: every row's history is the store's, not the operator's.
+	op = New(spec)
+	mustAdd(t, op, Row{Side: Left, Key: "x", TS: 20, Offset: 5})
+	deletions(op)
+	mustAdd(t, op, Row{Side: Left, Key: "y", TS: 20, Offset: 6})
+	deletions(op)
+	op = restore(t, spec, store)
+	if err := op.Expire(30, nil); err != nil {
+		t.Fatal(err)
+	}
+	if singles, plain := deletions(op); singles != 0 || plain != 2 {
+		t.Errorf("after a restore, deleted %d rows singly and %d plainly, want 0 and 2", singles, plain)
+	}
 }

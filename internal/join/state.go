@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // ErrCorruptState is Load's answer for an entry it cannot decode, or one
@@ -46,34 +47,92 @@ var watermarkKey = []byte{tagJoin, metaWatermark}
 // the store (the checkpoint failed), the operator no longer matches it
 // and must be discarded and rebuilt from the store.
 func (o *Operator) Changes(fn func(key, value []byte) error) error {
+	return o.ChangesTo(putFunc(fn))
+}
+
+// Writer takes the changes of a checkpoint (a state.Checkpoint does).
+type Writer interface {
+	// Put sets key to value, or deletes it when value is nil.
+	Put(key, value []byte) error
+	// SingleDelete deletes a key the store holds exactly one Set of.
+	SingleDelete(key []byte) error
+}
+
+// putFunc is a Writer whose single deletions are plain ones.
+type putFunc func(key, value []byte) error
+
+func (f putFunc) Put(key, value []byte) error   { return f(key, value) }
+func (f putFunc) SingleDelete(key []byte) error { return f(key, nil) }
+
+// ChangesTo is Changes into a Writer: a dropped row that the operator
+// itself wrote to the store once, and never since, is deleted with
+// SingleDelete. Most rows of a join with a time bound are written once,
+// when they come, and deleted once, when the watermark passes them (a
+// side that does not record Matched is not written again on its first
+// partner): the store then drops both where they meet instead of carrying a
+// tombstone down its levels. A row loaded from the store, or written
+// by the first call's snapshot, has a history the operator does not know:
+// its deletion is a plain one.
+func (o *Operator) ChangesTo(w Writer) error {
 	if !o.tracking {
-		return o.snapshot(fn)
+		return o.snapshot(w.Put)
 	}
+	// In key order: a store's memtable takes a batch of sorted keys far
+	// faster than the same keys in arrival order (each insertion starts
+	// its search where the last one ended), and sorting costs less than
+	// the searches it saves.
+	o.keyArena, o.sorted = o.keyArena[:0], o.sorted[:0]
 	for _, e := range o.dirty {
 		if e.dropped && !e.stored {
 			continue // came and went between two checkpoints
 		}
-		o.key = appendRowKey(o.key[:0], &e.row)
-		var val []byte
-		if !e.dropped {
+		start := len(o.keyArena)
+		o.keyArena = appendRowKey(o.keyArena, &e.row)
+		o.sorted = append(o.sorted, change{start: start, end: len(o.keyArena), e: e})
+	}
+	slices.SortFunc(o.sorted, func(a, b change) int {
+		return bytes.Compare(o.keyArena[a.start:a.end], o.keyArena[b.start:b.end])
+	})
+	for i := range o.sorted {
+		c := &o.sorted[i]
+		key, e := o.keyArena[c.start:c.end], c.e
+		c.e = nil
+		var err error
+		switch {
+		case !e.dropped:
 			o.val = appendRowValue(o.val[:0], &e.row)
-			val = o.val
+			err = w.Put(key, o.val)
+		case e.setOnce:
+			err = w.SingleDelete(key)
+		default:
+			err = w.Put(key, nil)
 		}
-		if err := fn(o.key, val); err != nil {
+		if err != nil {
+			clear(o.sorted)
 			return err
 		}
 	}
 	if o.wmDirty {
-		if err := fn(watermarkKey, binary.AppendVarint(o.val[:0], o.wm)); err != nil {
+		if err := w.Put(watermarkKey, binary.AppendVarint(o.val[:0], o.wm)); err != nil {
 			return err
 		}
 	}
 	for i, e := range o.dirty {
+		if !e.dropped {
+			e.setOnce = !e.stored // its first Set, or one more
+		}
 		e.dirty, e.stored = false, !e.dropped
 		o.dirty[i] = nil
 	}
 	o.dirty, o.wmDirty = o.dirty[:0], false
 	return nil
+}
+
+// change is a row's change waiting for its turn in key order: its key in
+// Operator.keyArena.
+type change struct {
+	start, end int
+	e          *entry
 }
 
 // snapshot gives every entry and starts tracking.

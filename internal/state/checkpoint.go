@@ -41,6 +41,25 @@ func (s *Store) NewCheckpoint(changelog transport.TopicPartition) *Checkpoint {
 // (a tombstone in the changelog). It copies both, and fits
 // aggregate.Operator.Changes. Changes apply in the order they are put.
 func (c *Checkpoint) Put(key, value []byte) error {
+	if value == nil {
+		return c.put(key, nil, pebble.InternalKeyKindDelete)
+	}
+	return c.put(key, value, pebble.InternalKeyKindSet)
+}
+
+// SingleDelete records the deletion of a key that the store holds one Set
+// of since it was last absent: a key Put with a value once, never again,
+// before this. The caller vouches for that — a key set twice may come back
+// after a SingleDelete. What it buys: the set and its deletion vanish
+// together where they meet, in a flush or a compaction, while a plain
+// deletion's tombstone is carried down to the last level. State whose
+// rows come and go (a join's rows, dropped once the watermark passes them)
+// writes far less that way. In the changelog it is a tombstone like any.
+func (c *Checkpoint) SingleDelete(key []byte) error {
+	return c.put(key, nil, pebble.InternalKeyKindSingleDelete)
+}
+
+func (c *Checkpoint) put(key, value []byte, kind pebble.InternalKeyKind) error {
 	if c.store == nil {
 		return errors.New("state: put into a checkpoint committed or discarded")
 	}
@@ -53,21 +72,20 @@ func (c *Checkpoint) Put(key, value []byte) error {
 		}
 		c.batch = c.store.db.NewBatch()
 	}
-	if value == nil {
-		op := c.batch.DeleteDeferred(1 + len(key))
-		op.Key[0] = tagData
-		copy(op.Key[1:], key)
-		if err := op.Finish(); err != nil {
-			return fmt.Errorf("state: put: %w", err)
-		}
-	} else {
-		op := c.batch.SetDeferred(1+len(key), len(value))
-		op.Key[0] = tagData
-		copy(op.Key[1:], key)
+	var op *pebble.DeferredBatchOp
+	switch kind {
+	case pebble.InternalKeyKindSet:
+		op = c.batch.SetDeferred(1+len(key), len(value))
 		copy(op.Value, value)
-		if err := op.Finish(); err != nil {
-			return fmt.Errorf("state: put: %w", err)
-		}
+	case pebble.InternalKeyKindSingleDelete:
+		op = c.batch.SingleDeleteDeferred(1 + len(key))
+	default:
+		op = c.batch.DeleteDeferred(1 + len(key))
+	}
+	op.Key[0] = tagData
+	copy(op.Key[1:], key)
+	if err := op.Finish(); err != nil {
+		return fmt.Errorf("state: put: %w", err)
 	}
 	r := c.newRecord()
 	r.Topic, r.Partition, r.Offset = c.changelog.Topic, c.changelog.Partition, -1

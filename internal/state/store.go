@@ -51,6 +51,7 @@ type Option func(*options)
 
 type options struct {
 	cacheSize int64
+	memTable  uint64
 	logger    *slog.Logger
 	fs        vfs.FS
 	// Restore's read and commit sizes.
@@ -61,6 +62,15 @@ type options struct {
 // a task's state is mostly in the operator's memory; the cache serves
 // Scan at restore).
 func WithCacheSize(bytes int64) Option { return func(o *options) { o.cacheSize = bytes } }
+
+// WithMemTableSize sets the most the store's memtable grows to (default
+// 4 MiB; pebble starts it at 256 KiB and doubles it at each flush up to
+// this). A larger one pays for itself where state comes and goes: a
+// change deleted before its memtable is flushed — a join's row set and
+// single-deleted within the memtable's span — never reaches a table, so
+// neither a flush nor a compaction writes it. Up to two memtables are in
+// memory while one is being flushed.
+func WithMemTableSize(bytes uint64) Option { return func(o *options) { o.memTable = bytes } }
 
 // WithLogger sends pebble's messages to l: informational ones (flushes,
 // compactions) at debug level, errors at error level. By default they
@@ -82,6 +92,7 @@ func withRestoreSizes(read, commit int) Option {
 func Open(dir string, opts ...Option) (*Store, error) {
 	o := options{
 		cacheSize:   4 << 20,
+		memTable:    4 << 20,
 		logger:      slog.New(slog.DiscardHandler),
 		fs:          vfs.Default,
 		readBytes:   1 << 20,
@@ -105,7 +116,7 @@ func (s *Store) pebbleOptions() *pebble.Options {
 	o := &pebble.Options{
 		FS:                          s.opts.fs,
 		CacheSize:                   s.opts.cacheSize,
-		MemTableSize:                4 << 20,
+		MemTableSize:                s.opts.memTable,
 		MemTableStopWritesThreshold: 4,
 		MaxOpenFiles:                64,
 		DisableTableStats:           true,
