@@ -426,6 +426,7 @@ func (s *aggStage) openTask(ctx context.Context, part int32) (*aggTask, error) {
 	}
 	if s.st.join != nil {
 		t.join = newJoinTask(s.st, store)
+		t.join.tables = s.p.newJoinStates(s.st.join.Tables)
 	}
 	switch {
 	case s.st.topn != nil:
@@ -763,6 +764,9 @@ func (s *aggStage) checkpointTask(ctx context.Context, t *aggTask) error {
 	}
 	if t.join != nil && t.op == nil {
 		for _, r := range t.join.out {
+			if !s.lookupJoined(t, out, r.row) {
+				continue
+			}
 			switch next := s.st.next; {
 			case next != nil && next.topn != nil:
 				s.chainRankedJoined(t, out, &r)

@@ -230,6 +230,9 @@ func (s *aggStage) chainRankedJoined(t *aggTask, out *resultWriter, r *joinedRow
 // aggregation folds a repartition record. Only a failure of the state
 // store is returned.
 func (s *aggStage) aggregateJoined(t *aggTask, out *resultWriter, row types.Row, retract bool) error {
+	if !s.lookupJoined(t, out, row) {
+		return nil
+	}
 	key, ok := s.groupJoined(out, s.st.agg, row, t.args[:len(s.st.agg.Aggs)])
 	if !ok {
 		return nil

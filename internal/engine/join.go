@@ -128,11 +128,11 @@ type joinState struct {
 	key   []byte
 }
 
-// newJoinStates are a task's join states for query q, one per table it
-// joins, in order; none when it joins no table.
-func (p *pipeline) newJoinStates(q *plan.Pipeline) []*joinState {
+// newJoinStates are a task's join states for the tables of a chain,
+// first's on, in order; none for a nil first.
+func (p *pipeline) newJoinStates(first *plan.Join) []*joinState {
 	var out []*joinState
-	for j := range q.Join.Joins() {
+	for j := range first.Joins() {
 		fmtName, fmtOpts, rest := splitFormatOptions(j.Table.Options)
 		// Checked when the table was opened.
 		dec, _ := format.NewDecoder(fmtName, sourceColumns(j.Table), fmtOpts, p.engine.formatEnv(j.Table.Name, rest))

@@ -50,6 +50,9 @@ type joinTask struct {
 	joined types.Row // the left row, then the right: what ON, WHERE and SELECT read
 	// out holds the joined rows not yet checkpointed.
 	out []joinedRow
+	// tables look the joined rows up in the tables joined to them
+	// (plan.StreamJoin.Tables); none without.
+	tables []*joinState
 	// partners are, for a join that aggregates its own rows, the stored
 	// rows the row being added matched, aggregated once Add succeeds;
 	// lastMatched says whether the last one is still decoded in joined.
@@ -113,6 +116,9 @@ func pairOf(side join.Side, own, other rowOrigin) (left, right rowOrigin) {
 func joinStageExprs(st *stateful) []*expr.Expr {
 	pl := st.query
 	exprs := []*expr.Expr{st.join.Condition}
+	for t := range st.join.Tables.Joins() { // looked up in the join's tasks
+		exprs = append(exprs, t.Key)
+	}
 	if pl.Filter != nil {
 		exprs = append(exprs, pl.Filter)
 	}
@@ -163,7 +169,8 @@ func newJoinTask(st *stateful, spill join.Spill) *joinTask {
 		}
 		jt.sides[side] = make(types.Row, len(jt.kinds[side]))
 	}
-	jt.joined = make(types.Row, len(jt.kinds[0])+len(jt.kinds[1]))
+	// The tables joined to the pairs fill the columns after the sides'.
+	jt.joined = make(types.Row, len(jt.kinds[0])+len(jt.kinds[1])+j.Tables.Width())
 	jt.keys = make(types.Row, len(j.LeftKeys))
 	rows := [2][]plan.Column{j.LeftRow, j.RightRow}
 	for side, src := range []*plan.Source{st.query.Source, j.Right} {
@@ -342,6 +349,27 @@ func (s *aggStage) foldJoin(t *aggTask, r *transport.Record) error {
 		s.collectFoldDead(t)
 	}
 	return nil
+}
+
+// lookupJoined fills the columns of the tables joined to the join's rows
+// (plan.StreamJoin.Tables) in row, in order, as each table stands now.
+// It is false for a row an inner join's table has no row for (counted as
+// filtered) and for one whose key fails to evaluate (dead-lettered).
+// Never called on a row taken back: the plan refuses tables joined to an
+// updating join, whose retractions would be looked up again.
+func (s *aggStage) lookupJoined(t *aggTask, out *resultWriter, row types.Row) bool {
+	for _, js := range t.join.tables {
+		found, err := js.join(row)
+		if err != nil {
+			out.deadRow(nil, row, stageJoin, err)
+			return false
+		}
+		if !found {
+			s.p.stats.filtered.Add(1)
+			return false
+		}
+	}
+	return true
 }
 
 // collectFoldDead moves the dead letters of rows aggregated as they were

@@ -112,7 +112,7 @@ func (p *pipeline) newTask(in *sourceInput, partition int32) *task {
 		t.lat = newLatencyCounts()
 	}
 	t.rowSink, _ = p.sink.(connector.RowSink)
-	t.joins = p.newJoinStates(in.rowQuery())
+	t.joins = p.newJoinStates(in.rowQuery().Join)
 	pl, n := in.query, len(in.columns)
 	for i, c := range in.def.Columns {
 		if c.NotNull {
@@ -132,7 +132,7 @@ func (p *pipeline) newTask(in *sourceInput, partition int32) *task {
 			// query's outputs, its WHERE and the watermark the source's.
 			// (and a windowed top-N's window bounds after them).
 			t.union = make(types.Row, max(len(in.union.RowColumns())+joinWidth(pl), spec.width))
-			t.unionJoins = p.newJoinStates(pl)
+			t.unionJoins = p.newJoinStates(pl.Join)
 			t.markMeta(len(in.union.Columns), append(append(append(slices.Clone(spec.keys), spec.args...), in.unionFilter), joinExprs(pl)...)...)
 			exprs = append([]*expr.Expr{in.filter, spec.watermark}, joinExprs(in.feed)...)
 			for _, o := range in.feed.Outputs {

@@ -143,24 +143,30 @@ func (p *Pipeline) explainQuery() string {
 	if p.Filter != nil {
 		line("Filter %s", p.FilterText)
 	}
-	if p.Join != nil {
+	tables := func(first *Join, when string) {
 		// The last table joined is the node nearest the top.
-		joins := slices.Collect(p.Join.Joins())
+		joins := slices.Collect(first.Joins())
 		slices.Reverse(joins)
 		for _, j := range joins {
 			kind := "Join"
 			if j.Left {
 				kind = "Left join"
 			}
-			line("%s table %s AS %s ON %s = %s.%s (the latest row per key, looked up as each event is processed)",
-				kind, j.Table.Name, j.Alias, j.KeyText, j.Alias, j.Table.PrimaryKey)
+			line("%s table %s AS %s ON %s = %s.%s (the latest row per key, looked up as %s)",
+				kind, j.Table.Name, j.Alias, j.KeyText, j.Alias, j.Table.PrimaryKey, when)
 			fmt.Fprintf(&b, "%s  table: %s\n", indent, describeConnector(j.Table.Connector, j.Table.Options))
 		}
+	}
+	if p.Join != nil {
+		tables(p.Join, "each event is processed")
 		if j := p.Join; j.StreamFilter != nil {
 			line("Filter %s (before the lookup)", j.StreamFilterText)
 		}
 	}
 	if j := p.StreamJoin; j != nil {
+		if j.Tables != nil {
+			tables(j.Tables, "the join's task makes each joined row")
+		}
 		kind := map[string]string{"INNER": "Join", "LEFT": "Left join", "RIGHT": "Right join", "FULL": "Full join"}[j.Kind()]
 		line("%s stream %s AS %s ON %s (rows shuffled by key to the join tasks; pairs emitted as they meet)", kind, j.Right.Name, j.RightAlias, j.ConditionText)
 		fmt.Fprintf(&b, "%s  keys: %s\n", indent, strings.Join(j.KeyText, ", "))

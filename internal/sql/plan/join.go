@@ -59,6 +59,14 @@ func (j *Join) Joins() iter.Seq[*Join] {
 	}
 }
 
+// last is the last table of j's chain.
+func (j *Join) last() *Join {
+	for j.Then != nil {
+		j = j.Then
+	}
+	return j
+}
+
 // Width is how many columns the joins add to the stream's row.
 func (j *Join) Width() int {
 	n := 0
@@ -94,9 +102,9 @@ func resolveJoin(f *ast.Join, lookup func(string) (*Source, bool), opts Options)
 	if err != nil {
 		return nil, err
 	}
-	if chained && in.sjoin != nil {
-		return nil, unsupported(f.Right.Position(), "a table joined to a join of two streams is not supported yet",
-			"write the joined rows to a topic with one sink, and join that topic with the table in another")
+	if chained && in.sjoin != nil && in.sjoin.Updates() {
+		return nil, unsupported(f.Right.Position(), fmt.Sprintf("a table joined to a %s JOIN without a time bound is not supported: a NULL-padded row it takes back would be looked up again, and the table may have changed", in.sjoin.Kind()),
+			in.sjoin.boundHint+", or join the table in a subquery on a side: (SELECT … FROM s JOIN table ON …) AS a")
 	}
 	if fn, ok := f.Right.(*ast.TableFunc); ok { // a window join: two streams
 		src, w, err := resolveWindow(fn, lookup, opts)
@@ -131,7 +139,8 @@ func resolveJoin(f *ast.Join, lookup func(string) (*Source, bool), opts Options)
 	if right.Alias != "" {
 		j.Alias = string(right.Alias)
 	}
-	if j.Alias == in.alias || in.join != nil && in.join.tableAlias(j.Alias) {
+	if j.Alias == in.alias || in.join != nil && in.join.tableAlias(j.Alias) ||
+		in.sjoin != nil && (j.Alias == in.sjoin.RightAlias || in.sjoin.Tables != nil && in.sjoin.Tables.tableAlias(j.Alias)) {
 		return nil, errorf(right.Pos, "table name %q specified more than once", j.Alias)
 	}
 	j.TableKey = slices.IndexFunc(table.Columns, func(c Column) bool { return c.Name == table.PrimaryKey })
@@ -174,12 +183,16 @@ func resolveJoin(f *ast.Join, lookup func(string) (*Source, bool), opts Options)
 			Hint: "FROM stream [LEFT] JOIN table ON stream.col = table.primary_key"}
 	}
 	j.Key, j.KeyText = k, ast.Format(streamSide)
-	if first := in.join; first != nil { // a further table: after the others
-		last := first
-		for last.Then != nil {
-			last = last.Then
+	if sj := in.sjoin; sj != nil { // joined to the rows of a join of two streams
+		if sj.Tables == nil {
+			sj.Tables = j
+		} else {
+			sj.Tables.last().Then = j
 		}
-		last.Then = j
+		return in, nil
+	}
+	if first := in.join; first != nil { // a further table: after the others
+		first.last().Then = j
 		return in, nil
 	}
 	if f.LeftWhere != nil {

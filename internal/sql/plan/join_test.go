@@ -29,8 +29,8 @@ func TestJoinGroupByTableColumn(t *testing.T) {
 
 // Tables joined one after another: the second key may read the first
 // table's columns, * is the stream's then each table's, a name two tables
-// have is the first's bare (and twice in *, refused), an alias is used once, and a table joined to a
-// join of two streams is refused.
+// have is the first's bare (and twice in *, refused), an alias is used once, and a table joined to an
+// updating join of two streams is refused.
 func TestChainedTableJoinPlan(t *testing.T) {
 	const sources = testSources + `
 CREATE SOURCE tiers (tier text, discount int) WITH (connector = 'topic', topic = 'tiers', 'primary-key' = 'tier');
@@ -67,10 +67,48 @@ CREATE SOURCE tiers (tier text, discount int) WITH (connector = 'topic', topic =
 	}
 	for _, c := range []struct{ sql, want string }{
 		{"SELECT o.id FROM orders o JOIN customers c ON o.customer = c.name JOIN tiers c ON c.tier = c.tier", "specified more than once"},
-		{"SELECT o.id FROM orders o JOIN payments p ON o.id = p.order_id AND p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '1' MINUTE JOIN customers c ON o.customer = c.name", "not supported"},
+		{"SELECT o.id FROM orders o LEFT JOIN payments p ON o.id = p.order_id JOIN customers c ON o.customer = c.name KEY BY o.id", "without a time bound is not supported"},
+		{"SELECT o.id FROM orders o JOIN payments p ON o.id = p.order_id AND p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '1' MINUTE JOIN customers p ON o.customer = p.name", "specified more than once"},
 	} {
 		if _, err := analyze(c.sql); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want %q", c.sql, err, c.want)
 		}
+	}
+}
+
+// A table joined to a join of two streams' rows: looked up in the join's
+// tasks, its columns after the right side's, its key over the joined
+// row; WHERE's conjuncts that read it stay after the lookups.
+func TestTableJoinedToStreamJoin(t *testing.T) {
+	analyze := func(sql string) (*Pipeline, error) {
+		return analyzeSink(t, sink+sql)
+	}
+	p, err := analyze("SELECT o.id, p.amount, c.tier FROM orders o JOIN payments p ON o.id = p.order_id AND p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '1' MINUTE " +
+		"LEFT JOIN customers c ON o.customer = c.name WHERE c.tier <> 'gold' AND o.id > 0 AND (o.id > 5 OR c.tier IS NULL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := p.StreamJoin
+	if j == nil || j.Tables == nil || j.Tables.Table.Name != "customers" || !j.Tables.Left || p.Join != nil {
+		t.Fatalf("plan: stream join %+v", j)
+	}
+	if want := j.Offset + len(j.RightRow); j.Tables.Offset != want {
+		t.Errorf("table columns at %d, want %d (after the right side's)", j.Tables.Offset, want)
+	}
+	if j.LeftFilterText != "o.id > 0" {
+		t.Errorf("left filter %q, want only the conjunct over the left side", j.LeftFilterText)
+	}
+	if !strings.Contains(p.FilterText, "c.tier <> 'gold'") || !strings.Contains(p.FilterText, "c.tier IS NULL") {
+		t.Errorf("filter after the lookups %q", p.FilterText)
+	}
+	if got := p.TableJoins(); len(got) != 1 || got[0] != j.Tables {
+		t.Errorf("TableJoins %v", got)
+	}
+	p, err = analyze("SELECT p.*, c.* FROM orders o JOIN payments p ON o.id = p.order_id AND p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '1' MINUTE JOIN customers c ON o.customer = c.name")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, want := len(p.Outputs), len(p.StreamJoin.Right.Columns)+len(p.StreamJoin.Tables.Table.Columns); n != want || p.Outputs[n-1].Name != "since" {
+		t.Errorf("p.*, c.* has %d columns, want %d (the right stream's, then the table's)", n, want)
 	}
 }

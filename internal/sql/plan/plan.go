@@ -171,6 +171,9 @@ func (p *Pipeline) TableJoins() []*Join {
 	var out []*Join
 	for _, q := range p.Queries() {
 		out = slices.AppendSeq(out, q.Join.Joins())
+		if q.StreamJoin != nil {
+			out = slices.AppendSeq(out, q.StreamJoin.Tables.Joins())
+		}
 	}
 	return out
 }
@@ -671,6 +674,17 @@ func (in *input) expandItems(list []ast.SelectItem) ([]selectItem, error) {
 				for _, name := range names {
 					ref := &ast.ColumnRef{Pos: item.Pos, Table: ast.Ident(side.alias), Name: ast.Ident(name)}
 					items = append(items, selectItem{expr: ref, name: name, text: side.alias + "." + name})
+				}
+			}
+			// Then the tables joined to the pairs, in join order.
+			for t := range j.Tables.Joins() {
+				if item.StarTable != "" && string(item.StarTable) != t.Alias {
+					continue
+				}
+				found = true
+				for _, c := range t.Table.Columns {
+					ref := &ast.ColumnRef{Pos: item.Pos, Table: ast.Ident(t.Alias), Name: ast.Ident(c.Name)}
+					items = append(items, selectItem{expr: ref, name: c.Name, text: t.Alias + "." + c.Name})
 				}
 			}
 			if !found {

@@ -81,6 +81,14 @@ type StreamJoin struct {
 	// one join task, which aggregates them itself rather than sending
 	// them to a stage of their own.
 	Grouped bool
+	// Tables are the tables joined to the join's rows (FROM a JOIN b ON …
+	// [LEFT] JOIN t ON k = t.pk …), in order: each pair, and each row an
+	// outer side emits with NULLs, is looked up as the join's task makes
+	// it, before WHERE's residue, the projection or an aggregation; their
+	// columns follow the right side's in the joined row. Nil without
+	// one. Never on an updating join (its rows taken back would be looked
+	// up again).
+	Tables *Join
 	// WindowLag, for the windows of the join's rows (TUMBLE over a query
 	// of the join), is how far behind the join's watermark a pair's time
 	// may be: the join's tasks pass their watermark on that much behind,
@@ -263,6 +271,18 @@ func resolveStreamJoin(f *ast.Join, in *input, right *joinSide, opts Options) (*
 	j.Updating = [2]bool{j.Outer[0] && keepLeft == Forever, j.Outer[1] && keepRight == Forever}
 	j.boundHint = bound
 	return in, nil
+}
+
+// readsTables reports whether e, over the joined row, reads a column of
+// a table joined to the join's rows.
+func (j *StreamJoin) readsTables(e *expr.Expr) bool {
+	from := j.Offset + len(j.RightRow)
+	for i := range j.Tables.Width() {
+		if e.References(from + i) {
+			return true
+		}
+	}
+	return false
 }
 
 // Updates reports whether the join's rows update (Updating): an outer
@@ -563,6 +583,8 @@ func finishStreamJoin(p *Pipeline, where ast.Expr, in *input, opts Options) erro
 			// the other side is outer: its unmatched rows carry NULLs
 			// for this side, which WHERE must see.
 			switch s := j.sides(e); {
+			case j.readsTables(e):
+				rest = append(rest, c) // after the lookups
 			case s == sideLeft && !j.Outer[1]:
 				j.leftOnly = append(j.leftOnly, c)
 			case s == sideRight && !j.Outer[0]:

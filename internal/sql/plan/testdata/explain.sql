@@ -583,3 +583,9 @@ SELECT c.tier, count(*) AS n
 FROM (SELECT id, customer AS who FROM orders UNION ALL SELECT user_id, url FROM clicks) u
 JOIN customers c ON u.who = c.name
 GROUP BY c.tier
+====
+-- A table joined to the pairs of a join of two streams: looked up in the join's tasks, before WHERE's residue.
+CREATE SINK labelled_payments WITH (connector = 'topic', topic = 'x') AS
+SELECT o.id, p.amount, c.tier FROM orders o JOIN payments p ON o.id = p.order_id
+  AND p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '1' HOUR
+  LEFT JOIN customers c ON o.customer = c.name WHERE c.tier IS DISTINCT FROM 'gold' AND o.amount > 10
