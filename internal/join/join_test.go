@@ -435,23 +435,31 @@ type storeWriter struct {
 	store map[string][]byte
 	sets  map[string]int
 	seen  map[string]bool
+	// deleted says a key seen in this checkpoint was deleted.
+	deleted map[string]bool
 
 	singles, plain int // deletions
 }
 
-func (w *storeWriter) change(key []byte) string {
+// change checks that a key changes once in a checkpoint, or is deleted
+// then set again (a row dropped, then the same record added again).
+func (w *storeWriter) change(key []byte, set bool) string {
 	w.t.Helper()
 	k := string(key)
-	if w.seen[k] {
-		w.t.Fatalf("key %x changed twice in one checkpoint", key)
+	if w.seen[k] && (set != w.deleted[k] || !set) {
+		w.t.Fatalf("key %x changed twice in one checkpoint, not deleted then set", key)
 	}
 	w.seen[k] = true
+	if w.deleted == nil {
+		w.deleted = map[string]bool{}
+	}
+	w.deleted[k] = !set
 	return k
 }
 
 func (w *storeWriter) Put(key, value []byte) error {
 	w.t.Helper()
-	k := w.change(key)
+	k := w.change(key, value != nil)
 	if value == nil {
 		if _, ok := w.store[k]; !ok {
 			w.t.Fatalf("tombstone for %x, which the store does not have", key)
@@ -468,7 +476,7 @@ func (w *storeWriter) Put(key, value []byte) error {
 
 func (w *storeWriter) SingleDelete(key []byte) error {
 	w.t.Helper()
-	k := w.change(key)
+	k := w.change(key, false)
 	if _, ok := w.store[k]; !ok {
 		w.t.Fatalf("single deletion of %x, which the store does not have", key)
 	}
@@ -831,5 +839,41 @@ func TestSingleDeleteOfRowsSetOnce(t *testing.T) {
 	}
 	if singles, plain := deletions(op); singles != 0 || plain != 2 {
 		t.Errorf("after a restore, deleted %d rows singly and %d plainly, want 0 and 2", singles, plain)
+	}
+}
+
+// A row of a side bounded in time, against a side kept Forever, comes
+// again after the watermark dropped it (a repartition record written
+// twice, replayed: not late against Forever, and its identity gone with
+// it). The old row's deletion and the new row's Set share a key in one
+// checkpoint: the deletion must come first, or the SingleDelete would
+// take the new Set and leave the old one, set twice.
+func TestRowBackAfterItsDeletion(t *testing.T) {
+	op := New(Spec{Keep: [2]int64{Left: 0, Right: Forever}})
+	store := map[string][]byte{}
+	checkpoint(t, op, store) // the snapshot: tracking starts
+	const n = 64
+	rows := make([]Row, n)
+	for i := range rows {
+		rows[i] = Row{Side: Left, Key: "k", TS: 1, Offset: int64(i), Values: []byte{byte(i)}}
+		mustAdd(t, op, rows[i])
+	}
+	checkpoint(t, op, store) // each set once
+	if err := op.Expire(100, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		mustAdd(t, op, r)
+	}
+	checkpoint(t, op, store)             // storeWriter fails a SingleDelete of a key set twice
+	if got := len(store) - 1; got != n { // less the watermark's entry
+		t.Errorf("the store holds %d rows after the checkpoint, want %d", got, n)
+	}
+	if err := op.Expire(200, nil); err != nil {
+		t.Fatal(err)
+	}
+	checkpoint(t, op, store) // the rows set once since their deletion: single-deleted
+	if len(store) != 1 {
+		t.Errorf("the store holds %d entries after the last expiry, want the watermark's", len(store))
 	}
 }

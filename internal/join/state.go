@@ -33,9 +33,11 @@ var watermarkKey = []byte{tagJoin, metaWatermark}
 // Changes calls fn with every state entry that changed since the last
 // call: a row's entry with its value when it was added or first matched,
 // a nil value when it was dropped, and the watermark's entry when it
-// moved. No key is both deleted and written in one call: a dropped row
-// is behind the watermark, so the same row cannot come back. key and
-// value are valid only until fn returns: fn copies what it keeps.
+// moved. A key is both deleted and written in one call only when a row
+// was dropped and the same record added again (a repartition record
+// written twice, not late because the other side keeps its rows
+// Forever): the deletion comes first. key and value are valid only
+// until fn returns: fn copies what it keeps.
 //
 // The first call on an operator that was neither loaded nor checkpointed
 // gives its whole state: tracking starts there, so an operator that is
@@ -91,7 +93,18 @@ func (o *Operator) ChangesTo(w Writer) error {
 		o.sorted = append(o.sorted, change{start: start, end: len(o.keyArena), e: e})
 	}
 	slices.SortFunc(o.sorted, func(a, b change) int {
-		return bytes.Compare(o.keyArena[a.start:a.end], o.keyArena[b.start:b.end])
+		if c := bytes.Compare(o.keyArena[a.start:a.end], o.keyArena[b.start:b.end]); c != 0 {
+			return c
+		}
+		// A row dropped, then the same record added again: its
+		// deletion first, or it would delete the new Set.
+		switch {
+		case a.e.dropped && !b.e.dropped:
+			return -1
+		case b.e.dropped && !a.e.dropped:
+			return 1
+		}
+		return 0
 	})
 	for i := range o.sorted {
 		c := &o.sorted[i]

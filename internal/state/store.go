@@ -68,8 +68,9 @@ func WithCacheSize(bytes int64) Option { return func(o *options) { o.cacheSize =
 // this). A larger one pays for itself where state comes and goes: a
 // change deleted before its memtable is flushed — a join's row set and
 // single-deleted within the memtable's span — never reaches a table, so
-// neither a flush nor a compaction writes it. Up to two memtables are in
-// memory while one is being flushed.
+// neither a flush nor a compaction writes it. Two memtables are in memory
+// while one is being flushed; up to four (MemTableStopWritesThreshold)
+// when flushes fall behind.
 func WithMemTableSize(bytes uint64) Option { return func(o *options) { o.memTable = bytes } }
 
 // WithLogger sends pebble's messages to l: informational ones (flushes,

@@ -95,8 +95,8 @@ func resolveJoin(f *ast.Join, lookup func(string) (*Source, bool), opts Options)
 	}
 	_, chained := f.Left.(*ast.Join)
 	if chained && !isTable(f.Right, lookup) || !chained && !isJoinSide(f.Left) {
-		return nil, unsupported(f.Left.Position(), "a join reads two sources, or joins tables to a stream one after another, for now (no joins of a join of two streams, no subqueries under a join's side)",
-			"FROM stream [LEFT] JOIN table_or_stream ON ..., or FROM stream JOIN table1 ON ... [LEFT] JOIN table2 ON ...")
+		return nil, unsupported(f.Left.Position(), "a join reads two sources, then tables one after another, for now (no joins of more than two streams)",
+			"FROM stream [LEFT] JOIN table_or_stream ON ... [[LEFT] JOIN table ON ...]; a third stream: write a join's rows to a topic with one sink and join that topic in another")
 	}
 	in, err := resolveFrom(f.Left, lookup, opts)
 	if err != nil {
