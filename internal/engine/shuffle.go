@@ -140,7 +140,8 @@ func newShuffleSpec(st *stateful, in *sourceInput) *shuffleSpec {
 			// Each row in each of its windows, stamped with the window's
 			// end: when the window's rows are complete.
 			spec.window, spec.windowEnds = t.Window, true
-			spec.width = len(ranked.RowColumns()) + 2
+			// The row, the tables' columns joined to it, the bounds.
+			spec.width = len(ranked.RowColumns()) + st.query.Join.Width() + 2
 			spec.windowKind = ranked.RowColumns()[t.WindowTime].Type
 			spec.time = t.WindowTime
 			if wm := ranked.Watermark; wm != nil && wm.Column == t.WindowTime && in.def.Watermark != nil {

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -110,5 +111,29 @@ func TestTableJoinedToStreamJoin(t *testing.T) {
 	}
 	if n, want := len(p.Outputs), len(p.StreamJoin.Right.Columns)+len(p.StreamJoin.Tables.Table.Columns); n != want || p.Outputs[n-1].Name != "since" {
 		t.Errorf("p.*, c.* has %d columns, want %d (the right stream's, then the table's)", n, want)
+	}
+}
+
+// A top-N over a window joined with a table ranks the looked-up rows in
+// their windows (the bounds after the table's columns); over a window of
+// a subquery, it is refused.
+func TestWindowTopNOverTableJoinPlan(t *testing.T) {
+	const ranked = `SELECT window_start, tier, id FROM (
+	  SELECT o.window_start, c.tier, o.id, ROW_NUMBER() OVER (PARTITION BY o.window_start, o.window_end, c.tier ORDER BY o.amount DESC) AS rn
+	  FROM TUMBLE(TABLE %s, DESCRIPTOR(placed_at), INTERVAL '1' MINUTE) o JOIN customers c ON o.customer = c.name) r
+	WHERE rn <= 3`
+	p, err := analyzeSink(t, sink+fmt.Sprintf(ranked, "orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Join == nil || p.TopN == nil || p.TopN.Window == nil {
+		t.Fatalf("plan: join %v, top-N %+v", p.Join, p.TopN)
+	}
+	if !p.TopN.Partition[0].References(p.Join.Offset + p.Join.Width()) {
+		t.Error("window_start is not the column after the table's")
+	}
+	_, err = analyzeSink(t, sink+fmt.Sprintf(ranked, "(SELECT id, customer, amount, placed_at FROM orders WHERE amount > 1)"))
+	if err == nil || !strings.Contains(err.Error(), "not supported") {
+		t.Errorf("a window of a subquery joined with a table: %v", err)
 	}
 }

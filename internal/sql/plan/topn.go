@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -262,8 +263,13 @@ func rankedInput(p *Pipeline, t *TopN, sub *ast.Subquery, lookup func(string) (*
 	p.Source = in.src
 	switch {
 	case in.join != nil && in.window != nil:
-		return nil, nil, unsupported(sub.Pos, "a top-N over a window joined with a table is not supported yet",
-			"rank the join's rows without a window, or write them to a topic and rank that topic's windows in another sink")
+		if in.window.over != nil || len(p.Feeds) > 0 {
+			return nil, nil, unsupported(sub.Pos, "a top-N over a window of a subquery joined with a table is not supported yet",
+				"window the source itself: TUMBLE(TABLE source, …) AS s JOIN table ON …")
+		}
+		// Each event looked up, then in each of its windows: the
+		// window's bounds follow the tables' columns in the row.
+		p.Join = in.join
 	case in.join != nil:
 		// The shuffle tasks look each event up as they decode it: the
 		// top-N ranks the joined rows, as a GROUP BY aggregates them.
@@ -292,7 +298,8 @@ func rankedInput(p *Pipeline, t *TopN, sub *ast.Subquery, lookup func(string) (*
 			return nil, nil, unsupported(w.fn.Pos, "a top-N over SESSION windows is not supported yet", "rank TUMBLE or HOP windows")
 		}
 		t.Window, t.WindowText, t.WindowTime = &w.spec, w.text, w.time
-		in.cols = exprColumns(in.alias, sideRow(in.src, w))
+		bounds := sideRow(in.src, w)[len(in.src.RowColumns()):]
+		in.cols = append(slices.Clip(in.cols), exprColumns(in.alias, bounds)...)
 	}
 	if inner.Where != nil {
 		if f := findAggregate(inner.Where); f != nil {

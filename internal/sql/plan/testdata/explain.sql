@@ -589,3 +589,10 @@ CREATE SINK labelled_payments WITH (connector = 'topic', topic = 'x') AS
 SELECT o.id, p.amount, c.tier FROM orders o JOIN payments p ON o.id = p.order_id
   AND p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '1' HOUR
   LEFT JOIN customers c ON o.customer = c.name WHERE c.tier IS DISTINCT FROM 'gold' AND o.amount > 10
+====
+-- A top-N over a window joined with a table: each event looked up once, then ranked in each of its windows.
+CREATE SINK top_tiers WITH (connector = 'topic', topic = 'x') AS
+SELECT window_start, tier, id FROM (
+  SELECT o.window_start, c.tier, o.id, ROW_NUMBER() OVER (PARTITION BY o.window_start, o.window_end, c.tier ORDER BY o.amount DESC) AS rn
+  FROM TUMBLE(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '1' MINUTE) o JOIN customers c ON o.customer = c.name) r
+WHERE rn <= 3
