@@ -42,7 +42,10 @@
 // several hopping windows, each its own key): the repartition topic is
 // written at least once, so a second Add of a row still in state is a
 // duplicate and is ignored. A duplicate of a row already dropped is
-// behind the watermark and is refused as late.
+// behind the watermark and is refused as late — unless the other side
+// keeps its rows Forever: then it is not late, and is joined and stored
+// again (the at-least-once shuffle's duplicates reach the output there;
+// exactly-once shuffles write none).
 //
 // # Persistence
 //

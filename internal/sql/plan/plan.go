@@ -696,12 +696,19 @@ func (in *input) expandItems(list []ast.SelectItem) ([]selectItem, error) {
 			return nil, errorf(item.Pos, "missing FROM-clause entry for table %q", item.StarTable)
 		}
 		if j := in.join; j != nil && (item.StarTable == "" || string(item.StarTable) != in.alias) {
-			// * is the stream's columns, then each table's in join
-			// order; t.* one table's.
+			// * is the stream's columns (and a window's bounds), then
+			// each table's in join order; t.* one table's.
 			if item.StarTable == "" {
+				names := make([]string, 0, len(in.src.Columns)+2)
 				for _, c := range in.src.Columns {
-					ref := &ast.ColumnRef{Pos: item.Pos, Table: ast.Ident(in.alias), Name: ast.Ident(c.Name)}
-					items = append(items, selectItem{expr: ref, name: c.Name, text: c.Name})
+					names = append(names, c.Name)
+				}
+				if in.window != nil && in.window.over == nil {
+					names = append(names, ColWindowStart, ColWindowEnd)
+				}
+				for _, n := range names {
+					ref := &ast.ColumnRef{Pos: item.Pos, Table: ast.Ident(in.alias), Name: ast.Ident(n)}
+					items = append(items, selectItem{expr: ref, name: n, text: n})
 				}
 			}
 			for t := range j.Joins() {

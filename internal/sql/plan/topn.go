@@ -397,8 +397,8 @@ func isTimeColumn(p *Pipeline, t *TopN, in *input, col int) bool {
 		c, ok := t.Over[col].Expr.Column()
 		k := len(p.Aggregation.Keys)
 		return ok && p.Aggregation.Window != nil && (c == k || c == k+1)
-	case t.Window != nil:
-		return col >= len(in.src.RowColumns())
+	case t.Window != nil: // the bounds: the row's last two columns, after any table's
+		return col >= len(in.cols)-2
 	case p.StreamJoin != nil:
 		// A join's rows are ranked as they are made: the result updates;
 		// but an inner window join's pairs of a window all come before
