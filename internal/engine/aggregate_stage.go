@@ -768,6 +768,8 @@ func (s *aggStage) checkpointTask(ctx context.Context, t *aggTask) error {
 				continue
 			}
 			switch next := s.st.next; {
+			case next != nil && next.join != nil:
+				s.chainPairs(t, out, &r)
 			case next != nil && next.topn != nil:
 				s.chainRankedJoined(t, out, &r)
 			case next != nil:
@@ -779,7 +781,7 @@ func (s *aggStage) checkpointTask(ctx context.Context, t *aggTask) error {
 	}
 	// The watermark goes after the rows of the windows it closed (and
 	// after the pairs a window join found before it moved).
-	if next != nil && (next.topn != nil || next.agg != nil && next.agg.Window != nil) {
+	if next != nil && (next.topn != nil || next.join != nil || next.agg != nil && next.agg.Window != nil) {
 		s.chainWatermark(t)
 	}
 	if tt := t.topn; tt != nil {

@@ -64,6 +64,9 @@ const (
 	groupStage      = "group"
 	windowStage     = "window" // an inner window join's pairs aggregated by their windows
 	outerStage      = "outer"
+	// joinStage, numbered from 2, runs a later join of a join of more
+	// than two streams (chainStreamJoins).
+	joinStage = "join"
 )
 
 // newNextStage makes the next stage of a pipeline from the one before:
@@ -225,6 +228,54 @@ func (s *aggStage) chainRankedJoined(t *aggTask, out *resultWriter, r *joinedRow
 		Key: key, Value: value, Timestamp: time.Now(), Headers: headers})
 }
 
+// chainPairs adds a pair of this join to the checkpoint's records for
+// the next join of a join of more than two streams, as its left side:
+// the next join's conditions on its left side (plan.StreamJoin.LeftFilter)
+// first, then its row keyed by the next join's left keys, timed by the
+// side's event time the next join reads (LeftTime), its identity the
+// task and pairID (the same on a replay, so the next join stores it
+// once). Never a row taken back: the plan refuses an updating join
+// before another.
+func (s *aggStage) chainPairs(t *aggTask, out *resultWriter, r *joinedRow) {
+	next := s.st.next.join
+	if f := next.LeftFilter; f != nil {
+		v, err := f.Eval(r.row)
+		if err != nil {
+			out.deadRow(nil, r.row, stageFilter, err)
+			return
+		}
+		if v.IsNull() || !v.Bool() {
+			s.p.stats.filtered.Add(1)
+			return
+		}
+	}
+	var key []byte
+	for _, k := range next.LeftKeys {
+		v, err := k.Eval(r.row)
+		if err != nil {
+			out.deadRow(nil, r.row, stageGroup, err)
+			return
+		}
+		if v.IsNull() && !next.Outer[0] {
+			s.p.stats.filtered.Add(1) // NULL = anything is not true: it cannot match
+			return
+		}
+		key = types.AppendGroupKey(key, v)
+	}
+	ts := r.ts
+	if v := r.row[next.LeftTime]; !v.IsNull() { // NULL only on a padded side, which no time bound reads (the plan)
+		ts = v.Micros()
+	}
+	value := binary.AppendVarint(nil, ts)
+	value = binary.AppendVarint(value, int64(t.partition))
+	value = binary.AppendVarint(value, r.id)
+	for _, v := range r.row[:next.Offset] {
+		value = types.AppendBinary(value, v)
+	}
+	t.chained = append(t.chained, &transport.Record{Topic: s.st.next.repartition, Partition: groupPartition(key, s.st.next.partitions),
+		Key: key, Value: value, Timestamp: time.Now()})
+}
+
 // aggregateJoined folds a joined row into the task's own aggregation (a
 // join grouped by its key, plan.StreamJoin.Grouped), as the stage of an
 // aggregation folds a repartition record. Only a failure of the state
@@ -368,6 +419,12 @@ func (s *aggStage) chainWatermark(t *aggTask) {
 	case final:
 	case s.st.next.topn != nil:
 		next = wm + 1
+	case s.st.next.join != nil:
+		// The next join's left rows, this join's pairs, are timed by a
+		// side's event time, which lags this watermark by as long as
+		// that side's rows are kept here.
+		lag := s.st.next.join.LeftLag
+		next = max(wm, eventtime.NoWatermark+1+lag) - lag
 	case s.st.join != nil:
 		// A pair may be as far behind the join's watermark as its side's
 		// rows are kept (windows of a join's rows): the windows wait.
@@ -643,4 +700,38 @@ func aggregatedRow(agg *plan.Aggregation, r *aggregate.Result) (row, keys types.
 		row = append(row, windowBound(agg, r.Window.Start), windowBound(agg, r.Window.End))
 	}
 	return append(row, r.Values...), keys, nil
+}
+
+// chainStreamJoins makes a join of more than two streams a chain of
+// join stages (plan.StreamJoin.Before): first, the first join of two,
+// gets chain[0]; each later stage joins the pairs of the one before,
+// sent at its checkpoints (chainPairs) with its watermark held back by
+// how late they may be (plan.StreamJoin.LeftLag), with its own stream,
+// read by its inputs of that stage. A later stage's origins are the
+// tasks of the stage before (its left side), then its stream's
+// partitions.
+//
+//	a, b ──► .repartition ──► join tasks ──► .join2.repartition ◄── c
+//	                                              │
+//	                                        join2 tasks ──► sink
+func (p *pipeline) chainStreamJoins(first *stateful, chain []*plan.StreamJoin, ttl time.Duration) {
+	first.join = chain[0]
+	prev := first
+	for i, j := range chain[1:] {
+		st := newNextStage(prev, joinStage+itoa(int64(i+2)))
+		st.join, st.joinIndex, st.ttl = j, i+1, ttl
+		st.leftOrigins, st.origins = prev.partitions, prev.partitions
+		for _, in := range p.inputs {
+			if in.stage != st.joinIndex {
+				continue
+			}
+			if st.origins == st.leftOrigins { // its stream's first input stands for its options
+				st.joinLateTopics[1], st.idle = in.lateTopic, in.idle
+			}
+			in.firstOrigin = st.origins
+			st.origins += in.partitions
+		}
+		st.partitions = st.origins
+		prev.next, prev = st, st
+	}
 }

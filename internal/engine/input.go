@@ -17,8 +17,12 @@ import (
 // (plan.StreamJoin) reads two, the right side second, each shuffled to
 // the join stage.
 type sourceInput struct {
-	def        *plan.Source
-	side       int // 0; 1 for the right side of a stream join
+	def  *plan.Source
+	side int // 0; 1 for the right side of a stream join
+	// stage is the join of two streams, in the chain of a join of more
+	// (plan.StreamJoin.Chain), whose right side this input is: 0 for the
+	// first join's sides, 1 for the third stream's, and so on.
+	stage      int
 	source     connector.Source
 	format     string
 	formatOpts map[string]string
@@ -82,10 +86,10 @@ func (e *Engine) newSourceInput(def *plan.Source, side int, group string) (*sour
 // first reading through the side's group, the others through
 // <group>.union<N>, as a UNION ALL's queries do, each with the side's
 // WHERE over the union's row; any other side one, filtered by filter.
-func (e *Engine) sideInputs(pl *plan.Pipeline, side int, group string, filter *expr.Expr) ([]*sourceInput, error) {
+func (e *Engine) sideInputs(pl *plan.Pipeline, j *plan.StreamJoin, side int, group string, filter *expr.Expr) ([]*sourceInput, error) {
 	src, feeds := pl.Source, pl.Feeds
 	if side == 1 {
-		src, feeds = pl.StreamJoin.Right, pl.StreamJoin.RightFeeds
+		src, feeds = j.Right, j.RightFeeds
 	}
 	if len(feeds) == 0 {
 		in, err := e.newSourceInput(src, side, group)
@@ -125,12 +129,33 @@ func sameStream(a, b *plan.Source) bool {
 // inputs' partitions, numbered after the inputs before it) comes from, and
 // the partition it is there.
 func (p *pipeline) inputOf(origin int32) (*sourceInput, int32) {
+	return p.stageInputOf(p.stateful, origin)
+}
+
+// stageInputOf is inputOf for stage st, whose origins number its own
+// inputs: nil for an origin that is a task of the join before (a join of
+// more than two streams, whose later joins' left side is the pairs of
+// the one before).
+func (p *pipeline) stageInputOf(st *stateful, origin int32) (*sourceInput, int32) {
+	if origin < st.leftOrigins {
+		return nil, origin
+	}
 	for i := len(p.inputs) - 1; i > 0; i-- {
-		if in := p.inputs[i]; origin >= in.firstOrigin {
+		if in := p.inputs[i]; in.stage == st.joinIndex && origin >= in.firstOrigin {
 			return in, origin - in.firstOrigin
 		}
 	}
 	return p.inputs[0], origin
+}
+
+// inputStage is the stage an input's shuffle tasks send to: the first,
+// or for a later stream of a join of more than two, its join's.
+func (p *pipeline) inputStage(in *sourceInput) *stateful {
+	st := p.stateful
+	for st != nil && st.joinIndex != in.stage {
+		st = st.next
+	}
+	return st
 }
 
 // rowQuery is the query the input's tasks evaluate over each source
@@ -147,7 +172,7 @@ func (in *sourceInput) rowQuery() *plan.Pipeline {
 // (late.topic, the idle timeout) stand for a fed side's.
 func (p *pipeline) firstInput(side int) *sourceInput {
 	for _, in := range p.inputs {
-		if in.side == side {
+		if in.side == side && in.stage == 0 {
 			return in
 		}
 	}

@@ -116,6 +116,16 @@ func pairOf(side join.Side, own, other rowOrigin) (left, right rowOrigin) {
 func joinStageExprs(st *stateful) []*expr.Expr {
 	pl := st.query
 	exprs := []*expr.Expr{st.join.Condition}
+	if next := st.next; next != nil && next.join != nil {
+		// The next join of a join of more than two streams reads this
+		// one's pairs: its keys and conditions on them, then whatever
+		// it and the joins after it read (their rows start with these).
+		exprs = append(exprs, next.join.LeftKeys...)
+		if next.join.LeftFilter != nil {
+			exprs = append(exprs, next.join.LeftFilter)
+		}
+		return append(exprs, joinStageExprs(next)...)
+	}
 	for t := range st.join.Tables.Joins() { // looked up in the join's tasks
 		exprs = append(exprs, t.Key)
 	}
@@ -219,7 +229,7 @@ func (s *aggStage) lateJoinRow(t *aggTask, side join.Side, r *transport.Record, 
 			row = append(row, v)
 		}
 	}
-	in, partition := s.p.inputOf(origin)
+	in, partition := s.p.stageInputOf(s.st, origin) // a right side's: the left of a later join has no late.topic
 	src := in.def
 	row = append(row, types.NewTimestampTZ(ts), types.NewInt4(partition), types.NewInt8(offset))
 	value, err := jt.late[side].Encode(nil, row)
@@ -242,7 +252,7 @@ func (s *aggStage) foldJoin(t *aggTask, r *transport.Record) error {
 		err = fmt.Errorf("%w: origin %d; the sources have %d partitions", errMalformedRepartition, origin, s.st.origins)
 	}
 	side := join.Left
-	if in, _ := s.p.inputOf(origin); in.side == 1 {
+	if in, _ := s.p.stageInputOf(s.st, origin); in != nil && in.side == 1 {
 		// The right side's input is the last; the left's, one or, for a
 		// UNION ALL on the left, one per query (side 0 each).
 		side = join.Right

@@ -309,10 +309,11 @@ func (e *Engine) newPipeline(ctx context.Context, entry catalog.Entry, pl *plan.
 	// once (a registry format registers its schema) and shared by the
 	// tasks.
 	filter := [2]*expr.Expr{pl.Filter}
-	if j := pl.StreamJoin; j != nil {
-		filter = [2]*expr.Expr{j.LeftFilter, j.RightFilter}
+	chain := pl.StreamJoin.Chain() // the joins of two streams; more than one joins more than two
+	if len(chain) > 0 {
+		filter = [2]*expr.Expr{chain[0].LeftFilter, chain[0].RightFilter}
 	}
-	if p.inputs, err = e.sideInputs(pl, 0, p.group, filter[0]); err != nil {
+	if p.inputs, err = e.sideInputs(pl, nil, 0, p.group, filter[0]); err != nil {
 		return nil, err
 	}
 	main := p.inputs[0]
@@ -329,10 +330,17 @@ func (e *Engine) newPipeline(ctx context.Context, entry catalog.Entry, pl *plan.
 		}
 		p.inputs = append(p.inputs, in)
 	}
-	if pl.StreamJoin != nil {
-		right, err := e.sideInputs(pl, 1, p.group+".right", filter[1])
+	for i, j := range chain {
+		group := p.group + ".right"
+		if i > 0 {
+			group += itoa(int64(i + 1))
+		}
+		right, err := e.sideInputs(pl, j, 1, group, j.RightFilter)
 		if err != nil {
 			return nil, err
+		}
+		for _, in := range right {
+			in.stage = i
 		}
 		p.inputs = append(p.inputs, right...)
 	}
@@ -378,6 +386,9 @@ func (e *Engine) newPipeline(ctx context.Context, entry catalog.Entry, pl *plan.
 		// gains partitions changes their count, which setupStateful
 		// refuses, rather than renumbering a join's origins unnoticed.
 		for _, in := range p.inputs {
+			if in.stage > 0 {
+				continue // a later join's (chainStreamJoins)
+			}
 			in.firstOrigin = st.origins
 			st.origins += in.partitions
 			// A UNION ALL on a join's side: the first query's source's
@@ -387,6 +398,9 @@ func (e *Engine) newPipeline(ctx context.Context, entry catalog.Entry, pl *plan.
 			}
 		}
 		st.partitions = st.origins
+		if len(chain) > 1 {
+			p.chainStreamJoins(st, chain, scfg.ttl)
+		}
 		grouped := pl.StreamJoin != nil && pl.StreamJoin.Grouped && !e.hasGroupStage(ctx, st)
 		st.topn = nil // a top-N is always a stage of its own, after the others
 		switch {

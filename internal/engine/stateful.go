@@ -92,7 +92,14 @@ type stateful struct {
 	// origins counts the inputs' partitions, whose watermarks the stage
 	// follows: the source's, or both of a join's (the right's numbered
 	// after the left's).
-	origins     int32
+	origins int32
+	// joinIndex is which join of a chain of joins of two streams the
+	// stage runs (plan.StreamJoin.Chain): 0 for the first (and for any
+	// stage that is not a join); leftOrigins, for a later one, the
+	// origins that are the tasks of the join before, whose pairs are its
+	// left side, numbered before its right side's input partitions.
+	joinIndex   int
+	leftOrigins int32
 	group       string // the aggregate stage's consumer group
 	exactlyOnce bool
 	interval    time.Duration // between checkpoints of the aggregate stage
@@ -464,7 +471,7 @@ func (p *pipeline) waitStage(ctx context.Context, st *stateful) error {
 // endInput moves the watermarks of one ended input's partitions to
 // endOfInput, while the other input of a join goes on.
 func (p *pipeline) endInput(ctx context.Context, in *sourceInput) error {
-	return p.punctuateEnd(ctx, p.stateful, in.firstOrigin, in.firstOrigin+in.partitions)
+	return p.punctuateEnd(ctx, p.inputStage(in), in.firstOrigin, in.firstOrigin+in.partitions)
 }
 
 // punctuateEnd sends every partition of a stage's repartition topic the

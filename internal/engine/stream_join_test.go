@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -79,43 +78,17 @@ func genOrdersPayments(seed uint64, n int) ([]sjOrder, []sjPayment) {
 // the last, which moves every watermark past every bound.
 func produceOrdersPayments(t *testing.T, tr transport.Transport, orders []sjOrder, payments []sjPayment, seed uint64) {
 	t.Helper()
-	r := rand.New(rand.NewPCG(seed, 3))
-	type rec struct {
-		at  time.Time
-		rec *transport.Record
-	}
-	var recs []rec
-	last := time.Time{}
-	ts := func(t time.Time) string { return t.Format("2006-01-02 15:04:05.999") }
-	for _, o := range orders {
-		recs = append(recs, rec{o.ts.Add(time.Duration(r.IntN(1500)) * time.Millisecond), &transport.Record{Topic: "orders", Partition: o.part,
-			Value: fmt.Appendf(nil, `{"id":%d,"customer":"c%d","amount":%d,"placed_at":"%s"}`, o.id, o.id%7, o.amount, ts(o.ts))}})
-		last = later(last, o.ts)
-	}
-	for _, p := range payments {
-		recs = append(recs, rec{p.ts.Add(time.Duration(r.IntN(1500)) * time.Millisecond), &transport.Record{Topic: "payments", Partition: p.part,
-			Value: fmt.Appendf(nil, `{"order_id":%d,"amount":%d,"paid_at":"%s"}`, p.orderID, p.amount, ts(p.ts))}})
-		last = later(last, p.ts)
-	}
-	sort.SliceStable(recs, func(i, j int) bool { return recs[i].at.Before(recs[j].at) })
-	flush := last.Add(time.Minute)
-	for part := range int32(3) {
-		recs = append(recs, rec{flush, &transport.Record{Topic: "orders", Partition: part,
-			Value: fmt.Appendf(nil, `{"id":-1,"amount":0,"placed_at":"%s"}`, ts(flush))}})
-	}
-	for part := range int32(2) {
-		recs = append(recs, rec{flush, &transport.Record{Topic: "payments", Partition: part,
-			Value: fmt.Appendf(nil, `{"order_id":-1,"amount":0,"paid_at":"%s"}`, ts(flush))}})
-	}
+	produceThree(t, tr, orders, payments, nil, seed, true)
+}
+
+// produceBatches writes recs in order, 200 at a time.
+func produceBatches(t *testing.T, tr transport.Transport, recs []*transport.Record) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for len(recs) > 0 {
 		n := min(200, len(recs))
-		batch := make([]*transport.Record, n)
-		for i := range batch {
-			batch[i] = recs[i].rec
-		}
-		if err := tr.Produce(ctx, batch); err != nil {
+		if err := tr.Produce(ctx, recs[:n]); err != nil {
 			t.Fatal(err)
 		}
 		recs = recs[n:]

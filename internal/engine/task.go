@@ -122,7 +122,7 @@ func (p *pipeline) newTask(in *sourceInput, partition int32) *task {
 			t.coerced = append(t.coerced, i)
 		}
 	}
-	if st := p.stateful; st != nil {
+	if st := p.inputStage(in); st != nil {
 		var spec *shuffleSpec
 		t.shuffle, spec = newShuffleState(st, in)
 		exprs := append(slices.Clone(spec.keys), spec.args...)

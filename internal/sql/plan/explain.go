@@ -163,37 +163,46 @@ func (p *Pipeline) explainQuery() string {
 			line("Filter %s (before the lookup)", j.StreamFilterText)
 		}
 	}
-	if j := p.StreamJoin; j != nil {
-		if j.Tables != nil {
-			tables(j.Tables, "the join's task makes each joined row")
+	if last := p.StreamJoin; last != nil {
+		if last.Tables != nil {
+			tables(last.Tables, "the join's task makes each joined row")
 		}
-		kind := map[string]string{"INNER": "Join", "LEFT": "Left join", "RIGHT": "Right join", "FULL": "Full join"}[j.Kind()]
-		line("%s stream %s AS %s ON %s (rows shuffled by key to the join tasks; pairs emitted as they meet)", kind, j.Right.Name, j.RightAlias, j.ConditionText)
-		fmt.Fprintf(&b, "%s  keys: %s\n", indent, strings.Join(j.KeyText, ", "))
-		left, right := j.Keep()
-		fmt.Fprintf(&b, "%s  state: %s rows for %s, %s rows for %s after their event time\n", indent, j.LeftAlias, keepText(left), j.RightAlias, keepText(right))
-		for side, alias := range []string{j.LeftAlias, j.RightAlias} {
-			if j.Updating[side] {
-				fmt.Fprintf(&b, "%s  updating: each %s row without a partner is emitted at once with NULLs, and taken back when its first partner comes\n", indent, alias)
+		chain := last.Chain()
+		slices.Reverse(chain) // the last join is the node nearest the top
+		for _, j := range chain {
+			kind := map[string]string{"INNER": "Join", "LEFT": "Left join", "RIGHT": "Right join", "FULL": "Full join"}[j.Kind()]
+			line("%s stream %s AS %s ON %s (rows shuffled by key to the join tasks; pairs emitted as they meet)", kind, j.Right.Name, j.RightAlias, j.ConditionText)
+			fmt.Fprintf(&b, "%s  keys: %s\n", indent, strings.Join(j.KeyText, ", "))
+			left, right := j.Keep()
+			fmt.Fprintf(&b, "%s  state: %s rows for %s, %s rows for %s after their event time\n", indent, j.LeftAlias, keepText(left), j.RightAlias, keepText(right))
+			for side, alias := range []string{j.LeftAlias, j.RightAlias} {
+				if j.Updating[side] {
+					fmt.Fprintf(&b, "%s  updating: each %s row without a partner is emitted at once with NULLs, and taken back when its first partner comes\n", indent, alias)
+				}
 			}
-		}
-		if len(j.RightFeeds) > 0 {
-			fmt.Fprintf(&b, "%s  %s: %s\n", indent, j.RightAlias, feedsText(j.Right, j.RightFeeds, "the join, as its right side"))
-			writeFeeds(&b, indent+"    ", j.Right, j.RightFeeds)
-		} else {
-			fmt.Fprintf(&b, "%s  %s: %s\n", indent, j.RightAlias, describeConnector(j.Right.Connector, j.Right.Options))
-		}
-		if j.RightWindow != nil {
-			fmt.Fprintf(&b, "%s  %s window: %s\n", indent, j.RightAlias, j.RightWindowText)
-		}
-		if j.RightFilter != nil {
-			fmt.Fprintf(&b, "%s  %s filter: %s\n", indent, j.RightAlias, j.RightFilterText)
-		}
-		if j.LeftWindow != nil {
-			fmt.Fprintf(&b, "%s  %s window: %s\n", indent, j.LeftAlias, j.LeftWindowText)
-		}
-		if j.LeftFilter != nil {
-			line("Filter %s", j.LeftFilterText)
+			if len(j.RightFeeds) > 0 {
+				fmt.Fprintf(&b, "%s  %s: %s\n", indent, j.RightAlias, feedsText(j.Right, j.RightFeeds, "the join, as its right side"))
+				writeFeeds(&b, indent+"    ", j.Right, j.RightFeeds)
+			} else {
+				fmt.Fprintf(&b, "%s  %s: %s\n", indent, j.RightAlias, describeConnector(j.Right.Connector, j.Right.Options))
+			}
+			if j.RightWindow != nil {
+				fmt.Fprintf(&b, "%s  %s window: %s\n", indent, j.RightAlias, j.RightWindowText)
+			}
+			if j.RightFilter != nil {
+				fmt.Fprintf(&b, "%s  %s filter: %s\n", indent, j.RightAlias, j.RightFilterText)
+			}
+			if j.LeftWindow != nil {
+				fmt.Fprintf(&b, "%s  %s window: %s\n", indent, j.LeftAlias, j.LeftWindowText)
+			}
+			if j.Before != nil {
+				t := j.Before.Row()[j.LeftTime].Name
+				fmt.Fprintf(&b, "%s  %s: the pairs of the join below, sent on at its checkpoints; their event time %s, at most %s behind its watermark\n",
+					indent, j.LeftAlias, t, keepText(j.LeftLag))
+			}
+			if j.LeftFilter != nil {
+				line("Filter %s", j.LeftFilterText)
+			}
 		}
 	}
 	s := p.Source

@@ -94,13 +94,17 @@ func resolveJoin(f *ast.Join, lookup func(string) (*Source, bool), opts Options)
 		return nil, unsupported(f.Pos, f.Kind+" JOIN is not supported yet", "FROM stream [LEFT] JOIN table ON stream.col = table.primary_key, or FROM stream [LEFT | RIGHT | FULL] JOIN stream ON ...")
 	}
 	_, chained := f.Left.(*ast.Join)
-	if chained && !isTable(f.Right, lookup) || !chained && !isJoinSide(f.Left) {
-		return nil, unsupported(f.Left.Position(), "a join reads two sources, then tables one after another, for now (no joins of more than two streams)",
-			"FROM stream [LEFT] JOIN table_or_stream ON ... [[LEFT] JOIN table ON ...]; a third stream: write a join's rows to a topic with one sink and join that topic in another")
+	if chained && !isTable(f.Right, lookup) && !isStream(f.Right, lookup) || !chained && !isJoinSide(f.Left) {
+		return nil, unsupported(f.Left.Position(), "a join reads sources, window table functions or subqueries on each side of a join of two streams, then further streams or tables one after another",
+			"FROM stream [LEFT] JOIN table_or_stream ON ... [[LEFT] JOIN table_or_stream ON ...]")
 	}
 	in, err := resolveFrom(f.Left, lookup, opts)
 	if err != nil {
 		return nil, err
+	}
+	if chained && isStream(f.Right, lookup) && in.sjoin == nil {
+		return nil, unsupported(f.Right.Position(), "a stream joined after a table is not supported yet",
+			"join the streams first, then the tables: FROM a JOIN b ON … JOIN table ON …")
 	}
 	if chained && in.sjoin != nil && in.sjoin.Updates() {
 		return nil, unsupported(f.Right.Position(), fmt.Sprintf("a table joined to a %s JOIN without a time bound is not supported: a NULL-padded row it takes back would be looked up again, and the table may have changed", in.sjoin.Kind()),
@@ -140,7 +144,7 @@ func resolveJoin(f *ast.Join, lookup func(string) (*Source, bool), opts Options)
 		j.Alias = string(right.Alias)
 	}
 	if j.Alias == in.alias || in.join != nil && in.join.tableAlias(j.Alias) ||
-		in.sjoin != nil && (j.Alias == in.sjoin.RightAlias || in.sjoin.Tables != nil && in.sjoin.Tables.tableAlias(j.Alias)) {
+		in.sjoin != nil && (slices.Contains(in.sjoin.aliases(), j.Alias) || in.sjoin.Tables != nil && in.sjoin.Tables.tableAlias(j.Alias)) {
 		return nil, errorf(right.Pos, "table name %q specified more than once", j.Alias)
 	}
 	j.TableKey = slices.IndexFunc(table.Columns, func(c Column) bool { return c.Name == table.PrimaryKey })
@@ -241,6 +245,17 @@ func wider(a, b types.Kind) bool {
 	}
 	ra, rb := rank(a, types.KindDate, types.KindTimestamp, types.KindTimestampTZ), rank(b, types.KindDate, types.KindTimestamp, types.KindTimestampTZ)
 	return ra >= 0 && rb >= 0 && ra > rb
+}
+
+// isStream reports whether a join side is a stream: a source without a
+// primary key.
+func isStream(t ast.TableExpr, lookup func(string) (*Source, bool)) bool {
+	n, ok := t.(*ast.TableName)
+	if !ok {
+		return false
+	}
+	src, found := lookup(string(n.Name))
+	return found && src.PrimaryKey == ""
 }
 
 // isJoinSide reports whether a side of a join is one this planner

@@ -143,6 +143,9 @@ type Pipeline struct {
 func (p *Pipeline) Sources() []*Source {
 	out := p.SideSources(0)
 	if p.StreamJoin != nil {
+		for _, j := range p.StreamJoin.Before.Chain() { // the streams joined before the last
+			out = append(out, j.Right)
+		}
 		out = append(out, p.SideSources(1)...)
 	}
 	for _, q := range p.Union { // a later query's own feeds and joined stream too
@@ -439,6 +442,9 @@ func planQuery(p *Pipeline, q *ast.Select, lookup func(string) (*Source, bool), 
 		return err
 	}
 	if aggregates(q, items) {
+		if err := refuseChained(in.sjoin, q.Pos, "GROUP BY"); err != nil {
+			return err
+		}
 		if j := in.sjoin; j != nil {
 			in.window = j.attachedWindows(in.cols)
 			if f, ok := q.From.(*ast.Join); ok && f.Window != nil {
@@ -653,11 +659,18 @@ func (in *input) expandItems(list []ast.SelectItem) ([]selectItem, error) {
 			continue
 		}
 		if j := in.sjoin; j != nil {
-			sides := []struct {
+			type side struct {
 				alias    string
 				src      *Source
 				windowed bool
-			}{{in.alias, in.src, j.LeftWindow != nil}, {j.RightAlias, j.Right, j.RightWindow != nil}}
+			}
+			// Each stream's, in join order (the first join's left side
+			// is the pipeline's source).
+			chain := j.Chain()
+			sides := []side{{in.alias, in.src, chain[0].LeftWindow != nil}}
+			for _, x := range chain {
+				sides = append(sides, side{x.RightAlias, x.Right, x.RightWindow != nil})
+			}
 			found := false
 			for _, side := range sides {
 				if item.StarTable != "" && string(item.StarTable) != side.alias {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/tide-data/tide/internal/eventtime"
 
@@ -94,11 +95,159 @@ type StreamJoin struct {
 	// may be: the join's tasks pass their watermark on that much behind,
 	// so that no pair comes after its window has closed.
 	WindowLag int64
+	// Before, when set, is the join of two streams whose pairs are this
+	// join's left side (FROM a JOIN b ON … JOIN c ON …): LeftRow is its
+	// joined row, LeftTime the event time of one of its sides — the one
+	// ON (or an inner join's WHERE) bounds against the right side's, or
+	// else its left's — and LeftLag how far behind Before's watermark that
+	// time may be in its pairs (as long as that side's rows are kept).
+	// The engine runs each join as a stage of its own, the one before
+	// sending its pairs to the next with its watermark held back by
+	// LeftLag.
+	Before  *StreamJoin
+	LeftLag int64
 
 	leftOnly, rightOnly []ast.Expr // one-sided conjuncts, until finishStreamJoin
 	boundHint           string     // how to bound the join, for errors
 	residue             []ast.Expr // WHERE's conjuncts evaluated on the joined rows
 	windowed            [2]bool    // per side: a window join bounds its rows (windowBounds)
+	pos                 ast.Pos    // the join's, for errors found after it is resolved
+}
+
+// Row is the join's row before any table joined to it: the left side's
+// row, then the right's.
+func (j *StreamJoin) Row() []Column { return append(slices.Clip(j.LeftRow), j.RightRow...) }
+
+// Chain returns the joins of two streams that make j's rows, the first
+// (whose left side is the pipeline's Source) first, j last.
+func (j *StreamJoin) Chain() []*StreamJoin {
+	var out []*StreamJoin
+	for x := j; x != nil; x = x.Before {
+		out = append(out, x)
+	}
+	slices.Reverse(out)
+	return out
+}
+
+// pairTime is an event-time column of a join's pairs, and how far behind
+// the join's watermark it may be in them (Forever: without bound).
+type pairTime struct {
+	col int
+	lag int64
+}
+
+// pairTimes are the event-time columns of j's pairs that are never NULL
+// (a side the join pads with NULLs has none), with their lag: a pair is
+// made when its second row arrives, and its first waited in the join at
+// most its side's Keep. That holds only when both sides are bounded: a
+// join that keeps one side for ever joins the other's rows however late
+// they come.
+func (j *StreamJoin) pairTimes() []pairTime {
+	keep := [2]int64{}
+	keep[0], keep[1] = j.Keep()
+	if keep[0] == Forever || keep[1] == Forever {
+		keep = [2]int64{Forever, Forever}
+	}
+	var out []pairTime
+	if !j.Outer[1] {
+		out = append(out, pairTime{j.LeftTime, max(keep[0], 0)})
+	}
+	if !j.Outer[0] {
+		out = append(out, pairTime{j.Offset + j.RightTime, max(keep[1], 0)})
+	}
+	return out
+}
+
+// checkBefore refuses a join of two streams whose pairs cannot be
+// another join's left side yet.
+func checkBefore(before *StreamJoin, pos ast.Pos) error {
+	const hint = "join two streams in one sink, write its rows to a topic, and join that topic with the third stream in another"
+	switch {
+	case before.Updates():
+		return unsupported(pos, fmt.Sprintf("a stream joined to the rows of a %s JOIN without a time bound is not supported: the rows it takes back would have to be taken back from this join too", before.Kind()),
+			before.boundHint+" to emit its lonely rows once, final")
+	case before.Tables != nil:
+		return unsupported(pos, "a stream joined after a table is not supported yet", "join the tables after the last stream: FROM a JOIN b ON … JOIN c ON … JOIN table ON …")
+	case before.LeftWindow != nil || before.RightWindow != nil:
+		return unsupported(pos, "a stream joined to the rows of a window join is not supported yet", hint)
+	case len(before.RightFeeds) > 0:
+		return unsupported(pos, "a stream joined to the rows of a join with a subquery on its right side is not supported yet", hint)
+	}
+	return nil
+}
+
+// refuseChained refuses what the rows of a join of more than two
+// streams cannot feed yet (an aggregation, a top-N); nil for any other
+// join.
+func refuseChained(j *StreamJoin, pos ast.Pos, what string) error {
+	if j == nil || j.Before == nil {
+		return nil
+	}
+	return unsupported(pos, what+" over a join of more than two streams is not supported yet",
+		"write the join's rows to a topic with one sink, and read that topic in another")
+}
+
+// aliases are the names of the streams whose rows make j's.
+func (j *StreamJoin) aliases() []string {
+	out := []string{j.Chain()[0].LeftAlias}
+	for _, x := range j.Chain() {
+		out = append(out, x.RightAlias)
+	}
+	return out
+}
+
+// chooseLeftTime picks, for a join whose left side is another's pairs
+// (Before), the left event-time column that the conjuncts conds bound
+// against the right side's, when the one it has is not bounded: an
+// interval join of a third stream may bound it by either of the first
+// two's times.
+func (j *StreamJoin) chooseLeftTime(conds []ast.Expr, cols []expr.Column, opts Options) {
+	if j.Before == nil || j.HasLower || j.HasUpper {
+		return
+	}
+	for _, t := range j.Before.pairTimes() {
+		try := *j
+		try.LeftTime = t.col
+		for _, c := range conds {
+			if try.LeftRow[try.LeftTime].Type == try.RightRow[try.RightTime].Type {
+				try.addBound(c, cols, opts)
+			}
+		}
+		if try.HasLower || try.HasUpper {
+			j.LeftTime, j.Lower, j.Upper, j.HasLower, j.HasUpper = t.col, try.Lower, try.Upper, try.HasLower, try.HasUpper
+			return
+		}
+	}
+}
+
+// finishChained works out how far behind the join before's watermark
+// this join's left rows may come (LeftLag), and refuses a time bound
+// that cannot hold: pairs of a join that keeps a side for ever may come
+// at any time, and this join would have dropped their partners.
+func (j *StreamJoin) finishChained() error {
+	if j.Before == nil {
+		return nil
+	}
+	lag := int64(Forever)
+	for _, t := range j.Before.pairTimes() {
+		if t.col == j.LeftTime {
+			lag = t.lag
+		}
+	}
+	left, right := j.Keep()
+	if lag == Forever && (left != Forever || right != Forever) {
+		return unsupported(j.pos, fmt.Sprintf("a time bound on the rows of a %s JOIN that is not bounded on both sides (or by a side it pads with NULLs) is not supported: its pairs may come at any time after their partners here are gone", j.Before.Kind()),
+			j.Before.boundHint+", with a lower and an upper end; or drop this join's time bound")
+	}
+	if lag != Forever {
+		j.LeftLag = lag
+	}
+	updated := j.Updating
+	j.Updating = [2]bool{j.Outer[0] && left == Forever, j.Outer[1] && right == Forever}
+	if updated != j.Updating {
+		return fmt.Errorf("internal: the join's bounds changed after it was resolved")
+	}
+	return nil
 }
 
 // Forever is a retention without end.
@@ -192,9 +341,18 @@ func resolveStreamJoin(f *ast.Join, in *input, right *joinSide, opts Options) (*
 	if f.Kind != "INNER" && f.Kind != "LEFT" && f.Kind != "RIGHT" && f.Kind != "FULL" {
 		return nil, unsupported(f.Pos, f.Kind+" JOIN between two streams is not supported yet", "use INNER, LEFT, RIGHT or FULL JOIN: "+hint)
 	}
-	j := &StreamJoin{Right: right.src, LeftAlias: in.alias, RightAlias: right.alias,
+	before := in.sjoin // a join of two streams whose pairs are the left side
+	if before != nil {
+		if err := checkBefore(before, right.pos); err != nil {
+			return nil, err
+		}
+	}
+	j := &StreamJoin{Right: right.src, LeftAlias: in.alias, RightAlias: right.alias, Before: before, pos: f.Pos,
 		Outer: [2]bool{f.Kind == "LEFT" || f.Kind == "FULL", f.Kind == "RIGHT" || f.Kind == "FULL"}}
-	if j.RightAlias == j.LeftAlias {
+	if before != nil {
+		j.LeftAlias = "(" + strings.Join(before.aliases(), " JOIN ") + ")" // for EXPLAIN
+	}
+	if j.RightAlias == j.LeftAlias || before != nil && slices.Contains(before.aliases(), j.RightAlias) {
 		return nil, errorf(right.pos, "table name %q specified more than once", j.RightAlias)
 	}
 	for _, w := range []*window{in.window, right.window} {
@@ -204,6 +362,17 @@ func resolveStreamJoin(f *ast.Join, in *input, right *joinSide, opts Options) (*
 		}
 	}
 	j.LeftRow, j.RightRow = sideRow(in.src, in.window), sideRow(right.src, right.window)
+	j.LeftTime, j.RightTime = eventTimeColumn(in.src), eventTimeColumn(right.src)
+	leftCols := exprColumns(j.LeftAlias, j.LeftRow)
+	if before != nil {
+		j.LeftRow, leftCols = before.Row(), slices.Clip(in.cols)
+		// Its left's time, unless that side may be NULL (then its
+		// right's); chooseLeftTime may pick the other by ON's bound.
+		j.LeftTime = before.LeftTime
+		if ts := before.pairTimes(); len(ts) > 0 {
+			j.LeftTime = ts[0].col
+		}
+	}
 	if in.window != nil {
 		j.LeftWindow, j.LeftWindowText = &in.window.spec, in.window.text
 	}
@@ -212,8 +381,6 @@ func resolveStreamJoin(f *ast.Join, in *input, right *joinSide, opts Options) (*
 	}
 	in.window = nil // the window's columns are the side's, not a GROUP BY's
 	j.Offset = len(j.LeftRow)
-	j.LeftTime, j.RightTime = eventTimeColumn(in.src), eventTimeColumn(right.src)
-	leftCols := exprColumns(j.LeftAlias, j.LeftRow)
 	rightCols := exprColumns(j.RightAlias, j.RightRow)
 	in.cols = append(slices.Clip(leftCols), rightCols...)
 	in.sjoin = j
@@ -225,7 +392,7 @@ func resolveStreamJoin(f *ast.Join, in *input, right *joinSide, opts Options) (*
 		return nil, err
 	}
 	j.Condition, j.ConditionText = cond, ast.Format(f.On)
-	var leftOnly, rightOnly []ast.Expr
+	var leftOnly, rightOnly, both []ast.Expr
 	for _, c := range conjuncts(f.On) {
 		e, err := expr.CompileWith(c, in.cols, opts.Compile)
 		if err != nil {
@@ -239,6 +406,7 @@ func resolveStreamJoin(f *ast.Join, in *input, right *joinSide, opts Options) (*
 			rightOnly = append(rightOnly, c)
 			continue
 		}
+		both = append(both, c)
 		if b, ok := c.(*ast.Binary); ok && b.Op == "=" {
 			if err := j.addKey(b, leftCols, rightCols, opts); err != nil {
 				return nil, err
@@ -251,6 +419,7 @@ func resolveStreamJoin(f *ast.Join, in *input, right *joinSide, opts Options) (*
 			j.addBound(c, in.cols, opts)
 		}
 	}
+	j.chooseLeftTime(both, in.cols, opts)
 	if len(j.LeftKeys) == 0 {
 		return nil, &Error{Pos: f.On.Position(), Msg: "a join between two streams needs an equality between them in ON (a.col = b.col), which decides where each row's partners are",
 			Hint: hint}
@@ -266,8 +435,8 @@ func resolveStreamJoin(f *ast.Join, in *input, right *joinSide, opts Options) (*
 	}
 	j.windowBounds()
 	keepLeft, keepRight := j.Keep()
-	rt, lt := right.src.RowColumns()[j.RightTime].Name, in.src.RowColumns()[j.LeftTime].Name
-	bound := fmt.Sprintf("bound it: ON ... AND %s.%s BETWEEN %s.%s AND %s.%s + INTERVAL '1' MINUTE", j.RightAlias, rt, j.LeftAlias, lt, j.LeftAlias, lt)
+	rt, lt := right.src.RowColumns()[j.RightTime].Name, in.cols[j.LeftTime]
+	bound := fmt.Sprintf("bound it: ON ... AND %s.%s BETWEEN %s.%s AND %s.%s + INTERVAL '1' MINUTE", j.RightAlias, rt, lt.Table, lt.Name, lt.Table, lt.Name)
 	j.Updating = [2]bool{j.Outer[0] && keepLeft == Forever, j.Outer[1] && keepRight == Forever}
 	j.boundHint = bound
 	return in, nil
@@ -572,7 +741,7 @@ func andAll(cs []ast.Expr, cols []expr.Column, opts Options) (*expr.Expr, string
 // filters of both sides, with the one-sided conjuncts of ON.
 func finishStreamJoin(p *Pipeline, where ast.Expr, in *input, opts Options) error {
 	j := in.sjoin
-	var rest []ast.Expr
+	var rest, bounding []ast.Expr
 	if where != nil {
 		for _, c := range conjuncts(where) {
 			e, err := expr.CompilePredicateWith(c, in.cols, opts.Compile)
@@ -586,7 +755,9 @@ func finishStreamJoin(p *Pipeline, where ast.Expr, in *input, opts Options) erro
 			case j.readsTables(e):
 				rest = append(rest, c) // after the lookups
 			case s == sideLeft && !j.Outer[1]:
-				j.leftOnly = append(j.leftOnly, c)
+				if !j.Before.pushWhere(c, in.cols, opts) {
+					j.leftOnly = append(j.leftOnly, c)
+				}
 			case s == sideRight && !j.Outer[0]:
 				j.rightOnly = append(j.rightOnly, c)
 			case s == sideBoth && !j.Outer[0] && !j.Outer[1] && j.LeftRow[j.LeftTime].Type == j.RightRow[j.RightTime].Type:
@@ -595,11 +766,19 @@ func finishStreamJoin(p *Pipeline, where ast.Expr, in *input, opts Options) erro
 				// (a row dropped could only have made pairs WHERE drops),
 				// and still filters the pairs.
 				j.addBound(c, in.cols, opts)
+				bounding = append(bounding, c)
 				rest = append(rest, c)
 			default:
 				rest = append(rest, c)
 			}
 		}
+	}
+	j.chooseLeftTime(bounding, in.cols, opts)
+	if err := j.finishChained(); err != nil {
+		return err
+	}
+	if err := finishBefore(j.Before, in.cols, opts); err != nil {
+		return err
 	}
 	var err error
 	if j.LeftFilter, j.LeftFilterText, err = andAll(j.leftOnly, in.cols[:j.Offset], opts); err != nil {
@@ -611,4 +790,50 @@ func finishStreamJoin(p *Pipeline, where ast.Expr, in *input, opts Options) erro
 	j.residue = rest
 	p.Filter, p.FilterText, err = andAll(rest, in.cols, opts)
 	return err
+}
+
+// pushWhere places a conjunct of WHERE over the rows of j, a join whose
+// pairs are a later join's left side, as finishStreamJoin places the
+// last join's: over one side of j, before j, unless the other side is
+// outer; over both sides of an inner j, it also bounds j's state, as
+// it would in ON. It reports whether j took it as a filter; false: the
+// caller filters j's pairs with it.
+func (j *StreamJoin) pushWhere(c ast.Expr, cols []expr.Column, opts Options) bool {
+	if j == nil {
+		return false
+	}
+	e, err := expr.CompilePredicateWith(c, cols, opts.Compile)
+	if err != nil {
+		return false
+	}
+	switch s := j.sides(e); {
+	case s == sideLeft && !j.Outer[1]:
+		if !j.Before.pushWhere(c, cols, opts) {
+			j.leftOnly = append(j.leftOnly, c)
+		}
+		return true
+	case s == sideRight && !j.Outer[0]:
+		j.rightOnly = append(j.rightOnly, c)
+		return true
+	case s == sideBoth && !j.Outer[0] && !j.Outer[1] && j.LeftRow[j.LeftTime].Type == j.RightRow[j.RightTime].Type:
+		j.addBound(c, cols, opts)
+	}
+	return false
+}
+
+// finishBefore compiles the one-sided conditions of ON of the joins
+// whose pairs are a later join's left side (WHERE's conjuncts go to the
+// last join: over its left side, they filter these pairs).
+func finishBefore(j *StreamJoin, cols []expr.Column, opts Options) error {
+	if j == nil {
+		return nil
+	}
+	var err error
+	if j.LeftFilter, j.LeftFilterText, err = andAll(j.leftOnly, cols[:j.Offset], opts); err != nil {
+		return err
+	}
+	if j.RightFilter, j.RightFilterText, err = andAll(j.rightOnly, cols[j.Offset:j.Offset+len(j.RightRow)], opts); err != nil {
+		return err
+	}
+	return finishBefore(j.Before, cols, opts)
 }

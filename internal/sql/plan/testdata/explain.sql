@@ -596,3 +596,10 @@ SELECT window_start, tier, id FROM (
   SELECT o.window_start, c.tier, o.id, ROW_NUMBER() OVER (PARTITION BY o.window_start, o.window_end, c.tier ORDER BY o.amount DESC) AS rn
   FROM TUMBLE(TABLE orders, DESCRIPTOR(placed_at), INTERVAL '1' MINUTE) o JOIN customers c ON o.customer = c.name) r
 WHERE rn <= 3
+====
+CREATE SINK refunded WITH (connector = 'topic', topic = 'x') AS
+SELECT o.id, p.amount, r.amount AS refunded, c.tier
+FROM orders o JOIN payments p ON o.id = p.order_id AND p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '1' MINUTE
+LEFT JOIN payments r ON r.order_id = p.order_id AND r.amount < 0 AND r.paid_at BETWEEN p.paid_at AND p.paid_at + INTERVAL '1' HOUR
+JOIN customers c ON o.customer = c.name
+WHERE p.amount > 0 AND o.customer <> 'test'
