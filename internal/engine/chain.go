@@ -88,7 +88,8 @@ func newNextStage(first *stateful, name string) *stateful {
 		// its old one, taken back; a window's row is final.
 		st.agg, st.retract = first.query.Outer.Aggregation, first.query.Aggregation.Window == nil
 	}
-	st.early = 0 // emit.early is the first stage's (and refused before a next one)
+	st.early = 0                        // emit.early is the first stage's (and refused before a next one)
+	st.joinIndex, st.leftOrigins = 0, 0 // a later join's: chainStreamJoins
 	st.repartition = strings.TrimSuffix(first.repartition, ".repartition") + "." + name + ".repartition"
 	st.changelog = strings.TrimSuffix(first.changelog, ".changelog") + "." + name + ".changelog"
 	st.group = first.group + "." + name
@@ -714,8 +715,8 @@ func aggregatedRow(agg *plan.Aggregation, r *aggregate.Result) (row, keys types.
 //	a, b ──► .repartition ──► join tasks ──► .join2.repartition ◄── c
 //	                                              │
 //	                                        join2 tasks ──► sink
-func (p *pipeline) chainStreamJoins(first *stateful, chain []*plan.StreamJoin, ttl time.Duration) {
-	first.join = chain[0]
+func (p *pipeline) chainStreamJoins(first *stateful, chain []*plan.StreamJoin, ttl time.Duration) (last *stateful) {
+	first.join, first.agg = chain[0], nil
 	prev := first
 	for i, j := range chain[1:] {
 		st := newNextStage(prev, joinStage+itoa(int64(i+2)))
@@ -734,4 +735,5 @@ func (p *pipeline) chainStreamJoins(first *stateful, chain []*plan.StreamJoin, t
 		st.partitions = st.origins
 		prev.next, prev = st, st
 	}
+	return prev
 }

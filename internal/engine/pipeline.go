@@ -398,10 +398,13 @@ func (e *Engine) newPipeline(ctx context.Context, entry catalog.Entry, pl *plan.
 			}
 		}
 		st.partitions = st.origins
+		// The stage of the last join of a join of more than two streams
+		// plays the first's part for the stages after it.
+		joined := st
 		if len(chain) > 1 {
-			p.chainStreamJoins(st, chain, scfg.ttl)
+			joined = p.chainStreamJoins(st, chain, scfg.ttl)
 		}
-		grouped := pl.StreamJoin != nil && pl.StreamJoin.Grouped && !e.hasGroupStage(ctx, st)
+		grouped := pl.StreamJoin != nil && pl.StreamJoin.Grouped && !e.hasGroupStage(ctx, joined)
 		st.topn = nil // a top-N is always a stage of its own, after the others
 		switch {
 		case pl.StreamJoin != nil && pl.Aggregation != nil && pl.Aggregation.Window != nil: // by the window join's windows
@@ -412,9 +415,10 @@ func (e *Engine) newPipeline(ctx context.Context, entry catalog.Entry, pl *plan.
 			st.next = newNextStage(st, windowStage)
 		case pl.StreamJoin != nil && pl.Aggregation != nil && !grouped: // an aggregation of the joined rows
 			st.agg = nil
-			st.next = newNextStage(st, groupStage)
+			joined.next = newNextStage(joined, groupStage)
 		case pl.StreamJoin != nil && pl.Aggregation != nil: // aggregated in the join's tasks
-			st.retract = pl.StreamJoin.Updates()
+			st.agg, joined.agg = nil, pl.Aggregation
+			joined.retract = pl.StreamJoin.Updates()
 		case pl.TopN != nil && pl.Aggregation == nil && pl.StreamJoin == nil: // a top-N over a source's rows: one stage
 			st.topn = pl.TopN
 		}

@@ -124,6 +124,7 @@ func TestExactlyOnceJoinSurvivesSIGKILL(t *testing.T) {
 			sums := createTopic(t, adm, 1, map[string]*string{"retention.ms": &keep})
 			tops := createTopic(t, adm, 1, map[string]*string{"retention.ms": &keep})
 			regular := createTopic(t, adm, 1, map[string]*string{"retention.ms": &keep})
+			chained := createTopic(t, adm, 1, map[string]*string{"retention.ms": &keep})
 			suffix := strings.ReplaceAll(strings.TrimPrefix(uniqueName(t, "x"), "it-x-"), "-", "_")
 			suffix = suffix[len(suffix)-8:]
 			p.SQL(fmt.Sprintf(`CREATE SOURCE orders_%[4]s (id bigint, amount int, placed_at timestamp, WATERMARK FOR placed_at AS placed_at - INTERVAL '2' SECOND)
@@ -152,12 +153,18 @@ func TestExactlyOnceJoinSurvivesSIGKILL(t *testing.T) {
 					SELECT o.id, p.amount AS paid
 					FROM orders_%[4]s o LEFT JOIN payments_%[4]s p ON o.id = p.order_id
 					WHERE o.id >= 0
-					KEY BY concat(o.id, '|', p.amount, '|', p.paid_at);`, orders, payments, out, suffix, sums, tops, regular))
+					KEY BY concat(o.id, '|', p.amount, '|', p.paid_at);
+				CREATE SINK chained_%[4]s WITH (connector = 'topic', topic = '%[8]s', delivery.guarantee = 'exactly_once', checkpoint.interval = '100ms') AS
+					SELECT o.id, p.amount AS paid, q.amount AS near
+					FROM orders_%[4]s o JOIN payments_%[4]s p
+					  ON o.id = p.order_id AND p.paid_at BETWEEN o.placed_at - INTERVAL '2' SECOND AND o.placed_at + INTERVAL '10' SECOND
+					JOIN payments_%[4]s q ON q.order_id = p.order_id AND q.paid_at BETWEEN p.paid_at - INTERVAL '20' SECOND AND p.paid_at + INTERVAL '20' SECOND
+					WHERE o.id >= 0;`, orders, payments, out, suffix, sums, tops, regular, chained))
 			t.Cleanup(func() {
 				// A Kafka cluster's catalog outlives the test: leave it as
 				// it was found.
 				if !t.Failed() && p.running() {
-					p.SQL(fmt.Sprintf("DROP SINK paid_%[1]s; DROP SINK sums_%[1]s; DROP SINK tops_%[1]s; DROP SINK regular_%[1]s; DROP SOURCE orders_%[1]s; DROP SOURCE payments_%[1]s", suffix))
+					p.SQL(fmt.Sprintf("DROP SINK paid_%[1]s; DROP SINK sums_%[1]s; DROP SINK tops_%[1]s; DROP SINK regular_%[1]s; DROP SINK chained_%[1]s; DROP SOURCE orders_%[1]s; DROP SOURCE payments_%[1]s", suffix))
 				}
 			})
 
@@ -367,6 +374,32 @@ func TestExactlyOnceJoinSurvivesSIGKILL(t *testing.T) {
 				slices.Sort(gotRegular)
 			}
 			t.Logf("the regular LEFT join: %d rows by key exact", len(wantRegular))
+
+			// A third stream (the payments read again) joined to the
+			// pairs in a join stage of its own: each row exactly once.
+			var wantChained []string
+			for _, o := range rows {
+				for _, p := range rows {
+					if o.payment || !p.payment || p.id != o.id || p.ts.Before(o.ts.Add(-2*time.Second)) || p.ts.After(o.ts.Add(10*time.Second)) {
+						continue
+					}
+					for _, q := range rows {
+						if q.payment && q.id == p.id && !q.ts.Before(p.ts.Add(-20*time.Second)) && !q.ts.After(p.ts.Add(20*time.Second)) {
+							wantChained = append(wantChained, fmt.Sprintf("%d|%d|%d", o.id, p.amount, q.amount))
+						}
+					}
+				}
+			}
+			slices.Sort(wantChained)
+			gotChained := readCommittedRows(ctx, t, c, chained, len(wantChained), func(rec *kgo.Record) string {
+				var row struct{ ID, Paid, Near int64 }
+				if err := json.Unmarshal(rec.Value, &row); err != nil {
+					t.Fatalf("output %s: %v", rec.Value, err)
+				}
+				return fmt.Sprintf("%d|%d|%d", row.ID, row.Paid, row.Near)
+			})
+			requireRows(t, gotChained, wantChained, fmt.Sprintf("the join of three streams after %d SIGKILLs", chunks))
+			t.Logf("the join of three streams: %d rows exact", len(wantChained))
 		})
 	}
 }

@@ -442,9 +442,6 @@ func planQuery(p *Pipeline, q *ast.Select, lookup func(string) (*Source, bool), 
 		return err
 	}
 	if aggregates(q, items) {
-		if err := refuseChained(in.sjoin, q.Pos, "GROUP BY"); err != nil {
-			return err
-		}
 		if j := in.sjoin; j != nil {
 			in.window = j.attachedWindows(in.cols)
 			if f, ok := q.From.(*ast.Join); ok && f.Window != nil {

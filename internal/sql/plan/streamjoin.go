@@ -177,8 +177,8 @@ func checkBefore(before *StreamJoin, pos ast.Pos) error {
 }
 
 // refuseChained refuses what the rows of a join of more than two
-// streams cannot feed yet (an aggregation, a top-N); nil for any other
-// join.
+// streams cannot feed yet (a window table function over them); nil for
+// any other join.
 func refuseChained(j *StreamJoin, pos ast.Pos, what string) error {
 	if j == nil || j.Before == nil {
 		return nil

@@ -278,9 +278,6 @@ func rankedInput(p *Pipeline, t *TopN, sub *ast.Subquery, lookup func(string) (*
 		// The join's tasks send its rows, WHERE applied, to the top-N's
 		// (engine/chain.go); an updating join's NULL-padded rows are
 		// taken back there.
-		if err := refuseChained(in.sjoin, sub.Pos, "a top-N"); err != nil {
-			return nil, nil, err
-		}
 		p.StreamJoin = in.sjoin
 		if err := finishStreamJoin(p, inner.Where, in, opts); err != nil {
 			return nil, nil, err

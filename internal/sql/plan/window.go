@@ -352,6 +352,9 @@ func windowOverJoin(fn *ast.TableFunc, q *ast.Select, join *ast.Join, items []se
 		return nil, unsupported(pos, fmt.Sprintf("%s over a stream joined with a table is not supported yet", strings.ToUpper(string(fn.Name))),
 			"window the stream, then join it with the table in the query over the windows' rows")
 	}
+	if err := refuseChained(j, pos, strings.ToUpper(string(fn.Name))); err != nil {
+		return nil, err
+	}
 	if j.LeftWindow != nil || j.RightWindow != nil {
 		return nil, unsupported(pos, fmt.Sprintf("%s over a window join's rows is not supported", strings.ToUpper(string(fn.Name))),
 			"aggregate the window join by its own windows: GROUP BY window_start, window_end")
