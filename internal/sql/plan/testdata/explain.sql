@@ -603,3 +603,9 @@ FROM orders o JOIN payments p ON o.id = p.order_id AND p.paid_at BETWEEN o.place
 LEFT JOIN payments r ON r.order_id = p.order_id AND r.amount < 0 AND r.paid_at BETWEEN p.paid_at AND p.paid_at + INTERVAL '1' HOUR
 JOIN customers c ON o.customer = c.name
 WHERE p.amount > 0 AND o.customer <> 'test'
+====
+CREATE SINK refunds_per_customer WITH (connector = 'topic', topic = 'x') AS
+SELECT o.customer, count(*) AS refunds, sum(r.amount) AS refunded
+FROM orders o JOIN payments p ON o.id = p.order_id AND p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '1' MINUTE
+JOIN payments r ON r.order_id = p.order_id AND r.amount < 0 AND r.paid_at BETWEEN p.paid_at AND p.paid_at + INTERVAL '1' HOUR
+GROUP BY o.customer
