@@ -410,6 +410,9 @@ func (s *aggStage) openTask(ctx context.Context, part int32) (*aggTask, error) {
 	t := &aggTask{partition: part, wms: eventtime.NewWatermarks(s.st.idle), next: -1, committed: -1,
 		updates: map[string]*aggregate.Result{}, savedWM: map[int32]int64{}, firedWM: eventtime.NoWatermark,
 		chainedWM: eventtime.NoWatermark, pendingWM: eventtime.NoWatermark}
+	// A later join's left side is the join before's tasks: never idle,
+	// as no stage's is (newNextStage); its stream's partitions may be.
+	t.wms.KeepActive(s.st.leftOrigins)
 	var err error
 	if s.st.exactlyOnce {
 		if t.txn, err = tr.NewTxnProducer(ctx, s.txnID(part)); err != nil {

@@ -229,6 +229,36 @@ func (s *aggStage) chainRankedJoined(t *aggTask, out *resultWriter, r *joinedRow
 		Key: key, Value: value, Timestamp: time.Now(), Headers: headers})
 }
 
+// chainLag is how far behind a join's watermark the next join's left
+// rows, its pairs, may be timed (plan.StreamJoin.LeftLag): as long as the
+// side whose time the next join reads is kept here, state.ttl bounding a
+// side kept for ever as the join's operator applies it (newJoinTask) —
+// with both sides bounded the operator drops what is behind its
+// watermark as late, so a pair is made only of rows still kept. With a
+// side kept for ever, pairs may be timed at any time before; the plan
+// then gave the next join no time bound, and without state.ttl its
+// operator drops nothing as late: the lag plays no part.
+func chainLag(st *stateful) int64 {
+	j, next := st.join, st.next.join
+	keep := [2]int64{}
+	keep[0], keep[1] = j.Keep()
+	for i := range keep {
+		if keep[i] == plan.Forever && st.ttl > 0 {
+			keep[i] = st.ttl.Microseconds()
+		}
+	}
+	if keep[0] == plan.Forever || keep[1] == plan.Forever {
+		return 0
+	}
+	switch next.LeftTime {
+	case j.LeftTime:
+		return max(keep[0], 0)
+	case j.Offset + j.RightTime:
+		return max(keep[1], 0)
+	}
+	return max(keep[0], keep[1], 0)
+}
+
 // chainPairs adds a pair of this join to the checkpoint's records for
 // the next join of a join of more than two streams, as its left side:
 // the next join's conditions on its left side (plan.StreamJoin.LeftFilter)
@@ -421,10 +451,7 @@ func (s *aggStage) chainWatermark(t *aggTask) {
 	case s.st.next.topn != nil:
 		next = wm + 1
 	case s.st.next.join != nil:
-		// The next join's left rows, this join's pairs, are timed by a
-		// side's event time, which lags this watermark by as long as
-		// that side's rows are kept here.
-		lag := s.st.next.join.LeftLag
+		lag := chainLag(s.st)
 		next = max(wm, eventtime.NoWatermark+1+lag) - lag
 	case s.st.join != nil:
 		// A pair may be as far behind the join's watermark as its side's
@@ -727,6 +754,8 @@ func (p *pipeline) chainStreamJoins(first *stateful, chain []*plan.StreamJoin, t
 				continue
 			}
 			if st.origins == st.leftOrigins { // its stream's first input stands for its options
+				// The idle timeout of the stream's partitions; the tasks
+				// of the join before never idle (aggStage.openTask).
 				st.joinLateTopics[1], st.idle = in.lateTopic, in.idle
 			}
 			in.firstOrigin = st.origins

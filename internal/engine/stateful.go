@@ -268,9 +268,14 @@ func checkStateful(p *plan.Pipeline, sinkOpts map[string]string) error {
 			}
 		}
 		// One watermark follows both sides' partitions, with one idle
-		// timeout: the left source's, or a fed side's first query's.
+		// timeout: the left source's, or a fed side's first query's. A
+		// later stream of a join of more than two has its own in its
+		// join's stage.
 		var idle [2]time.Duration
 		srcs := [2]*plan.Source{p.SideSources(0)[0], p.SideSources(1)[0]}
+		if chain := p.StreamJoin.Chain(); len(chain) > 1 {
+			srcs[1] = chain[0].Right // never fed: the plan refuses it
+		}
 		for side, src := range srcs {
 			_, _, rest := splitFormatOptions(src.Options)
 			d, _, err := sourceTimeOptions(rest)

@@ -12,7 +12,9 @@ const NoWatermark int64 = math.MinInt64
 // Watermarks tracks the watermark of each input of an operator and the
 // operator's own (see the package doc). Not safe for concurrent use.
 type Watermarks struct {
-	idle    time.Duration
+	idle time.Duration
+	// steady numbers the inputs that never go idle: those below it.
+	steady  int32
 	inputs  map[int32]*input
 	current int64
 }
@@ -27,6 +29,12 @@ type input struct {
 func NewWatermarks(idle time.Duration) *Watermarks {
 	return &Watermarks{idle: idle, inputs: map[int32]*input{}, current: NoWatermark}
 }
+
+// KeepActive makes the inputs numbered below n never idle, whatever the
+// timeout: the tasks of an earlier stateful stage, which send their
+// watermark whenever it moves, so that one quiet while event time
+// stands still there has not fallen behind.
+func (w *Watermarks) KeepActive(n int32) { w.steady = n }
 
 // Observe records an event of input at now whose watermark candidate
 // (the WATERMARK expression's value) is candidate.
@@ -57,8 +65,8 @@ func (w *Watermarks) Forget(in int32) { delete(w.inputs, in) }
 // inputs active within the idle timeout, never less than before.
 func (w *Watermarks) Current(now time.Time) int64 {
 	low, any := int64(math.MaxInt64), false
-	for _, i := range w.inputs {
-		if w.idle > 0 && now.Sub(i.active) >= w.idle {
+	for in, i := range w.inputs {
+		if w.idle > 0 && in >= w.steady && now.Sub(i.active) >= w.idle {
 			continue
 		}
 		low, any = min(low, i.wm), true

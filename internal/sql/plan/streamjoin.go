@@ -112,6 +112,7 @@ type StreamJoin struct {
 	residue             []ast.Expr // WHERE's conjuncts evaluated on the joined rows
 	windowed            [2]bool    // per side: a window join bounds its rows (windowBounds)
 	pos                 ast.Pos    // the join's, for errors found after it is resolved
+	whereBounds         []ast.Expr // WHERE's conjuncts over both sides of an inner join before another (pushWhere)
 }
 
 // Row is the join's row before any table joined to it: the left side's
@@ -773,11 +774,13 @@ func finishStreamJoin(p *Pipeline, where ast.Expr, in *input, opts Options) erro
 			}
 		}
 	}
-	j.chooseLeftTime(bounding, in.cols, opts)
-	if err := j.finishChained(); err != nil {
+	// The joins before first: each one's bounds, final, decide how late
+	// its pairs may come to the next.
+	if err := finishBefore(j.Before, in.cols, opts); err != nil {
 		return err
 	}
-	if err := finishBefore(j.Before, in.cols, opts); err != nil {
+	j.chooseLeftTime(bounding, in.cols, opts)
+	if err := j.finishChained(); err != nil {
 		return err
 	}
 	var err error
@@ -815,18 +818,29 @@ func (j *StreamJoin) pushWhere(c ast.Expr, cols []expr.Column, opts Options) boo
 	case s == sideRight && !j.Outer[0]:
 		j.rightOnly = append(j.rightOnly, c)
 		return true
-	case s == sideBoth && !j.Outer[0] && !j.Outer[1] && j.LeftRow[j.LeftTime].Type == j.RightRow[j.RightTime].Type:
-		j.addBound(c, cols, opts)
+	case s == sideBoth && !j.Outer[0] && !j.Outer[1]:
+		if j.LeftRow[j.LeftTime].Type == j.RightRow[j.RightTime].Type {
+			j.addBound(c, cols, opts)
+		}
+		j.whereBounds = append(j.whereBounds, c) // its left time chosen by them too (finishBefore)
 	}
 	return false
 }
 
-// finishBefore compiles the one-sided conditions of ON of the joins
-// whose pairs are a later join's left side (WHERE's conjuncts go to the
-// last join: over its left side, they filter these pairs).
+// finishBefore finishes the joins whose pairs are a later join's left
+// side, the first first, as finishStreamJoin finishes the last: the
+// left time chosen by WHERE's bounds (pushWhere) when ON has none, the
+// lag of their own left side, and their one-sided conditions compiled.
 func finishBefore(j *StreamJoin, cols []expr.Column, opts Options) error {
 	if j == nil {
 		return nil
+	}
+	if err := finishBefore(j.Before, cols, opts); err != nil {
+		return err
+	}
+	j.chooseLeftTime(j.whereBounds, cols, opts)
+	if err := j.finishChained(); err != nil {
+		return err
 	}
 	var err error
 	if j.LeftFilter, j.LeftFilterText, err = andAll(j.leftOnly, cols[:j.Offset], opts); err != nil {
@@ -835,5 +849,5 @@ func finishBefore(j *StreamJoin, cols []expr.Column, opts Options) error {
 	if j.RightFilter, j.RightFilterText, err = andAll(j.rightOnly, cols[j.Offset:j.Offset+len(j.RightRow)], opts); err != nil {
 		return err
 	}
-	return finishBefore(j.Before, cols, opts)
+	return nil
 }
