@@ -144,3 +144,23 @@ func TestWatermarks(t *testing.T) {
 		t.Errorf("after forgetting input 1: %d", got)
 	}
 }
+
+// Inputs kept active (an earlier stage's tasks) hold the watermark
+// however long they are quiet; the others still go idle.
+func TestWatermarksKeepActive(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	w := NewWatermarks(time.Second)
+	w.KeepActive(2)
+	w.Observe(0, 100, t0)
+	w.Observe(1, 50, t0)
+	w.Observe(2, 500, t0)
+	w.Observe(3, 10, t0)
+	w.Observe(2, 900, t0.Add(time.Hour))
+	if got := w.Current(t0.Add(time.Hour)); got != 50 {
+		t.Errorf("inputs 0 and 1 quiet for an hour: %d, want 50 (input 3 idle, 0 and 1 never)", got)
+	}
+	w.Observe(1, 700, t0.Add(time.Hour))
+	if got := w.Current(t0.Add(time.Hour)); got != 100 {
+		t.Errorf("input 1 moved on: %d, want 100", got)
+	}
+}
