@@ -417,8 +417,7 @@ func (e *Engine) newPipeline(ctx context.Context, entry catalog.Entry, pl *plan.
 			st.agg = nil
 			joined.next = newNextStage(joined, groupStage)
 		case pl.StreamJoin != nil && pl.Aggregation != nil: // aggregated in the join's tasks
-			st.agg, joined.agg = nil, pl.Aggregation
-			joined.retract = pl.StreamJoin.Updates()
+			joined.agg, joined.retract = pl.Aggregation, pl.StreamJoin.Updates()
 		case pl.TopN != nil && pl.Aggregation == nil && pl.StreamJoin == nil: // a top-N over a source's rows: one stage
 			st.topn = pl.TopN
 		}
