@@ -250,12 +250,15 @@ func chainLag(st *stateful) int64 {
 	if keep[0] == plan.Forever || keep[1] == plan.Forever {
 		return 0
 	}
-	switch next.LeftTime {
-	case j.LeftTime:
+	switch {
+	case next.LeftTime == j.LeftTime && !j.Outer[1]:
 		return max(keep[0], 0)
-	case j.Offset + j.RightTime:
+	case next.LeftTime == j.Offset+j.RightTime && !j.Outer[0]:
 		return max(keep[1], 0)
 	}
+	// A time the join may pad with NULLs (a FULL join's): a row without
+	// it is timed by its own side's time (chainPairs), and leaves the
+	// join once the watermark passes that plus its side's keep.
 	return max(keep[0], keep[1], 0)
 }
 
