@@ -112,7 +112,7 @@ type StreamJoin struct {
 	residue             []ast.Expr // WHERE's conjuncts evaluated on the joined rows
 	windowed            [2]bool    // per side: a window join bounds its rows (windowBounds)
 	pos                 ast.Pos    // the join's, for errors found after it is resolved
-	whereBounds         []ast.Expr // WHERE's conjuncts over both sides of an inner join before another (pushWhere)
+	whereBounds         []ast.Expr // WHERE's conjuncts over both sides of an inner join (pushWhere)
 }
 
 // Row is the join's row before any table joined to it: the left side's
@@ -742,65 +742,38 @@ func andAll(cs []ast.Expr, cols []expr.Column, opts Options) (*expr.Expr, string
 // filters of both sides, with the one-sided conjuncts of ON.
 func finishStreamJoin(p *Pipeline, where ast.Expr, in *input, opts Options) error {
 	j := in.sjoin
-	var rest, bounding []ast.Expr
+	var rest []ast.Expr
 	if where != nil {
 		for _, c := range conjuncts(where) {
 			e, err := expr.CompilePredicateWith(c, in.cols, opts.Compile)
 			if err != nil {
 				return err
 			}
-			// A side's conjunct of WHERE may go before the join unless
-			// the other side is outer: its unmatched rows carry NULLs
-			// for this side, which WHERE must see.
-			switch s := j.sides(e); {
-			case j.readsTables(e):
-				rest = append(rest, c) // after the lookups
-			case s == sideLeft && !j.Outer[1]:
-				if !j.Before.pushWhere(c, in.cols, opts) {
-					j.leftOnly = append(j.leftOnly, c)
-				}
-			case s == sideRight && !j.Outer[0]:
-				j.rightOnly = append(j.rightOnly, c)
-			case s == sideBoth && !j.Outer[0] && !j.Outer[1] && j.LeftRow[j.LeftTime].Type == j.RightRow[j.RightTime].Type:
-				// An inner join's WHERE could as well be its ON: a time
-				// bound in it bounds the rows' state as one in ON does
-				// (a row dropped could only have made pairs WHERE drops),
-				// and still filters the pairs.
-				j.addBound(c, in.cols, opts)
-				bounding = append(bounding, c)
-				rest = append(rest, c)
-			default:
+			// After the lookups if it reads a table; otherwise placed as
+			// any join's (pushWhere): before the join over one side, and
+			// after it too as a bound of an inner join.
+			if j.readsTables(e) || !j.pushWhere(c, in.cols, opts) {
 				rest = append(rest, c)
 			}
 		}
 	}
-	// The joins before first: each one's bounds, final, decide how late
-	// its pairs may come to the next.
-	if err := finishBefore(j.Before, in.cols, opts); err != nil {
-		return err
-	}
-	j.chooseLeftTime(bounding, in.cols, opts)
-	if err := j.finishChained(); err != nil {
+	if err := finishJoin(j, in.cols, opts); err != nil {
 		return err
 	}
 	var err error
-	if j.LeftFilter, j.LeftFilterText, err = andAll(j.leftOnly, in.cols[:j.Offset], opts); err != nil {
-		return err
-	}
-	if j.RightFilter, j.RightFilterText, err = andAll(j.rightOnly, exprColumns(j.RightAlias, j.RightRow), opts); err != nil {
-		return err
-	}
 	j.residue = rest
 	p.Filter, p.FilterText, err = andAll(rest, in.cols, opts)
 	return err
 }
 
-// pushWhere places a conjunct of WHERE over the rows of j, a join whose
-// pairs are a later join's left side, as finishStreamJoin places the
-// last join's: over one side of j, before j, unless the other side is
-// outer; over both sides of an inner j, it also bounds j's state, as
-// it would in ON. It reports whether j took it as a filter; false: the
-// caller filters j's pairs with it.
+// pushWhere places a conjunct of WHERE over the rows of j (and of
+// the joins before it): over one side, before j — unless the other side
+// is outer, its unmatched rows carrying NULLs for this side, which WHERE
+// must see — down to the earliest join that has its columns; over both
+// sides of an inner j it also bounds j's state, as it would in ON (a row
+// dropped could only have made pairs WHERE drops), and still filters
+// the pairs. It reports whether j took it as a filter; false: the
+// caller filters j's rows with it.
 func (j *StreamJoin) pushWhere(c ast.Expr, cols []expr.Column, opts Options) bool {
 	if j == nil {
 		return false
@@ -822,20 +795,20 @@ func (j *StreamJoin) pushWhere(c ast.Expr, cols []expr.Column, opts Options) boo
 		if j.LeftRow[j.LeftTime].Type == j.RightRow[j.RightTime].Type {
 			j.addBound(c, cols, opts)
 		}
-		j.whereBounds = append(j.whereBounds, c) // its left time chosen by them too (finishBefore)
+		j.whereBounds = append(j.whereBounds, c) // its left time chosen by them too (finishJoin)
 	}
 	return false
 }
 
-// finishBefore finishes the joins whose pairs are a later join's left
-// side, the first first, as finishStreamJoin finishes the last: the
-// left time chosen by WHERE's bounds (pushWhere) when ON has none, the
-// lag of their own left side, and their one-sided conditions compiled.
-func finishBefore(j *StreamJoin, cols []expr.Column, opts Options) error {
+// finishJoin finishes j and the joins before it, the first first (each
+// one's bounds, final, decide how late its pairs may come to the next):
+// the left time chosen by WHERE's bounds (pushWhere) when ON has none,
+// the lag of its left side, and its one-sided conditions compiled.
+func finishJoin(j *StreamJoin, cols []expr.Column, opts Options) error {
 	if j == nil {
 		return nil
 	}
-	if err := finishBefore(j.Before, cols, opts); err != nil {
+	if err := finishJoin(j.Before, cols, opts); err != nil {
 		return err
 	}
 	j.chooseLeftTime(j.whereBounds, cols, opts)

@@ -3,8 +3,6 @@ package plan
 import (
 	"strings"
 	"testing"
-
-	"github.com/tide-data/tide/internal/sql/ast"
 )
 
 // returnsSource is a fourth stream for joins of more than three.
@@ -15,12 +13,6 @@ CREATE SOURCE returns (
 ) WITH (connector = 'topic', topic = 'returns');
 `
 
-func analyzeFour(t *testing.T, sql string) (*Pipeline, error) {
-	t.Helper()
-	stmt := parseOne(t, sink+sql).(*ast.CreateSink)
-	return AnalyzeSink(stmt, catalogOf(t, testSources+shipmentsSource+returnsSource), sinkConnectors, testOptions)
-}
-
 // In a join of four streams the middle join's left side is the first
 // join's pairs, exactly as the last join's is in a join of three: it
 // reads them by o.placed_at, which lags the first join's watermark by as
@@ -30,14 +22,14 @@ func TestFourStreamMiddleJoinLag(t *testing.T) {
 	const sec = int64(1_000_000)
 	middle := `SELECT o.id, s.carrier FROM orders o JOIN payments p ON o.id = p.order_id AND p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '1' MINUTE
 JOIN shipments s ON s.order_id = o.id AND s.shipped_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '2' HOUR`
-	three, err := analyzeFour(t, middle)
+	three, err := analyzeStreams(t, middle)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if three.StreamJoin.LeftLag != 60*sec {
 		t.Fatalf("three streams: lag %d, want %d", three.StreamJoin.LeftLag, 60*sec)
 	}
-	four, err := analyzeFour(t, middle+`
+	four, err := analyzeStreams(t, middle+`
 JOIN returns r ON r.order_id = s.order_id AND r.returned_at BETWEEN s.shipped_at AND s.shipped_at + INTERVAL '1' DAY`)
 	if err != nil {
 		t.Fatal(err)
@@ -60,10 +52,10 @@ JOIN returns r ON r.order_id = s.order_id AND r.returned_at BETWEEN s.shipped_at
 func TestFourStreamMiddleBoundOverUnboundedJoin(t *testing.T) {
 	middle := `SELECT o.id FROM orders o JOIN payments p ON o.id = p.order_id
 JOIN shipments s ON s.order_id = o.id AND s.shipped_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '1' HOUR`
-	if _, err := analyzeFour(t, middle); err == nil || !strings.Contains(err.Error(), "not bounded on both sides") {
+	if _, err := analyzeStreams(t, middle); err == nil || !strings.Contains(err.Error(), "not bounded on both sides") {
 		t.Fatalf("three streams: %v, want a refusal", err)
 	}
-	_, err := analyzeFour(t, middle+`
+	_, err := analyzeStreams(t, middle+`
 JOIN returns r ON r.order_id = s.order_id`)
 	if err == nil {
 		t.Fatal("four streams: accepted a time bound on the pairs of a join without one (its pairs may come at any time)")
@@ -84,14 +76,14 @@ JOIN shipments s ON s.order_id = p.order_id`
 	const mid = `s.shipped_at BETWEEN p.paid_at AND p.paid_at + INTERVAL '1' HOUR`
 	const last = `
 JOIN returns r ON r.order_id = s.order_id AND r.returned_at BETWEEN s.shipped_at AND s.shipped_at + INTERVAL '1' HOUR`
-	on, err := analyzeFour(t, head+" AND "+mid+last)
+	on, err := analyzeStreams(t, head+" AND "+mid+last)
 	if err != nil {
 		t.Fatalf("bound in ON: %v", err)
 	}
 	if l, r := on.StreamJoin.Before.Keep(); l != 3600*1_000_000 || r != 0 {
 		t.Fatalf("bound in ON: the middle join keeps %d, %d", l, r)
 	}
-	where, err := analyzeFour(t, head+last+"\nWHERE "+mid)
+	where, err := analyzeStreams(t, head+last+"\nWHERE "+mid)
 	if err != nil {
 		t.Fatalf("the middle join's bound in WHERE: %v", err)
 	}

@@ -18,7 +18,7 @@ CREATE SOURCE shipments (
 func analyzeStreams(t *testing.T, sql string) (*Pipeline, error) {
 	t.Helper()
 	stmt := parseOne(t, sink+sql).(*ast.CreateSink)
-	return AnalyzeSink(stmt, catalogOf(t, testSources+shipmentsSource), sinkConnectors, testOptions)
+	return AnalyzeSink(stmt, catalogOf(t, testSources+shipmentsSource+returnsSource), sinkConnectors, testOptions)
 }
 
 const threeWay = `SELECT o.*, p.paid_at, s.carrier, s.shipped_at FROM orders o JOIN payments p ON o.id = p.order_id AND p.paid_at BETWEEN o.placed_at AND o.placed_at + INTERVAL '1' MINUTE
