@@ -418,6 +418,8 @@ func checkpoint(t *testing.T, op *Operator, store map[string][]byte) {
 	id := reflect.ValueOf(store).Pointer()
 	if storeSets[id] == nil {
 		storeSets[id] = map[string]int{}
+		// A map of a later test may reuse this one's address.
+		t.Cleanup(func() { delete(storeSets, id) })
 	}
 	w := &storeWriter{t: t, store: store, sets: storeSets[id], seen: map[string]bool{}}
 	if err := op.ChangesTo(w); err != nil {
@@ -468,6 +470,9 @@ func (w *storeWriter) Put(key, value []byte) error {
 		delete(w.sets, k)
 		w.plain++
 		return nil
+	}
+	if _, ok := w.store[k]; !ok {
+		w.sets[k] = 0 // counted since the key was last absent
 	}
 	w.store[k] = bytes.Clone(value)
 	w.sets[k]++
