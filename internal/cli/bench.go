@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 
@@ -191,6 +192,42 @@ func finishBench(w io.Writer, report interface{ Passed() bool }, asJSON, check b
 		return errors.New("bench: targets missed")
 	}
 	return nil
+}
+
+// allocProfiler returns a hook that writes a heap profile at the end of
+// each phase of a benchmark to <path>.<phase> (the hidden --memprofile
+// flags). Its alloc_space counts from the process's start: compare two
+// phases with pprof's -base.
+func allocProfiler(stderr io.Writer, what, path string) func(phase string) func() {
+	return func(phase string) func() {
+		return func() {
+			f, err := os.Create(path + "." + phase)
+			if err == nil {
+				runtime.GC() // the profile shows the heap as of the last collection
+				err = pprof.WriteHeapProfile(f)
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
+			}
+			if err != nil {
+				fmt.Fprintf(stderr, "%s: heap profile of %s: %v\n", what, phase, err)
+			}
+		}
+	}
+}
+
+// bothProfilers runs two phase hooks, either of which may be nil.
+func bothProfilers(a, b func(string) func()) func(string) func() {
+	if a == nil || b == nil {
+		if a == nil {
+			return b
+		}
+		return a
+	}
+	return func(phase string) func() {
+		stopA, stopB := a(phase), b(phase)
+		return func() { stopB(); stopA() }
+	}
 }
 
 // phaseProfiler returns a hook that writes a CPU profile of each phase of a

@@ -15,6 +15,7 @@ func newBenchNexmarkCommand(e *env) *cobra.Command {
 		asJSON, check bool
 		queries       string
 		cpuProfile    string
+		memProfile    string
 	)
 	cmd := &cobra.Command{
 		Use:   "nexmark",
@@ -53,6 +54,9 @@ exits 0 unless --check is given.`,
 			if cpuProfile != "" {
 				opts.OnRun = phaseProfiler(e.stderr, "bench nexmark", cpuProfile)
 			}
+			if memProfile != "" {
+				opts.OnRun = bothProfilers(opts.OnRun, allocProfiler(e.stderr, "bench nexmark", memProfile))
+			}
 			if !asJSON {
 				opts.Progress = func(r bench.NexmarkResult) { _ = bench.WriteNexmarkRow(e.stdout, r) }
 				if err := bench.WriteNexmarkHeader(e.stdout, opts); err != nil {
@@ -76,5 +80,7 @@ exits 0 unless --check is given.`,
 	f.BoolVar(&check, "check", false, "exit 1 if a target is missed")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of each run to `file`.<query>-<source>-<round>")
 	_ = f.MarkHidden("cpuprofile") // fails only for an undefined flag
+	f.StringVar(&memProfile, "memprofile", "", "write a heap profile after each run to `file`.<query>-<source>-<round>")
+	_ = f.MarkHidden("memprofile") // fails only for an undefined flag
 	return cmd
 }

@@ -34,7 +34,7 @@ func (o Origin) Stream() string {
 }
 
 // Message is one input event, undecoded. The runtime owns it once Read
-// returns it.
+// returns it, until it acknowledges its batch.
 type Message struct {
 	Key       []byte
 	Value     []byte
@@ -47,7 +47,9 @@ type Message struct {
 // must be called once every output derived from the batch is durable (or
 // dead-lettered durably); batches of one partition are acknowledged in
 // the order Read returned them. Ack never blocks for long: committing is
-// the source's business (it may batch commits in time).
+// the source's business (it may batch commits in time). Once Ack is
+// called the runtime keeps no reference to the batch's messages or their
+// bytes, so a source may reuse that memory (the nexmark source does).
 type Batch struct {
 	Partition int32
 	Messages  []Message

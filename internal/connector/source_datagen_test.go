@@ -39,8 +39,12 @@ func readAll(t *testing.T, src Source) []Message {
 		if err != nil {
 			t.Fatal(err)
 		}
+		for _, m := range b.Messages {
+			// The source may reuse a message's memory once it is acknowledged.
+			m.Key, m.Value, m.Headers = bytes.Clone(m.Key), bytes.Clone(m.Value), slices.Clone(m.Headers)
+			msgs = append(msgs, m)
+		}
 		b.Ack()
-		msgs = append(msgs, b.Messages...)
 	}
 }
 

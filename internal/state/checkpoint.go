@@ -24,17 +24,64 @@ type Checkpoint struct {
 	records   []*transport.Record
 	bytes     int
 
-	// Keys and values are copied into arenas and records come from slabs:
-	// a few allocations per checkpoint, not two per change. Neither is
-	// ever grown in place, so what was handed out stays valid.
-	arena []byte
-	slab  []transport.Record
+	// Keys and values are copied into arena chunks and records come from
+	// slabs, neither ever grown in place, so what was handed out stays
+	// valid. arena and slab are the chunks being filled; chunks lists
+	// every one taken, which a commit gives back to the store.
+	arena  []byte
+	slab   []transport.Record
+	chunks checkpointMemory
+}
+
+// Chunk sizes of a checkpoint's memory, and how much of it a store keeps
+// for the next checkpoint. A task checkpoints every few hundred
+// milliseconds; taking the last one's memory again spares the collector
+// most of what checkpoints would allocate, and a store idle after a burst
+// holds at most spareArenas*arenaChunk + spareSlabs*slabChunk records.
+const (
+	arenaChunk  = 64 << 10
+	slabChunk   = 256
+	spareArenas = 64 // 4 MiB
+	spareSlabs  = 64 // 16,384 records of ~130 bytes: 2 MiB
+	// spareRecords bounds the record list kept (8 bytes a record).
+	spareRecords = 1 << 16
+)
+
+// checkpointMemory is memory of checkpoints: the chunks one took, or the
+// free ones a store keeps.
+type checkpointMemory struct {
+	arenas  [][]byte
+	slabs   [][]transport.Record
+	records []*transport.Record
 }
 
 // NewCheckpoint starts a checkpoint whose changelog is the partition
 // changelog (the task's partition of the operator's changelog topic).
 func (s *Store) NewCheckpoint(changelog transport.TopicPartition) *Checkpoint {
-	return &Checkpoint{store: s, changelog: changelog}
+	c := &Checkpoint{store: s, changelog: changelog, records: s.spare.records[:0]}
+	s.spare.records = nil // c's now
+	return c
+}
+
+// recycle keeps what memory of c the store's next checkpoints can take
+// again. Only a committed checkpoint's: its records were produced, so no
+// client holds them any more (a failed produce may leave some in flight).
+func (s *Store) recycle(c *Checkpoint) {
+	for _, a := range c.chunks.arenas {
+		if cap(a) == arenaChunk && len(s.spare.arenas) < spareArenas {
+			s.spare.arenas = append(s.spare.arenas, a[:0])
+		}
+	}
+	for _, sl := range c.chunks.slabs {
+		if len(s.spare.slabs) < spareSlabs {
+			clear(sl[:cap(sl)]) // no stale keys, values or headers, for the collector and newRecord
+			s.spare.slabs = append(s.spare.slabs, sl[:0])
+		}
+	}
+	if cap(c.records) <= spareRecords {
+		clear(c.records)
+		s.spare.records = c.records[:0]
+	}
 }
 
 // Put records one change: key set to value, or deleted when value is nil
@@ -98,9 +145,16 @@ func (c *Checkpoint) put(key, value []byte, kind pebble.InternalKeyKind) error {
 	return nil
 }
 
+// newRecord returns a zero record from the slab.
 func (c *Checkpoint) newRecord() *transport.Record {
 	if len(c.slab) == cap(c.slab) {
-		c.slab = make([]transport.Record, 0, min(max(2*cap(c.slab), 16), 4096))
+		spare := &c.store.spare.slabs
+		if n := len(*spare); n > 0 {
+			c.slab, *spare = (*spare)[n-1], (*spare)[:n-1]
+		} else {
+			c.slab = make([]transport.Record, 0, slabChunk)
+		}
+		c.chunks.slabs = append(c.chunks.slabs, c.slab)
 	}
 	c.slab = c.slab[:len(c.slab)+1]
 	return &c.slab[len(c.slab)-1]
@@ -108,8 +162,17 @@ func (c *Checkpoint) newRecord() *transport.Record {
 
 // copyBytes copies b into the arena; the copy is never nil.
 func (c *Checkpoint) copyBytes(b []byte) []byte {
+	if len(b) > arenaChunk {
+		return append(make([]byte, 0, len(b)), b...)
+	}
 	if len(b) > cap(c.arena)-len(c.arena) {
-		c.arena = make([]byte, 0, max(len(b), 64<<10))
+		spare := &c.store.spare.arenas
+		if n := len(*spare); n > 0 {
+			c.arena, *spare = (*spare)[n-1], (*spare)[:n-1]
+		} else {
+			c.arena = make([]byte, 0, arenaChunk)
+		}
+		c.chunks.arenas = append(c.chunks.arenas, c.arena)
 	}
 	at := len(c.arena)
 	c.arena = append(c.arena, b...)
@@ -155,6 +218,7 @@ func (s *Store) Commit(c *Checkpoint) error {
 		return ErrClosed
 	}
 	if len(c.records) == 0 {
+		s.recycle(c)
 		return nil
 	}
 	prev := s.offset
@@ -170,5 +234,9 @@ func (s *Store) Commit(c *Checkpoint) error {
 		}
 		prev = r.Offset + 1
 	}
-	return s.apply(c.batch, c.changelog, prev, true)
+	if err := s.apply(c.batch, c.changelog, prev, true); err != nil {
+		return err
+	}
+	s.recycle(c)
+	return nil
 }

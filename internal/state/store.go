@@ -44,6 +44,8 @@ type Store struct {
 	// err is sticky: after a commit fails, the store no longer knows
 	// what pebble holds, and every later commit returns it.
 	err error
+	// spare is committed checkpoints' memory, for the next ones.
+	spare checkpointMemory
 }
 
 // Option configures Open.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/tide-data/tide/internal/log"
@@ -45,14 +46,15 @@ func (t *Transport) Produce(ctx context.Context, records []*transport.Record) er
 	}
 	now := time.Now()
 	var (
-		buf    []byte
+		sc     = getScratch()
 		waits  = make([]func() error, 0, len(dests))
 		errs   []error
 		firsts = make([]int64, len(dests))
 	)
+	defer sc.put()
 	for i, d := range dests {
 		maxBatch := int(d.p.Topic().Config().MaxMessageBytes)
-		buf, err = encode(buf[:0], d.recs, maxBatch, now)
+		buf, err := sc.encode(d.recs, maxBatch, now)
 		if err != nil {
 			errs = append(errs, err)
 			break
@@ -82,6 +84,20 @@ func (t *Transport) Produce(ctx context.Context, records []*transport.Record) er
 
 // route groups records by partition, in order of first appearance.
 func (t *Transport) route(records []*transport.Record) ([]destination, error) {
+	if len(records) > 0 && onePartition(records) {
+		// The common case (a changelog's or a task's records) needs no
+		// grouping.
+		r := records[0]
+		topic, err := t.log.Topic(r.Topic)
+		if err != nil {
+			return nil, mapLogError(fmt.Errorf("embedded: produce to %q: %w", r.Topic, err))
+		}
+		p, err := topic.Partition(r.Partition)
+		if err != nil {
+			return nil, fmt.Errorf("embedded: produce to %q: partition %d of %d: %w", r.Topic, r.Partition, topic.NumPartitions(), log.ErrUnknownPartition)
+		}
+		return []destination{{p: p, recs: records}}, nil
+	}
 	type key struct {
 		topic     string
 		partition int32
@@ -127,12 +143,42 @@ func (t *Transport) route(records []*transport.Record) ([]destination, error) {
 	return dests, nil
 }
 
-// encode appends recs to buf as batches of at most maxBatch bytes each (a
-// record too large for any batch gets one of its own, which the log
-// refuses with log.ErrMessageTooLarge). Zero timestamps become now, and
-// are set on the records. Keys, values and header values are not copied
-// but encoded straight from the caller's slices.
-func encode(buf []byte, recs []*transport.Record, maxBatch int, now time.Time) ([]byte, error) {
+// scratch is the memory a Produce call encodes its batches in, reused
+// by later calls: encoding is the bulk of what a produce allocates, and
+// the log copies what it appends.
+type scratch struct {
+	buf  []byte
+	hdrs []record.Header
+	recs []record.Record
+}
+
+// maxPooledBuffer is the largest encoding buffer kept for reuse: a rare
+// huge produce should not pin its memory.
+const maxPooledBuffer = 8 << 20
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+func getScratch() *scratch { return scratchPool.Get().(*scratch) }
+
+// put gives sc back to the pool, dropping its references to the callers'
+// keys, values and headers.
+func (sc *scratch) put() {
+	if cap(sc.buf) > maxPooledBuffer {
+		sc.buf = nil
+	}
+	clear(sc.hdrs[:cap(sc.hdrs)])
+	clear(sc.recs[:cap(sc.recs)])
+	sc.buf, sc.hdrs, sc.recs = sc.buf[:0], sc.hdrs[:0], sc.recs[:0]
+	scratchPool.Put(sc)
+}
+
+// encode encodes recs as batches of at most maxBatch bytes each (a record
+// too large for any batch gets one of its own, which the log refuses with
+// log.ErrMessageTooLarge) into sc's buffer, which it returns: valid until
+// the next encode. Zero timestamps become now, and are set on the
+// records. Keys, values and header values are not copied but encoded
+// straight from the caller's slices.
+func (sc *scratch) encode(recs []*transport.Record, maxBatch int, now time.Time) ([]byte, error) {
 	nh, total := 0, record.BatchHeaderSize
 	for _, r := range recs {
 		nh += len(r.Headers)
@@ -147,19 +193,22 @@ func encode(buf []byte, recs []*transport.Record, maxBatch int, now time.Time) (
 	if maxBatch > 0 {
 		total += total / maxBatch * record.BatchHeaderSize
 	}
-	buf = slices.Grow(buf, total)
-	hdrs := make([]record.Header, 0, nh) // one slab for every record's headers
-	scratch := make([]record.Record, 0, len(recs))
+	buf := slices.Grow(sc.buf[:0], total)
+	// One slab for every record's headers: never grown, so the records'
+	// header slices stay valid.
+	hdrs := slices.Grow(sc.hdrs[:0], nh)
+	batch := sc.recs[:0]
 	size := record.BatchHeaderSize
 	flush := func() error {
-		if len(scratch) == 0 {
+		if len(batch) == 0 {
 			return nil
 		}
 		var err error
-		buf, err = record.AppendBatch(buf, scratch, record.BatchOptions{})
-		scratch, size = scratch[:0], record.BatchHeaderSize
+		buf, err = record.AppendBatch(buf, batch, record.BatchOptions{})
+		batch, size = batch[:0], record.BatchHeaderSize
 		return err
 	}
+	defer func() { sc.buf, sc.hdrs, sc.recs = buf, hdrs, batch }()
 	for _, r := range recs {
 		if r.Timestamp.IsZero() {
 			r.Timestamp = now
@@ -170,7 +219,7 @@ func encode(buf []byte, recs []*transport.Record, maxBatch int, now time.Time) (
 			hdrs = append(hdrs, record.Header{Key: h.Key, Value: h.Value})
 			n += headerOverhead + len(h.Key) + len(h.Value)
 		}
-		if len(scratch) > 0 && size+n > maxBatch {
+		if len(batch) > 0 && size+n > maxBatch {
 			if err := flush(); err != nil {
 				return buf, err
 			}
@@ -179,8 +228,22 @@ func encode(buf []byte, recs []*transport.Record, maxBatch int, now time.Time) (
 		if len(r.Headers) > 0 {
 			rec.Headers = hdrs[start:len(hdrs):len(hdrs)]
 		}
-		scratch = append(scratch, rec)
+		batch = append(batch, rec)
 		size += n
 	}
 	return buf, flush()
+}
+
+// onePartition says every record names the same topic and partition.
+func onePartition(records []*transport.Record) bool {
+	first := records[0]
+	if first.Partition < 0 {
+		return false
+	}
+	for _, r := range records[1:] {
+		if r.Partition != first.Partition || r.Topic != first.Topic {
+			return false
+		}
+	}
+	return true
 }

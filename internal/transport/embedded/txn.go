@@ -282,43 +282,52 @@ func nextSequence(seq int32, count int) int32 {
 // it). Zero timestamps become now.
 func (p *txnProducer) encode(d destination, now time.Time, write func(batch []byte, count int) error) error {
 	maxBatch := int(d.p.Topic().Config().MaxMessageBytes)
-	var (
-		scratch []record.Record
-		buf     []byte
-		size    = record.BatchHeaderSize
-	)
+	sc := getScratch()
+	defer sc.put()
+	size := record.BatchHeaderSize
 	flush := func() error {
-		if len(scratch) == 0 {
+		if len(sc.recs) == 0 {
 			return nil
 		}
 		var err error
-		buf, err = record.AppendBatch(buf[:0], scratch, record.BatchOptions{
+		sc.buf, err = record.AppendBatch(sc.buf[:0], sc.recs, record.BatchOptions{
 			Idempotent: true, Transactional: true,
 			ProducerID: p.producer.ProducerID, ProducerEpoch: p.producer.Epoch, BaseSequence: p.sequences[d.p],
 		})
 		if err != nil {
 			return err
 		}
-		n := len(scratch)
-		scratch, size = scratch[:0], record.BatchHeaderSize
-		return write(buf, n)
+		n := len(sc.recs)
+		sc.recs, sc.hdrs, size = sc.recs[:0], sc.hdrs[:0], record.BatchHeaderSize
+		return write(sc.buf, n)
 	}
 	for _, r := range d.recs {
 		if r.Timestamp.IsZero() {
 			r.Timestamp = now
 		}
 		n := recordOverhead + len(r.Key) + len(r.Value)
-		var hdrs []record.Header
 		for _, h := range r.Headers {
-			hdrs = append(hdrs, record.Header{Key: h.Key, Value: h.Value})
 			n += headerOverhead + len(h.Key) + len(h.Value)
 		}
-		if len(scratch) > 0 && size+n > maxBatch {
+		if len(sc.recs) > 0 && size+n > maxBatch {
 			if err := flush(); err != nil {
 				return err
 			}
 		}
-		scratch = append(scratch, record.Record{Timestamp: r.Timestamp.UnixMilli(), Key: r.Key, Value: r.Value, Headers: hdrs})
+		rec := record.Record{Timestamp: r.Timestamp.UnixMilli(), Key: r.Key, Value: r.Value}
+		if len(r.Headers) > 0 {
+			// The batch's headers share a slab, taken afresh when it
+			// would grow: the records already in the batch keep theirs.
+			if cap(sc.hdrs)-len(sc.hdrs) < len(r.Headers) {
+				sc.hdrs = make([]record.Header, 0, max(2*cap(sc.hdrs), len(r.Headers), 16))
+			}
+			start := len(sc.hdrs)
+			for _, h := range r.Headers {
+				sc.hdrs = append(sc.hdrs, record.Header{Key: h.Key, Value: h.Value})
+			}
+			rec.Headers = sc.hdrs[start:len(sc.hdrs):len(sc.hdrs)]
+		}
+		sc.recs = append(sc.recs, rec)
 		size += n
 	}
 	return flush()
