@@ -85,13 +85,48 @@ type TopicSource struct {
 		// run at once, but the lock costs nothing here.
 		pending []*transport.Record
 		parts   map[int32]*partitionState
+		// lease is the memory of the poll pending's records came from,
+		// when the consumer can reuse it.
+		lease *pollLease
 	}
+	// freeMsgs holds acknowledged batches' message slabs for later ones.
+	freeMsgs chan []Message
 	// acked is signalled (with mu held) when an Ack arrives.
 	acked *sync.Cond
 
 	stopLoop chan struct{}
 	loopDone chan struct{}
 }
+
+// pollLease is the memory of one poll's records, which the consumer
+// reuses once done is called (transport.RecyclingConsumer): when every
+// batch carved from the poll is acknowledged — after which the runtime
+// holds nothing of them (see Batch) — and none is left pending. A batch
+// released unacknowledged may still be read by a task that gave up on
+// it: its poll's memory is left to the collector. Guarded by
+// TopicSource.mu.
+type pollLease struct {
+	refs   int // batches not acknowledged yet, and one while records are pending
+	failed bool
+	done   func()
+}
+
+// drop takes one reference away and returns the function to call (outside
+// the lock) if that was the last.
+func (l *pollLease) drop() func() {
+	if l == nil {
+		return nil
+	}
+	l.refs--
+	if l.refs > 0 || l.failed {
+		return nil
+	}
+	return l.done
+}
+
+// freeMessageSlabs bounds the message slabs a topic source keeps: enough
+// for the batches between Read and their acknowledgement.
+const freeMessageSlabs = 16
 
 // partitionState is one partition's offsets, guarded by TopicSource.mu.
 type partitionState struct {
@@ -196,6 +231,7 @@ func NewTopicSource(ctx context.Context, env Env, o TopicSourceOptions) (*TopicS
 		commitInterval: o.CommitInterval,
 		externalCommit: o.ExternalCommit,
 		bounded:        o.Bounded,
+		freeMsgs:       make(chan []Message, freeMessageSlabs),
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -250,12 +286,16 @@ func (s *TopicSource) Read(ctx context.Context) (Batch, error) {
 		if s.bounded && len(s.done) == len(s.stopAt) {
 			return Batch{}, io.EOF
 		}
-		recs, err := s.poll(ctx)
+		s.endLease() // nothing pending is left of the last poll
+		recs, done, err := s.poll(ctx)
 		if err != nil {
 			return Batch{}, err
 		}
 		s.mu.Lock()
 		s.mu.pending = append(s.mu.pending, recs...)
+		if done != nil {
+			s.mu.lease = &pollLease{refs: 1, done: done}
+		}
 		s.mu.Unlock()
 	}
 }
@@ -306,15 +346,17 @@ const boundedPollWait = 200 * time.Millisecond
 // its bound is done — the offsets before the bound were transaction
 // markers or records deleted by retention or compaction, which no
 // record returned will ever reach.
-func (s *TopicSource) poll(ctx context.Context) ([]*transport.Record, error) {
+//
+// done, when not nil, gives the records' memory back to the consumer.
+func (s *TopicSource) poll(ctx context.Context) (_ []*transport.Record, done func(), _ error) {
 	if !s.bounded {
-		return s.consumer.Poll(ctx)
+		return s.pollConsumer(ctx)
 	}
 	pollCtx, cancel := context.WithTimeout(ctx, boundedPollWait)
-	recs, err := s.consumer.Poll(pollCtx)
+	recs, done, err := s.pollConsumer(pollCtx)
 	cancel()
 	if err != nil && (ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded)) {
-		return nil, err
+		return nil, nil, err
 	}
 	// A record at or past its partition's bound: the consumer delivers
 	// in order, so nothing before the bound is left there.
@@ -330,7 +372,10 @@ func (s *TopicSource) poll(ctx context.Context) ([]*transport.Record, error) {
 		return false
 	})
 	if len(recs) > 0 {
-		return recs, nil
+		return recs, done, nil
+	}
+	if done != nil {
+		done()
 	}
 	for p, stop := range s.stopAt {
 		if s.done[p] {
@@ -343,7 +388,7 @@ func (s *TopicSource) poll(ctx context.Context) ([]*transport.Record, error) {
 			// partition was to be read from: the consumer skips there too.
 			starts, serr := s.env.Transport.StartOffsets(ctx, s.topic)
 			if serr != nil {
-				return nil, serr
+				return nil, nil, serr
 			}
 			if starts[p] > s.next[p] {
 				s.next[p] = starts[p]
@@ -354,13 +399,34 @@ func (s *TopicSource) poll(ctx context.Context) ([]*transport.Record, error) {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if len(left) == 0 || left[0].Offset >= stop {
 			s.done[p] = true
 		}
 	}
-	return nil, nil
+	return nil, nil, nil
+}
+
+// pollConsumer polls, with the records' memory's done when the consumer
+// can reuse it.
+func (s *TopicSource) pollConsumer(ctx context.Context) ([]*transport.Record, func(), error) {
+	if rc, ok := s.consumer.(transport.RecyclingConsumer); ok {
+		return rc.PollRecycle(ctx)
+	}
+	recs, err := s.consumer.Poll(ctx)
+	return recs, nil, err
+}
+
+// endLease drops pending's reference to its poll's memory.
+func (s *TopicSource) endLease() {
+	s.mu.Lock()
+	done := s.mu.lease.drop()
+	s.mu.lease = nil
+	s.mu.Unlock()
+	if done != nil {
+		done()
+	}
 }
 
 // nextBatch takes the records of the first pending record's partition.
@@ -378,7 +444,14 @@ func (s *TopicSource) nextBatch() (Batch, bool) {
 			n++
 		}
 	}
-	msgs := make([]Message, 0, n)
+	var msgs []Message
+	select {
+	case msgs = <-s.freeMsgs:
+	default:
+	}
+	if cap(msgs) < n {
+		msgs = make([]Message, 0, n)
+	}
 	rest := pending[:0]
 	for _, r := range pending {
 		if r.Partition != p {
@@ -395,15 +468,25 @@ func (s *TopicSource) nextBatch() (Batch, bool) {
 
 	st := s.stateLocked(p)
 	st.outstanding++
+	lease := s.mu.lease
+	if lease != nil {
+		lease.refs++
+	}
 	generation, next := st.generation, msgs[len(msgs)-1].Origin.Offset+1
 	var once atomic.Bool
 	return Batch{Partition: p, Messages: msgs, Ack: func() {
 		if !once.Swap(true) {
-			s.ack(p, generation, next)
+			s.ack(p, generation, next, lease)
+			// The runtime holds nothing of the batch now.
+			clear(msgs)
+			select {
+			case s.freeMsgs <- msgs[:0]:
+			default:
+			}
 		}
 	}, Release: func() {
 		if !once.Swap(true) {
-			s.release(p, generation)
+			s.release(p, generation, lease)
 		}
 	}}, true
 }
@@ -422,9 +505,17 @@ func (s *TopicSource) stateLocked(p int32) *partitionState {
 	return st
 }
 
-func (s *TopicSource) ack(p int32, generation uint64, next int64) {
+func (s *TopicSource) ack(p int32, generation uint64, next int64, lease *pollLease) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	done := lease.drop()
+	s.ackLocked(p, generation, next)
+	s.mu.Unlock()
+	if done != nil {
+		done()
+	}
+}
+
+func (s *TopicSource) ackLocked(p int32, generation uint64, next int64) {
 	st := s.mu.parts[p]
 	if st == nil || !st.owned || st.generation != generation {
 		return // revoked meanwhile: the next owner reads these again
@@ -438,9 +529,13 @@ func (s *TopicSource) ack(p int32, generation uint64, next int64) {
 
 // release gives up a batch unacknowledged: nothing of the partition
 // beyond what was acknowledged before is committed any more.
-func (s *TopicSource) release(p int32, generation uint64) {
+func (s *TopicSource) release(p int32, generation uint64, lease *pollLease) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if lease != nil {
+		lease.failed = true
+		lease.refs--
+	}
 	st := s.mu.parts[p]
 	if st == nil || !st.owned || st.generation != generation {
 		return

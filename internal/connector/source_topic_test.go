@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tide-data/tide/internal/group"
+	"github.com/tide-data/tide/internal/log"
 	"github.com/tide-data/tide/internal/transport"
+	"github.com/tide-data/tide/internal/transport/embedded"
 )
 
 // produce writes n outputs with keys k0..k{n-1} through a topic sink.
@@ -374,5 +377,73 @@ func TestTopicSourceBounded(t *testing.T) {
 	}
 	if _, err := NewSource("topic", nil, map[string]string{"topic": "history", "scan.bounded.mode": "earliest"}, env); err == nil || !strings.Contains(err.Error(), "scan.bounded.mode") {
 		t.Errorf("a bad scan.bounded.mode: %v", err)
+	}
+}
+
+// The topic source gives a poll's memory back to the consumer once every
+// batch of it is acknowledged: batches still held keep their bytes while
+// later polls read into reused memory, and a released batch's memory is
+// never reused.
+func TestTopicSourceReusesOnlyAcknowledgedMemory(t *testing.T) {
+	l, err := log.Open(t.TempDir(), log.WithCleanerInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := group.NewCoordinator(l, group.Options{MinSessionTimeout: 50 * time.Millisecond, MaxSessionTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Small fetches: many polls, memory reused many times over.
+	tr := embedded.New(l, c, embedded.WithFetchBytes(4096), embedded.WithHeartbeatInterval(50*time.Millisecond))
+	t.Cleanup(func() { _ = tr.Close(); _ = c.Close(); _ = l.Close() })
+	ctx := testContext(t)
+	env := Env{Transport: tr, Group: "g-reuse"}
+	const n = 6000
+	for i := 0; i < n; i += 50 {
+		produce(t, env, "t", i, 50)
+	}
+	src, err := NewSource("topic", nil, map[string]string{"topic": "t"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close(ctx)
+	check := func(b Batch, what string) {
+		t.Helper()
+		for _, m := range b.Messages {
+			if want := fmt.Sprintf(`{"i":%d}`, m.Origin.Offset); string(m.Value) != want {
+				t.Fatalf("%s: offset %d holds %s, want %s", what, m.Origin.Offset, m.Value, want)
+			}
+		}
+	}
+	var held []Batch // acknowledged in order, up to 12 behind
+	var released []Batch
+	read := 0
+	for read < n {
+		b, err := src.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(b, "as read")
+		read += len(b.Messages)
+		if len(released) < 3 && read > n/2 {
+			// Given up: the task may still look at it; acknowledging
+			// stops for the partition, reading goes on.
+			b.Release()
+			released = append(released, b)
+			continue
+		}
+		held = append(held, b)
+		if len(held) > 12 {
+			check(held[0], "held while later polls read")
+			held[0].Ack()
+			held = held[1:]
+		}
+	}
+	for _, b := range held {
+		check(b, "held to the end")
+		b.Ack()
+	}
+	for _, b := range released {
+		check(b, "released")
 	}
 }

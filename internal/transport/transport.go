@@ -218,6 +218,17 @@ type Consumer interface {
 	Close(ctx context.Context) error
 }
 
+// RecyclingConsumer is a Consumer that can reuse the memory of what it
+// returned. PollRecycle is Poll, with done: called once the caller keeps
+// no reference to the records or to any bytes they point into, it gives
+// their memory back for later polls. A caller that never calls done (or
+// calls Poll) loses nothing but the reuse. done may be called from any
+// goroutine, once.
+type RecyclingConsumer interface {
+	Consumer
+	PollRecycle(ctx context.Context) (records []*Record, done func(), err error)
+}
+
 // TxnProducer writes records and consumer-group offsets atomically: what a
 // transaction produced becomes visible to read_committed readers, and its
 // offsets become the group's committed offsets, together at Commit, or

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -46,6 +47,8 @@ type Consumer struct {
 	events  chan event
 	results chan fetchResult
 	budget  *budget
+	// free holds fetches' memory that PollRecycle's callers gave back.
+	free chan *fetchMemory
 
 	// member is the membership goroutine's identity in the group, which
 	// Commit and Close's LeaveGroup use.
@@ -71,7 +74,7 @@ type Consumer struct {
 	unstarted bool
 }
 
-var _ transport.Consumer = (*Consumer)(nil)
+var _ transport.RecyclingConsumer = (*Consumer)(nil)
 
 // event is something the owner must act on inside Poll.
 type event struct {
@@ -116,6 +119,7 @@ func (t *Transport) NewConsumer(_ context.Context, opts transport.ConsumerOption
 		done:    make(chan struct{}),
 		events:  make(chan event),
 		results: make(chan fetchResult),
+		free:    make(chan *fetchMemory, freeFetchMemory),
 		budget:  newBudget(t.opts.bufferedBytes),
 	}
 	c.member.generation = -1
@@ -138,13 +142,37 @@ const clientHost = "/127.0.0.1"
 // Poll returns the records available now from the assigned partitions, or
 // waits for some. Rebalance callbacks run inside it.
 func (c *Consumer) Poll(ctx context.Context) ([]*transport.Record, error) {
+	recs, _, err := c.poll(ctx)
+	return recs, err
+}
+
+// PollRecycle is Poll; done gives the records' memory back for later
+// fetches (see transport.RecyclingConsumer).
+func (c *Consumer) PollRecycle(ctx context.Context) ([]*transport.Record, func(), error) {
+	recs, mems, err := c.poll(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var once atomic.Bool
+	return recs, func() {
+		if once.Swap(true) {
+			return
+		}
+		for _, m := range mems {
+			c.giveBack(m)
+		}
+	}, nil
+}
+
+// poll is Poll, also returning the memory of the fetches it returns.
+func (c *Consumer) poll(ctx context.Context) ([]*transport.Record, []*fetchMemory, error) {
 	if c.closed {
-		return nil, transport.ErrClosed
+		return nil, nil, transport.ErrClosed
 	}
 	for {
 		if c.unstarted {
 			if err := c.startFetchers(c.assigned); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		// Callbacks first: records of a partition being revoked are not
@@ -152,7 +180,7 @@ func (c *Consumer) Poll(ctx context.Context) ([]*transport.Record, error) {
 		select {
 		case ev := <-c.events:
 			if err := c.handle(ev); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			continue
 		default:
@@ -160,36 +188,40 @@ func (c *Consumer) Poll(ctx context.Context) ([]*transport.Record, error) {
 		select {
 		case ev := <-c.events:
 			if err := c.handle(ev); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		case res := <-c.results:
-			return c.collect(res), nil
+			recs, mems := c.collect(res)
+			return recs, mems, nil
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		case <-c.ctx.Done():
-			return nil, transport.ErrClosed
+			return nil, nil, transport.ErrClosed
 		case <-c.done:
 			if err := c.fatal(); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			return nil, transport.ErrClosed
+			return nil, nil, transport.ErrClosed
 		}
 	}
 }
 
 // collect returns res's records and whatever else the fetchers have ready.
-func (c *Consumer) collect(res fetchResult) []*transport.Record {
-	out := res.records
+func (c *Consumer) collect(res fetchResult) ([]*transport.Record, []*fetchMemory) {
+	out, mems := res.records, []*fetchMemory{res.mem}
 	c.budget.release(res.bytes)
 	c.noteEpoch(res)
 	for {
 		select {
 		case more := <-c.results:
+			// Appending may write past res.records' length into its own
+			// fetch memory's list: the two are given back together.
 			out = append(out, more.records...)
+			mems = append(mems, more.mem)
 			c.budget.release(more.bytes)
 			c.noteEpoch(more)
 		default:
-			return out
+			return out, mems
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ const maxDecompressed = 256 << 20
 type fetchResult struct {
 	tp      transport.TopicPartition
 	records []*transport.Record
+	mem     *fetchMemory // what records live in
 	bytes   int   // taken from the budget until Poll returns the records
 	epoch   int32 // leader epoch of the last batch
 }
@@ -101,9 +103,12 @@ func (c *Consumer) fetch(ctx context.Context, tp transport.TopicPartition, p *lo
 		}
 		// Committed records only (read_committed): up to the last stable
 		// offset, without markers and aborted transactions.
-		res, err := p.ReadCommitted(nil, offset, limit)
+		mem := c.takeMemory(limit)
+		// Batches is in mem.buf unless one batch was larger than it.
+		res, err := p.ReadCommitted(mem.buf[:0], offset, limit)
 		if errors.Is(err, log.ErrOffsetOutOfRange) {
 			c.budget.release(limit)
+			c.giveBack(mem)
 			// auto.offset.reset: the committed offset is gone (retention)
 			// or beyond the end (a recreated topic).
 			reset := c.resetOffset(p)
@@ -132,13 +137,14 @@ func (c *Consumer) fetch(ctx context.Context, tp transport.TopicPartition, p *lo
 		if n == 0 {
 			// At the last stable offset (past any aborted transaction the
 			// read skipped): wait for it to move.
+			c.giveBack(mem)
 			offset = max(offset, res.NextOffset)
 			if err := p.WaitStable(ctx, offset); err != nil {
 				return
 			}
 			continue
 		}
-		recs, _, epoch, err := decode(res.Batches, offset, tp)
+		recs, _, epoch, err := mem.decode(res.Batches, offset, tp)
 		if err != nil {
 			c.budget.release(n)
 			c.t.opts.logger.Error("fetch stopped: undecodable batch", "group", c.group, "partition", p.String(), "offset", offset, "err", err)
@@ -147,10 +153,11 @@ func (c *Consumer) fetch(ctx context.Context, tp transport.TopicPartition, p *lo
 		offset = res.NextOffset
 		if len(recs) == 0 { // only records before the offset
 			c.budget.release(n)
+			c.giveBack(mem)
 			continue
 		}
 		select {
-		case c.results <- fetchResult{tp: tp, records: recs, bytes: n, epoch: epoch}:
+		case c.results <- fetchResult{tp: tp, records: recs, mem: mem, bytes: n, epoch: epoch}:
 		case <-ctx.Done():
 			c.budget.release(n)
 			return
@@ -174,6 +181,49 @@ func (c *Consumer) resetOffset(p *log.Partition) int64 {
 // values alias b, which the caller gives up: they own it now. It returns
 // the offset to read next and the leader epoch of the last batch.
 func decode(b []byte, from int64, tp transport.TopicPartition) (recs []*transport.Record, next int64, epoch int32, err error) {
+	return new(fetchMemory).decode(b, from, tp)
+}
+
+// fetchMemory is what a fetch's records live in: the bytes read, the
+// records, their pointers and headers. A Poll's caller may give it back
+// (PollRecycle) for later fetches to reuse.
+type fetchMemory struct {
+	buf  []byte
+	slab []transport.Record
+	recs []*transport.Record
+	hdrs []transport.Header
+}
+
+// freeFetchMemory bounds the fetches' memory a consumer keeps for reuse
+// (each about fetch.max.bytes).
+const freeFetchMemory = 8
+
+// takeMemory returns memory given back by an earlier poll, or new memory
+// for reads of up to limit bytes.
+func (c *Consumer) takeMemory(limit int) *fetchMemory {
+	select {
+	case m := <-c.free:
+		return m
+	default:
+		return &fetchMemory{buf: make([]byte, 0, limit)}
+	}
+}
+
+// giveBack keeps m for later fetches if there is room: m's records and
+// bytes must be unreferenced.
+func (c *Consumer) giveBack(m *fetchMemory) {
+	clear(m.slab[:cap(m.slab)]) // the collector need not keep what they pointed to
+	clear(m.recs[:cap(m.recs)])
+	clear(m.hdrs[:cap(m.hdrs)])
+	select {
+	case c.free <- m:
+	default:
+	}
+}
+
+// decode decodes the records of b at or after from into m, reusing its
+// slabs.
+func (m *fetchMemory) decode(b []byte, from int64, tp transport.TopicPartition) (recs []*transport.Record, next int64, epoch int32, err error) {
 	next, epoch = from, -1
 	// One slab of records per read, not one per record: sized from the
 	// batch headers first (NumRecords, bounded by the bytes), then filled
@@ -192,10 +242,10 @@ func decode(b []byte, from int64, tp transport.TopicPartition) (recs []*transpor
 		}
 		rest = rest[h.Size():]
 	}
-	slab := make([]transport.Record, 0, count)
-	recs = make([]*transport.Record, 0, count)
+	slab := slices.Grow(m.slab[:0], count)
+	recs = slices.Grow(m.recs[:0], count)
 	var headers []record.Header
-	var hslab []transport.Header
+	hslab := m.hdrs[:0]
 	for rest := b; len(rest) > 0; {
 		h, _ := record.ParseHeader(rest) // parsed above
 		batch := rest[:h.Size()]
@@ -237,6 +287,7 @@ func decode(b []byte, from int64, tp transport.TopicPartition) (recs []*transpor
 	for i := range slab {
 		recs = append(recs, &slab[i])
 	}
+	m.slab, m.recs, m.hdrs = slab, recs, hslab
 	return recs, next, epoch, nil
 }
 
