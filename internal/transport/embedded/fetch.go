@@ -21,8 +21,8 @@ type fetchResult struct {
 	tp      transport.TopicPartition
 	records []*transport.Record
 	mem     *fetchMemory // what records live in
-	bytes   int   // taken from the budget until Poll returns the records
-	epoch   int32 // leader epoch of the last batch
+	bytes   int          // taken from the budget until Poll returns the records
+	epoch   int32        // leader epoch of the last batch
 }
 
 // fetcherSet is the fetchers of one assignment.
