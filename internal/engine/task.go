@@ -165,7 +165,38 @@ func (p *pipeline) newTask(in *sourceInput, partition int32) *task {
 			t.meta[j] = t.meta[j] || (e != nil && e.References(n+j))
 		}
 	}
+	if !t.identity {
+		t.project(n, exprs)
+	}
 	return t
+}
+
+// project has the decoder build only the declared columns the task reads
+// (when its format can skip the others, as Flink pushes projections into
+// its formats): those an expression references, the NOT NULL ones (their
+// check) and those with a type modifier (its cast). A value of another
+// column is not converted, so one it could not hold is no error.
+func (t *task) project(n int, exprs []*expr.Expr) {
+	pd, ok := t.dec.(format.ProjectingDecoder)
+	if !ok {
+		return
+	}
+	read := make([]bool, n)
+	for i := range read {
+		for _, e := range exprs {
+			if e != nil && e.References(i) {
+				read[i] = true
+				break
+			}
+		}
+	}
+	for _, i := range t.notNull {
+		read[i] = true
+	}
+	for _, i := range t.coerced {
+		read[i] = true
+	}
+	pd.Project(read)
 }
 
 // origin is m's origin as its outputs carry it: named after the input of

@@ -41,6 +41,18 @@ type Decoder interface {
 	Decode(data []byte, row types.Row) error
 }
 
+// ProjectingDecoder is a Decoder that can leave columns out, as Flink's
+// projection push-down does: Project(read) makes Decode build only the
+// columns read marks and set the others to NULL, their values skipped —
+// checked as the format's syntax, not converted, so a value an unread
+// column could not hold is no error. A decoder whose format requires
+// every field (json.fail-on-missing-field) still checks that they are
+// there, converting them all.
+type ProjectingDecoder interface {
+	Decoder
+	Project(read []bool)
+}
+
 // Encoder appends one row's first n values (n columns) to dst as a
 // message value and returns the extended slice. Encoders are safe for
 // concurrent use.

@@ -54,6 +54,8 @@ type jsonDecoder struct {
 	// seen[i] says column i's field was met in the current record: the
 	// first of repeated names wins.
 	seen []bool
+	// unread[i] says column i is left NULL, its value skipped (Project).
+	unread []bool
 
 	// The text and json of a record are gathered in arena and turned into
 	// one string at the end: one allocation per record.
@@ -75,7 +77,24 @@ type span struct {
 	start, end int
 }
 
-var _ Decoder = (*jsonDecoder)(nil)
+var _ ProjectingDecoder = (*jsonDecoder)(nil)
+
+// Project builds only the columns read marks (see ProjectingDecoder);
+// with json.fail-on-missing-field every column is still built.
+func (d *jsonDecoder) Project(read []bool) {
+	d.unread = nil
+	if d.failOnMissing {
+		return
+	}
+	for i := range d.cols {
+		if i >= len(read) || !read[i] {
+			if d.unread == nil {
+				d.unread = make([]bool, len(d.cols))
+			}
+			d.unread[i] = true
+		}
+	}
+}
 
 func newJSONDecoder(cols []Column, options map[string]string) (Decoder, error) {
 	failOnMissing, err := boolOption(options, "json.fail-on-missing-field", false)
@@ -275,6 +294,9 @@ func (d *jsonDecoder) Decode(data []byte, row types.Row) error {
 			col, keyEnd := d.matchNext(data, i+1, d.next)
 			if col >= 0 {
 				d.next = col + 1
+				if d.unread != nil && d.unread[col] {
+					col = -1 // skipped as an unknown key's value; NULL at the end
+				}
 			} else {
 				var escaped bool
 				if keyEnd, escaped, _ = scanString(data, i+1); keyEnd < 0 {
@@ -285,7 +307,9 @@ func (d *jsonDecoder) Decode(data []byte, row types.Row) error {
 					d.scratch = unescapeBestEffort(d.scratch[:0], key)
 					key = d.scratch
 				}
-				col = d.column(key)
+				if col = d.column(key); col >= 0 && d.unread != nil && d.unread[col] {
+					col = -1
+				}
 			}
 			if i = skipSpace(data, keyEnd+1); i >= len(data) || data[i] != ':' {
 				return d.recordError(data)
