@@ -47,8 +47,10 @@ type Consumer struct {
 	events  chan event
 	results chan fetchResult
 	budget  *budget
-	// free holds fetches' memory that PollRecycle's callers gave back.
-	free chan *fetchMemory
+	// free holds fetches' memory that PollRecycle's callers gave back;
+	// recycling says the owner polls with PollRecycle.
+	free      chan *fetchMemory
+	recycling atomic.Bool
 
 	// member is the membership goroutine's identity in the group, which
 	// Commit and Close's LeaveGroup use.
@@ -149,6 +151,7 @@ func (c *Consumer) Poll(ctx context.Context) ([]*transport.Record, error) {
 // PollRecycle is Poll; done gives the records' memory back for later
 // fetches (see transport.RecyclingConsumer).
 func (c *Consumer) PollRecycle(ctx context.Context) ([]*transport.Record, func(), error) {
+	c.recycling.Store(true)
 	recs, mems, err := c.poll(ctx)
 	if err != nil {
 		return nil, nil, err

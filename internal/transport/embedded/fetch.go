@@ -198,14 +198,20 @@ type fetchMemory struct {
 // (each about fetch.max.bytes).
 const freeFetchMemory = 8
 
-// takeMemory returns memory given back by an earlier poll, or new memory
-// for reads of up to limit bytes.
+// takeMemory returns memory given back by an earlier poll, or new memory:
+// for a consumer whose memory comes back, a buffer for reads of up to
+// limit bytes; for one whose never does (Poll), none, so that each read
+// allocates what it reads — a consumer tailing a topic reads a few KiB at
+// a time, and a fresh buffer of limit bytes for each was churn.
 func (c *Consumer) takeMemory(limit int) *fetchMemory {
 	select {
 	case m := <-c.free:
 		return m
 	default:
-		return &fetchMemory{buf: make([]byte, 0, limit)}
+		if c.recycling.Load() {
+			return &fetchMemory{buf: make([]byte, 0, limit)}
+		}
+		return new(fetchMemory)
 	}
 }
 

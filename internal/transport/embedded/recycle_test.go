@@ -3,6 +3,7 @@ package embedded
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 	"unsafe"
@@ -77,4 +78,37 @@ func TestPollRecycleReusesMemory(t *testing.T) {
 		t.Errorf("%d polls read into %d buffers (at most %d with reuse)", polls, len(buffers), limit)
 	}
 	t.Logf("%d polls, %d buffers", polls, len(buffers))
+}
+
+// A consumer that polls with Poll never gives memory back: each read
+// allocates what it reads, not a buffer of fetch.max.bytes (a tailing
+// consumer reads a few records at a time).
+func TestPollReadsIntoBuffersOfWhatItReads(t *testing.T) {
+	tr, _, _ := open(t, WithFetchBytes(1<<20))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := tr.CreateTopic(ctx, transport.TopicSpec{Name: "t", Partitions: 1}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := tr.NewConsumer(ctx, transport.ConsumerOptions{Group: "g", Topics: []string{"t"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	const polls = 20
+	for i := range polls {
+		if err := tr.Produce(ctx, []*transport.Record{{Topic: "t", Partition: 0, Value: fmt.Appendf(nil, "v%d", i)}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Poll(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	// A MiB a poll would be 20 MiB; what a poll reads is a hundred bytes.
+	if n := after.TotalAlloc - before.TotalAlloc; n > 8<<20 {
+		t.Fatalf("%d polls of one small record allocated %d bytes", polls, n)
+	}
 }
