@@ -162,6 +162,12 @@ func (c *Checkpoint) newRecord() *transport.Record {
 
 // copyBytes copies b into the arena; the copy is never nil.
 func (c *Checkpoint) copyBytes(b []byte) []byte {
+	if len(b) == 0 {
+		// Not from the arena: appending nothing to a checkpoint's first,
+		// still nil, chunk gives nil, which the changelog reads as a
+		// tombstone. A zero-length allocation costs nothing.
+		return []byte{}
+	}
 	if len(b) > arenaChunk {
 		return append(make([]byte, 0, len(b)), b...)
 	}

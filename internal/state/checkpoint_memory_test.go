@@ -107,3 +107,25 @@ func TestCheckpointMemoryReuse(t *testing.T) {
 	}
 	next.Discard()
 }
+
+// An empty value is a value, not a tombstone, also when it is the first
+// bytes a checkpoint copies (its arena has no chunk yet).
+func TestCheckpointEmptyValueIsNotATombstone(t *testing.T) {
+	s := open(t, t.TempDir())
+	defer s.Close()
+	cp := s.NewCheckpoint(testChangelog)
+	defer cp.Discard()
+	if err := cp.Put([]byte{}, []byte{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cp.Put([]byte("gone"), nil); err != nil {
+		t.Fatal(err)
+	}
+	recs := cp.Records()
+	if recs[0].Value == nil {
+		t.Errorf("a Put of an empty value has a nil Value: the changelog would read a tombstone")
+	}
+	if recs[1].Value != nil {
+		t.Errorf("a Put of nil has Value %q, want nil (a tombstone)", recs[1].Value)
+	}
+}
