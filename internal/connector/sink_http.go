@@ -210,19 +210,20 @@ func (s *httpSink) Write(ctx context.Context, outputs []Output) error {
 	if s.batch {
 		step = s.batchMax
 	}
-	var body []byte
 	var seqs []int32
 	if !s.batch {
 		seqs = outputSeqs(outputs)
 	}
 	for from := 0; from < len(outputs); from += step {
 		to := min(from+step, len(outputs))
-		var hdr http.Header
 		var seq int32
 		if seqs != nil {
 			seq = seqs[from]
 		}
-		body, hdr = s.request(body[:0], outputs[from:to], seq)
+		// A fresh body per request: net/http may still read a request's
+		// body after Do returned (it closes it asynchronously), so reusing
+		// the buffer for the next request could race with that read.
+		body, hdr := s.request(nil, outputs[from:to], seq)
 		f, err := s.deliver(ctx, body, hdr)
 		if err != nil {
 			return err
