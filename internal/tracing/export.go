@@ -14,8 +14,9 @@ import (
 
 // exporter is the Tracer's one goroutine: it batches ended spans and
 // POSTs each batch as an OTLP ExportTraceServiceRequest, in protobuf, to
-// the endpoint. Spans are encoded straight from Span into a reused
-// buffer (no intermediate messages), then returned to the pool.
+// the endpoint. Spans are encoded straight from Span into reused buffers
+// (no intermediate messages), then returned to the pool; the request body
+// is new for each POST.
 type exporter struct {
 	t      *Tracer
 	client *http.Client
@@ -29,7 +30,7 @@ type exporter struct {
 
 	batch    []*Span
 	spare    []*Span // the queue's next array
-	buf      []byte  // the request
+	reqSize  int     // the last request's size, to size the next
 	spans    []byte  // the encoded spans of the batch
 	scratch  []byte  // one span
 	resource []byte  // the encoded Resource and InstrumentationScope, made once
@@ -121,13 +122,17 @@ func (e *exporter) export() {
 		return
 	}
 	n := len(e.batch)
-	e.buf = e.encode(e.buf[:0])
+	// A fresh request body each time: net/http may still read a body
+	// after Do returned (a receiver that answered before reading it), so
+	// it is never reused. The span buffers are.
+	body := e.encode(make([]byte, 0, e.reqSize))
+	e.reqSize = len(body)
 	for i, s := range e.batch {
 		e.t.release(s)
 		e.batch[i] = nil
 	}
 	e.batch = e.batch[:0]
-	if err := e.post(e.buf); err != nil {
+	if err := e.post(body); err != nil {
 		e.t.stats.failed.Add(int64(n))
 		e.logFailure(err, n)
 		return
