@@ -12,8 +12,9 @@ import (
 )
 
 // newEmbedded opens a log, its group coordinator and the embedded
-// transport over them in a temporary directory, closed when t ends.
-func newEmbedded(t *testing.T) transport.Transport {
+// transport over them in a temporary directory, closed when t ends; opts
+// add to (or override) the transport's test defaults.
+func newEmbedded(t *testing.T, opts ...embedded.Option) transport.Transport {
 	t.Helper()
 	l, err := log.Open(t.TempDir(), log.WithCleanerInterval(0))
 	if err != nil {
@@ -24,7 +25,8 @@ func newEmbedded(t *testing.T) transport.Transport {
 		_ = l.Close()
 		t.Fatal(err)
 	}
-	tr := embedded.New(l, c, embedded.WithSessionTimeout(10*time.Second), embedded.WithHeartbeatInterval(50*time.Millisecond))
+	opts = append([]embedded.Option{embedded.WithSessionTimeout(10 * time.Second), embedded.WithHeartbeatInterval(50 * time.Millisecond)}, opts...)
+	tr := embedded.New(l, c, opts...)
 	t.Cleanup(func() {
 		if err := tr.Close(); err != nil {
 			t.Errorf("transport close: %v", err)

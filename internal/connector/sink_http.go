@@ -220,10 +220,7 @@ func (s *httpSink) Write(ctx context.Context, outputs []Output) error {
 		if seqs != nil {
 			seq = seqs[from]
 		}
-		// A fresh body per request: net/http may still read a request's
-		// body after Do returned (it closes it asynchronously), so reusing
-		// the buffer for the next request could race with that read.
-		body, hdr := s.request(nil, outputs[from:to], seq)
+		body, hdr := s.request(outputs[from:to], seq)
 		f, err := s.deliver(ctx, body, hdr)
 		if err != nil {
 			return err
@@ -238,9 +235,12 @@ func (s *httpSink) Write(ctx context.Context, outputs []Output) error {
 	return nil
 }
 
-// request builds the body (appended to buf) and headers of a request
-// carrying outs; seq numbers a single output among its input's.
-func (s *httpSink) request(buf []byte, outs []Output, seq int32) ([]byte, http.Header) {
+// request builds the body and headers of a request carrying outs; seq
+// numbers a single output among its input's. The body is new each time:
+// net/http may still read a request's body after Do returned (it closes
+// it asynchronously), so a reused buffer could race with that read.
+func (s *httpSink) request(outs []Output, seq int32) ([]byte, http.Header) {
+	var buf []byte
 	hdr := s.headers.Clone()
 	first := &outs[0]
 	switch {

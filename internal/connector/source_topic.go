@@ -283,11 +283,10 @@ func (s *TopicSource) Read(ctx context.Context) (Batch, error) {
 			}
 			return b, nil
 		}
+		s.endLease() // nothing pending is left of the last poll
 		if s.bounded && len(s.done) == len(s.stopAt) {
-			s.endLease() // the last poll's memory goes back to the consumer
 			return Batch{}, io.EOF
 		}
-		s.endLease() // nothing pending is left of the last poll
 		recs, done, err := s.poll(ctx)
 		if err != nil {
 			return Batch{}, err

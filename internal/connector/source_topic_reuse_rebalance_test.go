@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tide-data/tide/internal/group"
-	"github.com/tide-data/tide/internal/log"
 	"github.com/tide-data/tide/internal/transport"
 	"github.com/tide-data/tide/internal/transport/embedded"
 )
@@ -22,16 +20,7 @@ import (
 // revoked partitions are dropped). Every message must hold, at ack time,
 // the key, value and header it was written with.
 func TestTopicSourceReuseUnderRebalance(t *testing.T) {
-	l, err := log.Open(t.TempDir(), log.WithCleanerInterval(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := group.NewCoordinator(l, group.Options{MinSessionTimeout: 50 * time.Millisecond, MaxSessionTimeout: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := embedded.New(l, c, embedded.WithFetchBytes(2048), embedded.WithHeartbeatInterval(20*time.Millisecond))
-	t.Cleanup(func() { _ = tr.Close(); _ = c.Close(); _ = l.Close() })
+	tr := newEmbedded(t, embedded.WithFetchBytes(2048), embedded.WithHeartbeatInterval(20*time.Millisecond))
 	ctx := testContext(t)
 	if err := tr.CreateTopic(ctx, transport.TopicSpec{Name: "t", Partitions: 4}); err != nil {
 		t.Fatal(err)

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tide-data/tide/internal/group"
-	"github.com/tide-data/tide/internal/log"
 	"github.com/tide-data/tide/internal/transport"
 	"github.com/tide-data/tide/internal/transport/embedded"
 )
@@ -385,17 +383,8 @@ func TestTopicSourceBounded(t *testing.T) {
 // later polls read into reused memory, and a released batch's memory is
 // never reused.
 func TestTopicSourceReusesOnlyAcknowledgedMemory(t *testing.T) {
-	l, err := log.Open(t.TempDir(), log.WithCleanerInterval(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := group.NewCoordinator(l, group.Options{MinSessionTimeout: 50 * time.Millisecond, MaxSessionTimeout: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Small fetches: many polls, memory reused many times over.
-	tr := embedded.New(l, c, embedded.WithFetchBytes(4096), embedded.WithHeartbeatInterval(50*time.Millisecond))
-	t.Cleanup(func() { _ = tr.Close(); _ = c.Close(); _ = l.Close() })
+	tr := newEmbedded(t, embedded.WithFetchBytes(4096))
 	ctx := testContext(t)
 	env := Env{Transport: tr, Group: "g-reuse"}
 	const n = 6000

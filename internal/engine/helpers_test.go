@@ -32,7 +32,7 @@ type node struct {
 	tr     transport.Transport
 }
 
-func openNode(t testing.TB, dir string) *node {
+func openNode(t testing.TB, dir string, opts ...embedded.Option) *node {
 	t.Helper()
 	l, err := log.Open(dir, log.WithCleanerInterval(0))
 	if err != nil {
@@ -42,7 +42,7 @@ func openNode(t testing.TB, dir string) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &node{dir: dir, log: l, groups: g, tr: embedded.New(l, g)}
+	n := &node{dir: dir, log: l, groups: g, tr: embedded.New(l, g, opts...)}
 	return n
 }
 

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tide-data/tide/internal/group"
-	"github.com/tide-data/tide/internal/log"
 	"github.com/tide-data/tide/internal/transport"
 	"github.com/tide-data/tide/internal/transport/embedded"
 )
@@ -22,16 +20,7 @@ import (
 func TestStatefulOutputsSurviveMemoryReuse(t *testing.T) {
 	for _, guarantee := range []string{"at_least_once", "exactly_once"} {
 		t.Run(guarantee, func(t *testing.T) {
-			dir := t.TempDir()
-			l, err := log.Open(dir, log.WithCleanerInterval(0))
-			if err != nil {
-				t.Fatal(err)
-			}
-			g, err := group.NewCoordinator(l, group.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			n := &node{dir: dir, log: l, groups: g, tr: embedded.New(l, g, embedded.WithFetchBytes(2048))}
+			n := openNode(t, t.TempDir(), embedded.WithFetchBytes(2048))
 			defer n.close(t)
 			ctx := context.Background()
 			if err := n.tr.CreateTopic(ctx, transport.TopicSpec{Name: "orders", Partitions: 4}); err != nil {

@@ -7,8 +7,6 @@ import (
 	"maps"
 	"testing"
 
-	"github.com/tide-data/tide/internal/group"
-	"github.com/tide-data/tide/internal/log"
 	"github.com/tide-data/tide/internal/transport"
 	"github.com/tide-data/tide/internal/transport/embedded"
 )
@@ -19,16 +17,7 @@ import (
 // passed through and a share of the records dead-lettered. Every output
 // and every dead letter must be what its input was.
 func TestStatelessOutputsSurviveMemoryReuse(t *testing.T) {
-	dir := t.TempDir()
-	l, err := log.Open(dir, log.WithCleanerInterval(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := group.NewCoordinator(l, group.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := &node{dir: dir, log: l, groups: g, tr: embedded.New(l, g, embedded.WithFetchBytes(4096))}
+	n := openNode(t, t.TempDir(), embedded.WithFetchBytes(4096))
 	defer n.close(t)
 	ctx := context.Background()
 	if err := n.tr.CreateTopic(ctx, transport.TopicSpec{Name: "orders", Partitions: 4}); err != nil {
