@@ -25,20 +25,20 @@ var ErrBinary = errors.New("types: malformed binary value")
 // AppendBinary appends v's binary form.
 func AppendBinary(dst []byte, v Value) []byte {
 	if v.IsNull() {
-		return append(dst, byte(v.kind), 0)
+		return append(dst, byte(v.h.kind), 0)
 	}
-	dst = append(dst, byte(v.kind), 1)
-	switch v.kind {
+	dst = append(dst, byte(v.h.kind), 1)
+	switch v.h.kind {
 	case KindBool, KindInt2, KindInt4, KindInt8, KindTimestamp, KindTimestampTZ, KindDate:
 		return binary.AppendVarint(dst, v.i)
 	case KindInterval:
-		return binary.AppendVarint(binary.AppendVarint(dst, v.m), v.i)
+		return binary.AppendVarint(binary.AppendVarint(dst, v.n), v.i)
 	case KindFloat8:
-		return binary.LittleEndian.AppendUint64(dst, math.Float64bits(v.f))
+		return binary.LittleEndian.AppendUint64(dst, math.Float64bits(v.float()))
 	case KindNumeric:
-		return appendBinaryString(dst, v.d.String())
+		return appendBinaryString(dst, v.dec().String())
 	default: // text, bytea, json
-		return appendBinaryString(dst, v.s)
+		return appendBinaryString(dst, v.str())
 	}
 }
 
@@ -49,17 +49,17 @@ func AppendGroupKey(dst []byte, v Value) []byte {
 	if v.IsNull() {
 		return AppendBinary(dst, v)
 	}
-	switch v.kind {
+	switch v.h.kind {
 	case KindNumeric:
 		var r apd.Decimal
-		r.Reduce(v.d)
+		r.Reduce(v.dec())
 		if r.IsZero() {
 			r.Negative = false
 		}
 		return appendBinaryString(append(dst, byte(KindNumeric), 1), r.String())
 	case KindFloat8:
-		if v.f == 0 {
-			v.f = 0 // -0 → +0
+		if v.float() == 0 {
+			v = NewFloat8(0) // -0 → +0
 		}
 	}
 	return AppendBinary(dst, v)
@@ -83,7 +83,7 @@ func ReadBinary(b []byte) (Value, []byte, error) {
 		return Null(k), b[2:], nil
 	}
 	b = b[2:]
-	v := Value{kind: k}
+	v := Value{h: head{kind: k}}
 	var n int
 	switch k {
 	case KindNull:
@@ -95,7 +95,7 @@ func ReadBinary(b []byte) (Value, []byte, error) {
 		}
 		return v, b[n:], nil
 	case KindInterval:
-		v.m, n = binary.Varint(b)
+		v.n, n = binary.Varint(b)
 		if n <= 0 {
 			return Value{}, nil, ErrBinary
 		}
@@ -109,7 +109,7 @@ func ReadBinary(b []byte) (Value, []byte, error) {
 		if len(b) < 8 {
 			return Value{}, nil, ErrBinary
 		}
-		v.f = math.Float64frombits(binary.LittleEndian.Uint64(b))
+		v.i = int64(binary.LittleEndian.Uint64(b))
 		return v, b[8:], nil
 	}
 	l, n := binary.Uvarint(b)
@@ -123,11 +123,9 @@ func ReadBinary(b []byte) (Value, []byte, error) {
 		if err != nil {
 			return Value{}, nil, ErrBinary
 		}
-		v.d = d
-		return v, b, nil
+		return NewNumeric(d), b, nil
 	}
-	v.s = s
-	return v, b, nil
+	return stringValue(k, s), b, nil
 }
 
 // ReadBinaryRow decodes len(row) values from b into row and returns the

@@ -19,19 +19,19 @@ func Compare(a, b Value) (int, error) {
 	if a.IsNull() || b.IsNull() {
 		return 0, Errorf(CodeDataException, "cannot compare NULL values")
 	}
-	ak, bk := a.kind, b.kind
+	ak, bk := a.h.kind, b.h.kind
 	if ak == bk {
 		switch ak {
 		case KindBool, KindInt2, KindInt4, KindInt8, KindTimestamp, KindTimestampTZ, KindDate:
 			return cmpInt(a.i, b.i), nil
 		case KindFloat8:
-			return CompareFloat(a.f, b.f), nil
+			return CompareFloat(a.float(), b.float()), nil
 		case KindNumeric:
-			return CompareDecimal(a.d, b.d), nil
+			return CompareDecimal(a.dec(), b.dec()), nil
 		case KindText, KindBytea:
-			return strings.Compare(a.s, b.s), nil
+			return strings.Compare(a.str(), b.str()), nil
 		case KindJSON:
-			return compareJSONB(a.s, b.s), nil
+			return compareJSONB(a.str(), b.str()), nil
 		case KindInterval:
 			return CompareInterval(a, b), nil
 		}
@@ -56,7 +56,7 @@ func isDateTime(k Kind) bool { return k == KindTimestamp || k == KindTimestampTZ
 
 // timestampMicros returns a timestamp's microseconds or a date's midnight.
 func (v Value) timestampMicros() int64 {
-	if v.kind == KindDate {
+	if v.h.kind == KindDate {
 		switch v.i {
 		case DateInfinity:
 			return TimestampInfinity
@@ -69,19 +69,19 @@ func (v Value) timestampMicros() int64 {
 }
 
 func (v Value) asFloat() float64 {
-	switch v.kind {
+	switch v.h.kind {
 	case KindFloat8:
-		return v.f
+		return v.float()
 	case KindNumeric:
-		f, _ := DecimalToFloat(v.d)
+		f, _ := DecimalToFloat(v.dec())
 		return f
 	}
 	return float64(v.i)
 }
 
 func (v Value) asDecimal() *apd.Decimal {
-	if v.kind == KindNumeric {
-		return v.d
+	if v.h.kind == KindNumeric {
+		return v.dec()
 	}
 	return apd.New(v.i, 0)
 }

@@ -47,7 +47,7 @@ func ParseText(k Kind, s string) (Value, error) {
 		if err != nil {
 			return Value{}, err
 		}
-		return Value{kind: k, i: us}, nil
+		return Value{h: head{kind: k}, i: us}, nil
 	case KindDate:
 		return parseDate(s)
 	case KindInterval:
@@ -277,7 +277,7 @@ func parseBytea(s string) (Value, error) {
 			out = append(out, hi<<4|lo)
 			i += 2
 		}
-		return Value{kind: KindBytea, s: string(out)}, nil
+		return NewBytea(out), nil
 	}
 	out := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
@@ -298,7 +298,7 @@ func parseBytea(s string) (Value, error) {
 		}
 		return Value{}, Errorf(CodeInvalidTextRepresentation, "invalid input syntax for type bytea")
 	}
-	return Value{kind: KindBytea, s: string(out)}, nil
+	return NewBytea(out), nil
 }
 
 func unhex(c byte) (byte, bool) {

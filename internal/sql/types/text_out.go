@@ -15,7 +15,7 @@ func (v Value) AppendText(dst []byte) []byte {
 	if v.IsNull() {
 		return dst
 	}
-	switch v.kind {
+	switch v.h.kind {
 	case KindBool:
 		if v.i != 0 {
 			return append(dst, 't')
@@ -24,15 +24,16 @@ func (v Value) AppendText(dst []byte) []byte {
 	case KindInt2, KindInt4, KindInt8:
 		return strconv.AppendInt(dst, v.i, 10)
 	case KindFloat8:
-		return AppendFloat(dst, v.f)
+		return AppendFloat(dst, v.float())
 	case KindNumeric:
-		return appendNumeric(dst, v.d)
+		return appendNumeric(dst, v.dec())
 	case KindText, KindJSON:
-		return append(dst, v.s...)
+		return append(dst, v.str()...)
 	case KindBytea:
 		dst = append(dst, `\x`...)
-		for i := 0; i < len(v.s); i++ {
-			dst = append(dst, "0123456789abcdef"[v.s[i]>>4], "0123456789abcdef"[v.s[i]&15])
+		b := v.str()
+		for i := 0; i < len(b); i++ {
+			dst = append(dst, "0123456789abcdef"[b[i]>>4], "0123456789abcdef"[b[i]&15])
 		}
 		return dst
 	case KindTimestamp:

@@ -38,7 +38,7 @@ func randomValue(r *rand.Rand, k Kind) Value {
 		}
 		return NewBytea(b)
 	case KindTimestamp, KindTimestampTZ:
-		return Value{kind: k, i: r.Int64N(400*365*MicrosPerDay) - 200*365*MicrosPerDay}
+		return Value{h: head{kind: k}, i: r.Int64N(400*365*MicrosPerDay) - 200*365*MicrosPerDay}
 	case KindDate:
 		return NewDate(int32(r.IntN(2000000) - 1000000))
 	case KindInterval:
