@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/tide-data/tide/internal/sql/ast"
 	"github.com/tide-data/tide/internal/sql/types"
@@ -143,8 +144,8 @@ func init() {
 	register("character_length", overload{args: k(tText), ret: tInt4, fn1: length})
 	octet := func(a types.Value) (types.Value, error) { return types.NewInt4(int32(len(a.Text()))), nil }
 	register("octet_length", overload{args: k(tText), ret: tInt4, fn1: octet}, overload{args: k(tBytea), ret: tInt4, fn1: octet})
-	register("lower", overload{args: k(tText), ret: tText, fn1: func(a types.Value) (types.Value, error) { return text(strings.ToLower(a.Text())) }})
-	register("upper", overload{args: k(tText), ret: tText, fn1: func(a types.Value) (types.Value, error) { return text(strings.ToUpper(a.Text())) }})
+	register("lower", overload{args: k(tText), ret: tText, fn1: func(a types.Value) (types.Value, error) { return text(toLower(a.Text())) }})
+	register("upper", overload{args: k(tText), ret: tText, fn1: func(a types.Value) (types.Value, error) { return text(toUpper(a.Text())) }})
 	register("initcap", overload{args: k(tText), ret: tText, fn1: func(a types.Value) (types.Value, error) { return text(initcap(a.Text())) }})
 	substr := []overload{
 		{args: k(tText, tInt4), ret: tText, fn2: func(a, b types.Value) (types.Value, error) { return substrRunes(a.Text(), b.Int(), 0, false) }},
@@ -404,4 +405,40 @@ func (c *compiler) regexpReplaceFunc(f *ast.Func, args []*node) (*node, error) {
 		}
 		return types.NewText(regexpReplace(re, s.Text(), rep.Text(), global)), nil
 	}, args...), nil
+}
+
+// toUpper is strings.ToUpper with a faster path for ASCII text, the
+// usual case of upper() over codes and statuses: one scan, and one
+// allocation only if a letter changes.
+func toUpper(s string) string { return asciiCase(s, 'a', strings.ToUpper) }
+
+// toLower is toUpper's counterpart for lower().
+func toLower(s string) string { return asciiCase(s, 'A', strings.ToLower) }
+
+// asciiCase maps the 26 letters from first (a or A) to the other case,
+// or, if s is not ASCII, returns general(s).
+func asciiCase(s string, first byte, general func(string) string) string {
+	change := -1
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return general(s)
+		}
+		if change < 0 && c-first < 26 {
+			change = i
+		}
+	}
+	if change < 0 {
+		return s
+	}
+	b := make([]byte, len(s))
+	copy(b, s[:change])
+	for i := change; i < len(s); i++ {
+		c := s[i]
+		if c-first < 26 {
+			c ^= 0x20
+		}
+		b[i] = c
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }

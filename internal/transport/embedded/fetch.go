@@ -144,6 +144,7 @@ func (c *Consumer) fetch(ctx context.Context, tp transport.TopicPartition, p *lo
 			}
 			continue
 		}
+		mem.foreign = !sameMemory(res.Batches, mem.buf)
 		recs, _, epoch, err := mem.decode(res.Batches, offset, tp)
 		if err != nil {
 			c.budget.release(n)
@@ -192,6 +193,9 @@ type fetchMemory struct {
 	slab []transport.Record
 	recs []*transport.Record
 	hdrs []transport.Header
+	// foreign is set when the records alias bytes outside buf (a batch
+	// larger than buf was read into memory of its own).
+	foreign bool
 }
 
 // freeFetchMemory bounds the fetches' memory a consumer keeps for reuse
@@ -218,13 +222,26 @@ func (c *Consumer) takeMemory(limit int) *fetchMemory {
 // giveBack keeps m for later fetches if there is room: m's records and
 // bytes must be unreferenced.
 func (c *Consumer) giveBack(m *fetchMemory) {
-	clear(m.slab[:cap(m.slab)]) // the collector need not keep what they pointed to
-	clear(m.recs[:cap(m.recs)])
+	// Records pointing into buf (and their slab) keep nothing alive that m
+	// does not: they are overwritten by the next decode, not cleared — on
+	// 200-byte events, clearing the slabs was 2% of a pipeline's CPU.
+	// Records of a foreign read would keep its bytes, and headers their
+	// keys' strings, so those are cleared.
+	if m.foreign {
+		clear(m.slab[:cap(m.slab)])
+		clear(m.recs[:cap(m.recs)])
+		m.foreign = false
+	}
 	clear(m.hdrs[:cap(m.hdrs)])
 	select {
 	case c.free <- m:
 	default:
 	}
+}
+
+// sameMemory reports whether b starts in buf's memory.
+func sameMemory(b, buf []byte) bool {
+	return len(b) > 0 && cap(buf) > 0 && &b[0] == &buf[:1][0]
 }
 
 // decode decodes the records of b at or after from into m, reusing its
