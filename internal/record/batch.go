@@ -188,8 +188,9 @@ func Validate(b []byte) (BatchHeader, error) {
 	}
 	if h.Codec() == CodecNone {
 		it := newRecordIter(h, b[BatchHeaderSize:])
+		var r rawRecord
 		for {
-			_, ok, err := it.next()
+			ok, err := it.next(&r)
 			if err != nil {
 				return BatchHeader{}, err
 			}

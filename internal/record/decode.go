@@ -55,7 +55,7 @@ func DecodeRecords(b []byte, maxDecompressed int) (BatchHeader, []Record, error)
 	for {
 		var r Record
 		var ok bool
-		r, headers, ok, err = it.Next(headers)
+		headers, ok, err = it.Next(&r, headers)
 		if err != nil {
 			return BatchHeader{}, nil, err
 		}
@@ -71,9 +71,10 @@ func DecodeRecords(b []byte, maxDecompressed int) (BatchHeader, []Record, error)
 // slice. It checks what DecodeRecords checks, as it goes; the ownership
 // rules are DecodeRecords'.
 type Iter struct {
-	h  BatchHeader
-	it recordIter
-	n  int // records the section can hold, at most
+	h   BatchHeader
+	it  recordIter
+	raw rawRecord // the record being decoded
+	n   int       // records the section can hold, at most
 }
 
 // NewIter validates the frame of the batch b (CRC included) and
@@ -100,30 +101,29 @@ func (it *Iter) Header() BatchHeader { return it.h }
 // Len bounds the records the batch holds, for sizing what they go into.
 func (it *Iter) Len() int { return it.n }
 
-// Next returns the next record, ok false after the last. Its headers are
-// appended to headers, which is returned, and r.Headers slices it (capped,
-// so appending more never overwrites them).
-func (it *Iter) Next(headers []Header) (r Record, _ []Header, ok bool, err error) {
-	raw, ok, err := it.it.next()
-	if err != nil || !ok {
-		return Record{}, headers, false, err
+// Next decodes the next record into r, ok false after the last. Its
+// headers are appended to headers, which is returned, and r.Headers slices
+// it (capped, so appending more never overwrites them). r is filled in
+// place rather than returned: a struct of this size returned by value is
+// spilled and copied back, a stall per record on the read path.
+func (it *Iter) Next(r *Record, headers []Header) (_ []Header, ok bool, err error) {
+	raw := &it.raw
+	if ok, err = it.it.next(raw); err != nil || !ok {
+		return headers, false, err
 	}
 	h := &it.h
-	r = Record{
-		Offset:    h.BaseOffset + int64(raw.offsetDelta),
-		Timestamp: h.BaseTimestamp + raw.timestampDelta,
-		Key:       raw.key,
-		Value:     raw.value,
-	}
+	r.Offset = h.BaseOffset + int64(raw.offsetDelta)
+	r.Timestamp = h.BaseTimestamp + raw.timestampDelta
 	if h.LogAppendTime() {
 		r.Timestamp = h.MaxTimestamp
 	}
+	r.Key, r.Value, r.Headers = raw.key, raw.value, nil
 	if raw.numHeaders > 0 {
 		start := len(headers)
 		headers = appendHeaders(headers, raw.headers, raw.numHeaders)
 		r.Headers = headers[start:len(headers):len(headers)]
 	}
-	return r, headers, true, nil
+	return headers, true, nil
 }
 
 // minRecordSize is the smallest encoded record: a one-byte length, then
@@ -158,87 +158,88 @@ func newRecordIter(h BatchHeader, records []byte) recordIter {
 	return recordIter{rest: records, numRecords: h.NumRecords, prevDelta: -1, lastDelta: h.LastOffsetDelta}
 }
 
-// next returns the next record, or ok false after the last one once the
-// section is known to hold nothing more.
-func (it *recordIter) next() (r rawRecord, ok bool, err error) {
+// next parses the next record into r, or returns ok false after the last
+// one once the section is known to hold nothing more.
+func (it *recordIter) next(r *rawRecord) (ok bool, err error) {
 	if it.read == it.numRecords {
 		if len(it.rest) != 0 {
-			return rawRecord{}, false, corruptf("%d bytes after the last of %d records", len(it.rest), it.numRecords)
+			return false, corruptf("%d bytes after the last of %d records", len(it.rest), it.numRecords)
 		}
-		return rawRecord{}, false, nil
+		return false, nil
 	}
 	if len(it.rest) == 0 {
-		return rawRecord{}, false, corruptf("batch claims %d records but holds %d", it.numRecords, it.read)
+		return false, corruptf("batch claims %d records but holds %d", it.numRecords, it.read)
 	}
-	r, n, err := parseRecord(it.rest, it.read)
+	n, err := parseRecord(it.rest, it.read, r)
 	if err != nil {
-		return rawRecord{}, false, err
+		return false, err
 	}
 	if r.offsetDelta < 0 {
-		return rawRecord{}, false, corruptf("record %d: negative offset delta %d", it.read, r.offsetDelta)
+		return false, corruptf("record %d: negative offset delta %d", it.read, r.offsetDelta)
 	}
 	if int64(r.offsetDelta) <= it.prevDelta {
-		return rawRecord{}, false, corruptf("record %d: offset delta %d does not follow %d", it.read, r.offsetDelta, it.prevDelta)
+		return false, corruptf("record %d: offset delta %d does not follow %d", it.read, r.offsetDelta, it.prevDelta)
 	}
 	if r.offsetDelta > it.lastDelta {
-		return rawRecord{}, false, corruptf("record %d: offset delta %d beyond the batch's last offset delta %d", it.read, r.offsetDelta, it.lastDelta)
+		return false, corruptf("record %d: offset delta %d beyond the batch's last offset delta %d", it.read, r.offsetDelta, it.lastDelta)
 	}
 	it.prevDelta = int64(r.offsetDelta)
 	it.rest = it.rest[n:]
 	it.read++
-	return r, true, nil
+	return true, nil
 }
 
-// parseRecord parses the record at the start of b, returning it and its
-// encoded size. idx numbers the record in error messages.
-func parseRecord(b []byte, idx int32) (r rawRecord, size int, err error) {
+// parseRecord parses the record at the start of b into r, returning its
+// encoded size. idx numbers the record in error messages; on an error r
+// holds part of the record.
+func parseRecord(b []byte, idx int32, r *rawRecord) (size int, err error) {
 	length, n := readVarint(b)
 	if n <= 0 {
-		return rawRecord{}, 0, corruptf("record %d: malformed length", idx)
+		return 0, corruptf("record %d: malformed length", idx)
 	}
 	if length < 1 || int64(length) > int64(len(b)-n) {
-		return rawRecord{}, 0, corruptf("record %d: length %d with %d bytes left", idx, length, len(b)-n)
+		return 0, corruptf("record %d: length %d with %d bytes left", idx, length, len(b)-n)
 	}
 	size = n + int(length)
 	body := b[n:size:size]
 	p := 1 // attributes: unused
 	var m int
 	if r.timestampDelta, m = binary.Varint(body[p:]); m <= 0 {
-		return rawRecord{}, 0, corruptf("record %d: malformed timestamp delta", idx)
+		return 0, corruptf("record %d: malformed timestamp delta", idx)
 	}
 	p += m
 	if r.offsetDelta, m = readVarint(body[p:]); m <= 0 {
-		return rawRecord{}, 0, corruptf("record %d: malformed offset delta", idx)
+		return 0, corruptf("record %d: malformed offset delta", idx)
 	}
 	p += m
 	var ok bool
 	if r.key, p, ok = readBytes(body, p); !ok {
-		return rawRecord{}, 0, corruptf("record %d: malformed key", idx)
+		return 0, corruptf("record %d: malformed key", idx)
 	}
 	if r.value, p, ok = readBytes(body, p); !ok {
-		return rawRecord{}, 0, corruptf("record %d: malformed value", idx)
+		return 0, corruptf("record %d: malformed value", idx)
 	}
 	count, m := readVarint(body[p:])
 	if m <= 0 || count < 0 || int64(count) > int64(len(body)-p-m)/minHeaderSize {
-		return rawRecord{}, 0, corruptf("record %d: malformed header count", idx)
+		return 0, corruptf("record %d: malformed header count", idx)
 	}
 	p += m
 	start := p
 	for i := range int(count) {
 		var key []byte
 		if key, p, ok = readBytes(body, p); !ok || key == nil {
-			return rawRecord{}, 0, corruptf("record %d: header %d: malformed or null key", idx, i)
+			return 0, corruptf("record %d: header %d: malformed or null key", idx, i)
 		}
 		if _, p, ok = readBytes(body, p); !ok {
-			return rawRecord{}, 0, corruptf("record %d: header %d: malformed value", idx, i)
+			return 0, corruptf("record %d: header %d: malformed value", idx, i)
 		}
 	}
 	if p != len(body) {
-		return rawRecord{}, 0, corruptf("record %d: %d bytes after its fields", idx, len(body)-p)
+		return 0, corruptf("record %d: %d bytes after its fields", idx, len(body)-p)
 	}
 	r.numHeaders = int(count)
 	r.headers = body[start:]
-	return r, size, nil
+	return size, nil
 }
 
 // appendHeaders decodes n headers that parseRecord has already checked.

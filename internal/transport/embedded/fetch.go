@@ -281,10 +281,10 @@ func (m *fetchMemory) decode(b []byte, from int64, tp transport.TopicPartition) 
 		if err != nil {
 			return nil, 0, 0, fmt.Errorf("embedded: %s[%d] at %d: %w", tp.Topic, tp.Partition, h.BaseOffset, err)
 		}
+		var r record.Record
 		for {
-			var r record.Record
 			var ok bool
-			r, headers, ok, err = it.Next(headers[:0])
+			headers, ok, err = it.Next(&r, headers[:0])
 			if err != nil {
 				return nil, 0, 0, fmt.Errorf("embedded: %s[%d] at %d: %w", tp.Topic, tp.Partition, h.BaseOffset, err)
 			}
