@@ -193,8 +193,9 @@ type fetchMemory struct {
 	slab []transport.Record
 	recs []*transport.Record
 	hdrs []transport.Header
-	// foreign is set when the records alias bytes outside buf (a batch
-	// larger than buf was read into memory of its own).
+	// foreign is set when the records alias bytes outside buf: a batch
+	// larger than buf was read into memory of its own, or a compressed
+	// batch was decompressed into a buffer of its own.
 	foreign bool
 }
 
@@ -226,11 +227,15 @@ func (c *Consumer) giveBack(m *fetchMemory) {
 	// does not: they are overwritten by the next decode, not cleared — on
 	// 200-byte events, clearing the slabs was 2% of a pipeline's CPU.
 	// Records of a foreign read would keep its bytes, and headers their
-	// keys' strings, so those are cleared.
+	// keys' strings, so those are cleared; so is recs beyond its length,
+	// where a poll appends other fetches' records (collect), which would
+	// keep their memory alive.
 	if m.foreign {
 		clear(m.slab[:cap(m.slab)])
 		clear(m.recs[:cap(m.recs)])
 		m.foreign = false
+	} else {
+		clear(m.recs[len(m.recs):cap(m.recs)])
 	}
 	clear(m.hdrs[:cap(m.hdrs)])
 	select {
@@ -280,6 +285,9 @@ func (m *fetchMemory) decode(b []byte, from int64, tp transport.TopicPartition) 
 		it, err := record.NewIter(batch, maxDecompressed)
 		if err != nil {
 			return nil, 0, 0, fmt.Errorf("embedded: %s[%d] at %d: %w", tp.Topic, tp.Partition, h.BaseOffset, err)
+		}
+		if h.Codec() != record.CodecNone { // the records alias a decompressed buffer
+			m.foreign = true
 		}
 		var r record.Record
 		for {
