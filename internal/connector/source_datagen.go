@@ -290,8 +290,8 @@ const alphanumeric = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012345
 // the same options, whatever the values drawn. Random text is appended to
 // arena instead (inArena: the caller makes the value of what was
 // appended), so that a row's text costs one allocation. (Writing through
-// v rather than returning the 56-byte Value saves a stalled copy per
-// field.)
+// v rather than returning the Value saved a stalled copy per field when a
+// Value was 56 bytes; see types.Value.)
 func (f *fieldGen) generate(v *types.Value, rng *rand.Rand, n, nowMicros int64, arena *[]byte) (inArena bool) {
 	if f.nullRate > 0 && rng.Float64() < f.nullRate {
 		*v = types.Null(f.kind)

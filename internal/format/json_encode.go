@@ -48,8 +48,9 @@ func (e *jsonEncoder) Encode(dst []byte, row types.Row) ([]byte, error) {
 	for i, key := range e.keys {
 		dst = append(dst, key...)
 		var err error
-		// By pointer: a Value is seven words, and copying them is a fair
-		// share of the encoder's time.
+		// By pointer: read in place. (Measured when a Value was seven
+		// words, whose copies were a fair share of the encoder's time; at
+		// four words it would pass in registers.)
 		if dst, err = appendJSONValue(dst, &row[i]); err != nil {
 			return dst, fmt.Errorf("format json: column %q: %w", e.cols[i].Name, err)
 		}

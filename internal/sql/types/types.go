@@ -87,8 +87,11 @@ type Value struct {
 	h head
 }
 
-// head is a Value's kind and NULL flag.
+// head is a Value's kind and NULL flag. Its zero-size func array makes
+// Values incomparable: == would compare a string's pointer, not its
+// bytes. (It adds no size and keeps Value at four fields.)
 type head struct {
+	_    [0]func()
 	kind Kind
 	null bool
 }
