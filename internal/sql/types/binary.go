@@ -34,11 +34,11 @@ func AppendBinary(dst []byte, v Value) []byte {
 	case KindInterval:
 		return binary.AppendVarint(binary.AppendVarint(dst, v.n), v.i)
 	case KindFloat8:
-		return binary.LittleEndian.AppendUint64(dst, math.Float64bits(v.float()))
+		return binary.LittleEndian.AppendUint64(dst, math.Float64bits(v.Float()))
 	case KindNumeric:
-		return appendBinaryString(dst, v.dec().String())
+		return appendBinaryString(dst, v.Decimal().String())
 	default: // text, bytea, json
-		return appendBinaryString(dst, v.str())
+		return appendBinaryString(dst, v.Text())
 	}
 }
 
@@ -52,13 +52,13 @@ func AppendGroupKey(dst []byte, v Value) []byte {
 	switch v.h.kind {
 	case KindNumeric:
 		var r apd.Decimal
-		r.Reduce(v.dec())
+		r.Reduce(v.Decimal())
 		if r.IsZero() {
 			r.Negative = false
 		}
 		return appendBinaryString(append(dst, byte(KindNumeric), 1), r.String())
 	case KindFloat8:
-		if v.float() == 0 {
+		if v.Float() == 0 {
 			v = NewFloat8(0) // -0 → +0
 		}
 	}

@@ -25,13 +25,13 @@ func Compare(a, b Value) (int, error) {
 		case KindBool, KindInt2, KindInt4, KindInt8, KindTimestamp, KindTimestampTZ, KindDate:
 			return cmpInt(a.i, b.i), nil
 		case KindFloat8:
-			return CompareFloat(a.float(), b.float()), nil
+			return CompareFloat(a.Float(), b.Float()), nil
 		case KindNumeric:
-			return CompareDecimal(a.dec(), b.dec()), nil
+			return CompareDecimal(a.Decimal(), b.Decimal()), nil
 		case KindText, KindBytea:
-			return strings.Compare(a.str(), b.str()), nil
+			return strings.Compare(a.Text(), b.Text()), nil
 		case KindJSON:
-			return compareJSONB(a.str(), b.str()), nil
+			return compareJSONB(a.Text(), b.Text()), nil
 		case KindInterval:
 			return CompareInterval(a, b), nil
 		}
@@ -71,9 +71,9 @@ func (v Value) timestampMicros() int64 {
 func (v Value) asFloat() float64 {
 	switch v.h.kind {
 	case KindFloat8:
-		return v.float()
+		return v.Float()
 	case KindNumeric:
-		f, _ := DecimalToFloat(v.dec())
+		f, _ := DecimalToFloat(v.Decimal())
 		return f
 	}
 	return float64(v.i)
@@ -81,7 +81,7 @@ func (v Value) asFloat() float64 {
 
 func (v Value) asDecimal() *apd.Decimal {
 	if v.h.kind == KindNumeric {
-		return v.dec()
+		return v.Decimal()
 	}
 	return apd.New(v.i, 0)
 }

@@ -24,14 +24,14 @@ func (v Value) AppendText(dst []byte) []byte {
 	case KindInt2, KindInt4, KindInt8:
 		return strconv.AppendInt(dst, v.i, 10)
 	case KindFloat8:
-		return AppendFloat(dst, v.float())
+		return AppendFloat(dst, v.Float())
 	case KindNumeric:
-		return appendNumeric(dst, v.dec())
+		return appendNumeric(dst, v.Decimal())
 	case KindText, KindJSON:
-		return append(dst, v.str()...)
+		return append(dst, v.Text()...)
 	case KindBytea:
 		dst = append(dst, `\x`...)
-		b := v.str()
+		b := v.Text()
 		for i := 0; i < len(b); i++ {
 			dst = append(dst, "0123456789abcdef"[b[i]>>4], "0123456789abcdef"[b[i]&15])
 		}

@@ -101,26 +101,6 @@ func stringValue(k Kind, s string) Value {
 	return Value{p: unsafe.Pointer(unsafe.StringData(s)), n: int64(len(s)), h: head{kind: k}}
 }
 
-// str is a text's, bytea's or json's string; "" for other kinds (p is
-// nil but for strings and numerics).
-func (v Value) str() string {
-	if v.p == nil || v.h.kind == KindNumeric {
-		return ""
-	}
-	return unsafe.String((*byte)(v.p), int(v.n))
-}
-
-// float is a double's value.
-func (v Value) float() float64 { return math.Float64frombits(uint64(v.i)) }
-
-// dec is a numeric's decimal; nil for other kinds.
-func (v Value) dec() *apd.Decimal {
-	if v.h.kind != KindNumeric {
-		return nil
-	}
-	return (*apd.Decimal)(v.p)
-}
-
 // Null returns the NULL of kind k.
 func Null(k Kind) Value { return Value{h: head{kind: k, null: true}} }
 
@@ -192,16 +172,27 @@ func (v Value) Bool() bool { return v.i != 0 }
 func (v Value) Int() int64 { return v.i }
 
 // Float returns a double's value.
-func (v Value) Float() float64 { return v.float() }
+func (v Value) Float() float64 { return math.Float64frombits(uint64(v.i)) }
 
 // Decimal returns a numeric's value; the caller must not modify it.
-func (v Value) Decimal() *apd.Decimal { return v.dec() }
+func (v Value) Decimal() *apd.Decimal {
+	if v.h.kind != KindNumeric {
+		return nil
+	}
+	return (*apd.Decimal)(v.p)
+}
 
-// Text returns a text's (or json's) string.
-func (v Value) Text() string { return v.str() }
+// Text returns a text's (or json's) string; "" for kinds other than
+// text, bytea and json (p is nil but for those and numerics).
+func (v Value) Text() string {
+	if v.p == nil || v.h.kind == KindNumeric {
+		return ""
+	}
+	return unsafe.String((*byte)(v.p), int(v.n))
+}
 
 // Bytes returns a bytea's bytes as a string (no copy).
-func (v Value) Bytes() string { return v.str() }
+func (v Value) Bytes() string { return v.Text() }
 
 // Micros returns a timestamp's microseconds since the Unix epoch.
 func (v Value) Micros() int64 { return v.i }

@@ -144,7 +144,6 @@ func (c *Consumer) fetch(ctx context.Context, tp transport.TopicPartition, p *lo
 			}
 			continue
 		}
-		mem.foreign = !sameMemory(res.Batches, mem.buf)
 		recs, _, epoch, err := mem.decode(res.Batches, offset, tp)
 		if err != nil {
 			c.budget.release(n)
@@ -253,6 +252,7 @@ func sameMemory(b, buf []byte) bool {
 // slabs.
 func (m *fetchMemory) decode(b []byte, from int64, tp transport.TopicPartition) (recs []*transport.Record, next int64, epoch int32, err error) {
 	next, epoch = from, -1
+	m.foreign = !sameMemory(b, m.buf) // a batch larger than buf was read into memory of its own
 	// One slab of records per read, not one per record: sized from the
 	// batch headers first (NumRecords, bounded by the bytes), then filled
 	// straight from each batch's records.

@@ -47,7 +47,6 @@ func TestFetchMemoryForgetsDecompressedBuffers(t *testing.T) {
 	wp := func() weak.Pointer[byte] {
 		// fetch: ReadCommitted appends the batches into mem.buf[:0].
 		b := append(mem.buf[:0], retentionBatch(t, nil, 4, 1<<20, record.CodecZstd)...) // 4 MiB decompressed, tiny compressed
-		mem.foreign = !sameMemory(b, mem.buf)
 		recs, _, _, err := mem.decode(b, 0, retentionTP)
 		if err != nil {
 			t.Fatal(err)
@@ -70,7 +69,6 @@ func TestFetchMemoryForgetsDecompressedBuffers(t *testing.T) {
 
 	// The next fetch reads one small uncompressed record: slab[1:] stays.
 	b := retentionBatch(t, mem.buf[:0], 1, 10, record.CodecNone)
-	mem.foreign = !sameMemory(b, mem.buf)
 	if _, _, _, err := mem.decode(b, 0, retentionTP); err != nil {
 		t.Fatal(err)
 	}
@@ -93,20 +91,17 @@ func TestFetchMemoryForgetsOtherFetchesRecords(t *testing.T) {
 	a := &fetchMemory{buf: make([]byte, 0, 64<<10)}
 	// An earlier, larger read gave a's recs spare capacity.
 	big := retentionBatch(t, a.buf[:0], 64, 10, record.CodecNone)
-	a.foreign = !sameMemory(big, a.buf)
 	if _, _, _, err := a.decode(big, 0, retentionTP); err != nil {
 		t.Fatal(err)
 	}
 	wp := func() weak.Pointer[byte] {
 		bm := &fetchMemory{buf: make([]byte, 0, 4<<20)} // a big buffer
 		ba := retentionBatch(t, a.buf[:0], 1, 10, record.CodecNone)
-		a.foreign = !sameMemory(ba, a.buf)
 		ra, _, _, err := a.decode(ba, 0, retentionTP)
 		if err != nil {
 			t.Fatal(err)
 		}
 		bb := retentionBatch(t, bm.buf[:0], 2, 10, record.CodecNone)
-		bm.foreign = !sameMemory(bb, bm.buf)
 		rb, _, _, err := bm.decode(bb, 0, retentionTP)
 		if err != nil {
 			t.Fatal(err)
